@@ -1,0 +1,34 @@
+# Two commands for a newcomer: `make serve` and `make test`. Both set everything up first.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test install lint bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+
+# torch first, pinned, so the CPU build on local disk is used and no CUDA build is ever pulled.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: install
+	$(BIN)/zoetrope serve
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check zoetrope tests bench
+
+bench: install
+	$(BIN)/python bench/world.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,79 @@
+"""The `Backend` protocol: what every model Zoetrope can route to looks like from above."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+Task = Literal["t2v", "t2i", "i2v", "extend", "extend_backward", "remix", "blend", "loop", "storyboard"]
+ALL_TASKS: tuple[str, ...] = ("t2v", "t2i", "i2v", "extend", "extend_backward", "remix", "blend", "loop", "storyboard")
+
+
+class Cancelled(Exception):
+    """Raised by a progress callback to stop a generation at its next step."""
+
+
+# progress(fraction in 0..1, message) -> None; may raise Cancelled.
+Progress = Callable[[float, str], None]
+
+
+def no_progress(fraction: float, message: str = "") -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class StoryCard:
+    prompt: str
+    start: float  # seconds from the start of the video
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One generation, in the user's terms. Frames are uint8 arrays shaped (T, H, W, 3)."""
+
+    prompt: str
+    width: int
+    height: int
+    seconds: float = 4.0  # 0 means one image
+    task: Task = "t2v"
+    seed: int | None = None
+    steps: int | None = None  # None: the backend's default
+    guidance: float | None = None
+    fps: int | None = None  # None: the backend's native fps
+    source: np.ndarray | None = None  # i2v still, video to extend/remix, clip A of a blend
+    target: np.ndarray | None = None  # clip B of a blend
+    strength: float = 0.6  # remix: how far from the source (0 keeps it, 1 ignores it)
+    cards: tuple[StoryCard, ...] = ()  # storyboard
+    negative_prompt: str = ""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do; the API refuses anything outside it with a 400 that says so."""
+
+    tasks: tuple[str, ...]
+    sizes: tuple[tuple[int, int], ...]  # native (width, height)
+    max_seconds: float
+    fps: int
+    default_steps: int
+    extra: dict = field(default_factory=dict)
+
+    def aspects(self) -> set[tuple[int, int]]:
+        from math import gcd
+
+        return {(w // gcd(w, h), h // gcd(w, h)) for w, h in self.sizes}
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A model. `generate` yields frame chunks (T_i, H, W, 3) uint8 in order, at the native size."""
+
+    name: str
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def generate(self, request: GenerationRequest, progress: Progress = no_progress) -> Iterator[np.ndarray]: ...

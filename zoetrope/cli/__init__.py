@@ -1,0 +1,37 @@
+"""The `zoetrope` command. Each module in this package adds its own commands to `app`."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from zoetrope.errors import ZoetropeError
+
+app = typer.Typer(
+    name="zoetrope",
+    help="Zoetrope: text-to-video on your own machine. Generate, train, evaluate, serve.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def _root() -> None:
+    """Zoetrope: text-to-video on your own machine. Generate, train, evaluate, serve."""
+
+# Command modules register themselves on `app` when imported.
+from zoetrope.cli import serve as _serve  # noqa: E402,F401
+
+
+def main() -> None:
+    """Entry point: run the CLI, printing domain errors as one clear line instead of a traceback."""
+    try:
+        app()
+    except ZoetropeError as e:
+        where = f" ({e.param})" if e.param else ""
+        err_console.print(f"[bold red]error[/]{where}: {e.message}")
+        sys.exit(2)
