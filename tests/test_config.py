@@ -21,3 +21,39 @@ def test_invalid_config_names_the_file_and_field(tmp_path):
 def test_unknown_plan_lists_known_ones():
     with pytest.raises(ConfigError, match="known plans"):
         load_config().plan("platinum")
+
+
+def _defaults_text() -> str:
+    from importlib import resources
+
+    return resources.files("zoetrope.config").joinpath("defaults.toml").read_text()
+
+
+def test_shipped_config_holds_the_eligibility_rules_and_channel():
+    from datetime import date
+
+    cfg = load_config()
+    assert cfg.eligibility.minimum_age == 18 and cfg.eligibility.launch_date == date(2024, 12, 9)
+    assert cfg.eligibility.late_regions["GB"] == date(2025, 2, 28) and "FR" in cfg.eligibility.groups["EEA"]
+    assert set(cfg.eligibility.excluded_plans) == {"enterprise", "edu"}
+    bing = cfg.plans["bing-free"]
+    assert bing.excluded_countries == ["CN", "RU"] and bing.free_fast_generations == 10
+    assert cfg.plans["team"].per_seat and cfg.plans["pro"].allowed_lanes() == ["fast", "relaxed"]
+
+
+@pytest.mark.parametrize(
+    "old,new,match",
+    [
+        ('excluded_plans = ["enterprise", "edu"]', 'excluded_plans = ["gov"]', "unknown plan 'gov'"),
+        ('"CH" = "2025-02-28"', '"Swiss" = "2025-02-28"', "neither an ISO country code"),
+        ('credits_per_second = { "480" = 1,', 'credits_per_second = { "sd" = 1,', "short side"),
+        ('lanes = ["fast", "relaxed"]', 'lanes = ["relaxed"]', "default lane"),
+    ],
+)
+def test_inconsistent_config_is_refused_with_the_field(tmp_path, old, new, match):
+    text = _defaults_text()
+    assert old in text
+    path = tmp_path / "z.toml"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(ConfigError, match=match):
+        load_config(path)
