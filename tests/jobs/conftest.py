@@ -1,0 +1,45 @@
+"""Store fixtures: a migrated database on SQLite (file, WAL) and on PostgreSQL (own schema)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from zoetrope.db import make_engine
+from zoetrope.jobs.migrate import upgrade
+
+PG_URL = os.environ.get("ZOETROPE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_engine():
+    try:
+        admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with admin.connect() as c:
+            c.execute(text("select 1"))
+    except Exception as e:  # the server is unreachable: the only reason to skip
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {e}")
+    schema = f"zt_test_{secrets.token_hex(6)}"
+    with admin.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=10)
+    return engine, admin, schema
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request, tmp_path):
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
+        upgrade(eng)
+        yield eng
+        eng.dispose()
+        return
+    eng, admin, schema = _postgres_engine()
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+    with admin.begin() as c:
+        c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()

@@ -1,0 +1,158 @@
+"""Dispatch: workers claim jobs, hold them by lease, report progress, and finish them.
+
+A claim is one transaction: `FOR UPDATE SKIP LOCKED` on PostgreSQL (plus an advisory lock per
+account so two workers cannot both take an account's last concurrency slot), `BEGIN IMMEDIATE`
+on SQLite (one writer at a time, so the count it reads is exact). Every later write is fenced on
+`worker_id`: a worker whose lease expired and was taken over cannot complete the job twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, case, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from zoetrope.db import transaction
+from zoetrope.jobs import webhooks
+from zoetrope.jobs.models import COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job, now
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    """How the queue orders and retries work."""
+
+    lease_seconds: float = 30.0
+    # A relaxed job that has waited this long is ranked with the fast lane, so it cannot starve.
+    starvation_seconds: float = 120.0
+    # How long downloads stay available after completion (the video object's expires_at).
+    retention_seconds: float = 7 * 24 * 3600.0
+    claim_batch: int = 8
+
+
+def _fenced(job_id: str, worker_id: str):
+    return (Job.id == job_id, Job.worker_id == worker_id, Job.status == IN_PROGRESS)
+
+
+def claim_next(
+    engine: Engine, worker_id: str, policy: DispatchPolicy, *, models: Collection[str] | None = None
+) -> Job | None:
+    """Take the next runnable job for this worker, or None when there is nothing to do."""
+    t = now()
+    postgres = engine.dialect.name == "postgresql"
+    with transaction(engine, immediate=True) as s:
+        other = aliased(Job)
+        running = (
+            select(func.count())
+            .where(other.account_id == Job.account_id, other.status == IN_PROGRESS)
+            .scalar_subquery()
+        )
+        rank = case((or_(Job.lane == "fast", Job.created_at <= t - policy.starvation_seconds), 0), else_=1)
+        stmt = select(Job).where(Job.status == QUEUED, Job.deleted_at.is_(None), running < Job.max_concurrent)
+        if models is not None:
+            stmt = stmt.where(Job.backend_model.in_(list(models)))
+        stmt = stmt.order_by(rank, Job.seq).limit(policy.claim_batch)
+        if postgres:
+            stmt = stmt.with_for_update(skip_locked=True, of=Job)
+        for job in s.scalars(stmt).all():
+            if postgres and not _account_slot_free(s, job):
+                continue
+            job.status = IN_PROGRESS
+            job.worker_id = worker_id
+            job.attempts += 1
+            job.started_at = t
+            job.lease_expires_at = t + policy.lease_seconds
+            job.progress = 0
+            return job
+    return None
+
+
+def _account_slot_free(s: Session, job: Job) -> bool:
+    # Serialise claims per account until commit, then count again with what others committed.
+    s.execute(select(func.pg_advisory_xact_lock(func.hashtext(job.account_id))))
+    n = s.scalar(select(func.count()).where(Job.account_id == job.account_id, Job.status == IN_PROGRESS))
+    return (n or 0) < job.max_concurrent
+
+
+def heartbeat(
+    engine: Engine, job_id: str, worker_id: str, policy: DispatchPolicy, *, progress: int | None = None
+) -> bool:
+    """Renew the lease (and write progress); False when the job is no longer this worker's to run
+    (deleted, or its lease expired and another worker took it)."""
+    values: dict = {"lease_expires_at": now() + policy.lease_seconds}
+    if progress is not None:
+        values["progress"] = max(0, min(99, progress))
+    with transaction(engine, immediate=True) as s:
+        result = s.execute(
+            update(Job).where(*_fenced(job_id, worker_id), Job.deleted_at.is_(None)).values(**values)
+        )
+        return result.rowcount == 1
+
+
+def complete(
+    engine: Engine, job_id: str, worker_id: str, policy: DispatchPolicy, *, outputs: dict, details: dict
+) -> bool:
+    """Mark the job completed with its outputs; False if this worker no longer holds it."""
+    t = now()
+    with transaction(engine, immediate=True) as s:
+        job = s.scalar(select(Job).where(*_fenced(job_id, worker_id), Job.deleted_at.is_(None)))
+        if job is None:
+            return False
+        job.status, job.progress, job.completed_at = COMPLETED, 100, t
+        job.expires_at = t + policy.retention_seconds
+        job.outputs, job.details = outputs, {**job.details, **details}
+        job.lease_expires_at = None
+        webhooks.record_event(s, job)
+        return True
+
+
+def fail(engine: Engine, job_id: str, worker_id: str, *, code: str, message: str) -> bool:
+    """Mark the job failed with a clear error; False if this worker no longer holds it."""
+    with transaction(engine, immediate=True) as s:
+        job = s.scalar(select(Job).where(*_fenced(job_id, worker_id)))
+        if job is None:
+            return False
+        _mark_failed(s, job, code, message)
+        return True
+
+
+def _mark_failed(s: Session, job: Job, code: str, message: str) -> None:
+    job.status, job.completed_at, job.lease_expires_at = FAILED, now(), None
+    job.error = {"code": code, "message": message}
+    if job.deleted_at is None:
+        webhooks.record_event(s, job)
+
+
+def release_expired(engine: Engine) -> list[str]:
+    """Put jobs whose lease expired back in the queue; past max_attempts, fail them. Returns the
+    ids of jobs that failed."""
+    t = now()
+    failed: list[str] = []
+    with transaction(engine, immediate=True) as s:
+        expired = s.scalars(
+            select(Job)
+            .where(Job.status == IN_PROGRESS, Job.lease_expires_at < t)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for job in expired:
+            if job.deleted_at is not None:
+                _mark_failed(s, job, "cancelled", "the video was deleted while it ran")
+            elif job.attempts >= job.max_attempts:
+                _mark_failed(
+                    s,
+                    job,
+                    "worker_lost",
+                    f"the worker running this video stopped responding {job.attempts} times "
+                    f"(lease expired); giving up after {job.max_attempts} attempts",
+                )
+                failed.append(job.id)
+            else:
+                job.status, job.worker_id, job.lease_expires_at, job.progress = QUEUED, None, None, 0
+    return failed
+
+
+def is_live(engine: Engine, job_id: str) -> bool:
+    """Whether the job still exists for its owner (cheap read; workers poll it between steps)."""
+    with Session(engine) as s:
+        return s.scalar(select(Job.deleted_at).where(Job.id == job_id)) is None

@@ -1,0 +1,107 @@
+"""Small query functions over the jobs table, for the API side: create, find, list, delete.
+
+Every lookup takes the caller's account: a job of another account is simply not found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from zoetrope.errors import Conflict, InvalidRequest, NotFound
+from zoetrope.jobs.models import COMPLETED, FAILED, QUEUED, IdempotencyKey, Job, now
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a cursor-paginated list, as OpenAI's list endpoints return it."""
+
+    jobs: list[Job]
+    has_more: bool
+
+
+def add_job(session: Session, job: Job) -> Job:
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(session: Session, account_id: str, job_id: str) -> Job:
+    """The account's live job `job_id`; NotFound for deleted jobs and for other accounts' jobs."""
+    job = session.scalar(
+        select(Job).where(Job.id == job_id, Job.account_id == account_id, Job.deleted_at.is_(None))
+    )
+    if job is None:
+        raise NotFound(f"no video {job_id!r}", param="video_id")
+    return job
+
+
+def get_completed_job(session: Session, account_id: str, job_id: str, *, param: str = "video_id") -> Job:
+    """A job that can be used as the source of a remix, an extension or an edit."""
+    job = get_job(session, account_id, job_id)
+    if job.status != COMPLETED:
+        raise InvalidRequest(f"video {job_id!r} is {job.status}, not completed", param=param)
+    return job
+
+
+def list_jobs(
+    session: Session, account_id: str, *, after: str | None = None, limit: int = 20, order: str = "desc"
+) -> Page:
+    """The account's jobs after the cursor `after` (a job id), newest first unless `order='asc'`."""
+    if not 1 <= limit <= 100:
+        raise InvalidRequest("limit must be between 1 and 100", param="limit")
+    if order not in ("asc", "desc"):
+        raise InvalidRequest("order must be 'asc' or 'desc'", param="order")
+    stmt = select(Job).where(Job.account_id == account_id, Job.deleted_at.is_(None))
+    if after:
+        cursor = session.scalar(select(Job.seq).where(Job.id == after, Job.account_id == account_id))
+        if cursor is None:
+            raise InvalidRequest(f"cursor {after!r} is not one of your videos", param="after")
+        stmt = stmt.where(Job.seq < cursor if order == "desc" else Job.seq > cursor)
+    stmt = stmt.order_by(Job.seq.desc() if order == "desc" else Job.seq.asc()).limit(limit + 1)
+    rows = list(session.scalars(stmt))
+    return Page(jobs=rows[:limit], has_more=len(rows) > limit)
+
+
+def delete_job(session: Session, account_id: str, job_id: str) -> Job:
+    """Mark the job deleted; a queued job never runs and a running one stops at its next step."""
+    job = get_job(session, account_id, job_id)
+    job.deleted_at = now()
+    if job.status == QUEUED:
+        job.status = FAILED
+        job.error = {"code": "cancelled", "message": "the video was deleted before it ran"}
+    session.flush()
+    return job
+
+
+def count_by_status(session: Session) -> dict[tuple[str, str], int]:
+    """(status, lane) -> number of live jobs; what the queue-depth metric reports."""
+    rows = session.execute(
+        select(Job.status, Job.lane, func.count())
+        .where(Job.deleted_at.is_(None))
+        .group_by(Job.status, Job.lane)
+    )
+    return {(status, lane): n for status, lane, n in rows}
+
+
+def find_idempotent(session: Session, account_id: str, key: str, request_hash: str) -> Job | None:
+    """The job an earlier request with this `Idempotency-Key` made; Conflict if its body differed."""
+    row = session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
+    )
+    if row is None:
+        return None
+    if row.request_hash != request_hash:
+        raise Conflict(
+            "this Idempotency-Key was already used with a different request body",
+            param="Idempotency-Key",
+            code="idempotency_key_reused",
+        )
+    return session.scalar(select(Job).where(Job.id == row.job_id))
+
+
+def remember_idempotent(session: Session, account_id: str, key: str, request_hash: str, job_id: str) -> None:
+    session.add(IdempotencyKey(account_id=account_id, key=key, request_hash=request_hash, job_id=job_id))
+    session.flush()
