@@ -126,7 +126,9 @@ def _video(upload: Upload, param: str | None) -> Iterator[tuple[av.container.Inp
         raise InvalidMedia(f"{upload.name} is a corrupt or truncated video: {e}", param=param) from None
     with container:
         if not container.streams.video:
-            raise InvalidMedia(f"{upload.name} has no video stream", param=param)
+            raise InvalidMedia(
+                f"{upload.name} has no readable video stream (truncated, corrupt or audio only)", param=param
+            )
         stream = container.streams.video[0]
         check_size(upload, stream.codec_context.width, stream.codec_context.height, param)
         check_frames(upload, stream.frames, param)
