@@ -34,6 +34,7 @@ def test_mp4_opens_in_pyav_with_frame_count_size_fps_and_close_pixels(
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
         assert stream.codec_context.pix_fmt == "yuv420p"
+        assert stream.codec_context.colorspace == 6  # tagged BT.601, the matrix the encoder used
         assert (stream.codec_context.width, stream.codec_context.height) == (64, 48)
         assert stream.average_rate == 8
         decoded = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(stream)])

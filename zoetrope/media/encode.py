@@ -24,6 +24,9 @@ DEFAULT_CRF = 18
 
 DEFAULT_PRESET = "medium"
 
+# FFmpeg's AVColorSpace/AVColorPrimaries/AVColorTransferCharacteristic SMPTE170M, AVCOL_RANGE_MPEG.
+_BT601, _LIMITED_RANGE = 6, 1
+
 ImageFormat = Literal["png", "jpeg", "webp"]
 
 
@@ -101,6 +104,11 @@ def _mux(path: Path, frames: np.ndarray, rate: Fraction, crf: int, preset: str) 
     with av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
         stream = container.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": preset})
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        # The RGB->YUV conversion below is swscale's default, BT.601 limited range; say so in
+        # the stream, or players guess (browsers take untagged HD as BT.709 and shift colours).
+        ctx = stream.codec_context
+        ctx.colorspace = ctx.color_primaries = ctx.color_trc = _BT601
+        ctx.color_range = _LIMITED_RANGE
         for pixels in frames:
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             container.mux(stream.encode(frame))
