@@ -1,14 +1,17 @@
-"""The tables of who may call: accounts and their API keys."""
+"""The tables of access: accounts, API keys, job charges, the credit ledger and usage events."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from zoetrope.db import Base
+
+# SQLite only aliases rowid (autoincrement) for INTEGER PRIMARY KEY.
+_SEQ = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
@@ -58,3 +61,79 @@ class ApiKey(Base):
     allowed_models: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
     account: Mapped[Account] = relationship(back_populates="keys")
+
+
+class Charge(Base):
+    """One job's reservation: held at submit, captured on success or released on failure or cancel.
+
+    `job_id` is unique, so a job is reserved once however often it is admitted or retried; an
+    open (`reserved`) charge is also what counts against the plan's concurrent jobs.
+    """
+
+    __tablename__ = "charges"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("chg"))
+    job_id: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    key_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    model: Mapped[str] = mapped_column(String(128))
+    task: Mapped[str] = mapped_column(String(32), default="t2v")
+    lane: Mapped[str] = mapped_column(String(16))
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    width: Mapped[int] = mapped_column(Integer, default=0)
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    n: Mapped[int] = mapped_column(Integer, default=1)
+    credits: Mapped[int] = mapped_column(Integer, default=0)  # reserved, then the captured amount
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    fast_free: Mapped[int] = mapped_column(Integer, default=0)  # free fast generations it uses
+    status: Mapped[str] = mapped_column(String(16), default="reserved")  # reserved/captured/released
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        Index("ix_charges_account_status", "account_id", "status"),
+        Index("ix_charges_account_created", "account_id", "created_at"),
+    )
+
+
+class LedgerEntry(Base):
+    """An append-only movement of credits or points; the balance is the sum of `amount`.
+
+    `key` makes each movement happen at most once: `reserve:<job>:credits`, `grant:<acct>:2025-06`...
+    """
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # grant, expire, reserve, capture, release, adjust
+    currency: Mapped[str] = mapped_column(String(8), default="credits")  # credits or points
+    amount: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_ledger_account_currency", "account_id", "currency"),)
+
+
+class UsageEvent(Base):
+    """Metering: one API request, or one finished generation with its seconds and credits."""
+
+    __tablename__ = "usage_events"
+
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(40))
+    key_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # request or generation
+    model: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    credits: Mapped[int] = mapped_column(Integer, default=0)
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_usage_account_created", "account_id", "created_at"),
+        Index("ix_usage_key_created", "key_id", "created_at"),
+    )

@@ -1,0 +1,125 @@
+"""The ledger: reserve -> capture | release exactly once, monthly grants, points, on SQLite and PostgreSQL."""
+
+import threading
+from datetime import date
+
+from zoetrope.access import ledger
+from zoetrope.access.accounts import create_account
+from zoetrope.access.entitlements import RequestSummary
+from zoetrope.access.models import Charge, LedgerEntry
+from zoetrope.access.pricing import Charge as Cost
+from zoetrope.config import load_config
+from zoetrope.db import transaction
+
+CFG = load_config()
+REQ = RequestSummary(model="zoetrope-mini", width=1280, height=720, seconds=10)
+
+
+def _account(engine, plan="plus", seats=1):
+    with transaction(engine) as s:
+        acct = create_account(s, f"a-{plan}-{seats}", plan=plan, seats=seats)
+        ledger.ensure_monthly_grant(s, acct, CFG.plan(plan), date(2025, 6, 1))
+        return acct.id
+
+
+def _balance(engine, account_id, currency="credits"):
+    with transaction(engine) as s:
+        return ledger.balance(s, account_id, currency)
+
+
+def _reserve(engine, account_id, job_id, credits=20):
+    with transaction(engine) as s:
+        return ledger.reserve(s, account_id, None, job_id, REQ, "relaxed", Cost(credits=credits))
+
+
+def test_monthly_grant_is_given_once_per_month_and_does_not_roll_over(engine):
+    acct = _account(engine)
+    assert _balance(engine, acct) == 1000
+    with transaction(engine) as s:
+        a = s.get(ledger.Account, acct)
+        assert not ledger.ensure_monthly_grant(s, a, CFG.plan("plus"), date(2025, 6, 30))
+    _reserve(engine, acct, "video_1", 300)
+    with transaction(engine) as s:
+        ledger.capture(s, "video_1")
+        assert ledger.ensure_monthly_grant(s, s.get(ledger.Account, acct), CFG.plan("plus"), date(2025, 7, 1))
+    assert _balance(engine, acct) == 1000  # the 700 unspent of June expired, July's 1000 granted
+
+
+def test_team_grant_is_per_seat(engine):
+    assert _balance(engine, _account(engine, "team", seats=3)) == 3000
+
+
+def test_reserve_holds_capture_keeps_release_returns(engine):
+    acct = _account(engine)
+    _reserve(engine, acct, "video_ok")
+    _reserve(engine, acct, "video_bad")
+    assert _balance(engine, acct) == 960
+    with transaction(engine) as s:
+        assert ledger.open_charges(s, acct) == 2
+        assert ledger.capture(s, "video_ok").status == "captured"
+        assert ledger.release(s, "video_bad", reason="cancelled").status == "released"
+        assert ledger.open_charges(s, acct) == 0
+    assert _balance(engine, acct) == 980
+
+
+def test_a_retried_job_is_reserved_and_charged_exactly_once(engine):
+    acct = _account(engine)
+    first = _reserve(engine, acct, "video_retry")
+    again = _reserve(engine, acct, "video_retry")  # the retry path admits the same job again
+    assert again.id == first.id
+    with transaction(engine) as s:
+        assert ledger.capture(s, "video_retry") is not None
+    with transaction(engine) as s:  # the dead worker's attempt finishes late
+        assert ledger.capture(s, "video_retry") is None
+        assert ledger.release(s, "video_retry") is None  # and a late failure cannot refund it
+    assert _balance(engine, acct) == 980
+    with transaction(engine) as s:
+        rows = s.query(LedgerEntry).filter_by(job_id="video_retry").all()
+        assert [(e.kind, e.amount) for e in rows] == [("reserve", -20)]
+        assert s.query(Charge).filter_by(job_id="video_retry").count() == 1
+
+
+def test_parallel_captures_of_one_job_charge_once(engine):
+    acct = _account(engine)
+    _reserve(engine, acct, "video_race")
+    results = []
+    barrier = threading.Barrier(4)
+
+    def finish(i):
+        barrier.wait()
+        with transaction(engine, immediate=True) as s:
+            fn = ledger.capture if i % 2 else ledger.release
+            results.append(fn(s, "video_race") is not None)
+
+    threads = [threading.Thread(target=finish, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, False, False, True]
+    with transaction(engine) as s:
+        settles = s.query(LedgerEntry).filter(LedgerEntry.job_id == "video_race").count()
+        status = s.query(Charge).filter_by(job_id="video_race").one().status
+    assert _balance(engine, acct) == (980 if status == "captured" else 1000)
+    assert settles == (1 if status == "captured" else 2)
+
+
+def test_capture_of_fewer_seconds_refunds_the_difference(engine):
+    acct = _account(engine)
+    _reserve(engine, acct, "video_short")
+    with transaction(engine) as s:
+        assert ledger.capture(s, "video_short", seconds=5).credits == 10
+    assert _balance(engine, acct) == 990
+
+
+def test_points_are_granted_reserved_and_released(engine):
+    acct = _account(engine, "bing-free")
+    assert _balance(engine, acct) == 0
+    with transaction(engine) as s:
+        ledger.grant(s, acct, 250, currency="points", key="rewards:1")
+        assert not ledger.grant(s, acct, 250, currency="points", key="rewards:1")
+        ledger.reserve(s, acct, None, "video_pts", REQ, "fast", Cost(points=100))
+    assert _balance(engine, acct, "points") == 150
+    with transaction(engine) as s:
+        ledger.release(s, "video_pts")
+    assert _balance(engine, acct, "points") == 250

@@ -1,0 +1,149 @@
+"""Admission at submit: one transaction that decides whether a job may run and holds its cost.
+
+`admit` locks the account row (PostgreSQL `SELECT ... FOR UPDATE`; on SQLite run it inside
+`transaction(engine, immediate=True)`, whose write lock serialises the same way), so parallel
+submits of one account cannot overshoot its concurrency, quota or balance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zoetrope.access import ledger
+from zoetrope.access.eligibility import check_eligibility
+from zoetrope.access.entitlements import (
+    RequestSummary,
+    check_concurrency,
+    check_request,
+    concurrency_limit,
+    upgrade_hint,
+)
+from zoetrope.access.keys import Principal
+from zoetrope.access.models import Account, Charge, utcnow
+from zoetrope.access.pricing import charge_for
+from zoetrope.access.usage import check_quota, record_request, today_utc
+from zoetrope.config import Config, Plan, get_config
+from zoetrope.errors import Conflict, InsufficientCredits, NotFound, PermissionDenied
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A job let in: the lane it runs in, whether it is watermarked, and what was reserved."""
+
+    job_id: str
+    account_id: str
+    key_id: str | None
+    plan: str
+    lane: str
+    watermark: bool
+    max_concurrent: int
+    credits: int
+    points: int
+
+
+def lock_account(session: Session, account_id: str) -> Account:
+    """The account row, locked until the transaction ends (a no-op lock on SQLite)."""
+    account = session.scalar(select(Account).where(Account.id == account_id).with_for_update())
+    if account is None:
+        raise NotFound(f"no account {account_id!r}", param="account")
+    session.refresh(account)  # the row as of the lock, not a cached copy
+    return account
+
+
+def check_model_allowed(principal: Principal, model: str) -> None:
+    if principal.allowed_models is not None and model not in principal.allowed_models:
+        raise PermissionDenied(
+            f"this API key may use only {', '.join(principal.allowed_models)}, not {model}",
+            code="model_not_allowed",
+            param="model",
+        )
+
+
+def admit(
+    session: Session,
+    principal: Principal,
+    req: RequestSummary,
+    job_id: str,
+    *,
+    config: Config | None = None,
+    now: datetime | None = None,
+) -> Admission:
+    """Decide and reserve: eligibility, entitlement, concurrency, quota, then credits or points.
+
+    Raises NotEligible / EntitlementExceeded (403), QuotaExceeded (429) or InsufficientCredits (402)
+    and changes nothing; admitting a job id again returns the first admission.
+    """
+    config = config or get_config()
+    now = now or utcnow()
+    today = today_utc(now)
+    account = lock_account(session, principal.account_id)
+    plan = config.plan(account.plan)  # the plan as of now, not as of authentication
+    existing = ledger.get_charge(session, job_id)
+    if existing is not None:
+        if existing.account_id != account.id:
+            raise Conflict(f"job id {job_id} is already taken", param="job_id")
+        return _admission(existing, plan, account)
+    check_eligibility(config, plan, account.country, account.birth_date, today)
+    check_model_allowed(principal, req.model)
+    entitlement = check_request(config, plan, req)
+    check_concurrency(config, plan, ledger.open_charges(session, account.id), account.seats)
+    check_quota(
+        session,
+        account,
+        plan,
+        principal.key_id,
+        principal.key_quota,
+        seconds=0 if req.is_image else req.seconds * req.n,
+        now=now,
+    )
+    ledger.ensure_monthly_grant(session, account, plan, today)
+    cost = charge_for(
+        config, plan, req, entitlement.lane, ledger.fast_generations_used(session, account.id, plan, today)
+    )
+    _check_funds(session, config, account, plan, cost.credits, "credits", today)
+    _check_funds(session, config, account, plan, cost.points, "points", today)
+    record_request(session, account.id, principal.key_id, req.model, now=now)
+    charge = ledger.reserve(session, account.id, principal.key_id, job_id, req, entitlement.lane, cost)
+    return _admission(charge, plan, account)
+
+
+def _check_funds(
+    session: Session, config: Config, account: Account, plan: Plan, needed: int, currency: str, today: date
+) -> None:
+    if needed <= 0:
+        return
+    have = ledger.balance(session, account.id, currency)
+    if have >= needed:
+        return
+    if currency == "points":
+        raise InsufficientCredits(
+            f"fast generations after the free {plan.free_fast_generations} cost {plan.fast_points_cost} points; "
+            f"this needs {needed} and {max(have, 0)} are left; ask for the relaxed lane (free) or earn points",
+            code="insufficient_points",
+            param="lane",
+        )
+    renews = ledger.next_month(today).isoformat() if plan.monthly_credits else None
+    hint = upgrade_hint(config, plan, lambda p: p.monthly_credits > plan.monthly_credits)
+    when = f"; credits renew on {renews}" if renews else ""
+    raise InsufficientCredits(
+        f"this generation costs {needed} credits and {max(have, 0)} are left{when}; ask for fewer seconds "
+        f"or a lower resolution{hint}"
+    )
+
+
+def _admission(charge: Charge, plan: Plan, account: Account) -> Admission:
+    return Admission(
+        job_id=charge.job_id,
+        account_id=charge.account_id,
+        key_id=charge.key_id,
+        plan=plan.name,
+        lane=charge.lane,
+        watermark=not plan.watermark_free,
+        max_concurrent=concurrency_limit(plan, account.seats),
+        credits=charge.credits,
+        points=charge.points,
+    )
