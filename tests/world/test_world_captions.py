@@ -1,0 +1,105 @@
+"""Captions: every caption says what its scene shows, and the two styles never share a phrase."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from zoetrope.world import caption, sample_scene
+from zoetrope.world.phrases import (
+    CAMERA_PHRASES,
+    COLOR_WORDS,
+    MOTION_PHRASES,
+    RELATION_WORDS,
+    SHAPE_WORDS,
+    SIZE_WORDS,
+)
+
+ALL_COLOR_WORDS = {w: c for c, ws in COLOR_WORDS.items() for w in ws}
+ALL_SHAPE_WORDS = {w: s for s, ws in SHAPE_WORDS.items() for w in ws}
+
+
+def _has(text: str, phrase: str) -> bool:
+    pattern = re.escape(phrase).replace(re.escape("{to}"), "(" + "|".join(ALL_COLOR_WORDS) + ")")
+    return re.search(rf"\b{pattern}\b", text) is not None
+
+
+def _motion_said(text: str, motion: str, style: str) -> bool:
+    return any(_has(text, p) for p in MOTION_PHRASES[style][motion])
+
+
+def _motions_said(text: str, style: str) -> set[str]:
+    """Motions whose phrases occur, longest phrases first, so "down" is not read in "down and to the right"."""
+    table = sorted(
+        ((p, m) for m, ps in MOTION_PHRASES[style].items() for p in ps), key=lambda pm: -len(pm[0])
+    )
+    said = set()
+    for phrase, motion in table:
+        pattern = re.escape(phrase).replace(re.escape("{to}"), "(" + "|".join(ALL_COLOR_WORDS) + ")")
+        text, hits = re.subn(rf"\b{pattern}\b", "#", text)
+        said |= {motion} if hits else set()
+    return said
+
+
+def _check(scene, text: str, style: str, form: str) -> None:
+    text = text.lower()
+    colors = {c for o in scene.objects for c in (o.color, o.color_to) if c}
+    assert {c for w, c in ALL_COLOR_WORDS.items() if _has(text, w)} <= colors, text
+    assert {s for w, s in ALL_SHAPE_WORDS.items() if _has(text, w)} == {o.shape for o in scene.objects}, text
+    for i, obj in enumerate(scene.objects):
+        assert any(_has(text, w) for w in COLOR_WORDS[obj.color]), text
+        quiet = (scene.occlusion and i == 1) or (scene.relation and form == "short")
+        if not quiet:
+            assert _motion_said(text, obj.motion, style), (obj.motion, text)
+        if form == "long":
+            assert any(_has(text, w) for w in SIZE_WORDS[obj.size]), text
+    said = _motions_said(text, style)
+    assert said <= {o.motion for o in scene.objects}, (said, text)
+    if scene.relation and style == "train":
+        rel = scene.relation.relation
+        inverse = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}[rel]
+        assert any(_has(text, w) for w in RELATION_WORDS[rel] + RELATION_WORDS[inverse]), text
+    if form == "long" and scene.camera.motion != "static":
+        assert any(p.lower() in text for p in CAMERA_PHRASES[style][scene.camera.motion]), text
+
+
+def test_every_caption_matches_its_scene():
+    rng = np.random.default_rng(0)
+    for _ in range(400):
+        scene = sample_scene(rng)
+        for style in ("train", "paraphrase"):
+            for form in ("short", "long"):
+                _check(scene, caption(scene, rng, style=style, form=form), style, form)
+
+
+def test_captions_are_deterministic_and_varied():
+    scene = sample_scene(np.random.default_rng(5))
+    a = [caption(scene, np.random.default_rng(i)) for i in range(30)]
+    assert a == [caption(scene, np.random.default_rng(i)) for i in range(30)]
+    assert len(set(a)) > 5
+    assert min(map(len, a)) < max(map(len, a))  # short and long forms
+
+
+def _phrases(style: str) -> set[str]:
+    from zoetrope.world import phrases
+
+    out = set()
+    for table in (phrases.MOTION_PHRASES, phrases.SPEED_WORDS, phrases.CAMERA_PHRASES):
+        for words in table[style].values():
+            out |= {w.split("{")[0].strip() for w in words}
+    for words in phrases.BACKGROUND_PHRASES[style].values():
+        out |= {w.split("{")[0].strip() for w in words}
+    out |= {w.split("{")[0].strip() for w in phrases.OCCLUSION_PHRASES[style]}
+    out |= {w.split("{")[0].strip() for ws in phrases.FRAMES[style].values() for w in ws}
+    return {p for p in out if len(p.split()) >= 2 or style == "paraphrase"} - {""}
+
+
+def test_paraphrase_style_never_appears_in_training_captions():
+    train_only, para_only = _phrases("train"), _phrases("paraphrase")
+    assert not train_only & para_only
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        scene = sample_scene(rng)
+        text = caption(scene, rng, style="train").lower()
+        assert not [p for p in para_only if len(p) > 3 and _has(text, p.lower())], text
