@@ -107,7 +107,9 @@ def admit(
     _check_funds(session, config, account, plan, cost.credits, "credits", today)
     _check_funds(session, config, account, plan, cost.points, "points", today)
     record_request(session, account.id, principal.key_id, req.model, now=now)
-    charge = ledger.reserve(session, account.id, principal.key_id, job_id, req, entitlement.lane, cost)
+    charge = ledger.reserve(
+        session, account.id, principal.key_id, job_id, req, entitlement.lane, cost, now=now
+    )
     return _admission(charge, plan, account)
 
 

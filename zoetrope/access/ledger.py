@@ -148,6 +148,8 @@ def reserve(
     req: RequestSummary,
     lane: str,
     cost: Cost,
+    *,
+    now: datetime | None = None,
 ) -> Charge:
     """Hold `cost` for `job_id`; a job already reserved gets its existing charge back."""
     existing = get_charge(session, job_id)
@@ -167,6 +169,7 @@ def reserve(
         credits=cost.credits,
         points=cost.points,
         fast_free=cost.fast_free_used,
+        created_at=now or utcnow(),
     )
     session.add(charge)
     session.flush()
