@@ -24,6 +24,7 @@ def _root() -> None:
     """Zoetrope: text-to-video on your own machine. Generate, train, evaluate, serve."""
 
 # Command modules register themselves on `app` when imported.
+from zoetrope.cli import access as _access  # noqa: E402,F401
 from zoetrope.cli import serve as _serve  # noqa: E402,F401
 
 

@@ -1,0 +1,61 @@
+"""`zoetrope accounts|keys|usage` against the same database the server uses."""
+
+from typer.testing import CliRunner
+
+from zoetrope.access import list_keys
+from zoetrope.cli import app
+from zoetrope.db import engine_for, transaction
+from zoetrope.settings import get_settings
+
+runner = CliRunner()
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_keys_create_makes_the_account_and_prints_the_key_once():
+    out = run("keys", "create", "--account", "ada", "--plan", "pro", "--name", "laptop")
+    token = out.strip().splitlines()[-1]
+    assert token.startswith("zk-")
+    listed = run("keys", "list")
+    assert "laptop" in listed and token not in listed
+    assert "pro" in run("accounts", "list")
+
+
+def test_key_from_the_cli_authenticates_against_the_server_database():
+    from zoetrope.access import authenticate
+
+    token = run("keys", "create", "--account", "bob").strip().splitlines()[-1]
+    with transaction(engine_for(get_settings().resolved_database_url)) as s:
+        assert authenticate(s, token).plan.name == "plus"
+
+
+def test_accounts_create_show_set_grant_and_revoke():
+    assert "created acct_" in run(
+        "accounts", "create", "eve", "--plan", "team", "--seats", "3", "--country", "gb"
+    )
+    run("accounts", "set", "eve", "--plan", "pro", "--rpm", "10")
+    run("accounts", "grant", "eve", "50")
+    shown = run("accounts", "show", "eve")
+    assert "plan pro" in shown and "50 credits" in shown and "country GB" in shown
+    run("keys", "create", "--account", "eve")
+    assert "key_" in run("keys", "list", "--account", "eve")
+    with transaction(engine_for(get_settings().resolved_database_url)) as s:
+        key_id = list_keys(s)[0].id
+    assert f"revoked {key_id}" in run("keys", "revoke", key_id)
+
+
+def test_usage_and_invoice_csv():
+    run("accounts", "create", "ada", "--plan", "pro")
+    assert "usage" in run("usage", "--by", "model")
+    csv = run("usage", "--invoice", "--month", "2030-01")
+    assert csv.splitlines()[0].startswith("month,account_id,account,plan")
+    assert ",ada,pro,1,200.00," in csv
+
+
+def test_errors_are_one_clear_line():
+    result = runner.invoke(app, ["accounts", "create", "x", "--plan", "platinum"])
+    assert result.exit_code != 0 and "known plans" in str(result.exception)
