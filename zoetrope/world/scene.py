@@ -104,9 +104,24 @@ def _pool(split: str, motions: tuple[str, ...]) -> tuple[tuple[str, str, str], .
     return tuple(c for c in ALL_COMBOS if (c in HELD_OUT) == held and c[2] in motions)
 
 
-def _pick(rng: np.random.Generator, pool, motions, used_colors) -> tuple[str, str, str] | None:
-    options = [c for c in pool if c[2] in motions and c[0] not in used_colors]
-    return options[rng.integers(len(options))] if options else None
+@lru_cache(maxsize=256)
+def _options(
+    pool_key: tuple[str, tuple[str, ...]], motions: tuple[str, ...]
+) -> tuple[tuple[str, str, str], ...]:
+    return tuple(c for c in _pool(*pool_key) if c[2] in motions)
+
+
+def _pick(rng: np.random.Generator, pool_key, motions, used_colors) -> tuple[str, str, str] | None:
+    """A random allowed combination with `motions` whose color is not used yet, or None."""
+    options = _options(pool_key, tuple(motions))
+    for _ in range(8):  # rejection is cheap and usually succeeds at once
+        if not options:
+            return None
+        combo = options[int(rng.integers(len(options)))]
+        if combo[0] not in used_colors:
+            return combo
+    options = tuple(c for c in options if c[0] not in used_colors)
+    return options[int(rng.integers(len(options)))] if options else None
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -173,8 +188,8 @@ def sample_scene(
     kinds = tuple(backgrounds) if backgrounds else BACKGROUNDS
     if unknown := set(kinds) - set(BACKGROUNDS):
         raise ValueError(f"unknown backgrounds {sorted(unknown)}")
-    pool = _pool(split, motions)
-    if not pool:
+    pool = (split, motions)
+    if not _pool(*pool):
         raise ValueError(f"no {split} combinations use the motions {motions}")
     layouts = ["single"]
     if max_objects >= 2:
