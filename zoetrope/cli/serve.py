@@ -1,27 +1,70 @@
-"""`zoetrope serve`: the API and studio in one process."""
+"""`zoetrope serve`: the API, the studio and in-process workers, in one process."""
 
 from __future__ import annotations
 
 import typer
+from rich.console import Console
 
 from zoetrope.cli import app
 from zoetrope.settings import get_settings
+
+console = Console()
+
+
+def _first_run_key(runtime) -> str | None:
+    """On a database with no API keys, make a local account and print its key once."""
+    from sqlalchemy import func, select
+
+    from zoetrope.access.accounts import create_account, find_account
+    from zoetrope.access.keys import create_key
+    from zoetrope.access.models import ApiKey
+    from zoetrope.db import transaction
+
+    with transaction(runtime.engine, immediate=True) as s:
+        if s.scalar(select(func.count()).select_from(ApiKey)):
+            return None
+        account = find_account(s, "local") or create_account(s, "local", plan="pro")
+        _, token = create_key(s, account.id, name="local")
+        return token
+
+
+def _mount_studio(web) -> None:
+    try:
+        import zoetrope.web as studio
+    except ImportError:
+        return
+    mount = getattr(studio, "mount", None)
+    if mount is not None:
+        mount(web)
 
 
 @app.command()
 def serve(
     host: str = typer.Option(None, help="interface to bind (default ZOETROPE_HOST or 127.0.0.1)"),
     port: int = typer.Option(None, help="port (default ZOETROPE_PORT or 8000)"),
+    workers: int = typer.Option(
+        None, help="in-process workers (default ZOETROPE_WORKERS or 1; 0 for API only)"
+    ),
 ) -> None:
-    """Run the API and studio."""
+    """Run the API, the studio and workers on this machine: no other service needed."""
     import uvicorn
-    from fastapi import FastAPI
+
+    from zoetrope.api import Services, create_app
+    from zoetrope.jobs.runtime import open_runtime
 
     s = get_settings()
-    web = FastAPI(title="Zoetrope")
-
-    @web.get("/healthz")
-    def healthz() -> dict:
-        return {"status": "ok"}
-
-    uvicorn.run(web, host=host or s.host, port=port or s.port)
+    runtime = open_runtime(s)
+    token = _first_run_key(runtime)
+    web = create_app(Services(runtime.engine, runtime.registry, runtime.blobs, runtime.policy))
+    _mount_studio(web)
+    host, port = host or s.host, port or s.port
+    count = s.workers if workers is None else workers
+    runtime.start(count, webhook_secret=s.webhook_secret)
+    console.print(f"Zoetrope API on http://{host}:{port}/v1 with {count} worker(s); data in {s.data_dir}")
+    if token:
+        console.print("First run: created account 'local' (plan pro) with this API key, shown once:")
+        console.print(f"  OPENAI_BASE_URL=http://{host}:{port}/v1 OPENAI_API_KEY={token}", soft_wrap=True)
+    try:
+        uvicorn.run(web, host=host, port=port, log_level="warning")
+    finally:
+        runtime.shutdown()

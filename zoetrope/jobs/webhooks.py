@@ -119,3 +119,14 @@ def deliver_due(
                 else:
                     row.next_attempt_at = now() + policy.delay(row.attempts)
     return delivered
+
+
+def run_sender(engine: Engine, stop, *, secret: str | None, interval: float = 0.5) -> None:
+    """Deliver due webhook events until `stop` (a threading.Event) is set."""
+    with httpx.Client() as client:
+        while not stop.is_set():
+            try:
+                deliver_due(engine, client, secret)
+            except Exception:
+                log.exception("webhook sender failed; retrying")
+            stop.wait(interval)

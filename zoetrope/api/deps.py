@@ -1,0 +1,68 @@
+"""What a route needs: the shared services of the app, and the authenticated principal."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import Engine
+
+from zoetrope.access.keys import Principal, authenticate
+from zoetrope.backends.registry import Registry
+from zoetrope.db import transaction
+from zoetrope.errors import AuthenticationFailed
+from zoetrope.jobs.dispatch import DispatchPolicy
+from zoetrope.storage import BlobStore
+
+# A principal is cached this long per token, so a poll loop does not hit the keys table (and
+# its last_used_at write) on every request. A revoked key stops working within this time.
+PRINCIPAL_TTL_SECONDS = 10.0
+
+
+@dataclass
+class Services:
+    engine: Engine
+    registry: Registry
+    blobs: BlobStore
+    policy: DispatchPolicy
+
+
+class _PrincipalCache:
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, engine: Engine, token: str) -> Principal:
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        hit = self._entries.get(digest)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        with transaction(engine, immediate=True) as s:
+            principal = authenticate(s, token)
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[digest] = (time.monotonic() + PRINCIPAL_TTL_SECONDS, principal)
+        return principal
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def principal(request: Request) -> Principal:
+    """The caller, from `Authorization: Bearer zk-...`; 401 in OpenAI's shape otherwise."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise AuthenticationFailed("missing API key: send 'Authorization: Bearer zk-...'")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("malformed Authorization header: use 'Bearer zk-...'")
+    return request.app.state.principals.get(request.app.state.services.engine, token.strip())
+
+
+def new_principal_cache() -> _PrincipalCache:
+    return _PrincipalCache()

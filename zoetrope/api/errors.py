@@ -1,0 +1,76 @@
+"""The one mapping from errors to OpenAI's error shape: `{"error": {message, type, param, code}}`."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from zoetrope.errors import QuotaExceeded, ZoetropeError
+
+log = logging.getLogger(__name__)
+
+_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    type: str | None = None,
+    param: str | None = None,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {
+        "message": message,
+        "type": type or _TYPES.get(status, "invalid_request_error" if status < 500 else "server_error"),
+        "param": param,
+        "code": code,
+    }
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+async def _domain(_: Request, e: Exception) -> JSONResponse:
+    assert isinstance(e, ZoetropeError)
+    headers = {"retry-after": str(e.retry_after)} if isinstance(e, QuotaExceeded) and e.retry_after else None
+    return error_response(e.status, e.message, type=e.type, param=e.param, code=e.code, headers=headers)
+
+
+async def _validation(_: Request, e: Exception) -> JSONResponse:
+    assert isinstance(e, RequestValidationError)
+    first = e.errors()[0] if e.errors() else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    param = ".".join(loc) or None
+    return error_response(
+        400,
+        f"{param or 'request'}: {first.get('msg', 'invalid request')}",
+        param=param,
+        code="invalid_request",
+    )
+
+
+async def _http(_: Request, e: Exception) -> JSONResponse:
+    assert isinstance(e, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(e.status_code)
+    return error_response(e.status_code, str(e.detail), code=code, headers=getattr(e, "headers", None))
+
+
+async def _unexpected(_: Request, e: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=e)
+    return error_response(500, "internal server error; the server log has the details", code="internal_error")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ZoetropeError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,82 @@
+"""Request bodies that come as JSON or as multipart forms (the `openai` client sends the video
+endpoints as multipart, with nested objects written `video[id]`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from zoetrope.errors import InvalidMedia, InvalidRequest
+from zoetrope.settings import get_settings
+
+
+@dataclass
+class Body:
+    fields: dict[str, object] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def text(self, name: str, *, required: bool = False) -> str | None:
+        value = self.fields.get(name)
+        if value is None or value == "":
+            if required:
+                raise InvalidRequest(f"missing required parameter {name!r}", param=name)
+            return None
+        if isinstance(value, dict | list):
+            raise InvalidRequest(f"{name} must be a string", param=name)
+        return str(value)
+
+    def integer(self, name: str) -> int | None:
+        value = self.text(name)
+        try:
+            return None if value is None else int(value)
+        except ValueError:
+            raise InvalidRequest(f"{name} must be an integer", param=name) from None
+
+    def number(self, name: str) -> float | None:
+        value = self.text(name)
+        try:
+            return None if value is None else float(value)
+        except ValueError:
+            raise InvalidRequest(f"{name} must be a number", param=name) from None
+
+    def reference_id(self, name: str) -> str | None:
+        """`video={"id": ...}` in JSON, `video[id]=...` in a form."""
+        value = self.fields.get(name)
+        if isinstance(value, dict):
+            ref = value.get("id")
+            return str(ref) if ref else None
+        flat = self.fields.get(f"{name}[id]")
+        return str(flat) if flat else None
+
+
+async def read_body(request: Request) -> Body:
+    """The fields and uploaded files of a JSON or multipart request, within the upload limit."""
+    limit = get_settings().max_upload_bytes
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data") or ctype.startswith("application/x-www-form-urlencoded"):
+        form = await request.form(max_part_size=limit)
+        body = Body()
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                data = await value.read()
+                if len(data) > limit:
+                    raise InvalidMedia(f"{key} is larger than {limit} bytes", param=key)
+                body.files[key] = data
+            else:
+                body.fields[key] = value
+        return body
+    raw = await request.body()
+    if len(raw) > limit:
+        raise InvalidRequest(f"request body is larger than {limit} bytes")
+    if not raw:
+        return Body()
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InvalidRequest("request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("request body must be a JSON object")
+    return Body(fields=data)

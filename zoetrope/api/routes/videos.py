@@ -1,0 +1,164 @@
+"""`/v1/videos`: create, list, retrieve, delete, content, remix, extensions, edits."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from zoetrope.access.keys import Principal
+from zoetrope.api.deps import Services, principal, services
+from zoetrope.api.forms import Body, read_body
+from zoetrope.api.schemas import Video, VideoDeleted, VideoList
+from zoetrope.db import transaction
+from zoetrope.errors import InvalidRequest
+from zoetrope.jobs import store, submit
+from zoetrope.jobs.content import open_content
+from zoetrope.jobs.submit import VideoRequest
+from zoetrope.jobs.worker import signal_cancel
+
+router = APIRouter(prefix="/v1/videos", tags=["videos"])
+# The `openai` client's create_and_poll waits this long between polls (it defaults to 1 s).
+POLL_AFTER_MS = "250"
+
+_FORM = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        }
+    }
+}
+
+
+def _submit(svc: Services, who: Principal, req: VideoRequest, key: str | None) -> Video:
+    job = submit.submit(svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key)
+    return Video.of(job)
+
+
+def _body_request(body: Body, task: str, **kw) -> VideoRequest:
+    return VideoRequest(
+        prompt=body.text("prompt", required=True) or "",
+        model=body.text("model") or "sora-2",
+        seconds=body.text("seconds"),
+        size=body.text("size"),
+        task=task,
+        seed=body.integer("seed"),
+        strength=body.number("strength"),
+        **kw,
+    )
+
+
+@router.post("", response_model=Video, openapi_extra=_FORM)
+async def create_video(
+    request: Request,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    idempotency_key: str | None = Header(None),
+) -> Video:
+    body = await read_body(request)
+    if isinstance(body.fields.get("input_reference"), dict):
+        raise InvalidRequest("input_reference must be an uploaded image file", param="input_reference")
+    req = _body_request(body, "t2v", reference=body.files.get("input_reference"))
+    return _submit(svc, who, req, idempotency_key)
+
+
+@router.get("", response_model=VideoList)
+def list_videos(
+    after: str | None = None,
+    limit: int = Query(20, ge=1, le=100),
+    order: Literal["asc", "desc"] = "desc",
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+) -> VideoList:
+    with transaction(svc.engine) as s:
+        page = store.list_jobs(s, who.account_id, after=after, limit=limit, order=order)
+    data = [Video.of(j) for j in page.jobs]
+    return VideoList(
+        data=data,
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
+        has_more=page.has_more,
+    )
+
+
+@router.post("/extensions", response_model=Video, openapi_extra=_FORM)
+async def extend_video(
+    request: Request,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    idempotency_key: str | None = Header(None),
+) -> Video:
+    body = await read_body(request)
+    req = _body_request(
+        body, "extend", source_video_id=body.reference_id("video"), source_upload=body.files.get("video")
+    )
+    return _submit(svc, who, req, idempotency_key)
+
+
+@router.post("/edits", response_model=Video, openapi_extra=_FORM)
+async def edit_video(
+    request: Request,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    idempotency_key: str | None = Header(None),
+) -> Video:
+    body = await read_body(request)
+    ref = body.reference_id("video")
+    req = _body_request(
+        body, "remix", source_video_id=ref, source_upload=body.files.get("video"), remix_of=ref
+    )
+    return _submit(svc, who, req, idempotency_key)
+
+
+@router.get("/{video_id}", response_model=Video)
+def retrieve_video(
+    video_id: str, response: Response, svc: Services = Depends(services), who: Principal = Depends(principal)
+) -> Video:
+    with transaction(svc.engine) as s:
+        job = store.get_job(s, who.account_id, video_id)
+    if job.status in ("queued", "in_progress"):
+        response.headers["openai-poll-after-ms"] = POLL_AFTER_MS
+    return Video.of(job)
+
+
+@router.delete("/{video_id}", response_model=VideoDeleted)
+def delete_video(
+    video_id: str, svc: Services = Depends(services), who: Principal = Depends(principal)
+) -> VideoDeleted:
+    with transaction(svc.engine, immediate=True) as s:
+        job = store.delete_job(s, who.account_id, video_id)
+    signal_cancel(job.id)
+    svc.blobs.delete_prefix(f"videos/{job.id}")
+    svc.blobs.delete_prefix(f"inputs/{job.id}")
+    return VideoDeleted(id=job.id)
+
+
+@router.post("/{video_id}/remix", response_model=Video, openapi_extra=_FORM)
+async def remix_video(
+    video_id: str,
+    request: Request,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    idempotency_key: str | None = Header(None),
+) -> Video:
+    body = await read_body(request)
+    req = _body_request(body, "remix", source_video_id=video_id, remix_of=video_id)
+    return _submit(svc, who, req, idempotency_key)
+
+
+@router.get("/{video_id}/content", response_class=StreamingResponse)
+def download_content(
+    video_id: str,
+    variant: Literal["video", "thumbnail", "spritesheet"] = "video",
+    range: str | None = Header(None),
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+) -> StreamingResponse:
+    with transaction(svc.engine) as s:
+        job = store.get_job(s, who.account_id, video_id)
+    content = open_content(svc.blobs, job, variant, range)
+    return StreamingResponse(
+        content.chunks, status_code=content.status, media_type=content.media_type, headers=content.headers
+    )

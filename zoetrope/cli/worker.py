@@ -1,0 +1,50 @@
+"""`zoetrope worker`: workers only, for machines that share the database and blob store."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import typer
+from rich.console import Console
+
+from zoetrope.cli import app
+from zoetrope.settings import get_settings
+
+console = Console()
+
+
+@app.command()
+def worker(
+    workers: int = typer.Option(
+        None, "--workers", "-n", help="worker threads (default ZOETROPE_WORKERS or 1)"
+    ),
+    model: list[str] = typer.Option(None, "--model", help="serve only this model (repeatable); default all"),
+) -> None:
+    """Run workers that claim jobs from ZOETROPE_DATABASE_URL and write to ZOETROPE_BLOB_URL."""
+    from zoetrope.jobs.runtime import open_runtime
+    from zoetrope.jobs.worker import Worker, new_worker_id, start_workers
+
+    s = get_settings()
+    runtime = open_runtime(s)
+    count = s.workers if workers is None else workers
+    models = [runtime.registry.canonical(m) for m in model] if model else None
+    proto = Worker(
+        runtime.engine,
+        runtime.registry,
+        runtime.blobs,
+        runtime.policy,
+        worker_id=new_worker_id(),
+        models=models,
+    )
+    runtime.threads += start_workers(proto, max(1, count), runtime.stop)
+    runtime.start(0, webhook_secret=s.webhook_secret)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    console.print(
+        f"worker {proto.worker_id}: {max(1, count)} thread(s) on {s.resolved_database_url.split('@')[-1]}"
+    )
+    done.wait()
+    console.print("stopping: finishing running jobs")
+    runtime.shutdown(timeout=60)

@@ -1,0 +1,83 @@
+"""One job's generation, from its stored parameters to stored MP4, thumbnail and spritesheet."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoetrope import media
+from zoetrope.backends.base import Backend, GenerationRequest, Progress
+from zoetrope.jobs import pipeline
+from zoetrope.jobs.models import Job
+from zoetrope.storage import BlobStore
+
+
+def _frames_at(blobs: BlobStore, key: str, width: int, height: int) -> np.ndarray:
+    """A stored image or video as frames (T, H, W, 3) at the backend's native size."""
+    frames = media.read_frames(blobs.get(key)).frames
+    if frames.shape[1:3] != (height, width):
+        frames = media.fit(frames, width, height, mode="crop")
+    return frames
+
+
+def generation_request(job: Job, blobs: BlobStore) -> GenerationRequest:
+    p = job.params
+    width, height = p["native_width"], p["native_height"]
+    source = None
+    if p.get("source_key"):
+        source = _frames_at(blobs, p["source_key"], width, height)
+    elif p.get("reference_key"):
+        source = _frames_at(blobs, p["reference_key"], width, height)[:1]
+    task = job.task
+    if task == "t2v" and source is not None:
+        task = "i2v"
+    seconds = p.get("new_seconds") or float(job.seconds)
+    kw = {"strength": p["strength"]} if p.get("strength") is not None else {}
+    return GenerationRequest(
+        prompt=job.prompt,
+        width=width,
+        height=height,
+        seconds=seconds,
+        task=task,  # type: ignore[arg-type]
+        seed=p.get("seed"),
+        source=source,
+        **kw,
+    )
+
+
+def render(job: Job, backend: Backend, blobs: BlobStore, progress: Progress) -> tuple[dict, dict]:
+    """Generate, post-process, encode and store the job's outputs; returns (outputs, details)."""
+    request = generation_request(job, blobs)
+    frames = np.concatenate(list(backend.generate(request, progress)), axis=0)  # (T, h, w, 3)
+    # Backends yield only the new frames of an extension; the video object is the stitched whole.
+    if request.task == "extend" and request.source is not None:
+        frames = np.concatenate([request.source, frames], axis=0)
+    elif request.task == "extend_backward" and request.source is not None:
+        frames = np.concatenate([frames, request.source], axis=0)
+    ctx = pipeline.OutputContext(
+        job_id=job.id,
+        account_id=job.account_id,
+        prompt=job.prompt,
+        model=job.backend_model,
+        watermark_free=not job.params.get("watermark", True),
+    )
+    frames = pipeline.process_output(frames, ctx)
+    width, height = (int(v) for v in job.size.split("x"))
+    if frames.shape[1:3] != (height, width):
+        frames = media.resize(frames, width, height)
+    fps = request.fps or backend.capabilities.fps
+    prefix = f"videos/{job.id}/{job.attempts}"
+    outputs: dict[str, str] = {}
+    if job.task == "t2i":
+        png = pipeline.process_encoded(media.encode_png(frames[0]), "image/png", ctx)
+        blobs.put(outputs.setdefault("image", f"{prefix}/image.png"), png)
+        frames = frames[:1]
+    else:
+        mp4 = pipeline.process_encoded(media.encode_mp4(frames, fps=fps), "video/mp4", ctx)
+        blobs.put(outputs.setdefault("video", f"{prefix}/video.mp4"), mp4)
+    blobs.put(
+        outputs.setdefault("thumbnail", f"{prefix}/thumbnail.webp"), media.thumbnail(frames, format="webp")
+    )
+    sheet = media.spritesheet(frames).encode("jpeg")
+    blobs.put(outputs.setdefault("spritesheet", f"{prefix}/spritesheet.jpg"), sheet)
+    details = {"frames": str(len(frames)), "fps": f"{fps:g}"}
+    return outputs, details

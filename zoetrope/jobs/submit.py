@@ -1,0 +1,168 @@
+"""The submit service: a request in the client's terms becomes a queued job, or a clear 4xx.
+
+Order of checks: who may (access: eligibility, entitlements), what the model can (backend
+capabilities, sizes), whether the prompt may run (safety hook), then one insert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from sqlalchemy import Engine
+
+from zoetrope import media
+from zoetrope.access.eligibility import check_eligibility
+from zoetrope.access.entitlements import RequestSummary, check_request, concurrency_limit
+from zoetrope.access.keys import Principal
+from zoetrope.backends.registry import Registry
+from zoetrope.config import get_config
+from zoetrope.db import transaction
+from zoetrope.errors import InvalidRequest, PermissionDenied, UnsupportedByBackend
+from zoetrope.jobs import pipeline, store
+from zoetrope.jobs.models import Job, new_video_id
+from zoetrope.jobs.sizes import parse_seconds, plan_size, seconds_str
+from zoetrope.settings import get_settings
+from zoetrope.storage import BlobStore
+
+DEFAULT_VIDEO_SIZE = "720x1280"
+DEFAULT_IMAGE_SIZE = "1024x1024"
+DEFAULT_SECONDS = "4"
+SOURCE_TASKS = ("remix", "extend", "extend_backward")
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """One generation as a client asks for it. `source_video_id` or `source_upload` name the video
+    a remix, edit or extension starts from; `reference` is an image to animate."""
+
+    prompt: str
+    model: str = "sora-2"
+    seconds: str | None = None
+    size: str | None = None
+    task: str = "t2v"
+    reference: bytes | None = field(default=None, repr=False)
+    source_video_id: str | None = None
+    source_upload: bytes | None = field(default=None, repr=False)
+    remix_of: str | None = None
+    seed: int | None = None
+    strength: float | None = None
+
+    def fingerprint(self) -> str:
+        """A hash of everything in the request: what an `Idempotency-Key` is checked against."""
+        fields = asdict(self)
+        for name in ("reference", "source_upload"):
+            blob = fields.pop(name)
+            fields[name] = hashlib.sha256(blob).hexdigest() if blob else None
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def submit(
+    engine: Engine,
+    registry: Registry,
+    blobs: BlobStore,
+    principal: Principal,
+    req: VideoRequest,
+    *,
+    idempotency_key: str | None = None,
+) -> Job:
+    """Queue the job `req` describes for `principal` and return it."""
+    if idempotency_key:
+        with transaction(engine) as s:
+            earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
+            if earlier is not None:
+                return earlier
+    if not req.prompt or not req.prompt.strip():
+        raise InvalidRequest("prompt must not be empty", param="prompt")
+    if principal.allowed_models is not None and req.model not in principal.allowed_models:
+        raise PermissionDenied(f"this API key may not use model {req.model!r}", param="model")
+    entry = registry.entry(req.model)
+    caps = registry.backend(entry.name).capabilities
+    if req.task not in caps.tasks:
+        raise UnsupportedByBackend(
+            f"{entry.name} cannot do {req.task}; it does {', '.join(caps.tasks)}", param="model"
+        )
+
+    source, source_seconds, source_size = _source(engine, principal, req)
+    image = req.task == "t2i"
+    size = req.size or source_size or (DEFAULT_IMAGE_SIZE if image else DEFAULT_VIDEO_SIZE)
+    sizing = plan_size(size, caps, entry.name)
+    params: dict = {"seed": req.seed, "strength": req.strength}
+    params.update(native_width=sizing.native_width, native_height=sizing.native_height)
+    if req.task == "extend":
+        params["new_seconds"] = parse_seconds(req.seconds or DEFAULT_SECONDS, caps, entry.name)
+        total = source_seconds + params["new_seconds"]
+    elif image:
+        total = 0.0
+    else:
+        total = parse_seconds(req.seconds or source_seconds or DEFAULT_SECONDS, caps, entry.name)
+
+    config = get_config()
+    check_eligibility(config, principal.plan, principal.country, principal.birth_date, date.today())
+    summary = RequestSummary(
+        model=entry.name, width=sizing.width, height=sizing.height, seconds=total, task=req.task
+    )
+    granted = check_request(config, principal.plan, summary)
+    params["watermark"] = granted.watermark
+    pipeline.check_prompt(req.prompt, account_id=principal.account_id)
+
+    # Only now, with every check passed, write uploads: a refused request leaves nothing behind.
+    job_id = new_video_id()
+    if source is not None:
+        params["source_key"] = source.outputs["video"]
+    elif req.source_upload is not None:
+        params["source_key"] = f"inputs/{job_id}/source.mp4"
+        blobs.put(params["source_key"], req.source_upload)
+    if req.reference is not None:
+        params["reference_key"] = f"inputs/{job_id}/reference"
+        blobs.put(params["reference_key"], req.reference)
+    details = {"generated_size": sizing.native_size, "resized": str(sizing.resized).lower()}
+    job = Job(
+        id=job_id,
+        account_id=principal.account_id,
+        key_id=principal.key_id,
+        model=req.model,
+        backend_model=entry.name,
+        prompt=req.prompt,
+        seconds=seconds_str(total),
+        size=sizing.size,
+        task=req.task,
+        params=params,
+        details=details,
+        remixed_from_video_id=req.remix_of,
+        lane=granted.lane,
+        max_concurrent=max(1, concurrency_limit(principal.plan)),
+        max_attempts=get_settings().max_attempts,
+    )
+    with transaction(engine, immediate=True) as s:
+        if idempotency_key:
+            earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
+            if earlier is not None:
+                return earlier
+            store.remember_idempotent(s, principal.account_id, idempotency_key, req.fingerprint(), job_id)
+        return store.add_job(s, job)
+
+
+def _source(engine: Engine, principal: Principal, req: VideoRequest) -> tuple[Job | None, float, str | None]:
+    """The job (or checked upload) a remix, edit or extension starts from, and its duration."""
+    if req.reference is not None:
+        media.probe(req.reference, param="input_reference")
+    if req.source_video_id:
+        with transaction(engine) as s:
+            job = store.get_completed_job(s, principal.account_id, req.source_video_id, param="video")
+        return job, float(job.seconds), job.size
+    if req.source_upload is not None:
+        info = media.probe(req.source_upload, param="video")
+        if info.kind != "video":
+            raise InvalidRequest("video must be an MP4 video, not an image", param="video")
+        seconds = info.frames / info.fps if info.fps else float(info.duration or 0)
+        if info.fps and abs(seconds - round(seconds)) <= 1.01 / info.fps:
+            seconds = float(round(seconds))  # a clip of n seconds often carries one frame more
+        return None, seconds, f"{info.width}x{info.height}"
+    if req.task in SOURCE_TASKS:
+        raise InvalidRequest(
+            f"{req.task} needs a source video: send video={{'id': ...}} or a file", param="video"
+        )
+    return None, 0.0, None

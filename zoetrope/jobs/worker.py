@@ -1,0 +1,176 @@
+"""The worker loop: claim a job, generate it under a lease, encode and store it, finish it.
+
+A heartbeat thread renews the lease while the backend runs and writes the progress the
+backend reports; when the job was deleted (or taken over after a lost lease) the next step's
+progress callback raises `Cancelled`, so generation stops at the next step.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+import uuid
+
+from sqlalchemy import Engine
+
+from zoetrope.backends.base import Cancelled
+from zoetrope.backends.registry import Registry
+from zoetrope.errors import ZoetropeError
+from zoetrope.jobs import dispatch, metrics
+from zoetrope.jobs.dispatch import DispatchPolicy
+from zoetrope.jobs.models import Job, now
+from zoetrope.jobs.render import render
+from zoetrope.storage import BlobStore
+
+log = logging.getLogger(__name__)
+
+# Jobs this process runs, by id: the API of the same process sets the event on delete, so an
+# in-process worker stops at the next step without waiting for its heartbeat.
+_running: dict[str, threading.Event] = {}
+
+
+def signal_cancel(job_id: str) -> None:
+    event = _running.get(job_id)
+    if event is not None:
+        event.set()
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class _Lease:
+    """Renews a job's lease from a thread and carries progress and cancellation to the backend."""
+
+    def __init__(self, engine: Engine, job: Job, worker_id: str, policy: DispatchPolicy) -> None:
+        self.engine, self.job_id, self.worker_id, self.policy = engine, job.id, worker_id, policy
+        self.model = job.backend_model
+        self.progress = 0
+        self.cancelled = _running.setdefault(job.id, threading.Event())
+        self._done = threading.Event()
+        self._last_step = time.perf_counter()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{job.id}", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        interval = min(self.policy.lease_seconds / 3, 1.0)
+        while not self._done.wait(interval):
+            try:
+                alive = dispatch.heartbeat(
+                    self.engine, self.job_id, self.worker_id, self.policy, progress=self.progress
+                )
+            except Exception:  # a database hiccup: try again next beat, the lease has slack
+                log.exception("heartbeat of %s failed", self.job_id)
+                continue
+            if not alive:
+                self.cancelled.set()
+                return
+
+    def step(self, fraction: float, message: str = "") -> None:
+        """The backend's progress callback."""
+        t = time.perf_counter()
+        metrics.STEP_TIME.labels(self.model).observe(t - self._last_step)
+        self._last_step = t
+        # Generation is 0..90 %; encoding and storing the rest.
+        self.progress = int(max(0.0, min(1.0, fraction)) * 90)
+        if self.cancelled.is_set():
+            raise Cancelled(self.job_id)
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+        _running.pop(self.job_id, None)
+
+
+class Worker:
+    """Runs jobs for the models in `models` (None: every model the registry has)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        registry: Registry,
+        blobs: BlobStore,
+        policy: DispatchPolicy,
+        *,
+        worker_id: str | None = None,
+        models: list[str] | None = None,
+        idle_sleep: float = 0.05,
+    ) -> None:
+        self.engine, self.registry, self.blobs, self.policy = engine, registry, blobs, policy
+        self.worker_id = worker_id or new_worker_id()
+        self.models = models if models is not None else registry.model_names()
+        self.idle_sleep = idle_sleep
+
+    def run_forever(self, stop: threading.Event) -> None:
+        idle = self.idle_sleep
+        while not stop.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:
+                log.exception("worker %s: claim failed", self.worker_id)
+                worked = False
+            # Back off gently while idle (up to 0.2 s) so an empty queue costs little.
+            idle = self.idle_sleep if worked else min(idle * 1.5, 0.2)
+            if not worked:
+                stop.wait(idle)
+
+    def run_once(self) -> bool:
+        """Claim and run one job; False when the queue had nothing for this worker."""
+        dispatch.release_expired(self.engine)
+        job = dispatch.claim_next(self.engine, self.worker_id, self.policy, models=self.models)
+        if job is None:
+            return False
+        metrics.DISPATCH_LATENCY.labels(job.lane).observe(max(0.0, now() - job.created_at))
+        self._run(job)
+        return True
+
+    def _run(self, job: Job) -> None:
+        lease = _Lease(self.engine, job, self.worker_id, self.policy)
+        status = "failed"
+        try:
+            backend = self.registry.backend(job.backend_model)
+            outputs, details = render(job, backend, self.blobs, lease.step)
+            if dispatch.complete(
+                self.engine, job.id, self.worker_id, self.policy, outputs=outputs, details=details
+            ):
+                status = "completed"
+            else:  # deleted meanwhile, or another worker owns it now: our files are orphans
+                self.blobs.delete_prefix(f"videos/{job.id}/{job.attempts}")
+                status = "abandoned"
+        except Cancelled:
+            dispatch.fail(
+                self.engine, job.id, self.worker_id, code="cancelled", message="the video was deleted"
+            )
+            self.blobs.delete_prefix(f"videos/{job.id}/{job.attempts}")
+            status = "cancelled"
+        except ZoetropeError as e:
+            dispatch.fail(self.engine, job.id, self.worker_id, code=e.code, message=e.message)
+        except Exception as e:
+            log.error("job %s failed:\n%s", job.id, traceback.format_exc())
+            dispatch.fail(
+                self.engine,
+                job.id,
+                self.worker_id,
+                code="generation_failed",
+                message=f"{type(e).__name__}: {e}",
+            )
+        finally:
+            lease.close()
+            metrics.JOBS_FINISHED.labels(job.backend_model, status).inc()
+            metrics.JOB_LATENCY.labels(job.backend_model, status).observe(max(0.0, now() - job.created_at))
+
+
+def start_workers(worker: Worker, count: int, stop: threading.Event) -> list[threading.Thread]:
+    """`count` threads running copies of `worker` (each with its own id)."""
+    threads = []
+    for n in range(count):
+        w = Worker(worker.engine, worker.registry, worker.blobs, worker.policy, models=worker.models)
+        w.worker_id = f"{worker.worker_id}-{n}"
+        t = threading.Thread(target=w.run_forever, args=(stop,), name=f"worker-{n}", daemon=True)
+        t.start()
+        threads.append(t)
+    return threads
