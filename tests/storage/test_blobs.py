@@ -1,0 +1,75 @@
+"""The blob store on a local directory and on S3 (moto's server on loopback)."""
+
+from __future__ import annotations
+
+import pytest
+
+from zoetrope.errors import NotFound
+from zoetrope.storage import BlobStore, ByteRange, parse_range
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def blobs(request, tmp_path, monkeypatch):
+    if request.param == "local":
+        return BlobStore(str(tmp_path / "blobs"))
+    endpoint = request.getfixturevalue("s3_endpoint")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    import boto3
+
+    bucket = f"zt-{tmp_path.name.lower().replace('_', '-')[-40:]}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+    return BlobStore(f"s3://{bucket}/prefix", s3_endpoint_url=endpoint)
+
+
+def test_put_get_size_and_ranges(blobs):
+    data = bytes(range(256)) * 10
+    blobs.put("videos/v1/1/video.mp4", data)
+    assert blobs.get("videos/v1/1/video.mp4") == data and blobs.size("videos/v1/1/video.mp4") == len(data)
+    assert b"".join(blobs.iter_range("videos/v1/1/video.mp4", ByteRange(10, 19))) == data[10:20]
+
+
+def test_delete_prefix_removes_a_jobs_files(blobs):
+    blobs.put("videos/v2/1/a.mp4", b"a")
+    blobs.put("videos/v2/1/b.webp", b"b")
+    blobs.delete_prefix("videos/v2")
+    assert not blobs.exists("videos/v2/1/a.mp4")
+    with pytest.raises(NotFound):
+        blobs.get("videos/v2/1/b.webp")
+    blobs.delete_prefix("videos/never-there")
+
+
+def test_keys_cannot_escape_the_root(blobs):
+    with pytest.raises(ValueError):
+        blobs.put("../outside", b"x")
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("bytes=0-9", ByteRange(0, 9)),
+        ("bytes=90-", ByteRange(90, 99)),
+        ("bytes=-10", ByteRange(90, 99)),
+        ("bytes=50-500", ByteRange(50, 99)),
+    ],
+)
+def test_range_headers(header, expected):
+    assert parse_range(header, 100) == expected
+
+
+def test_unsatisfiable_range_is_refused():
+    with pytest.raises(ValueError):
+        parse_range("bytes=100-", 100)
