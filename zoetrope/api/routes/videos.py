@@ -112,8 +112,10 @@ async def edit_video(
     return _submit(svc, who, req, idempotency_key)
 
 
+# Retrieve is the hot path (clients poll it): one indexed read, done on the event loop to spare
+# the threadpool hop.
 @router.get("/{video_id}", response_model=Video)
-def retrieve_video(
+async def retrieve_video(
     video_id: str, response: Response, svc: Services = Depends(services), who: Principal = Depends(principal)
 ) -> Video:
     with transaction(svc.engine) as s:
