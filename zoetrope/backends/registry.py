@@ -20,6 +20,9 @@ BackendFactory = Callable[..., Backend]
 
 BUILTIN_KINDS: dict[str, str] = {
     "bundled": "zoetrope.backends.bundled:BundledBackend",
+    "wan": "zoetrope.backends.diffusers:WanBackend",
+    "ltx": "zoetrope.backends.diffusers:LTXBackend",
+    "cogvideox": "zoetrope.backends.diffusers:CogVideoXBackend",
 }
 
 
