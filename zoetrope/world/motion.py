@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import colorsys
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +77,18 @@ def _bounce(y0: float, floor: float, t: np.ndarray) -> np.ndarray:
     return y
 
 
+def _hsv(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
+    return colorsys.rgb_to_hsv(*(c / 255.0 for c in rgb))
+
+
+def _hue_blend(a: tuple[int, int, int], b: tuple[int, int, int], mix: np.ndarray) -> np.ndarray:
+    """(T, 3) colors going from a to b round the hue circle (the short way), staying saturated."""
+    (ha, sa, va), (hb, sb, vb) = _hsv(a), _hsv(b)
+    dh = (hb - ha + 0.5) % 1.0 - 0.5
+    hsv = [((ha + dh * m) % 1.0, sa + (sb - sa) * m, va + (vb - va) * m) for m in mix.tolist()]
+    return np.array([colorsys.hsv_to_rgb(*c) for c in hsv]) * 255.0
+
+
 def floor_height(background: Background) -> float:
     """Where bouncing objects land: the horizon of a sky, else near the bottom edge."""
     return background.horizon if background.kind == "sky" else FLOOR
@@ -119,8 +132,7 @@ def object_track(obj: WorldObject, scene: Scene, t: np.ndarray, height: int, wid
         alpha = 1.0 - _smoothstep(t, *FADE_SECONDS)
     rgb = np.tile(np.asarray(COLORS[obj.color], np.float64), (len(t), 1))
     if obj.motion == "color change" and obj.color_to:
-        mix = _smoothstep(t, *COLOR_CHANGE_SECONDS)[:, None]
-        rgb = rgb * (1 - mix) + np.asarray(COLORS[obj.color_to], np.float64) * mix
+        rgb = _hue_blend(COLORS[obj.color], COLORS[obj.color_to], _smoothstep(t, *COLOR_CHANGE_SECONDS))
     return Track(sx, sy, radius, angle, alpha, rgb)
 
 

@@ -249,7 +249,7 @@ def _occlusion(rng, pool, max_objects):
         return None
     x, y = _u(rng, 0.45, 0.55), _u(rng, 0.4, 0.6)
     behind = _make(rng, mover, x=x, y=y, size="small", speed="fast")
-    return [behind, _make(rng, screen, x=x, y=y, size="large")], None
+    return [behind, _make(rng, screen, x=x, y=y, size="medium")], None
 
 
 _LAYOUTS = {"single": _single, "crowd": _crowd, "relation": _relation, "occlusion": _occlusion}

@@ -74,7 +74,7 @@ MOTIONS: tuple[str, ...] = (
 # Motions that keep an object where it is: safe with relations and camera moves.
 STATIONARY_MOTIONS: tuple[str, ...] = ("still", "spin", "grow", "shrink", "color change")
 
-SPEEDS: dict[str, float] = {"slow": 0.1, "fast": 0.25}  # linear speed, frame fractions per second
+SPEEDS: dict[str, float] = {"slow": 0.1, "fast": 0.3}  # linear speed, frame fractions per second
 SPIN_RATES: dict[str, float] = {"slow": 1.5, "fast": 4.0}  # radians per second
 ORBIT_RATES: dict[str, float] = {"slow": 1.6, "fast": 3.2}  # radians per second
 ORBIT_RADIUS = 0.16  # shorter-side fractions
