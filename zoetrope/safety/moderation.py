@@ -1,0 +1,170 @@
+"""Prompt moderation: a rule layer over normalised text, then a semantic layer over embeddings.
+
+`check_prompt` says what a prompt is (never raises on a flagged prompt); `moderate_prompt` is the
+gate the API and CLI call before a job exists: it raises `ModerationBlocked` naming the category.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import torch
+
+from zoetrope.errors import ModerationBlocked
+from zoetrope.safety.normalize import normalize
+from zoetrope.safety.policy import Policy, RuleSet, default_policy
+
+MODEL_NAME = "zoetrope-moderation-1"
+_WINDOW, _STRIDE = 14, 7  # words; MiniLM sees 32 tokens, so long prompts are read in windows
+
+
+@dataclass(frozen=True)
+class ModerationResult:
+    """What the policy says about one prompt. `category` is the one a block would name."""
+
+    flagged: bool
+    category: str | None
+    categories: dict[str, bool]
+    scores: dict[str, float]  # 0..1 per category; >= 0.5 means flagged
+    reasons: dict[str, str] = field(default_factory=dict)  # category -> what fired
+
+
+def _windows(text: str) -> list[str]:
+    """The normalised sentences of `text`, long ones cut into overlapping word windows."""
+    out = []
+    for sentence in re.split(r"[.;!?\n]+", text):
+        words = normalize(sentence).split()
+        if len(words) <= _WINDOW:
+            out.append(" ".join(words))
+            continue
+        for start in range(0, len(words) - _WINDOW + _STRIDE, _STRIDE):
+            out.append(" ".join(words[start : start + _WINDOW]))
+    whole = normalize(text)
+    return list(dict.fromkeys(w for w in [whole, *out] if w)) or [""]
+
+
+class Moderator:
+    """A policy compiled for use: rule patterns and the exemplars' embeddings."""
+
+    def __init__(self, policy: Policy) -> None:
+        from zoetrope.model.text import get_text_encoder
+
+        self.policy = policy
+        self.rules = RuleSet(policy)
+        self._encoder = get_text_encoder()
+        self._names = list(policy.categories)
+        self._exemplars = {
+            name: self._embed(texts) for name, texts in policy.exemplars.items() if texts
+        }  # name -> (E, 384)
+
+    def _embed(self, texts: list[str]) -> torch.Tensor:
+        return self._encoder.encode([normalize(t) for t in texts]).pooled
+
+    def _semantic(self, text: str) -> tuple[dict[str, float], dict[str, str]]:
+        windows = _windows(text)
+        vectors = self._encoder.encode(windows).pooled  # (W, 384)
+        benign = self._exemplars.get("benign")
+        benign_sim = (
+            (vectors @ benign.T).max(1).values if benign is not None else torch.full((len(windows),), -1.0)
+        )
+        scores: dict[str, float] = {}
+        reasons: dict[str, str] = {}
+        p = self.policy
+        for name in self._names:
+            if name not in self._exemplars:
+                scores[name] = 0.0
+                continue
+            sims = vectors @ self._exemplars[name].T  # (W, E)
+            best, which = sims.max(1)
+            # Both conditions must hold, so the score follows whichever is further from holding.
+            slack = torch.minimum(best - p.categories[name].threshold, best - benign_sim - p.margin)
+            w = int(slack.argmax())
+            scores[name] = 1 / (1 + math.exp(-float(slack[w]) / p.temperature))
+            if scores[name] >= 0.5:
+                exemplar = p.exemplars[name][int(which[w])]
+                reasons[name] = f"semantic: {float(best[w]):.2f} like {exemplar!r}"
+        return scores, reasons
+
+    def check(self, text: str) -> ModerationResult:
+        hits = self.rules.match(self.rules.prepare(text))
+        scores, reasons = self._semantic(text)
+        for name, words in hits.items():
+            scores[name] = 1.0
+            reasons[name] = f"rule: {words}"
+        categories = {name: scores[name] >= 0.5 for name in self._names}
+        flagged = [n for n in self._names if categories[n]]
+        # A rule hit names the category before a semantic one; among equals, policy order wins.
+        top = sorted(flagged, key=lambda n: (n not in hits, -scores[n], self._names.index(n)))
+        return ModerationResult(
+            flagged=bool(flagged),
+            category=top[0] if top else None,
+            categories=categories,
+            scores={n: round(scores[n], 4) for n in self._names},
+            reasons={n: reasons[n] for n in flagged},
+        )
+
+
+_lock = threading.Lock()
+_moderator: Moderator | None = None
+
+
+def get_moderator() -> Moderator:
+    """The process-wide moderator for the shipped policy (built on first use, ~2 s)."""
+    global _moderator
+    with _lock:
+        if _moderator is None:
+            _moderator = Moderator(default_policy())
+        return _moderator
+
+
+def check_prompt(text: str) -> ModerationResult:
+    """What the policy says about `text`. Never raises for a flagged prompt."""
+    return get_moderator().check(text)
+
+
+def moderate_prompt(text: str, *, param: str = "prompt") -> ModerationResult:
+    """Pass `text` through the policy; raise `ModerationBlocked` naming the category if flagged."""
+    result = check_prompt(text)
+    if result.flagged:
+        assert result.category is not None
+        raise ModerationBlocked(
+            f"Your prompt was blocked by the content policy ({result.category}).",
+            category=result.category,
+            param=param,
+        )
+    return result
+
+
+def to_openai(results: list[ModerationResult], *, model: str = MODEL_NAME) -> dict:
+    """`results` in the shape of OpenAI's `POST /v1/moderations` response.
+
+    OpenAI's categories are all present; a policy category that maps to one of them sets it, and
+    categories OpenAI has no name for (`public-figures`, `extremism`) are added under their own.
+    """
+    openai_names = [
+        "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
+        "self-harm", "self-harm/instructions", "self-harm/intent", "sexual", "sexual/minors", "violence",
+        "violence/graphic",
+    ]  # fmt: skip
+    policy = get_moderator().policy
+    items = []
+    for r in results:
+        scores = dict.fromkeys(openai_names, 0.0)
+        for name, score in r.scores.items():
+            key = policy.categories[name].openai or name
+            scores[key] = max(scores.get(key, 0.0), score)
+        scores["violence"] = max(scores["violence"], scores["violence/graphic"])
+        items.append(
+            {
+                "flagged": r.flagged,
+                "categories": {k: v >= 0.5 for k, v in scores.items()},
+                "category_scores": scores,
+                "category_applied_input_types": {k: ["text"] for k in scores},
+            }
+        )
+    return {"id": f"modr-{uuid.uuid4().hex}", "model": model, "results": items, "created": int(time.time())}
