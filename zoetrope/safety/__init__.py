@@ -5,5 +5,14 @@ steps (`check_frames`, `embed_watermark`, `visible_watermark`, `sign_file`) when
 """
 
 from zoetrope.safety.moderation import ModerationResult, check_prompt, moderate_prompt, to_openai
+from zoetrope.safety.provenance import C2PAReport, read_provenance, sign_file
 
-__all__ = ["ModerationResult", "check_prompt", "moderate_prompt", "to_openai"]
+__all__ = [
+    "C2PAReport",
+    "ModerationResult",
+    "check_prompt",
+    "moderate_prompt",
+    "read_provenance",
+    "sign_file",
+    "to_openai",
+]
