@@ -30,11 +30,11 @@ def world_bench(
     `generate(prompt, scene)` returns uint8 frames (T, H, W, 3), or with None the renderer
     draws the scene itself: the reference, which scores about 1 on every axis.
     """
-    rng = np.random.default_rng(seed)
+    scene_rng, caption_rng = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
     totals: dict[str, list[float]] = {axis: [] for axis in AXES}
     for i in range(n):
-        scene = sample_scene(rng, split=split)
-        prompt = caption(scene, rng, style=style, form="long")
+        scene = sample_scene(scene_rng, split=split)  # the same scenes for every prompt style
+        prompt = caption(scene, caption_rng, style=style, form="long")
         if generate is None:
             clip = render(scene, frames=frames, height=size, width=size, fps=fps)
         else:

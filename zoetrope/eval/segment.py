@@ -40,6 +40,14 @@ def _max_abs(d: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(np.abs(d[..., 0]), np.abs(d[..., 1])), np.abs(d[..., 2]))
 
 
+def _row_median(f: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    count = use.sum(axis=2)  # (T, H)
+    ordered = np.sort(np.where(use[..., None], f, np.inf), axis=2)  # used pixels first, per channel
+    middle = np.maximum(count - 1, 0)[:, :, None, None] // 2
+    median = np.take_along_axis(ordered, np.broadcast_to(middle, (*count.shape, 1, 3)), axis=2)[:, :, 0]
+    return np.where(count[..., None] > 0, median, 0.0), count > 0
+
+
 def _row_mean(f: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     count = use.sum(axis=2)  # (T, H)
     total = np.einsum("thwc,thw->thc", f, use.astype(np.float32))  # (T, H, 3)
@@ -50,8 +58,8 @@ def backdrop(frames: np.ndarray) -> np.ndarray:
     """The estimated backdrop of every row: (T, H, 3) float32."""
     f = frames.astype(np.float32)
     calm = _spread(f) < CALM_CHROMA  # (T, H, W)
-    rows, valid = _row_mean(f, calm)
-    # Again without the calm pixels far from that first guess (anti-aliased object edges).
+    rows, valid = _row_median(f, calm)
+    # The mean of the calm pixels near that first guess: steadier than a median of whole levels.
     near = calm & (_max_abs(f - rows[:, :, None, :]) < FOREGROUND_DIFF / 2)
     rows2, valid2 = _row_mean(f, near)
     rows = np.where(valid2[..., None], rows2, rows)
