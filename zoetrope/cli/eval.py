@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from zoetrope.cli import app, err_console
-from zoetrope.eval import AXES, world_bench
+from zoetrope.eval import ALL_AXES, world_bench
 from zoetrope.world import Scene
 
 console = Console()
@@ -65,7 +65,7 @@ def _table(blocks: dict[str, dict], title: str) -> Table:
     table.add_column("axis")
     for name in blocks:
         table.add_column(name, justify="right")
-    for axis in AXES:
+    for axis in ALL_AXES:
         cells = [blocks[b].get(axis) for b in blocks]
         table.add_row(axis, *("-" if c is None else f"{c:.3f}" for c in cells))
     return table
@@ -116,7 +116,7 @@ def eval_command(
         "steps": steps,
         "date": str(date.today()),
         "machine": platform.platform(),
-        **{axis: main[axis] for axis in AXES},
+        **{axis: main[axis] for axis in ALL_AXES},
         **blocks,
     }
     console.print(_table(blocks, f"world-bench: {source}, {n} {split} scenes"))

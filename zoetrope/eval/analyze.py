@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from zoetrope.eval.motion import camera_ok, glide, motion_ok
 from zoetrope.eval.segment import Blob, blobs
 from zoetrope.eval.temporal import flicker, stability
 from zoetrope.eval.tracks import ObjectTrack, color_name, count_objects, link, pair
@@ -11,6 +12,8 @@ from zoetrope.world import Scene, WorldObject
 from zoetrope.world.vocab import LINEAR_MOTIONS, SPEEDS
 
 AXES = ("color", "shape", "count", "direction", "speed", "relation", "consistency", "flicker")
+# Also measured: "motion", every other motion (bounce, orbit, spin, grow, fade...) and the camera's.
+ALL_AXES = (*AXES, "motion")
 STEADY_FIT = 0.8  # R^2 of a straight-line fit above which a track is a steady glide
 MIN_SPEED = 0.04  # frame fractions per second below which nothing moves
 FAST_SPEED = float(np.sqrt(SPEEDS["slow"] * SPEEDS["fast"]))  # the boundary between slow and fast
@@ -43,21 +46,6 @@ def _ends(track: ObjectTrack, per_frame: list[list[Blob]]) -> tuple[np.ndarray, 
     return np.array(start), np.array(end)
 
 
-def _glide(track: ObjectTrack, fps: int, width: int, height: int) -> tuple[np.ndarray, float]:
-    """(velocity (2,) in frame fractions per second, R^2 of the straight-line fit)."""
-    t, x, y, _ = track.arrays()
-    if len(t) < 3:
-        return np.zeros(2), 0.0
-    secs = t / fps
-    pos = np.stack([x / width, y / height], 1)  # (n, 2)
-    design = np.stack([secs, np.ones_like(secs)], 1)
-    coef, *_ = np.linalg.lstsq(design, pos, rcond=None)
-    resid = pos - design @ coef
-    total = ((pos - pos.mean(0)) ** 2).sum()
-    r2 = 1.0 - float((resid**2).sum() / total) if total > 1e-12 else 0.0
-    return coef[0], r2
-
-
 def _direction_of(v: np.ndarray) -> str:
     return max(LINEAR_MOTIONS, key=lambda m: float(np.dot(LINEAR_MOTIONS[m], v)))
 
@@ -88,18 +76,22 @@ def analyze(frames: np.ndarray, scene: Scene, fps: int = 8) -> dict[str, float]:
     ).reshape(len(objs), len(tracks))
     match = pair(tracks, agreement)
 
-    scores: dict[str, list[float]] = {a: [] for a in AXES}
+    scores: dict[str, list[float]] = {a: [] for a in ALL_AXES}
     scores["count"].append(float(found == len(objs)))
     for i, obj in enumerate(objs):
         tr = tracks[match[i]] if i in match else None
         scores["color"].append(_colors_ok(tr, obj, per_frame) if tr else 0.0)
         scores["shape"].append(float(tr is not None and shapes[match[i]] == obj.shape))
         if obj.motion in LINEAR_MOTIONS and n_frames >= 3:
-            v, r2 = _glide(tr, fps, width, height) if tr else (np.zeros(2), 0.0)
+            v, r2 = glide(tr, fps, width, height) if tr else (np.zeros(2), 0.0)
             steady = r2 >= STEADY_FIT and float(np.hypot(*v)) >= MIN_SPEED
             scores["direction"].append(float(steady and _direction_of(v) == obj.motion))
             fast = float(np.hypot(*v)) >= FAST_SPEED
             scores["speed"].append(float(steady and fast == (obj.speed == "fast")))
+        elif n_frames >= 3:
+            moved = motion_ok(i, scene, tr, diff, fps) if tr else 0.0
+            if moved is not None:
+                scores["motion"].append(moved)
         mover = scene.occlusion and i == 0
         if obj.motion not in CHANGING and not mover and scene.camera.motion not in ("zoom in", "zoom out"):
             whole = [b for b in tr.blobs if not b.edge] if tr else []
@@ -115,6 +107,10 @@ def analyze(frames: np.ndarray, scene: Scene, fps: int = 8) -> dict[str, float]:
         a, b = match.get(rel.subject), match.get(rel.object)
         ok = a is not None and b is not None and _relation_ok(rel.relation, tracks[a], tracks[b])
         scores["relation"].append(float(ok))
+    if n_frames >= 3:
+        camera = camera_ok(scene, {i: tracks[j] for i, j in match.items()}, fps, width, height)
+        if camera is not None:
+            scores["motion"].append(camera)
     steady_backdrop = flicker(frames, diff > FAINT_DIFF)
     if steady_backdrop is not None:
         scores["flicker"].append(steady_backdrop)

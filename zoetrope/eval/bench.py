@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from zoetrope.eval.analyze import AXES, analyze
+from zoetrope.eval.analyze import ALL_AXES, analyze
 from zoetrope.world import Scene, caption, render, sample_scene
 
 Generate = Callable[[str, Scene], np.ndarray]
@@ -24,14 +24,14 @@ def world_bench(
     fps: int = 8,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Mean score per axis (None where no scene used that axis), "n", and "axis_n" (clips per axis).
+    """Mean score per axis of ALL_AXES (None where no scene used it), "n", and "axis_n" (clips per axis).
 
     Scenes come from `split` (seeded), prompts are their long captions in `style`;
     `generate(prompt, scene)` returns uint8 frames (T, H, W, 3), or with None the renderer
     draws the scene itself: the reference, which scores about 1 on every axis.
     """
     scene_rng, caption_rng = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
-    totals: dict[str, list[float]] = {axis: [] for axis in AXES}
+    totals: dict[str, list[float]] = {axis: [] for axis in ALL_AXES}
     for i in range(n):
         scene = sample_scene(scene_rng, split=split)  # the same scenes for every prompt style
         prompt = caption(scene, caption_rng, style=style, form="long")

@@ -20,10 +20,13 @@ class ObjectTrack:
     """One object seen in several frames (those where every object stood apart)."""
 
     blobs: list[Blob] = field(default_factory=list)
+    # Blobs from the other frames that continue this track: for following motion only, as
+    # they may be partly hidden.
+    extra: list[Blob] = field(default_factory=list)
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(frame index, x, y, area), each (n,)."""
-        b = self.blobs
+    def arrays(self, extended: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(frame index, x, y, area), each (n,), in time order; `extended` adds the extra blobs."""
+        b = sorted(self.blobs + self.extra, key=lambda x: x.t) if extended else self.blobs
         return (
             np.array([x.t for x in b]),
             np.array([x.x for x in b]),
@@ -101,7 +104,34 @@ def link(per_frame: list[list[Blob]], k: int, width: int, height: int) -> list[O
                 tracks[i].blobs.append(blobs[j])
                 taken_t.add(i)
                 taken_b.add(j)
-    return [t for t in tracks if t.blobs]
+    found = [t for t in tracks if t.blobs]
+    _extend(found, per_frame, k, scale)
+    return found
+
+
+def _extend(tracks: list[ObjectTrack], per_frame: list[list[Blob]], k: int, scale: float) -> None:
+    """Add blobs from frames that showed another count (an object hidden, faded or touching
+    another) to the track they clearly continue: near in place and color, and of a like size
+    (two objects merged into one blob are neither)."""
+    if not tracks:
+        return
+    for blobs in per_frame:
+        if not blobs or len(blobs) == k:
+            continue
+        t = blobs[0].t
+        refs = [min(tr.blobs, key=lambda b: abs(b.t - t)) for tr in tracks]
+        taken: set[int] = set()
+        for i, ref in enumerate(refs):
+            options = [
+                (np.hypot(b.x - ref.x, b.y - ref.y) / scale + np.abs(b.rgb - ref.rgb).max() / 255.0, j)
+                for j, b in enumerate(blobs)
+                if j not in taken and 0.65 <= b.area / ref.area <= 1.5
+            ]
+            if options:
+                cost, j = min(options)
+                if cost < 0.25:
+                    tracks[i].extra.append(blobs[j])
+                    taken.add(j)
 
 
 def pair(tracks: list[ObjectTrack], agreement: np.ndarray) -> dict[int, int]:
