@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from typer.testing import CliRunner
 
 from zoetrope.cli import app
@@ -27,3 +28,31 @@ def test_eval_real_with_paraphrase_adds_a_separate_block(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert set(AXES) <= set(report["paraphrase"]) and report["paraphrase"]["n"] == 3
+
+
+class _NoiseModel:
+    """A stand-in model without weights: random frames, in two chunks like a real backend."""
+
+    name = "noise"
+
+    def pipeline(self):
+        return self
+
+    def generate(self, request):
+        rng = np.random.default_rng(request.seed)
+        frames = round(request.seconds * 8)
+        clip = rng.integers(0, 256, size=(frames, request.height, request.width, 3), dtype=np.uint8)
+        yield from (clip[: frames // 2], clip[frames // 2 :])
+
+
+def test_eval_on_a_model_scores_both_prompt_styles(tmp_path, monkeypatch):
+    from zoetrope.backends import bundled
+
+    monkeypatch.setattr(bundled, "BundledBackend", _NoiseModel)
+    out = tmp_path / "results.json"
+    result = CliRunner().invoke(app, ["eval", "--n", "4", "--steps", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["source"] == "noise" and report["steps"] == 2
+    assert report["train-style"]["n"] == report["paraphrase"]["n"] == 4
+    assert report["color"] < 0.5 and report["shape"] < 0.5  # noise follows no prompt

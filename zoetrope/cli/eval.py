@@ -32,6 +32,7 @@ def _model_generate(size: int, frames: int, steps: int | None):
         )
         raise typer.Exit(2) from e
     backend = BundledBackend()
+    backend.pipeline()  # load the weights now: a missing model fails before any progress is shown
     calls = iter(range(1 << 30))
 
     def generate(prompt: str, scene: Scene) -> np.ndarray:
