@@ -103,3 +103,23 @@ def test_paraphrase_style_never_appears_in_training_captions():
         scene = sample_scene(rng)
         text = caption(scene, rng, style="train").lower()
         assert not [p for p in para_only if len(p) > 3 and _has(text, p.lower())], text
+
+
+def test_relations_are_said_the_right_way_round():
+    rng = np.random.default_rng(4)
+    checked = 0
+    while checked < 60:
+        scene = sample_scene(rng, max_objects=2)
+        if scene.relation is None or any(o.color_to for o in scene.objects):
+            continue
+        rel = scene.relation
+        text = caption(scene, rng, style="train").lower()
+        first = {
+            i: min(text.find(f" {w} ") for w in COLOR_WORDS[o.color] if f" {w} " in text)
+            for i, o in enumerate(scene.objects)
+        }
+        said = min(((text.find(p), r) for r, ps in RELATION_WORDS.items() for p in ps if f" {p} " in text))[1]
+        subject_first = first[rel.subject] < first[rel.object]
+        inverse = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
+        assert said == (rel.relation if subject_first else inverse[rel.relation]), text
+        checked += 1
