@@ -93,7 +93,7 @@ def eval_command(
     size: int = typer.Option(64, "--size", min=16, help="frame width and height in pixels"),
 ) -> None:
     """Score prompt adherence and temporal quality per axis (color, shape, count, direction, speed,
-    relation, consistency, flicker), each in 0..1, and write them as JSON."""
+    relation, consistency, flicker, motion), each in 0..1, and write them as JSON."""
     if real:
         generate, source = None, "renderer"
     else:
