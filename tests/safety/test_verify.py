@@ -1,0 +1,87 @@
+"""Verify and output moderation: the report a user sees, from the CLI and from Python."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from zoetrope.cli import app
+from zoetrope.errors import OutputBlocked
+from zoetrope.media import write_mp4
+from zoetrope.safety import check_frames, embed_watermark, moderate_frames, payload_for, sign_file, verify
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from watermark import clip  # noqa: E402
+
+
+def _released(tmp_path, generation_id="video_v1"):
+    path = write_mp4(tmp_path / "out.mp4", embed_watermark(clip(1000, 128), generation_id), fps=8)
+    return sign_file(path, generation_id=generation_id, model="zoetrope-mini")
+
+
+def test_verify_reports_manifest_watermark_and_record(tmp_path):
+    path = _released(tmp_path)
+    asked = []
+
+    def lookup(key):
+        asked.append(key)
+        return {"id": key, "status": "completed"} if key == "video_v1" else None
+
+    body = verify(path, lookup).to_json()
+    assert body["c2pa"]["valid"] and body["c2pa"]["state"] == "trusted"
+    assert body["c2pa"]["actions"] == ["c2pa.created"] and body["c2pa"]["issuer"] == "Zoetrope"
+    assert body["watermark"]["found"] and body["watermark"]["payload"] == payload_for("video_v1").hex()
+    assert body["watermark"]["matches_manifest"] is True
+    assert body["record"] == {"id": "video_v1", "status": "completed"} and asked == ["video_v1"]
+
+
+def test_verify_falls_back_to_the_watermark_when_the_manifest_is_stripped(tmp_path):
+    frames = embed_watermark(clip(1000, 128), "video_v2")
+    path = write_mp4(tmp_path / "stripped.mp4", frames, fps=8)
+    report = verify(path, lambda key: {"by": key})
+    assert report.c2pa.state == "not_present"
+    assert report.record == {"by": payload_for("video_v2").hex()}
+
+
+def test_cli_verify_json_and_text(tmp_path):
+    path = _released(tmp_path)
+    result = CliRunner().invoke(app, ["verify", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert set(body) == {"c2pa", "watermark", "record"} and body["record"] is None
+    text = CliRunner().invoke(app, ["verify", str(path)]).output
+    assert "trusted" in text and "found" in text
+
+
+def test_cli_moderate_exit_code_names_the_category():
+    blocked = CliRunner().invoke(app, ["moderate", "a nazi rally with swastika flags"])
+    assert blocked.exit_code == 1 and "extremism" in blocked.output
+    assert CliRunner().invoke(app, ["moderate", "a red kite over a beach"]).exit_code == 0
+
+
+def test_frame_check_passes_our_procedural_clips():
+    for seed in range(3):
+        verdict = check_frames(clip(seed, 128))
+        assert not verdict.flagged and verdict.scores["sexual"] < 0.5
+        assert len(verdict.frames_checked) == 8
+
+
+class _AlwaysFlags:
+    categories = ("sexual",)
+
+    def scores(self, frames):
+        return [{"sexual": 0.99} for _ in frames]
+
+
+def test_flagged_frames_raise_output_blocked():
+    frames = np.zeros((4, 32, 32, 3), np.uint8)
+    try:
+        moderate_frames(frames, classifier=_AlwaysFlags())
+    except OutputBlocked as e:
+        assert e.code == "output_blocked" and "sexual" in e.message
+    else:
+        raise AssertionError("expected OutputBlocked")
