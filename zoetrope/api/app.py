@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from zoetrope.api import errors, metrics
 from zoetrope.api.deps import Services, new_principal_cache
-from zoetrope.api.routes import access, images, models, videos
+from zoetrope.api.routes import access, images, models, safety, videos
 
 
 def create_app(svc: Services) -> FastAPI:
@@ -19,7 +19,7 @@ def create_app(svc: Services) -> FastAPI:
     app.state.services = svc
     app.state.principals = new_principal_cache()
     errors.install(app)
-    for router in (videos.router, images.router, models.router, metrics.router, access.router):
+    for router in (videos.router, images.router, models.router, metrics.router, access.router, safety.router):
         app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)

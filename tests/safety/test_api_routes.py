@@ -1,0 +1,53 @@
+"""The safety routes answer in the shapes the official `openai` client parses."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from zoetrope.api import errors
+from zoetrope.api.deps import principal
+from zoetrope.api.routes.safety import router
+from zoetrope.media import write_mp4
+from zoetrope.safety import embed_watermark, payload_for, sign_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from watermark import clip  # noqa: E402
+
+
+def _client() -> TestClient:
+    app = FastAPI()
+    errors.install(app)
+    app.include_router(router)
+    app.dependency_overrides[principal] = lambda: None  # auth is the platform's, tested in tests/api
+    return TestClient(app)
+
+
+def test_moderations_route_parses_as_openai_moderation_response():
+    from openai.types import ModerationCreateResponse
+
+    r = _client().post("/v1/moderations", json={"input": ["a girl cutting her wrists", "a sunny meadow"]})
+    assert r.status_code == 200
+    parsed = ModerationCreateResponse.model_validate(r.json())
+    assert [m.flagged for m in parsed.results] == [True, False]
+
+
+def test_content_provenance_check_reads_c2pa_and_watermark(tmp_path):
+    from openai.types import ContentProvenanceCheck
+
+    path = write_mp4(tmp_path / "v.mp4", embed_watermark(clip(1000, 128), "video_api"), fps=8)
+    sign_file(path, generation_id="video_api", model="zoetrope-mini")
+    r = _client().post("/v1/content_provenance_checks", files={"file": ("v.mp4", path.read_bytes())})
+    assert r.status_code == 200, r.text
+    check = ContentProvenanceCheck.model_validate(r.json())
+    assert check.results[0].type == "c2pa" and check.results[0].outcome == "detected"
+    assert check.results[0].validation_state == "trusted" and check.results[0].model == "zoetrope-mini"
+    assert r.json()["watermark"]["payload"] == payload_for("video_api").hex()
+
+
+def test_content_provenance_check_rejects_non_media():
+    r = _client().post("/v1/content_provenance_checks", files={"file": ("x.txt", b"hello world, not media")})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_media"
