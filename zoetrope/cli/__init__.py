@@ -25,6 +25,7 @@ def _root() -> None:
 
 # Command modules register themselves on `app` when imported.
 from zoetrope.cli import access as _access  # noqa: E402,F401
+from zoetrope.cli import engine as _engine  # noqa: E402,F401
 from zoetrope.cli import eval as _eval  # noqa: E402,F401
 from zoetrope.cli import safety as _safety  # noqa: E402,F401
 from zoetrope.cli import serve as _serve  # noqa: E402,F401

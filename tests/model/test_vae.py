@@ -1,0 +1,49 @@
+import pytest
+import torch
+
+from zoetrope.model.vae import VAE_CONFIGS, VideoVAE, frames_for_latents, latents_for_frames
+
+
+@pytest.fixture(scope="module")
+def vae():
+    torch.manual_seed(0)
+    return VideoVAE(VAE_CONFIGS["tiny"]).eval()
+
+
+def test_compresses_time_4x_and_space_8x(vae):
+    z = vae.encode(torch.randn(2, 3, 17, 64, 48))
+    assert z.shape == (2, 8, 5, 8, 6)
+    assert vae.decode(z).shape == (2, 3, 17, 64, 48)
+
+
+def test_an_image_is_a_one_frame_video(vae):
+    z = vae.encode(torch.randn(1, 3, 1, 32, 32))
+    assert z.shape == (1, 8, 1, 4, 4)
+    assert vae.decode(z).shape == (1, 3, 1, 32, 32)
+
+
+@torch.no_grad()
+def test_frame_zero_does_not_see_later_frames(vae):
+    x = torch.randn(1, 3, 9, 32, 32)
+    changed = x.clone()
+    changed[:, :, 1:] = torch.randn_like(changed[:, :, 1:])
+    z, z2 = vae.encode(x), vae.encode(changed)
+    assert torch.equal(z[:, :, 0], z2[:, :, 0])
+    assert not torch.allclose(z[:, :, 1:], z2[:, :, 1:])
+    # and the image alone encodes to the same first latent
+    assert torch.allclose(vae.encode(x[:, :, :1])[:, :, 0], z[:, :, 0], atol=1e-5)
+
+
+@torch.no_grad()
+def test_decoder_is_causal_too(vae):
+    z = torch.randn(1, 8, 3, 4, 4)
+    later = z.clone()
+    later[:, :, 2] += 1
+    a, b = vae.decode(z), vae.decode(later)
+    assert torch.equal(a[:, :, :5], b[:, :, :5])  # frames of latents 0 and 1 unchanged
+
+
+def test_frame_counts_must_be_one_plus_multiple_of_four():
+    assert latents_for_frames(33) == 9 and frames_for_latents(9) == 33
+    with pytest.raises(ValueError, match="1 \\+ 4k"):
+        latents_for_frames(32)

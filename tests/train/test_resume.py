@@ -1,0 +1,35 @@
+"""Training runs in pieces: a stopped run resumes from its last checkpoint."""
+
+import torch
+
+from zoetrope.train.common import load_checkpoint
+from zoetrope.train.dit import DiTTrainConfig, train_dit
+from zoetrope.train.export import export_weights
+from zoetrope.train.vae import VAETrainConfig, train_vae
+
+
+def test_vae_and_dit_resume_and_export(tmp_path):
+    vae_cfg = VAETrainConfig(out=tmp_path / "vae", size="tiny", steps=3, batch=2, frames=5, render=32, crop=16, pool=8)
+    path = train_vae(vae_cfg, show_progress=False)
+    first = load_checkpoint(path)
+    assert first["step"] == 3
+    vae_cfg.steps = 5
+    train_vae(vae_cfg, show_progress=False)
+    second = load_checkpoint(path)
+    assert second["step"] == 5
+    assert any(not torch.equal(first["model"][k], second["model"][k]) for k in first["model"])
+
+    dit_cfg = DiTTrainConfig(out=tmp_path / "dit", vae_checkpoint=path, size="tiny", steps=2, batch=2,
+                             buckets=((32, 32, 9, 4, 1.0), (32, 32, 1, 4, 0.5)), captions_per_clip=1)
+    ckpt = train_dit(dit_cfg, show_progress=False)
+    assert load_checkpoint(ckpt)["step"] == 2 and (tmp_path / "dit" / "cache.pt").exists()
+    dit_cfg.steps = 4
+    train_dit(dit_cfg, show_progress=False)
+    state = load_checkpoint(ckpt)
+    assert state["step"] == 4 and "ema" in state
+
+    out = export_weights(path, ckpt, tmp_path / "weights")
+    assert {p.name for p in out.iterdir()} == {"vae.safetensors", "dit.safetensors", "config.json"}
+    from safetensors.torch import load_file
+
+    assert all(v.dtype == torch.float16 for v in load_file(out / "dit.safetensors").values())

@@ -1,0 +1,139 @@
+"""`zoetrope train|generate|image`: the engine from the command line, with progress bars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from zoetrope.cli import app
+from zoetrope.errors import InvalidRequest
+
+train_app = typer.Typer(help="Train the bundled model's networks (resumable: rerun to continue).", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("vae")
+def train_vae_cmd(
+    out: Path = typer.Option(Path("runs/vae"), help="run folder (checkpoint.pt lives here)"),
+    steps: int = typer.Option(4000, help="total optimizer steps"),
+    batch: int = typer.Option(16),
+    size: str = typer.Option("S", help="config: tiny or S"),
+    minutes: float = typer.Option(None, help="stop after this many minutes (resume later)"),
+    device: str = typer.Option("auto", help="cpu, cuda or auto"),
+) -> None:
+    """Train the causal video VAE on the procedural world."""
+    from zoetrope.train.common import load_checkpoint, pick_device, save_checkpoint
+    from zoetrope.train.vae import VAETrainConfig, evaluate_vae, latent_scale, train_vae
+
+    cfg = VAETrainConfig(out=out, steps=steps, batch=batch, size=size, max_minutes=minutes, device=device)
+    path = train_vae(cfg)
+    state = load_checkpoint(path)
+    from zoetrope.model.vae import VAEConfig, VideoVAE
+
+    c = state["vae_config"]
+    vae = VideoVAE(VAEConfig(**{**c, "channels": tuple(c["channels"]), "temporal_levels": tuple(c["temporal_levels"])}))
+    vae.load_state_dict(state["model"])
+    dev = pick_device(device)
+    vae.to(dev).eval()
+    state["scaling"] = latent_scale(vae, dev)
+    state["psnr"] = evaluate_vae(vae, dev)
+    save_checkpoint(path, **state)
+    typer.echo(f"VAE step {state['step']}: held-out PSNR {state['psnr']:.2f} dB, latent scale {state['scaling']:.3f}")
+
+
+@train_app.command("dit")
+def train_dit_cmd(
+    out: Path = typer.Option(Path("runs/dit"), help="run folder (cache.pt and checkpoint.pt live here)"),
+    vae: Path = typer.Option(Path("runs/vae/checkpoint.pt"), help="trained VAE checkpoint"),
+    steps: int = typer.Option(20000),
+    batch: int = typer.Option(32),
+    size: str = typer.Option("S", help="config: tiny, S or B"),
+    lr: float = typer.Option(3e-4),
+    minutes: float = typer.Option(None, help="stop after this many minutes (resume later)"),
+    device: str = typer.Option("auto", help="cpu, cuda or auto"),
+) -> None:
+    """Train the diffusion transformer on cached latents (torchrun works unchanged)."""
+    from zoetrope.train.dit import DiTTrainConfig, train_dit
+
+    train_dit(DiTTrainConfig(out=out, vae_checkpoint=vae, steps=steps, batch=batch, size=size, lr=lr,
+                             max_minutes=minutes, device=device))
+
+
+@train_app.command("export")
+def export_cmd(
+    vae: Path = typer.Option(Path("runs/vae/checkpoint.pt")),
+    dit: Path = typer.Option(Path("runs/dit/checkpoint.pt")),
+    out: Path = typer.Option(Path("zoetrope/weights"), help="where the bundled weights go"),
+) -> None:
+    """Export fp16 EMA weights as the bundled model."""
+    from zoetrope.train.export import export_weights
+
+    typer.echo(f"wrote {export_weights(vae, dit, out)}")
+
+
+def _parse_size(size: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise InvalidRequest(f"size must look like 128x128 (WIDTHxHEIGHT), got {size!r}", param="size") from None
+    if w <= 0 or h <= 0 or w % 8 or h % 8:
+        raise InvalidRequest(f"size {size} must be positive multiples of 8", param="size")
+    return w, h
+
+
+def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | None, guidance: float,
+              out: Path, task: str = "t2v") -> Path:
+    import numpy as np
+    from rich.progress import Progress
+
+    from zoetrope.backends.base import GenerationRequest
+    from zoetrope.backends.bundled import BundledBackend
+    from zoetrope.media import resize, write_mp4, write_png
+
+    width, height = _parse_size(size)
+    backend = BundledBackend()
+    native = min(backend.capabilities.sizes, key=lambda s: abs(s[0] / s[1] - width / height) * 10 + abs(s[0] - width) / 64)
+    request = GenerationRequest(prompt=prompt, width=native[0], height=native[1], seconds=seconds, seed=seed,
+                                steps=steps, guidance=guidance, task=task)  # type: ignore[arg-type]
+    with Progress() as bar:
+        job = bar.add_task("generating", total=100)
+        frames = np.concatenate(list(backend.generate(request, lambda f, _m: bar.update(job, completed=100 * f))))
+        bar.update(job, completed=100)
+    if native != (width, height):
+        typer.echo(f"generated at native {native[0]}x{native[1]}, resized to {width}x{height}")
+        frames = resize(frames, width, height)
+    if len(frames) == 1:
+        out = out.with_suffix(".png") if out.suffix.lower() != ".png" else out
+        write_png(out, frames[0])
+    else:
+        write_mp4(out, frames, fps=backend.capabilities.fps)
+    typer.echo(f"wrote {out} ({len(frames)} frames, {width}x{height})")
+    return out
+
+
+@app.command()
+def generate(
+    prompt: str = typer.Argument(..., help="what the video shows"),
+    seconds: float = typer.Option(4.0, help="duration; 0 makes one image"),
+    size: str = typer.Option("64x64", help="WIDTHxHEIGHT: square, landscape (96x64) or vertical (64x96)"),
+    seed: int = typer.Option(0),
+    steps: int = typer.Option(None, help="denoising steps (default: the model's)"),
+    guidance: float = typer.Option(4.0, help="classifier-free guidance scale"),
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+) -> None:
+    """Generate a video (or, with --seconds 0, an image) from a prompt with the bundled model."""
+    _generate(prompt, seconds, size, seed, steps, guidance, output, "t2i" if seconds <= 0 else "t2v")
+
+
+@app.command()
+def image(
+    prompt: str = typer.Argument(...),
+    size: str = typer.Option("64x64"),
+    seed: int = typer.Option(0),
+    steps: int = typer.Option(None),
+    guidance: float = typer.Option(4.0),
+    output: Path = typer.Option(Path("out.png"), "-o", "--output"),
+) -> None:
+    """Generate one image (a one-frame video) as a PNG."""
+    _generate(prompt, 0, size, seed, steps, guidance, output, "t2i")
