@@ -32,14 +32,14 @@ def test_video_has_the_asked_duration_in_chunks(backend):
 
 
 def test_long_video_is_made_window_by_window(backend):
-    frames, progress = _run(backend, prompt="a ball", width=96, height=64, seconds=10, seed=1)
-    assert frames.shape == (81, 64, 96, 3)
+    frames, progress = _run(backend, prompt="a ball", width=112, height=64, seconds=10, seed=1)
+    assert frames.shape == (81, 64, 112, 3)
     assert len(progress) >= 5
 
 
 def test_image_is_one_frame(backend):
-    frames, _ = _run(backend, prompt="a star", width=64, height=96, seconds=0, task="t2i")
-    assert frames.shape == (1, 96, 64, 3)
+    frames, _ = _run(backend, prompt="a star", width=64, height=112, seconds=0, task="t2i")
+    assert frames.shape == (1, 112, 64, 3)
 
 
 def test_same_seed_same_video(backend):

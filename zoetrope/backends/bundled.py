@@ -15,7 +15,7 @@ from zoetrope.errors import ModelUnavailable, UnsupportedByBackend
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 FPS = 8
-NATIVE_SIZES = ((64, 64), (96, 64), (64, 96))
+NATIVE_SIZES = ((64, 64), (112, 64), (64, 112))  # 1:1, ~16:9, ~9:16
 TASKS = ("t2v", "t2i", "i2v", "extend", "remix")
 
 

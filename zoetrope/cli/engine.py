@@ -116,7 +116,7 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
 def generate(
     prompt: str = typer.Argument(..., help="what the video shows"),
     seconds: float = typer.Option(4.0, help="duration; 0 makes one image"),
-    size: str = typer.Option("64x64", help="WIDTHxHEIGHT: square, landscape (96x64) or vertical (64x96)"),
+    size: str = typer.Option("64x64", help="WIDTHxHEIGHT: square (64x64), landscape (112x64) or vertical (64x112); other sizes are resized"),
     seed: int = typer.Option(0),
     steps: int = typer.Option(None, help="denoising steps (default: the model's)"),
     guidance: float = typer.Option(4.0, help="classifier-free guidance scale"),
