@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from zoetrope.api import errors
-from zoetrope.api.deps import principal
+from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.routes.safety import router
+from zoetrope.db import make_engine
+from zoetrope.jobs.migrate import upgrade
 from zoetrope.media import write_mp4
 from zoetrope.safety import embed_watermark, payload_for, sign_file
 
@@ -18,11 +21,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from watermark import clip  # noqa: E402
 
 
-def _client() -> TestClient:
+def _client(tmp_path: Path | None = None) -> TestClient:
     app = FastAPI()
     errors.install(app)
     app.include_router(router)
-    app.dependency_overrides[principal] = lambda: None  # auth is the platform's, tested in tests/api
+    # Auth is the platform's, tested in tests/api; records are looked up in an empty database.
+    app.dependency_overrides[principal] = lambda: SimpleNamespace(account_id="acct_test")
+    if tmp_path is not None:
+        engine = make_engine(f"sqlite:///{tmp_path / 'z.db'}")
+        upgrade(engine)
+        app.dependency_overrides[services] = lambda: Services(engine, None, None, None)  # type: ignore[arg-type]
     return TestClient(app)
 
 
@@ -40,14 +48,17 @@ def test_content_provenance_check_reads_c2pa_and_watermark(tmp_path):
 
     path = write_mp4(tmp_path / "v.mp4", embed_watermark(clip(1000, 128), "video_api"), fps=8)
     sign_file(path, generation_id="video_api", model="zoetrope-mini")
-    r = _client().post("/v1/content_provenance_checks", files={"file": ("v.mp4", path.read_bytes())})
+    r = _client(tmp_path).post("/v1/content_provenance_checks", files={"file": ("v.mp4", path.read_bytes())})
     assert r.status_code == 200, r.text
     check = ContentProvenanceCheck.model_validate(r.json())
     assert check.results[0].type == "c2pa" and check.results[0].outcome == "detected"
     assert check.results[0].validation_state == "trusted" and check.results[0].model == "zoetrope-mini"
     assert r.json()["watermark"]["payload"] == payload_for("video_api").hex()
+    assert r.json()["record"] is None  # no such job in this database
 
 
-def test_content_provenance_check_rejects_non_media():
-    r = _client().post("/v1/content_provenance_checks", files={"file": ("x.txt", b"hello world, not media")})
+def test_content_provenance_check_rejects_non_media(tmp_path):
+    r = _client(tmp_path).post(
+        "/v1/content_provenance_checks", files={"file": ("x.txt", b"hello world, not media")}
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_media"

@@ -4,6 +4,7 @@ A claim is one transaction: `FOR UPDATE SKIP LOCKED` on PostgreSQL (plus an advi
 account so two workers cannot both take an account's last concurrency slot), `BEGIN IMMEDIATE`
 on SQLite (one writer at a time, so the count it reads is exact). Every later write is fenced on
 `worker_id`: a worker whose lease expired and was taken over cannot complete the job twice.
+The job's credits are captured (completed) or released (failed) in the status change's transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, case, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from zoetrope.access import ledger
 from zoetrope.db import transaction
 from zoetrope.jobs import webhooks
 from zoetrope.jobs.models import COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job, now
@@ -103,6 +105,7 @@ def complete(
         job.expires_at = t + policy.retention_seconds
         job.outputs, job.details = outputs, {**job.details, **details}
         job.lease_expires_at = None
+        ledger.capture(s, job_id)  # with the status change: charged exactly once, or not at all
         webhooks.record_event(s, job)
         return True
 
@@ -120,6 +123,7 @@ def fail(engine: Engine, job_id: str, worker_id: str, *, code: str, message: str
 def _mark_failed(s: Session, job: Job, code: str, message: str) -> None:
     job.status, job.completed_at, job.lease_expires_at = FAILED, now(), None
     job.error = {"code": code, "message": message}
+    ledger.release(s, job.id, reason=code)
     if job.deleted_at is None:
         webhooks.record_event(s, job)
 

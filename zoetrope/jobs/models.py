@@ -63,11 +63,14 @@ class Job(Base):
     started_at: Mapped[float | None] = mapped_column(Float)
     lease_expires_at: Mapped[float | None] = mapped_column(Float)
     deleted_at: Mapped[float | None] = mapped_column(Float)
+    # `payload_for(id).hex()`: what the invisible watermark carries, so verify finds the job.
+    watermark_payload: Mapped[str | None] = mapped_column(String(8))
 
     __table_args__ = (
         Index("ix_jobs_dispatch", "status", "lane", "seq"),
         Index("ix_jobs_account", "account_id", "seq"),
         Index("ix_jobs_running", "status", "account_id"),
+        Index("ix_jobs_watermark_payload", "watermark_payload"),
     )
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 
 from zoetrope import media
 from zoetrope.backends.base import Backend, GenerationRequest, Progress
-from zoetrope.jobs import pipeline
+from zoetrope.jobs.finalize import finalize
 from zoetrope.jobs.models import Job
 from zoetrope.storage import BlobStore
 
@@ -53,27 +56,29 @@ def render(job: Job, backend: Backend, blobs: BlobStore, progress: Progress) -> 
         frames = np.concatenate([request.source, frames], axis=0)
     elif request.task == "extend_backward" and request.source is not None:
         frames = np.concatenate([frames, request.source], axis=0)
-    ctx = pipeline.OutputContext(
-        job_id=job.id,
-        account_id=job.account_id,
-        prompt=job.prompt,
-        model=job.backend_model,
-        watermark_free=not job.params.get("watermark", True),
-    )
-    frames = pipeline.process_output(frames, ctx)
     width, height = (int(v) for v in job.size.split("x"))
-    if frames.shape[1:3] != (height, width):
-        frames = media.resize(frames, width, height)
     fps = request.fps or backend.capabilities.fps
     prefix = f"videos/{job.id}/{job.attempts}"
+    variant, name = ("image", "image.png") if job.task == "t2i" else ("video", "video.mp4")
     outputs: dict[str, str] = {}
-    if job.task == "t2i":
-        png = pipeline.process_encoded(media.encode_png(frames[0]), "image/png", ctx)
-        blobs.put(outputs.setdefault("image", f"{prefix}/image.png"), png)
-        frames = frames[:1]
-    else:
-        mp4 = pipeline.process_encoded(media.encode_mp4(frames, fps=fps), "video/mp4", ctx)
-        blobs.put(outputs.setdefault("video", f"{prefix}/video.mp4"), mp4)
+    with tempfile.TemporaryDirectory(prefix="zoetrope-render-") as tmp:
+        parent = None
+        if job.params.get("source_key"):
+            parent = Path(tmp) / f"source{Path(job.params['source_key']).suffix or '.mp4'}"
+            parent.write_bytes(blobs.get(job.params["source_key"]))
+        out = Path(tmp) / name
+        frames = finalize(
+            frames,
+            out,
+            generation_id=job.id,
+            model=job.backend_model,
+            width=width,
+            height=height,
+            fps=fps,
+            visible_watermark=job.params.get("watermark", True),
+            parent=parent,
+        )
+        blobs.put(outputs.setdefault(variant, f"{prefix}/{name}"), out.read_bytes())
     blobs.put(
         outputs.setdefault("thumbnail", f"{prefix}/thumbnail.webp"), media.thumbnail(frames, format="webp")
     )

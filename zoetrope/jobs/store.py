@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from zoetrope.access import ledger
 from zoetrope.errors import Conflict, InvalidRequest, NotFound
 from zoetrope.jobs.models import COMPLETED, FAILED, QUEUED, IdempotencyKey, Job, now
 
@@ -72,6 +73,8 @@ def delete_job(session: Session, account_id: str, job_id: str) -> Job:
     if job.status == QUEUED:
         job.status = FAILED
         job.error = {"code": "cancelled", "message": "the video was deleted before it ran"}
+    # A running job stops at its next step and can no longer complete: its credits go back now.
+    ledger.release(session, job.id, reason="deleted")
     session.flush()
     return job
 
@@ -105,3 +108,28 @@ def find_idempotent(session: Session, account_id: str, key: str, request_hash: s
 def remember_idempotent(session: Session, account_id: str, key: str, request_hash: str, job_id: str) -> None:
     session.add(IdempotencyKey(account_id=account_id, key=key, request_hash=request_hash, job_id=job_id))
     session.flush()
+
+
+def generation_record(session: Session, key: str, *, account_id: str | None) -> dict | None:
+    """The generation record `verify` reports for a job id (from a C2PA manifest) or a watermark
+    payload (8 hex digits); None when there is none, or when it is not `account_id`'s job
+    (`account_id=None` is the local data directory's owner, who sees every record)."""
+    stmt = select(Job).where(or_(Job.id == key, Job.watermark_payload == key.lower()))
+    if account_id is not None:
+        stmt = stmt.where(Job.account_id == account_id)
+    job = session.scalars(stmt.where(Job.deleted_at.is_(None)).order_by(Job.seq.desc()).limit(1)).first()
+    if job is None:
+        return None
+    return {
+        "id": job.id,
+        "object": "video",
+        "status": job.status,
+        "model": job.model,
+        "prompt": job.prompt,
+        "size": job.size,
+        "seconds": job.seconds,
+        "created_at": int(job.created_at),
+        "completed_at": int(job.completed_at) if job.completed_at else None,
+        "remixed_from_video_id": job.remixed_from_video_id,
+        "watermark_payload": job.watermark_payload,
+    }

@@ -1,7 +1,8 @@
 """The submit service: a request in the client's terms becomes a queued job, or a clear 4xx.
 
-Order of checks: who may (access: eligibility, entitlements), what the model can (backend
-capabilities, sizes), whether the prompt may run (safety hook), then one insert.
+Order of checks: whether the prompt may run (safety: prompt moderation, before anything is
+stored), what the model can (backend capabilities, sizes), then one transaction in which access
+admits the job (eligibility, entitlement, concurrency, quota, credits reserved) and it is inserted.
 """
 
 from __future__ import annotations
@@ -9,21 +10,20 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date
 
 from sqlalchemy import Engine
 
 from zoetrope import media
-from zoetrope.access.eligibility import check_eligibility
-from zoetrope.access.entitlements import RequestSummary, check_request, concurrency_limit
+from zoetrope.access.admission import admit
+from zoetrope.access.entitlements import RequestSummary
 from zoetrope.access.keys import Principal
 from zoetrope.backends.registry import Registry
-from zoetrope.config import get_config
 from zoetrope.db import transaction
-from zoetrope.errors import InvalidRequest, PermissionDenied, UnsupportedByBackend
-from zoetrope.jobs import pipeline, store
+from zoetrope.errors import InvalidRequest, UnsupportedByBackend
+from zoetrope.jobs import store
 from zoetrope.jobs.models import Job, new_video_id
 from zoetrope.jobs.sizes import parse_seconds, plan_size, seconds_str
+from zoetrope.safety import moderate_prompt, payload_for
 from zoetrope.settings import get_settings
 from zoetrope.storage import BlobStore
 
@@ -76,8 +76,7 @@ def submit(
                 return earlier
     if not req.prompt or not req.prompt.strip():
         raise InvalidRequest("prompt must not be empty", param="prompt")
-    if principal.allowed_models is not None and req.model not in principal.allowed_models:
-        raise PermissionDenied(f"this API key may not use model {req.model!r}", param="model")
+    moderate_prompt(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
     entry = registry.entry(req.model)
     caps = registry.backend(entry.name).capabilities
     if req.task not in caps.tasks:
@@ -99,17 +98,50 @@ def submit(
     else:
         total = parse_seconds(req.seconds or source_seconds or DEFAULT_SECONDS, caps, entry.name)
 
-    config = get_config()
-    check_eligibility(config, principal.plan, principal.country, principal.birth_date, date.today())
     summary = RequestSummary(
         model=entry.name, width=sizing.width, height=sizing.height, seconds=total, task=req.task
     )
-    granted = check_request(config, principal.plan, summary)
-    params["watermark"] = granted.watermark
-    pipeline.check_prompt(req.prompt, account_id=principal.account_id)
-
-    # Only now, with every check passed, write uploads: a refused request leaves nothing behind.
     job_id = new_video_id()
+    try:
+        with transaction(engine, immediate=True) as s:
+            if idempotency_key:
+                earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
+                if earlier is not None:
+                    return earlier
+                store.remember_idempotent(s, principal.account_id, idempotency_key, req.fingerprint(), job_id)
+            # Refusals (403/402/429) roll back everything; credits are held only with the job row.
+            admission = admit(s, principal, summary, job_id)
+            params["watermark"] = admission.watermark
+            _store_inputs(blobs, req, source, job_id, params)
+            details = {"generated_size": sizing.native_size, "resized": str(sizing.resized).lower()}
+            return store.add_job(
+                s,
+                Job(
+                    id=job_id,
+                    account_id=principal.account_id,
+                    key_id=principal.key_id,
+                    model=req.model,
+                    backend_model=entry.name,
+                    prompt=req.prompt,
+                    seconds=seconds_str(total),
+                    size=sizing.size,
+                    task=req.task,
+                    params=params,
+                    details=details,
+                    remixed_from_video_id=req.remix_of,
+                    lane=admission.lane,
+                    max_concurrent=max(1, admission.max_concurrent),
+                    max_attempts=get_settings().max_attempts,
+                    watermark_payload=payload_for(job_id).hex(),
+                ),
+            )
+    except BaseException:
+        blobs.delete_prefix(f"inputs/{job_id}")
+        raise
+
+
+def _store_inputs(blobs: BlobStore, req: VideoRequest, source: Job | None, job_id: str, params: dict) -> None:
+    """Write the request's uploads (only once the job is admitted) and name them in `params`."""
     if source is not None:
         params["source_key"] = source.outputs["video"]
     elif req.source_upload is not None:
@@ -118,31 +150,6 @@ def submit(
     if req.reference is not None:
         params["reference_key"] = f"inputs/{job_id}/reference"
         blobs.put(params["reference_key"], req.reference)
-    details = {"generated_size": sizing.native_size, "resized": str(sizing.resized).lower()}
-    job = Job(
-        id=job_id,
-        account_id=principal.account_id,
-        key_id=principal.key_id,
-        model=req.model,
-        backend_model=entry.name,
-        prompt=req.prompt,
-        seconds=seconds_str(total),
-        size=sizing.size,
-        task=req.task,
-        params=params,
-        details=details,
-        remixed_from_video_id=req.remix_of,
-        lane=granted.lane,
-        max_concurrent=max(1, concurrency_limit(principal.plan)),
-        max_attempts=get_settings().max_attempts,
-    )
-    with transaction(engine, immediate=True) as s:
-        if idempotency_key:
-            earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
-            if earlier is not None:
-                return earlier
-            store.remember_idempotent(s, principal.account_id, idempotency_key, req.fingerprint(), job_id)
-        return store.add_job(s, job)
 
 
 def _source(engine: Engine, principal: Principal, req: VideoRequest) -> tuple[Job | None, float, str | None]:

@@ -147,8 +147,9 @@ class Worker:
             )
             self.blobs.delete_prefix(f"videos/{job.id}/{job.attempts}")
             status = "cancelled"
-        except ZoetropeError as e:
+        except ZoetropeError as e:  # output_blocked among them: no file of it is kept
             dispatch.fail(self.engine, job.id, self.worker_id, code=e.code, message=e.message)
+            self.blobs.delete_prefix(f"videos/{job.id}/{job.attempts}")
         except Exception as e:
             log.error("job %s failed:\n%s", job.id, traceback.format_exc())
             dispatch.fail(

@@ -11,8 +11,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from zoetrope.access.keys import Principal
-from zoetrope.api.deps import principal
+from zoetrope.api.deps import Services, principal, services
+from zoetrope.db import transaction
 from zoetrope.errors import InvalidMedia, InvalidRequest
+from zoetrope.jobs.store import generation_record
 from zoetrope.media.sources import sniff
 from zoetrope.safety import check_prompt, to_openai, verify
 from zoetrope.settings import get_settings
@@ -37,9 +39,15 @@ async def create_moderation(req: ModerationRequest, _: Principal = Depends(princ
 
 @router.post("/v1/content_provenance_checks")
 async def create_content_provenance_check(
-    file: UploadFile = File(...), _: Principal = Depends(principal)
+    file: UploadFile = File(...), who: Principal = Depends(principal), svc: Services = Depends(services)
 ) -> dict:
-    """C2PA state and invisible watermark of an uploaded MP4 or image (the `verify` command)."""
+    """C2PA state and invisible watermark of an uploaded MP4 or image (the `verify` command), and
+    the generation record they name when it is the caller's own."""
+
+    def lookup(key: str) -> dict | None:
+        with transaction(svc.engine) as s:
+            return generation_record(s, key, account_id=who.account_id)
+
     data = await file.read(get_settings().max_upload_bytes + 1)
     if len(data) > get_settings().max_upload_bytes:
         raise InvalidMedia("file is over the upload limit", param="file")
@@ -49,7 +57,7 @@ async def create_content_provenance_check(
     with tempfile.TemporaryDirectory(prefix="zoetrope-verify-") as tmp:
         path = Path(tmp) / f"upload.{ {'jpeg': 'jpg'}.get(fmt, fmt) }"
         path.write_bytes(data)
-        report = await run_in_threadpool(verify, path)
+        report = await run_in_threadpool(verify, path, lookup)
     c, w = report.c2pa, report.watermark
     return {
         "object": "content_provenance_check",
@@ -67,4 +75,5 @@ async def create_content_provenance_check(
         # Not in OpenAI's shape (which has SynthID instead): our own watermark, as `zoetrope verify`.
         "watermark": w.to_json(),
         "c2pa": c.to_json(),
+        "record": report.record,
     }

@@ -1,0 +1,65 @@
+"""A generation's release: frame check, fit to the asked size, watermarks, encode, C2PA signature.
+
+The API's workers and the `zoetrope generate` command both finish a generation here, so every
+MP4 and PNG Zoetrope writes carries the same invisible mark and content credentials, and no
+frame leaves before the output filter has seen it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from zoetrope import media, safety
+
+log = logging.getLogger(__name__)
+
+
+def finalize(
+    frames: np.ndarray,
+    path: Path,
+    *,
+    generation_id: str,
+    model: str,
+    width: int,
+    height: int,
+    fps: float,
+    visible_watermark: bool,
+    parent: Path | None = None,
+) -> np.ndarray:
+    """Write `frames` (uint8 (T, h, w, 3)) released to `path` (.mp4, or .png for one image) and
+    return the frames as written, (T, height, width, 3).
+
+    Raises OutputBlocked before anything is written when the frame filter flags the frames.
+    `parent` is the file a remix, extension or edit started from: the manifest then says
+    `c2pa.edited` with it as the parent ingredient instead of `c2pa.created`.
+    """
+    safety.moderate_frames(frames)
+    if frames.shape[1:3] != (height, width):
+        # Natives differ from the asked aspect by up to 3 %: crop that sliver, never stretch.
+        frames = media.fit(frames, width, height, mode="crop")
+    if visible_watermark:
+        frames = safety.visible_watermark(frames)
+    frames = safety.embed_watermark(frames, generation_id)  # last, so nothing covers the mark
+    if path.suffix.lower() == ".png":
+        frames = frames[:1]
+        media.write_png(path, frames[0])
+    else:
+        media.write_mp4(path, frames, fps=fps)
+    _sign(path, generation_id, model, parent)
+    return frames
+
+
+def _sign(path: Path, generation_id: str, model: str, parent: Path | None) -> None:
+    if parent is None:
+        safety.sign_file(path, generation_id=generation_id, model=model)
+        return
+    try:
+        safety.sign_file(path, generation_id=generation_id, model=model, parent=parent)
+    except Exception:  # an upload C2PA cannot read as an ingredient: still say it was an edit
+        log.warning(
+            "%s: parent %s not usable as a C2PA ingredient", generation_id, parent.name, exc_info=True
+        )
+        safety.sign_file(path, generation_id=generation_id, model=model, actions=["c2pa.edited"])
