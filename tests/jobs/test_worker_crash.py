@@ -1,4 +1,5 @@
-"""A worker killed mid-job (SIGKILL): after its lease expires another worker completes the job, once."""
+"""A worker killed mid-job (SIGKILL): after its lease expires another worker completes the job, once,
+and the job's reserved credits are captured once."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from zoetrope.access import ledger
+from zoetrope.access.accounts import create_account
+from zoetrope.access.entitlements import RequestSummary
+from zoetrope.access.models import LedgerEntry, UsageEvent
+from zoetrope.access.pricing import Charge as Cost
 from zoetrope.db import make_engine, transaction
 from zoetrope.jobs import store
 from zoetrope.jobs.migrate import upgrade
@@ -61,10 +67,11 @@ def test_killed_worker_job_completes_once_on_another_worker(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'zoetrope.db'}")
     upgrade(engine)
     with transaction(engine, immediate=True) as s:
+        account = create_account(s, "crash", plan="pro")
         job = store.add_job(
             s,
             Job(
-                account_id="acct",
+                account_id=account.id,
                 model="slow-test",
                 backend_model="slow-test",
                 prompt="p",
@@ -73,6 +80,9 @@ def test_killed_worker_job_completes_once_on_another_worker(tmp_path):
                 params={"native_width": 64, "native_height": 64},
             ),
         )
+        summary = RequestSummary(model="slow-test", width=64, height=64, seconds=1)
+        ledger.grant(s, account.id, 100, key="grant:test")
+        ledger.reserve(s, account.id, None, job.id, summary, "fast", Cost(credits=3))
     log = tmp_path / "workers.log"
     first = _worker(env, log)
     try:
@@ -91,3 +101,9 @@ def test_killed_worker_job_completes_once_on_another_worker(tmp_path):
     assert done.status == "completed", done.error
     assert done.attempts == 2 and done.worker_id != running.worker_id
     assert done.outputs["video"].startswith(f"videos/{job.id}/2/")
+    with transaction(engine) as s:
+        kinds = [e.kind for e in s.scalars(select(LedgerEntry).where(LedgerEntry.job_id == job.id))]
+        usage = s.scalars(select(UsageEvent).where(UsageEvent.job_id == job.id)).all()
+        assert ledger.get_charge(s, job.id).status == "captured"
+        assert ledger.balance(s, account.id) == 97
+    assert sorted(kinds) == ["reserve"] and len(usage) == 1  # captured once, never released
