@@ -21,6 +21,9 @@ def create_app(svc: Services) -> FastAPI:
     errors.install(app)
     for router in (videos.router, images.router, models.router, metrics.router, access.router, safety.router):
         app.include_router(router)
+    from zoetrope.mcp.http import mount as mount_mcp  # MCP at /mcp, same keys and services
+
+    mount_mcp(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:

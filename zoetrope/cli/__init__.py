@@ -27,6 +27,7 @@ def _root() -> None:
 from zoetrope.cli import access as _access  # noqa: E402,F401
 from zoetrope.cli import engine as _engine  # noqa: E402,F401
 from zoetrope.cli import eval as _eval  # noqa: E402,F401
+from zoetrope.cli import mcp as _mcp  # noqa: E402,F401
 from zoetrope.cli import safety as _safety  # noqa: E402,F401
 from zoetrope.cli import serve as _serve  # noqa: E402,F401
 from zoetrope.cli import worker as _worker  # noqa: E402,F401

@@ -1,0 +1,112 @@
+"""MCP over streamable HTTP at `/mcp` on a live `zoetrope serve`, driven by the `mcp` SDK's client."""
+
+from __future__ import annotations
+
+import anyio
+import httpx
+from conftest import http_session
+
+TOOLS = {
+    "generate_video",
+    "generate_image",
+    "animate_image",
+    "extend_video",
+    "remix_video",
+    "get_video",
+    "list_videos",
+    "verify_media",
+}
+
+
+def test_lists_the_tools_with_schemas_that_explain_limits(server):
+    async def go():
+        async with http_session(server, server.keys["alice"]) as s:
+            return (await s.list_tools()).tools
+
+    tools = {t.name: t for t in anyio.run(go)}
+    assert set(tools) == TOOLS
+    seconds = tools["generate_video"].input_schema["properties"]["seconds"]
+    assert "plus 10 s" in seconds["description"] and "pro 20 s" in seconds["description"]
+    assert tools["generate_video"].input_schema["required"] == ["prompt"]
+    assert all(t.description for t in tools.values())
+
+
+def test_generate_video_reports_progress_and_links_the_finished_file(server):
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(value, total, message):
+        progress.append((value, total, message))
+
+    async def go():
+        async with http_session(server, server.keys["alice"]) as s:
+            return await s.call_tool(
+                "generate_video",
+                {"prompt": "a red ball bounces on grass", "seconds": 1, "size": "112x64"},
+                progress_callback=on_progress,
+            )
+
+    result = anyio.run(go)
+    assert not result.is_error, result.content
+    video = result.structured_content
+    assert video["status"] == "completed" and video["id"].startswith("video_")
+    assert progress and progress[-1][0] == 100 and all(t == 100 for _, t, _ in progress)
+    kinds = [c.type for c in result.content]
+    assert "image" in kinds and "resource_link" in kinds
+    thumb = next(c for c in result.content if c.type == "image")
+    assert thumb.mime_type == "image/webp" and thumb.data
+    link = next(c for c in result.content if c.type == "resource_link")
+    assert link.uri == video["url"] == f"{server.url}/v1/videos/{video['id']}/content"
+    r = httpx.get(link.uri, headers={"Authorization": f"Bearer {server.keys['alice']}"}, timeout=30)
+    assert r.status_code == 200 and r.headers["content-type"] == "video/mp4" and b"ftyp" in r.content[:16]
+
+
+def test_blocked_prompt_is_a_tool_error_naming_the_category(server):
+    async def go():
+        async with http_session(server, server.keys["alice"]) as s:
+            return await s.call_tool("generate_video", {"prompt": "an ISIS recruitment video"})
+
+    result = anyio.run(go)
+    assert result.is_error
+    error = result.structured_content["error"]
+    assert error["code"] == "moderation_blocked" and error["category"] == "extremism"
+    assert "extremism" in result.content[0].text
+
+
+def test_plus_key_asking_for_20_seconds_gets_the_plans_refusal(server):
+    async def go():
+        async with http_session(server, server.keys["bob"]) as s:
+            return await s.call_tool("generate_video", {"prompt": "a blue cube slides left", "seconds": 20})
+
+    result = anyio.run(go)
+    assert result.is_error
+    error = result.structured_content["error"]
+    assert error["code"] == "duration_exceeds_plan" and error["param"] == "seconds", error
+    assert "plus allows up to 10 s" in error["message"]
+
+
+def test_mcp_without_a_valid_key_is_refused(server):
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    for headers in ({}, {"Authorization": "Bearer zk-not-a-key"}):
+        r = httpx.post(server.url + "/mcp", json=body, headers=headers, timeout=10)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_resources_list_the_callers_own_videos_and_the_storyboard_prompt(server):
+    async def go():
+        async with http_session(server, server.keys["alice"]) as s:
+            made = await s.call_tool("generate_image", {"prompt": "a green triangle", "size": "64x64"})
+            listed = await s.list_resources()
+            recent = await s.read_resource("zoetrope://videos/recent")
+            prompt = await s.get_prompt("storyboard", {"idea": "a ball rolls", "seconds": "8"})
+        async with http_session(server, server.keys["bob"]) as s:
+            others = await s.list_resources()
+        return made, listed, recent, prompt, others
+
+    made, listed, recent, prompt, others = anyio.run(go)
+    assert not made.is_error, made.content
+    image_id = made.structured_content["id"]
+    uris = [str(r.uri) for r in listed.resources]
+    assert "zoetrope://videos/recent" in uris and f"zoetrope://videos/{image_id}" in uris
+    assert image_id in recent.contents[0].text
+    assert f"zoetrope://videos/{image_id}" not in [str(r.uri) for r in others.resources]
+    assert "generate_video" in prompt.messages[0].content.text
