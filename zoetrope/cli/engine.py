@@ -21,12 +21,16 @@ def train_vae_cmd(
     size: str = typer.Option("S", help="config: tiny or S"),
     minutes: float = typer.Option(None, help="stop after this many minutes (resume later)"),
     device: str = typer.Option("auto", help="cpu, cuda or auto"),
+    lr: float = typer.Option(2e-3),
+    init: Path = typer.Option(None, help="start from this VAE checkpoint's weights"),
+    freeze_encoder: bool = typer.Option(False, help="train the decoder only (cached latents stay valid)"),
 ) -> None:
     """Train the causal video VAE on the procedural world."""
     from zoetrope.train.common import load_checkpoint, pick_device, save_checkpoint
     from zoetrope.train.vae import VAETrainConfig, evaluate_vae, latent_scale, train_vae
 
-    cfg = VAETrainConfig(out=out, steps=steps, batch=batch, size=size, max_minutes=minutes, device=device)
+    cfg = VAETrainConfig(out=out, steps=steps, batch=batch, size=size, max_minutes=minutes, device=device, lr=lr,
+                         init=init, freeze_encoder=freeze_encoder)
     path = train_vae(cfg)
     state = load_checkpoint(path)
     from zoetrope.model.vae import VAEConfig, VideoVAE
@@ -89,9 +93,13 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
 
     from zoetrope.backends.base import GenerationRequest
     from zoetrope.backends.bundled import BundledBackend
-    from zoetrope.media import resize, write_mp4, write_png
+    from zoetrope.jobs.finalize import finalize
+    from zoetrope.jobs.local import record_generation
+    from zoetrope.jobs.models import new_video_id
+    from zoetrope.safety import moderate_prompt
 
     width, height = _parse_size(size)
+    moderate_prompt(prompt)
     backend = BundledBackend()
     native = min(backend.capabilities.sizes, key=lambda s: abs(s[0] / s[1] - width / height) * 10 + abs(s[0] - width) / 64)
     request = GenerationRequest(prompt=prompt, width=native[0], height=native[1], seconds=seconds, seed=seed,
@@ -101,14 +109,17 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
         frames = np.concatenate(list(backend.generate(request, lambda f, _m: bar.update(job, completed=100 * f))))
         bar.update(job, completed=100)
     if native != (width, height):
-        typer.echo(f"generated at native {native[0]}x{native[1]}, resized to {width}x{height}")
-        frames = resize(frames, width, height)
+        typer.echo(f"generated at native {native[0]}x{native[1]}, fitted to {width}x{height}")
     if len(frames) == 1:
         out = out.with_suffix(".png") if out.suffix.lower() != ".png" else out
-        write_png(out, frames[0])
-    else:
-        write_mp4(out, frames, fps=backend.capabilities.fps)
-    typer.echo(f"wrote {out} ({len(frames)} frames, {width}x{height})")
+    fps = backend.capabilities.fps
+    # The same release as the API's: frame check, invisible watermark, C2PA; recorded locally.
+    video_id = new_video_id()
+    frames = finalize(frames, out, generation_id=video_id, model=backend.name, width=width, height=height,
+                      fps=fps, visible_watermark=False)
+    record_generation(video_id, out, frames, prompt=prompt, model=backend.name, task=task,
+                      seconds=0.0 if task == "t2i" else seconds, fps=fps)
+    typer.echo(f"wrote {out} ({len(frames)} frames, {width}x{height}), recorded as {video_id}")
     return out
 
 

@@ -20,7 +20,7 @@ from torch import nn
 @dataclass
 class VAEConfig:
     latent_channels: int = 8
-    channels: tuple[int, ...] = (16, 32, 64, 128)  # per spatial level: 1x, 1/2, 1/4, 1/8
+    channels: tuple[int, ...] = (24, 48, 96, 128)  # per spatial level: 1x, 1/2, 1/4, 1/8
     temporal_levels: tuple[int, ...] = (2, 3)  # levels whose downsample also halves time (4x in all)
     scaling: float = 1.0  # latents are multiplied by this after encoding (unit variance for the DiT)
 
@@ -157,7 +157,9 @@ class VideoVAE(nn.Module):
 
     def encode_dist(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean, logvar = self.encoder(x).chunk(2, dim=1)  # (B, C, 1+k, H/8, W/8) each
-        return mean, logvar.clamp(-20, 10)
+        # Start with little posterior noise: at unit variance it drowns the signal and the
+        # decoder learns only the mean colour for a long while.
+        return mean, (logvar - 8.0).clamp(-20, 10)
 
     def encode(self, x: torch.Tensor, sample: bool = False) -> torch.Tensor:
         """Scaled latents (B, C, 1+k, H/8, W/8); the mean unless `sample`."""

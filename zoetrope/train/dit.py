@@ -35,7 +35,7 @@ from zoetrope.train.vae import to_tensor
 from zoetrope.world import WorldDataset, caption
 
 # (width, height, frames, clips, weight): square, landscape, vertical, and images.
-DEFAULT_BUCKETS = ((64, 64, 17, 16000, 0.55), (112, 64, 17, 4000, 0.15), (64, 112, 17, 4000, 0.15), (64, 64, 1, 6000, 0.15))
+DEFAULT_BUCKETS = ((64, 64, 17, 3000, 0.55), (112, 64, 17, 600, 0.15), (64, 112, 17, 600, 0.15), (64, 64, 1, 2000, 0.15))
 
 
 @dataclass

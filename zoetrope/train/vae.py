@@ -26,7 +26,9 @@ class VAETrainConfig:
     render: int = 64  # clips are rendered at this size, then cropped
     crop: int = 32  # convolutions are translation-equivariant: train on crops, run at any size
     pool: int = 3000  # clips rendered once and reused with random crops and flips
-    lr: float = 1e-3
+    init: Path | None = None  # start from this checkpoint's weights (a fresh optimizer)
+    freeze_encoder: bool = False  # fine-tune the decoder only: latents already cached stay valid
+    lr: float = 2e-3
     kl_weight: float = 1e-6
     seed: int = 0
     device: str = "auto"
@@ -44,6 +46,13 @@ def psnr(x: torch.Tensor, y: torch.Tensor) -> float:
     """PSNR in dB of two [-1, 1] tensors, over [0, 1] pixel scale."""
     mse = F.mse_loss((x.clamp(-1, 1) + 1) / 2, (y.clamp(-1, 1) + 1) / 2).item()
     return 10 * math.log10(1 / max(mse, 1e-10))
+
+
+def edge_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """L1 between spatial gradients: small objects and their edges weigh as much as the backdrop."""
+    dx = (recon.diff(dim=-1) - x.diff(dim=-1)).abs().mean()
+    dy = (recon.diff(dim=-2) - x.diff(dim=-2)).abs().mean()
+    return dx + dy
 
 
 def random_crop(x: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor:
@@ -100,7 +109,13 @@ def train_vae(cfg: VAETrainConfig, show_progress: bool = True) -> Path:
     ckpt_path = cfg.out / "checkpoint.pt"
     state = load_checkpoint(ckpt_path)
     vae = VideoVAE(VAE_CONFIGS[cfg.size]).to(device)
-    opt = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, weight_decay=0.0, betas=(0.9, 0.99))
+    init = load_checkpoint(cfg.init) if cfg.init is not None and state is None else None
+    if init is not None:
+        vae.load_state_dict(init["model"])
+    if cfg.freeze_encoder:
+        vae.encoder.requires_grad_(False)
+    params = [p for p in vae.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0, betas=(0.9, 0.99))
     step = 0
     if state is not None:
         vae.load_state_dict(state["model"])
@@ -129,10 +144,10 @@ def train_vae(cfg: VAETrainConfig, show_progress: bool = True) -> Path:
                 recon, mean, logvar = vae(x)
             recon = recon.float()
             kl = 0.5 * (mean.float().pow(2) + logvar.float().exp() - 1 - logvar.float()).mean()
-            loss = F.l1_loss(recon, x) + F.mse_loss(recon, x) + cfg.kl_weight * kl
+            loss = F.l1_loss(recon, x) + F.mse_loss(recon, x) + edge_loss(recon, x) + cfg.kl_weight * kl
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             step += 1
             if step % 10 == 0:
