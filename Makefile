@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -e ".[test]"
+	# Chromium for the studio's browser tests (they skip, saying why, where apt is unavailable).
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) || true
 	touch $(STAMP)
 
 install: $(STAMP)
