@@ -7,6 +7,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from zoetrope.errors import QuotaExceeded, ZoetropeError
@@ -64,6 +66,21 @@ async def _http(_: Request, e: Exception) -> JSONResponse:
     return error_response(e.status_code, str(e.detail), code=code, headers=getattr(e, "headers", None))
 
 
+# While the database is away (restart, failover) clients are told to come back, not that we broke.
+DATABASE_RETRY_AFTER_SECONDS = 2
+
+
+async def _database_away(_: Request, e: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", type(e).__name__)
+    return error_response(
+        503,
+        "the database is unavailable for a moment; retry after the Retry-After seconds",
+        type="server_error",
+        code="service_unavailable",
+        headers={"retry-after": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _unexpected(_: Request, e: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=e)
     return error_response(500, "internal server error; the server log has the details", code="internal_error")
@@ -73,4 +90,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ZoetropeError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(OperationalError, _database_away)
+    app.add_exception_handler(PoolTimeout, _database_away)
     app.add_exception_handler(Exception, _unexpected)

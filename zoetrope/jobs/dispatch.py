@@ -31,6 +31,9 @@ class DispatchPolicy:
     # How long downloads stay available after completion (the video object's expires_at).
     retention_seconds: float = 7 * 24 * 3600.0
     claim_batch: int = 8
+    # After a transient error (blob store or database away) a job waits this long, doubled per
+    # attempt, before it is queued again.
+    retry_seconds: float = 2.0
 
 
 def _fenced(job_id: str, worker_id: str):
@@ -117,6 +120,24 @@ def fail(engine: Engine, job_id: str, worker_id: str, *, code: str, message: str
         if job is None:
             return False
         _mark_failed(s, job, code, message)
+        return True
+
+
+def retry_later(
+    engine: Engine, job_id: str, worker_id: str, policy: DispatchPolicy, *, code: str, message: str
+) -> bool:
+    """Give the job back after a transient error: queued again after a backoff, or failed with
+    `code` once its attempts are spent. False if this worker no longer holds it."""
+    with transaction(engine, immediate=True) as s:
+        job = s.scalar(select(Job).where(*_fenced(job_id, worker_id)))
+        if job is None:
+            return False
+        if job.attempts >= job.max_attempts:
+            _mark_failed(s, job, code, f"{message}; giving up after {job.attempts} attempts")
+        else:
+            # Held by no worker until the backoff passes; release_expired then queues it again.
+            job.worker_id, job.progress = None, 0
+            job.lease_expires_at = now() + policy.retry_seconds * 2 ** max(0, job.attempts - 1)
         return True
 
 

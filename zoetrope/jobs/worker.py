@@ -16,6 +16,7 @@ import traceback
 import uuid
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from zoetrope.backends.base import Cancelled
 from zoetrope.backends.registry import Registry
@@ -27,6 +28,15 @@ from zoetrope.jobs.render import render
 from zoetrope.storage import BlobStore
 
 log = logging.getLogger(__name__)
+
+# Errors of a service that is away for a while (blob store, database): the job is retried later.
+_TRANSIENT: tuple[type[BaseException], ...] = (OSError, OperationalError)
+try:
+    from botocore.exceptions import BotoCoreError
+
+    _TRANSIENT += (BotoCoreError,)
+except ImportError:  # pragma: no cover - s3fs brings botocore
+    pass
 
 # Jobs this process runs, by id: the API of the same process sets the event on delete, so an
 # in-process worker stops at the next step without waiting for its heartbeat.
@@ -150,6 +160,17 @@ class Worker:
         except ZoetropeError as e:  # output_blocked among them: no file of it is kept
             dispatch.fail(self.engine, job.id, self.worker_id, code=e.code, message=e.message)
             self.blobs.delete_prefix(f"videos/{job.id}/{job.attempts}")
+        except _TRANSIENT as e:
+            log.warning("job %s hit a transient error, retrying later: %r", job.id, e)
+            dispatch.retry_later(
+                self.engine,
+                job.id,
+                self.worker_id,
+                self.policy,
+                code="service_unavailable",
+                message=f"storage or database unavailable ({type(e).__name__}: {e})",
+            )
+            status = "retrying"
         except Exception as e:
             log.error("job %s failed:\n%s", job.id, traceback.format_exc())
             dispatch.fail(
