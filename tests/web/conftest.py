@@ -105,6 +105,7 @@ def studio(tmp_path_factory) -> Studio:
         "ZOETROPE_WEIGHTS_DIR": str(weights),
         "ZOETROPE_WORKERS": "2",
         "PYTHONPATH": str(REPO),
+        "PYTHONUNBUFFERED": "1",
     }
     log = data_dir / "serve.log"
     proc = subprocess.Popen(
