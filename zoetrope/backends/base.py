@@ -8,8 +8,10 @@ from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-Task = Literal["t2v", "t2i", "i2v", "extend", "extend_backward", "remix", "blend", "loop", "storyboard"]
-ALL_TASKS: tuple[str, ...] = ("t2v", "t2i", "i2v", "extend", "extend_backward", "remix", "blend", "loop", "storyboard")
+Task = Literal["t2v", "t2i", "i2v", "extend", "extend_backward", "remix", "blend", "loop", "storyboard", "recut"]
+ALL_TASKS: tuple[str, ...] = (
+    "t2v", "t2i", "i2v", "extend", "extend_backward", "remix", "blend", "loop", "storyboard", "recut",
+)
 
 
 class Cancelled(Exception):
@@ -28,11 +30,17 @@ def no_progress(fraction: float, message: str = "") -> None:
 class StoryCard:
     prompt: str
     start: float  # seconds from the start of the video
+    image: np.ndarray | None = None  # (H, W, 3): the segment starts from this still
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One generation, in the user's terms. Frames are uint8 arrays shaped (T, H, W, 3)."""
+    """One generation, in the user's terms. Frames are uint8 arrays shaped (T, H, W, 3).
+
+    `seconds` is the new footage for extend and extend_backward (backends yield only the new
+    frames; the caller stitches them to the source) and recut (0: trim only); the transition for
+    loop and blend; the whole video otherwise. Loop, blend and recut yield the whole video.
+    """
 
     prompt: str
     width: int
@@ -47,6 +55,7 @@ class GenerationRequest:
     target: np.ndarray | None = None  # clip B of a blend
     strength: float = 0.6  # remix: how far from the source (0 keeps it, 1 ignores it)
     cards: tuple[StoryCard, ...] = ()  # storyboard
+    trim: tuple[float, float] | None = None  # recut: keep source seconds [start, end), then extend by `seconds`
     negative_prompt: str = ""
 
 

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from zoetrope.backends.base import Capabilities, GenerationRequest, Progress, no_progress
+from zoetrope.backends.checks import check_request, extension_frames, trim_frames
 from zoetrope.errors import ModelUnavailable, UnsupportedByBackend
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 FPS = 8
 NATIVE_SIZES = ((64, 64), (112, 64), (64, 112))  # 1:1, ~16:9, ~9:16
-TASKS = ("t2v", "t2i", "i2v", "extend", "remix")
+TASKS = ("t2v", "t2i", "i2v", "extend", "extend_backward", "remix", "blend", "loop", "storyboard", "recut")
 
 
 def frames_for(seconds: float, fps: int = FPS) -> int:
@@ -70,8 +71,7 @@ class BundledBackend:
             return self._pipe
 
     def generate(self, request: GenerationRequest, progress: Progress = no_progress) -> Iterator[np.ndarray]:
-        """Yield uint8 frame chunks at the requested native size."""
-        from zoetrope.diffusion import tasks
+        """Yield uint8 frame chunks at the requested native size (see GenerationRequest for what each task yields)."""
         from zoetrope.diffusion.pipeline import SampleOptions
 
         caps = self.capabilities
@@ -80,31 +80,60 @@ class BundledBackend:
             raise UnsupportedByBackend(f"{self.name} generates {sizes}; got {request.width}x{request.height}", param="size")
         if request.task not in caps.tasks:
             raise UnsupportedByBackend(f"{self.name} cannot do task {request.task!r}; it does {', '.join(caps.tasks)}")
+        fps = request.fps or FPS
+        check_request(request, fps=fps, max_seconds=caps.max_seconds)
         pipe = self.pipeline()
         opts = SampleOptions(steps=request.steps or caps.default_steps,
                              guidance=request.guidance if request.guidance is not None else 4.0)
         seed = request.seed if request.seed is not None else int(np.random.default_rng().integers(2**31))
-        frames = 1 if request.task == "t2i" else frames_for(request.seconds, request.fps or FPS)
 
         def on_step(done: int, total: int) -> None:
             progress(done / total, f"window {done}/{total}")
 
-        size = {"height": request.height, "width": request.width}
-        if request.task in ("t2v", "t2i"):
-            yield from tasks.text_to_video(pipe, request.prompt, frames, **size, seed=seed, options=opts, on_step=on_step)
-        elif request.task == "i2v":
-            image = _require(request.source, "input_reference")[0]
-            yield from tasks.image_to_video(pipe, request.prompt, _fit(image, request), frames, seed=seed,
-                                            options=opts, on_step=on_step)
-        elif request.task == "extend":
-            source = _fit(_require(request.source, "video"), request)
-            yield from tasks.continue_video(pipe, request.prompt, source, frames - 1, **size, seed=seed, options=opts,
-                                            on_window=None)
-            progress(1.0, "done")
-        elif request.task == "remix":
-            source = _fit(_require(request.source, "video"), request)
-            yield from tasks.remix(pipe, request.prompt, source, strength=request.strength, seed=seed, options=opts,
-                                   on_step=on_step)
+        yield from _dispatch(pipe, request, fps, seed, opts, on_step)
+        progress(1.0, "done")
+
+
+def _dispatch(pipe, request: GenerationRequest, fps: float, seed: int, opts, on_step) -> Iterator[np.ndarray]:
+    """One task function per request task (all in zoetrope.diffusion)."""
+    from zoetrope.diffusion import joins, storyboard, tasks
+
+    task, prompt = request.task, request.prompt
+    size = {"height": request.height, "width": request.width}
+    common = {"seed": seed, "options": opts}
+    source = None if request.source is None else _fit(_require(request.source, "video"), request)
+    if task in ("t2v", "t2i"):
+        frames = 1 if task == "t2i" else frames_for(request.seconds, fps)
+        yield from tasks.text_to_video(pipe, prompt, frames, **size, **common, on_step=on_step)
+    elif task == "i2v":
+        yield from tasks.image_to_video(pipe, prompt, source[0], frames_for(request.seconds, fps), **common,
+                                        on_step=on_step)
+    elif task == "extend":
+        yield from tasks.extend(pipe, prompt, source, extension_frames(request.seconds, fps), **common,
+                                on_step=on_step)
+    elif task == "extend_backward":
+        yield from joins.extend_backward(pipe, prompt, source, extension_frames(request.seconds, fps), **common,
+                                         on_step=on_step)
+    elif task == "remix":
+        yield from tasks.remix(pipe, prompt, source, strength=request.strength, **common, on_step=on_step)
+    elif task == "loop":
+        yield from joins.loop(pipe, prompt, source, extension_frames(request.seconds, fps), **common, on_step=on_step)
+    elif task == "blend":
+        target = _fit(_require(request.target, "target"), request)
+        yield from joins.blend(pipe, prompt, source, target, extension_frames(request.seconds, fps), **common,
+                               on_step=on_step)
+    elif task == "recut":
+        kept = source[trim_frames(request.trim, fps)]
+        yield kept
+        if request.seconds > 0:
+            yield from tasks.extend(pipe, prompt, kept, extension_frames(request.seconds, fps), **common,
+                                    on_step=on_step)
+    elif task == "storyboard":
+        total = frames_for(request.seconds, fps)
+        images = [None if c.image is None else _fit(c.image[None], request)[0] for c in request.cards]
+        segments = storyboard.segments_for([c.start for c in request.cards], [c.prompt for c in request.cards],
+                                           total, fps, images)
+        yield from storyboard.storyboard(pipe, segments, **size, **common, on_step=on_step)
 
 
 def _require(x: np.ndarray | None, field: str) -> np.ndarray:

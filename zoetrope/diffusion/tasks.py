@@ -18,14 +18,15 @@ from zoetrope.diffusion.sampler import Conditioning
 
 WINDOW = 5  # latent frames per window (17 video frames), the length the model was trained on
 CONTEXT = 5  # video frames carried into the next window (1 + 4: two latent frames)
+WINDOW_FRAMES = 4 * (WINDOW - 1) + 1  # video frames of one window (17)
+NEW_PER_WINDOW = WINDOW_FRAMES - CONTEXT  # new video frames each continuing window adds (12)
 
 # on_step(done, total) over the whole task
 StepFn = Callable[[int, int], None]
 
 
 def _windows_needed(frames: int, have: int) -> int:
-    new_per_window = 4 * WINDOW + 1 - CONTEXT
-    return max(0, -(-(frames - have) // new_per_window))
+    return max(0, -(-(frames - have) // NEW_PER_WINDOW))
 
 
 def _known_first(pipe: VideoPipeline, context: np.ndarray, height: int, width: int) -> Conditioning:
@@ -67,7 +68,7 @@ def text_to_video(
         yield pipe.generate(prompt, frames=1, height=height, width=width, seed=seed, options=options)
         _report(on_step, 1, 1)
         return
-    first_len = min(frames, 4 * WINDOW + 1)
+    first_len = min(frames, WINDOW_FRAMES)
     latent = 1 + (first_len - 1 + 3) // 4
     total = 1 + _windows_needed(frames, 4 * (latent - 1) + 1)
     z = pipe.sample_latents(prompt, latent_frames=latent, height=height, width=width, seed=seed, options=options)
@@ -102,23 +103,55 @@ def image_to_video(
                               options=options, on_window=window_done)
 
 
+def extend(
+    pipe: VideoPipeline, prompt: str, source: np.ndarray, frames: int, *, seed: int, options: SampleOptions,
+    on_step: StepFn | None = None,
+) -> Iterator[np.ndarray]:
+    """Yield `frames` new frames after `source` (T0, H, W, 3), conditioned on its last CONTEXT frames."""
+    h, w = source.shape[1:3]
+    total = _windows_needed(frames, 0)
+    count = [0]
+
+    def window_done() -> None:
+        count[0] += 1
+        _report(on_step, count[0], total)
+
+    yield from continue_video(pipe, prompt, source, frames, height=h, width=w, seed=seed, options=options,
+                              on_window=window_done)
+
+
 def remix(
     pipe: VideoPipeline, prompt: str, source: np.ndarray, *, strength: float, seed: int, options: SampleOptions,
     on_step: StepFn | None = None,
 ) -> Iterator[np.ndarray]:
-    """SDEdit, window by window: noise the source's latents to `strength`, denoise with the new prompt."""
+    """SDEdit, window by window: noise the source's latents to `strength`, denoise with the new prompt.
+
+    Windows overlap by one frame; after the first, that frame is the previous window's last output
+    frame held clean (an image latent), so the windows join without a cut.
+    """
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be in 0..1, got {strength}")
     h, w = source.shape[1:3]
     step = 4 * (WINDOW - 1)
     starts = list(range(0, max(1, len(source) - 1), step)) or [0]
+    last: np.ndarray | None = None  # (1, H, W, 3) the frame the next window starts from
     for n, s in enumerate(starts):
         clip = source[s : s + step + 1]
         pad = (-(len(clip) - 1)) % 4
         if pad:
             clip = np.concatenate([clip, np.repeat(clip[-1:], pad, axis=0)])
-        z0 = pipe.encode_frames(clip)
+        z0 = pipe.encode_frames(clip)  # (1, C, t, h, w)
+        cond = None
+        if last is not None:
+            known = torch.zeros(1, z0.shape[2], dtype=torch.bool, device=z0.device)
+            known[:, 0] = True
+            context = z0.clone()
+            context[:, :, :1] = pipe.encode_frames(last)
+            cond = Conditioning(context, known)
         z = pipe.sample_latents(prompt, latent_frames=z0.shape[2], height=h, width=w, seed=seed + n,
-                                options=options, init=z0, start=float(np.clip(strength, 0.0, 1.0)))
+                                options=options, init=z0, start=strength, cond=cond)
         out = pipe.decode_latents(z)[: len(source[s : s + step + 1])]
+        last = out[-1:]
         _report(on_step, n + 1, len(starts))
         yield out if n == 0 else out[1:]
 

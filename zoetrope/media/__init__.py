@@ -10,12 +10,14 @@ from zoetrope.media.geometry import fit, resize
 from zoetrope.media.overlay import overlay, render_text
 from zoetrope.media.preview import SpriteLayout, Spritesheet, spritesheet, thumbnail
 from zoetrope.media.sources import Source
+from zoetrope.media.stream import Mp4Writer
 
 __all__ = [
     "DEFAULT_CRF",
     "DEFAULT_FPS",
     "Media",
     "MediaInfo",
+    "Mp4Writer",
     "Source",
     "SpriteLayout",
     "Spritesheet",
