@@ -120,7 +120,10 @@ def embed_watermark(frames: np.ndarray, payload: bytes | str, *, strength: float
     h, w = stack.shape[1:3]
     tile = _tile(_payload_bytes(payload))
     mark = np.tile(tile, (h // TILE + 1, w // TILE + 1))[:h, :w] * strength  # (H, W)
-    out = np.clip(stack.astype(np.float32) + mark[None, :, :, None], 0, 255).round().astype(np.uint8)
+    # Pixels are integers, so rounding the mark first is the same sum; int16 keeps it light on HD video.
+    out = stack.astype(np.int16)
+    out += np.round(mark).astype(np.int16)[None, :, :, None]
+    out = np.clip(out, 0, 255, out=out).astype(np.uint8)
     return out if frames.ndim == 4 else out[0]
 
 
