@@ -89,11 +89,11 @@ def _parse_size(size: str) -> tuple[int, int]:
 def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | None, guidance: float,
               out: Path, task: str = "t2v") -> Path:
     import numpy as np
-    from rich.progress import Progress
 
     from zoetrope.backends.base import GenerationRequest
     from zoetrope.backends.bundled import BundledBackend
-    from zoetrope.jobs.finalize import finalize
+    from zoetrope.cli.tasks import native_size, write_video
+    from zoetrope.jobs.finalize import ReleasedBackend, finalize, sign
     from zoetrope.jobs.local import record_generation
     from zoetrope.jobs.models import new_video_id
     from zoetrope.safety import moderate_prompt
@@ -101,25 +101,29 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
     width, height = _parse_size(size)
     moderate_prompt(prompt)
     backend = BundledBackend()
-    native = min(backend.capabilities.sizes, key=lambda s: abs(s[0] / s[1] - width / height) * 10 + abs(s[0] - width) / 64)
+    native = native_size(backend, width, height)
     request = GenerationRequest(prompt=prompt, width=native[0], height=native[1], seconds=seconds, seed=seed,
                                 steps=steps, guidance=guidance, task=task)  # type: ignore[arg-type]
-    with Progress() as bar:
-        job = bar.add_task("generating", total=100)
-        frames = np.concatenate(list(backend.generate(request, lambda f, _m: bar.update(job, completed=100 * f))))
-        bar.update(job, completed=100)
     if native != (width, height):
-        typer.echo(f"generated at native {native[0]}x{native[1]}, fitted to {width}x{height}")
-    if len(frames) == 1:
+        typer.echo(f"generating at native {native[0]}x{native[1]}, fitted to {width}x{height}")
+    # Released like the API's videos (frame check, invisible watermark, C2PA) and recorded locally,
+    # so `zoetrope verify` finds the record.
+    video_id, fps = new_video_id(), backend.capabilities.fps
+    if task != "t2i":  # frames go to the encoder window by window: memory stays flat for any duration
+        released = ReleasedBackend(backend, video_id, width, height)
+        count = write_video(released, request, out, size=(width, height))
+        sign(out, video_id, backend.name)
+        record_generation(video_id, out, np.stack(released.previews), prompt=prompt, model=backend.name,
+                          task=task, seconds=count / fps, fps=fps)
+    else:
+        frames = next(iter(backend.generate(request)))
         out = out.with_suffix(".png") if out.suffix.lower() != ".png" else out
-    fps = backend.capabilities.fps
-    # The same release as the API's: frame check, invisible watermark, C2PA; recorded locally.
-    video_id = new_video_id()
-    frames = finalize(frames, out, generation_id=video_id, model=backend.name, width=width, height=height,
-                      fps=fps, visible_watermark=False)
-    record_generation(video_id, out, frames, prompt=prompt, model=backend.name, task=task,
-                      seconds=0.0 if task == "t2i" else seconds, fps=fps)
-    typer.echo(f"wrote {out} ({len(frames)} frames, {width}x{height}), recorded as {video_id}")
+        frames = finalize(frames, out, generation_id=video_id, model=backend.name, width=width, height=height,
+                          fps=fps, visible_watermark=False)
+        record_generation(video_id, out, frames, prompt=prompt, model=backend.name, task=task, seconds=0.0,
+                          fps=fps)
+        typer.echo(f"wrote {out} (1 frame, {width}x{height})")
+    typer.echo(f"recorded as {video_id}")
     return out
 
 
