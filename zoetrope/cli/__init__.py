@@ -30,6 +30,7 @@ from zoetrope.cli import eval as _eval  # noqa: E402,F401
 from zoetrope.cli import mcp as _mcp  # noqa: E402,F401
 from zoetrope.cli import safety as _safety  # noqa: E402,F401
 from zoetrope.cli import serve as _serve  # noqa: E402,F401
+from zoetrope.cli import tasks as _tasks  # noqa: E402,F401
 from zoetrope.cli import worker as _worker  # noqa: E402,F401
 
 
