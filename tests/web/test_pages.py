@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
+
+# The first test waits for the live server, which starts slowly on a busy machine.
+pytestmark = pytest.mark.timeout(600)
 
 PASSWORD = "correct horse battery"
 
