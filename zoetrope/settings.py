@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1)
     webhook_secret: str | None = Field(default=None, description="whsec_... for signed webhooks")
     webhook_url: str | None = None
+    # Webhooks go only to public addresses unless their network is listed here (e.g. "10.0.0.0/8").
+    webhook_allowed_networks: list[str] = Field(default_factory=list)
+    # Origins allowed to call the API from a browser (CORS); none by default.
+    cors_origins: list[str] = Field(default_factory=list)
     # Upload limits for media the API and CLI read.
     max_upload_bytes: int = 64 * 1024 * 1024
     max_pixels: int = 4096 * 4096

@@ -11,10 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine, select
@@ -86,20 +89,46 @@ def _claim_due(engine: Engine, policy: RetryPolicy, limit: int = 16) -> list[Web
         return list(due)
 
 
+def refused_destination(url: str, allowed_networks: list[str]) -> str | None:
+    """Why an event may not be sent to `url`, or None: every address the host resolves to must be
+    public, or inside one of `allowed_networks` (so a webhook cannot reach internal services)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"webhook URL {url!r} is not an http(s) URL"
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return None  # unresolvable now: the send fails and is retried like any network error
+    allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        if not ip.is_global and not any(ip in net for net in allowed):
+            return (
+                f"webhook host {parts.hostname!r} resolves to the non-public address {ip}; "
+                "list its network in ZOETROPE_WEBHOOK_ALLOWED_NETWORKS to allow it"
+            )
+    return None
+
+
 def deliver_due(
     engine: Engine, client: httpx.Client, secret: str | None, policy: RetryPolicy = RetryPolicy()
 ) -> int:
     """Send every due event once; returns how many were delivered."""
     delivered = 0
+    allowed = get_settings().webhook_allowed_networks
     for d in _claim_due(engine, policy):
         ts = int(now())
         headers = {"content-type": "application/json", "webhook-id": d.event_id, "webhook-timestamp": str(ts)}
         if secret:
             headers["webhook-signature"] = sign(secret, d.event_id, ts, d.payload)
-        error: str | None = None
+        error = refused = refused_destination(d.url, allowed)
         try:
-            r = client.post(d.url, content=d.payload.encode(), headers=headers, timeout=policy.timeout)
-            if r.status_code >= 300:
+            r = (
+                None
+                if refused
+                else client.post(d.url, content=d.payload.encode(), headers=headers, timeout=policy.timeout)
+            )
+            if r is not None and r.status_code >= 300:
                 error = f"HTTP {r.status_code}"
         except httpx.HTTPError as e:
             error = f"{type(e).__name__}: {e}"
@@ -113,7 +142,7 @@ def deliver_due(
                 delivered += 1
             else:
                 row.last_error = error
-                if row.attempts >= policy.max_attempts:
+                if refused or row.attempts >= policy.max_attempts:
                     row.status = "failed"
                     log.warning("webhook %s to %s failed for good: %s", d.event_id, d.url, error)
                 else:
