@@ -21,12 +21,13 @@ def verify(
     """Check a file's C2PA content credentials and its invisible Zoetrope watermark.
 
     Reports the C2PA state (trusted, valid, invalid or not_present) and what the manifest says
-    (issuer, actions, model, generation id), and whether the watermark is found, with its payload
-    and confidence. Example: zoetrope verify clip.mp4 --json
+    (issuer, actions, model, generation id), whether the watermark is found, with its payload
+    and confidence, and the generation record in this machine's data directory. Example: zoetrope verify clip.mp4 --json
     """
+    from zoetrope.jobs.local import local_record_lookup
     from zoetrope.safety import verify as run_verify
 
-    report = run_verify(file)
+    report = run_verify(file, local_record_lookup())
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
         return
@@ -45,6 +46,11 @@ def verify(
         console.print(f"[bold]Watermark[/] [green]found[/] payload {w.payload} confidence {w.confidence:.2f}")
     else:
         console.print("[bold]Watermark[/] [yellow]not found[/]")
+    if report.record:
+        r = report.record
+        console.print(f"[bold]Record[/]    {r['id']} ({r['status']}, {r['model']}): {r['prompt']}")
+    else:
+        console.print("[bold]Record[/]    not found in this machine's data directory")
     if report.watermark_matches_manifest is False:
         console.print("[red]the watermark does not match the manifest's generation id[/]")
 

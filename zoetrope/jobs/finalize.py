@@ -36,23 +36,61 @@ def finalize(
     `parent` is the file a remix, extension or edit started from: the manifest then says
     `c2pa.edited` with it as the parent ingredient instead of `c2pa.created`.
     """
+    frames = release_frames(
+        frames, generation_id=generation_id, width=width, height=height, visible_watermark=visible_watermark
+    )
+    if path.suffix.lower() == ".png":
+        frames = frames[:1]
+        media.write_png(path, frames[0])
+    else:
+        media.write_mp4(path, frames, fps=fps)
+    sign(path, generation_id, model, parent)
+    return frames
+
+
+def release_frames(
+    frames: np.ndarray, *, generation_id: str, width: int, height: int, visible_watermark: bool
+) -> np.ndarray:
+    """The frame steps of `finalize` on frames (T, h, w, 3) in memory: check, fit, watermarks."""
     safety.moderate_frames(frames)
     if frames.shape[1:3] != (height, width):
         # Natives differ from the asked aspect by up to 3 %: crop that sliver, never stretch.
         frames = media.fit(frames, width, height, mode="crop")
     if visible_watermark:
         frames = safety.visible_watermark(frames)
-    frames = safety.embed_watermark(frames, generation_id)  # last, so nothing covers the mark
-    if path.suffix.lower() == ".png":
-        frames = frames[:1]
-        media.write_png(path, frames[0])
-    else:
-        media.write_mp4(path, frames, fps=fps)
-    _sign(path, generation_id, model, parent)
-    return frames
+    return safety.embed_watermark(frames, generation_id)  # last, so nothing covers the mark
 
 
-def _sign(path: Path, generation_id: str, model: str, parent: Path | None) -> None:
+class ReleasedBackend:
+    """A backend whose chunks come out released (frame check, fit, invisible watermark), for
+    writers that stream chunk by chunk (the CLI's long videos); `sign` the file once written.
+    `previews` keeps the first chunk and one frame of each later one, for thumbnails."""
+
+    def __init__(self, backend, generation_id: str, width: int, height: int) -> None:
+        self.backend, self.generation_id, self.width, self.height = backend, generation_id, width, height
+        self.name = backend.name
+        self.previews: list[np.ndarray] = []
+
+    @property
+    def capabilities(self):
+        return self.backend.capabilities
+
+    def generate(self, request, progress=None):
+        chunks = self.backend.generate(request, progress) if progress else self.backend.generate(request)
+        for chunk in chunks:
+            chunk = release_frames(
+                chunk,
+                generation_id=self.generation_id,
+                width=self.width,
+                height=self.height,
+                visible_watermark=False,
+            )
+            self.previews.extend(chunk if not self.previews else chunk[:1])
+            yield chunk
+
+
+def sign(path: Path, generation_id: str, model: str, parent: Path | None = None) -> None:
+    """Sign the file at `path` in place: c2pa.created, or c2pa.edited with `parent` as ingredient."""
     if parent is None:
         safety.sign_file(path, generation_id=generation_id, model=model)
         return
