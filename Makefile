@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test install lint bench clean
+.PHONY: serve test test-all install lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -25,6 +25,11 @@ serve: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Every test, the `slow` ones (faults injected into a multi-process deployment) included, whatever
+# a marker filter in `test` may leave out.
+test-all: install
+	$(BIN)/python -m pytest -m "slow or not slow"
 
 lint: install
 	$(BIN)/ruff check zoetrope tests bench
