@@ -91,9 +91,19 @@ def eval_command(
     ),
     frames: int = typer.Option(16, "--frames", min=1, help="frames per clip (at 8 fps)"),
     size: int = typer.Option(64, "--size", min=16, help="frame width and height in pixels"),
+    tasks: bool = typer.Option(
+        False, "--tasks", help="score the creative tasks instead: image->video, extend, loop, blend, remix"
+    ),
 ) -> None:
     """Score prompt adherence and temporal quality per axis (color, shape, count, direction, speed,
-    relation, consistency, flicker, motion), each in 0..1, and write them as JSON."""
+    relation, consistency, flicker, motion), each in 0..1, and write them as JSON.
+
+    With --tasks: first-frame fidelity of image->video, seams of extend/loop/blend, color and
+    direction kept by extend, remix changing the asked color; each against its target."""
+    if tasks:
+        from zoetrope.cli.eval_tasks import run_tasks
+
+        return run_tasks(out=out, n=n, seed=seed, size=size, steps=steps)
     if real:
         generate, source = None, "renderer"
     else:
