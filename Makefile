@@ -26,10 +26,10 @@ serve: install
 test: install
 	$(BIN)/python -m pytest
 
-# Every test, the `slow` ones (faults injected into a multi-process deployment) included, whatever
-# a marker filter in `test` may leave out.
+# Every test, also the multi-process deployment, fault and fuzzing tests (tests/scale/,
+# tests/api/test_hostile.py), which take minutes and are skipped without ZOETROPE_SCALE_TESTS=1.
 test-all: install
-	$(BIN)/python -m pytest -m "slow or not slow"
+	ZOETROPE_SCALE_TESTS=1 $(BIN)/python -m pytest -m "slow or not slow"
 
 lint: install
 	$(BIN)/ruff check zoetrope tests bench

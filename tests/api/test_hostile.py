@@ -1,0 +1,147 @@
+"""Hostile input against the live server: a bounded schemathesis run (no 5xx, responses match the
+schema), bad uploads (4xx, nothing left in storage or the database), bodies over the cap refused
+before they are read, other tenants' ids, path traversal."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import struct
+import zlib
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+# With the scale tests (`make test-all`): not yet seen passing end to end on a busy machine.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.environ.get("ZOETROPE_SCALE_TESTS") != "1", reason="set ZOETROPE_SCALE_TESTS=1"),
+]
+
+
+@pytest.fixture()
+def api_schema(server):
+    return schemathesis.openapi.from_url(server.url + "/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_fuzzed_requests_get_no_5xx_and_match_the_schema(case, server):
+    case.call_and_validate(
+        headers={"authorization": f"Bearer {server.keys['bob']}"},
+        checks=[not_a_server_error, response_schema_conformance],
+        timeout=30,
+    )
+
+
+def _png(width: int, height: int, body: bytes = b"") -> bytes:
+    """A PNG whose header claims width x height (its pixel data is `body`, usually too short)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(body))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _residue(server) -> tuple[int, list[Path]]:
+    from sqlalchemy import func, select
+
+    from zoetrope.db import make_engine, transaction
+    from zoetrope.jobs.models import Job
+
+    engine = make_engine(f"sqlite:///{server.data_dir / 'zoetrope.db'}")
+    with transaction(engine) as s:
+        jobs = s.scalar(select(func.count()).select_from(Job))
+    engine.dispose()
+    return jobs, sorted((server.data_dir / "blobs").glob("inputs/**/*"))
+
+
+BAD_UPLOADS = {
+    "corrupt": ("ref.png", b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 50, "image/png"),
+    "truncated": ("ref.png", _png(64, 64, bytes(64 * 64 * 3))[:60], "image/png"),
+    "huge_dimensions": ("ref.png", _png(100_000, 100_000), "image/png"),
+    "wrong_content_type": ("ref.png", b"just some text, not an image\n" * 10, "text/plain"),
+    "traversal_name": ("../../../../etc/passwd", b"root:x:0:0\n", "image/png"),
+}
+
+
+@pytest.mark.parametrize("kind", BAD_UPLOADS)
+def test_bad_upload_is_4xx_and_leaves_nothing_behind(server, kind):
+    before = _residue(server)
+    name, data, ctype = BAD_UPLOADS[kind]
+    r = httpx.post(
+        f"{server.base_url}/videos",
+        headers={"authorization": f"Bearer {server.keys['alice']}"},
+        data={"prompt": "a red ball", "model": "sora-2", "size": "64x64", "seconds": "4"},
+        files={"input_reference": (name, io.BytesIO(data), ctype)},
+        timeout=60,
+    )
+    assert 400 <= r.status_code < 500 and r.json()["error"]["message"], r.text
+    assert _residue(server) == before
+
+
+def test_body_over_the_cap_is_refused_before_it_is_read(server):
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        head = (
+            f"POST /v1/videos HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {server.keys['alice']}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{"
+        )
+        sock.sendall(head.encode())
+        reply = sock.recv(4096).decode(errors="replace")
+    assert reply.startswith("HTTP/1.1 413"), reply[:200]
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/videos/{id}"),
+        ("GET", "/videos/{id}/content"),
+        ("DELETE", "/videos/{id}"),
+        ("POST", "/videos/{id}/remix"),
+    ],
+)
+def test_another_tenants_id_is_404_on_every_route(client, server, method, path):
+    video = client.videos.create(prompt="a red ball", model="sora-2", size="64x64", seconds="4")
+    r = httpx.request(
+        method,
+        server.base_url + path.format(id=video.id),
+        headers={"authorization": f"Bearer {server.keys['bob']}"},
+        json={"prompt": "x"} if method == "POST" else None,
+        timeout=30,
+    )
+    assert r.status_code == 404, r.text
+    assert client.videos.retrieve(video.id).id == video.id  # untouched for its owner
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/videos/..%2F..%2Fzoetrope.db", "/videos/video_x%2F..%2F..%2Fetc/content", "/videos/%2e%2e/content"],
+)
+def test_path_traversal_in_ids_is_rejected(server, path):
+    r = httpx.get(
+        server.base_url + path, headers={"authorization": f"Bearer {server.keys['alice']}"}, timeout=30
+    )
+    assert r.status_code in (400, 404) and b"sqlite" not in r.content.lower()
+    ref = httpx.post(
+        f"{server.base_url}/videos/extensions",
+        headers={"authorization": f"Bearer {server.keys['alice']}"},
+        json={"prompt": "p", "video": {"id": "../../zoetrope.db"}},
+        timeout=30,
+    )
+    assert ref.status_code in (400, 404), ref.text
