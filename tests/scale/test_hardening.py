@@ -89,3 +89,23 @@ def test_keys_are_stored_hashed_and_found_by_hash(tmp_path):
         assert keys.authenticate(s, token).account_id == account.id
     assert not any(token in str(v) for row in rows for v in row)  # only its hash is kept
     assert any(keys.hash_token(token) == str(v) for row in rows for v in row)
+
+
+def test_streamed_body_over_the_cap_is_413(tmp_path, monkeypatch):
+    from zoetrope.access.accounts import create_account
+    from zoetrope.access.keys import create_key
+    from zoetrope.db import transaction
+
+    monkeypatch.setenv("ZOETROPE_MAX_UPLOAD_BYTES", "1000")
+    get_settings.cache_clear()
+
+    def chunks():  # no Content-Length: the server must count as it reads
+        for _ in range(1000):
+            yield b" " * 512
+
+    with _client(tmp_path) as c:
+        engine = c.app.state.services.engine
+        with transaction(engine, immediate=True) as s:
+            token = create_key(s, create_account(s, "big", plan="pro").id)[1]
+        r = c.post("/v1/videos", headers={"authorization": f"Bearer {token}"}, content=chunks())
+    assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"

@@ -9,8 +9,15 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from zoetrope.errors import InvalidMedia, InvalidRequest
+from zoetrope.errors import InvalidRequest
 from zoetrope.settings import get_settings
+
+
+class BodyTooLarge(InvalidRequest):
+    """The request body is over the configured upload cap (ZOETROPE_MAX_UPLOAD_BYTES)."""
+
+    status = 413
+    code = "request_too_large"
 
 
 @dataclass
@@ -55,22 +62,26 @@ class Body:
 async def read_body(request: Request) -> Body:
     """The fields and uploaded files of a JSON or multipart request, within the upload limit."""
     limit = get_settings().max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + 64 * 1024:  # room for multipart framing
+        raise BodyTooLarge(f"request body is larger than {limit} bytes")
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data") or ctype.startswith("application/x-www-form-urlencoded"):
         form = await request.form(max_part_size=limit)
         body = Body()
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
-                data = await value.read()
-                if len(data) > limit:
-                    raise InvalidMedia(f"{key} is larger than {limit} bytes", param=key)
-                body.files[key] = data
+                if (value.size or 0) > limit:
+                    raise BodyTooLarge(f"{key} is larger than {limit} bytes", param=key)
+                body.files[key] = await value.read()
             else:
                 body.fields[key] = value
         return body
-    raw = await request.body()
-    if len(raw) > limit:
-        raise InvalidRequest(f"request body is larger than {limit} bytes")
+    raw = bytearray()
+    async for chunk in request.stream():  # stop reading as soon as the cap is passed
+        raw += chunk
+        if len(raw) > limit:
+            raise BodyTooLarge(f"request body is larger than {limit} bytes")
     if not raw:
         return Body()
     try:
