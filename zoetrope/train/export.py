@@ -26,6 +26,6 @@ def export_weights(vae_checkpoint: Path, dit_checkpoint: Path, out_dir: Path, ca
     save_file(half(dit_state["ema"]), out_dir / "dit.safetensors")
     vae_cfg = dict(vae_state["vae_config"], scaling=vae_state.get("scaling", vae_state["vae_config"]["scaling"]))
     meta = {"vae": vae_cfg, "dit": dit_state["dit_config"], "dit_steps": dit_state["step"],
-            "vae_steps": vae_state["step"], **(card or {})}
+            "vae_steps": vae_state["step"], "vae_psnr_db": vae_state.get("psnr"), **(card or {})}
     (out_dir / "config.json").write_text(json.dumps(meta, indent=2, default=str))
     return out_dir
