@@ -27,6 +27,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "correct horse battery"
+# Loading the text encoder can take minutes on a busy 2-core machine.
+WARM_UP_TIMEOUT = 300
 # name, plan, admin
 PEOPLE = (("alice", "pro", False), ("bob", "plus", False), ("root", "pro", True))
 
@@ -51,6 +53,17 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
         except httpx.HTTPError:
             time.sleep(0.1)
     raise RuntimeError(f"server did not start:\n{log.read_text()}")
+
+
+def _warm_up(url: str, key: str) -> None:
+    """Moderate one prompt, so the text encoder is loaded before a page's first submit waits on it."""
+    r = httpx.post(
+        url + "/v1/moderations",
+        json={"input": "a red ball"},
+        headers={"authorization": f"Bearer {key}"},
+        timeout=WARM_UP_TIMEOUT,
+    )
+    r.raise_for_status()
 
 
 @dataclass
@@ -125,6 +138,13 @@ def studio(tmp_path_factory) -> Studio:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def warm_studio(studio: Studio) -> Studio:
+    """The studio once its text encoder is loaded: tests that submit wait here, not in a click."""
+    _warm_up(studio.url, studio.keys["alice"])
+    return studio
 
 
 @pytest.fixture(scope="session")

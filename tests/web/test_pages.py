@@ -7,6 +7,8 @@ import re
 import httpx
 import pytest
 
+from zoetrope.config import get_config
+
 # The first test waits for the live server, which starts slowly on a busy machine.
 pytestmark = pytest.mark.timeout(600)
 
@@ -58,6 +60,10 @@ def test_sign_up_makes_an_account_and_signs_in(studio):
     c = httpx.Client(base_url=studio.url, timeout=30)
     r = c.post("/signup", data={"email": "new@example.com", "password": "long enough pw"})
     assert r.status_code == 303
-    assert "new@example.com" in c.get("/account").text
+    account = c.get("/account").text
+    assert "new@example.com" in account
+    # A new plus account starts with its monthly credits, not at 0.
+    monthly = get_config().plan("plus").monthly_credits
+    assert f"data-credits>{monthly}<" in account, "sign-up did not grant the plan's monthly credits"
     short = httpx.post(studio.url + "/signup", data={"email": "x@example.com", "password": "short"})
     assert "at least 8 characters" in short.text

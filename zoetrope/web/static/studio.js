@@ -5,8 +5,9 @@
 const Studio = (() => {
   const csrf = () => document.querySelector('meta[name="csrf"]').content;
 
-  // The API paths of every task the pages offer. Tasks the server does not have yet answer with
-  // an error, which the page shows where the button is.
+  // The API paths of every task the pages offer. create, image, remix, extend and verify are
+  // routes of zoetrope/api/routes; loop, blend, recut and storyboard have no API route yet, so
+  // they answer 404, which the page shows where the button is.
   const tasks = {
     create: () => "/v1/videos",
     image: () => "/v1/images/generations",
