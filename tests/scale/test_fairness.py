@@ -1,4 +1,4 @@
-"""Fairness under load, through the real claim/complete path (bench/queue.py's harness): many jobs
+"""Fairness under load, through the real claim/complete path (bench/queue_load.py's harness): many jobs
 from 10 accounts on mixed plans; the fast lane goes first, no relaxed job waits for the fast lane
 to drain (relaxed jobs fill the slots fast accounts cannot use), no account ever runs more jobs
 than its plan allows, and every job completes."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bench.queue import run_queue, submit_jobs, summary
+from bench.queue_load import run_queue, submit_jobs, summary
 from tests.jobs.conftest import engine  # noqa: F401  (the sqlite/postgres store fixture)
 from zoetrope.db import transaction
 from zoetrope.jobs.dispatch import DispatchPolicy

@@ -5,7 +5,8 @@ stub, plus a fixed sleep so jobs overlap), and `dispatch.complete` each job. A s
 running jobs per account. Prints throughput, queue latency per lane (p50/p99), the dispatch
 overhead (claim + complete) against the backend's own time, and writes bench/results/queue.json.
 PostgreSQL when ZOETROPE_TEST_POSTGRES_URL (or the default local server) answers, else SQLite.
-Run: `.venv/bin/python bench/queue.py [--jobs 1000]`.
+Run: `.venv/bin/python bench/queue_load.py [--jobs 1000]` (not `queue.py`: a file of that name in
+bench/ would shadow the stdlib `queue` for every script here).
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-# This file's name would shadow the stdlib `queue` if bench/ stayed first on the path.
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import argparse  # noqa: E402
 import json  # noqa: E402
