@@ -38,6 +38,16 @@ def _mount_studio(web) -> None:
         mount(web)
 
 
+def _warm_up() -> None:
+    """Load the text encoder that prompt moderation needs in the background, so the first
+    request does not pay for it (it takes seconds, minutes on a starved machine)."""
+    import threading
+
+    from zoetrope.model.text import get_text_encoder
+
+    threading.Thread(target=get_text_encoder, name="warm-up", daemon=True).start()
+
+
 @app.command()
 def serve(
     host: str = typer.Option(None, help="interface to bind (default ZOETROPE_HOST or 127.0.0.1)"),
@@ -60,6 +70,7 @@ def serve(
     host, port = host or s.host, port or s.port
     count = s.workers if workers is None else workers
     runtime.start(count, webhook_secret=s.webhook_secret)
+    _warm_up()
     console.print(f"Zoetrope API on http://{host}:{port}/v1 with {count} worker(s); data in {s.data_dir}")
     if token:
         console.print("First run: created account 'local' (plan pro) with this API key, shown once:")
