@@ -23,6 +23,7 @@ BUILTIN_KINDS: dict[str, str] = {
     "wan": "zoetrope.backends.diffusers:WanBackend",
     "ltx": "zoetrope.backends.diffusers:LTXBackend",
     "cogvideox": "zoetrope.backends.diffusers:CogVideoXBackend",
+    "upstream": "zoetrope.backends.upstream:UpstreamBackend",
 }
 
 
