@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import torch
 
@@ -70,7 +69,17 @@ class TextEncoder:
         )
 
 
-@lru_cache(maxsize=1)
+_shared: TextEncoder | None = None
+_shared_lock = threading.Lock()
+
+
 def get_text_encoder() -> TextEncoder:
-    """The process-wide text encoder (loaded on first use, ~1 s)."""
-    return TextEncoder()
+    """The process-wide text encoder, loaded once on first use (~1 s).
+
+    Loading holds a lock: a second thread waits for the first instead of importing
+    `transformers` at the same time, which its lazy module does not survive."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = TextEncoder()
+        return _shared
