@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from zoetrope.api import errors, metrics, security
 from zoetrope.api.deps import Services, new_principal_cache
-from zoetrope.api.routes import access, images, models, safety, videos
+from zoetrope.api.routes import access, images, models, safety, tasks, videos
 from zoetrope.settings import get_settings
 
 
@@ -21,6 +21,7 @@ def create_app(svc: Services) -> FastAPI:
     app.state.principals = new_principal_cache()
     errors.install(app)
     security.install(app, get_settings().cors_origins)
+    app.include_router(tasks.router)
     for router in (videos.router, images.router, models.router, metrics.router, access.router, safety.router):
         app.include_router(router)
     from zoetrope.mcp.http import mount as mount_mcp  # MCP at /mcp, same keys and services

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from zoetrope import media
-from zoetrope.backends.base import Backend, GenerationRequest, Progress
+from zoetrope.backends.base import Backend, GenerationRequest, Progress, StoryCard
 from zoetrope.jobs.finalize import finalize
 from zoetrope.jobs.models import Job
 from zoetrope.storage import BlobStore
@@ -30,10 +30,14 @@ def generation_request(job: Job, blobs: BlobStore) -> GenerationRequest:
         source = _frames_at(blobs, p["source_key"], width, height)
     elif p.get("reference_key"):
         source = _frames_at(blobs, p["reference_key"], width, height)[:1]
+    target = _frames_at(blobs, p["target_key"], width, height) if p.get("target_key") else None
+    options = p.get("options") or {}
+    cards = tuple(StoryCard(prompt=c["prompt"], start=float(c["start"])) for c in options.get("cards") or ())
+    trim = tuple(float(v) for v in options["trim"]) if options.get("trim") else None
     task = job.task
     if task == "t2v" and source is not None:
         task = "i2v"
-    seconds = p.get("new_seconds") or float(job.seconds)
+    seconds = p["new_seconds"] if p.get("new_seconds") is not None else float(job.seconds)
     kw = {"strength": p["strength"]} if p.get("strength") is not None else {}
     return GenerationRequest(
         prompt=job.prompt,
@@ -43,6 +47,9 @@ def generation_request(job: Job, blobs: BlobStore) -> GenerationRequest:
         task=task,  # type: ignore[arg-type]
         seed=p.get("seed"),
         source=source,
+        target=target,
+        cards=cards,
+        trim=trim,  # type: ignore[arg-type]
         **kw,
     )
 

@@ -11,15 +11,18 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 from sqlalchemy import Engine
 
 from zoetrope import media
 from zoetrope.access.admission import admit
 from zoetrope.access.entitlements import RequestSummary
 from zoetrope.access.keys import Principal
+from zoetrope.backends.base import GenerationRequest, StoryCard
+from zoetrope.backends.checks import check_request, trim_frames
 from zoetrope.backends.registry import Registry
 from zoetrope.db import transaction
-from zoetrope.errors import InvalidRequest, UnsupportedByBackend
+from zoetrope.errors import InvalidRequest, NotFound, UnsupportedByBackend
 from zoetrope.jobs import store
 from zoetrope.jobs.models import Job, new_video_id
 from zoetrope.jobs.sizes import parse_seconds, plan_size, seconds_str
@@ -30,7 +33,9 @@ from zoetrope.storage import BlobStore
 DEFAULT_VIDEO_SIZE = "720x1280"
 DEFAULT_IMAGE_SIZE = "1024x1024"
 DEFAULT_SECONDS = "4"
-SOURCE_TASKS = ("remix", "extend", "extend_backward")
+DEFAULT_JOIN_SECONDS = "1"  # the transition of a loop or a blend
+SOURCE_TASKS = ("remix", "extend", "extend_backward", "loop", "blend", "recut")
+NEW_FOOTAGE = ("extend", "extend_backward", "loop", "blend")  # `seconds` is what is added to the source
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,9 @@ class VideoRequest:
     remix_of: str | None = None
     seed: int | None = None
     strength: float | None = None
+    # Per-task inputs, stored in the job's params: `target` (clip B's video id, blend), `cards`
+    # ([{"prompt", "start"}], storyboard), `trim` ([start, end] seconds, recut).
+    options: dict | None = None
 
     def fingerprint(self) -> str:
         """A hash of everything in the request: what an `Idempotency-Key` is checked against."""
@@ -77,6 +85,10 @@ def submit(
     if not req.prompt or not req.prompt.strip():
         raise InvalidRequest("prompt must not be empty", param="prompt")
     moderate_prompt(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
+    options = dict(req.options or {})
+    cards = _cards(options)
+    for card in cards:
+        moderate_prompt(card.prompt)
     entry = registry.entry(req.model)
     caps = registry.backend(entry.name).capabilities
     if req.task not in caps.tasks:
@@ -84,17 +96,22 @@ def submit(
             f"{entry.name} cannot do {req.task}; it does {', '.join(caps.tasks)}", param="model"
         )
 
-    source, source_seconds, source_size = _source(engine, principal, req)
+    source, source_seconds, source_frames, source_size = _source(engine, principal, req)
+    target = _target(engine, principal, req, options)
     image = req.task == "t2i"
     size = req.size or source_size or (DEFAULT_IMAGE_SIZE if image else DEFAULT_VIDEO_SIZE)
     sizing = plan_size(size, caps, entry.name)
     params: dict = {"seed": req.seed, "strength": req.strength}
     params.update(native_width=sizing.native_width, native_height=sizing.native_height)
-    if req.task == "extend":
-        params["new_seconds"] = parse_seconds(req.seconds or DEFAULT_SECONDS, caps, entry.name)
-        total = source_seconds + params["new_seconds"]
-    elif image:
+    if options:
+        params["options"] = options
+    if image:
         total = 0.0
+    elif req.task in SOURCE_TASKS or req.task == "storyboard":
+        new = _new_seconds(req, caps, entry.name, source_seconds)
+        _check(req, caps, sizing, new, source_frames, target, cards)
+        params["new_seconds"] = new
+        total = _total(req.task, new, source_seconds, source_frames, target, options, caps.fps)
     else:
         total = parse_seconds(req.seconds or source_seconds or DEFAULT_SECONDS, caps, entry.name)
 
@@ -113,6 +130,8 @@ def submit(
             admission = admit(s, principal, summary, job_id)
             params["watermark"] = admission.watermark
             _store_inputs(blobs, req, source, job_id, params)
+            if target is not None:
+                params["target_key"] = target.outputs["video"]
             details = {"generated_size": sizing.native_size, "resized": str(sizing.resized).lower()}
             return store.add_job(
                 s,
@@ -152,14 +171,16 @@ def _store_inputs(blobs: BlobStore, req: VideoRequest, source: Job | None, job_i
         blobs.put(params["reference_key"], req.reference)
 
 
-def _source(engine: Engine, principal: Principal, req: VideoRequest) -> tuple[Job | None, float, str | None]:
-    """The job (or checked upload) a remix, edit or extension starts from, and its duration."""
+def _source(
+    engine: Engine, principal: Principal, req: VideoRequest
+) -> tuple[Job | None, float, int, str | None]:
+    """The job (or checked upload) a remix, edit or extension starts from: its duration and frames."""
     if req.reference is not None:
         media.probe(req.reference, param="input_reference")
     if req.source_video_id:
         with transaction(engine) as s:
             job = store.get_completed_job(s, principal.account_id, req.source_video_id, param="video")
-        return job, float(job.seconds), job.size
+        return job, float(job.seconds), _frames_of(job), job.size
     if req.source_upload is not None:
         info = media.probe(req.source_upload, param="video")
         if info.kind != "video":
@@ -167,9 +188,104 @@ def _source(engine: Engine, principal: Principal, req: VideoRequest) -> tuple[Jo
         seconds = info.frames / info.fps if info.fps else float(info.duration or 0)
         if info.fps and abs(seconds - round(seconds)) <= 1.01 / info.fps:
             seconds = float(round(seconds))  # a clip of n seconds often carries one frame more
-        return None, seconds, f"{info.width}x{info.height}"
+        return None, seconds, int(info.frames), f"{info.width}x{info.height}"
     if req.task in SOURCE_TASKS:
         raise InvalidRequest(
             f"{req.task} needs a source video: send video={{'id': ...}} or a file", param="video"
         )
-    return None, 0.0, None
+    return None, 0.0, 0, None
+
+
+def _frames_of(job: Job) -> int:
+    frames = (job.details or {}).get("frames")
+    return int(frames) if frames else 0
+
+
+def _target(engine: Engine, principal: Principal, req: VideoRequest, options: dict) -> Job | None:
+    """Clip B of a blend, looked up in the caller's account (another account's id is a 404)."""
+    if req.task != "blend":
+        return None
+    ref = options.get("target")
+    if not ref:
+        raise InvalidRequest("blend needs a second video to lead into: send video_b", param="video_b")
+    try:
+        with transaction(engine) as s:
+            return store.get_completed_job(s, principal.account_id, str(ref), param="video_b")
+    except NotFound:
+        raise NotFound(f"no video {ref!r}", param="video_b") from None
+
+
+def _cards(options: dict) -> tuple[StoryCard, ...]:
+    raw = options.get("cards")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InvalidRequest("cards must be a list of {prompt, start}", param="cards")
+    cards = []
+    for i, card in enumerate(raw):
+        if not isinstance(card, dict):
+            raise InvalidRequest(f"cards[{i}] must be an object with prompt and start", param=f"cards[{i}]")
+        try:
+            start = float(card.get("start", 0))
+        except (TypeError, ValueError):
+            raise InvalidRequest(f"cards[{i}].start must be a number", param=f"cards[{i}].start") from None
+        cards.append(StoryCard(prompt=str(card.get("prompt") or ""), start=start))
+    return tuple(cards)
+
+
+def _new_seconds(req: VideoRequest, caps, model: str, source_seconds: float) -> float:
+    """`seconds` as the task reads it: new footage, the transition, the extension of a cut, the whole."""
+    if req.task == "recut":
+        try:
+            return float(req.seconds or 0)
+        except ValueError:
+            raise InvalidRequest(
+                f"extend must be a number of seconds, not {req.seconds!r}", param="extend"
+            ) from None
+    if req.task == "remix":
+        return parse_seconds(req.seconds or source_seconds or DEFAULT_SECONDS, caps, model)
+    default = DEFAULT_JOIN_SECONDS if req.task in ("loop", "blend") else DEFAULT_SECONDS
+    return parse_seconds(req.seconds or default, caps, model)
+
+
+def _check(req: VideoRequest, caps, sizing, new: float, frames: int, target: Job | None, cards) -> None:
+    """The backend-independent checks every task gets (zoetrope.backends.checks), before anything is stored."""
+    trim = (req.options or {}).get("trim")
+    try:
+        trim = None if trim is None else (float(trim[0]), float(trim[1]))
+    except (TypeError, ValueError, IndexError):
+        raise InvalidRequest("start and end must be numbers of seconds", param="start") from None
+    kw = {"strength": req.strength} if req.strength is not None else {}
+    check_request(
+        GenerationRequest(
+            prompt=req.prompt,
+            width=sizing.native_width,
+            height=sizing.native_height,
+            seconds=new,
+            task=req.task,  # type: ignore[arg-type]
+            source=_placeholder(frames) if req.task in SOURCE_TASKS else None,
+            target=None if target is None else _placeholder(_frames_of(target)),
+            cards=cards,
+            trim=trim,
+            **kw,
+        ),
+        fps=caps.fps,
+        max_seconds=caps.max_seconds,
+    )
+
+
+def _placeholder(frames: int) -> np.ndarray:
+    """Frames with the source's length and no pixels: what the checks need, without decoding."""
+    return np.empty((frames, 0, 0, 3), dtype=np.uint8)
+
+
+def _total(
+    task: str, new: float, source: float, frames: int, target: Job | None, options: dict, fps: float
+) -> float:
+    """The result's seconds, as check_request counts them: what plans and credits charge."""
+    if task in NEW_FOOTAGE:
+        return source + new + (float(target.seconds) if target is not None else 0.0)
+    if task == "recut":
+        start, end = (float(v) for v in options["trim"])
+        return len(range(frames)[trim_frames((start, end), fps)]) / fps + new
+    return new

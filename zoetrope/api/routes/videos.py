@@ -91,8 +91,14 @@ async def extend_video(
     idempotency_key: str | None = Header(None),
 ) -> Video:
     body = await read_body(request)
+    direction = body.text("direction") or "forward"
+    if direction not in ("forward", "backward"):
+        raise InvalidRequest(
+            f"direction must be 'forward' or 'backward', not {direction!r}", param="direction"
+        )
+    task = "extend_backward" if direction == "backward" else "extend"
     req = _body_request(
-        body, "extend", source_video_id=body.reference_id("video"), source_upload=body.files.get("video")
+        body, task, source_video_id=body.reference_id("video"), source_upload=body.files.get("video")
     )
     return _submit(svc, who, req, idempotency_key)
 

@@ -1,0 +1,174 @@
+"""The creative tasks through a live server: loop, blend, storyboard, recut and backward extension
+complete with the length asked for (frames counted in the MP4); bad inputs are a 400 naming the
+field, and nothing is stored or charged."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+from openai import OpenAI
+from sqlalchemy import func, select
+
+from zoetrope import media
+from zoetrope.access.models import Charge
+from zoetrope.db import make_engine, transaction
+from zoetrope.jobs.models import Job
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+SIZE = "64x64"
+FPS = 8  # the bundled model's; 1 s is 9 frames (1 + a multiple of 4), an extension of 1 s is 8
+
+
+@pytest.fixture(scope="module")
+def db(server):
+    engine = make_engine(f"sqlite:///{server.data_dir / 'zoetrope.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def alice(server) -> OpenAI:
+    return OpenAI(base_url=server.base_url, api_key=server.keys["alice"], max_retries=0, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def clip(alice) -> str:
+    """A finished 1 s (9-frame) video of alice's that the tasks start from."""
+    video = alice.videos.create_and_poll(
+        prompt="a red ball rolls", size=SIZE, seconds="1", poll_interval_ms=100
+    )
+    assert video.status == "completed", video.error
+    return video.id
+
+
+def _post(client: OpenAI, path: str, body: dict) -> openai.types.Video:
+    return client.post(path, cast_to=openai.types.Video, body=body)
+
+
+def _frames(client: OpenAI, video: openai.types.Video) -> tuple[str, int]:
+    done = client.videos.poll(video.id, poll_interval_ms=100)
+    assert done.status == "completed", done.error
+    mp4 = client.videos.download_content(done.id).read()
+    return done.seconds, media.probe(mp4).frames
+
+
+def test_loop_and_backward_extension_add_their_seconds_to_the_clip(alice, clip):
+    loop = _post(alice, f"/videos/{clip}/loop", {"prompt": "the ball rolls back", "seconds": "1"})
+    back = _post(
+        alice,
+        "/videos/extensions",
+        {"prompt": "the ball rolls in", "seconds": "1", "video": {"id": clip}, "direction": "backward"},
+    )
+    assert loop.seconds == back.seconds == "2"  # charged for the whole result, not the transition
+    assert _frames(alice, loop) == ("2", 9 + 8)
+    assert _frames(alice, back) == ("2", 8 + 9)
+
+
+def test_blend_and_recut_complete_with_the_right_length(alice, clip):
+    blend = _post(
+        alice,
+        "/videos/blends",
+        {"prompt": "it turns blue", "video_a": clip, "video_b": {"id": clip}, "seconds": "1"},
+    )
+    # keep frames 0..5 (0.75 s at 8 fps), then 1 s more
+    recut = _post(
+        alice, f"/videos/{clip}/recut", {"prompt": "it stops", "start": 0, "end": 0.75, "extend": 1}
+    )
+    assert (blend.seconds, recut.seconds) == ("3", "1.75")
+    assert _frames(alice, blend) == ("3", 9 + 8 + 9)
+    assert _frames(alice, recut) == ("1.75", 6 + 8)
+
+
+def test_storyboard_follows_its_cards(alice):
+    cards = [{"prompt": "a red ball rolls", "start": 0}, {"prompt": "a blue square falls", "start": 1}]
+    story = _post(alice, "/videos/storyboards", {"cards": cards, "seconds": "2", "size": SIZE})
+    assert story.prompt == "a red ball rolls / a blue square falls"
+    assert _frames(alice, story) == ("2", 17)
+
+
+def _counts(db) -> tuple[int, int]:
+    with transaction(db) as s:
+        return s.scalar(select(func.count()).select_from(Job)), s.scalar(
+            select(func.count()).select_from(Charge)
+        )
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "body", "status", "param"),
+    [
+        (
+            "alice",
+            "/videos/edits",
+            {"prompt": "a blue ball", "video": {"id": "{clip}"}, "strength": 1.5},
+            400,
+            "strength",
+        ),
+        (
+            "alice",
+            "/videos/storyboards",
+            {
+                "cards": [{"prompt": "a red ball", "start": 0}, {"prompt": "a blue cube", "start": 0}],
+                "seconds": "2",
+            },
+            400,
+            "cards[1].start",
+        ),
+        (
+            "alice",
+            "/videos/storyboards",
+            {
+                "cards": [{"prompt": "a red ball", "start": 0}, {"prompt": "a blue cube", "start": 3}],
+                "seconds": "2",
+            },
+            400,
+            "cards[1].start",
+        ),
+        (
+            "alice",
+            "/videos/blends",
+            {"prompt": "a calm lake", "video_a": "{clip}", "video_b": "{bob}"},
+            404,
+            "video_b",
+        ),
+        ("alice", "/videos/{clip}/recut", {"prompt": "a calm lake", "start": 0.5, "end": 0.25}, 400, "end"),
+        (
+            "alice",
+            "/videos/extensions",
+            {"prompt": "a calm lake", "video": {"id": "{clip}"}, "direction": "up"},
+            400,
+            "direction",
+        ),
+    ],
+    ids=["strength", "overlapping-cards", "card-past-end", "other-tenants-clip", "recut-end", "direction"],
+)
+def test_bad_input_is_refused_naming_the_field_and_creates_no_job(
+    server, alice, clip, db, bob_clip, who, path, body, status, param
+):
+    client = OpenAI(base_url=server.base_url, api_key=server.keys[who], max_retries=0, timeout=300)
+    fill = {"{clip}": clip, "{bob}": bob_clip}
+    path = path.replace("{clip}", clip)
+    body = {k: _fill(v, fill) for k, v in body.items()}
+    before = _counts(db)
+    with pytest.raises(openai.APIStatusError) as e:
+        _post(client, path, body)
+    assert e.value.status_code == status and e.value.body["param"] == param, e.value.body
+    assert _counts(db) == before
+
+
+@pytest.fixture(scope="module")
+def bob_clip(server) -> str:
+    bob = OpenAI(base_url=server.base_url, api_key=server.keys["bob"], max_retries=0, timeout=300)
+    video = bob.videos.create_and_poll(
+        prompt="a green cube spins", size=SIZE, seconds="1", poll_interval_ms=100
+    )
+    assert video.status == "completed", video.error
+    return video.id
+
+
+def _fill(value, fill: dict):
+    if isinstance(value, str):
+        return fill.get(value, value)
+    if isinstance(value, dict):
+        return {k: _fill(v, fill) for k, v in value.items()}
+    return value
