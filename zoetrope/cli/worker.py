@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from zoetrope.cli import app
+from zoetrope.errors import InvalidRequest
 from zoetrope.settings import get_settings
 
 console = Console()
@@ -20,6 +21,9 @@ def worker(
         None, "--workers", "-n", help="worker threads (default ZOETROPE_WORKERS or 1)"
     ),
     model: list[str] = typer.Option(None, "--model", help="serve only this model (repeatable); default all"),
+    backend: list[str] = typer.Option(
+        None, "--backend", help="serve only models of this backend kind, e.g. wan, ltx, bundled (repeatable)"
+    ),
 ) -> None:
     """Run workers that claim jobs from ZOETROPE_DATABASE_URL and write to ZOETROPE_BLOB_URL."""
     from zoetrope.jobs.runtime import open_runtime
@@ -29,6 +33,14 @@ def worker(
     runtime = open_runtime(s)
     count = s.workers if workers is None else workers
     models = [runtime.registry.canonical(m) for m in model] if model else None
+    if backend:
+        kinds = {e.model: e.backend_kind for e in runtime.registry.listings()}
+        chosen = sorted({name for name, kind in kinds.items() if kind in backend})
+        if not chosen:
+            known = ", ".join(sorted(set(kinds.values())))
+            raise InvalidRequest(f"no configured model uses backend {', '.join(backend)}; configured: {known}",
+                                 param="backend")
+        models = sorted(set(models or []) | set(chosen))
     proto = Worker(
         runtime.engine,
         runtime.registry,
