@@ -7,6 +7,7 @@ import base64
 import time
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 
 from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services, principal, services
@@ -60,7 +61,8 @@ async def generate_images(
             seed=(body.integer("seed") or 0) + i if body.integer("seed") else None,
         )
         key = f"{idempotency_key}:{i}" if idempotency_key else None
-        jobs.append(submit.submit(svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key))
+        jobs.append(await run_in_threadpool(submit.submit, svc.engine, svc.registry, svc.blobs, who, req,
+                                            idempotency_key=key))
     images = await asyncio.gather(*(_wait(svc, who.account_id, j.id) for j in jobs))
     return ImagesResponse(
         created=int(time.time()), data=[ImageData(b64_json=base64.b64encode(png).decode()) for png in images]

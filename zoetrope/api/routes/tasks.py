@@ -8,6 +8,7 @@ extension is `direction: "backward"` on `/v1/videos/extensions`.
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 
 from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services, principal, services
@@ -54,8 +55,10 @@ def _video_id(body: Body, name: str) -> str:
     return ref
 
 
-def _queue(svc: Services, who: Principal, req: VideoRequest, key: str | None) -> Video:
-    return Video.of(submit.submit(svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key))
+async def _queue(svc: Services, who: Principal, req: VideoRequest, key: str | None) -> Video:
+    # Submitting moderates the prompt (a model) and writes the database: off the event loop.
+    job = await run_in_threadpool(submit.submit, svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key)
+    return Video.of(job)
 
 
 @router.post(
@@ -74,7 +77,7 @@ async def loop_video(
     idempotency_key: str | None = Header(None),
 ) -> Video:
     body = await read_body(request)
-    return _queue(svc, who, _request(body, "loop", source_video_id=video_id), idempotency_key)
+    return await _queue(svc, who, _request(body, "loop", source_video_id=video_id), idempotency_key)
 
 
 @router.post(
@@ -96,7 +99,7 @@ async def blend_videos(
     body = await read_body(request)
     a, b = _video_id(body, "video_a"), _video_id(body, "video_b")
     req = _request(body, "blend", source_video_id=a, options={"target": b})
-    return _queue(svc, who, req, idempotency_key)
+    return await _queue(svc, who, req, idempotency_key)
 
 
 @router.post(
@@ -124,7 +127,7 @@ async def create_storyboard(
     )
     seconds = body.text("seconds", required=True)
     req = _request(body, "storyboard", prompt=prompt, seconds=seconds, options={"cards": cards})
-    return _queue(svc, who, req, idempotency_key)
+    return await _queue(svc, who, req, idempotency_key)
 
 
 @router.post(
@@ -154,4 +157,4 @@ async def recut_video(
     req = _request(
         body, "recut", seconds=f"{extend:g}", source_video_id=video_id, options={"trim": [start, end]}
     )
-    return _queue(svc, who, req, idempotency_key)
+    return await _queue(svc, who, req, idempotency_key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from zoetrope.access.keys import Principal
@@ -32,8 +33,9 @@ _FORM = {
 }
 
 
-def _submit(svc: Services, who: Principal, req: VideoRequest, key: str | None) -> Video:
-    job = submit.submit(svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key)
+async def _submit(svc: Services, who: Principal, req: VideoRequest, key: str | None) -> Video:
+    # Submitting moderates the prompt (a model) and writes the database: off the event loop.
+    job = await run_in_threadpool(submit.submit, svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key)
     return Video.of(job)
 
 
@@ -61,7 +63,7 @@ async def create_video(
     if isinstance(body.fields.get("input_reference"), dict):
         raise InvalidRequest("input_reference must be an uploaded image file", param="input_reference")
     req = _body_request(body, "t2v", reference=body.files.get("input_reference"))
-    return _submit(svc, who, req, idempotency_key)
+    return await _submit(svc, who, req, idempotency_key)
 
 
 @router.get("", response_model=VideoList)
@@ -100,7 +102,7 @@ async def extend_video(
     req = _body_request(
         body, task, source_video_id=body.reference_id("video"), source_upload=body.files.get("video")
     )
-    return _submit(svc, who, req, idempotency_key)
+    return await _submit(svc, who, req, idempotency_key)
 
 
 @router.post("/edits", response_model=Video, openapi_extra=_FORM)
@@ -115,7 +117,7 @@ async def edit_video(
     req = _body_request(
         body, "remix", source_video_id=ref, source_upload=body.files.get("video"), remix_of=ref
     )
-    return _submit(svc, who, req, idempotency_key)
+    return await _submit(svc, who, req, idempotency_key)
 
 
 # Retrieve is the hot path (clients poll it): one indexed read, done on the event loop to spare
@@ -153,7 +155,7 @@ async def remix_video(
 ) -> Video:
     body = await read_body(request)
     req = _body_request(body, "remix", source_video_id=video_id, remix_of=video_id)
-    return _submit(svc, who, req, idempotency_key)
+    return await _submit(svc, who, req, idempotency_key)
 
 
 @router.get("/{video_id}/content", response_class=StreamingResponse)
