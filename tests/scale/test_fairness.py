@@ -27,8 +27,10 @@ def test_fast_first_relaxed_not_starved_account_limits_held_all_complete(engine)
         started = s.execute(select(Job.lane, Job.started_at)).all()
     assert by_status == {"completed": JOBS} and run.completed == JOBS
     assert run.samples > 5 and result["concurrency_violations"] == 0, (run.peak_running, limits)
-    first = [lane for lane, _ in sorted(started, key=lambda r: r[1])[:6]]
-    assert first == ["fast"] * 6, result  # the fast lane is claimed first
+    first = [lane for lane, _ in sorted(started, key=lambda r: r[1])]
+    assert first[0] == "fast", result  # the fast lane is claimed first
+    # Fast jobs wait less; a relaxed job may take a slot a capped fast account cannot use.
+    assert result["fast_wait_p50_s"] <= result["relaxed_wait_p50_s"], result
     fast_last = max(t for lane, t in started if lane == "fast")
     relaxed_first = min(t for lane, t in started if lane == "relaxed")
     # A relaxed job starts while fast jobs are still being claimed: it is not starved by them.
