@@ -8,14 +8,13 @@ extension is `direction: "backward"` on `/v1/videos/extensions`.
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.concurrency import run_in_threadpool
 
 from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.forms import Body, read_body
+from zoetrope.api.routes.videos import queue_video
 from zoetrope.api.schemas import Video
 from zoetrope.errors import InvalidRequest
-from zoetrope.jobs import submit
 from zoetrope.jobs.submit import VideoRequest
 
 router = APIRouter(prefix="/v1/videos", tags=["creative tasks"])
@@ -55,10 +54,6 @@ def _video_id(body: Body, name: str) -> str:
     return ref
 
 
-async def _queue(svc: Services, who: Principal, req: VideoRequest, key: str | None) -> Video:
-    # Submitting moderates the prompt (a model) and writes the database: off the event loop.
-    job = await run_in_threadpool(submit.submit, svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key)
-    return Video.of(job)
 
 
 @router.post(
@@ -77,7 +72,7 @@ async def loop_video(
     idempotency_key: str | None = Header(None),
 ) -> Video:
     body = await read_body(request)
-    return await _queue(svc, who, _request(body, "loop", source_video_id=video_id), idempotency_key)
+    return await queue_video(svc, who, _request(body, "loop", source_video_id=video_id), idempotency_key)
 
 
 @router.post(
@@ -99,7 +94,7 @@ async def blend_videos(
     body = await read_body(request)
     a, b = _video_id(body, "video_a"), _video_id(body, "video_b")
     req = _request(body, "blend", source_video_id=a, options={"target": b})
-    return await _queue(svc, who, req, idempotency_key)
+    return await queue_video(svc, who, req, idempotency_key)
 
 
 @router.post(
@@ -127,7 +122,7 @@ async def create_storyboard(
     )
     seconds = body.text("seconds", required=True)
     req = _request(body, "storyboard", prompt=prompt, seconds=seconds, options={"cards": cards})
-    return await _queue(svc, who, req, idempotency_key)
+    return await queue_video(svc, who, req, idempotency_key)
 
 
 @router.post(
@@ -157,4 +152,4 @@ async def recut_video(
     req = _request(
         body, "recut", seconds=f"{extend:g}", source_video_id=video_id, options={"trim": [start, end]}
     )
-    return await _queue(svc, who, req, idempotency_key)
+    return await queue_video(svc, who, req, idempotency_key)

@@ -33,7 +33,8 @@ _FORM = {
 }
 
 
-async def _submit(svc: Services, who: Principal, req: VideoRequest, key: str | None) -> Video:
+async def queue_video(svc: Services, who: Principal, req: VideoRequest, key: str | None) -> Video:
+    """Submit `req` for `who` and return the queued video object (the path every create takes)."""
     # Submitting moderates the prompt (a model) and writes the database: off the event loop.
     job = await run_in_threadpool(submit.submit, svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key)
     return Video.of(job)
@@ -63,7 +64,7 @@ async def create_video(
     if isinstance(body.fields.get("input_reference"), dict):
         raise InvalidRequest("input_reference must be an uploaded image file", param="input_reference")
     req = _body_request(body, "t2v", reference=body.files.get("input_reference"))
-    return await _submit(svc, who, req, idempotency_key)
+    return await queue_video(svc, who, req, idempotency_key)
 
 
 @router.get("", response_model=VideoList)
@@ -102,7 +103,7 @@ async def extend_video(
     req = _body_request(
         body, task, source_video_id=body.reference_id("video"), source_upload=body.files.get("video")
     )
-    return await _submit(svc, who, req, idempotency_key)
+    return await queue_video(svc, who, req, idempotency_key)
 
 
 @router.post("/edits", response_model=Video, openapi_extra=_FORM)
@@ -117,7 +118,7 @@ async def edit_video(
     req = _body_request(
         body, "remix", source_video_id=ref, source_upload=body.files.get("video"), remix_of=ref
     )
-    return await _submit(svc, who, req, idempotency_key)
+    return await queue_video(svc, who, req, idempotency_key)
 
 
 # Retrieve is the hot path (clients poll it): one indexed read, done on the event loop to spare
@@ -155,7 +156,7 @@ async def remix_video(
 ) -> Video:
     body = await read_body(request)
     req = _body_request(body, "remix", source_video_id=video_id, remix_of=video_id)
-    return await _submit(svc, who, req, idempotency_key)
+    return await queue_video(svc, who, req, idempotency_key)
 
 
 @router.get("/{video_id}/content", response_class=StreamingResponse)
