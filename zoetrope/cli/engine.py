@@ -36,7 +36,7 @@ def train_vae_cmd(
     from zoetrope.model.vae import VAEConfig, VideoVAE
 
     c = state["vae_config"]
-    vae = VideoVAE(VAEConfig(**{**c, "channels": tuple(c["channels"]), "temporal_levels": tuple(c["temporal_levels"])}))
+    vae = VideoVAE(VAEConfig.from_dict(c))
     vae.load_state_dict(state["model"])
     dev = pick_device(device)
     vae.to(dev).eval()

@@ -53,8 +53,7 @@ class VideoPipeline:
         from safetensors.torch import load_file
 
         meta = json.loads((weights_dir / "config.json").read_text())
-        vae = VideoVAE(VAEConfig(**{**meta["vae"], "channels": tuple(meta["vae"]["channels"]),
-                                    "temporal_levels": tuple(meta["vae"]["temporal_levels"])}))
+        vae = VideoVAE(VAEConfig.from_dict(meta["vae"]))
         dit = DiT(DiTConfig(**meta["dit"]))
         vae.load_state_dict({k: v.float() for k, v in load_file(weights_dir / "vae.safetensors").items()})
         dit.load_state_dict({k: v.float() for k, v in load_file(weights_dir / "dit.safetensors").items()})

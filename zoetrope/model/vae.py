@@ -27,6 +27,14 @@ class VAEConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> VAEConfig:
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        for k in ("channels", "temporal_levels"):
+            if k in known:
+                known[k] = tuple(known[k])
+        return cls(**known)
+
 
 VAE_CONFIGS = {
     "tiny": VAEConfig(latent_channels=8, channels=(8, 8, 16, 16)),

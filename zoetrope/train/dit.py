@@ -126,7 +126,7 @@ def load_vae(path: Path, device: torch.device) -> VideoVAE:
     if state is None:
         raise FileNotFoundError(f"no VAE checkpoint at {path}; train one first with `zoetrope train vae`")
     c = state["vae_config"]
-    vae = VideoVAE(VAEConfig(**{**c, "channels": tuple(c["channels"]), "temporal_levels": tuple(c["temporal_levels"])}))
+    vae = VideoVAE(VAEConfig.from_dict(c))
     vae.load_state_dict(state["model"])
     vae.cfg.scaling = state.get("scaling", vae.cfg.scaling)
     return vae.to(device).eval()
