@@ -11,6 +11,7 @@ import re
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import torch
@@ -21,6 +22,7 @@ from zoetrope.safety.policy import Policy, RuleSet, default_policy
 
 MODEL_NAME = "zoetrope-moderation-1"
 _WINDOW, _STRIDE = 14, 7  # words; MiniLM sees 32 tokens, so long prompts are read in windows
+CACHE_SIZE = 4096  # verdicts kept per process: a busy API sees the same prompts again and again
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,13 @@ def _windows(text: str) -> list[str]:
 class Moderator:
     """A policy compiled for use: rule patterns and the exemplars' embeddings."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, *, cache_size: int = CACHE_SIZE) -> None:
         from zoetrope.model.text import get_text_encoder
 
         self.policy = policy
+        self._cache: OrderedDict[tuple[str, ...], ModerationResult] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
         self.rules = RuleSet(policy)
         self._encoder = get_text_encoder()
         self._names = list(policy.categories)
@@ -91,6 +96,23 @@ class Moderator:
         return scores, reasons
 
     def check(self, text: str) -> ModerationResult:
+        """The verdict on `text`, from the cache when the same normalised text was checked before.
+
+        The key is the normalised sentences the layers read, so "A Cat!" and "a cat" share one.
+        """
+        key = tuple(_windows(text))
+        with self._cache_lock:
+            if (hit := self._cache.get(key)) is not None:
+                self._cache.move_to_end(key)
+                return hit
+        result = self._check(text)
+        with self._cache_lock:
+            self._cache[key] = result
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return result
+
+    def _check(self, text: str) -> ModerationResult:
         hits = self.rules.match(self.rules.prepare(text))
         scores, reasons = self._semantic(text)
         for name, words in hits.items():

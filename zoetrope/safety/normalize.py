@@ -50,8 +50,11 @@ def _unleet(word: str) -> str:
 
 
 def squeeze(word: str) -> str:
-    """`word` with every run of a repeated letter cut to one ("nuuude" and "nude" both give "nude")."""
-    return re.sub(r"(.)\1+", r"\1", word)
+    """`word` with every run of a repeated letter cut to one ("nuuude" and "nude" both give "nude").
+
+    Digits are left alone: "88" and "8" are different numbers, and "148" is not "1488".
+    """
+    return re.sub(r"([a-z])\1+", r"\1", word)
 
 
 def normalize(text: str) -> str:

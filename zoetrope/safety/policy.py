@@ -46,11 +46,17 @@ def _pattern(terms: list[str]) -> re.Pattern[str] | None:
     """One regex matching any of `terms` as whole words of squeezed, normalised text."""
     alternatives = []
     for term in terms:
-        ending = {"*": r"[a-z0-9]*", "!": ""}.get(term[-1:], _ENDINGS)
-        words = [squeeze(w) for w in normalize(term.rstrip("*!")).split()]
-        if not words:
-            continue
-        alternatives.append(r"\s".join(re.escape(w) for w in words) + ending)
+        raw_words = term.split()
+        parts = []
+        for i, raw in enumerate(raw_words):
+            # `*` may end any word ("gouge* out"); the last word also takes the usual endings.
+            default = _ENDINGS if i == len(raw_words) - 1 else ""
+            ending = {"*": r"[a-z0-9]*", "!": ""}.get(raw[-1:], default)
+            words = [squeeze(w) for w in normalize(raw.rstrip("*!")).split()]
+            if words:
+                parts.append(r"\s".join(re.escape(w) for w in words) + ending)
+        if parts:
+            alternatives.append(r"\s".join(parts))
     if not alternatives:
         return None
     return re.compile(r"(?<!\S)(?:" + "|".join(alternatives) + r")(?!\S)")
