@@ -146,7 +146,10 @@ def test_the_other_pages_render_and_fit_a_phone(page, browser, studio):
     assert sb.locator("#cards li").count() == 3
     sb.locator("#cards li").nth(2).locator("[data-remove]").click()
     sb.locator("#cards li").nth(1).locator("[data-move='-1']").click()
-    assert "bounces" in sb.locator("#cards li textarea").first.input_value()
+    cards = sb.locator("#cards li")
+    assert "bounces" in cards.nth(0).locator("textarea").input_value()
+    # the shots swap places, the clock does not: the first card still starts at 0
+    assert [cards.nth(i).locator("[name=start]").input_value() for i in range(2)] == ["0", "4"]
     sb.click("#sb-render")
     sb.wait_for_function(
         "() => !document.getElementById('sb-error').hidden || document.querySelector('#sb-out .tile')"

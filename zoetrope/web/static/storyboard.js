@@ -15,6 +15,14 @@ document.addEventListener("DOMContentLoaded", () => {
     list.append(card);
   }
 
+  // Reordering moves the shots, not the clock: the start times stay in their slots, in time
+  // order, and each card takes the slot of its new position.
+  function retime() {
+    const inputs = [...list.querySelectorAll("[name=start]")];
+    const starts = inputs.map((i) => Number(i.value)).sort((a, b) => a - b);
+    inputs.forEach((input, i) => { input.value = starts[i]; });
+  }
+
   list.addEventListener("click", (e) => {
     const card = e.target.closest("li");
     if (!card) return;
@@ -22,10 +30,14 @@ document.addEventListener("DOMContentLoaded", () => {
     const move = Number(e.target.dataset.move || 0);
     if (move < 0 && card.previousElementSibling) list.insertBefore(card, card.previousElementSibling);
     if (move > 0 && card.nextElementSibling) list.insertBefore(card.nextElementSibling, card);
+    if (move) retime();
   });
   let dragged = null;
   list.addEventListener("dragstart", (e) => { dragged = e.target.closest("li"); dragged.classList.add("dragging"); });
-  list.addEventListener("dragend", () => { dragged && dragged.classList.remove("dragging"); dragged = null; });
+  list.addEventListener("dragend", () => {
+    if (dragged) { dragged.classList.remove("dragging"); retime(); }
+    dragged = null;
+  });
   list.addEventListener("dragover", (e) => {
     e.preventDefault();
     const over = e.target.closest("li");
