@@ -119,12 +119,18 @@ class DiTBlock(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
         self.ada = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
 
-    def forward(self, x, c, angles, ctx, ctx_mask):  # x (B, N, D), c (B, N, D)
-        s1, sc1, g1, s2, sc2, g2 = self.ada(c).chunk(6, dim=-1)
-        x = x + g1 * self.attn(modulate(self.norm1(x), s1, sc1), angles)
+    def forward(self, x, c, angles, ctx, ctx_mask):  # x (B, N, D) in frame order, c (B, T, D): one per frame
+        b, n, d = x.shape
+        s1, sc1, g1, s2, sc2, g2 = self.ada(c)[:, :, None].chunk(6, dim=-1)  # (B, T, 1, D) each
+
+        def per_frame(y: torch.Tensor) -> torch.Tensor:
+            return y.view(b, c.shape[1], -1, d)
+
+        h = modulate(per_frame(self.norm1(x)), s1, sc1).view(b, n, d)
+        x = x + (g1 * per_frame(self.attn(h, angles))).view(b, n, d)
         x = x + self.cross(self.norm_x(x), ctx, ctx_mask)
-        x = x + g2 * self.mlp(modulate(self.norm2(x), s2, sc2))
-        return x
+        h = modulate(per_frame(self.norm2(x)), s2, sc2).view(b, n, d)
+        return x + (g2 * per_frame(self.mlp(h))).view(b, n, d)
 
 
 class FinalLayer(nn.Module):
@@ -134,9 +140,10 @@ class FinalLayer(nn.Module):
         self.ada = nn.Sequential(nn.SiLU(), nn.Linear(dim, 2 * dim))
         self.linear = nn.Linear(dim, out)
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        shift, scale = self.ada(c).chunk(2, dim=-1)
-        return self.linear(modulate(self.norm(x), shift, scale))
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:  # x (B, N, D), c (B, T, D)
+        b, n, d = x.shape
+        shift, scale = self.ada(c)[:, :, None].chunk(2, dim=-1)
+        return self.linear(modulate(self.norm(x).view(b, c.shape[1], -1, d), shift, scale).view(b, n, d))
 
 
 @dataclass
@@ -192,8 +199,9 @@ class DiT(nn.Module):
         hp, wp = h // p, w // p
         tokens = x.view(b, c, nt, hp, p, wp, p).permute(0, 2, 3, 5, 1, 4, 6).reshape(b, nt * hp * wp, c * p * p)
         z = self.x_embed(tokens)  # (B, N, D)
+        # One conditioning vector per frame: every token of a frame shares its time, so the
+        # modulation is computed per frame and broadcast, not once per token.
         cond = self.t_embed(t) + self.pooled_proj(pooled)[:, None]  # (B, T, D)
-        cond = cond[:, :, None].expand(b, nt, hp * wp, -1).reshape(b, nt * hp * wp, -1)  # (B, N, D)
         angles = rope_3d(nt, hp, wp, self.cfg.dim // self.cfg.heads, x.device)
         ctx = self.text_proj(text)  # (B, L, D)
         for blk in self.blocks:
