@@ -5,36 +5,38 @@ Design (spread spectrum in the frequency domain of a periodic tile):
   2..8 cycles per tile (wavelengths 8 to 32 px: coarse enough to live through H.264 at CRF 28
   and a half-size resize, fine enough to stay out of the way of the picture).
 - Its bins are split, by a fixed key, between a synchronisation template and the payload: 32
-  bits of the generation id plus a CRC-16, each coded bit flipping the sign of its own bins.
-  Bins are disjoint, so bits do not interfere.
+  bits of the generation id plus a CRC-16 under a rate-1/3 convolutional code (`convcode`),
+  each coded bit flipping the sign of its own bin. Bins on the axes (ky or kx = 0) are left
+  out: a picture's gradients and borders, folded onto a tile, pile their energy there.
 - The tile repeats, so a crop is only a cyclic shift of it; a resize only changes its period.
   The decoder averages luma over time (the mark is the same in every frame), then for each
   candidate scale resamples, folds the picture onto one tile, and finds the shift as the peak
-  of a phase-only correlation with the template. The payload is read at the best peaks and
-  accepted only if its CRC holds and the peak stands far above the correlation noise.
+  of a phase-only correlation with the template. The payload is read at the best peaks with
+  soft-decision Viterbi and accepted only if its CRC holds and the peak stands above the
+  correlation noise.
 """
 
 from __future__ import annotations
 
 import hashlib
-import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from PIL import Image
 
+from zoetrope.safety import convcode
+from zoetrope.safety.convcode import PAYLOAD_BITS
+
 TILE = 64
-PAYLOAD_BITS = 32
-_CRC_BITS = 16
 _BAND = (1, 10)  # cycles per tile (Chebyshev radius)
 _KEY = b"zoetrope-watermark-v1"
-STRENGTH = 3.0  # luma RMS of the mark, in 0..255 levels (PSNR about 38.5 dB)
+STRENGTH = 3.5  # luma RMS of the mark, in 0..255 levels (PSNR about 38.5 dB)
 _SCALES = np.exp(np.linspace(np.log(0.42), np.log(1.3), 64))  # observed period / 64, coarse
 _FINE = np.exp(np.linspace(-0.02, 0.02, 9))  # refinement around the best coarse scales
 _SUBPIXEL = np.linspace(-0.5, 0.5, 9)
-_Z_FOUND = 12.0  # sync peak height, in noise standard deviations, that a found mark must reach
-_CHASE = 7  # least reliable bits the soft decoder may flip
+_SYNC_SHARE = 0.25  # of the bins; the rest carry the coded payload
+_Z_FOUND = 9.0  # sync peak height, in noise standard deviations, worth decoding a payload at
 
 
 @dataclass(frozen=True)
@@ -56,30 +58,24 @@ def _layout() -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
     """Keyed bins: (sync bin index arrays, sync phases, per-coded-bit bin indices, bit phases)."""
     rng = np.random.default_rng(int.from_bytes(hashlib.sha256(_KEY).digest()[:8], "little"))
     lo, hi = _BAND
-    # Half of the spectrum (the other half is its conjugate): ky > 0, or ky == 0 and kx > 0.
-    bins = [(ky, kx) for ky in range(0, hi + 1) for kx in range(-hi, hi + 1)
-            if (ky > 0 or kx > 0) and lo <= max(abs(ky), abs(kx)) <= hi]  # fmt: skip
+    # Half of the spectrum (the other half is its conjugate), axes left out: ky > 0 and kx != 0.
+    bins = [(ky, kx) for ky in range(1, hi + 1) for kx in range(-hi, hi + 1)
+            if kx != 0 and lo <= max(abs(ky), abs(kx)) <= hi]  # fmt: skip
     order = rng.permutation(len(bins))
-    coded = PAYLOAD_BITS + _CRC_BITS
-    per_bit = (len(bins) - len(bins) // 4) // coded
-    sync = np.array([bins[i] for i in order[: len(bins) - per_bit * coded]])
-    rest = order[len(sync) :]
-    bits = [np.array([bins[i] for i in rest[j * per_bit : (j + 1) * per_bit]]) for j in range(coded)]
+    n_sync = round(len(bins) * _SYNC_SHARE)
+    sync = np.array([bins[i] for i in order[:n_sync]])
+    # Payload bins go to coded bits in a keyed order; coded bits left without a bin are read as
+    # erasures, scattered over the codeword so the Viterbi decoder can bridge them.
+    rest, slot = order[n_sync:], np.argsort(rng.permutation(convcode.CODED_BITS))
+    bits = [np.array([bins[i] for i in rest[slot[j] :: convcode.CODED_BITS]], np.int64).reshape(-1, 2)
+            for j in range(convcode.CODED_BITS)]  # fmt: skip
     phases = rng.uniform(0, 2 * np.pi, len(bins))
-    return sync, phases[: len(sync)], bits, phases[len(sync) :]
+    return sync, phases[:n_sync], bits, phases[n_sync:]
 
 
 def payload_for(generation_id: str) -> bytes:
     """The 32-bit payload that stands for a generation id (its SHA-256, first 4 bytes)."""
     return hashlib.sha256(generation_id.encode()).digest()[: PAYLOAD_BITS // 8]
-
-
-def _coded_bits(payload: bytes) -> np.ndarray:
-    crc = zlib.crc32(payload) & 0xFFFF
-    data = int.from_bytes(payload, "big") << _CRC_BITS | crc
-    return np.array(
-        [(data >> (PAYLOAD_BITS + _CRC_BITS - 1 - i)) & 1 for i in range(PAYLOAD_BITS + _CRC_BITS)]
-    )
 
 
 def _tile(payload: bytes) -> np.ndarray:
@@ -89,7 +85,7 @@ def _tile(payload: bytes) -> np.ndarray:
     for (ky, kx), ph in zip(sync, sync_phase, strict=True):
         spectrum[ky % TILE, kx % TILE] = np.exp(1j * ph)
     flat_phase = iter(bit_phase)
-    for bit, group in zip(_coded_bits(payload), bits, strict=True):
+    for bit, group in zip(convcode.encode(payload), bits, strict=True):
         for ky, kx in group:
             spectrum[ky % TILE, kx % TILE] = np.exp(1j * (next(flat_phase) + np.pi * bit))
     tile = np.fft.ifft2(spectrum).real  # real part == sum of the bin and its conjugate
@@ -156,17 +152,13 @@ def _whitened(image: np.ndarray, scale: float) -> np.ndarray:
 
 
 def _decode_at(spectrum: np.ndarray, dy: float, dx: float) -> np.ndarray:
-    """Soft values of the coded bits with the tile shifted by (dy, dx): >0 means bit 0."""
+    """Soft values of the coded bits with the tile shifted by (dy, dx): >0 means 0, 0 means unknown."""
     _, _, bits, bit_phase = _layout()
-    flat_phase = iter(bit_phase)
-    soft = []
-    for group in bits:
-        total = 0.0
-        for ky, kx in group:
-            shift = np.exp(2j * np.pi * (ky * dy + kx * dx) / TILE)
-            total += (spectrum[ky % TILE, kx % TILE] * shift * np.exp(-1j * next(flat_phase))).real
-        soft.append(total)
-    return np.array(soft)
+    flat = np.concatenate(bits)  # (B, 2) in the order of bit_phase
+    owner = np.repeat(np.arange(len(bits)), [len(g) for g in bits])  # the coded bit of each bin
+    shift = np.exp(2j * np.pi * (flat[:, 0] * dy + flat[:, 1] * dx) / TILE)
+    values = (spectrum[flat[:, 0] % TILE, flat[:, 1] % TILE] * shift * np.exp(-1j * bit_phase)).real
+    return np.bincount(owner, values, len(bits))
 
 
 def _sync_peak(spectrum: np.ndarray, template: np.ndarray) -> tuple[float, float, float]:
@@ -185,7 +177,7 @@ def _sync_peak(spectrum: np.ndarray, template: np.ndarray) -> tuple[float, float
     return float((max(fine[i, j], surface[y, x]) - mean) / std), float(fy[i, 0]), float(fx[0, j])
 
 
-def detect_watermark(frames: np.ndarray, *, candidates: int = 3) -> WatermarkResult:
+def detect_watermark(frames: np.ndarray, *, candidates: int = 6) -> WatermarkResult:
     """Look for a Zoetrope mark in `frames` (uint8 (T, H, W, 3) or (H, W, 3)) at any scale and crop."""
     sync, sync_phase, _, _ = _layout()
     luma = _luma(frames)
@@ -205,33 +197,11 @@ def detect_watermark(frames: np.ndarray, *, candidates: int = 3) -> WatermarkRes
         if z < _Z_FOUND:
             break
         soft = _decode_at(spectrum, dy, dx)
-        payload = _chase(soft)
+        payload = convcode.decode(soft)
         if payload is not None:
-            margin = float(np.abs(soft).mean() / (soft.std() + 1e-9))
-            confidence = float(1 - np.exp(-(z - _Z_FOUND + 1) * min(margin, 3.0) / 2))
+            # How well the decoded codeword fits what was read, in noise standard deviations.
+            fit = soft * (1 - 2 * convcode.encode(payload))
+            margin = float(fit.mean() / (soft.std() + 1e-9))
+            confidence = float(1 - np.exp(-(z - _Z_FOUND + 1) * min(max(margin, 0.1), 3.0) / 2))
             return WatermarkResult(True, payload.hex(), confidence, scale, z)
     return WatermarkResult(False, None, 0.0, peaks[0][1], best_z)
-
-
-def _chase(soft: np.ndarray) -> bytes | None:
-    """The payload whose CRC holds after flipping some of the least reliable bits, or None.
-
-    Soft-decision (Chase) decoding: hard decisions first, then every pattern of flips over the
-    `_CHASE` weakest bits, most likely first. 2**_CHASE tries against a 16-bit CRC keep a
-    wrong payload's chance of passing at 2**(_CHASE - 16) per peak, under the sync threshold.
-    """
-    hard = (soft < 0).astype(np.int64)
-    weakest = np.argsort(np.abs(soft))[:_CHASE]
-    flips = sorted(
-        range(1 << _CHASE), key=lambda m: sum(abs(soft[weakest[i]]) for i in range(_CHASE) if m >> i & 1)
-    )
-    for mask in flips:
-        bits = hard.copy()
-        for i in range(_CHASE):
-            if mask >> i & 1:
-                bits[weakest[i]] ^= 1
-        value = int("".join(map(str, bits)), 2)
-        payload = (value >> _CRC_BITS).to_bytes(PAYLOAD_BITS // 8, "big")
-        if value & 0xFFFF == zlib.crc32(payload) & 0xFFFF:
-            return payload
-    return None
