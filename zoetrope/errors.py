@@ -113,3 +113,15 @@ class ModelUnavailable(ZoetropeError):
     status = 503
     code = "model_unavailable"
     type = "server_error"
+
+
+class StorageUnavailable(ZoetropeError):
+    """The blob store cannot be reached or written for now (S3 away, disk full): retry later."""
+
+    status = 503
+    code = "service_unavailable"
+    type = "server_error"
+
+    def __init__(self, message: str, *, retry_after: int = 5, **kw) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after

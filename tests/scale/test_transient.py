@@ -1,18 +1,24 @@
-"""Transient failures: a job that hit a storage or database outage is queued again after a backoff
-and fails with a clear error only once its attempts are spent; the API answers 503 with
-Retry-After while the database is away."""
+"""Transient failures: a job that hit a storage or database outage (S3 away, a full disk) is queued
+again after a backoff and fails with a clear error only once its attempts are spent; the API
+answers 503 with Retry-After while the database or the blob store is away."""
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 import time
+from importlib import resources
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.jobs.conftest import engine  # noqa: F401  (the sqlite/postgres store fixture)
-from zoetrope.backends.registry import get_registry
+from tests.scale.services import wait_until
+from zoetrope.backends.registry import Registry, get_registry
 from zoetrope.db import make_engine, transaction
 from zoetrope.jobs import dispatch, store
+from zoetrope.jobs.migrate import upgrade
 from zoetrope.jobs.models import Job
 from zoetrope.storage import BlobStore
 
@@ -59,3 +65,87 @@ def test_api_answers_503_with_retry_after_while_the_database_is_away(tmp_path):
         r = c.get("/v1/videos/video_x", headers={"authorization": "Bearer zk-test"})
     assert r.status_code == 503 and int(r.headers["retry-after"]) >= 1
     assert r.json()["error"]["code"] == "service_unavailable"
+
+
+def test_content_download_answers_503_with_retry_after_while_storage_is_away(tmp_path, monkeypatch):
+    from zoetrope.access.accounts import create_account
+    from zoetrope.access.keys import create_key
+    from zoetrope.api import Services, create_app
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    db = make_engine(f"sqlite:///{tmp_path / 'z.db'}")
+    upgrade(db)
+    with transaction(db, immediate=True) as s:
+        account = create_account(s, "a", plan="pro")
+        token = create_key(s, account.id)[1]
+        job = Job(account_id=account.id, model="zoetrope-mini", backend_model="zoetrope-mini", seconds="4")
+        job.size, job.status, job.outputs = "64x64", "completed", {"video": "videos/v/1/video.mp4"}
+        jid = store.add_job(s, job).id
+    away = BlobStore("s3://zoetrope/blobs", s3_endpoint_url="http://127.0.0.1:1")  # nothing listens
+    app = create_app(Services(db, get_registry(), away, POLICY))
+    with TestClient(app) as c:
+        r = c.get(f"/v1/videos/{jid}/content", headers={"authorization": f"Bearer {token}"})
+    assert r.status_code == 503 and int(r.headers["retry-after"]) >= 1, r.text
+    assert r.json()["error"]["code"] == "service_unavailable"
+
+
+@pytest.fixture()
+def small_disk(tmp_path):
+    """A 256 KiB tmpfs for the blob store (mounting needs root)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_sets_the_job_back_and_it_completes_once_space_is_freed(engine, small_disk):  # noqa: F811
+    from zoetrope.access import ledger
+    from zoetrope.access.accounts import create_account
+    from zoetrope.access.entitlements import RequestSummary
+    from zoetrope.access.pricing import Charge
+    from zoetrope.config import load_config
+    from zoetrope.jobs.worker import Worker
+
+    config = small_disk.parent / "zoetrope.toml"
+    defaults = resources.files("zoetrope.config").joinpath("defaults.toml").read_text()
+    config.write_text(
+        defaults + '\n[[models]]\nname = "steady"\nbackend = "tests.scale.steady_backend:SteadyBackend"\n'
+    )
+    blobs = BlobStore(str(small_disk / "blobs"))
+    worker = Worker(engine, Registry(load_config(config)), blobs, POLICY)
+    with transaction(engine, immediate=True) as s:
+        account = create_account(s, "full", plan="pro")
+        job = Job(account_id=account.id, model="steady", backend_model="steady", prompt="p", seconds="4")
+        job.size, job.params = "64x64", {"native_width": 64, "native_height": 64}
+        jid = store.add_job(s, job).id
+        ledger.grant(s, account.id, 100, key="grant:test")
+        summary = RequestSummary(model="steady", width=64, height=64, seconds=4)
+        ledger.reserve(s, account.id, None, jid, summary, "fast", Charge(credits=3))
+    ballast = small_disk / "ballast"
+    with contextlib.suppress(OSError), ballast.open("wb") as f:  # fill the disk
+        while True:
+            f.write(bytes(4096))
+            f.flush()
+
+    assert worker.run_once()
+    with transaction(engine) as s:
+        job = s.scalar(select(Job).where(Job.id == jid))
+    assert (job.status, job.worker_id, job.attempts) == ("in_progress", None, 1)  # set back, not failed
+    assert not [p for p in (small_disk / "blobs").rglob("*") if p.is_file()]  # no partial file left
+
+    ballast.unlink()
+    wait_until(worker.run_once, 60, "the job to be claimed again after its backoff")
+    with transaction(engine) as s:
+        job = s.scalar(select(Job).where(Job.id == jid))
+    assert (job.status, job.attempts) == ("completed", 2), job.error
+    assert blobs.get(job.outputs["video"])[4:8] == b"ftyp"
+    with transaction(engine) as s:
+        assert ledger.get_charge(s, jid).status == "captured" and ledger.balance(s, account.id) == 97

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
-from zoetrope.errors import QuotaExceeded, ZoetropeError
+from zoetrope.errors import ZoetropeError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,8 @@ def error_response(
 
 async def _domain(_: Request, e: Exception) -> JSONResponse:
     assert isinstance(e, ZoetropeError)
-    headers = {"retry-after": str(e.retry_after)} if isinstance(e, QuotaExceeded) and e.retry_after else None
+    retry_after = getattr(e, "retry_after", None)  # QuotaExceeded, StorageUnavailable
+    headers = {"retry-after": str(retry_after)} if retry_after else None
     return error_response(e.status, e.message, type=e.type, param=e.param, code=e.code, headers=headers)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from zoetrope.backends.base import Cancelled
 from zoetrope.backends.registry import Registry
-from zoetrope.errors import ZoetropeError
+from zoetrope.errors import StorageUnavailable, ZoetropeError
 from zoetrope.jobs import dispatch, metrics
 from zoetrope.jobs.dispatch import DispatchPolicy
 from zoetrope.jobs.models import Job, now
@@ -30,7 +30,7 @@ from zoetrope.storage import BlobStore
 log = logging.getLogger(__name__)
 
 # Errors of a service that is away for a while (blob store, database): the job is retried later.
-_TRANSIENT: tuple[type[BaseException], ...] = (OSError, OperationalError)
+_TRANSIENT: tuple[type[BaseException], ...] = (OSError, OperationalError, StorageUnavailable)
 try:
     from botocore.exceptions import BotoCoreError
 
@@ -157,9 +157,6 @@ class Worker:
             )
             self.blobs.delete_prefix(f"videos/{job.id}/{job.attempts}")
             status = "cancelled"
-        except ZoetropeError as e:  # output_blocked among them: no file of it is kept
-            dispatch.fail(self.engine, job.id, self.worker_id, code=e.code, message=e.message)
-            self.blobs.delete_prefix(f"videos/{job.id}/{job.attempts}")
         except _TRANSIENT as e:
             log.warning("job %s hit a transient error, retrying later: %r", job.id, e)
             dispatch.retry_later(
@@ -171,6 +168,9 @@ class Worker:
                 message=f"storage or database unavailable ({type(e).__name__}: {e})",
             )
             status = "retrying"
+        except ZoetropeError as e:  # output_blocked among them: no file of it is kept
+            dispatch.fail(self.engine, job.id, self.worker_id, code=e.code, message=e.message)
+            self.blobs.delete_prefix(f"videos/{job.id}/{job.attempts}")
         except Exception as e:
             log.error("job %s failed:\n%s", job.id, traceback.format_exc())
             dispatch.fail(

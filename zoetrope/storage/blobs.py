@@ -7,13 +7,35 @@ A local directory by default; `s3://bucket/prefix` (any S3-compatible service, e
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import fsspec
 
-from zoetrope.errors import NotFound
+from zoetrope.errors import NotFound, StorageUnavailable
 
 _CHUNK = 256 * 1024
+# botocore's own retries (its default takes ~10 s to give up on an unreachable endpoint): a few
+# quick tries, then the caller hears StorageUnavailable (the API answers 503, a worker retries the
+# job later).
+_S3_RETRIES = {"mode": "standard", "max_attempts": 3}
+
+try:
+    from botocore.exceptions import BotoCoreError as _BotoCoreError
+except ImportError:  # pragma: no cover - s3fs brings botocore
+    _BotoCoreError = OSError
+
+
+@contextmanager
+def _reaching(key: str) -> Iterator[None]:
+    """Map the store's errors to the domain's: missing is NotFound; unreachable, refused or full
+    is StorageUnavailable."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise NotFound(f"blob {key!r} does not exist") from None
+    except (OSError, _BotoCoreError) as e:
+        raise StorageUnavailable(f"blob store unavailable ({type(e).__name__}: {e})") from e
 
 
 @dataclass(frozen=True)
@@ -36,6 +58,7 @@ class BlobStore:
         options: dict = {}
         if self.url.startswith("s3://"):
             options = {"client_kwargs": {"endpoint_url": s3_endpoint_url}} if s3_endpoint_url else {}
+            options["config_kwargs"] = {"retries": _S3_RETRIES}
             # Listing caches would hide blobs written by workers on other machines.
             options["use_listings_cache"] = False
         self.fs, self.root = fsspec.core.url_to_fs(self.url, **options)
@@ -52,33 +75,36 @@ class BlobStore:
     def put(self, key: str, data: bytes) -> None:
         """Write `data` at `key`; a reader never sees a half-written local file."""
         path = self._path(key)
-        if self.local:
+        with _reaching(key):
+            if not self.local:
+                self.fs.pipe_file(path, data)
+                return
             self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
             tmp = f"{path}.part"
-            with self.fs.open(tmp, "wb") as f:
-                f.write(data)
-            self.fs.mv(tmp, path)
-        else:
-            self.fs.pipe_file(path, data)
+            try:
+                with self.fs.open(tmp, "wb") as f:
+                    f.write(data)
+                self.fs.mv(tmp, path)
+            except OSError:  # a full disk: leave no partial file behind
+                if self.fs.exists(tmp):
+                    self.fs.rm_file(tmp)
+                raise
 
     def get(self, key: str) -> bytes:
-        try:
+        with _reaching(key):
             return self.fs.cat_file(self._path(key))
-        except FileNotFoundError:
-            raise NotFound(f"blob {key!r} does not exist") from None
 
     def size(self, key: str) -> int:
-        try:
+        with _reaching(key):
             return int(self.fs.size(self._path(key)))
-        except FileNotFoundError:
-            raise NotFound(f"blob {key!r} does not exist") from None
 
     def exists(self, key: str) -> bool:
-        return bool(self.fs.exists(self._path(key)))
+        with _reaching(key):
+            return bool(self.fs.exists(self._path(key)))
 
     def iter_range(self, key: str, byte_range: ByteRange) -> Iterator[bytes]:
         """The bytes of `byte_range`, in chunks, without reading the whole blob."""
-        with self.fs.open(self._path(key), "rb") as f:
+        with _reaching(key), self.fs.open(self._path(key), "rb") as f:
             f.seek(byte_range.start)
             left = byte_range.length
             while left > 0:
@@ -92,9 +118,10 @@ class BlobStore:
         """Remove every blob under `prefix/` (a job's outputs); missing is fine."""
         path = self._path(prefix)
         try:
-            if self.fs.exists(path):
-                self.fs.rm(path, recursive=True)
-        except FileNotFoundError:
+            with _reaching(prefix):
+                if self.fs.exists(path):
+                    self.fs.rm(path, recursive=True)
+        except NotFound:
             pass
 
 
