@@ -77,7 +77,7 @@ def start_process(args: list[str], env: dict[str, str], log: Path) -> subprocess
     )
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -127,7 +127,7 @@ def server(tmp_path_factory, tiny_weights) -> Server:
     proc = start_process(["serve", "--port", str(port)], env, log)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, proc, log)
+        wait_healthy(url, proc, log, timeout=600)  # a loaded 2-core machine starts it slowly
         yield Server(url, data_dir, keys, env, secret, hooks)
     finally:
         proc.terminate()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -15,14 +17,13 @@ from sqlalchemy import select
 
 from tests.api.conftest import REPO, free_port, start_process, wait_healthy
 from tests.scale.services import LoopbackS3, PrivateCluster
-
-# Opt-in (`make test-all` sets it): four processes plus PostgreSQL and S3 take minutes to start on
-# a busy 2-core machine.
-RUN_SCALE = os.environ.get("ZOETROPE_SCALE_TESTS") == "1"
-needs_scale = pytest.mark.skipif(not RUN_SCALE, reason="multi-process deployment: set ZOETROPE_SCALE_TESTS=1")
+from tests.scale.steady_backend import HOLD_ENV
 
 # Short leases so a lost worker's job is picked up again within seconds.
 LEASE_SECONDS = 3.0
+# Enough attempts that a job outlives each injected outage (backoff 2, 4, 8, 16, 32 s); running
+# out of attempts is proven in test_transient.py.
+MAX_ATTEMPTS = 6
 MODEL = "steady"
 
 
@@ -52,6 +53,16 @@ class Deployment:
         proc = start_process(["worker", "-n", "1"], self.env, log)
         self.workers.append(proc)
         return proc
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Jobs that start inside the block wait after their first step until it ends."""
+        hold = Path(self.env[HOLD_ENV])
+        hold.touch()
+        try:
+            yield
+        finally:
+            hold.unlink()
 
     def logs(self) -> str:
         return "\n".join(f"== {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.logdir.glob("*.log")))
@@ -99,6 +110,8 @@ def deployment(tmp_path_factory) -> Deployment:
             "ZOETROPE_S3_ENDPOINT_URL": s3.endpoint,
             "ZOETROPE_CONFIG_FILE": str(config),
             "ZOETROPE_LEASE_SECONDS": str(LEASE_SECONDS),
+            "ZOETROPE_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
+            HOLD_ENV: str(logdir / "hold"),
             "PYTHONPATH": str(REPO),
             "PYTHONUNBUFFERED": "1",
         }
@@ -120,7 +133,7 @@ def deployment(tmp_path_factory) -> Deployment:
                     proc.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        s3.stop()
+        s3.shutdown()
         pg.destroy()
 
 

@@ -1,15 +1,18 @@
 """The services a scale-out deployment needs, started by the tests on loopback: a private
 PostgreSQL cluster (initdb/pg_ctl in a temporary directory, never the machine's own server) and
-an S3-compatible server (moto) that can be stopped and started again with its data kept."""
+an S3-compatible server (moto) whose connections can be cut and restored with its data kept."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -66,8 +69,59 @@ class PrivateCluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+class _Relay:
+    """A TCP relay from `port` to `target` on loopback that can be cut: `cut()` drops every open
+    connection and refuses new ones (nothing listens), `restore()` listens again."""
+
+    def __init__(self, port: int, target: int) -> None:
+        self.port, self.target = port, target
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def restore(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", self.port))  # SO_REUSEADDR on POSIX
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            listener, self._listener = self._listener, None
+            conns, self._open = self._open, set()
+        if listener is not None:
+            listener.close()
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        listener.settimeout(0.2)
+        while self._listener is listener:
+            try:
+                client = listener.accept()[0]
+            except (TimeoutError, OSError):
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            with self._lock:
+                if self._listener is not listener:  # cut meanwhile
+                    client.close(), upstream.close()
+                    return
+                self._open |= {client, upstream}
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for conn in (src, dst):
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
 class LoopbackS3:
-    """moto's S3 on 127.0.0.1, in this process: its objects survive `stop()` / `start()`."""
+    """moto's S3 on 127.0.0.1, in this process, behind a relay: `stop()` cuts the relay (open
+    connections dropped, new ones refused) and `start()` restores it; the objects are kept."""
 
     bucket = "zoetrope-test"
     credentials = {
@@ -79,19 +133,27 @@ class LoopbackS3:
     def __init__(self, port: int) -> None:
         self.port = port
         self.server = None
+        self.relay: _Relay | None = None
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        from moto.server import ThreadedMotoServer
+        if self.server is None:
+            from moto.server import ThreadedMotoServer
 
-        # A new server on the same port; the buckets live in moto's in-process backends.
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port)
-        self.server.start()
+            self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self.server.start()
+            self.relay = _Relay(self.port, self.server.get_host_and_port()[1])
+        self.relay.restore()
 
     def stop(self) -> None:
+        if self.relay is not None:
+            self.relay.cut()
+
+    def shutdown(self) -> None:
+        self.stop()
         if self.server is not None:
             self.server.stop()
             self.server = None

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.scale.conftest import MODEL, audit, client_for, needs_scale
+from tests.scale.conftest import MODEL, audit, client_for
 
 # Starting four processes on a busy 2-core machine can take minutes.
-pytestmark = [needs_scale, pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_jobs_complete_across_three_worker_processes_through_the_openai_client(deployment):
