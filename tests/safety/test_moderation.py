@@ -159,3 +159,39 @@ def test_verdicts_are_cached_by_normalised_text():
     first = check_prompt("A  Lighthouse at DUSK")
     assert check_prompt("a lighthouse at dusk") is first  # same normalised text: no second encode
     assert check_prompt("a lighthouse at dawn") is not first
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["x", "X", "xx", "a x b", "x-ray of a hand", "the letter x", "xbox controller", "x axis", "an xxl hoodie"],
+)
+def test_the_letter_x_is_not_a_rating(prompt):
+    result = check_prompt(prompt)
+    assert not result.flagged, result.reasons
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["xxx porn", "XXX", "x x x clip", "xxxxx video", "x-rated video of a couple", "an xrated film", "a film rated X"],
+)
+def test_x_ratings_are_sexual(prompt):
+    result = check_prompt(prompt)
+    assert result.flagged and result.category == "sexual", result.reasons
+
+
+def test_runs_of_one_letter_keep_their_length():
+    assert normalize("x xx xxx xxxxx nuuude") == "x xx xxx xxx nuude"
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["a blood orange being sliced", "a skydiver jumping from a plane", "a cliff diver plunging into the sea"],
+)
+def test_fruit_and_skydivers_are_not_harm(prompt):
+    result = check_prompt(prompt)
+    assert not result.flagged, result.reasons
+
+
+def test_a_jump_meant_to_be_the_end_is_self_harm():
+    result = check_prompt("a man leaping from a plane with no parachute because he wants it all to be over")
+    assert result.flagged and result.category == "self-harm", result.reasons

@@ -2,7 +2,8 @@
 
 Undoes, in order: invisible characters, compatibility forms (fullwidth, math letters), homoglyphs
 (Cyrillic and Greek look-alikes), accents, case, ages ("12yo" -> "minor"), leetspeak inside words
-("s3x"), letters spelled apart ("n u d e", "n.u.d.e"), and stretched letters ("nuuude").
+("s3x"), letters spelled apart ("n u d e", "n.u.d.e"), and stretched letters ("nuuude"; a word
+that is one letter repeated is not stretched: "x", "xx" and "xxx" stay apart).
 """
 
 from __future__ import annotations
@@ -49,11 +50,22 @@ def _unleet(word: str) -> str:
     return word
 
 
+def _unstretch(m: re.Match[str]) -> str:
+    # A stretched letter inside a word is cut to two ("nuuude" -> "nuude"); a word that is one
+    # letter repeated keeps three, so "x", "xx" and "xxx" stay three different words.
+    s, start, end = m.string, m.start(), m.end()
+    alone = (start == 0 or not s[start - 1].isalnum()) and (end == len(s) or not s[end].isalnum())
+    return m.group(1) * (3 if alone else 2)
+
+
 def squeeze(word: str) -> str:
     """`word` with every run of a repeated letter cut to one ("nuuude" and "nude" both give "nude").
 
-    Digits are left alone: "88" and "8" are different numbers, and "148" is not "1488".
+    Digits are left alone: "88" and "8" are different numbers, and "148" is not "1488". So is a
+    word that is one letter repeated: "x" is a letter, "xxx" is a rating.
     """
+    if len(set(word)) == 1:
+        return word
     return re.sub(r"([a-z])\1+", r"\1", word)
 
 
@@ -65,7 +77,7 @@ def normalize(text: str) -> str:
     text = text.casefold()
     text = _ages(text)
     text = _SPELLED.sub(lambda m: re.sub(r"[\s._\-*~/]", "", m.group(0)), text)
-    text = _STRETCH.sub(r"\1\1", text)
+    text = _STRETCH.sub(_unstretch, text)
     words = [_unleet(w) for w in _WORD.findall(text)]
     words = [re.sub(r"[^a-z0-9]", "", w) for w in words]
     return " ".join(w for w in words if w)
