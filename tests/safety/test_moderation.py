@@ -163,7 +163,17 @@ def test_verdicts_are_cached_by_normalised_text():
 
 @pytest.mark.parametrize(
     "prompt",
-    ["x", "X", "xx", "a x b", "x-ray of a hand", "the letter x", "xbox controller", "x axis", "an xxl hoodie"],
+    [
+        "x",
+        "X",
+        "xx",
+        "a x b",
+        "x-ray of a hand",
+        "the letter x",
+        "xbox controller",
+        "x axis",
+        "an xxl hoodie",
+    ],
 )
 def test_the_letter_x_is_not_a_rating(prompt):
     result = check_prompt(prompt)
@@ -172,7 +182,15 @@ def test_the_letter_x_is_not_a_rating(prompt):
 
 @pytest.mark.parametrize(
     "prompt",
-    ["xxx porn", "XXX", "x x x clip", "xxxxx video", "x-rated video of a couple", "an xrated film", "a film rated X"],
+    [
+        "xxx porn",
+        "XXX",
+        "x x x clip",
+        "xxxxx video",
+        "x-rated video of a couple",
+        "an xrated film",
+        "a film rated X",
+    ],
 )
 def test_x_ratings_are_sexual(prompt):
     result = check_prompt(prompt)
