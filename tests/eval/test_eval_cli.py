@@ -56,3 +56,17 @@ def test_eval_on_a_model_scores_both_prompt_styles(tmp_path, monkeypatch):
     assert report["source"] == "noise" and report["steps"] == 2
     assert report["train-style"]["n"] == report["paraphrase"]["n"] == 4
     assert report["color"] < 0.5 and report["shape"] < 0.5  # noise follows no prompt
+
+
+def test_eval_vae_scores_the_bundled_vae_round_trip(tmp_path):
+    out = tmp_path / "roundtrip.json"
+    result = CliRunner().invoke(app, ["eval", "--vae", "--n", "6", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["source"] == "zoetrope-mini VAE round trip" and "paraphrase" not in report
+    assert report["color"] >= 0.75  # the bundled VAE keeps the objects' colours
+
+
+def test_eval_real_and_vae_together_is_refused(tmp_path):
+    result = CliRunner().invoke(app, ["eval", "--real", "--vae", "--out", str(tmp_path / "r.json")])
+    assert result.exit_code == 2 and "--vae" in result.output

@@ -44,6 +44,22 @@ def _model_generate(size: int, frames: int, steps: int | None):
     return generate, backend.name
 
 
+def _vae_roundtrip(size: int, frames: int):
+    """A generate(prompt, scene) that renders the scene and returns it through the bundled VAE."""
+    from zoetrope.backends.bundled import BundledBackend
+    from zoetrope.model.vae import frames_for_latents
+    from zoetrope.world import render
+
+    pipe = BundledBackend().pipeline()
+    length = frames_for_latents(1 + (max(frames, 1) + 2) // 4)  # the shortest 1 + 4k >= frames
+
+    def generate(prompt: str, scene: Scene) -> np.ndarray:
+        clip = render(scene, frames=length, height=size, width=size, fps=FPS)
+        return pipe.decode_latents(pipe.encode_frames(clip))[:frames]
+
+    return generate
+
+
 def _run(label: str, generate, *, n: int, seed: int, split: str, style: str, frames: int, size: int) -> dict:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as bar:
@@ -94,6 +110,11 @@ def eval_command(
     tasks: bool = typer.Option(
         False, "--tasks", help="score the creative tasks instead: image->video, extend, loop, blend, remix"
     ),
+    vae: bool = typer.Option(
+        False,
+        "--vae",
+        help="score the bundled VAE's round trip of the renderer's clips: the ceiling for any generation",
+    ),
 ) -> None:
     """Score prompt adherence and temporal quality per axis (color, shape, count, direction, speed,
     relation, consistency, flicker, motion), each in 0..1, and write them as JSON.
@@ -104,11 +125,15 @@ def eval_command(
         from zoetrope.cli.eval_tasks import run_tasks
 
         return run_tasks(out=out, n=n, seed=seed, size=size, steps=steps)
+    if real and vae:
+        raise typer.BadParameter("choose one of --real and --vae", param_hint="--vae")
     if real:
         generate, source = None, "renderer"
+    elif vae:
+        generate, source = _vae_roundtrip(size, frames), "zoetrope-mini VAE round trip"
     else:
         generate, source = _model_generate(size, frames, steps)
-    styles = ["train", "paraphrase"] if paraphrase or not real else ["train"]
+    styles = ["train", "paraphrase"] if paraphrase or not (real or vae) else ["train"]
     blocks = {}
     for style in styles:
         name = "train-style" if style == "train" else "paraphrase"

@@ -1,11 +1,14 @@
 """A causal 3D convolutional VAE: video (B, 3, 1+4k, H, W) <-> latents (B, C, 1+k, H/8, W/8).
 
-Causal in time: every temporal convolution pads on the past side only (with the first frame),
-and temporal down/up-sampling keeps frame 0 by itself. So latent frame 0 depends on video frame
-0 alone, and an image is simply a one-frame video.
+Causal in time. Frame 0 is encoded alone into latent frame 0; frames 4k-3..4k are folded
+together into latent frame k; the temporal convolutions that mix latent frames pad on the past
+side only. So latent frame k depends on video frames <= 4k, an image is simply a one-frame
+video, and the decoder mirrors the same order.
 
-Spatial work is done per frame with (1,3,3) kernels at high resolution, where it is cheap;
-temporal mixing happens at the low resolutions only, which keeps the model trainable on a CPU.
+Built for a CPU: the pixels enter through a space-to-depth patch (4x4 by default), all spatial
+work is per frame with 2D convolutions, and time is mixed only at the 8x-smaller latent level,
+where it is cheap. The norm is a per-pixel RMS over channels, which sees neither other frames
+(so it stays causal) nor other pixels (so a crop behaves like the full frame).
 """
 
 from __future__ import annotations
@@ -20,138 +23,156 @@ from torch import nn
 @dataclass
 class VAEConfig:
     latent_channels: int = 8
-    channels: tuple[int, ...] = (24, 48, 96, 128)  # per spatial level: 1x, 1/2, 1/4, 1/8
-    temporal_levels: tuple[int, ...] = (2, 3)  # levels whose downsample also halves time (4x in all)
+    channels: tuple[int, ...] = (96, 128)  # per spatial level after the patch, down to 1/8 of the frame
+    patch: int = 4  # space-to-depth at the input, depth-to-space at the output
+    blocks: int = 1  # residual blocks per level
     scaling: float = 1.0  # latents are multiplied by this after encoding (unit variance for the DiT)
+
+    def __post_init__(self) -> None:
+        if self.patch * 2 ** (len(self.channels) - 1) != 8:
+            raise ValueError(
+                f"patch x 2^(levels-1) must be 8 (space 8x), got patch {self.patch} and "
+                f"{len(self.channels)} levels"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> VAEConfig:
+        if "temporal_levels" in d:
+            raise ValueError(
+                "these VAE weights are from an older architecture (per-level temporal convolutions); "
+                "retrain with `zoetrope train vae` or use the weights bundled with this version"
+            )
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        for k in ("channels", "temporal_levels"):
-            if k in known:
-                known[k] = tuple(known[k])
+        if "channels" in known:
+            known["channels"] = tuple(known["channels"])
         return cls(**known)
 
 
 VAE_CONFIGS = {
-    "tiny": VAEConfig(latent_channels=8, channels=(8, 8, 16, 16)),
+    "tiny": VAEConfig(latent_channels=8, channels=(8, 16, 16), patch=2),
     "S": VAEConfig(),
 }
 
 
-class FrameNorm(nn.GroupNorm):
-    """GroupNorm over each frame alone: statistics over time would leak the future into the past."""
+class ChannelNorm(nn.Module):
+    """RMS over channels at each pixel of each frame, with a learned gain."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, T, H, W)
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.gain = nn.Parameter(torch.ones(c))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W)
+        return x * torch.rsqrt(x.pow(2).mean(1, keepdim=True) + 1e-6) * self.gain.view(1, -1, 1, 1)
+
+
+class Res2d(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.norm = ChannelNorm(c)
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.silu(self.conv1(self.norm(x))))
+
+
+class CausalRes3d(nn.Module):
+    """A residual block over latent frames: (3, 3, 3) convolution padded on the past side."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.norm = ChannelNorm(c)
+        self.conv1 = nn.Conv3d(c, c, 3, padding=(0, 1, 1))
+        self.conv2 = nn.Conv3d(c, c, (1, 3, 3), padding=(0, 1, 1))
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, T, h, w)
         b, c, t, h, w = x.shape
-        y = super().forward(x.transpose(1, 2).reshape(b * t, c, h, w))
-        return y.view(b, t, c, h, w).transpose(1, 2)
+        y = self.norm(x.transpose(1, 2).reshape(b * t, c, h, w)).view(b, t, c, h, w).transpose(1, 2)
+        y = torch.cat([y[:, :, :1], y[:, :, :1], y], dim=2)  # past padding: copies of frame 0
+        return x + self.conv2(F.silu(self.conv1(y)))
 
 
-class CausalConv3d(nn.Module):
-    """Conv3d with kernel (kt, k, k) that pads time on the past side with copies of frame 0."""
-
-    def __init__(self, cin: int, cout: int, kt: int = 3, k: int = 3) -> None:
-        super().__init__()
-        self.kt = kt
-        self.conv = nn.Conv3d(cin, cout, (kt, k, k), padding=(0, k // 2, k // 2))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, T, H, W)
-        if self.kt > 1:
-            x = torch.cat([x[:, :, :1].expand(-1, -1, self.kt - 1, -1, -1), x], dim=2)
-        return self.conv(x)
+def _frames(x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    b, c, t, h, w = x.shape
+    return x.transpose(1, 2).reshape(b * t, c, h, w), b
 
 
-class ResBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, temporal: bool) -> None:
-        super().__init__()
-        kt = 3 if temporal else 1
-        self.norm1 = FrameNorm(min(8, cin), cin)
-        self.conv1 = CausalConv3d(cin, cout, kt)
-        self.norm2 = FrameNorm(min(8, cout), cout)
-        self.conv2 = CausalConv3d(cout, cout, kt)
-        self.skip = nn.Conv3d(cin, cout, 1) if cin != cout else nn.Identity()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.conv1(F.silu(self.norm1(x)))
-        h = self.conv2(F.silu(self.norm2(h)))
-        return self.skip(x) + h
-
-
-class Downsample(nn.Module):
-    """Halve H and W; with `temporal`, also take time 1+2m -> 1+m (frame 0 kept alone)."""
-
-    def __init__(self, c: int, temporal: bool) -> None:
-        super().__init__()
-        self.temporal = temporal
-        self.conv = nn.Conv3d(c, c, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
-        if temporal:
-            self.tconv = nn.Conv3d(c, c, (2, 1, 1), stride=(2, 1, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)
-        if self.temporal and x.shape[2] > 1:
-            x = torch.cat([x[:, :, :1], self.tconv(x[:, :, 1:])], dim=2)
-        return x
-
-
-class Upsample(nn.Module):
-    """Double H and W; with `temporal`, also take time 1+m -> 1+2m (frame 0 stays one frame)."""
-
-    def __init__(self, c: int, temporal: bool) -> None:
-        super().__init__()
-        self.temporal = temporal
-        self.conv = nn.Conv3d(c, c, (1, 3, 3), padding=(0, 1, 1))
-        if temporal:
-            self.tconv = nn.Conv3d(c, 2 * c, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.temporal and x.shape[2] > 1:
-            b, c, t, h, w = x.shape
-            rest = self.tconv(x[:, :, 1:]).view(b, 2, c, t - 1, h, w)  # two frames per latent frame
-            rest = rest.permute(0, 2, 3, 1, 4, 5).reshape(b, c, 2 * (t - 1), h, w)
-            x = torch.cat([x[:, :, :1], rest], dim=2)
-        x = F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest")
-        return self.conv(x)
+def _video(x: torch.Tensor, b: int) -> torch.Tensor:
+    n, c, h, w = x.shape
+    return x.view(b, n // b, c, h, w).transpose(1, 2)
 
 
 class Encoder(nn.Module):
     def __init__(self, cfg: VAEConfig) -> None:
         super().__init__()
-        ch = cfg.channels
-        self.stem = CausalConv3d(3, ch[0], kt=1)
-        blocks: list[nn.Module] = []
-        for i in range(len(ch) - 1):
-            temporal = i + 1 in cfg.temporal_levels
-            blocks += [ResBlock(ch[i], ch[i + 1], temporal=i >= 1), Downsample(ch[i + 1], temporal)]
-        blocks += [ResBlock(ch[-1], ch[-1], temporal=True), ResBlock(ch[-1], ch[-1], temporal=True)]
-        self.blocks = nn.Sequential(*blocks)
-        self.norm = FrameNorm(8, ch[-1])
-        self.out = CausalConv3d(ch[-1], 2 * cfg.latent_channels, kt=1)
+        ch, p = cfg.channels, cfg.patch
+        layers: list[nn.Module] = [nn.PixelUnshuffle(p), nn.Conv2d(3 * p * p, ch[0], 3, padding=1)]
+        for i, c in enumerate(ch):
+            layers += [Res2d(c) for _ in range(cfg.blocks)]
+            if i + 1 < len(ch):
+                layers.append(nn.Conv2d(c, ch[i + 1], 3, stride=2, padding=1))
+        self.spatial = nn.Sequential(*layers)
+        top = ch[-1]
+        self.first = nn.Conv2d(top, top, 1)  # frame 0 on its own
+        self.fold = nn.Conv2d(4 * top, top, 1)  # four frames into one latent frame
+        self.temporal = nn.Sequential(CausalRes3d(top), CausalRes3d(top))
+        self.norm = ChannelNorm(top)
+        self.out = nn.Conv2d(top, 2 * cfg.latent_channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(F.silu(self.norm(self.blocks(self.stem(x)))))
+        f, b = _frames(x)
+        h = _video(self.spatial(f), b)  # (B, C, T, h, w)
+        _, c, t, hh, ww = h.shape
+        first = self.first(h[:, :, 0]).unsqueeze(2)
+        if t > 1:
+            rest = h[:, :, 1:].reshape(b, c, (t - 1) // 4, 4, hh, ww).permute(0, 2, 3, 1, 4, 5)
+            rest = self.fold(rest.reshape(-1, 4 * c, hh, ww)).view(b, (t - 1) // 4, c, hh, ww).transpose(1, 2)
+            first = torch.cat([first, rest], dim=2)
+        z = self.temporal(first)
+        f, b = _frames(z)
+        return _video(self.out(F.silu(self.norm(f))), b)
 
 
 class Decoder(nn.Module):
     def __init__(self, cfg: VAEConfig) -> None:
         super().__init__()
-        ch = cfg.channels[::-1]
-        self.stem = CausalConv3d(cfg.latent_channels, ch[0], kt=3)
-        blocks: list[nn.Module] = [ResBlock(ch[0], ch[0], temporal=True), ResBlock(ch[0], ch[0], temporal=True)]
-        levels = len(ch) - 1
-        for i in range(levels):
-            temporal = (levels - i) in cfg.temporal_levels
-            blocks += [Upsample(ch[i], temporal), ResBlock(ch[i], ch[i + 1], temporal=i < levels - 1)]
-        self.blocks = nn.Sequential(*blocks)
-        self.norm = FrameNorm(min(8, ch[-1]), ch[-1])
-        self.out = CausalConv3d(ch[-1], 3, kt=1)
+        ch, p = cfg.channels[::-1], cfg.patch
+        top = ch[0]
+        self.inp = nn.Conv3d(cfg.latent_channels, top, (1, 3, 3), padding=(0, 1, 1))
+        self.temporal = nn.Sequential(CausalRes3d(top), CausalRes3d(top))
+        self.first = nn.Conv2d(top, top, 1)
+        self.unfold = nn.Conv2d(top, 4 * top, 1)  # one latent frame into four frames
+        layers: list[nn.Module] = []
+        for i, c in enumerate(ch):
+            layers += [Res2d(c) for _ in range(cfg.blocks)]
+            if i + 1 < len(ch):
+                layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c, ch[i + 1], 3, padding=1)]
+        layers += [
+            ChannelNorm(ch[-1]),
+            nn.SiLU(),
+            nn.Conv2d(ch[-1], 3 * p * p, 3, padding=1),
+            nn.PixelShuffle(p),
+        ]
+        self.spatial = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.out(F.silu(self.norm(self.blocks(self.stem(z)))))
+        h = self.temporal(self.inp(z))
+        b, c, t, hh, ww = h.shape
+        frames = self.first(h[:, :, 0]).unsqueeze(1)  # (B, 1, C, h, w)
+        if t > 1:
+            rest = self.unfold(h[:, :, 1:].transpose(1, 2).reshape(-1, c, hh, ww))
+            rest = rest.view(b, t - 1, 4, c, hh, ww).reshape(b, 4 * (t - 1), c, hh, ww)
+            frames = torch.cat([frames, rest], dim=1)
+        n = frames.shape[1]
+        out = self.spatial(frames.reshape(b * n, c, hh, ww))
+        return out.view(b, n, *out.shape[1:]).transpose(1, 2)
 
 
 class VideoVAE(nn.Module):
@@ -164,6 +185,7 @@ class VideoVAE(nn.Module):
         self.decoder = Decoder(cfg)
 
     def encode_dist(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        latents_for_frames(x.shape[2])
         mean, logvar = self.encoder(x).chunk(2, dim=1)  # (B, C, 1+k, H/8, W/8) each
         # Start with little posterior noise: at unit variance it drowns the signal and the
         # decoder learns only the mean colour for a long while.

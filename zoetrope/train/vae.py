@@ -30,6 +30,7 @@ class VAETrainConfig:
     freeze_encoder: bool = False  # fine-tune the decoder only: latents already cached stay valid
     lr: float = 2e-3
     kl_weight: float = 1e-6
+    detail_weight: float = 1.0
     seed: int = 0
     device: str = "auto"
     checkpoint_every_s: float = 180.0
@@ -53,6 +54,16 @@ def edge_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     dx = (recon.diff(dim=-1) - x.diff(dim=-1)).abs().mean()
     dy = (recon.diff(dim=-2) - x.diff(dim=-2)).abs().mean()
     return dx + dy
+
+
+def detail_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Squared error weighted by how much each pixel stands out from its neighbourhood: small
+    objects cover a few percent of a frame, and a plain loss lets the backdrop drown them."""
+    b, c, t, h, w = x.shape
+    frames = x.transpose(1, 2).reshape(b * t, c, h, w)
+    local = F.avg_pool2d(frames, 9, stride=1, padding=4, count_include_pad=False)
+    weight = (frames - local).abs().mean(1, keepdim=True).view(b, t, 1, h, w).transpose(1, 2)
+    return (weight.detach() * (recon - x).pow(2)).sum() / weight.sum().clamp(min=1e-6)
 
 
 def random_crop(x: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor:
@@ -89,7 +100,9 @@ def _clip_pool(cfg: VAETrainConfig, show_progress: bool) -> np.ndarray:
     path = cfg.out / f"pool-{cfg.pool}x{cfg.frames}x{cfg.render}.npy"
     if path.exists():
         return np.load(path, mmap_mode="r")
-    data = iter(WorldDataset(seed=cfg.seed + 1, frames=cfg.frames, height=cfg.render, width=cfg.render, batch=64))
+    data = iter(
+        WorldDataset(seed=cfg.seed + 1, frames=cfg.frames, height=cfg.render, width=cfg.render, batch=64)
+    )
     clips: list[np.ndarray] = []
     with progress_bar(disable=not show_progress) as bar:
         task = bar.add_task("render pool", total=cfg.pool, stats="")
@@ -126,8 +139,14 @@ def train_vae(cfg: VAETrainConfig, show_progress: bool = True) -> Path:
     clock, started = Clock(cfg.checkpoint_every_s), time.monotonic()
 
     def checkpoint() -> None:
-        save_checkpoint(ckpt_path, model=vae.state_dict(), opt=opt.state_dict(), step=step,
-                        vae_config=asdict(vae.cfg), train_config={k: str(v) for k, v in asdict(cfg).items()})
+        save_checkpoint(
+            ckpt_path,
+            model=vae.state_dict(),
+            opt=opt.state_dict(),
+            step=step,
+            vae_config=asdict(vae.cfg),
+            train_config={k: str(v) for k, v in asdict(cfg).items()},
+        )
 
     with progress_bar(disable=not show_progress) as bar:
         task = bar.add_task("vae", total=cfg.steps, completed=step, stats="")
@@ -137,7 +156,11 @@ def train_vae(cfg: VAETrainConfig, show_progress: bool = True) -> Path:
             if torch.rand(1, generator=gen) < 0.5:
                 x = x.flip(-1)
             x = x.to(device)
-            lr = cfg.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / cfg.steps)))
+            lr = (
+                cfg.lr
+                * min(1.0, (step + 1) / 200)
+                * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / cfg.steps)))
+            )
             for g in opt.param_groups:
                 g["lr"] = lr
             with autocast(device):
@@ -145,6 +168,7 @@ def train_vae(cfg: VAETrainConfig, show_progress: bool = True) -> Path:
             recon = recon.float()
             kl = 0.5 * (mean.float().pow(2) + logvar.float().exp() - 1 - logvar.float()).mean()
             loss = F.l1_loss(recon, x) + F.mse_loss(recon, x) + edge_loss(recon, x) + cfg.kl_weight * kl
+            loss = loss + cfg.detail_weight * detail_loss(recon, x)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
