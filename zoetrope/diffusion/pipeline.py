@@ -19,6 +19,7 @@ from zoetrope.diffusion.sampler import Conditioning, denoise, guided
 from zoetrope.model.dit import DiT, DiTConfig
 from zoetrope.model.text import TextEncoder, get_text_encoder
 from zoetrope.model.vae import VAEConfig, VideoVAE, latents_for_frames
+from zoetrope.train.common import autocast
 
 
 @dataclass
@@ -100,8 +101,11 @@ class VideoPipeline:
         tokens = latent_frames * (height // 16) * (width // 16)
         shift = o.shift if o.shift is not None else shift_for_tokens(tokens)
         velocity = guided(self.dit, *self._text([prompt]), o.guidance)
-        return denoise(velocity, noise, steps=o.steps, shift=shift, method=o.method, cond=cond,
-                       start=start, on_step=on_step)
+        # bf16 matmuls where the device has them; the state and the update stay fp32 (guided()
+        # returns fp32 velocities). One autocast context for the whole loop.
+        with autocast(torch.device(self.device)):
+            return denoise(velocity, noise, steps=o.steps, shift=shift, method=o.method, cond=cond,
+                           start=start, on_step=on_step)
 
     def generate(self, prompt: str, *, frames: int, height: int, width: int, seed: int = 0,
                  options: SampleOptions | None = None, on_step: Callable[[int, int], None] | None = None) -> np.ndarray:
