@@ -83,7 +83,9 @@ class SelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
         q, k, v = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        q, k = apply_rope(self.q_norm(q), angles), apply_rope(self.k_norm(k), angles)
+        # q/k norm and rotation in fp32 (under bf16 autocast too), then back to v's dtype for attention
+        q = apply_rope(self.q_norm(q.float()), angles).to(v.dtype)
+        k = apply_rope(self.k_norm(k.float()), angles).to(v.dtype)
         out = F.scaled_dot_product_attention(q, k, v)  # (B, heads, N, hd)
         return self.proj(out.transpose(1, 2).reshape(b, n, d))
 
