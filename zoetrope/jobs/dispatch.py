@@ -75,7 +75,10 @@ def claim_next(
 
 def _account_slot_free(s: Session, job: Job) -> bool:
     # Serialise claims per account until commit, then count again with what others committed.
-    s.execute(select(func.pg_advisory_xact_lock(func.hashtext(job.account_id))))
+    # Try, never wait: a claimer holding this account's lock may be waiting for one we hold
+    # (candidates come in different orders), so waiting could deadlock; skipping cannot.
+    if not s.scalar(select(func.pg_try_advisory_xact_lock(func.hashtext(job.account_id)))):
+        return False
     n = s.scalar(select(func.count()).where(Job.account_id == job.account_id, Job.status == IN_PROGRESS))
     return (n or 0) < job.max_concurrent
 
