@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from zoetrope.access.keys import Principal, authenticate
@@ -35,22 +36,35 @@ class _PrincipalCache:
         self._entries: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, token: str) -> Principal | None:
+        hit = self._entries.get(_digest(token))
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
     def get(self, engine: Engine, token: str) -> Principal:
-        # Runs on the event loop: a hit is a dict lookup; a miss is one indexed query (rare).
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        hit = self._entries.get(digest)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
+        """The principal of `token`, from the cache or (a miss) from the keys table."""
+        principal = self.cached(token)
+        if principal is not None:
+            return principal
         with transaction(engine, immediate=True) as s:
             principal = authenticate(s, token)
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[digest] = (time.monotonic() + PRINCIPAL_TTL_SECONDS, principal)
+            self._entries[_digest(token)] = (time.monotonic() + PRINCIPAL_TTL_SECONDS, principal)
         return principal
 
+    async def resolve(self, engine: Engine, token: str) -> Principal:
+        """`get` for the event loop: a hit is a dict lookup; a miss writes the key's last_used_at,
+        which may wait for the database's write lock, so it runs in the threadpool."""
+        return self.cached(token) or await run_in_threadpool(self.get, engine, token)
 
-def services(request: Request) -> Services:
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def services(request: Request) -> Services:
+    # async: FastAPI runs a plain `def` dependency in the threadpool, a hop on every request.
     return request.app.state.services
 
 
@@ -62,7 +76,7 @@ async def principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationFailed("malformed Authorization header: use 'Bearer zk-...'")
-    return request.app.state.principals.get(request.app.state.services.engine, token.strip())
+    return await request.app.state.principals.resolve(request.app.state.services.engine, token.strip())
 
 
 def new_principal_cache() -> _PrincipalCache:

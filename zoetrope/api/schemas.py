@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
+from fastapi import Response
 from pydantic import BaseModel
 
 from zoetrope.jobs.models import Job
+
+
+def respond(model: BaseModel, headers: dict[str, str] | None = None) -> Response:
+    """`model` as the JSON response, serialised once. A route that returns the model itself has
+    FastAPI validate it against `response_model` a second time; the route keeps `response_model`
+    for the OpenAPI schema."""
+    return Response(model.model_dump_json(), media_type="application/json", headers=headers)
 
 
 class VideoError(BaseModel):

@@ -7,7 +7,7 @@ extension is `direction: "backward"` on `/v1/videos/extensions`.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Request, Response
 
 from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services, principal, services
@@ -54,8 +54,6 @@ def _video_id(body: Body, name: str) -> str:
     return ref
 
 
-
-
 @router.post(
     "/{video_id}/loop",
     response_model=Video,
@@ -70,7 +68,7 @@ async def loop_video(
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
     idempotency_key: str | None = Header(None),
-) -> Video:
+) -> Response:
     body = await read_body(request)
     return await queue_video(svc, who, _request(body, "loop", source_video_id=video_id), idempotency_key)
 
@@ -90,7 +88,7 @@ async def blend_videos(
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
     idempotency_key: str | None = Header(None),
-) -> Video:
+) -> Response:
     body = await read_body(request)
     a, b = _video_id(body, "video_a"), _video_id(body, "video_b")
     req = _request(body, "blend", source_video_id=a, options={"target": b})
@@ -112,7 +110,7 @@ async def create_storyboard(
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
     idempotency_key: str | None = Header(None),
-) -> Video:
+) -> Response:
     body = await read_body(request)
     cards = body.fields.get("cards")
     if not isinstance(cards, list) or not cards:
@@ -141,7 +139,7 @@ async def recut_video(
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
     idempotency_key: str | None = Header(None),
-) -> Video:
+) -> Response:
     body = await read_body(request)
     start, end = body.number("start"), body.number("end")
     if start is None:

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.forms import Body, read_body
-from zoetrope.api.schemas import Video, VideoDeleted, VideoList
+from zoetrope.api.schemas import Video, VideoDeleted, VideoList, respond
 from zoetrope.db import transaction
 from zoetrope.errors import InvalidRequest
 from zoetrope.jobs import store, submit
@@ -33,11 +33,13 @@ _FORM = {
 }
 
 
-async def queue_video(svc: Services, who: Principal, req: VideoRequest, key: str | None) -> Video:
-    """Submit `req` for `who` and return the queued video object (the path every create takes)."""
+async def queue_video(svc: Services, who: Principal, req: VideoRequest, key: str | None) -> Response:
+    """Submit `req` for `who` and answer with the queued video object (the path every create takes)."""
     # Submitting moderates the prompt (a model) and writes the database: off the event loop.
-    job = await run_in_threadpool(submit.submit, svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key)
-    return Video.of(job)
+    job = await run_in_threadpool(
+        submit.submit, svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key
+    )
+    return respond(Video.of(job))
 
 
 def _body_request(body: Body, task: str, **kw) -> VideoRequest:
@@ -59,7 +61,7 @@ async def create_video(
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
     idempotency_key: str | None = Header(None),
-) -> Video:
+) -> Response:
     body = await read_body(request)
     if isinstance(body.fields.get("input_reference"), dict):
         raise InvalidRequest("input_reference must be an uploaded image file", param="input_reference")
@@ -74,15 +76,17 @@ def list_videos(
     order: Literal["asc", "desc"] = "desc",
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
-) -> VideoList:
+) -> Response:
     with transaction(svc.engine) as s:
         page = store.list_jobs(s, who.account_id, after=after, limit=limit, order=order)
     data = [Video.of(j) for j in page.jobs]
-    return VideoList(
-        data=data,
-        first_id=data[0].id if data else None,
-        last_id=data[-1].id if data else None,
-        has_more=page.has_more,
+    return respond(
+        VideoList(
+            data=data,
+            first_id=data[0].id if data else None,
+            last_id=data[-1].id if data else None,
+            has_more=page.has_more,
+        )
     )
 
 
@@ -92,7 +96,7 @@ async def extend_video(
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
     idempotency_key: str | None = Header(None),
-) -> Video:
+) -> Response:
     body = await read_body(request)
     direction = body.text("direction") or "forward"
     if direction not in ("forward", "backward"):
@@ -112,7 +116,7 @@ async def edit_video(
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
     idempotency_key: str | None = Header(None),
-) -> Video:
+) -> Response:
     body = await read_body(request)
     ref = body.reference_id("video")
     req = _body_request(
@@ -125,25 +129,24 @@ async def edit_video(
 # the threadpool hop.
 @router.get("/{video_id}", response_model=Video)
 async def retrieve_video(
-    video_id: str, response: Response, svc: Services = Depends(services), who: Principal = Depends(principal)
-) -> Video:
+    video_id: str, svc: Services = Depends(services), who: Principal = Depends(principal)
+) -> Response:
     with transaction(svc.engine) as s:
         job = store.get_job(s, who.account_id, video_id)
-    if job.status in ("queued", "in_progress"):
-        response.headers["openai-poll-after-ms"] = POLL_AFTER_MS
-    return Video.of(job)
+    running = job.status in ("queued", "in_progress")
+    return respond(Video.of(job), headers={"openai-poll-after-ms": POLL_AFTER_MS} if running else None)
 
 
 @router.delete("/{video_id}", response_model=VideoDeleted)
 def delete_video(
     video_id: str, svc: Services = Depends(services), who: Principal = Depends(principal)
-) -> VideoDeleted:
+) -> Response:
     with transaction(svc.engine, immediate=True) as s:
         job = store.delete_job(s, who.account_id, video_id)
     signal_cancel(job.id)
     svc.blobs.delete_prefix(f"videos/{job.id}")
     svc.blobs.delete_prefix(f"inputs/{job.id}")
-    return VideoDeleted(id=job.id)
+    return respond(VideoDeleted(id=job.id))
 
 
 @router.post("/{video_id}/remix", response_model=Video, openapi_extra=_FORM)
@@ -153,7 +156,7 @@ async def remix_video(
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
     idempotency_key: str | None = Header(None),
-) -> Video:
+) -> Response:
     body = await read_body(request)
     req = _body_request(body, "remix", source_video_id=video_id, remix_of=video_id)
     return await queue_video(svc, who, req, idempotency_key)
