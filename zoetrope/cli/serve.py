@@ -39,13 +39,13 @@ def _mount_studio(web) -> None:
 
 
 def _warm_up() -> None:
-    """Load the text encoder that prompt moderation needs in the background, so the first
-    request does not pay for it (it takes seconds, minutes on a starved machine)."""
+    """Build prompt moderation (the text encoder and the policy's exemplar embeddings) in the
+    background, so the first request does not pay for it (seconds, minutes on a starved machine)."""
     import threading
 
-    from zoetrope.model.text import get_text_encoder
+    from zoetrope.safety import check_prompt
 
-    threading.Thread(target=get_text_encoder, name="warm-up", daemon=True).start()
+    threading.Thread(target=check_prompt, args=("warm up",), name="warm-up", daemon=True).start()
 
 
 @app.command()

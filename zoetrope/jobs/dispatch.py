@@ -9,6 +9,7 @@ The job's credits are captured (completed) or released (failed) in the status ch
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -34,6 +35,33 @@ class DispatchPolicy:
     # After a transient error (blob store or database away) a job waits this long, doubled per
     # attempt, before it is queued again.
     retry_seconds: float = 2.0
+
+
+class Doorbell:
+    """Rung when a job may have become claimable (one was queued, or one finished and freed its
+    account's slot); idle workers of this process wake at once instead of at their next poll.
+    Workers in other processes learn of new jobs by polling, or on PostgreSQL from NOTIFY."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._rings = 0
+
+    @property
+    def rings(self) -> int:
+        return self._rings
+
+    def ring(self) -> None:
+        with self._cond:
+            self._rings += 1
+            self._cond.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> bool:
+        """Wait until a ring after `seen` (the `rings` read before the last claim), or `timeout`."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._rings != seen, timeout)
+
+
+doorbell = Doorbell()
 
 
 def _fenced(job_id: str, worker_id: str):

@@ -23,7 +23,7 @@ from zoetrope.backends.checks import check_request, trim_frames
 from zoetrope.backends.registry import Registry
 from zoetrope.db import transaction
 from zoetrope.errors import InvalidRequest, NotFound, UnsupportedByBackend
-from zoetrope.jobs import store
+from zoetrope.jobs import dispatch, store
 from zoetrope.jobs.models import Job, new_video_id
 from zoetrope.jobs.sizes import parse_seconds, plan_size, seconds_str
 from zoetrope.safety import moderate_prompt, payload_for
@@ -133,7 +133,7 @@ def submit(
             if target is not None:
                 params["target_key"] = target.outputs["video"]
             details = {"generated_size": sizing.native_size, "resized": str(sizing.resized).lower()}
-            return store.add_job(
+            job = store.add_job(
                 s,
                 Job(
                     id=job_id,
@@ -157,6 +157,8 @@ def submit(
     except BaseException:
         blobs.delete_prefix(f"inputs/{job_id}")
         raise
+    dispatch.doorbell.ring()  # committed: an idle worker of this process claims it now
+    return job
 
 
 def _store_inputs(blobs: BlobStore, req: VideoRequest, source: Job | None, job_id: str, params: dict) -> None:

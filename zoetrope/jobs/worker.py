@@ -118,15 +118,17 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         idle = self.idle_sleep
         while not stop.is_set():
+            rung = dispatch.doorbell.rings  # before the claim: a job queued after it rings again
             try:
                 worked = self.run_once()
             except Exception:
                 log.exception("worker %s: claim failed", self.worker_id)
                 worked = False
-            # Back off gently while idle (up to 0.2 s) so an empty queue costs little.
+            # Back off gently while idle (up to 0.2 s) so an empty queue costs little; a job
+            # queued in this process rings the doorbell and ends the wait at once.
             idle = self.idle_sleep if worked else min(idle * 1.5, 0.2)
             if not worked:
-                stop.wait(idle)
+                dispatch.doorbell.wait(rung, idle)
 
     def run_once(self) -> bool:
         """Claim and run one job; False when the queue had nothing for this worker."""
@@ -182,6 +184,7 @@ class Worker:
             )
         finally:
             lease.close()
+            dispatch.doorbell.ring()  # the account's slot is free: a capped job may be claimable
             metrics.JOBS_FINISHED.labels(job.backend_model, status).inc()
             metrics.JOB_LATENCY.labels(job.backend_model, status).observe(max(0.0, now() - job.created_at))
 
