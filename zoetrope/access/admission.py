@@ -47,10 +47,11 @@ class Admission:
 
 def lock_account(session: Session, account_id: str) -> Account:
     """The account row, locked until the transaction ends (a no-op lock on SQLite)."""
-    account = session.scalar(select(Account).where(Account.id == account_id).with_for_update())
+    # populate_existing: the row as of the lock, not a copy the session loaded earlier.
+    stmt = select(Account).where(Account.id == account_id).with_for_update()
+    account = session.scalar(stmt.execution_options(populate_existing=True))
     if account is None:
         raise NotFound(f"no account {account_id!r}", param="account")
-    session.refresh(account)  # the row as of the lock, not a cached copy
     return account
 
 
@@ -101,15 +102,14 @@ def admit(
         now=now,
     )
     ledger.ensure_monthly_grant(session, account, plan, today)
-    cost = charge_for(
-        config, plan, req, entitlement.lane, ledger.fast_generations_used(session, account.id, plan, today)
-    )
+    # Free fast generations are counted only where the price depends on them.
+    free_fast = plan.free_generations and entitlement.lane == "fast"
+    fast_used = ledger.fast_generations_used(session, account.id, plan, today) if free_fast else 0
+    cost = charge_for(config, plan, req, entitlement.lane, fast_used)
     _check_funds(session, config, account, plan, cost.credits, "credits", today)
     _check_funds(session, config, account, plan, cost.points, "points", today)
     record_request(session, account.id, principal.key_id, req.model, now=now)
-    charge = ledger.reserve(
-        session, account.id, principal.key_id, job_id, req, entitlement.lane, cost, now=now
-    )
+    charge = ledger.hold(session, account.id, principal.key_id, job_id, req, entitlement.lane, cost, now=now)
     return _admission(charge, plan, account)
 
 

@@ -155,6 +155,22 @@ def reserve(
     existing = get_charge(session, job_id)
     if existing is not None:
         return existing
+    return hold(session, account_id, key_id, job_id, req, lane, cost, now=now)
+
+
+def hold(
+    session: Session,
+    account_id: str,
+    key_id: str | None,
+    job_id: str,
+    req: RequestSummary,
+    lane: str,
+    cost: Cost,
+    *,
+    now: datetime | None = None,
+) -> Charge:
+    """`reserve` for a job the caller knows has no charge yet (admission looked, under the
+    account's lock). Written with the transaction's next flush, in one round with the job row."""
     charge = Charge(
         job_id=job_id,
         account_id=account_id,
@@ -172,17 +188,20 @@ def reserve(
         created_at=now or utcnow(),
     )
     session.add(charge)
-    session.flush()
+    # No entry of this job can exist yet: reserve entries are written only with the charge, and
+    # `charges.job_id` is unique, so a second hold fails there before its entries count.
     for currency, amount in (("credits", cost.credits), ("points", cost.points)):
         if amount:
-            _append(
-                session,
-                f"reserve:{job_id}:{currency}",
-                account_id,
-                "reserve",
-                -amount,
-                currency=currency,
-                job_id=job_id,
+            session.add(
+                LedgerEntry(
+                    key=f"reserve:{job_id}:{currency}",
+                    account_id=account_id,
+                    kind="reserve",
+                    amount=-amount,
+                    currency=currency,
+                    job_id=job_id,
+                    note="",
+                )
             )
     return charge
 

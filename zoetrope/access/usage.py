@@ -100,12 +100,12 @@ def record_request(
     *,
     now: datetime | None = None,
 ) -> None:
+    # Written with the transaction's next flush (at submit, in one round with the job row).
     session.add(
         UsageEvent(
             account_id=account_id, key_id=key_id, kind="request", model=model, created_at=now or utcnow()
         )
     )
-    session.flush()
 
 
 @dataclass(frozen=True)
