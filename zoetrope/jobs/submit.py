@@ -25,8 +25,9 @@ from zoetrope.db import transaction
 from zoetrope.errors import InvalidRequest, NotFound, UnsupportedByBackend
 from zoetrope.jobs import dispatch, store
 from zoetrope.jobs.models import Job, new_video_id
+from zoetrope.jobs.moderation import moderate
 from zoetrope.jobs.sizes import parse_seconds, plan_size, seconds_str
-from zoetrope.safety import moderate_prompt, payload_for
+from zoetrope.safety import payload_for
 from zoetrope.settings import get_settings
 from zoetrope.storage import BlobStore
 
@@ -84,11 +85,11 @@ def submit(
                 return earlier
     if not req.prompt or not req.prompt.strip():
         raise InvalidRequest("prompt must not be empty", param="prompt")
-    moderate_prompt(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
+    moderate(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
     options = dict(req.options or {})
     cards = _cards(options)
-    for card in cards:
-        moderate_prompt(card.prompt)
+    if cards:
+        moderate(*(card.prompt for card in cards))
     entry = registry.entry(req.model)
     caps = registry.backend(entry.name).capabilities
     if req.task not in caps.tasks:
