@@ -164,3 +164,67 @@ def test_failure_is_recorded_with_code_and_message(engine):
     with transaction(engine) as s:
         job = s.scalar(select(Job).where(Job.id == jid))
         assert job.status == "failed" and job.error == {"code": "generation_failed", "message": "boom"}
+
+
+def test_a_poll_reads_the_same_video_as_the_job_and_only_for_its_account(engine):
+    from zoetrope.api.schemas import Video
+
+    jid = _submit(engine)
+    with transaction(engine) as s:
+        job = store.get_job(s, "acct_a", jid)
+    with engine.connect() as conn:
+        assert Video.of(store.get_video(conn, "acct_a", jid)) == Video.of(job)
+        with pytest.raises(NotFound):
+            store.get_video(conn, "acct_b", jid)
+    with transaction(engine, immediate=True) as s:
+        store.delete_job(s, "acct_a", jid)
+    with engine.connect() as conn, pytest.raises(NotFound):
+        store.get_video(conn, "acct_a", jid)
+
+
+def test_an_idle_worker_wakes_when_the_doorbell_rings():
+    bell = dispatch.Doorbell()
+    seen = bell.rings
+    bell.ring()  # rung between reading `rings` and waiting: the wait must not miss it
+    assert bell.wait(seen, timeout=5)
+    seen = bell.rings
+    assert not bell.wait(seen, timeout=0.05)
+    woke: list[float] = []
+    waiter = threading.Thread(target=lambda: woke.append(bell.wait(seen, timeout=30) and time.monotonic()))
+    waiter.start()
+    time.sleep(0.1)
+    rung_at = time.monotonic()
+    bell.ring()
+    waiter.join(timeout=30)
+    assert woke and woke[0] - rung_at < 5  # at once, not after the 30 s timeout
+
+
+def test_writers_of_one_process_queue_without_busy_errors(tmp_path):
+    from sqlalchemy import text
+
+    from zoetrope.db import make_engine
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'writers.db'}")
+    with transaction(eng, immediate=True) as s:
+        s.execute(text("create table counter (n integer)"))
+        s.execute(text("insert into counter values (0)"))
+    errors: list[BaseException] = []
+
+    def bump() -> None:
+        try:
+            for _ in range(25):
+                with transaction(eng, immediate=True) as s:
+                    n = s.execute(text("select n from counter")).scalar_one()
+                    s.execute(text("update counter set n = :n"), {"n": n + 1})
+        except BaseException as e:  # noqa: BLE001 - any failure fails the test below
+            errors.append(e)
+
+    threads = [threading.Thread(target=bump) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with transaction(eng) as s:
+        assert s.execute(text("select n from counter")).scalar_one() == 200
+    assert errors == []
+    eng.dispose()

@@ -6,6 +6,7 @@ from typing import Literal
 
 from fastapi import Response
 from pydantic import BaseModel
+from sqlalchemy import Row
 
 from zoetrope.jobs.models import Job
 
@@ -40,7 +41,8 @@ class Video(BaseModel):
     metadata: dict[str, str] = {}
 
     @classmethod
-    def of(cls, job: Job) -> Video:
+    def of(cls, job: Job | Row) -> Video:
+        """The video object of a job (or of a row of `store.VIDEO_COLUMNS`)."""
         return cls(
             id=job.id,
             created_at=int(job.created_at),

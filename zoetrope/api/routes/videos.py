@@ -131,10 +131,10 @@ async def edit_video(
 async def retrieve_video(
     video_id: str, svc: Services = Depends(services), who: Principal = Depends(principal)
 ) -> Response:
-    with transaction(svc.engine) as s:
-        job = store.get_job(s, who.account_id, video_id)
-    running = job.status in ("queued", "in_progress")
-    return respond(Video.of(job), headers={"openai-poll-after-ms": POLL_AFTER_MS} if running else None)
+    with svc.engine.connect() as conn:
+        video = store.get_video(conn, who.account_id, video_id)
+    running = video.status in ("queued", "in_progress")
+    return respond(Video.of(video), headers={"openai-poll-after-ms": POLL_AFTER_MS} if running else None)
 
 
 @router.delete("/{video_id}", response_model=VideoDeleted)
