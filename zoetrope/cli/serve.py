@@ -76,6 +76,6 @@ def serve(
         console.print("First run: created account 'local' (plan pro) with this API key, shown once:")
         console.print(f"  OPENAI_BASE_URL=http://{host}:{port}/v1 OPENAI_API_KEY={token}", soft_wrap=True)
     try:
-        uvicorn.run(web, host=host, port=port, log_level="warning")
+        uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)
     finally:
         runtime.shutdown()

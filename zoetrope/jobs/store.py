@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Row, func, or_, select
+from sqlalchemy import Connection, Row, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from zoetrope.access import ledger
@@ -48,14 +48,18 @@ VIDEO_COLUMNS = (
 )  # fmt: skip
 
 
+# Built once: a poll only binds the two ids (building the statement cost as much as running it).
+_VIDEO_BY_ID = select(*VIDEO_COLUMNS).where(
+    _VIDEO.id == bindparam("job_id"),
+    _VIDEO.account_id == bindparam("account_id"),
+    _VIDEO.deleted_at.is_(None),
+)
+
+
 def get_video(conn: Connection, account_id: str, job_id: str) -> Row:
     """`get_job` for a poll: the public columns only, in one indexed read without an ORM session
     (a quarter of the CPU; clients poll this more than anything else)."""
-    row = conn.execute(
-        select(*VIDEO_COLUMNS).where(
-            _VIDEO.id == job_id, _VIDEO.account_id == account_id, _VIDEO.deleted_at.is_(None)
-        )
-    ).one_or_none()
+    row = conn.execute(_VIDEO_BY_ID, {"job_id": job_id, "account_id": account_id}).one_or_none()
     if row is None:
         raise NotFound(f"no video {job_id!r}", param="video_id")
     return row

@@ -126,11 +126,11 @@ async def edit_video(
 
 
 # Retrieve is the hot path (clients poll it): one indexed read, done on the event loop to spare
-# the threadpool hop.
+# the threadpool hop, and the services taken from the app rather than as a dependency (FastAPI
+# rebuilds every dependency's signature on each request once the studio overrides `principal`).
 @router.get("/{video_id}", response_model=Video)
-async def retrieve_video(
-    video_id: str, svc: Services = Depends(services), who: Principal = Depends(principal)
-) -> Response:
+async def retrieve_video(video_id: str, request: Request, who: Principal = Depends(principal)) -> Response:
+    svc: Services = request.app.state.services
     with svc.engine.connect() as conn:
         video = store.get_video(conn, who.account_id, video_id)
     running = video.status in ("queued", "in_progress")
