@@ -228,3 +228,23 @@ def test_writers_of_one_process_queue_without_busy_errors(tmp_path):
         assert s.execute(text("select n from counter")).scalar_one() == 200
     assert errors == []
     eng.dispose()
+
+
+def test_a_job_announced_on_postgres_wakes_the_workers_of_another_process(engine):
+    stop = threading.Event()
+    listener = dispatch.listen_for_jobs(engine, stop)
+    if engine.dialect.name != "postgresql":
+        assert listener is None  # SQLite's workers share one machine and poll
+        return
+    try:
+        deadline = time.monotonic() + 30
+        seen = dispatch.doorbell.rings
+        while dispatch.doorbell.rings == seen and time.monotonic() < deadline:  # listening (it rings once)
+            time.sleep(0.05)
+        seen = dispatch.doorbell.rings
+        with transaction(engine) as s:  # another connection, as another process's submit would use
+            dispatch.announce(s)
+        assert dispatch.doorbell.wait(seen, timeout=10)
+    finally:
+        stop.set()
+        listener.join(timeout=10)

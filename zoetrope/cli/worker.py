@@ -38,8 +38,9 @@ def worker(
         chosen = sorted({name for name, kind in kinds.items() if kind in backend})
         if not chosen:
             known = ", ".join(sorted(set(kinds.values())))
-            raise InvalidRequest(f"no configured model uses backend {', '.join(backend)}; configured: {known}",
-                                 param="backend")
+            raise InvalidRequest(
+                f"no configured model uses backend {', '.join(backend)}; configured: {known}", param="backend"
+            )
         models = sorted(set(models or []) | set(chosen))
     proto = Worker(
         runtime.engine,
@@ -50,6 +51,7 @@ def worker(
         models=models,
     )
     runtime.threads += start_workers(proto, max(1, count), runtime.stop)
+    runtime.listen_for_jobs()
     runtime.start(0, webhook_secret=s.webhook_secret)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -9,17 +9,20 @@ The job's credits are captured (completed) or released (failed) in the status ch
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, case, func, or_, select, update
+from sqlalchemy import Engine, case, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from zoetrope.access import ledger
 from zoetrope.db import transaction
 from zoetrope.jobs import webhooks
 from zoetrope.jobs.models import COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job, now
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class DispatchPolicy:
 class Doorbell:
     """Rung when a job may have become claimable (one was queued, or one finished and freed its
     account's slot); idle workers of this process wake at once instead of at their next poll.
-    Workers in other processes learn of new jobs by polling, or on PostgreSQL from NOTIFY."""
+    Workers in other processes learn of new jobs by polling, and on PostgreSQL from `announce`."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
@@ -62,6 +65,45 @@ class Doorbell:
 
 
 doorbell = Doorbell()
+
+# PostgreSQL channel on which submit announces new jobs to the workers of every process.
+JOBS_CHANNEL = "zoetrope_jobs"
+
+
+def announce(session: Session) -> None:
+    """Tell workers in other processes (and machines) that a job was queued: a NOTIFY on
+    PostgreSQL, delivered when the transaction commits. SQLite's workers share a machine and poll."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {JOBS_CHANNEL}"))
+
+
+def listen_for_jobs(engine: Engine, stop: threading.Event) -> threading.Thread | None:
+    """On PostgreSQL, a thread that rings the doorbell on every announced job until `stop`;
+    None on other databases."""
+    if engine.dialect.name != "postgresql":
+        return None
+    thread = threading.Thread(target=_listen, args=(engine, stop), name="job-listener", daemon=True)
+    thread.start()
+    return thread
+
+
+def _listen(engine: Engine, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            raw = engine.raw_connection()
+            try:
+                conn = raw.driver_connection
+                conn.autocommit = True
+                conn.execute(f"LISTEN {JOBS_CHANNEL}")
+                doorbell.ring()  # jobs announced while we were not listening are claimable too
+                while not stop.is_set():
+                    for _ in conn.notifies(timeout=1.0):
+                        doorbell.ring()
+            finally:
+                raw.invalidate()  # a LISTENing autocommit connection does not go back to the pool
+        except Exception:  # the database is away: listen again shortly, workers poll meanwhile
+            log.warning("listening for new jobs failed; retrying", exc_info=True)
+            stop.wait(1.0)
 
 
 def _fenced(job_id: str, worker_id: str):

@@ -41,6 +41,7 @@ class Runtime:
             for t in threads:
                 _lower_priority(t)
             self.threads += threads
+            self.listen_for_jobs()
         sender = threading.Thread(
             target=webhooks.run_sender,
             args=(self.engine, self.stop),
@@ -50,6 +51,12 @@ class Runtime:
         )
         sender.start()
         self.threads.append(sender)
+
+    def listen_for_jobs(self) -> None:
+        """Wake this process's workers on jobs queued by other processes (PostgreSQL NOTIFY)."""
+        listener = dispatch.listen_for_jobs(self.engine, self.stop)
+        if listener is not None:
+            self.threads.append(listener)
 
     def shutdown(self, timeout: float = 10.0) -> None:
         self.stop.set()

@@ -134,6 +134,7 @@ def submit(
             if target is not None:
                 params["target_key"] = target.outputs["video"]
             details = {"generated_size": sizing.native_size, "resized": str(sizing.resized).lower()}
+            dispatch.announce(s)
             job = store.add_job(
                 s,
                 Job(
