@@ -22,7 +22,7 @@ from rich.table import Table
 from zoetrope.backends.base import GenerationRequest
 from zoetrope.backends.bundled import BundledBackend, weights_dir
 from zoetrope.diffusion.pipeline import SampleOptions
-from zoetrope.train.common import autocast
+from zoetrope.model.precision import autocast
 
 
 def matmul_peak(n: int = 2048, reps: int = 5) -> float:

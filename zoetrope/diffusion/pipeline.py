@@ -17,9 +17,9 @@ import torch
 from zoetrope.diffusion.flow import shift_for_tokens
 from zoetrope.diffusion.sampler import Conditioning, denoise, guided
 from zoetrope.model.dit import DiT, DiTConfig
+from zoetrope.model.precision import autocast
 from zoetrope.model.text import TextEncoder, get_text_encoder
 from zoetrope.model.vae import VAEConfig, VideoVAE, latents_for_frames
-from zoetrope.train.common import autocast
 
 
 @dataclass

@@ -5,27 +5,19 @@ from __future__ import annotations
 import copy
 import os
 import time
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
 
+from zoetrope.model.precision import autocast  # noqa: F401  (re-exported for the training loops)
+
 
 def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-def autocast(device: torch.device) -> AbstractContextManager:
-    """bf16 autocast where the device has it (CUDA, and CPUs with AVX-512 bf16); fp32 otherwise."""
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    if device.type == "cpu" and os.environ.get("ZOETROPE_CPU_BF16", "1") == "1":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return nullcontext()
 
 
 class EMA:
