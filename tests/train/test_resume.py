@@ -33,3 +33,23 @@ def test_vae_and_dit_resume_and_export(tmp_path):
     from safetensors.torch import load_file
 
     assert all(v.dtype == torch.float16 for v in load_file(out / "dit.safetensors").values())
+
+    # Exported weights are a starting point: a new run begins from them (both networks, fresh optimizer).
+    vae_from = VAETrainConfig(out=tmp_path / "vae2", size="tiny", steps=0, batch=2, frames=5, render=32, crop=16,
+                              pool=8, init=out)
+    started = load_checkpoint(train_vae(vae_from, show_progress=False))
+    exported = load_file(out / "vae.safetensors")
+    assert all(torch.allclose(started["model"][k], exported[k].float()) for k in exported)
+    dit_from = DiTTrainConfig(out=tmp_path / "dit2", vae_checkpoint=out, init=out, size="tiny", steps=0, batch=2,
+                              buckets=((32, 32, 9, 4, 1.0),), captions_per_clip=1)
+    begun = load_checkpoint(train_dit(dit_from, show_progress=False))
+    ema = load_file(out / "dit.safetensors")
+    assert all(torch.allclose(begun["model"][k], ema[k].float()) for k in ema)
+
+
+def test_a_folder_without_weights_is_refused_by_name(tmp_path):
+    import pytest
+
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match="vae.safetensors, dit.safetensors"):
+        load_checkpoint(tmp_path)

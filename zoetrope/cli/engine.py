@@ -22,7 +22,8 @@ def train_vae_cmd(
     minutes: float = typer.Option(None, help="stop after this many minutes (resume later)"),
     device: str = typer.Option("auto", help="cpu, cuda or auto"),
     lr: float = typer.Option(2e-3),
-    init: Path = typer.Option(None, help="start from this VAE checkpoint's weights"),
+    init: Path = typer.Option(None, help="start from this VAE checkpoint's weights (or a weights folder "
+                                         "such as zoetrope/weights)"),
     freeze_encoder: bool = typer.Option(False, help="train the decoder only (cached latents stay valid)"),
 ) -> None:
     """Train the causal video VAE on the procedural world."""
@@ -49,7 +50,9 @@ def train_vae_cmd(
 @train_app.command("dit")
 def train_dit_cmd(
     out: Path = typer.Option(Path("runs/dit"), help="run folder (cache.pt and checkpoint.pt live here)"),
-    vae: Path = typer.Option(Path("runs/vae/checkpoint.pt"), help="trained VAE checkpoint"),
+    vae: Path = typer.Option(Path("runs/vae/checkpoint.pt"), help="trained VAE checkpoint (or a weights folder)"),
+    init: Path = typer.Option(None, help="start from these DiT weights: a checkpoint or a weights folder "
+                                         "such as zoetrope/weights"),
     steps: int = typer.Option(20000),
     batch: int = typer.Option(32),
     size: str = typer.Option("S", help="config: tiny, S or B"),
@@ -60,7 +63,7 @@ def train_dit_cmd(
     """Train the diffusion transformer on cached latents (torchrun works unchanged)."""
     from zoetrope.train.dit import DiTTrainConfig, train_dit
 
-    train_dit(DiTTrainConfig(out=out, vae_checkpoint=vae, steps=steps, batch=batch, size=size, lr=lr,
+    train_dit(DiTTrainConfig(out=out, vae_checkpoint=vae, init=init, steps=steps, batch=batch, size=size, lr=lr,
                              max_minutes=minutes, device=device))
 
 

@@ -43,7 +43,36 @@ def save_checkpoint(path: Path, **state) -> None:
 
 
 def load_checkpoint(path: Path) -> dict | None:
+    """A training checkpoint, or None where there is none yet. A bundled-weights folder (config.json
+    beside vae.safetensors and dit.safetensors, as `zoetrope train export` writes) reads as a checkpoint
+    of both networks, so training can start from the weights that ship in the package."""
+    path = Path(path)
+    if path.is_dir():
+        return weights_checkpoint(path)
     return torch.load(path, map_location="cpu", weights_only=False) if path.exists() else None
+
+
+def weights_checkpoint(folder: Path) -> dict:
+    """The exported weights in `folder` as a checkpoint dict: VAE under `model`, DiT under `dit`/`ema`."""
+    import json
+
+    from safetensors.torch import load_file
+
+    missing = [n for n in ("config.json", "vae.safetensors", "dit.safetensors") if not (folder / n).exists()]
+    if missing:
+        raise FileNotFoundError(f"{folder} is not a weights folder: it lacks {', '.join(missing)}")
+    meta = json.loads((folder / "config.json").read_text())
+    dit = {k: v.float() for k, v in load_file(folder / "dit.safetensors").items()}
+    return {
+        "model": {k: v.float() for k, v in load_file(folder / "vae.safetensors").items()},
+        "vae_config": meta["vae"],
+        "scaling": meta["vae"].get("scaling"),
+        "step": meta.get("vae_steps", 0),
+        "dit": dit,
+        "ema": dit,
+        "dit_config": meta["dit"],
+        "dit_step": meta.get("dit_steps", 0),
+    }
 
 
 def unwrap(model: nn.Module) -> nn.Module:

@@ -35,13 +35,15 @@ from zoetrope.train.vae import to_tensor
 from zoetrope.world import WorldDataset, caption
 
 # (width, height, frames, clips, weight): square, landscape, vertical, and images.
-DEFAULT_BUCKETS = ((64, 64, 17, 3000, 0.55), (112, 64, 17, 600, 0.15), (64, 112, 17, 600, 0.15), (64, 64, 1, 2000, 0.15))
+DEFAULT_BUCKETS = ((64, 64, 17, 6000, 0.55), (112, 64, 17, 800, 0.1), (64, 112, 17, 800, 0.1), (64, 64, 1, 3000, 0.17),
+                   (128, 128, 17, 600, 0.08))
 
 
 @dataclass
 class DiTTrainConfig:
     out: Path = Path("runs/dit")
     vae_checkpoint: Path = Path("runs/vae/checkpoint.pt")
+    init: Path | None = None  # start from this checkpoint's (or weights folder's) EMA weights, fresh optimizer
     size: str = "S"
     steps: int = 20000
     batch: int = 32
@@ -158,6 +160,12 @@ def train_dit(cfg: DiTTrainConfig, show_progress: bool = True) -> Path:
         ema.model.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         step = state["step"]
+    elif cfg.init is not None:
+        init = load_checkpoint(cfg.init)
+        if init is None:
+            raise FileNotFoundError(f"nothing to start from at {cfg.init}")
+        dit.load_state_dict(init["ema"])
+        ema.model.load_state_dict(init["ema"])
     model = dit
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(dit)
