@@ -163,3 +163,46 @@ def test_bad_input_is_refused_naming_the_field(backend, kw, param):
     with pytest.raises(InvalidRequest) as e:
         run(backend, **kw)
     assert e.value.param == param and e.value.message
+
+
+@pytest.fixture
+def decoded(pipe, monkeypatch):
+    """Records every window's decoded frames (the VAE's output, before joins are mended)."""
+    out = []
+    decode = pipe.decode_latents
+
+    def spy(z):
+        frames = decode(z)
+        out.append(frames)
+        return frames
+
+    monkeypatch.setattr(pipe, "decode_latents", spy)
+    return out
+
+
+def assert_starts_from(new, known, window_new, window_known):
+    """`new` continues from the real `known` frame as the window's own output continued from its
+    reconstruction of it: the VAE's reconstruction error does not show as a cut at the join."""
+    expected = window_new.astype(np.float32) + known.astype(np.float32) - window_known.astype(np.float32)
+    inside = (expected >= 0) & (expected <= 255)
+    assert inside.mean() > 0.5
+    assert np.abs(new.astype(np.float32) - expected)[inside].max() <= 0.5
+
+
+def test_extend_starts_from_the_real_last_frame(pipe, decoded):
+    source = np.full((17, 64, 64, 3), 128, np.uint8)
+    new = np.concatenate(list(tasks.extend(pipe, "x", source, 12, seed=0, options=OPTS)))
+    window = decoded[0]
+    assert_starts_from(new[0], source[-1], window[tasks.CONTEXT], window[tasks.CONTEXT - 1])
+    # Far from the join the window's own frames are left nearly as they were.
+    far = np.abs(new[-1].astype(np.float32) - window[tasks.CONTEXT + 11])
+    near = np.abs(new[0].astype(np.float32) - window[tasks.CONTEXT])
+    assert far.mean() < 0.5 * near.mean()
+
+
+def test_transition_meets_both_ends(pipe, decoded):
+    a, b = np.full((9, 64, 64, 3), 90, np.uint8), np.full((9, 64, 64, 3), 170, np.uint8)
+    new = np.concatenate(list(joins.transition(pipe, "x", a, b, 12, seed=0, options=OPTS)))
+    window = decoded[-1]
+    assert_starts_from(new[0], a[-1], window[1], window[0])
+    assert_starts_from(new[-1], b[0], window[12], window[13])

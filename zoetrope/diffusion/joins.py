@@ -15,7 +15,17 @@ import torch
 
 from zoetrope.diffusion.pipeline import SampleOptions, VideoPipeline
 from zoetrope.diffusion.sampler import Conditioning
-from zoetrope.diffusion.tasks import CONTEXT, NEW_PER_WINDOW, WINDOW, StepFn, _report, continue_video
+from zoetrope.diffusion.tasks import (
+    CONTEXT,
+    NEW_PER_WINDOW,
+    WINDOW,
+    StepFn,
+    _report,
+    carry,
+    continue_video,
+    fade,
+    join_error,
+)
 
 BACK_KNOWN = 2  # latent frames of a clip's start held clean when growing it backwards (8 video frames)
 BACK_MIN_FRAMES = 4 * BACK_KNOWN  # the shortest clip that can be extended backwards
@@ -61,7 +71,9 @@ def extend_backward(
         cond = _window(pipe, WINDOW, h, w, {-BACK_KNOWN: inner_latents(pipe, head)})
         z = pipe.sample_latents(prompt, latent_frames=WINDOW, height=h, width=w, seed=seed + 1000 * (len(made) + 1),
                                 options=options, cond=cond)
-        video = pipe.decode_latents(z)[:new_per_window]  # the frames before `head`
+        decoded = pipe.decode_latents(z)
+        video = decoded[:new_per_window]  # the frames before `head`
+        video = carry(video, (join_error(head[0], decoded[new_per_window]), fade(len(video), from_end=True)))
         made.append(video)
         count += len(video)
         head = np.concatenate([video, head])[:BACK_MIN_FRAMES]
@@ -101,7 +113,11 @@ def transition(
     cond = _window(pipe, n, h, w, {0: pipe.encode_frames(tail[-1:]), -1: inner_latents(pipe, head)})
     z = pipe.sample_latents(prompt, latent_frames=n, height=h, width=w, seed=seed + 7, options=options, cond=cond)
     window_done()
-    yield pipe.decode_latents(z)[1 : 1 + final]
+    decoded = pipe.decode_latents(z)
+    # Both ends are joins: each one's reconstruction error fades linearly towards the other end.
+    ramp = np.linspace(0.0, 1.0, final, dtype=np.float32)
+    yield carry(decoded[1 : 1 + final], (join_error(tail[-1], decoded[0]), 1 - ramp),
+                (join_error(head[0], decoded[1 + final]), ramp))
 
 
 def blend(

@@ -16,6 +16,7 @@ import torch
 from zoetrope.diffusion.pipeline import SampleOptions, VideoPipeline
 from zoetrope.diffusion.sampler import Conditioning
 
+SEAM_FADE = 8.0  # video frames over which a join's reconstruction error fades out (1/e)
 WINDOW = 5  # latent frames per window (17 video frames), the length the model was trained on
 CONTEXT = 5  # video frames carried into the next window (1 + 4: two latent frames)
 WINDOW_FRAMES = 4 * (WINDOW - 1) + 1  # video frames of one window (17)
@@ -23,6 +24,31 @@ NEW_PER_WINDOW = WINDOW_FRAMES - CONTEXT  # new video frames each continuing win
 
 # on_step(done, total) over the whole task
 StepFn = Callable[[int, int], None]
+
+
+def join_error(known: np.ndarray, decoded: np.ndarray) -> np.ndarray:
+    """What the VAE's reconstruction got wrong in a known frame (H, W, 3), as float."""
+    return known.astype(np.float32) - decoded.astype(np.float32)
+
+
+def carry(video: np.ndarray, *joins: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """New frames (T, H, W, 3) with each join's reconstruction error added, weighted per frame:
+    `joins` are (error (H, W, 3), weights (T,)) pairs.
+
+    Known footage is kept as it was; the frames generated next to it come out of the VAE with its
+    reconstruction error, which would show as a cut at the join. Carrying that error into the new
+    frames, fading with distance from the join, makes them start exactly where the footage ends.
+    """
+    out = video.astype(np.float32)
+    for error, weights in joins:
+        out += weights[:, None, None, None] * error[None]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def fade(n: int, *, from_end: bool = False) -> np.ndarray:
+    """Weights 1, e^(-1/SEAM_FADE), ... for `n` frames counted from the join (reversed: join at the end)."""
+    w = np.exp(-np.arange(n, dtype=np.float32) / SEAM_FADE)
+    return w[::-1].copy() if from_end else w
 
 
 def _windows_needed(frames: int, have: int) -> int:
@@ -49,8 +75,9 @@ def continue_video(
         cond = _known_first(pipe, ctx, height, width)
         z = pipe.sample_latents(prompt, latent_frames=WINDOW, height=height, width=width, seed=seed + 1000 * (i + 1),
                                 options=options, cond=cond, on_step=None)
-        video = pipe.decode_latents(z)[len(ctx):]
-        video = video[: frames - made]
+        decoded = pipe.decode_latents(z)
+        video = decoded[len(ctx):][: frames - made]
+        video = carry(video, (join_error(ctx[-1], decoded[len(ctx) - 1]), fade(len(video))))
         made += len(video)
         tail = np.concatenate([tail[-CONTEXT:], video])
         i += 1
