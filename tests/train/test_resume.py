@@ -9,7 +9,8 @@ from zoetrope.train.vae import VAETrainConfig, train_vae
 
 
 def test_vae_and_dit_resume_and_export(tmp_path):
-    vae_cfg = VAETrainConfig(out=tmp_path / "vae", size="tiny", steps=3, batch=2, frames=5, render=32, crop=16, pool=8)
+    vae_cfg = VAETrainConfig(out=tmp_path / "vae", size="tiny", steps=3, batch=2, frames=5, render=32, crop=16, pool=8,
+                             temporal_weight=1.0)
     path = train_vae(vae_cfg, show_progress=False)
     first = load_checkpoint(path)
     assert first["step"] == 3

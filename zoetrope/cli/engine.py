@@ -25,13 +25,15 @@ def train_vae_cmd(
     init: Path = typer.Option(None, help="start from this VAE checkpoint's weights (or a weights folder "
                                          "such as zoetrope/weights)"),
     freeze_encoder: bool = typer.Option(False, help="train the decoder only (cached latents stay valid)"),
+    temporal_weight: float = typer.Option(0.0, help="weight of the frame-to-frame change loss (against "
+                                                    "jumps between latent frames)"),
 ) -> None:
     """Train the causal video VAE on the procedural world."""
     from zoetrope.train.common import load_checkpoint, pick_device, save_checkpoint
     from zoetrope.train.vae import VAETrainConfig, evaluate_vae, latent_scale, train_vae
 
     cfg = VAETrainConfig(out=out, steps=steps, batch=batch, size=size, max_minutes=minutes, device=device, lr=lr,
-                         init=init, freeze_encoder=freeze_encoder)
+                         init=init, freeze_encoder=freeze_encoder, temporal_weight=temporal_weight)
     path = train_vae(cfg)
     state = load_checkpoint(path)
     from zoetrope.model.vae import VAEConfig, VideoVAE

@@ -31,6 +31,7 @@ class VAETrainConfig:
     lr: float = 2e-3
     kl_weight: float = 1e-6
     detail_weight: float = 1.0
+    temporal_weight: float = 0.0  # L1 on frame-to-frame change: no jump where one latent frame hands over to the next
     seed: int = 0
     device: str = "auto"
     checkpoint_every_s: float = 180.0
@@ -64,6 +65,12 @@ def detail_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     local = F.avg_pool2d(frames, 9, stride=1, padding=4, count_include_pad=False)
     weight = (frames - local).abs().mean(1, keepdim=True).view(b, t, 1, h, w).transpose(1, 2)
     return (weight.detach() * (recon - x).pow(2)).sum() / weight.sum().clamp(min=1e-6)
+
+
+def temporal_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """L1 between frame-to-frame changes: each latent frame decodes four video frames, and a
+    reconstruction loss alone lets the picture jump at every hand-over from one latent to the next."""
+    return (recon.diff(dim=2) - x.diff(dim=2)).abs().mean()
 
 
 def random_crop(x: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor:
@@ -169,6 +176,8 @@ def train_vae(cfg: VAETrainConfig, show_progress: bool = True) -> Path:
             kl = 0.5 * (mean.float().pow(2) + logvar.float().exp() - 1 - logvar.float()).mean()
             loss = F.l1_loss(recon, x) + F.mse_loss(recon, x) + edge_loss(recon, x) + cfg.kl_weight * kl
             loss = loss + cfg.detail_weight * detail_loss(recon, x)
+            if cfg.temporal_weight:
+                loss = loss + cfg.temporal_weight * temporal_loss(recon, x)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
