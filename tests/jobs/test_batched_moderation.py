@@ -3,12 +3,14 @@ still gets the verdict `check_prompt` gives it alone."""
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import torch
 
 from zoetrope.errors import ModerationBlocked
-from zoetrope.jobs.moderation import moderate
+from zoetrope.jobs.moderation import _one_compute_thread, moderate
 from zoetrope.safety import check_prompt
 
 BENIGN = [
@@ -40,3 +42,22 @@ def test_each_prompt_of_a_storyboard_is_checked_in_turn():
     moderate(*BENIGN)
     with pytest.raises(ModerationBlocked):
         moderate(BENIGN[0], BLOCKED, BENIGN[1])
+
+
+def test_the_embedding_thread_runs_on_one_core_and_leaves_other_threads_default():
+    default = torch.get_num_threads()
+    seen = {}
+
+    def embedding_thread():
+        _one_compute_thread()
+        seen["embedder"] = torch.get_num_threads()
+
+    def later_thread():
+        seen["later"] = torch.get_num_threads()
+
+    for target in (embedding_thread, later_thread):
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+    assert seen == {"embedder": 1, "later": default}
+    assert torch.get_num_threads() == default

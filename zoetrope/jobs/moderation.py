@@ -6,12 +6,18 @@ and one thread doing every batch keeps torch to one team of compute threads (eac
 calls torch gets its own). The verdict is still `moderate_prompt`'s, prompt by prompt: the batch
 (`Moderator.prefetch`) only fills the encoder's cache with the texts moderation reads, so a text
 the batch missed costs an encode of its own, never a different decision.
+
+The embedding thread runs torch on one core. A team of two barely pays for batches this small on
+an idle machine, and beside other work (a training run) each op waits for both threads to get a
+core: a forward pass took 10-35x as long with two as with one.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+
+import torch
 
 from zoetrope.safety import moderate_prompt
 from zoetrope.safety.moderation import get_moderator
@@ -46,6 +52,7 @@ class _Embedder:
         done.wait()
 
     def _run(self) -> None:
+        _one_compute_thread()
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: bool(self._waiting))
@@ -57,6 +64,18 @@ class _Embedder:
             finally:
                 for _, done in batch:
                     done.set()
+
+
+def _one_compute_thread() -> None:
+    """Make torch run the calling thread's ops on one core, leaving other threads as they were.
+
+    `torch.set_num_threads` sets the caller's OpenMP team (per thread) and the default that a
+    thread takes at its first op (per process); the default is put back from a thread of its own."""
+    default = torch.get_num_threads()
+    torch.set_num_threads(1)
+    restore = threading.Thread(target=torch.set_num_threads, args=(default,))
+    restore.start()
+    restore.join()
 
 
 _embedder = _Embedder()

@@ -68,16 +68,16 @@ class Moderator:
         }  # name -> (E, 384)
 
     def _embed(self, texts: list[str]) -> torch.Tensor:
-        return self._encoder.encode([normalize(t) for t in texts]).pooled
+        return self._encoder.embed([normalize(t) for t in texts])
 
     def prefetch(self, prompts: list[str]) -> None:
         """Embed every text the semantic layer will read for `prompts` in one batch; the encoder
         keeps them, so checking the prompts one by one afterwards runs no further forward pass."""
-        self._encoder.encode(list(dict.fromkeys(w for prompt in prompts for w in _windows(prompt))))
+        self._encoder.embed([w for prompt in prompts for w in _windows(prompt)])
 
     def _semantic(self, text: str) -> tuple[dict[str, float], dict[str, str]]:
         windows = _windows(text)
-        vectors = self._encoder.encode(windows).pooled  # (W, 384)
+        vectors = self._encoder.embed(windows)  # (W, 384)
         benign = self._exemplars.get("benign")
         benign_sim = (
             (vectors @ benign.T).max(1).values if benign is not None else torch.full((len(windows),), -1.0)
