@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from zoetrope.safety import convcode, detect_watermark, embed_watermark, payload_for, visible_watermark
 
@@ -36,11 +37,24 @@ def test_mark_survives_attacks_with_its_payload(released, attack):
     assert 0 < result.confidence <= 1
 
 
-def test_mark_survives_a_crf28_reencode_at_64x64():
-    # 64x64 is the bundled model's small size: the whole frame is one tile of the mark.
+@pytest.mark.parametrize(
+    "attack",
+    [pytest.param(h264, id="reencode-crf28"), pytest.param(lambda v: h264(crop(v)), id="crop-10pct")],
+)
+def test_mark_survives_attacks_at_64x64(attack):
+    # 64x64 is the bundled model's default size; the mark is laid out relative to the frame.
     released = h264(embed_watermark(clip(1002, 64), "video_small"), crf=18)
-    result = detect_watermark(h264(released))
+    result = detect_watermark(attack(released))
     assert result.found and result.payload == payload_for("video_small").hex()
+
+
+def test_mark_survives_a_resize_that_changes_the_aspect():
+    frames = embed_watermark(clip(1003, 128)[:, :, 16:112], "video_wide")  # (T, 128, 96, 3)
+    squeezed = np.stack(
+        [np.asarray(Image.fromarray(f).resize((80, 48), Image.Resampling.BILINEAR)) for f in frames]
+    )
+    result = detect_watermark(h264(squeezed, crf=23))
+    assert result.found and result.payload == payload_for("video_wide").hex()
 
 
 def test_error_correction_fixes_flipped_bits_and_rejects_noise():
@@ -58,7 +72,7 @@ def test_mark_is_invisible_enough():
     original = clip(3, 128)
     marked = embed_watermark(original, "video_x")
     psnr = 10 * np.log10(255**2 / np.mean((marked.astype(float) - original) ** 2))
-    assert psnr > 37
+    assert psnr > 35
 
 
 @pytest.mark.parametrize("seed", range(6))
