@@ -16,7 +16,9 @@ class StubFastBackend:
     @property
     def capabilities(self) -> Capabilities:
         sizes = ((64, 64), (64, 112), (112, 64))
-        return Capabilities(tasks=("t2v", "t2i"), sizes=sizes, max_seconds=20, fps=8, default_steps=1)
+        return Capabilities(
+            tasks=("t2v", "t2i"), sizes=sizes, max_seconds=20, fps=8, default_steps=1, depicts_people=False
+        )
 
     def generate(self, request: GenerationRequest, progress: Progress = no_progress) -> Iterator[np.ndarray]:
         progress(1.0, "stub")

@@ -17,7 +17,12 @@ class SlowBackend:
     @property
     def capabilities(self) -> Capabilities:
         return Capabilities(
-            tasks=("t2v",), sizes=((64, 64),), max_seconds=10, fps=8, default_steps=self.steps
+            tasks=("t2v",),
+            sizes=((64, 64),),
+            max_seconds=10,
+            fps=8,
+            default_steps=self.steps,
+            depicts_people=False,  # grey frames
         )
 
     def generate(self, request: GenerationRequest, progress: Progress = no_progress) -> Iterator[np.ndarray]:

@@ -26,7 +26,9 @@ class SteadyBackend:
     @property
     def capabilities(self) -> Capabilities:
         sizes = ((64, 64), (112, 64), (64, 112))
-        return Capabilities(tasks=("t2v",), sizes=sizes, max_seconds=12, fps=4, default_steps=self.steps)
+        return Capabilities(
+            tasks=("t2v",), sizes=sizes, max_seconds=12, fps=4, default_steps=self.steps, depicts_people=False
+        )
 
     def generate(self, request: GenerationRequest, progress: Progress = no_progress) -> Iterator[np.ndarray]:
         hold = Path(os.environ[HOLD_ENV]) if os.environ.get(HOLD_ENV) else None

@@ -68,6 +68,9 @@ class Capabilities:
     max_seconds: float
     fps: int
     default_steps: int
+    # Whether its videos can show people: the output filter then also runs the people check
+    # (zoetrope/safety/people.py). A backend that does not say is taken to be able to.
+    depicts_people: bool = True
     extra: dict = field(default_factory=dict)
 
     def aspects(self) -> set[tuple[int, int]]:

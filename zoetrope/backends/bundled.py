@@ -52,6 +52,7 @@ class BundledBackend:
             max_seconds=60.0,
             fps=FPS,
             default_steps=int(meta.get("default_steps", 16)),
+            depicts_people=False,  # it draws the procedural world's coloured shapes
         )
 
     def _meta(self) -> dict:

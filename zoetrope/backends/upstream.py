@@ -81,6 +81,7 @@ class UpstreamBackend:
             max_seconds=self.options.max_seconds,
             fps=self.options.fps,
             default_steps=1,
+            depicts_people=True,
             extra={"upstream": self.base_url, "upstream_model": self.options.model},
         )
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from zoetrope import media, safety
+from zoetrope.backends.base import GenerationRequest
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +29,25 @@ def finalize(
     fps: float,
     visible_watermark: bool,
     parent: Path | None = None,
+    prompt: str = "",
+    depicts_people: bool = False,
 ) -> np.ndarray:
     """Write `frames` (uint8 (T, h, w, 3)) released to `path` (.mp4, or .png for one image) and
     return the frames as written, (T, height, width, 3).
 
     Raises OutputBlocked before anything is written when the frame filter flags the frames.
     `parent` is the file a remix, extension or edit started from: the manifest then says
-    `c2pa.edited` with it as the parent ingredient instead of `c2pa.created`.
+    `c2pa.edited` with it as the parent ingredient instead of `c2pa.created`. `prompt` and
+    `depicts_people` go to the frame check: a backend that can show people gets the people check.
     """
     frames = release_frames(
-        frames, generation_id=generation_id, width=width, height=height, visible_watermark=visible_watermark
+        frames,
+        generation_id=generation_id,
+        width=width,
+        height=height,
+        visible_watermark=visible_watermark,
+        prompt=prompt,
+        depicts_people=depicts_people,
     )
     if path.suffix.lower() == ".png":
         frames = frames[:1]
@@ -49,10 +59,17 @@ def finalize(
 
 
 def release_frames(
-    frames: np.ndarray, *, generation_id: str, width: int, height: int, visible_watermark: bool
+    frames: np.ndarray,
+    *,
+    generation_id: str,
+    width: int,
+    height: int,
+    visible_watermark: bool,
+    prompt: str = "",
+    depicts_people: bool = False,
 ) -> np.ndarray:
     """The frame steps of `finalize` on frames (T, h, w, 3) in memory: check, fit, watermarks."""
-    safety.moderate_frames(frames)
+    safety.moderate_frames(frames, prompt=prompt, depicts_people=depicts_people)
     if frames.shape[1:3] != (height, width):
         # Natives differ from the asked aspect by up to 3 %: crop that sliver, never stretch.
         frames = media.fit(frames, width, height, mode="crop")
@@ -84,9 +101,16 @@ class ReleasedBackend:
                 width=self.width,
                 height=self.height,
                 visible_watermark=False,
+                prompt=prompt_text(request),
+                depicts_people=self.capabilities.depicts_people,
             )
             self.previews.extend(chunk if not self.previews else chunk[:1])
             yield chunk
+
+
+def prompt_text(request: GenerationRequest) -> str:
+    """All the text a generation was made from: its prompt and its storyboard cards' prompts."""
+    return "\n".join([request.prompt, *(card.prompt for card in request.cards)])
 
 
 def sign(path: Path, generation_id: str, model: str, parent: Path | None = None) -> None:

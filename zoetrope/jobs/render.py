@@ -9,7 +9,7 @@ import numpy as np
 
 from zoetrope import media
 from zoetrope.backends.base import Backend, GenerationRequest, Progress, StoryCard
-from zoetrope.jobs.finalize import finalize
+from zoetrope.jobs.finalize import finalize, prompt_text
 from zoetrope.jobs.models import Job
 from zoetrope.storage import BlobStore
 
@@ -84,6 +84,8 @@ def render(job: Job, backend: Backend, blobs: BlobStore, progress: Progress) -> 
             fps=fps,
             visible_watermark=job.params.get("watermark", True),
             parent=parent,
+            prompt=prompt_text(request),
+            depicts_people=backend.capabilities.depicts_people,
         )
         blobs.put(outputs.setdefault(variant, f"{prefix}/{name}"), out.read_bytes())
     blobs.put(

@@ -88,6 +88,7 @@ class DiffusersBackend:
             max_seconds=opt.max_seconds or round((fam.max_frames - 1) / fps, 2),
             fps=fps,
             default_steps=opt.steps or fam.steps,
+            depicts_people=True,
             extra={"family": fam.kind, "pipeline": self.pipeline_name, "frame_stride": fam.frame_stride},
         )
 
