@@ -67,7 +67,7 @@ class _Layout:
     sync_phase: np.ndarray  # (S,)
     data: np.ndarray  # (D, 2)
     data_phase: np.ndarray  # (D,)
-    owner: np.ndarray  # (2D,) the coded bit read from each bin's real, then imaginary part; -1: none
+    owner: np.ndarray  # (2D,) the coded bit carried by each bin's real, then imaginary part
 
 
 @lru_cache(maxsize=1)
@@ -81,7 +81,7 @@ def _layout() -> _Layout:
     data = np.array([bins[i] for i in order[n_sync:]])
     phases = rng.uniform(0, 2 * np.pi, len(bins))
     # Coded bits go to bin parts in a keyed order, spreading each bit's neighbours over the band;
-    # parts beyond CODED_BITS repeat bits, bits without a part are read as erasures.
+    # there are more parts than coded bits (404 for 162), so every bit is sent two or three times.
     slots = 2 * len(data)
     owner = rng.permutation(np.arange(slots) % convcode.CODED_BITS)
     return _Layout(sync, phases[:n_sync], data, phases[n_sync:], owner)
