@@ -75,8 +75,7 @@ class Moderator:
         keeps them, so checking the prompts one by one afterwards runs no further forward pass."""
         self._encoder.embed([w for prompt in prompts for w in _windows(prompt)])
 
-    def _semantic(self, text: str) -> tuple[dict[str, float], dict[str, str]]:
-        windows = _windows(text)
+    def _semantic(self, windows: list[str]) -> tuple[dict[str, float], dict[str, str]]:
         vectors = self._encoder.embed(windows)  # (W, 384)
         benign = self._exemplars.get("benign")
         benign_sim = (
@@ -105,21 +104,22 @@ class Moderator:
 
         The key is the normalised sentences the layers read, so "A Cat!" and "a cat" share one.
         """
-        key = tuple(_windows(text))
+        windows = _windows(text)  # normalising is a dozen regex passes: done once a check
+        key = tuple(windows)
         with self._cache_lock:
             if (hit := self._cache.get(key)) is not None:
                 self._cache.move_to_end(key)
                 return hit
-        result = self._check(text)
+        result = self._check(text, windows)
         with self._cache_lock:
             self._cache[key] = result
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return result
 
-    def _check(self, text: str) -> ModerationResult:
+    def _check(self, text: str, windows: list[str]) -> ModerationResult:
         hits = self.rules.match(self.rules.prepare(text))
-        scores, reasons = self._semantic(text)
+        scores, reasons = self._semantic(windows)
         for name, words in hits.items():
             scores[name] = 1.0
             reasons[name] = f"rule: {words}"
