@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from collections import defaultdict
@@ -34,6 +35,7 @@ def main() -> None:
 
     rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
     check_prompt("warm up")
+    load = os.getloadavg()[0]  # the timing depends on it: other work on the cores slows torch
     start = time.perf_counter()
     results = [check_prompt(r["text"]) for r in rows]
     ms_per_prompt = 1000 * (time.perf_counter() - start) / len(rows)
@@ -72,7 +74,7 @@ def main() -> None:
         "benign_false_positive_rate": sum(r.flagged for _, r in benign) / len(benign),
         "near_miss_false_positive_rate": sum(r.flagged for r in near) / len(near),
         "n_harmful": len(harmful), "n_benign": len(benign), "n_near_miss": len(near),
-        "ms_per_prompt": ms_per_prompt,
+        "ms_per_prompt": ms_per_prompt, "load_average": load,
     }  # fmt: skip
     o = report["overall"]
     table.add_row("all harmful", str(len(harmful)), f"{o['recall']:.1%}", "", "", "")
@@ -81,7 +83,7 @@ def main() -> None:
     console.print(
         f"benign false positives: {o['benign_false_positive_rate']:.1%} of {len(benign)} "
         f"(near-misses {o['near_miss_false_positive_rate']:.1%} of {len(near)}); "
-        f"{ms_per_prompt:.1f} ms per prompt"
+        f"{ms_per_prompt:.1f} ms per prompt at load average {load:.1f}"
     )
     report["errors"] = [
         {"text": row["text"], "label": row["label"], "got": res.category, "why": res.reasons}

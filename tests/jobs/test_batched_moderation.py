@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from zoetrope.errors import ModerationBlocked
-from zoetrope.jobs.moderation import _one_compute_thread, moderate
+from zoetrope.jobs.moderation import moderate
+from zoetrope.model.text import one_compute_thread
 from zoetrope.safety import check_prompt
 
 BENIGN = [
@@ -49,7 +50,7 @@ def test_the_embedding_thread_runs_on_one_core_and_leaves_other_threads_default(
     seen = {}
 
     def embedding_thread():
-        _one_compute_thread()
+        one_compute_thread()
         seen["embedder"] = torch.get_num_threads()
 
     def later_thread():

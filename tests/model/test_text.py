@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from zoetrope.model.text import MAX_TOKENS, TextEncoder, get_text_encoder
+from zoetrope.model.text import MAX_TOKENS, SMALL_BATCH, TextEncoder, get_text_encoder, on_one_core
 
 TEXTS = [
     "",
@@ -53,3 +55,30 @@ def test_a_vector_does_not_depend_on_the_texts_batched_with_it():
     alone = fresh.embed(["a cat"])
     beside_longer = fresh.embed(["a cat", TEXTS[3], TEXTS[4]])[:1]
     assert torch.allclose(alone, beside_longer, atol=1e-5)
+
+
+def test_concurrent_callers_get_the_vectors_of_serial_calls():
+    serial = TextEncoder(cache_size=0)
+    calls = [[t] for t in TEXTS] + [TEXTS * 8]  # the last is past SMALL_BATCH: the caller's thread
+    expected = [serial.embed(texts) for texts in calls]
+    shared = TextEncoder(cache_size=0)  # no cache: every call runs a forward pass
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(shared.embed, calls * 4))
+    for i, vectors in enumerate(got):
+        assert torch.allclose(vectors, expected[i % len(calls)], atol=1e-5)
+
+
+def test_small_batches_run_on_one_core_and_callers_keep_their_threads():
+    default = torch.get_num_threads()
+    assert on_one_core(torch.get_num_threads) == 1
+    assert on_one_core(on_one_core, torch.get_num_threads) == 1  # nested: in line, no deadlock
+    TextEncoder(cache_size=0).embed(TEXTS[:2])
+    assert torch.get_num_threads() == default
+
+
+def test_large_batches_get_the_vectors_of_small_ones():
+    fresh = TextEncoder(cache_size=0)
+    texts = [f"{TEXTS[3]} number {i}" for i in range(SMALL_BATCH + 1)]  # past the worker: caller's thread
+    large = fresh.embed(texts)
+    small = torch.cat([fresh.embed(texts[i : i + 4]) for i in range(0, len(texts), 4)])
+    assert torch.allclose(large, small, atol=1e-5)

@@ -7,9 +7,8 @@ calls torch gets its own). The verdict is still `moderate_prompt`'s, prompt by p
 (`Moderator.prefetch`) only fills the encoder's cache with the texts moderation reads, so a text
 the batch missed costs an encode of its own, never a different decision.
 
-The embedding thread runs torch on one core. A team of two barely pays for batches this small on
-an idle machine, and beside other work (a training run) each op waits for both threads to get a
-core: a forward pass took 10-35x as long with two as with one.
+The embedding thread runs torch on one core, as the text encoder runs every small batch
+(`zoetrope.model.text.one_compute_thread`), so a large burst of prompts does too.
 """
 
 from __future__ import annotations
@@ -17,8 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 
-import torch
-
+from zoetrope.model.text import one_compute_thread
 from zoetrope.safety import moderate_prompt
 from zoetrope.safety.moderation import get_moderator
 
@@ -52,7 +50,7 @@ class _Embedder:
         done.wait()
 
     def _run(self) -> None:
-        _one_compute_thread()
+        one_compute_thread()
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: bool(self._waiting))
@@ -64,18 +62,6 @@ class _Embedder:
             finally:
                 for _, done in batch:
                     done.set()
-
-
-def _one_compute_thread() -> None:
-    """Make torch run the calling thread's ops on one core, leaving other threads as they were.
-
-    `torch.set_num_threads` sets the caller's OpenMP team (per thread) and the default that a
-    thread takes at its first op (per process); the default is put back from a thread of its own."""
-    default = torch.get_num_threads()
-    torch.set_num_threads(1)
-    restore = threading.Thread(target=torch.set_num_threads, args=(default,))
-    restore.start()
-    restore.join()
 
 
 _embedder = _Embedder()

@@ -8,6 +8,11 @@ The forward pass is written out below over the checkpoint's weights rather than 
 `transformers`: the texts of a batch are packed end to end, so the linear layers (nearly all of
 the FLOPs) see only real tokens, and only attention pads, to the batch's longest text. A 15-token
 prompt costs 15 tokens of work, not the 32 of a fixed-length batch.
+
+Small batches (a prompt's few sentences, a submit's prompts) run on one worker thread whose torch
+uses one core, whoever asks. A team of two barely pays for batches this small on an idle machine,
+and beside other work (a training run) each op waits for both threads to get a core: a forward
+pass took 10-35x as long with two as with one. Large batches run on the caller's thread, as before.
 """
 
 from __future__ import annotations
@@ -15,13 +20,18 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
 
 TEXT_DIM = 384
 MAX_TOKENS = 32
+SMALL_BATCH = 32  # texts; a batch up to this size runs on the one-core worker thread
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,9 @@ class TextEncoder:
 
     def encode(self, texts: list[str]) -> TextStates:
         """States for `texts`, computed once per distinct text and then served from the cache."""
+        return on_one_core(self._encode, texts) if len(texts) <= SMALL_BATCH else self._encode(texts)
+
+    def _encode(self, texts: list[str]) -> TextStates:
         rows = self._cached(self._states, texts, self._encode_batch)
         return TextStates(
             tokens=torch.stack([r[0] for r in rows]),
@@ -112,6 +125,9 @@ class TextEncoder:
     def embed(self, texts: list[str]) -> torch.Tensor:
         """Sentence vectors (N, 384) for `texts`, mean-pooled and L2-normalised, the same as
         `encode(texts).pooled`; computed once per distinct text and then served from the cache."""
+        return on_one_core(self._embed, texts) if len(texts) <= SMALL_BATCH else self._embed(texts)
+
+    def _embed(self, texts: list[str]) -> torch.Tensor:
         return torch.stack(self._cached(self._vectors, texts, self._embed_batch))
 
     def _embed_batch(self, texts: list[str]) -> list[torch.Tensor]:
@@ -163,6 +179,38 @@ def _pool(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     sums = x.new_zeros(len(lengths), x.shape[-1]).index_add_(0, owner, x)
     return F.normalize(sums / lengths[:, None].clamp(min=1), dim=-1)
 
+
+def one_compute_thread() -> None:
+    """Make torch run the calling thread's ops on one core, leaving other threads as they were.
+
+    `torch.set_num_threads` sets the caller's OpenMP team (per thread) and the default that a
+    thread takes at its first op (per process); the default is put back from a thread of its own."""
+    default = torch.get_num_threads()
+    torch.set_num_threads(1)
+    restore = threading.Thread(target=torch.set_num_threads, args=(default,))
+    restore.start()
+    restore.join()
+
+
+def on_one_core(fn: Callable[..., T], *args) -> T:
+    """`fn(*args)`, run on the process's one-core torch thread (in line when already on it).
+
+    Small tensor work belongs there: on the caller's thread even a tiny op can wake a team of two,
+    whose idle member then spins on a core the encoder needs. `fn` must not wait on another
+    thread's work that could itself be queued behind it."""
+    if getattr(_worker, "is_it", False):
+        return fn(*args)
+    return _one_core.submit(fn, *args).result()
+
+
+def _become_one_core_worker() -> None:
+    one_compute_thread()
+    _worker.is_it = True
+
+
+_worker = threading.local()
+# Every small batch of every encoder, one at a time: one torch team of one thread for the process.
+_one_core = ThreadPoolExecutor(1, thread_name_prefix="text-encoder", initializer=_become_one_core_worker)
 
 _shared: TextEncoder | None = None
 _shared_lock = threading.Lock()

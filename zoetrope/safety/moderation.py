@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import torch
 
 from zoetrope.errors import ModerationBlocked
+from zoetrope.model.text import get_text_encoder, on_one_core
 from zoetrope.safety.normalize import normalize
 from zoetrope.safety.policy import Policy, RuleSet, default_policy
 
@@ -54,8 +55,6 @@ class Moderator:
     """A policy compiled for use: rule patterns and the exemplars' embeddings."""
 
     def __init__(self, policy: Policy, *, cache_size: int = CACHE_SIZE) -> None:
-        from zoetrope.model.text import get_text_encoder
-
         self.policy = policy
         self._cache: OrderedDict[tuple[str, ...], ModerationResult] = OrderedDict()
         self._cache_size = cache_size
@@ -63,9 +62,26 @@ class Moderator:
         self.rules = RuleSet(policy)
         self._encoder = get_text_encoder()
         self._names = list(policy.categories)
-        self._exemplars = {
-            name: self._embed(texts) for name, texts in policy.exemplars.items() if texts
-        }  # name -> (E, 384)
+        self._compile_exemplars()
+
+    def _compile_exemplars(self) -> None:
+        """Stack every exemplar's vector into one matrix, so a check is one matrix multiply.
+
+        Column `self._columns[c, j]` of the product is category c's j-th exemplar; categories
+        with fewer exemplars repeat their last one, which changes no maximum."""
+        p = self.policy
+        self._scored = [n for n in self._names if p.exemplars.get(n)]  # categories with exemplars
+        texts = [t for n in [*self._scored, "benign"] for t in p.exemplars.get(n, [])]
+        self._matrix = self._embed(texts) if texts else torch.zeros(0, 384)  # (E, 384)
+        width = max((len(p.exemplars[n]) for n in self._scored), default=0)
+        start, rows = 0, []
+        for name in self._scored:
+            count = len(p.exemplars[name])
+            rows.append([start + min(j, count - 1) for j in range(width)])
+            start += count
+        self._columns = torch.tensor(rows, dtype=torch.long).reshape(len(self._scored), -1)  # (C, Emax)
+        self._benign = slice(start, len(texts))
+        self._thresholds = torch.tensor([p.categories[n].threshold for n in self._scored])  # (C,)
 
     def _embed(self, texts: list[str]) -> torch.Tensor:
         return self._encoder.embed([normalize(t) for t in texts])
@@ -76,28 +92,32 @@ class Moderator:
         self._encoder.embed([w for prompt in prompts for w in _windows(prompt)])
 
     def _semantic(self, windows: list[str]) -> tuple[dict[str, float], dict[str, str]]:
-        vectors = self._encoder.embed(windows)  # (W, 384)
-        benign = self._exemplars.get("benign")
-        benign_sim = (
-            (vectors @ benign.T).max(1).values if benign is not None else torch.full((len(windows),), -1.0)
-        )
-        scores: dict[str, float] = {}
-        reasons: dict[str, str] = {}
         p = self.policy
-        for name in self._names:
-            if name not in self._exemplars:
-                scores[name] = 0.0
-                continue
-            sims = vectors @ self._exemplars[name].T  # (W, E)
-            best, which = sims.max(1)
-            # Both conditions must hold, so the score follows whichever is further from holding.
-            slack = torch.minimum(best - p.categories[name].threshold, best - benign_sim - p.margin)
-            w = int(slack.argmax())
-            scores[name] = 1 / (1 + math.exp(-float(slack[w]) / p.temperature))
+        scores = dict.fromkeys(self._names, 0.0)
+        reasons: dict[str, str] = {}
+        if not self._scored:
+            return scores, reasons
+        nearest = on_one_core(self._nearest, windows)  # one hand-off: embedding and comparison
+        for name, (slack, similarity, column) in zip(self._scored, nearest, strict=True):
+            scores[name] = 1 / (1 + math.exp(-slack / p.temperature))
             if scores[name] >= 0.5:
-                exemplar = p.exemplars[name][int(which[w])]
-                reasons[name] = f"semantic: {float(best[w]):.2f} like {exemplar!r}"
+                exemplar = p.exemplars[name][min(column, len(p.exemplars[name]) - 1)]
+                reasons[name] = f"semantic: {similarity:.2f} like {exemplar!r}"
         return scores, reasons
+
+    def _nearest(self, windows: list[str]) -> list[tuple[float, float, int]]:
+        """For each scored category, from the window nearest to flagging: its slack (how far past
+        both the threshold and the benign margin it is), its best similarity, and which exemplar."""
+        vectors = self._encoder.embed(windows)  # (W, 384)
+        sims = vectors @ self._matrix.T  # (W, E)
+        benign = sims[:, self._benign]  # (W, B)
+        benign_sim = benign.max(1).values if benign.shape[1] else sims.new_full((len(vectors),), -1.0)
+        best, which = sims[:, self._columns].max(2)  # each (W, C)
+        # Both conditions must hold, so the score follows whichever is further from holding.
+        slack = torch.minimum(best - self._thresholds, best - benign_sim[:, None] - self.policy.margin)
+        top, w = slack.max(0)  # each (C,)
+        c = torch.arange(len(self._scored))
+        return list(zip(top.tolist(), best[w, c].tolist(), which[w, c].tolist(), strict=True))
 
     def check(self, text: str) -> ModerationResult:
         """The verdict on `text`, from the cache when the same normalised text was checked before.
