@@ -126,3 +126,22 @@ def test_seams_and_loops_show_cuts():
     assert loop_continuity(render(still, frames=16, height=64, width=64)) > 0.5
     with pytest.raises(ValueError):
         seam_continuity(a, 0)
+
+
+def test_color_change_scores_when_no_blob_lies_near_the_track():
+    """A generated clip can hold its only blobs far from where the object was tracked: the color
+    change is then judged on the track's own colors instead of failing the whole bench."""
+    import numpy as np
+
+    from zoetrope.eval.analyze import _colors_ok
+    from zoetrope.eval.segment import Blob
+    from zoetrope.eval.tracks import ObjectTrack
+    from zoetrope.world.scene import WorldObject
+
+    def blob(t, x, rgb):
+        return Blob(t=t, area=4, x=x, y=5.0, rgb=np.array(rgb, float), xs=np.zeros(4), ys=np.zeros(4), edge=False)
+
+    track = ObjectTrack(blobs=[blob(0, 5.0, (220, 30, 30)), blob(7, 6.0, (30, 30, 220))])
+    far = [[blob(t, 60.0, (30, 200, 30))] for t in range(8)]
+    obj = WorldObject(shape="circle", color="red", motion="color change", color_to="blue")
+    assert _colors_ok(track, obj, far) == 1.0

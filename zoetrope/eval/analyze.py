@@ -40,6 +40,9 @@ def _ends(track: ObjectTrack, per_frame: list[list[Blob]]) -> tuple[np.ndarray, 
     x, y, reach = xs.mean(), ys.mean(), 2.0 * np.sqrt(max(track.arrays()[3].max(), 1.0))
     near = [min(f, key=lambda b: np.hypot(b.x - x, b.y - y)) for f in per_frame if f]
     near = [b for b in near if np.hypot(b.x - x, b.y - y) < reach]
+    if not near:  # no blob of any frame lies where the track is: fall back on the track's own colors
+        colors = track.colors()
+        return np.array(colors[:1]), np.array(colors[-1:])
     quarter = max(1, len(per_frame) // 4)
     start = [b.rgb for b in near if b.t < quarter] or [near[0].rgb]
     end = [b.rgb for b in near if b.t >= len(per_frame) - quarter] or [near[-1].rgb]
