@@ -124,7 +124,8 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
         frames = next(iter(backend.generate(request)))
         out = out.with_suffix(".png") if out.suffix.lower() != ".png" else out
         frames = finalize(frames, out, generation_id=video_id, model=backend.name, width=width, height=height,
-                          fps=fps, visible_watermark=False)
+                          fps=fps, visible_watermark=False, prompt=prompt,
+                          depicts_people=backend.capabilities.depicts_people)
         record_generation(video_id, out, frames, prompt=prompt, model=backend.name, task=task, seconds=0.0,
                           fps=fps)
         typer.echo(f"wrote {out} (1 frame, {width}x{height})")

@@ -29,8 +29,8 @@ def finalize(
     fps: float,
     visible_watermark: bool,
     parent: Path | None = None,
-    prompt: str = "",
-    depicts_people: bool = False,
+    prompt: str,
+    depicts_people: bool,
 ) -> np.ndarray:
     """Write `frames` (uint8 (T, h, w, 3)) released to `path` (.mp4, or .png for one image) and
     return the frames as written, (T, height, width, 3).
@@ -65,8 +65,8 @@ def release_frames(
     width: int,
     height: int,
     visible_watermark: bool,
-    prompt: str = "",
-    depicts_people: bool = False,
+    prompt: str,
+    depicts_people: bool,
 ) -> np.ndarray:
     """The frame steps of `finalize` on frames (T, h, w, 3) in memory: check, fit, watermarks."""
     safety.moderate_frames(frames, prompt=prompt, depicts_people=depicts_people)

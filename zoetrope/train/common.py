@@ -53,7 +53,7 @@ def load_checkpoint(path: Path) -> dict | None:
 
 
 def weights_checkpoint(folder: Path) -> dict:
-    """The exported weights in `folder` as a checkpoint dict: VAE under `model`, DiT under `dit`/`ema`."""
+    """The exported weights in `folder` as a checkpoint dict: the VAE under `model`, the DiT under `ema`."""
     import json
 
     from safetensors.torch import load_file
@@ -68,7 +68,6 @@ def weights_checkpoint(folder: Path) -> dict:
         "vae_config": meta["vae"],
         "scaling": meta["vae"].get("scaling"),
         "step": meta.get("vae_steps", 0),
-        "dit": dit,
         "ema": dit,
         "dit_config": meta["dit"],
         "dit_step": meta.get("dit_steps", 0),
