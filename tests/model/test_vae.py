@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from zoetrope.model.vae import VAE_CONFIGS, VideoVAE, frames_for_latents, latents_for_frames
+from zoetrope.model.vae import VAE_CONFIGS, VideoVAE, frames_for_latents, latents_for_frames, smooth_handovers
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +47,31 @@ def test_frame_counts_must_be_one_plus_multiple_of_four():
     assert latents_for_frames(33) == 9 and frames_for_latents(9) == 33
     with pytest.raises(ValueError, match="1 \\+ 4k"):
         latents_for_frames(32)
+
+
+def _steps(x: torch.Tensor) -> torch.Tensor:
+    """The mean absolute change between consecutive frames of (1, 3, T, H, W): (T-1,)."""
+    return (x[:, :, 1:] - x[:, :, :-1]).abs().mean((0, 1, 3, 4))
+
+
+def test_handover_steps_are_spread_over_the_frames_around_them():
+    # Steady motion (a constant change per frame) plus a jump into each latent frame's first
+    # video frame (1, 5, 9), which is what the decoder's runs of four frames look like.
+    t = torch.arange(13, dtype=torch.float32)
+    x = (0.01 * t + 0.2 * ((t >= 1).float() + (t >= 5).float() + (t >= 9).float()))[None, None, :, None, None]
+    x = x.expand(1, 3, 13, 4, 4).clone()
+    assert _steps(x).max() > 0.2
+    out = smooth_handovers(x)
+    assert _steps(out).max() < 0.08  # the 0.2 jump is now a ramp of small changes
+    assert torch.allclose(out[:, :, -1], x[:, :, -1])  # frames beyond reach of a handover are kept
+    # Between frames that have a neighbour on either side of a handover, the ramp adds no brightness.
+    assert torch.allclose(out[:, :, 3:].mean(2), x[:, :, 3:].mean(2), atol=1e-6)
+
+
+def test_steady_motion_is_left_as_it_is():
+    t = torch.arange(17, dtype=torch.float32)
+    x = torch.sin(0.3 * t)[None, None, :, None, None] * torch.linspace(0, 1, 8)[None, None, None, :, None]
+    x = x.expand(1, 3, 17, 8, 8).clone()
+    linear = (0.05 * t)[None, None, :, None, None].expand(1, 3, 17, 8, 8)
+    assert torch.allclose(smooth_handovers(linear), linear, atol=1e-6)
+    assert smooth_handovers(x[:, :, :1]).equal(x[:, :, :1])  # an image has no handover

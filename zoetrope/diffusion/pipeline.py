@@ -19,7 +19,7 @@ from zoetrope.diffusion.sampler import Conditioning, denoise, guided
 from zoetrope.model.dit import DiT, DiTConfig
 from zoetrope.model.precision import autocast
 from zoetrope.model.text import TextEncoder, get_text_encoder
-from zoetrope.model.vae import VAEConfig, VideoVAE, latents_for_frames
+from zoetrope.model.vae import VAEConfig, VideoVAE, latents_for_frames, smooth_handovers
 
 
 @dataclass
@@ -73,7 +73,8 @@ class VideoPipeline:
 
     @torch.no_grad()
     def decode_latents(self, z: torch.Tensor) -> np.ndarray:
-        return tensor_to_frames(self.vae.decode(z))
+        """uint8 frames (T, H, W, 3), their latent-frame handovers smoothed (`smooth_handovers`)."""
+        return tensor_to_frames(smooth_handovers(self.vae.decode(z)))
 
     @torch.no_grad()
     def sample_latents(

