@@ -82,3 +82,14 @@ def test_large_batches_get_the_vectors_of_small_ones():
     large = fresh.embed(texts)
     small = torch.cat([fresh.embed(texts[i : i + 4]) for i in range(0, len(texts), 4)])
     assert torch.allclose(large, small, atol=1e-5)
+
+
+def test_int8_vectors_stay_close_to_the_float_ones(encoder):
+    texts = TEXTS + ["a paper boat drifts slowly on a calm lake at dawn", "lanterns"]
+    exact, int8 = encoder.embed(texts), encoder.embed(texts, int8=True)
+    assert int8.shape == exact.shape
+    assert not torch.equal(int8, exact)  # a different pass, with its own cache
+    assert (exact * int8).sum(1).min() > 0.98
+    assert torch.allclose(int8.norm(dim=1), torch.ones(len(texts)), atol=1e-5)
+    # Every short text still fills the rows int8 matrix products want (more than 16).
+    assert torch.allclose(encoder.embed(["a"], int8=True), TextEncoder(cache_size=0).embed(["a"], int8=True))

@@ -213,3 +213,17 @@ def test_fruit_and_skydivers_are_not_harm(prompt):
 def test_a_jump_meant_to_be_the_end_is_self_harm():
     result = check_prompt("a man leaping from a plane with no parachute because he wants it all to be over")
     assert result.flagged and result.category == "self-harm", result.reasons
+
+
+def test_the_int8_first_reading_gives_the_float_model_s_verdict_on_every_labelled_prompt(monkeypatch):
+    from zoetrope.safety import moderation
+    from zoetrope.safety.policy import default_policy
+
+    rows = [json.loads(line) for line in EVAL.read_text().splitlines() if line.strip()]
+    fast = moderation.Moderator(default_policy())
+    verdicts = [(r.flagged, r.category) for r in map(fast.check, (row["text"] for row in rows))]
+    monkeypatch.setattr(moderation, "EXACT_WITHIN", 10.0)  # every reading goes on to the float pass
+    exact = moderation.Moderator(default_policy())
+    for row, verdict in zip(rows, verdicts, strict=True):
+        result = exact.check(row["text"])
+        assert verdict == (result.flagged, result.category), row["text"]

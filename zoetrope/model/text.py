@@ -4,6 +4,12 @@
 normalised sentence vector (for modulation); `embed` gives only the sentence vectors, which is
 what semantic similarity (prompt moderation) reads.
 
+`embed` can run the linear layers in int8 (weights per output channel, activations per token,
+`torch._int_mm`): a third of the time for a prompt on a CPU, with sentence vectors at cosine
+0.997 (mean; 0.989 at worst) to the float pass. Moderation reads those first and asks for the
+float ones only where a verdict is close. `encode` is always float: the diffusion transformer
+was trained on its states.
+
 The forward pass is written out below over the checkpoint's weights rather than called through
 `transformers`: the texts of a batch are packed end to end, so the linear layers (nearly all of
 the FLOPs) see only real tokens, and only attention pads, to the batch's longest text. A 15-token
@@ -41,17 +47,52 @@ class TextStates:
     pooled: torch.Tensor  # (N, 384) mean-pooled, L2-normalised
 
 
+class _Proj:
+    """A linear projection kept as (bias, weight.T): `torch.addmm` on a weight stored input-major
+    runs 10-30% faster than `F.linear` at these sizes."""
+
+    def __init__(self, bias: torch.Tensor, weight_t: torch.Tensor) -> None:
+        self.bias, self.weight_t = bias, weight_t
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.addmm(self.bias, x, self.weight_t)
+
+
+class _Int8Proj:
+    """The same projection in int8: the weight quantised once per output channel, each token's
+    input per token, the product accumulated in int32 and scaled back."""
+
+    def __init__(self, proj: _Proj) -> None:
+        w = proj.weight_t  # (in, out)
+        self.bias = proj.bias
+        self.scale = w.abs().amax(0).clamp(min=1e-8) / 127  # (out,)
+        self.weight = torch.round(w / self.scale).to(torch.int8)  # (in, out)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.abs().amax(1, keepdim=True).clamp(min=1e-8) / 127  # (T, 1)
+        product = torch._int_mm(_int8_rows(torch.round(x / rows).to(torch.int8)), self.weight)
+        return torch.addcmul(self.bias, product[: len(x)].float(), rows * self.scale)
+
+
+def _int8_rows(x: torch.Tensor) -> torch.Tensor:
+    """`torch._int_mm` on a CPU wants more than 16 rows: pad short inputs with zero rows."""
+    return x if len(x) > 16 else torch.cat([x, x.new_zeros(17 - len(x), x.shape[1])])
+
+
 @dataclass(frozen=True)
 class _Layer:
-    """One BERT layer's weights. Projections are (bias, weight.T): `torch.addmm` on a weight stored
-    input-major runs 10-30% faster than `F.linear` at these sizes. Query, key and value are one."""
+    """One BERT layer's weights. Query, key and value are one projection."""
 
-    qkv: tuple[torch.Tensor, torch.Tensor]  # (3D,), (D, 3D)
-    out: tuple[torch.Tensor, torch.Tensor]  # (D,), (D, D)
+    qkv: _Proj | _Int8Proj  # D -> 3D
+    out: _Proj | _Int8Proj  # D -> D
     norm1: tuple[torch.Tensor, torch.Tensor]  # layer norm weight, bias
-    up: tuple[torch.Tensor, torch.Tensor]  # (4D,), (D, 4D)
-    down: tuple[torch.Tensor, torch.Tensor]  # (D,), (4D, D)
+    up: _Proj | _Int8Proj  # D -> 4D
+    down: _Proj | _Int8Proj  # 4D -> D
     norm2: tuple[torch.Tensor, torch.Tensor]
+
+    def int8(self) -> _Layer:
+        return _Layer(_Int8Proj(self.qkv), _Int8Proj(self.out), self.norm1, _Int8Proj(self.up),
+                      _Int8Proj(self.down), self.norm2)  # fmt: skip
 
 
 class TextEncoder:
@@ -71,15 +112,17 @@ class TextEncoder:
         self._heads, self._eps = cfg.num_attention_heads, cfg.layer_norm_eps
         assert cfg.hidden_act == "gelu" and cfg.position_embedding_type == "absolute", cfg
         self._layers = [_layer(block) for block in self.model.encoder.layer]
+        self._int8_layers = [layer.int8() for layer in self._layers]
         # Token states (for generation) and sentence vectors (for similarity) are kept apart: a
         # vector is 1/32 of a text's states, so moderation's cache holds many more texts.
         self._states: OrderedDict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = OrderedDict()
         self._vectors: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._int8_vectors: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
     @torch.inference_mode()
-    def _forward(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _forward(self, texts: list[str], int8: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Last hidden states of `texts` packed end to end (T, 384), and each text's length (N,)."""
         ids = self.tokenizer(texts, truncation=True, max_length=self.max_tokens)["input_ids"]
         lengths = torch.tensor([len(row) for row in ids])
@@ -91,14 +134,14 @@ class TextEncoder:
         x = F.layer_norm(x, x.shape[-1:], e.LayerNorm.weight, e.LayerNorm.bias, self._eps)
         d, h = x.shape[-1], self._heads
         keys = real[:, None, None, :]  # (N, 1, 1, L): attend only to real tokens
-        for layer in self._layers:
+        for layer in self._int8_layers if int8 else self._layers:
             qkv = x.new_zeros(n, longest, 3 * d)
-            qkv[real] = _affine(x, layer.qkv)  # (N, L, 3D), zero-padded for attention
+            qkv[real] = layer.qkv(x)  # (N, L, 3D), zero-padded for attention
             q, k, v = qkv.view(n, longest, 3, h, d // h).permute(2, 0, 3, 1, 4)  # each (N, H, L, D/H)
             att = F.scaled_dot_product_attention(q, k, v, attn_mask=keys)
             att = att.transpose(1, 2).reshape(n, longest, d)[real]  # (T, D)
-            x = F.layer_norm(_affine(att, layer.out) + x, (d,), *layer.norm1, self._eps)
-            ff = _affine(F.gelu(_affine(x, layer.up)), layer.down)  # (T, D)
+            x = F.layer_norm(layer.out(att) + x, (d,), *layer.norm1, self._eps)
+            ff = layer.down(F.gelu(layer.up(x)))  # (T, D)
             x = F.layer_norm(ff + x, (d,), *layer.norm2, self._eps)
         return x, lengths
 
@@ -122,16 +165,24 @@ class TextEncoder:
             pooled=torch.stack([r[2] for r in rows]),
         )
 
-    def embed(self, texts: list[str]) -> torch.Tensor:
-        """Sentence vectors (N, 384) for `texts`, mean-pooled and L2-normalised, the same as
-        `encode(texts).pooled`; computed once per distinct text and then served from the cache."""
-        return on_one_core(self._embed, texts) if len(texts) <= SMALL_BATCH else self._embed(texts)
+    def embed(self, texts: list[str], *, int8: bool = False) -> torch.Tensor:
+        """Sentence vectors (N, 384) for `texts`, mean-pooled and L2-normalised: the same as
+        `encode(texts).pooled`, or with `int8` from the int8 pass (about 3x faster, cosine 0.997
+        to the float vectors); computed once per distinct text and then served from the cache."""
+        if len(texts) <= SMALL_BATCH:
+            return on_one_core(self._embed, texts, int8)
+        return self._embed(texts, int8)
 
-    def _embed(self, texts: list[str]) -> torch.Tensor:
+    def _embed(self, texts: list[str], int8: bool = False) -> torch.Tensor:
+        if int8:
+            return torch.stack(self._cached(self._int8_vectors, texts, self._int8_batch))
         return torch.stack(self._cached(self._vectors, texts, self._embed_batch))
 
     def _embed_batch(self, texts: list[str]) -> list[torch.Tensor]:
         return list(_pool(*self._forward(texts)))
+
+    def _int8_batch(self, texts: list[str]) -> list[torch.Tensor]:
+        return list(_pool(*self._forward(texts, int8=True)))
 
     def _cached(self, cache: OrderedDict, texts: list[str], compute) -> list:
         """`compute`'s result for each of `texts`, from `cache` where it has them (kept LRU)."""
@@ -155,8 +206,8 @@ def _layer(block) -> _Layer:
     a = block.attention
     q, k, v = a.self.query, a.self.key, a.self.value
 
-    def proj(*linears: torch.nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.cat([m.bias for m in linears]), torch.cat([m.weight for m in linears]).T.contiguous()
+    def proj(*linears: torch.nn.Linear) -> _Proj:
+        return _Proj(torch.cat([m.bias for m in linears]), torch.cat([m.weight for m in linears]).T.contiguous())
 
     return _Layer(
         qkv=proj(q, k, v),
@@ -166,11 +217,6 @@ def _layer(block) -> _Layer:
         down=proj(block.output.dense),
         norm2=(block.output.LayerNorm.weight, block.output.LayerNorm.bias),
     )
-
-
-def _affine(x: torch.Tensor, proj: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    bias, weight = proj
-    return torch.addmm(bias, x, weight)
 
 
 def _pool(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
