@@ -22,7 +22,7 @@ from rich.table import Table
 from zoetrope.backends.base import GenerationRequest
 from zoetrope.backends.bundled import BundledBackend, weights_dir
 from zoetrope.diffusion.pipeline import SampleOptions
-from zoetrope.model.precision import autocast
+from zoetrope.model.precision import autocast, cpu_bf16
 
 
 def matmul_peak(n: int = 2048, reps: int = 5) -> float:
@@ -114,6 +114,18 @@ def main() -> None:
     rows["dit_forward_gflops"] = batch * dit_flops(pipe.dit, tokens) / sec / 1e9
     rows["dit_fraction_of_peak"] = rows["dit_forward_gflops"] / peak
 
+    # The precision `autocast` chose for this CPU, against the other one: bf16 pays only with native
+    # bf16 instructions (AVX-512 BF16, AMX); elsewhere it is emulated and far slower than fp32.
+    def fwd_in(bf16: bool):
+        def run():
+            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                pipe.dit(x.repeat(batch // 2, 1, 1, 1, 1), t.repeat(batch // 2, 1), s.tokens.expand(batch, -1, -1),
+                         s.mask.expand(batch, -1), s.pooled.expand(batch, -1))
+        return run
+
+    rows["cpu_bf16_native"] = float(cpu_bf16())
+    rows["dit_forward_bf16_over_fp32_time"] = time_it(fwd_in(True), reps=2) / time_it(fwd_in(False), reps=2)
+
     opts = SampleOptions(steps=steps, guidance=4.0)
     ours = time_it(lambda: pipe.sample_latents("a red circle moves right", latent_frames=5, height=64, width=64,
                                                  options=opts), reps=2)
@@ -134,7 +146,9 @@ def main() -> None:
         table.add_row(k, f"{v:.3f}")
     Console().print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": {"cpus": os.cpu_count(), "torch": torch.__version__},
+    machine = {"cpus": os.cpu_count(), "torch": torch.__version__,
+               "cpu_capability": torch.backends.cpu.get_cpu_capability(), "cpu_bf16": cpu_bf16()}
+    args.out.write_text(json.dumps({"machine": machine,
                                     "date": time.strftime("%Y-%m-%d"), "steps": steps, **rows}, indent=2))
 
 

@@ -84,7 +84,8 @@ def test_large_batches_get_the_vectors_of_small_ones():
     assert torch.allclose(large, small, atol=1e-5)
 
 
-def test_int8_vectors_stay_close_to_the_float_ones(encoder):
+def test_int8_vectors_stay_close_to_the_float_ones():
+    encoder = TextEncoder(int8=True)  # the int8 pass itself, whether or not this CPU would choose it
     texts = TEXTS + ["a paper boat drifts slowly on a calm lake at dawn", "lanterns"]
     exact, int8 = encoder.embed(texts), encoder.embed(texts, int8=True)
     assert int8.shape == exact.shape
@@ -92,4 +93,10 @@ def test_int8_vectors_stay_close_to_the_float_ones(encoder):
     assert (exact * int8).sum(1).min() > 0.98
     assert torch.allclose(int8.norm(dim=1), torch.ones(len(texts)), atol=1e-5)
     # Every short text still fills the rows int8 matrix products want (more than 16).
-    assert torch.allclose(encoder.embed(["a"], int8=True), TextEncoder(cache_size=0).embed(["a"], int8=True))
+    assert torch.allclose(encoder.embed(["a"], int8=True), TextEncoder(cache_size=0, int8=True).embed(["a"], int8=True))
+
+
+def test_without_int8_the_fast_pass_is_the_float_pass():
+    encoder = TextEncoder(int8=False)
+    texts = TEXTS[:3]
+    assert torch.equal(encoder.embed(texts, int8=True), encoder.embed(texts))

@@ -61,12 +61,14 @@ def train_dit_cmd(
     lr: float = typer.Option(3e-4),
     minutes: float = typer.Option(None, help="stop after this many minutes (resume later)"),
     device: str = typer.Option("auto", help="cpu, cuda or auto"),
+    data_seed: int = typer.Option(0, help="seed of the world clips in the cache (another seed: fresh clips)"),
+    data_scale: float = typer.Option(1.0, help="multiplies every bucket's clip count"),
 ) -> None:
     """Train the diffusion transformer on cached latents (torchrun works unchanged)."""
     from zoetrope.train.dit import DiTTrainConfig, train_dit
 
     train_dit(DiTTrainConfig(out=out, vae_checkpoint=vae, init=init, steps=steps, batch=batch, size=size, lr=lr,
-                             max_minutes=minutes, device=device))
+                             max_minutes=minutes, device=device, data_seed=data_seed, data_scale=data_scale))
 
 
 @train_app.command("export")
