@@ -54,3 +54,25 @@ def test_a_folder_without_weights_is_refused_by_name(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match="vae.safetensors, dit.safetensors"):
         load_checkpoint(tmp_path)
+
+
+def test_the_latent_cache_renders_other_or_more_clips_on_request():
+    from zoetrope.model.vae import VAE_CONFIGS, VideoVAE
+    from zoetrope.train.dit import build_cache
+
+    torch.manual_seed(0)
+    vae = VideoVAE(VAE_CONFIGS["tiny"]).eval()
+    cpu = torch.device("cpu")
+
+    def cache(**kw):
+        cfg = DiTTrainConfig(buckets=((32, 32, 5, 4, 1.0),), captions_per_clip=1, **kw)
+        return build_cache(cfg, vae, cpu, show_progress=False)
+
+    base, again = cache(), cache()
+    assert torch.equal(base["buckets"][0]["latents"], again["buckets"][0]["latents"])  # reproducible
+    other = cache(data_seed=1)["buckets"][0]
+    assert other["latents"].shape == base["buckets"][0]["latents"].shape
+    assert not torch.equal(other["latents"], base["buckets"][0]["latents"])  # fresh clips
+    more = cache(data_scale=2.0)["buckets"][0]
+    assert len(more["latents"]) == 8 and len(more["captions"]) == 8
+    assert more["latents"].dtype == torch.float16
