@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -19,9 +20,19 @@ app = typer.Typer(
 err_console = Console(stderr=True)
 
 
+# Commands that serve requests while they render: there torch's OpenMP team shares the cores with
+# the API, and a team that spins between parallel regions (OpenMP's default) made a sampling window
+# 2.7x slower beside busy cores, against 1.3x slower for a sleeping one alone (bench/contention.py).
+# One-shot commands (generate, train, eval) usually own the machine and keep spinning.
+SERVICES = frozenset({"serve", "worker", "mcp"})
+
+
 @app.callback()
-def _root() -> None:
+def _root(ctx: typer.Context) -> None:
     """Zoetrope: text-to-video on your own machine. Generate, train, evaluate, serve."""
+    if ctx.invoked_subcommand in SERVICES:
+        # Read when torch loads, which no command has done yet; OMP_WAIT_POLICY=ACTIVE keeps spinning.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # Command modules register themselves on `app` when imported.
 from zoetrope.cli import access as _access  # noqa: E402,F401
