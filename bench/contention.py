@@ -45,10 +45,8 @@ def _spin(stop) -> None:
             x += 1
 
 
-def time_window(policy: str | None) -> float:
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    if policy:
-        env["OMP_WAIT_POLICY"] = policy
+def time_window(policy: str) -> float:
+    env = {**{k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}, "OMP_WAIT_POLICY": policy}
     out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 

