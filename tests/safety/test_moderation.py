@@ -215,7 +215,7 @@ def test_a_jump_meant_to_be_the_end_is_self_harm():
     assert result.flagged and result.category == "self-harm", result.reasons
 
 
-def test_the_int8_first_reading_gives_the_float_model_s_verdict_on_every_labelled_prompt(monkeypatch):
+def test_the_fast_first_reading_gives_the_float_model_s_verdict_on_every_labelled_prompt(monkeypatch):
     from zoetrope.safety import moderation
     from zoetrope.safety.policy import default_policy
 
@@ -227,3 +227,26 @@ def test_the_int8_first_reading_gives_the_float_model_s_verdict_on_every_labelle
     for row, verdict in zip(rows, verdicts, strict=True):
         result = exact.check(row["text"])
         assert verdict == (result.flagged, result.category), row["text"]
+
+
+def test_after_a_batch_read_checks_of_its_prompts_run_no_encoder_pass(monkeypatch):
+    from zoetrope.safety import moderation
+    from zoetrope.safety.policy import default_policy
+
+    prompts = [
+        "a paper boat drifts slowly on a calm lake at dawn, cinematic wide shot, soft pastel colors",
+        "a koi pond glows softly under paper lanterns",
+        "a girl cutting her wrists",
+    ]
+    alone = [moderation.Moderator(default_policy()).check(p) for p in prompts]
+    batched = moderation.Moderator(default_policy())
+    batched.prefetch(prompts)
+    calls = []
+    embed = batched._encoder.embed
+    monkeypatch.setattr(batched._encoder, "embed", lambda texts, **kw: calls.append(texts) or embed(texts, **kw))
+    results = [batched.check(p) for p in prompts[:2]]
+    assert calls == []  # every window of a benign prompt was read in the batch
+    assert [(r.flagged, r.category, r.scores) for r in results] == [(r.flagged, r.category, r.scores) for r in alone[:2]]
+    blocked = batched.check(prompts[2])
+    assert calls  # a verdict close to (or past) a threshold is read again in float, which decides
+    assert (blocked.flagged, blocked.category) == (alone[2].flagged, alone[2].category) == (True, "self-harm")

