@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     device: str = Field(default="auto", description="cpu, cuda, or auto")
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = Field(default=1, ge=0, description="in-process workers started by `serve`")
+    workers: int = Field(default=1, ge=0, description="workers started by `serve` and `mcp` (in a child process)")
     lease_seconds: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
     webhook_secret: str | None = Field(default=None, description="whsec_... for signed webhooks")

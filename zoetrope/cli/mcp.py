@@ -25,7 +25,7 @@ def mcp(
     ),
     workers: int = typer.Option(
         None,
-        help="in-process workers (default ZOETROPE_WORKERS or 1); 0 leaves jobs to a `zoetrope serve` on the same data",
+        help="workers, in a child process (default ZOETROPE_WORKERS or 1); 0 leaves jobs to a `zoetrope serve` on the same data",
     ),
 ) -> None:
     """Serve Zoetrope's tools to a chat assistant over MCP (stdio).
@@ -33,12 +33,12 @@ def mcp(
     Tools: generate_video, generate_image, animate_image, extend_video, remix_video, get_video,
     list_videos, verify_media. The same plans, moderation and credits apply as through the API.
     """
-    from zoetrope.jobs.runtime import open_runtime
-    from zoetrope.mcp.stdio import run_stdio
-
     if not api_key:
         raise AuthenticationFailed("set ZOETROPE_API_KEY (or --api-key) to a zk-... key", param="api_key")
     s = get_settings()
+    from zoetrope.jobs.runtime import open_runtime
+    from zoetrope.mcp.stdio import run_stdio
+
     runtime = open_runtime(s)
     count = s.workers if workers is None else workers
     if count:

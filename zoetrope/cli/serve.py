@@ -1,4 +1,4 @@
-"""`zoetrope serve`: the API, the studio and in-process workers, in one process."""
+"""`zoetrope serve`: the API, the studio and workers, in one command (the workers in a child process)."""
 
 from __future__ import annotations
 
@@ -53,16 +53,22 @@ def serve(
     host: str = typer.Option(None, help="interface to bind (default ZOETROPE_HOST or 127.0.0.1)"),
     port: int = typer.Option(None, help="port (default ZOETROPE_PORT or 8000)"),
     workers: int = typer.Option(
-        None, help="in-process workers (default ZOETROPE_WORKERS or 1; 0 for API only)"
+        None, help="workers, in a child process (default ZOETROPE_WORKERS or 1; 0 for API only)"
     ),
 ) -> None:
     """Run the API, the studio and workers on this machine: no other service needed."""
+    import shutil
+
+    from zoetrope.jobs.children import share_metrics
+
+    s = get_settings()
+    metrics_dir = share_metrics(s.data_dir)  # before prometheus_client is imported
+
     import uvicorn
 
     from zoetrope.api import Services, create_app
     from zoetrope.jobs.runtime import open_runtime
 
-    s = get_settings()
     runtime = open_runtime(s)
     token = _first_run_key(runtime)
     web = create_app(Services(runtime.engine, runtime.registry, runtime.blobs, runtime.policy))
@@ -79,3 +85,5 @@ def serve(
         uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)
     finally:
         runtime.shutdown()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -24,11 +24,20 @@ def worker(
     backend: list[str] = typer.Option(
         None, "--backend", help="serve only models of this backend kind, e.g. wan, ltx, bundled (repeatable)"
     ),
+    niceness: int = typer.Option(0, min=0, max=19, help="run this many nice steps below normal CPU priority"),
 ) -> None:
     """Run workers that claim jobs from ZOETROPE_DATABASE_URL and write to ZOETROPE_BLOB_URL."""
-    from zoetrope.jobs.runtime import open_runtime
-    from zoetrope.jobs.worker import Worker, new_worker_id, start_workers
+    import os
 
+    from zoetrope.jobs import children, dispatch
+    from zoetrope.jobs.runtime import open_runtime
+    from zoetrope.jobs.worker import Worker, new_worker_id, signal_cancel, start_workers
+
+    if niceness:
+        try:  # before any thread starts: each takes the niceness of the thread that starts it
+            os.nice(niceness)
+        except OSError:
+            console.print(f"could not lower this process's priority by {niceness}; running at normal priority")
     s = get_settings()
     runtime = open_runtime(s)
     count = s.workers if workers is None else workers
@@ -56,6 +65,8 @@ def worker(
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
+    if (fd := os.environ.pop(children.WAKE_FD, None)) is not None:  # started by serve or mcp
+        children.listen_to_parent(int(fd), dispatch.doorbell.ring, signal_cancel, done.set)
     console.print(
         f"worker {proto.worker_id}: {max(1, count)} thread(s) on {s.resolved_database_url.split('@')[-1]}"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, case, func, or_, select, text, update
@@ -48,6 +48,7 @@ class Doorbell:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._rings = 0
+        self._forwards: list[Callable[[], None]] = []
 
     @property
     def rings(self) -> int:
@@ -57,6 +58,21 @@ class Doorbell:
         with self._cond:
             self._rings += 1
             self._cond.notify_all()
+            forwards = list(self._forwards)
+        for forward in forwards:
+            forward()
+
+    def forward(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` on every ring too (a worker process of ours learns of it); returns the undo."""
+        with self._cond:
+            self._forwards.append(callback)
+
+        def undo() -> None:
+            with self._cond:
+                if callback in self._forwards:
+                    self._forwards.remove(callback)
+
+        return undo
 
     def wait(self, seen: int, timeout: float) -> bool:
         """Wait until a ring after `seen` (the `rings` read before the last claim), or `timeout`."""

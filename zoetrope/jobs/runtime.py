@@ -1,27 +1,21 @@
 """What `zoetrope serve` and `zoetrope worker` start: the store, the registry, the blob store,
-worker threads and the webhook sender, all from the settings."""
+workers and the webhook sender, all from the settings."""
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
 from zoetrope.backends.registry import Registry, get_registry
 from zoetrope.db import engine_for
 from zoetrope.jobs import dispatch, webhooks
+from zoetrope.jobs.children import WorkerProcess
 from zoetrope.jobs.dispatch import DispatchPolicy
 from zoetrope.jobs.migrate import upgrade
-from zoetrope.jobs.worker import Worker, new_worker_id, start_workers
 from zoetrope.settings import Settings
 from zoetrope.storage import BlobStore, blob_store_for
-
-# How much lower than the API the in-process workers of `zoetrope serve` run (Linux nice steps):
-# generation is throughput work that can wait a few milliseconds, requests are not.
-WORKER_NICENESS = 10
 
 
 @dataclass
@@ -32,16 +26,12 @@ class Runtime:
     policy: DispatchPolicy
     stop: threading.Event
     threads: list[threading.Thread]
+    children: list[WorkerProcess] = field(default_factory=list)
 
     def start(self, workers: int, *, webhook_secret: str | None) -> None:
-        """Start `workers` worker threads and the webhook sender."""
+        """Start `workers` workers in a child process (`zoetrope.jobs.children`), and the webhook sender."""
         if workers > 0:
-            proto = Worker(self.engine, self.registry, self.blobs, self.policy, worker_id=new_worker_id())
-            threads = start_workers(proto, workers, self.stop)
-            for t in threads:
-                _lower_priority(t)
-            self.threads += threads
-            self.listen_for_jobs()
+            self.children.append(WorkerProcess(workers))
         sender = threading.Thread(
             target=webhooks.run_sender,
             args=(self.engine, self.stop),
@@ -61,21 +51,10 @@ class Runtime:
     def shutdown(self, timeout: float = 10.0) -> None:
         self.stop.set()
         dispatch.doorbell.ring()  # idle workers see the stop now, not at their next poll
+        for child in self.children:
+            child.stop(timeout=max(timeout, 60.0))  # running jobs finish
         for t in self.threads:
             t.join(timeout=timeout)
-
-
-def _lower_priority(thread: threading.Thread) -> None:
-    """Give `thread` (and the threads it starts later) a lower CPU priority than the API's.
-    Linux keeps a nice value per thread; elsewhere the thread keeps the process's."""
-    if sys.platform != "linux" or thread.native_id is None:
-        return
-    try:
-        os.setpriority(
-            os.PRIO_PROCESS, thread.native_id, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS
-        )
-    except OSError:  # gone already, or not allowed here: the worker just keeps its priority
-        pass
 
 
 def open_runtime(settings: Settings) -> Runtime:

@@ -14,6 +14,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -41,12 +42,22 @@ except ImportError:  # pragma: no cover - s3fs brings botocore
 # Jobs this process runs, by id: the API of the same process sets the event on delete, so an
 # in-process worker stops at the next step without waiting for its heartbeat.
 _running: dict[str, threading.Event] = {}
+_cancel_forwards: list[Callable[[str], None]] = []
 
 
 def signal_cancel(job_id: str) -> None:
+    """The job was deleted: a worker of this process (or of its worker process) stops it at the next step."""
     event = _running.get(job_id)
     if event is not None:
         event.set()
+    for forward in list(_cancel_forwards):
+        forward(job_id)
+
+
+def forward_cancels(callback: Callable[[str], None]) -> Callable[[], None]:
+    """Call `callback(job_id)` on every `signal_cancel` too; returns the undo."""
+    _cancel_forwards.append(callback)
+    return lambda: _cancel_forwards.remove(callback) if callback in _cancel_forwards else None
 
 
 def new_worker_id() -> str:

@@ -195,7 +195,7 @@ class TextEncoder:
         """Last hidden states of `texts` packed end to end (T, 384), and each text's length (N,)."""
         ids = self.tokenizer(texts, truncation=True, max_length=self.max_tokens)["input_ids"]
         lengths = torch.tensor([len(row) for row in ids])
-        n, longest = len(ids), int(lengths.max())
+        longest = int(lengths.max())
         real = torch.arange(longest) < lengths[:, None]  # (N, L)
         e = self.model.embeddings
         x = e.word_embeddings(torch.tensor([t for row in ids for t in row]))  # (T, D)
