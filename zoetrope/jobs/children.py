@@ -41,11 +41,25 @@ def share_metrics(data_dir: Path) -> Path | None:
     imports `prometheus_client`); None when the environment names a folder already."""
     if os.environ.get(METRICS_DIR):
         return None
-    folder = Path(data_dir) / "run" / f"metrics-{os.getpid()}"
+    run = Path(data_dir) / "run"
+    for stale in run.glob("metrics-*"):  # left by a server that was killed
+        if stale.name.removeprefix("metrics-").isdigit() and not _alive(int(stale.name.removeprefix("metrics-"))):
+            shutil.rmtree(stale, ignore_errors=True)
+    folder = run / f"metrics-{os.getpid()}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     os.environ[METRICS_DIR] = str(folder)
     return folder
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 class WorkerProcess:
