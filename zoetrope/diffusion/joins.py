@@ -127,16 +127,17 @@ def ease(path: np.ndarray, frames: int) -> np.ndarray:
 
     The model often leaves most of a transition's change to its last frames, which shows as a
     cut into the clip that follows. Here the transition is retimed: positions along the path are
-    measured in mean absolute change between frames, the output frames are placed at smoothstep
+    measured in mean absolute change between frames, the output frames are placed at smootherstep
     fractions of its length (between two frames of the path, a linear mix of them), so the first
-    and last steps move 1.7% of the way each (with 12 frames) and the middle carries the change."""
+    and last steps move 0.4% of the way each (with 12 frames) and the middle carries the change
+    (its largest step 1.9/13 of the way)."""
     f = path.astype(np.float32)
     steps = np.abs(f[1:] - f[:-1]).mean(axis=(1, 2, 3))  # (K-1,)
     where = np.concatenate([[0.0], np.cumsum(steps)])
     if where[-1] <= 0:
         return path[1:-1][:frames]
     t = np.arange(1, frames + 1, dtype=np.float64) / (frames + 1)
-    targets = where[-1] * (3 * t**2 - 2 * t**3)  # smoothstep: gentle at both joins
+    targets = where[-1] * t**3 * (10 - 15 * t + 6 * t**2)  # smootherstep: gentle at both joins
     out = np.empty((frames, *path.shape[1:]), np.float32)
     for j, at in enumerate(targets):
         i = min(int(np.searchsorted(where, at, side="right")) - 1, len(steps) - 1)
