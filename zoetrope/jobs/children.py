@@ -2,9 +2,10 @@
 
 Worker threads in the API's process share its interpreter lock: generation, encoding and frame
 checks run Python between their native calls, and every request thread queued behind them for
-the lock (bench/api.py at 200 creates a second on 2 cores: p50 247 ms with the worker in-process,
-116 ms with the same worker in a child). In a child, the worker is also one the operating system
-can rank below the API (`WORKER_NICENESS`), which it cannot do for the lock.
+the lock (200 distinct-prompt creates a second on 2 cores, with the worker rendering the
+backlog: create p50 247 ms with the worker in-process, 108-139 ms with it in a child). In a
+child, the worker is also one the operating system can rank below the API (`WORKER_NICENESS`),
+which it cannot do for the lock.
 
 The child is `zoetrope worker` on the same settings. A pipe carries what the API's process
 knows first: a job was queued (the child's workers claim it at once instead of at their next

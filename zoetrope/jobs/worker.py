@@ -39,8 +39,9 @@ try:
 except ImportError:  # pragma: no cover - s3fs brings botocore
     pass
 
-# Jobs this process runs, by id: the API of the same process sets the event on delete, so an
-# in-process worker stops at the next step without waiting for its heartbeat.
+# Jobs this process runs, by id: the API of the same process sets the event on delete, so a
+# worker of this process (or, through `forward_cancels`, of its worker process) stops at the next
+# step without waiting for its heartbeat.
 _running: dict[str, threading.Event] = {}
 _cancel_forwards: list[Callable[[str], None]] = []
 
