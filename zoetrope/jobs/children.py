@@ -67,6 +67,7 @@ class WorkerProcess:
     """`count` workers in a child `zoetrope worker` process, told of new jobs and deletions."""
 
     def __init__(self, count: int) -> None:
+        # Here, not at the top: `worker` imports prometheus_client, which `share_metrics` must precede.
         from zoetrope.jobs import dispatch, worker
 
         read_fd, self._write_fd = os.pipe()
