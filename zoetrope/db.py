@@ -6,10 +6,11 @@ SQLite (WAL) is the embedded default; PostgreSQL (psycopg 3) is the scale-out en
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -86,3 +87,94 @@ def transaction(engine: Engine, *, immediate: bool = False) -> Iterator[Session]
                 session.flush()
         finally:
             conn.info["immediate"] = False
+
+
+T = TypeVar("T")
+
+
+class _Write:
+    """One caller's part of a batched write: its work, then its result or its error."""
+
+    __slots__ = ("work", "result", "error", "done")
+
+    def __init__(self, work: Callable[[Session], T]) -> None:
+        self.work, self.result, self.error, self.done = work, None, None, False
+
+
+class _WriteBatcher:
+    """Runs the writes that threads of this process queue for one SQLite database together, in
+    one transaction, each in a savepoint of its own (group commit).
+
+    The first caller to find no batch running leads: it takes every write queued so far and runs
+    them; callers arriving meanwhile queue for the next batch, which one of them leads. A write
+    that raises rolls back only its own savepoint and hands the error to its caller; the others
+    commit. So a burst of submits takes the write lock, begins and commits once a batch instead of
+    once a request, and waits for no hand-over of the lock from thread to thread in between. With
+    the workers in their own process contending for SQLite's lock, bench/api.py's create p99 was
+    365-444 ms with it and 856-1,211 ms with a transaction per submit (back to back, 2 cores)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: list[_Write] = []
+        self._leading = False
+
+    def run(self, engine: Engine, work: Callable[[Session], T]) -> T:
+        mine = _Write(work)
+        with self._cond:
+            self._queue.append(mine)
+            while not mine.done and self._leading:
+                self._cond.wait()
+            if mine.done:
+                return _outcome(mine)
+            self._leading = True
+            batch, self._queue = self._queue, []
+        try:
+            self._run_batch(engine, batch)
+        finally:
+            with self._cond:
+                self._leading = False
+                for write in batch:
+                    write.done = True
+                self._cond.notify_all()
+        return _outcome(mine)
+
+    @staticmethod
+    def _run_batch(engine: Engine, batch: list[_Write]) -> None:
+        try:
+            with transaction(engine, immediate=True) as session:
+                for write in batch:
+                    try:
+                        with session.begin_nested():
+                            write.result = write.work(session)
+                            session.flush()
+                    except Exception as e:  # noqa: BLE001 - handed to the caller, who raises it
+                        write.error = e
+        except BaseException as e:  # the commit failed: no write of the batch happened
+            for write in batch:
+                if write.error is None:
+                    write.error, write.result = e, None
+
+
+def _outcome(write: _Write):
+    if write.error is not None:
+        raise write.error
+    return write.result
+
+
+_batchers: dict[str, _WriteBatcher] = {}
+
+
+def batched_write(engine: Engine, work: Callable[[Session], T]) -> T:
+    """`work(session)` inside a write transaction, with its changes committed when this returns.
+
+    On SQLite the writes queued by this process's threads at the same time share one transaction
+    (`_WriteBatcher`); `work` must then leave the session usable when it raises (let the error
+    propagate rather than catching database errors). On PostgreSQL, where writers do not queue for
+    one lock, each write is its own transaction."""
+    if engine.dialect.name != "sqlite":
+        with transaction(engine, immediate=True) as session:
+            return work(session)
+    key = str(engine.url.database or "")
+    with _write_locks_guard:
+        batcher = _batchers.setdefault(key, _WriteBatcher())
+    return batcher.run(engine, work)

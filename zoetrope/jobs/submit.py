@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from zoetrope import media
 from zoetrope.access.admission import admit
@@ -21,7 +22,7 @@ from zoetrope.access.keys import Principal
 from zoetrope.backends.base import GenerationRequest, StoryCard
 from zoetrope.backends.checks import check_request, trim_frames
 from zoetrope.backends.registry import Registry
-from zoetrope.db import transaction
+from zoetrope.db import batched_write, transaction
 from zoetrope.errors import InvalidRequest, NotFound, UnsupportedByBackend
 from zoetrope.jobs import dispatch, store
 from zoetrope.jobs.models import Job, new_video_id
@@ -120,42 +121,47 @@ def submit(
         model=entry.name, width=sizing.width, height=sizing.height, seconds=total, task=req.task
     )
     job_id = new_video_id()
+
+    def write(s: Session) -> Job:
+        if idempotency_key:
+            earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
+            if earlier is not None:
+                return earlier
+            store.remember_idempotent(s, principal.account_id, idempotency_key, req.fingerprint(), job_id)
+        # Refusals (403/402/429) roll back all of this submit (its savepoint); credits are held only
+        # with the job row.
+        admission = admit(s, principal, summary, job_id)
+        params["watermark"] = admission.watermark
+        _store_inputs(blobs, req, source, job_id, params)
+        if target is not None:
+            params["target_key"] = target.outputs["video"]
+        details = {"generated_size": sizing.native_size, "resized": str(sizing.resized).lower()}
+        dispatch.announce(s)
+        return store.add_job(
+            s,
+            Job(
+                id=job_id,
+                account_id=principal.account_id,
+                key_id=principal.key_id,
+                model=req.model,
+                backend_model=entry.name,
+                prompt=req.prompt,
+                seconds=seconds_str(total),
+                size=sizing.size,
+                task=req.task,
+                params=params,
+                details=details,
+                remixed_from_video_id=req.remix_of,
+                lane=admission.lane,
+                max_concurrent=max(1, admission.max_concurrent),
+                max_attempts=get_settings().max_attempts,
+                watermark_payload=payload_for(job_id).hex(),
+            ),
+        )
+
     try:
-        with transaction(engine, immediate=True) as s:
-            if idempotency_key:
-                earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
-                if earlier is not None:
-                    return earlier
-                store.remember_idempotent(s, principal.account_id, idempotency_key, req.fingerprint(), job_id)
-            # Refusals (403/402/429) roll back everything; credits are held only with the job row.
-            admission = admit(s, principal, summary, job_id)
-            params["watermark"] = admission.watermark
-            _store_inputs(blobs, req, source, job_id, params)
-            if target is not None:
-                params["target_key"] = target.outputs["video"]
-            details = {"generated_size": sizing.native_size, "resized": str(sizing.resized).lower()}
-            dispatch.announce(s)
-            job = store.add_job(
-                s,
-                Job(
-                    id=job_id,
-                    account_id=principal.account_id,
-                    key_id=principal.key_id,
-                    model=req.model,
-                    backend_model=entry.name,
-                    prompt=req.prompt,
-                    seconds=seconds_str(total),
-                    size=sizing.size,
-                    task=req.task,
-                    params=params,
-                    details=details,
-                    remixed_from_video_id=req.remix_of,
-                    lane=admission.lane,
-                    max_concurrent=max(1, admission.max_concurrent),
-                    max_attempts=get_settings().max_attempts,
-                    watermark_payload=payload_for(job_id).hex(),
-                ),
-            )
+        # Concurrent submits share one transaction, each in a savepoint (`batched_write`).
+        job = batched_write(engine, write)
     except BaseException:
         blobs.delete_prefix(f"inputs/{job_id}")
         raise
