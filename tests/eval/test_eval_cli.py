@@ -34,11 +34,13 @@ class _NoiseModel:
     """A stand-in model without weights: random frames, in two chunks like a real backend."""
 
     name = "noise"
+    requests: list = []
 
     def pipeline(self):
         return self
 
     def generate(self, request):
+        self.requests.append(request)
         rng = np.random.default_rng(request.seed)
         frames = round(request.seconds * 8)
         clip = rng.integers(0, 256, size=(frames, request.height, request.width, 3), dtype=np.uint8)
@@ -49,11 +51,14 @@ def test_eval_on_a_model_scores_both_prompt_styles(tmp_path, monkeypatch):
     from zoetrope.backends import bundled
 
     monkeypatch.setattr(bundled, "BundledBackend", _NoiseModel)
+    monkeypatch.setattr(_NoiseModel, "requests", [])
     out = tmp_path / "results.json"
-    result = CliRunner().invoke(app, ["eval", "--n", "4", "--steps", "2", "--out", str(out)])
+    args = ["eval", "--n", "4", "--steps", "2", "--guidance", "6", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
-    assert report["source"] == "noise" and report["steps"] == 2
+    assert report["source"] == "noise" and report["steps"] == 2 and report["guidance"] == 6.0
+    assert {(r.steps, r.guidance) for r in _NoiseModel.requests} == {(2, 6.0)}
     assert report["train-style"]["n"] == report["paraphrase"]["n"] == 4
     assert report["color"] < 0.5 and report["shape"] < 0.5  # noise follows no prompt
 

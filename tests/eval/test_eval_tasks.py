@@ -13,9 +13,10 @@ from zoetrope.cli import app
 def test_eval_tasks_writes_every_task_metric_with_its_target(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOETROPE_WEIGHTS_DIR", str(write_tiny_random_weights(tmp_path / "w")))
     out = tmp_path / "tasks.json"
-    result = CliRunner().invoke(app, ["eval", "--tasks", "--n", "1", "--out", str(out)])
+    result = CliRunner().invoke(app, ["eval", "--tasks", "--n", "1", "--guidance", "3", "--out", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
+    assert report["guidance"] == 3.0
     for key in ("i2v_first_frame_psnr_db", "extend_seam_ratio", "extend_backward_seam_ratio", "loop_end_ratio",
                 "blend_seam_ratio", "remix_changed"):
         assert key in report, key

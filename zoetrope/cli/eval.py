@@ -21,7 +21,7 @@ console = Console()
 FPS = 8
 
 
-def _model_generate(size: int, frames: int, steps: int | None):
+def _model_generate(size: int, frames: int, steps: int | None, guidance: float | None = None):
     """A generate(prompt, scene) over the bundled model, or None (with a printed reason) if it is missing."""
     try:
         from zoetrope.backends.base import GenerationRequest
@@ -37,7 +37,8 @@ def _model_generate(size: int, frames: int, steps: int | None):
 
     def generate(prompt: str, scene: Scene) -> np.ndarray:
         request = GenerationRequest(
-            prompt=prompt, width=size, height=size, seconds=frames / FPS, seed=next(calls), steps=steps
+            prompt=prompt, width=size, height=size, seconds=frames / FPS, seed=next(calls), steps=steps,
+            guidance=guidance,
         )
         return np.concatenate(list(backend.generate(request)), axis=0)
 
@@ -98,6 +99,9 @@ def eval_command(
     steps: int = typer.Option(
         None, "--steps", min=1, help="sampling steps for the model (default: the model's)"
     ),
+    guidance: float = typer.Option(
+        None, "--guidance", min=1.0, help="classifier-free guidance scale for the model (default: the model's)"
+    ),
     paraphrase: bool = typer.Option(
         False, "--paraphrase", help="with --real, also score paraphrased prompts (the model always gets both)"
     ),
@@ -124,7 +128,7 @@ def eval_command(
     if tasks:
         from zoetrope.cli.eval_tasks import run_tasks
 
-        return run_tasks(out=out, n=n, seed=seed, size=size, steps=steps)
+        return run_tasks(out=out, n=n, seed=seed, size=size, steps=steps, guidance=guidance)
     if real and vae:
         raise typer.BadParameter("choose one of --real and --vae", param_hint="--vae")
     if real:
@@ -132,7 +136,7 @@ def eval_command(
     elif vae:
         generate, source = _vae_roundtrip(size, frames), "zoetrope-mini VAE round trip"
     else:
-        generate, source = _model_generate(size, frames, steps)
+        generate, source = _model_generate(size, frames, steps, guidance)
     styles = ["train", "paraphrase"] if paraphrase or not (real or vae) else ["train"]
     blocks = {}
     for style in styles:
@@ -150,6 +154,7 @@ def eval_command(
         "size": size,
         "fps": FPS,
         "steps": steps,
+        "guidance": guidance,
         "date": str(date.today()),
         "machine": platform.platform(),
         **{axis: main[axis] for axis in ALL_AXES},

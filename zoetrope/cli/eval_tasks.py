@@ -19,7 +19,7 @@ from zoetrope.eval.tasks import task_bench
 console = Console()
 
 
-def _model(size: int, steps: int | None):
+def _model(size: int, steps: int | None, guidance: float | None = None):
     """(make, roundtrip, name) over the bundled backend: the same requests the CLI and API send."""
     from zoetrope.backends.base import GenerationRequest
     from zoetrope.backends.bundled import BundledBackend
@@ -35,7 +35,7 @@ def _model(size: int, steps: int | None):
 
     def make(task: str, prompt: str, **fields) -> np.ndarray:
         request = GenerationRequest(prompt=prompt, width=size, height=size, task=task, seed=next(calls),
-                                    steps=steps, **fields)
+                                    steps=steps, guidance=guidance, **fields)
         return np.concatenate(list(backend.generate(request)), axis=0)
 
     def roundtrip(image: np.ndarray) -> np.ndarray:
@@ -44,8 +44,8 @@ def _model(size: int, steps: int | None):
     return make, roundtrip, backend.name
 
 
-def run_tasks(*, out: Path, n: int, seed: int, size: int, steps: int | None) -> None:
-    make, roundtrip, name = _model(size, steps)
+def run_tasks(*, out: Path, n: int, seed: int, size: int, steps: int | None, guidance: float | None = None) -> None:
+    make, roundtrip, name = _model(size, steps, guidance)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as bar:
         job = bar.add_task(f"{name} · tasks", total=n)
@@ -63,7 +63,7 @@ def run_tasks(*, out: Path, n: int, seed: int, size: int, steps: int | None) -> 
     from zoetrope.backends.bundled import weights_dir
 
     weights = str(weights_dir())
-    report = {"source": name, "weights": weights, "n": n, "seed": seed, "size": size, "steps": steps,
+    report = {"source": name, "weights": weights, "n": n, "seed": seed, "size": size, "steps": steps, "guidance": guidance,
               "date": str(date.today()), "machine": platform.platform(), **result}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
