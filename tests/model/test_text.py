@@ -125,9 +125,33 @@ def test_the_fast_pass_is_chosen_only_when_it_is_asked_for(monkeypatch):
     assert asked == ["bf16", "int8"] and encoder.fast_pass == "float"
 
 
-def test_native_bf16_makes_the_fast_pass_bf16(monkeypatch):
+def test_where_only_native_bf16_pays_the_fast_pass_is_bf16_untimed(monkeypatch):
     if not text._packed_bf16_linear():
         pytest.skip("this torch has no oneDNN packed linear")
     monkeypatch.setattr(text, "cpu_bf16", lambda: True)
-    monkeypatch.setattr(text, "int8_matmul_pays", lambda: pytest.fail("int8 is not timed where bf16 is native"))
+    monkeypatch.setattr(text, "int8_matmul_pays", lambda: False)
+    monkeypatch.setattr(TextEncoder, "_seconds_for", lambda self, kind: pytest.fail("one pass pays: no timing"))
     assert TextEncoder(cache_size=0).fast_pass == "bf16"
+
+
+def test_where_bf16_and_int8_both_pay_the_faster_here_is_chosen(monkeypatch):
+    if not text._packed_bf16_linear():
+        pytest.skip("this torch has no oneDNN packed linear")
+    monkeypatch.setattr(text, "cpu_bf16", lambda: True)
+    monkeypatch.setattr(text, "int8_matmul_pays", lambda: True)
+    timed = {}
+    real = TextEncoder._seconds_for
+
+    def spy(self, kind):
+        timed[kind] = real(self, kind)
+        return timed[kind]
+
+    monkeypatch.setattr(TextEncoder, "_seconds_for", spy)
+    encoder = TextEncoder(cache_size=0)
+    chosen = encoder.fast_pass
+    assert set(timed) == {"bf16", "int8"} and chosen == min(timed, key=timed.get)
+    loser = ({"bf16", "int8"} - {chosen}).pop()
+    assert loser not in encoder._weights  # only the chosen pass's weights stay
+    quick, exact = encoder.embed(TEXTS, fast=True), encoder.embed(TEXTS)
+    assert (quick * exact).sum(1).min() > 0.98
+    assert encoder.fast_pass == chosen  # decided once

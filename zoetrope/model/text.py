@@ -9,8 +9,11 @@ verdict is close. Which one is chosen per machine, on the first fast call (`fast
 - `bf16` where the CPU runs bf16 natively (AVX-512 BF16, AMX): the linear layers on oneDNN with
   weights packed once for the matrix units, GELU fused into the up projection; sentence vectors
   at cosine 0.99999 to the float pass, and a prompt in a third to a quarter of the time;
-- `int8` where int8 products pay (`int8_matmul_pays`: VNNI) but bf16 does not: weights per output
-  channel, activations per token, `torch._int_mm`; cosine 0.997 (0.989 at worst);
+- `int8` where int8 products pay (`int8_matmul_pays`: VNNI): weights per output channel,
+  activations per token, `torch._int_mm`; cosine 0.997 (0.989 at worst);
+- where both pay, whichever runs a batch of prompts faster here, timed once. Native bf16 is not
+  always the faster: on an AMD EPYC with AVX-512 BF16 but no AMX, on one core, int8 took 5.7 ms for
+  one prompt against 8.3 ms, and 38.6 ms for sixteen against 47.4 ms;
 - `float` elsewhere: the fast pass is the float pass.
 `encode` is always float: the diffusion transformer was trained on its states.
 
@@ -30,6 +33,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
@@ -46,6 +50,12 @@ TEXT_DIM = 384
 MAX_TOKENS = 32
 SMALL_BATCH = 32  # texts; a batch up to this size runs on the one-core worker thread
 FAST_PASSES = ("bf16", "int8", "float")
+# What the fast passes are timed on where more than one pays: prompts of a usual length.
+PROBE = [f"a {c} {s} moves slowly to the {d} over a {b} floor, cinematic shot"
+         for c, s, d, b in zip(("red", "blue", "green", "white", "black", "gold", "grey", "pink"),
+                               ("ball", "cube", "kite", "boat", "fox", "car", "bird", "lamp"),
+                               ("left", "right", "top", "bottom") * 2,
+                               ("wooden", "stone", "sandy", "grassy") * 2, strict=True)]  # fmt: skip
 T = TypeVar("T")
 
 
@@ -182,6 +192,7 @@ class TextEncoder:
         with torch.no_grad():
             self._weights = {"float": [t for block in self.model.encoder.layer for t in _layer_weights(block)]}
         self._fast_choice = fast
+        self._choice_lock = threading.Lock()
         # Token states (for generation) and sentence vectors (for similarity) are kept apart: a
         # vector is 1/32 of a text's states, so moderation's cache holds many more texts.
         self._states: OrderedDict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = OrderedDict()
@@ -191,8 +202,9 @@ class TextEncoder:
         self._lock = threading.Lock()
 
     @torch.inference_mode()
-    def _forward(self, texts: list[str], fast: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """Last hidden states of `texts` packed end to end (T, 384), and each text's length (N,)."""
+    def _forward(self, texts: list[str], kind: str = "float") -> tuple[torch.Tensor, torch.Tensor]:
+        """Last hidden states of `texts` packed end to end (T, 384), and each text's length (N,),
+        from the `kind` pass (one of FAST_PASSES)."""
         ids = self.tokenizer(texts, truncation=True, max_length=self.max_tokens)["input_ids"]
         lengths = torch.tensor([len(row) for row in ids])
         longest = int(lengths.max())
@@ -201,7 +213,6 @@ class TextEncoder:
         x = e.word_embeddings(torch.tensor([t for row in ids for t in row]))  # (T, D)
         x = x + e.position_embeddings.weight[real.nonzero()[:, 1]] + e.token_type_embeddings.weight[0]
         x = F.layer_norm(x, x.shape[-1:], e.LayerNorm.weight, e.LayerNorm.bias, self._eps)
-        kind = self.fast_pass if fast else "float"
         x = _scripted_stack()(x, real, self._weights_for(kind), kind, self._heads, self._eps)
         return x, lengths
 
@@ -237,14 +248,35 @@ class TextEncoder:
     def fast_pass(self) -> str:
         """Which pass `embed(..., fast=True)` runs on this machine: one of FAST_PASSES."""
         if self._fast_choice is None:
-            if cpu_bf16() and _packed_bf16_linear():
-                self._fast_choice = "bf16"
-            else:
-                self._fast_choice = "int8" if int8_matmul_pays() else "float"
+            with self._choice_lock:
+                if self._fast_choice is None:
+                    self._fast_choice = self._choose_fast_pass()
         return self._fast_choice
 
+    def _choose_fast_pass(self) -> str:
+        paying = [kind for kind, pays in (("bf16", lambda: cpu_bf16() and _packed_bf16_linear()),
+                                          ("int8", int8_matmul_pays)) if pays()]  # fmt: skip
+        if len(paying) < 2:
+            return paying[0] if paying else "float"
+        timings = {kind: self._seconds_for(kind) for kind in paying}
+        chosen = min(timings, key=timings.get)
+        for kind in paying:  # the other pass's converted weights are not needed
+            if kind != chosen:
+                self._weights.pop(kind, None)
+        return chosen
+
+    def _seconds_for(self, kind: str, repeats: int = 3) -> float:
+        """The best of `repeats` runs of the `kind` pass over PROBE (after one that converts its weights)."""
+        self._forward(PROBE, kind)
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            self._forward(PROBE, kind)
+            best = min(best, time.perf_counter() - start)
+        return best
+
     def _weights_for(self, kind: str) -> list[torch.Tensor]:
-        if kind not in self._weights:  # under the cache lock: converted once
+        if kind not in self._weights:  # under the cache lock (or the choice lock): converted once
             self._weights[kind] = _convert(self._weights["float"], kind)
         return self._weights[kind]
 
@@ -257,7 +289,7 @@ class TextEncoder:
         return list(_pool(*self._forward(texts)))
 
     def _fast_batch(self, texts: list[str]) -> list[torch.Tensor]:
-        return list(_pool(*self._forward(texts, fast=True)))
+        return list(_pool(*self._forward(texts, self.fast_pass)))
 
     def _cached(self, cache: OrderedDict, texts: list[str], compute) -> list:
         """`compute`'s result for each of `texts`, from `cache` where it has them (kept LRU)."""
