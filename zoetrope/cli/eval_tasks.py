@@ -44,7 +44,9 @@ def _model(size: int, steps: int | None, guidance: float | None = None):
     return make, roundtrip, backend.name
 
 
-def run_tasks(*, out: Path, n: int, seed: int, size: int, steps: int | None, guidance: float | None = None) -> None:
+def run_tasks(
+    *, out: Path, n: int, seed: int, size: int, steps: int | None, guidance: float | None = None
+) -> None:
     make, roundtrip, name = _model(size, steps, guidance)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as bar:
@@ -63,8 +65,8 @@ def run_tasks(*, out: Path, n: int, seed: int, size: int, steps: int | None, gui
     from zoetrope.backends.bundled import weights_dir
 
     weights = str(weights_dir())
-    report = {"source": name, "weights": weights, "n": n, "seed": seed, "size": size, "steps": steps, "guidance": guidance,
-              "date": str(date.today()), "machine": platform.platform(), **result}
+    report = {"source": name, "weights": weights, "n": n, "seed": seed, "size": size, "steps": steps,
+              "guidance": guidance, "date": str(date.today()), "machine": platform.platform(), **result}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     console.print(f"wrote {out}")

@@ -44,7 +44,8 @@ def share_metrics(data_dir: Path) -> Path | None:
         return None
     run = Path(data_dir) / "run"
     for stale in run.glob("metrics-*"):  # left by a server that was killed
-        if stale.name.removeprefix("metrics-").isdigit() and not _alive(int(stale.name.removeprefix("metrics-"))):
+        pid = stale.name.removeprefix("metrics-")
+        if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
     folder = run / f"metrics-{os.getpid()}"
     shutil.rmtree(folder, ignore_errors=True)

@@ -11,8 +11,8 @@ verdict is close. Which one is chosen per machine, on the first fast call (`fast
   at cosine 0.99999 to the float pass, and a prompt in a third to a quarter of the time;
 - `int8` where int8 products pay (`int8_matmul_pays`: VNNI): weights per output channel,
   activations per token, `torch._int_mm`; cosine 0.997 (0.989 at worst);
-- where both pay, whichever runs a batch of prompts faster here, timed once. Native bf16 is not
-  always the faster: on an AMD EPYC with AVX-512 BF16 but no AMX, on one core, int8 took 5.7 ms for
+- where both pay, whichever runs a batch of prompts faster here, timed once per process (the
+  first fast call takes about 0.2 s instead of 0.05 s). Native bf16 is not always the faster: on an AMD EPYC with AVX-512 BF16 but no AMX, on one core, int8 took 5.7 ms for
   one prompt against 8.3 ms, and 38.6 ms for sixteen against 47.4 ms;
 - `float` elsewhere: the fast pass is the float pass.
 `encode` is always float: the diffusion transformer was trained on its states.
@@ -254,8 +254,11 @@ class TextEncoder:
         return self._fast_choice
 
     def _choose_fast_pass(self) -> str:
-        paying = [kind for kind, pays in (("bf16", lambda: cpu_bf16() and _packed_bf16_linear()),
-                                          ("int8", int8_matmul_pays)) if pays()]  # fmt: skip
+        paying = []
+        if cpu_bf16() and _packed_bf16_linear():
+            paying.append("bf16")
+        if int8_matmul_pays():
+            paying.append("int8")
         if len(paying) < 2:
             return paying[0] if paying else "float"
         timings = {kind: self._seconds_for(kind) for kind in paying}
