@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -56,6 +56,8 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:
+            if conn.info.get("single_read"):
+                return  # one SELECT in autocommit mode reads one consistent snapshot by itself
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
 
         return engine
@@ -87,6 +89,18 @@ def transaction(engine: Engine, *, immediate: bool = False) -> Iterator[Session]
                 session.flush()
         finally:
             conn.info["immediate"] = False
+
+
+@contextmanager
+def single_read(engine: Engine) -> Iterator[Connection]:
+    """A connection for one read statement (a poll). On SQLite it runs without BEGIN, in
+    autocommit, which spares a round of the driver for each poll; elsewhere it is `connect()`."""
+    with engine.connect() as conn:
+        conn.info["single_read"] = True
+        try:
+            yield conn
+        finally:
+            conn.info["single_read"] = False
 
 
 T = TypeVar("T")

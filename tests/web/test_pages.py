@@ -54,6 +54,10 @@ def test_a_session_calls_the_api_only_with_its_csrf_token(studio):
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "csrf_failed"
     assert c.post("/v1/videos", json=body, headers={"x-csrf-token": csrf}).status_code == 200
+    # Without a session cookie or a key, the API still answers 401 and names the fix.
+    anonymous = httpx.get(studio.url + "/v1/videos", timeout=30)
+    assert anonymous.status_code == 401
+    assert "Authorization: Bearer" in anonymous.json()["error"]["message"]
 
 
 def test_sign_up_makes_an_account_and_signs_in(studio):

@@ -69,9 +69,19 @@ async def services(request: Request) -> Services:
 
 
 async def principal(request: Request) -> Principal:
-    """The caller, from `Authorization: Bearer zk-...`; 401 in OpenAI's shape otherwise."""
+    """The caller, from `Authorization: Bearer zk-...`; 401 in OpenAI's shape otherwise.
+
+    Where the studio is mounted, a request without the header may instead carry a signed-in
+    browser's session (`app.state.session_principal`, which returns None when there is none).
+    A hook rather than a FastAPI dependency override: with any override registered, FastAPI
+    rebuilds every dependency's signature on every request of every route.
+    """
     header = request.headers.get("authorization")
     if not header:
+        session_principal = getattr(request.app.state, "session_principal", None)
+        who = await session_principal(request) if session_principal is not None else None
+        if who is not None:
+            return who
         raise AuthenticationFailed("missing API key: send 'Authorization: Bearer zk-...'")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

@@ -14,11 +14,10 @@ STATIC = Path(__file__).parent / "static"
 
 def mount(app: FastAPI) -> None:
     """Add the studio's pages to the API app; a signed-in browser may then call `/v1` with its cookie."""
-    from zoetrope.api import deps
     from zoetrope.web import actions, pages, session
     from zoetrope.web.views import SignInRequired, to_sign_in
 
-    app.dependency_overrides[deps.principal] = session.principal
+    app.state.session_principal = session.principal  # the API's `principal` asks it for cookie sessions
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(actions.router)

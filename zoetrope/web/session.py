@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from zoetrope.access.keys import Principal, authenticate, principal_for
 from zoetrope.access.models import Account, ApiKey
-from zoetrope.api import deps
 from zoetrope.db import transaction
 from zoetrope.errors import AuthenticationFailed, PermissionDenied
 from zoetrope.settings import get_settings
@@ -124,12 +123,13 @@ def session_principal(engine, session: Session) -> Principal:
         return principal_for(account, key)
 
 
-async def principal(request: Request) -> Principal:
-    """`Authorization: Bearer` as the API has it, or else the studio's session cookie (with the
-    `X-CSRF-Token` header on every request that changes something)."""
-    session = read_session(request) if not request.headers.get("authorization") else None
+async def principal(request: Request) -> Principal | None:
+    """The principal of the studio's session cookie, for a request without `Authorization`
+    (`api.deps.principal` asks this first), checking the `X-CSRF-Token` header on every request
+    that changes something; None when there is no session."""
+    session = read_session(request)
     if session is None:
-        return await deps.principal(request)
+        return None
     if request.method not in SAFE_METHODS:
         check_csrf(request, session, request.headers.get("x-csrf-token"))
     return session_principal(request.app.state.services.engine, session)

@@ -12,7 +12,7 @@ from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.forms import Body, read_body
 from zoetrope.api.schemas import Video, VideoDeleted, VideoList, respond
-from zoetrope.db import transaction
+from zoetrope.db import single_read, transaction
 from zoetrope.errors import InvalidRequest
 from zoetrope.jobs import store, submit
 from zoetrope.jobs.content import open_content
@@ -131,7 +131,7 @@ async def edit_video(
 @router.get("/{video_id}", response_model=Video)
 async def retrieve_video(video_id: str, request: Request, who: Principal = Depends(principal)) -> Response:
     svc: Services = request.app.state.services
-    with svc.engine.connect() as conn:
+    with single_read(svc.engine) as conn:
         video = store.get_video(conn, who.account_id, video_id)
     running = video.status in ("queued", "in_progress")
     return respond(Video.of(video), headers={"openai-poll-after-ms": POLL_AFTER_MS} if running else None)
