@@ -7,8 +7,10 @@ moderation embeds each one as it would for real traffic rather than answering fr
 Order: retrieves and dispatch with the queue empty, then the create burst, retrieves again
 while the worker renders the burst's backlog (at its lower priority, as in any `serve`), then the
 create burst again with one prompt repeated, which moderation answers from its verdict cache:
-the platform's own cost, reported beside (not instead of) the distinct-prompt one.
-Bounded: a few hundred requests and under a minute. Run: `.venv/bin/python bench/api.py`.
+the platform's own cost, reported beside (not instead of) the distinct-prompt one. Last, a closed
+loop of creates measures how many a second the server takes at most, and the CPU each one costs
+the API process and the worker process (from /proc): what sizes a deployment.
+Bounded: about two thousand requests and about a minute. Run: `.venv/bin/python bench/api.py`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ sys.path.insert(0, str(REPO))
 from tests.api.conftest import free_port, wait_healthy  # noqa: E402
 
 CREATE_RATE, CREATE_COUNT = 200, 400
+CAPACITY_SECONDS, CAPACITY_CLIENTS = 5.0, 16
 RETRIEVE_SECONDS, RETRIEVE_CONCURRENCY = 3.0, 16
 DISPATCH_COUNT = 30
 TARGETS = {"create_p99_ms": 50.0, "retrieve_rps": 2000.0, "dispatch_p50_ms": 100.0}
@@ -153,6 +156,56 @@ async def create_open_loop(client: Client, texts: list[str]) -> list[float]:
     return latencies
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by process `pid`, and by its child processes together."""
+
+    def parse(stat: str) -> tuple[int, float]:
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; comm may hold spaces
+        return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    own, children = parse(Path(f"/proc/{pid}/stat").read_text())[1], 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid, used = parse((entry / "stat").read_text())
+            except (OSError, ValueError, IndexError):
+                continue  # exited while we looked
+            children += used if ppid == pid else 0.0
+    return own, children
+
+
+async def create_capacity(client: Client, texts: list[str], pid: int) -> dict:
+    """Creates a second that CAPACITY_CLIENTS clients get in a closed loop (each sends its next create
+    when the last one is answered), distinct prompts, and the CPU each create cost the API process
+    and the worker process (measured once the worker has rendered all of them)."""
+    # The bursts before left a backlog: the loop starts on a drained queue.
+    await wait_done(
+        client, (await client.json("POST", "/v1/videos", create_body(texts.pop())))["id"], timeout=900
+    )
+    prompts_left = iter(texts)
+    done, last = 0, ""
+    api0, worker0 = cpu_seconds(pid)
+    stop = time.perf_counter() + CAPACITY_SECONDS
+
+    async def loop() -> None:
+        nonlocal done, last
+        while time.perf_counter() < stop:
+            last = (await client.json("POST", "/v1/videos", create_body(next(prompts_left))))["id"]
+            done += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(loop() for _ in range(CAPACITY_CLIENTS)))
+    elapsed = time.perf_counter() - start
+    api1, _ = cpu_seconds(pid)
+    await wait_done(client, last, timeout=900)
+    _, worker1 = cpu_seconds(pid)
+    return {
+        "create_capacity_per_s": done / elapsed,
+        "create_api_cpu_ms": (api1 - api0) / done * 1e3,
+        "create_worker_cpu_ms": (worker1 - worker0) / done * 1e3,
+    }
+
+
 async def retrieve_closed_loop(client: Client, video_id: str) -> float:
     done = 0
     stop = time.perf_counter() + RETRIEVE_SECONDS
@@ -193,7 +246,7 @@ async def dispatch_latency(client: Client, db: Path, texts: list[str]) -> list[f
     return [r[0] for r in rows]
 
 
-async def run(port: int, key: str, db: Path) -> dict:
+async def run(port: int, key: str, db: Path, pid: int) -> dict:
     texts = prompts()
     async with Client("127.0.0.1", port, key) as client:
         # Warm up: the principal cache, the moderator, the worker's first job (none of it measured).
@@ -208,6 +261,7 @@ async def run(port: int, key: str, db: Path) -> dict:
         # The same burst with one prompt over and over: moderation answers from its verdict cache,
         # so this is the platform's own cost (admission, the job row, HTTP), not the prompt check's.
         repeated = await create_open_loop(client, [texts[-1]] * CREATE_COUNT)
+        capacity = await create_capacity(client, texts[DISPATCH_COUNT + CREATE_COUNT : -1], pid)
     return {
         "create_p50_ms": statistics.median(create) * 1e3,
         "create_p99_ms": pct(create, 0.99) * 1e3,
@@ -218,6 +272,7 @@ async def run(port: int, key: str, db: Path) -> dict:
         "retrieve_rps_while_rendering": rps_busy,
         "dispatch_p50_ms": statistics.median(dispatch) * 1e3,
         "dispatch_p99_ms": pct(dispatch, 0.99) * 1e3,
+        **capacity,
     }
 
 
@@ -258,7 +313,7 @@ def _bench_key(data: Path, config: Path) -> str:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="zoetrope-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="zoetrope-bench-", ignore_cleanup_errors=True) as tmp:
         data = Path(tmp)
         config = data / "bench.toml"
         defaults = resources.files("zoetrope.config").joinpath("defaults.toml").read_text()
@@ -288,7 +343,7 @@ def main() -> None:
         )
         try:
             wait_healthy(f"http://127.0.0.1:{port}", proc, log, timeout=600)  # slow on a busy machine
-            result = asyncio.run(run(port, keys["alice"], data / "zoetrope.db"))
+            result = asyncio.run(run(port, keys["alice"], data / "zoetrope.db", proc.pid))
         finally:
             proc.terminate()
             proc.wait(timeout=20)
