@@ -10,7 +10,8 @@ create burst again with one prompt repeated, which moderation answers from its v
 the platform's own cost, reported beside (not instead of) the distinct-prompt one. Last, a closed
 loop of creates measures how many a second the server takes at most, and the CPU each one costs
 the API process and the worker process (from /proc): what sizes a deployment.
-Bounded: about two thousand requests and about a minute. Run: `.venv/bin/python bench/api.py`.
+Bounded: about two thousand requests; a few minutes, most of it the worker rendering the bursts'
+backlog before the closed loop starts (5.5 min on a 2-core AVX2 CPU). Run: `.venv/bin/python bench/api.py`.
 """
 
 from __future__ import annotations
@@ -197,7 +198,7 @@ async def create_capacity(client: Client, texts: list[str], pid: int) -> dict:
     await asyncio.gather(*(loop() for _ in range(CAPACITY_CLIENTS)))
     elapsed = time.perf_counter() - start
     api1, _ = cpu_seconds(pid)
-    await wait_done(client, last, timeout=900)
+    await wait_done(client, last, timeout=900)  # the queue is first in, first out: the others are done
     _, worker1 = cpu_seconds(pid)
     return {
         "create_capacity_per_s": done / elapsed,
@@ -313,6 +314,8 @@ def _bench_key(data: Path, config: Path) -> str:
 
 
 def main() -> None:
+    # ignore_cleanup_errors: after an error the worker process may still be writing a video when
+    # serve has exited, and the clean-up would hide the error that stopped the bench.
     with tempfile.TemporaryDirectory(prefix="zoetrope-bench-", ignore_cleanup_errors=True) as tmp:
         data = Path(tmp)
         config = data / "bench.toml"
