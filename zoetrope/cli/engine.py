@@ -63,12 +63,23 @@ def train_dit_cmd(
     device: str = typer.Option("auto", help="cpu, cuda or auto"),
     data_seed: int = typer.Option(0, help="seed of the world clips in the cache (another seed: fresh clips)"),
     data_scale: float = typer.Option(1.0, help="multiplies every bucket's clip count"),
+    masks: str = typer.Option("0.5,0.2,0.1,0.1,0.1", help="how often each conditioning mask is drawn, as five "
+                                                           "weights: none, first frame, first k, last k, both ends"),
 ) -> None:
     """Train the diffusion transformer on cached latents (torchrun works unchanged)."""
     from zoetrope.train.dit import DiTTrainConfig, train_dit
 
+    try:
+        mask_weights = tuple(float(w) for w in masks.split(","))
+    except ValueError:
+        mask_weights = ()
+    if len(mask_weights) != 5 or min(mask_weights) < 0 or sum(mask_weights) <= 0:
+        raise typer.BadParameter(f"{masks!r} is not five non-negative weights with a positive sum; "
+                                 "give them as none,first,first_k,last_k,both such as 0.5,0.2,0.1,0.1,0.1",
+                                 param_hint="--masks")
     train_dit(DiTTrainConfig(out=out, vae_checkpoint=vae, init=init, steps=steps, batch=batch, size=size, lr=lr,
-                             max_minutes=minutes, device=device, data_seed=data_seed, data_scale=data_scale))
+                             max_minutes=minutes, device=device, data_seed=data_seed, data_scale=data_scale,
+                             mask_weights=mask_weights))
 
 
 @train_app.command("export")

@@ -50,6 +50,8 @@ class DiTTrainConfig:
     lr: float = 3e-4
     captions_per_clip: int = 3
     caption_dropout: float = 0.1
+    # how often each conditioning mask is drawn: none, first frame, first k, last k, both ends
+    mask_weights: tuple = (0.5, 0.2, 0.1, 0.1, 0.1)
     buckets: tuple = DEFAULT_BUCKETS
     max_objects: int = 2
     seed: int = 0
@@ -105,12 +107,13 @@ def build_cache(cfg: DiTTrainConfig, vae: VideoVAE, device: torch.device, show_p
                                          "captions": order}}
 
 
-def random_known(b: int, t: int, gen: torch.Generator) -> torch.Tensor:
-    """Per-sample conditioning masks (B, T): none, first frame, first k, last k, or both ends."""
+def random_known(b: int, t: int, gen: torch.Generator, weights: tuple = DiTTrainConfig.mask_weights) -> torch.Tensor:
+    """Per-sample conditioning masks (B, T): none, first frame, first k, last k, or both ends, drawn in
+    proportion to `weights`."""
     known = torch.zeros(b, t, dtype=torch.bool)
     if t == 1:
         return known
-    kind = torch.multinomial(torch.tensor([0.5, 0.2, 0.1, 0.1, 0.1]), b, replacement=True, generator=gen)
+    kind = torch.multinomial(torch.tensor(weights, dtype=torch.float), b, replacement=True, generator=gen)
     k = torch.randint(1, max(2, t - 1), (b,), generator=gen)
     for i in range(b):
         if kind[i] == 1:
@@ -195,7 +198,7 @@ def train_dit(cfg: DiTTrainConfig, show_progress: bool = True) -> Path:
             b, _, nt, h, w = x0.shape
             tokens = nt * (h // 2) * (w // 2)
             t = shift_time(logit_normal((b, 1), generator=gen), shift_for_tokens(tokens)).expand(b, nt).clone()
-            known = random_known(b, nt, gen)
+            known = random_known(b, nt, gen, cfg.mask_weights)
             t = t.masked_fill(known, 0.0).to(device)
             noise = torch.randn(x0.shape, generator=gen).to(device)
             xt = noisy(x0, noise, t)
