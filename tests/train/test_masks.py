@@ -5,7 +5,7 @@ import torch
 from typer.testing import CliRunner
 
 from zoetrope.cli import app
-from zoetrope.train.dit import random_known
+from zoetrope.train.dit import DiTTrainConfig, random_known
 
 
 def kinds(known: torch.Tensor) -> list[str]:
@@ -56,3 +56,8 @@ def test_the_cli_names_the_option_and_the_form(tmp_path, masks):
     assert result.exit_code == 2
     assert "--masks" in result.output and "0.5,0.2,0.1,0.1,0.1" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_the_config_refuses_a_bad_mix_from_python_too():
+    with pytest.raises(ValueError, match="mask_weights"):
+        DiTTrainConfig(mask_weights=(1, 0, 0))

@@ -71,15 +71,13 @@ def train_dit_cmd(
 
     try:
         mask_weights = tuple(float(w) for w in masks.split(","))
-    except ValueError:
-        mask_weights = ()
-    if len(mask_weights) != 5 or min(mask_weights) < 0 or sum(mask_weights) <= 0:
-        raise typer.BadParameter(f"{masks!r} is not five non-negative weights with a positive sum; "
-                                 "give them as none,first,first_k,last_k,both such as 0.5,0.2,0.1,0.1,0.1",
-                                 param_hint="--masks")
-    train_dit(DiTTrainConfig(out=out, vae_checkpoint=vae, init=init, steps=steps, batch=batch, size=size, lr=lr,
+        cfg = DiTTrainConfig(out=out, vae_checkpoint=vae, init=init, steps=steps, batch=batch, size=size, lr=lr,
                              max_minutes=minutes, device=device, data_seed=data_seed, data_scale=data_scale,
-                             mask_weights=mask_weights))
+                             mask_weights=mask_weights)
+    except ValueError as e:  # not numbers, or not a mix DiTTrainConfig accepts
+        raise typer.BadParameter(f"{masks!r}: {e}; give five weights such as 0.5,0.2,0.1,0.1,0.1",
+                                 param_hint="--masks") from None
+    train_dit(cfg)
 
 
 @train_app.command("export")

@@ -63,6 +63,12 @@ class DiTTrainConfig:
     max_minutes: float | None = None
     scene_kwargs: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        w = tuple(self.mask_weights)
+        if len(w) != 5 or min(w) < 0 or sum(w) <= 0:
+            raise ValueError(f"mask_weights {w} is not five non-negative weights (none, first frame, first k, "
+                             "last k, both ends) with a positive sum")
+
 
 @dataclass
 class Bucket:
