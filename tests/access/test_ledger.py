@@ -3,10 +3,13 @@
 import threading
 from datetime import date
 
+import pytest
+from sqlalchemy import delete
+
 from zoetrope.access import ledger
 from zoetrope.access.accounts import create_account
 from zoetrope.access.entitlements import RequestSummary
-from zoetrope.access.models import Charge, LedgerEntry
+from zoetrope.access.models import AccountBalance, Charge, LedgerEntry
 from zoetrope.access.pricing import Charge as Cost
 from zoetrope.config import load_config
 from zoetrope.db import transaction
@@ -23,8 +26,11 @@ def _account(engine, plan="plus", seats=1):
 
 
 def _balance(engine, account_id, currency="credits"):
+    """The balance, checked against the sum of the account's entries, which it must always equal."""
     with transaction(engine) as s:
-        return ledger.balance(s, account_id, currency)
+        running = ledger.balance(s, account_id, currency)
+        assert running == ledger.ledger_sum(s, account_id, currency)
+        return running
 
 
 def _reserve(engine, account_id, job_id, credits=20):
@@ -123,3 +129,53 @@ def test_points_are_granted_reserved_and_released(engine):
     with transaction(engine) as s:
         ledger.release(s, "video_pts")
     assert _balance(engine, acct, "points") == 250
+
+
+def test_the_running_balance_keeps_to_the_ledger_under_concurrent_writers(engine):
+    acct = _account(engine)  # 1000 credits
+    barrier = threading.Barrier(6)
+    errors = []
+
+    def work(i):
+        try:
+            barrier.wait()
+            for j in range(8):
+                with transaction(engine, immediate=True) as s:
+                    ledger.reserve(s, acct, None, f"video_{i}_{j}", REQ, "relaxed", Cost(credits=5))
+                with transaction(engine, immediate=True) as s:
+                    (ledger.capture if j % 2 else ledger.release)(s, f"video_{i}_{j}")
+                with transaction(engine, immediate=True) as s:
+                    ledger.grant(s, acct, 1, key=f"bonus:{i}:{j}")
+        except Exception as e:  # noqa: BLE001 - raised in the test thread below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert _balance(engine, acct) == 1000 - 6 * 4 * 5 + 6 * 8  # 24 captured of 5 each, 48 bonuses
+
+
+def test_a_rolled_back_transaction_leaves_the_balance_as_it_was(engine):
+    acct = _account(engine)
+    with pytest.raises(RuntimeError), transaction(engine) as s:
+        ledger.reserve(s, acct, None, "video_gone", REQ, "relaxed", Cost(credits=300))
+        ledger.grant(s, acct, 50, key="gift:1")
+        assert ledger.balance(s, acct) == 750  # seen inside the transaction
+        raise RuntimeError("the job row could not be written")
+    assert _balance(engine, acct) == 1000
+
+
+def test_an_account_without_a_running_balance_starts_it_from_its_ledger(engine):
+    """Entries written before the running balance existed: read as their sum, then carried on."""
+    acct = _account(engine)
+    _reserve(engine, acct, "video_old", 100)
+    with transaction(engine) as s:
+        s.execute(delete(AccountBalance).where(AccountBalance.account_id == acct))
+    assert _balance(engine, acct) == 900
+    _reserve(engine, acct, "video_new", 50)
+    with transaction(engine) as s:
+        assert s.get(AccountBalance, (acct, "credits")).amount == 850
+    assert _balance(engine, acct) == 850

@@ -117,6 +117,17 @@ class LedgerEntry(Base):
     __table_args__ = (Index("ix_ledger_account_currency", "account_id", "currency"),)
 
 
+class AccountBalance(Base):
+    """The running sum of an account's ledger entries in one currency, moved in the same
+    transaction as every entry, so reading a balance costs one row however long the history."""
+
+    __tablename__ = "account_balances"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(8), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class UsageEvent(Base):
     """Metering: one API request, or one finished generation with its seconds and credits."""
 
