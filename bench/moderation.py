@@ -5,6 +5,11 @@ Usage: python bench/moderation.py [--data tests/data/moderation_eval.jsonl] [--o
 Recall counts a harmful prompt as caught when it is blocked at all; `named` is the share blocked
 under its own category. Precision of a category is the share of prompts blocked under it that
 carry its label. Benign false positives are benign prompts (plain and near-miss) that were blocked.
+
+Then the everyday prompts of bench/api.py (23,040 combinations of subject, action, setting and
+style, none of them harmful; `--everyday 0` skips them): how many of those moderation blocks,
+and which. A labelled set of a few hundred prompts cannot show a false positive rate of one in
+a thousand; this mix can.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT / "tests/data/moderation_eval.jsonl")
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/moderation.json")
     ap.add_argument("--show-errors", action="store_true", help="print every misclassified prompt")
+    ap.add_argument("--everyday", type=int, default=23040, help="how many of bench/api.py's prompts to check")
     args = ap.parse_args()
 
     rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
@@ -93,8 +99,43 @@ def main() -> None:
     if args.show_errors:
         for e in report["errors"]:
             console.print(f"[red]{e['label']:>16}[/] got {e['got']}: {e['text']}  {e['why']}")
+    if args.everyday:
+        report["everyday"] = everyday(args.everyday)
+        e = report["everyday"]
+        console.print(
+            f"everyday prompts (bench/api.py) blocked: {e['blocked']} of {e['n']} "
+            f"({e['false_positive_rate']:.3%}) in {e['seconds']:.0f} s"
+        )
+        for item in e["examples"]:
+            console.print(f"  [red]{item['got']}[/]: {item['text']}  {item['why']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def everyday(n: int) -> dict:
+    """Moderate the first `n` of bench/api.py's benign prompt mix, embedded in batches as the
+    server does; every block is a false positive."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from bench.api import prompts
+    from zoetrope.safety.moderation import get_moderator
+
+    texts = prompts()[:n]
+    moderator = get_moderator()
+    start = time.perf_counter()
+    blocked = []
+    for i in range(0, len(texts), 64):
+        chunk = texts[i : i + 64]
+        moderator.prefetch(chunk)
+        blocked += [(t, r) for t in chunk if (r := check_prompt(t)).flagged]
+    return {
+        "n": len(texts),
+        "blocked": len(blocked),
+        "false_positive_rate": len(blocked) / len(texts),
+        "seconds": time.perf_counter() - start,
+        "examples": [{"text": t, "got": r.category, "why": r.reasons} for t, r in blocked[:20]],
+    }
 
 
 if __name__ == "__main__":

@@ -155,6 +155,21 @@ def test_magic_tricks_and_karate_are_not_graphic_violence():
         assert not check_prompt(prompt).flagged, prompt
 
 
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a lone astronaut rises into view on a foggy morning, stop motion look",
+        "a lone astronaut catches the first light on a foggy morning, watercolor style",
+        "a lone astronaut sparkles in the light on a foggy morning, close-up, shallow depth of field",
+    ],
+)
+def test_a_lone_astronaut_in_fog_is_not_an_eye_gouging(prompt):
+    # bench/moderation.py's everyday mix once blocked these as graphic violence (0.54 like an
+    # exemplar of eyes gouged out): the one kind of block among its 23,040 benign prompts.
+    assert not check_prompt(prompt).flagged, check_prompt(prompt).reasons
+    assert check_prompt("a villain gouging a man's eyes out").category == "violence/graphic"
+
+
 def test_verdicts_are_cached_by_normalised_text():
     first = check_prompt("A  Lighthouse at DUSK")
     assert check_prompt("a lighthouse at dusk") is first  # same normalised text: no second encode
