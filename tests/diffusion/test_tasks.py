@@ -225,3 +225,32 @@ def test_ease_spreads_a_late_jump_over_the_transition():
 def test_ease_keeps_a_still_transition():
     still = np.full((14, 4, 4, 3), 77, np.uint8)
     assert np.array_equal(joins.ease(still, 12), still[1:-1])
+
+
+def test_windows_that_start_with_known_frames_go_to_the_continuation_dit(tmp_path):
+    from safetensors.torch import save_file
+
+    from zoetrope.diffusion.pipeline import CONTINUATION_FILE
+    from zoetrope.model.dit import DIT_CONFIGS, DiT
+
+    weights = write_tiny_random_weights(tmp_path / "weights")
+    torch.manual_seed(1)
+    save_file({k: v.half().contiguous() for k, v in DiT(DIT_CONFIGS["tiny"]).state_dict().items()},
+              weights / CONTINUATION_FILE)
+    backend = BundledBackend(weights)
+    pipe = backend.pipeline()
+    assert pipe.continuation is not None
+    calls = {"main": 0, "continuation": 0}
+    for name, net in (("main", pipe.dit), ("continuation", pipe.continuation)):
+        net.register_forward_hook(lambda *_, name=name: calls.__setitem__(name, calls[name] + 1))
+
+    list(backend.generate(GenerationRequest(prompt="a red circle", width=64, height=64, task="t2v", seconds=2,
+                                            fps=8, steps=2, guidance=1.0, seed=0)))
+    assert calls == {"main": 2, "continuation": 0}  # 16 frames: one window, no known frames
+    out = np.concatenate(list(backend.generate(GenerationRequest(
+        prompt="a red circle", width=64, height=64, task="extend", seconds=1, fps=8, steps=2, guidance=1.0, seed=0,
+        source=clip(9)))))
+    assert len(out) == 8 and calls == {"main": 2, "continuation": 2}
+    list(backend.generate(GenerationRequest(prompt="a red circle", width=64, height=64, task="extend_backward",
+                                            seconds=1, fps=8, steps=2, guidance=1.0, seed=0, source=clip(9))))
+    assert calls["continuation"] == 2 and calls["main"] > 2  # known frames at the end: the main DiT

@@ -35,6 +35,30 @@ def test_vae_and_dit_resume_and_export(tmp_path):
 
     assert all(v.dtype == torch.float16 for v in load_file(out / "dit.safetensors").values())
 
+    # A continuation DiT (here the same run, as a stand-in) ships beside the main one; weights
+    # exported again without one do not keep it.
+    with_cont = export_weights(path, ckpt, tmp_path / "weights-cont", continuation=ckpt)
+    assert (with_cont / "dit_continue.safetensors").exists()
+    import json
+
+    assert json.loads((with_cont / "config.json").read_text())["continuation_steps"] == 4
+    export_weights(path, ckpt, with_cont)
+    # Re-exported from a weights folder (to add or drop a continuation): the DiT's own step count
+    # and the VAE's PSNR carry over.
+    before = json.loads((out / "config.json").read_text())
+    again = json.loads((export_weights(out, out, tmp_path / "again") / "config.json").read_text())
+    assert again["dit_steps"] == before["dit_steps"] == 4
+    assert again["vae_psnr_db"] == before["vae_psnr_db"]
+    assert not (with_cont / "dit_continue.safetensors").exists()
+    other = dict(state, dit_config={**state["dit_config"], "depth": state["dit_config"]["depth"] + 1})
+    torch.save(other, tmp_path / "other.pt")
+    import pytest
+
+    with pytest.raises(ValueError, match="main DiT's config"):
+        export_weights(path, ckpt, tmp_path / "weights-bad", continuation=tmp_path / "other.pt")
+    with pytest.raises(FileNotFoundError, match="no continuation checkpoint"):
+        export_weights(path, ckpt, tmp_path / "weights-bad", continuation=tmp_path / "missing.pt")
+
     # Exported weights are a starting point: a new run begins from them (both networks, fresh optimizer).
     vae_from = VAETrainConfig(out=tmp_path / "vae2", size="tiny", steps=0, batch=2, frames=5, render=32, crop=16,
                               pool=8, init=out)

@@ -85,11 +85,13 @@ def export_cmd(
     vae: Path = typer.Option(Path("runs/vae/checkpoint.pt")),
     dit: Path = typer.Option(Path("runs/dit/checkpoint.pt")),
     out: Path = typer.Option(Path("zoetrope/weights"), help="where the bundled weights go"),
+    continuation: Path = typer.Option(None, help="a DiT checkpoint fine-tuned on continuations (train dit "
+                                      "--masks 0,w,w,0,0): denoises windows that start with known frames"),
 ) -> None:
     """Export fp16 EMA weights as the bundled model."""
     from zoetrope.train.export import export_weights
 
-    typer.echo(f"wrote {export_weights(vae, dit, out)}")
+    typer.echo(f"wrote {export_weights(vae, dit, out, continuation=continuation)}")
 
 
 def _parse_size(size: str) -> tuple[int, int]:

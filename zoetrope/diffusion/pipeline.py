@@ -40,13 +40,25 @@ def tensor_to_frames(x: torch.Tensor) -> np.ndarray:
     return ((x[0].float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 3, 0).cpu().numpy()
 
 
-class VideoPipeline:
-    """Bundled VAE + DiT + MiniLM. Thread-compatible: one generation at a time per instance."""
+CONTINUATION_FILE = "dit_continue.safetensors"
 
-    def __init__(self, vae: VideoVAE, dit: DiT, text: TextEncoder | None = None, device: str = "cpu") -> None:
+
+class VideoPipeline:
+    """Bundled VAE + DiT + MiniLM. Thread-compatible: one generation at a time per instance.
+
+    `continuation`, when the weights have one, is a second DiT of the same shape fine-tuned on
+    windows whose first latent frames are known (an image to animate, footage to extend, the
+    window before in a long video). It denoises every window that begins with known frames; the
+    main DiT keeps everything else (text to video, images, backward extensions, loops, blends),
+    so what it learned from free text is untouched by what the continuation learned.
+    """
+
+    def __init__(self, vae: VideoVAE, dit: DiT, text: TextEncoder | None = None, device: str = "cpu",
+                 continuation: DiT | None = None) -> None:
         self.device = torch.device(device)
         self.vae = vae.eval().to(self.device)
         self.dit = dit.eval().to(self.device)
+        self.continuation = continuation.eval().to(self.device) if continuation is not None else None
         self.text = text or get_text_encoder()
 
     @classmethod
@@ -58,7 +70,17 @@ class VideoPipeline:
         dit = DiT(DiTConfig(**meta["dit"]))
         vae.load_state_dict({k: v.float() for k, v in load_file(weights_dir / "vae.safetensors").items()})
         dit.load_state_dict({k: v.float() for k, v in load_file(weights_dir / "dit.safetensors").items()})
-        return cls(vae, dit, device=device)
+        continuation = None
+        if (weights_dir / CONTINUATION_FILE).exists():
+            continuation = DiT(DiTConfig(**meta["dit"]))
+            continuation.load_state_dict({k: v.float() for k, v in load_file(weights_dir / CONTINUATION_FILE).items()})
+        return cls(vae, dit, device=device, continuation=continuation)
+
+    def network_for(self, cond: Conditioning | None) -> DiT:
+        """The DiT that denoises a window: the continuation's when the window starts with known frames."""
+        if self.continuation is not None and cond is not None and bool(cond.known[:, 0].all()):
+            return self.continuation
+        return self.dit
 
     def _text(self, prompts: list[str]):
         s = self.text.encode(prompts)
@@ -101,7 +123,7 @@ class VideoPipeline:
             noise = (1 - start) * init + start * noise
         tokens = latent_frames * (height // 16) * (width // 16)
         shift = o.shift if o.shift is not None else shift_for_tokens(tokens)
-        velocity = guided(self.dit, *self._text([prompt]), o.guidance)
+        velocity = guided(self.network_for(cond), *self._text([prompt]), o.guidance)
         # bf16 matmuls where the device has them; the state and the update stay fp32 (guided()
         # returns fp32 velocities). One autocast context for the whole loop.
         with autocast(torch.device(self.device)):

@@ -71,6 +71,7 @@ def weights_checkpoint(folder: Path) -> dict:
         "ema": dit,
         "dit_config": meta["dit"],
         "dit_step": meta.get("dit_steps", 0),
+        "psnr": meta.get("vae_psnr_db"),
     }
 
 
