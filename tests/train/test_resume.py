@@ -43,13 +43,13 @@ def test_vae_and_dit_resume_and_export(tmp_path):
 
     assert json.loads((with_cont / "config.json").read_text())["continuation_steps"] == 4
     export_weights(path, ckpt, with_cont)
+    assert not (with_cont / "dit_continue.safetensors").exists()
     # Re-exported from a weights folder (to add or drop a continuation): the DiT's own step count
     # and the VAE's PSNR carry over.
     before = json.loads((out / "config.json").read_text())
     again = json.loads((export_weights(out, out, tmp_path / "again") / "config.json").read_text())
     assert again["dit_steps"] == before["dit_steps"] == 4
     assert again["vae_psnr_db"] == before["vae_psnr_db"]
-    assert not (with_cont / "dit_continue.safetensors").exists()
     other = dict(state, dit_config={**state["dit_config"], "depth": state["dit_config"]["depth"] + 1})
     torch.save(other, tmp_path / "other.pt")
     import pytest

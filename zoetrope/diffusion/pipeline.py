@@ -67,14 +67,15 @@ class VideoPipeline:
 
         meta = json.loads((weights_dir / "config.json").read_text())
         vae = VideoVAE(VAEConfig.from_dict(meta["vae"]))
-        dit = DiT(DiTConfig(**meta["dit"]))
         vae.load_state_dict({k: v.float() for k, v in load_file(weights_dir / "vae.safetensors").items()})
-        dit.load_state_dict({k: v.float() for k, v in load_file(weights_dir / "dit.safetensors").items()})
-        continuation = None
-        if (weights_dir / CONTINUATION_FILE).exists():
-            continuation = DiT(DiTConfig(**meta["dit"]))
-            continuation.load_state_dict({k: v.float() for k, v in load_file(weights_dir / CONTINUATION_FILE).items()})
-        return cls(vae, dit, device=device, continuation=continuation)
+
+        def dit(name: str) -> DiT:
+            net = DiT(DiTConfig(**meta["dit"]))
+            net.load_state_dict({k: v.float() for k, v in load_file(weights_dir / name).items()})
+            return net
+
+        continuation = dit(CONTINUATION_FILE) if (weights_dir / CONTINUATION_FILE).exists() else None
+        return cls(vae, dit("dit.safetensors"), device=device, continuation=continuation)
 
     def network_for(self, cond: Conditioning | None) -> DiT:
         """The DiT that denoises a window: the continuation's when the window starts with known frames."""

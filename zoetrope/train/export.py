@@ -40,10 +40,14 @@ def export_weights(vae_checkpoint: Path, dit_checkpoint: Path, out_dir: Path, ca
     elif stale.exists():  # weights without a continuation DiT must not keep an older one's
         stale.unlink()
     vae_cfg = dict(vae_state["vae_config"], scaling=vae_state.get("scaling", vae_state["vae_config"]["scaling"]))
-    # A weights folder read as a checkpoint counts the DiT's steps apart from the VAE's ("dit_step").
-    meta = {"vae": vae_cfg, "dit": dit_state["dit_config"], "dit_steps": dit_state.get("dit_step", dit_state["step"]),
+    meta = {"vae": vae_cfg, "dit": dit_state["dit_config"], "dit_steps": _dit_steps(dit_state),
             "vae_steps": vae_state["step"], "vae_psnr_db": vae_state.get("psnr"), **(card or {})}
     if cont_state is not None:
-        meta["continuation_steps"] = cont_state["step"]
+        meta["continuation_steps"] = _dit_steps(cont_state)
     (out_dir / "config.json").write_text(json.dumps(meta, indent=2, default=str))
     return out_dir
+
+
+def _dit_steps(state: dict) -> int:
+    """A DiT checkpoint's steps; a weights folder read as a checkpoint keeps them apart from the VAE's."""
+    return state.get("dit_step", state["step"])
