@@ -100,3 +100,31 @@ def test_the_latent_cache_renders_other_or_more_clips_on_request():
     more = cache(data_scale=2.0)["buckets"][0]
     assert len(more["latents"]) == 8 and len(more["captions"]) == 8
     assert more["latents"].dtype == torch.float16
+
+
+def test_late_start_clips_are_windows_that_open_mid_scene():
+    import numpy as np
+    import pytest
+
+    from zoetrope.model.vae import VAE_CONFIGS, VideoVAE
+    from zoetrope.train.dit import build_cache, late_windows
+    from zoetrope.world import WorldDataset
+
+    full, _, _ = WorldDataset(seed=3, frames=5 + 8, height=32, width=32, batch=16).get_batch(0)
+    windows = late_windows(full, 5, np.random.default_rng(0))
+    assert windows.shape == (16, 5, 32, 32, 3)
+    starts = []
+    for clip, window in zip(full, windows, strict=True):
+        found = [s for s in range(9) if np.array_equal(clip[s : s + 5], window)]
+        assert found, "each window is five consecutive frames of its clip"
+        starts.append(found[0])
+    assert max(starts) > 0  # not all from the scene's start
+    assert np.array_equal(late_windows(full[:, :5], 5, np.random.default_rng(0)), full[:, :5])
+
+    vae = VideoVAE(VAE_CONFIGS["tiny"]).eval()
+    cfg = DiTTrainConfig(buckets=((32, 32, 5, 4, 1.0), (32, 32, 1, 4, 1.0)), captions_per_clip=1, late_start=8)
+    cache = build_cache(cfg, vae, torch.device("cpu"), show_progress=False)
+    assert cache["buckets"][0]["latents"].shape[2] == 2  # still five frames: two latent frames
+    assert cache["buckets"][1]["latents"].shape[2] == 1  # images are left as they are
+    with pytest.raises(ValueError, match="late_start"):
+        DiTTrainConfig(late_start=-1)

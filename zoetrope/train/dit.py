@@ -57,6 +57,9 @@ class DiTTrainConfig:
     seed: int = 0
     data_seed: int = 0  # which world clips the cache renders; another seed gives fresh clips of the same buckets
     data_scale: float = 1.0  # multiplies every bucket's clip count
+    # video clips begin at a random frame 0..late_start of their scene, not always at its start, so the data
+    # holds windows that open mid-motion, as an extension's or a long video's later windows do
+    late_start: int = 0
     device: str = "auto"
     ema_decay: float = 0.999
     checkpoint_every_s: float = 240.0
@@ -65,6 +68,8 @@ class DiTTrainConfig:
 
     def __post_init__(self) -> None:
         w = tuple(self.mask_weights)
+        if self.late_start < 0:
+            raise ValueError(f"late_start must be 0 or more frames, got {self.late_start}")
         if len(w) != 5 or min(w) < 0 or sum(w) <= 0:
             raise ValueError(f"mask_weights {w} is not five non-negative weights (none, first frame, first k, "
                              "last k, both ends) with a positive sum")
@@ -77,6 +82,15 @@ class Bucket:
     weight: float
 
 
+def late_windows(video: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
+    """`frames`-long windows (B, frames, ...) of clips (B, T, ...), each starting at a random frame 0..T - frames."""
+    late = video.shape[1] - frames
+    if late == 0:
+        return video
+    starts = rng.integers(0, late + 1, len(video))
+    return np.stack([clip[s : s + frames] for clip, s in zip(video, starts, strict=True)])
+
+
 @torch.no_grad()
 def build_cache(cfg: DiTTrainConfig, vae: VideoVAE, device: torch.device, show_progress: bool = True) -> dict:
     """Render and encode every bucket; encode every distinct caption once. Returns tensors."""
@@ -87,11 +101,13 @@ def build_cache(cfg: DiTTrainConfig, vae: VideoVAE, device: torch.device, show_p
         for bi, (w, h, frames, clips, weight) in enumerate(cfg.buckets):
             clips = max(1, round(clips * cfg.data_scale))
             task = bar.add_task(f"encode {w}x{h}x{frames}", total=clips, stats="")
-            data = iter(WorldDataset(seed=cfg.data_seed * 1000 + bi, frames=frames, height=h, width=w, batch=32,
-                                     max_objects=cfg.max_objects, **cfg.scene_kwargs))
+            late = cfg.late_start if frames > 1 else 0
+            data = iter(WorldDataset(seed=cfg.data_seed * 1000 + bi, frames=frames + late, height=h, width=w,
+                                     batch=32, max_objects=cfg.max_objects, **cfg.scene_kwargs))
             lat, caps = [], []
             while sum(len(x) for x in lat) < clips:
                 video, _, scenes = next(data)
+                video = late_windows(video, frames, rng)
                 with autocast(device):
                     lat.append(vae.encode(to_tensor(video).to(device)).float().half().cpu())
                 for scene in scenes:
