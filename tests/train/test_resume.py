@@ -128,3 +128,12 @@ def test_late_start_clips_are_windows_that_open_mid_scene():
     assert cache["buckets"][1]["latents"].shape[2] == 1  # images are left as they are
     with pytest.raises(ValueError, match="late_start"):
         DiTTrainConfig(late_start=-1)
+
+
+def test_vae_clips_must_be_whole_latent_frames():
+    import pytest
+
+    for frames in (1, 8, 10):
+        with pytest.raises(ValueError, match="1 \\+ 4k"):
+            VAETrainConfig(frames=frames)
+    assert VAETrainConfig(frames=17).frames == 17

@@ -27,13 +27,17 @@ def train_vae_cmd(
     freeze_encoder: bool = typer.Option(False, help="train the decoder only (cached latents stay valid)"),
     temporal_weight: float = typer.Option(0.0, help="weight of the frame-to-frame change loss (against "
                                                     "jumps between latent frames)"),
+    frames: int = typer.Option(9, help="video frames per training clip, 1 + 4k: 17 matches the DiT's windows"),
 ) -> None:
     """Train the causal video VAE on the procedural world."""
     from zoetrope.train.common import load_checkpoint, pick_device, save_checkpoint
     from zoetrope.train.vae import VAETrainConfig, evaluate_vae, latent_scale, train_vae
 
-    cfg = VAETrainConfig(out=out, steps=steps, batch=batch, size=size, max_minutes=minutes, device=device, lr=lr,
-                         init=init, freeze_encoder=freeze_encoder, temporal_weight=temporal_weight)
+    try:
+        cfg = VAETrainConfig(out=out, steps=steps, batch=batch, size=size, max_minutes=minutes, device=device, lr=lr,
+                             init=init, freeze_encoder=freeze_encoder, temporal_weight=temporal_weight, frames=frames)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--frames") from None
     path = train_vae(cfg)
     state = load_checkpoint(path)
     from zoetrope.model.vae import VAEConfig, VideoVAE

@@ -22,7 +22,9 @@ class VAETrainConfig:
     size: str = "S"
     steps: int = 4000
     batch: int = 16
-    frames: int = 9  # 1 + 4k
+    # 1 + 4k. A clip of k + 1 latent frames only ever shows the decoder latent frames whose history reaches
+    # the clip's start; 17-frame clips (the DiT's windows) also teach it latent frames 3 and 4
+    frames: int = 9
     render: int = 64  # clips are rendered at this size, then cropped
     crop: int = 32  # convolutions are translation-equivariant: train on crops, run at any size
     pool: int = 3000  # clips rendered once and reused with random crops and flips
@@ -37,6 +39,10 @@ class VAETrainConfig:
     checkpoint_every_s: float = 180.0
     max_minutes: float | None = None
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.frames < 5 or (self.frames - 1) % 4:
+            raise ValueError(f"frames must be 1 + 4k with k >= 1 (5, 9, 13, 17, ...), got {self.frames}")
 
 
 def to_tensor(frames: np.ndarray) -> torch.Tensor:
