@@ -22,8 +22,9 @@ class VAETrainConfig:
     size: str = "S"
     steps: int = 4000
     batch: int = 16
-    # 1 + 4k. A clip of k + 1 latent frames only ever shows the decoder latent frames whose history reaches
-    # the clip's start; 17-frame clips (the DiT's windows) also teach it latent frames 3 and 4
+    # 1 + 4k. In 9-frame clips every latent frame's receptive field reaches back into the padding before the
+    # clip; 17-frame clips (the DiT's windows) also show the decoder latent frames 3 and 4, which see only
+    # real frames and otherwise decode with a visible step in look
     frames: int = 9
     render: int = 64  # clips are rendered at this size, then cropped
     crop: int = 32  # convolutions are translation-equivariant: train on crops, run at any size
