@@ -69,7 +69,7 @@ def train_dit_cmd(
     data_scale: float = typer.Option(1.0, help="multiplies every bucket's clip count"),
     masks: str = typer.Option("0.5,0.2,0.1,0.1,0.1", help="how often each conditioning mask is drawn, as five "
                                                            "weights: none, first frame, first k, last k, both ends"),
-    late_start: int = typer.Option(0, help="video clips begin at a random frame 0..N of their scene, so windows "
+    late_start: int = typer.Option(0, min=0, help="video clips begin at a random frame 0..N of their scene, so windows "
                                            "that open mid-motion (extensions, long videos) are in the data"),
 ) -> None:
     """Train the diffusion transformer on cached latents (torchrun works unchanged)."""
@@ -81,8 +81,6 @@ def train_dit_cmd(
                              max_minutes=minutes, device=device, data_seed=data_seed, data_scale=data_scale,
                              mask_weights=mask_weights, late_start=late_start)
     except ValueError as e:  # not numbers, or not a mix DiTTrainConfig accepts
-        if late_start < 0:
-            raise typer.BadParameter(f"{late_start}: give 0 or more frames", param_hint="--late-start") from None
         raise typer.BadParameter(f"{masks!r}: {e}; give five weights such as 0.5,0.2,0.1,0.1,0.1",
                                  param_hint="--masks") from None
     train_dit(cfg)
