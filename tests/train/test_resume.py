@@ -137,3 +137,35 @@ def test_vae_clips_must_be_whole_latent_frames():
         with pytest.raises(ValueError, match="1 \\+ 4k"):
             VAETrainConfig(frames=frames)
     assert VAETrainConfig(frames=17).frames == 17
+
+
+def test_vae_crops_must_tile_the_rendered_frame(tmp_path):
+    import pytest
+    from typer.testing import CliRunner
+
+    from zoetrope.cli import app
+
+    for crop in (0, 12, 72):
+        with pytest.raises(ValueError, match="crop must be a multiple of 8"):
+            VAETrainConfig(crop=crop)
+    assert VAETrainConfig(crop=64).crop == 64
+    result = CliRunner().invoke(app, ["train", "vae", "--out", str(tmp_path / "vae"), "--crop", "12"])
+    assert result.exit_code == 2
+    assert "--crop" in result.output and "multiple of 8" in result.output
+    assert not (tmp_path / "vae").exists()
+
+
+def test_crops_are_aligned_windows_and_a_whole_frame_crop_is_the_frame():
+    from zoetrope.train.vae import random_crop
+
+    x = torch.randn(2, 3, 5, 64, 64)
+    gen = torch.Generator().manual_seed(0)
+    assert torch.equal(random_crop(x, 64, gen), x)
+    seen = set()
+    for _ in range(20):
+        c = random_crop(x, 32, gen)
+        assert c.shape[-2:] == (32, 32)
+        hits = [(i, j) for i in range(0, 33, 8) for j in range(0, 33, 8) if torch.equal(x[..., i:i + 32, j:j + 32], c)]
+        assert len(hits) == 1
+        seen.add(hits[0])
+    assert len(seen) > 1

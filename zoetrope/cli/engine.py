@@ -28,6 +28,8 @@ def train_vae_cmd(
     temporal_weight: float = typer.Option(0.0, help="weight of the frame-to-frame change loss (against "
                                                     "jumps between latent frames)"),
     frames: int = typer.Option(9, help="video frames per training clip, 1 + 4k: 17 matches the DiT's windows"),
+    crop: int = typer.Option(32, help="train on random crops of this size from 64x64 clips, a multiple of 8; "
+                                      "64 trains on whole frames (slower, sharper at full size)"),
 ) -> None:
     """Train the causal video VAE on the procedural world."""
     from zoetrope.train.common import load_checkpoint, pick_device, save_checkpoint
@@ -35,9 +37,10 @@ def train_vae_cmd(
 
     try:
         cfg = VAETrainConfig(out=out, steps=steps, batch=batch, size=size, max_minutes=minutes, device=device, lr=lr,
-                             init=init, freeze_encoder=freeze_encoder, temporal_weight=temporal_weight, frames=frames)
+                             init=init, freeze_encoder=freeze_encoder, temporal_weight=temporal_weight, frames=frames,
+                             crop=crop)
     except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint="--frames") from None
+        raise typer.BadParameter(str(e), param_hint="--crop" if str(e).startswith("crop") else "--frames") from None
     path = train_vae(cfg)
     state = load_checkpoint(path)
     from zoetrope.model.vae import VAEConfig, VideoVAE

@@ -27,7 +27,10 @@ class VAETrainConfig:
     # real frames and otherwise decode with a visible step in look
     frames: int = 9
     render: int = 64  # clips are rendered at this size, then cropped
-    crop: int = 32  # convolutions are translation-equivariant: train on crops, run at any size
+    # convolutions are translation-equivariant: train on crops, run at any size. Crops are cheap on a CPU; at
+    # the full 64 the decoder also learns the frame's borders and whole objects, and scores far better on
+    # full-size held-out clips (at 17 frames, 4,000 decoder steps: 31.8 dB against 27.7 at 32)
+    crop: int = 32
     pool: int = 3000  # clips rendered once and reused with random crops and flips
     init: Path | None = None  # start from this checkpoint's weights (a fresh optimizer)
     freeze_encoder: bool = False  # fine-tune the decoder only: latents already cached stay valid
@@ -44,6 +47,8 @@ class VAETrainConfig:
     def __post_init__(self) -> None:
         if self.frames < 5 or (self.frames - 1) % 4:
             raise ValueError(f"frames must be 1 + 4k with k >= 1 (5, 9, 13, 17, ...), got {self.frames}")
+        if self.crop < 8 or self.crop % 8 or self.crop > self.render:
+            raise ValueError(f"crop must be a multiple of 8 from 8 to the render size {self.render}, got {self.crop}")
 
 
 def to_tensor(frames: np.ndarray) -> torch.Tensor:
