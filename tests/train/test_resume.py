@@ -152,6 +152,8 @@ def test_vae_crops_must_tile_the_rendered_frame(tmp_path):
     result = CliRunner().invoke(app, ["train", "vae", "--out", str(tmp_path / "vae"), "--crop", "12"])
     assert result.exit_code == 2
     assert "--crop" in result.output and "multiple of 8" in result.output
+    result = CliRunner().invoke(app, ["train", "vae", "--out", str(tmp_path / "vae"), "--pool", "0"])
+    assert result.exit_code == 2 and "--pool" in result.output
     assert not (tmp_path / "vae").exists()
 
 

@@ -30,6 +30,7 @@ def train_vae_cmd(
     frames: int = typer.Option(9, help="video frames per training clip, 1 + 4k: 17 matches the DiT's windows"),
     crop: int = typer.Option(32, help="train on random crops of this size from 64x64 clips, a multiple of 8; "
                                       "64 trains on whole frames (slower, sharper at full size)"),
+    pool: int = typer.Option(3000, min=1, help="clips rendered once into the run folder and drawn from at random"),
 ) -> None:
     """Train the causal video VAE on the procedural world."""
     from zoetrope.train.common import load_checkpoint, pick_device, save_checkpoint
@@ -38,7 +39,7 @@ def train_vae_cmd(
     try:
         cfg = VAETrainConfig(out=out, steps=steps, batch=batch, size=size, max_minutes=minutes, device=device, lr=lr,
                              init=init, freeze_encoder=freeze_encoder, temporal_weight=temporal_weight, frames=frames,
-                             crop=crop)
+                             crop=crop, pool=pool)
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--crop" if str(e).startswith("crop") else "--frames") from None
     path = train_vae(cfg)
