@@ -75,3 +75,28 @@ def test_steady_motion_is_left_as_it_is():
     linear = (0.05 * t)[None, None, :, None, None].expand(1, 3, 17, 8, 8)
     assert torch.allclose(smooth_handovers(linear), linear, atol=1e-6)
     assert smooth_handovers(x[:, :, :1]).equal(x[:, :, :1])  # an image has no handover
+
+
+def test_a_join_after_known_footage_moves_the_whole_step_into_the_new_frames():
+    # Known footage fills frames 0-4 and is put back in place of their decoding, so smoothing may
+    # change nothing there: the step into frame 5 is ramped out over frames 5-8 alone.
+    t = torch.arange(13, dtype=torch.float32)
+    x = (0.01 * t + 0.2 * (t >= 5).float())[None, None, :, None, None]
+    x = x.expand(1, 3, 13, 4, 4).clone()
+    out = smooth_handovers(x, join=5)
+    assert torch.equal(out[:, :, :5], x[:, :, :5])
+    steps = _steps(out)
+    assert abs(steps[4] - 0.01) < 1e-5  # into the join: the motion around it, not the jump
+    assert torch.allclose(steps[5:9], torch.full((4,), 0.06))  # the 0.2 jump, a quarter per change
+    assert torch.allclose(out[:, :, 9:], x[:, :, 9:])
+    # Without `join`, a quarter of the step would stay at the join once frames 3-4 are replaced.
+    spread = smooth_handovers(x)
+    spread[:, :, :5] = x[:, :, :5]
+    assert _steps(spread)[4] > 0.05
+
+
+def test_a_join_must_be_a_latent_frames_first_frame():
+    x = torch.zeros(1, 3, 9, 4, 4)
+    for join in (0, 4, 9, 13):
+        with pytest.raises(ValueError, match="join"):
+            smooth_handovers(x, join=join)

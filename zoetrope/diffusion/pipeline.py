@@ -95,9 +95,10 @@ class VideoPipeline:
         return self.vae.encode(frames_to_tensor(frames).to(self.device))
 
     @torch.no_grad()
-    def decode_latents(self, z: torch.Tensor) -> np.ndarray:
-        """uint8 frames (T, H, W, 3), their latent-frame handovers smoothed (`smooth_handovers`)."""
-        return tensor_to_frames(smooth_handovers(self.vae.decode(z)))
+    def decode_latents(self, z: torch.Tensor, join: int | None = None) -> np.ndarray:
+        """uint8 frames (T, H, W, 3), their latent-frame handovers smoothed (`smooth_handovers`); `join`
+        is the first new frame after known footage, where the whole step goes after the join."""
+        return tensor_to_frames(smooth_handovers(self.vae.decode(z), join=join))
 
     @torch.no_grad()
     def sample_latents(

@@ -75,7 +75,7 @@ def continue_video(
         cond = _known_first(pipe, ctx, height, width)
         z = pipe.sample_latents(prompt, latent_frames=WINDOW, height=height, width=width, seed=seed + 1000 * (i + 1),
                                 options=options, cond=cond, on_step=None)
-        decoded = pipe.decode_latents(z)
+        decoded = pipe.decode_latents(z, join=len(ctx))
         video = decoded[len(ctx):][: frames - made]
         video = carry(video, (join_error(ctx[-1], decoded[len(ctx) - 1]), fade(len(video))))
         made += len(video)

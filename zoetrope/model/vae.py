@@ -207,7 +207,7 @@ class VideoVAE(nn.Module):
         return self.decoder(z), mean, logvar
 
 
-def smooth_handovers(x: torch.Tensor, reach: int = 2) -> torch.Tensor:
+def smooth_handovers(x: torch.Tensor, reach: int = 2, join: int | None = None) -> torch.Tensor:
     """Decoded pixels (B, 3, 1+4k, H, W) with the step at each latent frame's first video frame
     spread over `reach` frames on either side.
 
@@ -217,8 +217,15 @@ def smooth_handovers(x: torch.Tensor, reach: int = 2) -> torch.Tensor:
     handover, less the motion around it (the mean of the neighbouring changes), is replaced by a
     ramp over the frames around it. Held-out world clips measure the same or better PSNR against
     the source, and their handover changes fall to the size of the others.
+
+    `join` is the first new frame after known footage (a handover: 1 + 4k). The frames before it are
+    replaced by the footage itself, so half a ramp there would be lost and the rest of the step would
+    stay at the join; there the whole step is ramped out over the 2 * `reach` frames from `join` on,
+    and the frames before it are left alone.
     """
     t = x.shape[2]
+    if join is not None and not (0 < join < t and join % 4 == 1):
+        raise ValueError(f"join must be a latent frame's first video frame (1 + 4k) inside the clip, got {join}")
     out = x.clone()
     for b in range(1, t, 4):
         before, after = min(reach, b), min(reach, t - b)
@@ -226,7 +233,14 @@ def smooth_handovers(x: torch.Tensor, reach: int = 2) -> torch.Tensor:
         step = x[:, :, b] - x[:, :, b - 1]
         if around:
             step = step - torch.stack(around).mean(0)
+        if b == join:
+            span = min(2 * reach, t - b)
+            for i in range(span):
+                out[:, :, b + i] -= (1 - i / span) * step
+            continue
         for i in range(-before, after):
+            if join is not None and b + i < join:
+                continue
             out[:, :, b + i] += ((i + before + 0.5) / (before + after) - (i >= 0)) * step
     return out
 
