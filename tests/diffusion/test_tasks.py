@@ -172,8 +172,8 @@ def decoded(pipe, monkeypatch):
     out = []
     decode = pipe.decode_latents
 
-    def spy(z):
-        frames = decode(z)
+    def spy(z, join=None):
+        frames = decode(z, join=join)
         out.append(frames)
         return frames
 
