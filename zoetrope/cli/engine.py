@@ -41,7 +41,8 @@ def train_vae_cmd(
                              init=init, freeze_encoder=freeze_encoder, temporal_weight=temporal_weight, frames=frames,
                              crop=crop, pool=pool)
     except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint="--crop" if str(e).startswith("crop") else "--frames") from None
+        field = str(e).split()[0]  # VAETrainConfig's errors open with the field's name
+        raise typer.BadParameter(str(e), param_hint="--" + field.replace("_", "-")) from None
     path = train_vae(cfg)
     state = load_checkpoint(path)
     from zoetrope.model.vae import VAEConfig, VideoVAE
