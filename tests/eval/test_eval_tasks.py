@@ -28,3 +28,28 @@ def test_eval_tasks_without_weights_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOETROPE_WEIGHTS_DIR", str(tmp_path / "none"))
     result = CliRunner().invoke(app, ["eval", "--tasks", "--n", "1", "--out", str(tmp_path / "x.json")])
     assert result.exit_code == 2 and "weights" in result.output
+
+
+def test_the_renderers_own_continuation_keeps_direction_at_both_speeds():
+    # The truth as the model: extending with the frames the renderer draws next scores full marks,
+    # fast objects (which leave the frame in the new footage) as well as slow ones.
+    import numpy as np
+
+    from zoetrope.eval.tasks import SOURCE_FRAMES, _scenes, task_bench
+    from zoetrope.world import render
+
+    n = 8
+    scenes = iter(_scenes(np.random.default_rng([0, 7]), n + 1))  # the bench draws the same scenes first
+    extended = []
+
+    def make(task, prompt, *, source, seconds=2.0, **fields):
+        if task == "extend":
+            scene = next(scenes)
+            extended.append(scene.objects[0].speed)
+            return render(scene, frames=SOURCE_FRAMES + 16, height=64, width=64, fps=8)[SOURCE_FRAMES:]
+        return np.concatenate([source, source]) if source.ndim == 4 else np.repeat(source, 17, 0)
+
+    result = task_bench(make, lambda image: image, n=n, seed=0)
+    assert {"fast", "slow"} <= set(extended)
+    assert result["extend_direction_fast"] == 1.0 and result["extend_direction_slow"] == 1.0
+    assert result["extend_direction"] == 1.0

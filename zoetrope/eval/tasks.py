@@ -88,6 +88,9 @@ def task_bench(make: Make, roundtrip: Callable[[np.ndarray], np.ndarray], *, n: 
         got = analyze(new, scene, fps=fps)
         add("extend_color", got.get("color"))
         add("extend_direction", got.get("direction"))
+        # Split by speed: a fast object ends the source near the edge it heads for, so its new
+        # footage must carry it out of view, which a slow one's need not.
+        add(f"extend_direction_{scene.objects[0].speed}", got.get("direction"))
 
         back = make("extend_backward", prompt, source=src, seconds=seconds)
         ratio = seam_ratio(np.concatenate([back, src]), len(back))
