@@ -1,16 +1,18 @@
-"""Captions: every caption says what its scene shows, and the two styles never share a phrase."""
+"""Captions: every caption says what its scene shows, and the held-out style shares no phrase with the training ones."""
 
 from __future__ import annotations
 
 import re
 
 import numpy as np
+import pytest
 
 from zoetrope.world import caption, sample_scene
 from zoetrope.world.phrases import (
     CAMERA_PHRASES,
     COLOR_WORDS,
     MOTION_PHRASES,
+    RELATION_VARIED,
     RELATION_WORDS,
     SHAPE_WORDS,
     SIZE_WORDS,
@@ -59,7 +61,8 @@ def _check(scene, text: str, style: str, form: str) -> None:
     if scene.relation and style == "train":
         rel = scene.relation.relation
         inverse = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}[rel]
-        assert any(_has(text, w) for w in RELATION_WORDS[rel] + RELATION_WORDS[inverse]), text
+        words = RELATION_VARIED if style == "varied" else RELATION_WORDS
+        assert any(_has(text, w) for w in words[rel] + words[inverse]), text
     if form == "long" and scene.camera.motion != "static":
         assert any(p.lower() in text for p in CAMERA_PHRASES[style][scene.camera.motion]), text
 
@@ -68,7 +71,7 @@ def test_every_caption_matches_its_scene():
     rng = np.random.default_rng(0)
     for _ in range(400):
         scene = sample_scene(rng)
-        for style in ("train", "paraphrase"):
+        for style in ("train", "paraphrase", "varied"):
             for form in ("short", "long"):
                 _check(scene, caption(scene, rng, style=style, form=form), style, form)
 
@@ -95,17 +98,29 @@ def _phrases(style: str) -> set[str]:
     return {p for p in out if len(p.split()) >= 2 or style == "paraphrase"} - {""}
 
 
-def test_paraphrase_style_never_appears_in_training_captions():
-    train_only, para_only = _phrases("train"), _phrases("paraphrase")
+@pytest.mark.parametrize("style", ["train", "varied"])
+def test_paraphrase_style_never_appears_in_training_captions(style):
+    train_only, para_only = _phrases(style), _phrases("paraphrase")
     assert not train_only & para_only
     rng = np.random.default_rng(1)
     for _ in range(300):
         scene = sample_scene(rng)
-        text = caption(scene, rng, style="train").lower()
+        text = caption(scene, rng, style=style).lower()
         assert not [p for p in para_only if len(p) > 3 and _has(text, p.lower())], text
 
 
-def test_relations_are_said_the_right_way_round():
+def test_varied_style_says_the_scene_in_other_words_than_the_train_style():
+    train, varied = _phrases("train"), _phrases("varied")
+    assert not train & varied
+    rng = np.random.default_rng(2)
+    scenes = [sample_scene(rng) for _ in range(50)]
+    texts = {style: {caption(s, np.random.default_rng(i), style=style, form="long") for i, s in enumerate(scenes)}
+             for style in ("train", "varied")}
+    assert not texts["train"] & texts["varied"]
+
+
+@pytest.mark.parametrize("style, table", [("train", RELATION_WORDS), ("varied", RELATION_VARIED)])
+def test_relations_are_said_the_right_way_round(style, table):
     rng = np.random.default_rng(4)
     checked = 0
     while checked < 60:
@@ -113,12 +128,12 @@ def test_relations_are_said_the_right_way_round():
         if scene.relation is None or any(o.color_to for o in scene.objects):
             continue
         rel = scene.relation
-        text = caption(scene, rng, style="train").lower()
+        text = caption(scene, rng, style=style).lower()
         first = {
-            i: min(text.find(f" {w} ") for w in COLOR_WORDS[o.color] if f" {w} " in text)
+            i: min(m.start() for w in COLOR_WORDS[o.color] for m in re.finditer(rf"\b{w}\b", text))
             for i, o in enumerate(scene.objects)
         }
-        said = min(((text.find(p), r) for r, ps in RELATION_WORDS.items() for p in ps if f" {p} " in text))[1]
+        said = min(((text.find(p), r) for r, ps in table.items() for p in ps if f" {p} " in text))[1]
         subject_first = first[rel.subject] < first[rel.object]
         inverse = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
         assert said == (rel.relation if subject_first else inverse[rel.relation]), text

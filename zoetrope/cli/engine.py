@@ -76,6 +76,8 @@ def train_dit_cmd(
                                                            "weights: none, first frame, first k, last k, both ends"),
     late_start: int = typer.Option(0, min=0, help="video clips begin at a random frame 0..N of their scene, so windows "
                                            "that open mid-motion (extensions, long videos) are in the data"),
+    varied_captions: float = typer.Option(0.0, min=0.0, max=1.0, help="share of captions in the 'varied' training "
+                                          "style (other verbs, word orders, filler), the rest in the 'train' style"),
 ) -> None:
     """Train the diffusion transformer on cached latents (torchrun works unchanged)."""
     from zoetrope.train.dit import DiTTrainConfig, train_dit
@@ -84,7 +86,7 @@ def train_dit_cmd(
         mask_weights = tuple(float(w) for w in masks.split(","))
         cfg = DiTTrainConfig(out=out, vae_checkpoint=vae, init=init, steps=steps, batch=batch, size=size, lr=lr,
                              max_minutes=minutes, device=device, data_seed=data_seed, data_scale=data_scale,
-                             mask_weights=mask_weights, late_start=late_start)
+                             mask_weights=mask_weights, late_start=late_start, varied_captions=varied_captions)
     except ValueError as e:  # not numbers, or not a mix DiTTrainConfig accepts
         raise typer.BadParameter(f"{masks!r}: {e}; give five weights such as 0.5,0.2,0.1,0.1,0.1",
                                  param_hint="--masks") from None

@@ -50,6 +50,8 @@ class DiTTrainConfig:
     lr: float = 3e-4
     captions_per_clip: int = 3
     caption_dropout: float = 0.1
+    # share of captions written in the "varied" training style (other verbs, word orders, filler) instead of "train"
+    varied_captions: float = 0.0
     # how often each conditioning mask is drawn: none, first frame, first k, last k, both ends
     mask_weights: tuple = (0.5, 0.2, 0.1, 0.1, 0.1)
     buckets: tuple = DEFAULT_BUCKETS
@@ -68,6 +70,8 @@ class DiTTrainConfig:
 
     def __post_init__(self) -> None:
         w = tuple(self.mask_weights)
+        if not 0.0 <= self.varied_captions <= 1.0:
+            raise ValueError(f"varied_captions must be a share from 0 to 1, got {self.varied_captions}")
         if self.late_start < 0:
             raise ValueError(f"late_start must be 0 or more frames, got {self.late_start}")
         if len(w) != 5 or min(w) < 0 or sum(w) <= 0:
@@ -91,6 +95,11 @@ def late_windows(video: np.ndarray, frames: int, rng: np.random.Generator) -> np
     return np.stack([clip[s : s + frames] for clip, s in zip(video, starts, strict=True)])
 
 
+def caption_style(cfg: DiTTrainConfig, rng: np.random.Generator) -> str:
+    """"varied" for a `cfg.varied_captions` share of captions, else "train" (no draw at 0, so old caches repeat)."""
+    return "varied" if cfg.varied_captions and rng.random() < cfg.varied_captions else "train"
+
+
 @torch.no_grad()
 def build_cache(cfg: DiTTrainConfig, vae: VideoVAE, device: torch.device, show_progress: bool = True) -> dict:
     """Render and encode every bucket; encode every distinct caption once. Returns tensors."""
@@ -111,7 +120,8 @@ def build_cache(cfg: DiTTrainConfig, vae: VideoVAE, device: torch.device, show_p
                 with autocast(device):
                     lat.append(vae.encode(to_tensor(video).to(device)).float().half().cpu())
                 for scene in scenes:
-                    row = [texts.setdefault(caption(scene, rng), len(texts)) for _ in range(cfg.captions_per_clip)]
+                    row = [texts.setdefault(caption(scene, rng, style=caption_style(cfg, rng)), len(texts))
+                           for _ in range(cfg.captions_per_clip)]
                     caps.append(row)
                 bar.update(task, completed=sum(len(x) for x in lat))
             buckets.append({"latents": torch.cat(lat)[:clips], "captions": torch.tensor(caps[:clips]), "weight": weight})

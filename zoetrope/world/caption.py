@@ -15,6 +15,7 @@ from zoetrope.world.phrases import (
     MOTION_PHRASES,
     OCCLUSION_PHRASES,
     RELATION_PARAPHRASES,
+    RELATION_VARIED,
     RELATION_WORDS,
     SHAPE_WORDS,
     SIZE_WORDS,
@@ -24,7 +25,7 @@ from zoetrope.world.phrases import (
 from zoetrope.world.scene import Background, Scene, WorldObject
 from zoetrope.world.vocab import LINEAR_MOTIONS
 
-STYLES = ("train", "paraphrase")
+STYLES = ("train", "paraphrase", "varied")
 FORMS = ("short", "long")
 SPEED_MOTIONS = (*LINEAR_MOTIONS, "spin", "orbit")  # motions whose caption may say how fast
 
@@ -42,6 +43,8 @@ def _noun(obj: WorldObject, rng: np.random.Generator, style: str, long: bool) ->
     size = _pick(rng, SIZE_WORDS[obj.size]) + " " if long else ""
     if style == "paraphrase" and rng.random() < 0.5:
         return _article(f"{size}{shape} colored {color}")
+    if style == "varied" and rng.random() < 0.4:
+        return _article(f"{size}{shape} that is {color}")
     return _article(f"{size}{color} {shape}")
 
 
@@ -70,10 +73,11 @@ def _relation_sentence(scene: Scene, rng: np.random.Generator, style: str, long:
         nb = f"{nb}, which {_motion(b, rng, style, long)}"
     if style == "paraphrase":
         return f"there is {nb} with {na.rstrip(',')} {RELATION_PARAPHRASES[rel.relation]}"
+    words, verb = (RELATION_VARIED, " is") if style == "varied" else (RELATION_WORDS, "")
     if rng.random() < 0.5:
-        return f"{na} {_pick(rng, RELATION_WORDS[rel.relation])} {nb}"
+        return f"{na}{verb} {_pick(rng, words[rel.relation])} {nb}"
     nb_first = nb + ("," if long else "")
-    return f"{nb_first} {_pick(rng, RELATION_WORDS[INVERSE_RELATION[rel.relation]])} {na.rstrip(',')}"
+    return f"{nb_first}{verb} {_pick(rng, words[INVERSE_RELATION[rel.relation]])} {na.rstrip(',')}"
 
 
 def _scene_sentence(scene: Scene, rng: np.random.Generator, style: str, long: bool) -> str:
@@ -90,7 +94,8 @@ def _scene_sentence(scene: Scene, rng: np.random.Generator, style: str, long: bo
 
 
 def caption(scene: Scene, rng: np.random.Generator, *, style: str = "train", form: str | None = None) -> str:
-    """One caption of `scene`. style "train" or "paraphrase" (disjoint templates); form "short", "long" or random."""
+    """One caption of `scene`. style "train", "varied" (both for training) or "paraphrase" (held out; disjoint
+    templates); form "short", "long" or random."""
     if style not in STYLES:
         raise ValueError(f"style must be one of {STYLES}, not {style!r}")
     form = form or _pick(rng, FORMS)
@@ -100,6 +105,6 @@ def caption(scene: Scene, rng: np.random.Generator, *, style: str = "train", for
     sentence = _scene_sentence(scene, rng, style, long)
     if scene.camera.motion != "static" and (long or rng.random() < 0.5):
         cam = _pick(rng, CAMERA_PHRASES[style][scene.camera.motion])
-        sentence += f" as {cam}" if style == "train" else f", {cam}"
+        sentence += {"train": f" as {cam}", "paraphrase": f", {cam}", "varied": f" {cam}"}[style]
     text = _pick(rng, FRAMES[style][form]).format(s=sentence, bg=_background(scene.background, rng, style))
     return text[0].upper() + text[1:] if style == "paraphrase" else text

@@ -1,7 +1,10 @@
 """Words for captions: synonyms shared by every style, and phrases that belong to one style only.
 
 "train" phrases teach the model; "paraphrase" phrases never occur in training captions and
-measure whether the model understood the scene rather than memorised the sentence.
+measure whether the model understood the scene rather than memorised the sentence. "varied" is a
+second training style with other verbs, word orders and filler (`zoetrope train dit
+--varied-captions`), so that the model learns the scene from the words' meaning; it shares no
+phrase with "paraphrase" either.
 """
 
 from __future__ import annotations
@@ -71,6 +74,16 @@ _PARA_DIRS = {
     "down-left": "toward the bottom left corner",
     "down-right": "toward the bottom right corner",
 }
+_VARIED_DIRS = {
+    "left": ("leftward", "from right to left", "in the left direction"),
+    "right": ("rightward", "from left to right", "in the right direction"),
+    "up": ("upwards", "higher and higher", "in the upward direction"),
+    "down": ("downwards", "lower and lower", "in the downward direction"),
+    "up-left": ("to the upper left", "diagonally to the upper left"),
+    "up-right": ("to the upper right", "diagonally to the upper right"),
+    "down-left": ("to the lower left", "diagonally to the lower left"),
+    "down-right": ("to the lower right", "diagonally to the lower right"),
+}
 MOTION_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "train": {
         **{
@@ -99,10 +112,26 @@ MOTION_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
         "fade out": ("vanishes bit by bit", "dissolves into nothing"),
         "color change": ("shifts its hue to {to}", "ends up {to} in color"),
     },
+    "varied": {
+        **{
+            m: tuple(f"{verb} {d}" for verb in ("is moving", "floats", "shifts", "rolls", "coasts") for d in ds)
+            for m, ds in _VARIED_DIRS.items()
+        },
+        "still": ("holds still", "stays put", "is not moving", "keeps its position"),
+        "bounce": ("keeps bouncing", "bounces along the ground", "drops to the ground and bounces back"),
+        "orbit": ("circles around a point", "moves along a round path", "goes around in circles"),
+        "spin": ("is spinning", "rotates in place", "whirls around"),
+        "grow": ("gets larger", "increases in size", "is growing"),
+        "shrink": ("gets tinier", "decreases in size", "is shrinking"),
+        "fade in": ("fades into view", "comes into view"),
+        "fade out": ("fades from view", "fades away"),
+        "color change": ("changes to {to}", "goes {to}", "switches color to {to}"),
+    },
 }
 SPEED_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "train": {"slow": ("slowly", "gently"), "fast": ("quickly", "rapidly")},
     "paraphrase": {"slow": ("at a leisurely pace", "unhurriedly"), "fast": ("at high speed", "swiftly")},
+    "varied": {"slow": ("lazily", "calmly", "at a crawl"), "fast": ("fast", "briskly", "speedily")},
 }
 CAMERA_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "train": {
@@ -121,10 +150,19 @@ CAMERA_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
         "zoom in": ("while the shot pushes closer",),
         "zoom out": ("while the shot pulls back",),
     },
+    "varied": {
+        "pan left": ("with the camera panning left",),
+        "pan right": ("with the camera panning right",),
+        "pan up": ("with the camera panning up",),
+        "pan down": ("with the camera panning down",),
+        "zoom in": ("with the camera zooming in",),
+        "zoom out": ("with the camera zooming out",),
+    },
 }
 OCCLUSION_PHRASES = {
     "train": ("passes behind {b} and comes out the other side", "goes behind {b} and reappears"),
     "paraphrase": ("slips out of sight behind {b} before emerging again",),
+    "varied": ("disappears behind {b} and then reappears", "moves behind {b} and out again"),
 }
 BACKGROUND_PHRASES = {
     "train": {
@@ -137,6 +175,11 @@ BACKGROUND_PHRASES = {
         "gradient": ("in front of a wall that fades from {a} into {b}",),
         "sky": ("in scenery made of a {a} sky meeting {b}",),
     },
+    "varied": {
+        "solid": ("over a {a} background", "before a {a} background"),
+        "gradient": ("over a {a}-to-{b} gradient", "with a background that goes from {a} to {b}"),
+        "sky": ("under a {a} sky, on {b}", "beneath a {a} sky, on {b}"),
+    },
 }
 RELATION_PARAPHRASES = {
     "left of": "on its left side",
@@ -144,11 +187,21 @@ RELATION_PARAPHRASES = {
     "above": "hovering over it",
     "below": "resting beneath it",
 }
+RELATION_VARIED: dict[str, tuple[str, ...]] = {
+    "left of": ("on the left of", "to the left side of"),
+    "right of": ("on the right of", "to the right side of"),
+    "above": ("higher than", "up above"),
+    "below": ("lower than", "down below"),
+}
 # Sentence frames: "{s}" is the scene sentence, "{bg}" the backdrop phrase.
 FRAMES = {
     "train": {"short": ("{s}",), "long": ("{s}, {bg}", "{bg}, {s}")},
     "paraphrase": {
         "short": ("Watch as {s}", "In this video, {s}"),
         "long": ("The clip shows how {s}, {bg}", "Here we see that {s}, {bg}"),
+    },
+    "varied": {
+        "short": ("{s}", "a scene where {s}", "footage where {s}", "an animation in which {s}"),
+        "long": ("a video where {s}, {bg}", "{bg}: {s}", "{s}; {bg}", "an animation in which {s}, {bg}"),
     },
 }
