@@ -171,3 +171,38 @@ def test_crops_are_aligned_windows_and_a_whole_frame_crop_is_the_frame():
         assert len(hits) == 1
         seen.add(hits[0])
     assert len(seen) > 1
+
+
+def test_varied_captions_mix_the_second_training_style_into_the_cache():
+    import re
+
+    import pytest
+
+    from zoetrope.model.vae import VAE_CONFIGS, VideoVAE
+    from zoetrope.train.dit import build_cache
+    from zoetrope.world.phrases import COLOR_WORDS, FRAMES, MOTION_PHRASES, RELATION_VARIED
+
+    torch.manual_seed(0)
+    vae = VideoVAE(VAE_CONFIGS["tiny"]).eval()
+
+    def captions(share: float) -> list[str]:
+        cfg = DiTTrainConfig(buckets=((32, 32, 1, 48, 1.0),), captions_per_clip=3, varied_captions=share)
+        return build_cache(cfg, vae, torch.device("cpu"), show_progress=False)["text"]["captions"][1:]
+
+    def says(style: str, text: str) -> bool:
+        """Whether `text` holds one of the style's motion, frame or relation phrases (of two words or more)."""
+        colors = "(" + "|".join(w for ws in COLOR_WORDS.values() for w in ws) + ")"
+        phrases = [p for m in MOTION_PHRASES[style].values() for p in m]
+        phrases += [f.split("{s}")[0].strip() for fs in FRAMES[style].values() for f in fs]
+        phrases += [p for ps in RELATION_VARIED.values() for p in ps] if style == "varied" else []
+        patterns = [re.escape(p).replace(re.escape("{to}"), colors) for p in phrases if len(p.split()) > 1]
+        return any(re.search(rf"\b{p}\b", text) for p in patterns)
+
+    assert not any(says("varied", t) for t in captions(0.0))
+    mixed = captions(0.5)
+    varied = [t for t in mixed if says("varied", t)]
+    assert 0.25 * len(mixed) < len(varied) < 0.75 * len(mixed)
+    assert all(says("varied", t) for t in captions(1.0))
+    assert not any(says("paraphrase", t) for t in mixed)
+    with pytest.raises(ValueError, match="varied_captions"):
+        DiTTrainConfig(varied_captions=1.5)
