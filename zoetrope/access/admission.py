@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from zoetrope.access import ledger
@@ -23,7 +23,7 @@ from zoetrope.access.entitlements import (
     upgrade_hint,
 )
 from zoetrope.access.keys import Principal
-from zoetrope.access.models import Account, Charge, utcnow
+from zoetrope.access.models import Account, AccountBalance, Charge, LedgerEntry, utcnow
 from zoetrope.access.pricing import charge_for
 from zoetrope.access.usage import check_quota, record_request, today_utc
 from zoetrope.config import Config, Plan, get_config
@@ -45,14 +45,31 @@ class Admission:
     points: int
 
 
-def lock_account(session: Session, account_id: str) -> Account:
-    """The account row, locked until the transaction ends (a no-op lock on SQLite)."""
-    # populate_existing: the row as of the lock, not a copy the session loaded earlier.
-    stmt = select(Account).where(Account.id == account_id).with_for_update()
-    account = session.scalar(stmt.execution_options(populate_existing=True))
-    if account is None:
-        raise NotFound(f"no account {account_id!r}", param="account")
-    return account
+_ACCOUNTS, _CHARGES, _BALANCES = Account.__table__.c, Charge.__table__.c, AccountBalance.__table__.c
+# Admission reads twice, as plain rows: the account row under lock, then everything else it weighs
+# in one statement. That read comes after the lock, so on PostgreSQL (read committed) it sees what
+# every transaction that held the lock before has committed.
+_LOCKED_ACCOUNT = select(Account.__table__).where(_ACCOUNTS.id == bindparam("account_id")).with_for_update()
+
+
+def _balance_of(currency: str):
+    return (
+        select(_BALANCES.amount)
+        .where(_BALANCES.account_id == bindparam("account_id"), _BALANCES.currency == currency)
+        .scalar_subquery()
+    )
+
+
+_STANDING = select(
+    select(func.count())
+    .where(_CHARGES.account_id == bindparam("account_id"), _CHARGES.status == ledger.RESERVED)
+    .scalar_subquery()
+    .label("open_charges"),
+    select(_CHARGES.account_id).where(_CHARGES.job_id == bindparam("job_id")).scalar_subquery().label("charged"),
+    exists().where(LedgerEntry.__table__.c.key == bindparam("grant_key")).label("granted"),
+    _balance_of("credits").label("credits"),
+    _balance_of("points").label("points"),
+)
 
 
 def check_model_allowed(principal: Principal, model: str) -> None:
@@ -81,17 +98,22 @@ def admit(
     config = config or get_config()
     now = now or utcnow()
     today = today_utc(now)
-    account = lock_account(session, principal.account_id)
+    account = session.execute(_LOCKED_ACCOUNT, {"account_id": principal.account_id}).one_or_none()
+    if account is None:
+        raise NotFound(f"no account {principal.account_id!r}", param="account")
     plan = config.plan(account.plan)  # the plan as of now, not as of authentication
-    existing = ledger.get_charge(session, job_id)
-    if existing is not None:
-        if existing.account_id != account.id:
+    grant_key = f"grant:{account.id}:{ledger.month_of(today)}"
+    standing = session.execute(
+        _STANDING, {"account_id": account.id, "job_id": job_id, "grant_key": grant_key}
+    ).one()
+    if standing.charged is not None:
+        if standing.charged != account.id:
             raise Conflict(f"job id {job_id} is already taken", param="job_id")
-        return _admission(existing, plan, account)
+        return _admission(ledger.get_charge(session, job_id), plan, account)
     check_eligibility(config, plan, account.country, account.birth_date, today)
     check_model_allowed(principal, req.model)
     entitlement = check_request(config, plan, req)
-    check_concurrency(config, plan, ledger.open_charges(session, account.id), account.seats)
+    check_concurrency(config, plan, standing.open_charges, account.seats)
     check_quota(
         session,
         account,
@@ -101,24 +123,33 @@ def admit(
         seconds=0 if req.is_image else req.seconds * req.n,
         now=now,
     )
-    ledger.ensure_monthly_grant(session, account, plan, today)
+    if not standing.granted and ledger.ensure_monthly_grant(session, account, plan, today):
+        standing = None  # the grant moved the balance
     # Free fast generations are counted only where the price depends on them.
     free_fast = plan.free_generations and entitlement.lane == "fast"
     fast_used = ledger.fast_generations_used(session, account.id, plan, today) if free_fast else 0
     cost = charge_for(config, plan, req, entitlement.lane, fast_used)
-    _check_funds(session, config, account, plan, cost.credits, "credits", today)
-    _check_funds(session, config, account, plan, cost.points, "points", today)
+    _check_funds(session, config, account, plan, cost.credits, "credits", today, standing)
+    _check_funds(session, config, account, plan, cost.points, "points", today, standing)
     record_request(session, account.id, principal.key_id, req.model, now=now)
     charge = ledger.hold(session, account.id, principal.key_id, job_id, req, entitlement.lane, cost, now=now)
     return _admission(charge, plan, account)
 
 
 def _check_funds(
-    session: Session, config: Config, account: Account, plan: Plan, needed: int, currency: str, today: date
+    session: Session,
+    config: Config,
+    account: Account | Row,
+    plan: Plan,
+    needed: int,
+    currency: str,
+    today: date,
+    standing: Row | None = None,
 ) -> None:
     if needed <= 0:
         return
-    have = ledger.balance(session, account.id, currency)
+    known = None if standing is None else getattr(standing, currency)
+    have = int(known) if known is not None else ledger.balance(session, account.id, currency)
     if have >= needed:
         return
     if currency == "points":
@@ -137,7 +168,7 @@ def _check_funds(
     )
 
 
-def _admission(charge: Charge, plan: Plan, account: Account) -> Admission:
+def _admission(charge: Charge, plan: Plan, account: Account | Row) -> Admission:
     return Admission(
         job_id=charge.job_id,
         account_id=charge.account_id,

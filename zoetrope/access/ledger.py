@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zoetrope.access.entitlements import RequestSummary
-from zoetrope.access.models import Account, AccountBalance, Charge, LedgerEntry, UsageEvent, utcnow
+from zoetrope.access.models import Account, AccountBalance, Charge, LedgerEntry, UsageEvent, new_id, utcnow
 from zoetrope.access.pricing import Charge as Cost
 from zoetrope.config import Plan
 
@@ -204,41 +204,50 @@ def hold(
     now: datetime | None = None,
 ) -> Charge:
     """`reserve` for a job the caller knows has no charge yet (admission looked, under the
-    account's lock). Written with the transaction's next flush, in one round with the job row."""
-    charge = Charge(
-        job_id=job_id,
-        account_id=account_id,
-        key_id=key_id,
-        model=req.model,
-        task=req.task,
-        lane=lane,
-        seconds=req.seconds,
-        width=req.width,
-        height=req.height,
-        n=req.n,
-        credits=cost.credits,
-        points=cost.points,
-        fast_free=cost.fast_free_used,
-        created_at=now or utcnow(),
-    )
-    session.add(charge)
-    # No entry of this job can exist yet: reserve entries are written only with the charge, and
-    # `charges.job_id` is unique, so a second hold fails there before its entries count.
+    account's lock). The rows go in as plain INSERTs, without the session's unit of work: the
+    charge returned is a detached copy of what was written."""
+    values = {
+        "id": new_id("chg"),
+        "job_id": job_id,
+        "account_id": account_id,
+        "key_id": key_id,
+        "model": req.model,
+        "task": req.task,
+        "lane": lane,
+        "seconds": req.seconds,
+        "width": req.width,
+        "height": req.height,
+        "n": req.n,
+        "credits": cost.credits,
+        "points": cost.points,
+        "fast_free": cost.fast_free_used,
+        "status": RESERVED,
+        "created_at": now or utcnow(),
+        "settled_at": None,
+    }
+    # `charges.job_id` is unique, so a second hold fails here, before any entry of it counts.
+    session.execute(_INSERT_CHARGE, values)
     for currency, amount in (("credits", cost.credits), ("points", cost.points)):
         if amount:
-            session.add(
-                LedgerEntry(
-                    key=f"reserve:{job_id}:{currency}",
-                    account_id=account_id,
-                    kind="reserve",
-                    amount=-amount,
-                    currency=currency,
-                    job_id=job_id,
-                    note="",
-                )
+            session.execute(
+                _INSERT_ENTRY,
+                {
+                    "key": f"reserve:{job_id}:{currency}",
+                    "account_id": account_id,
+                    "job_id": job_id,
+                    "kind": "reserve",
+                    "currency": currency,
+                    "amount": -amount,
+                    "note": "",
+                    "created_at": values["created_at"],
+                },
             )
             _move(session, account_id, currency, -amount)
-    return charge
+    return Charge(**values)
+
+
+_INSERT_CHARGE = insert(Charge.__table__)
+_INSERT_ENTRY = insert(LedgerEntry.__table__)
 
 
 def _settle(session: Session, job_id: str, status: str) -> Charge | None:

@@ -7,7 +7,7 @@ import io
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
 from zoetrope.access.models import Account, Charge, UsageEvent, utcnow
@@ -100,12 +100,15 @@ def record_request(
     *,
     now: datetime | None = None,
 ) -> None:
-    # Written with the transaction's next flush (at submit, in one round with the job row).
-    session.add(
-        UsageEvent(
-            account_id=account_id, key_id=key_id, kind="request", model=model, created_at=now or utcnow()
-        )
+    # A plain INSERT: one per submit, which the session's unit of work would only slow down.
+    session.execute(
+        _INSERT_EVENT,
+        {"account_id": account_id, "key_id": key_id, "kind": "request", "model": model, "job_id": None,
+         "seconds": 0.0, "credits": 0, "points": 0, "created_at": now or utcnow()},
     )
+
+
+_INSERT_EVENT = insert(UsageEvent.__table__)
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,7 @@ def submit(
             params["target_key"] = target.outputs["video"]
         details = {"generated_size": sizing.native_size, "resized": str(sizing.resized).lower()}
         dispatch.announce(s)
-        return store.add_job(
+        return store.insert_job(
             s,
             Job(
                 id=job_id,
