@@ -58,7 +58,7 @@ def _check(scene, text: str, style: str, form: str) -> None:
             assert any(_has(text, w) for w in SIZE_WORDS[obj.size]), text
     said = _motions_said(text, style)
     assert said <= {o.motion for o in scene.objects}, (said, text)
-    if scene.relation and style == "train":
+    if scene.relation and style in ("train", "varied"):
         rel = scene.relation.relation
         inverse = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}[rel]
         words = RELATION_VARIED if style == "varied" else RELATION_WORDS

@@ -223,7 +223,6 @@ def hold(
         "fast_free": cost.fast_free_used,
         "status": RESERVED,
         "created_at": now or utcnow(),
-        "settled_at": None,
     }
     # `charges.job_id` is unique, so a second hold fails here, before any entry of it counts.
     session.execute(_INSERT_CHARGE, values)

@@ -84,12 +84,16 @@ _VARIED_DIRS = {
     "down-left": ("to the lower left", "diagonally to the lower left"),
     "down-right": ("to the lower right", "diagonally to the lower right"),
 }
+
+
+def _moving(verbs: tuple[str, ...], dirs: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Every verb with every way of saying each direction."""
+    return {m: tuple(f"{verb} {d}" for verb in verbs for d in ds) for m, ds in dirs.items()}
+
+
 MOTION_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "train": {
-        **{
-            m: tuple(f"{verb} {d}" for verb in ("moves", "glides", "slides", "drifts") for d in ds)
-            for m, ds in _DIRS.items()
-        },
+        **_moving(("moves", "glides", "slides", "drifts"), _DIRS),
         "still": ("stays still", "rests in place", "sits motionless"),
         "bounce": ("bounces", "falls and bounces", "bounces on the ground"),
         "orbit": ("orbits", "orbits around a point", "goes round and round"),
@@ -113,10 +117,7 @@ MOTION_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
         "color change": ("shifts its hue to {to}", "ends up {to} in color"),
     },
     "varied": {
-        **{
-            m: tuple(f"{verb} {d}" for verb in ("is moving", "floats", "shifts", "rolls", "coasts") for d in ds)
-            for m, ds in _VARIED_DIRS.items()
-        },
+        **_moving(("is moving", "floats", "shifts", "rolls", "coasts"), _VARIED_DIRS),
         "still": ("holds still", "stays put", "is not moving", "keeps its position"),
         "bounce": ("keeps bouncing", "bounces along the ground", "drops to the ground and bounces back"),
         "orbit": ("circles around a point", "moves along a round path", "goes around in circles"),
