@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
+
+import pytest
 
 from zoetrope.jobs.children import listen_to_parent
 
@@ -33,3 +38,31 @@ def test_metrics_folders_of_dead_servers_are_cleared(tmp_path, monkeypatch):
     assert os.environ[children.METRICS_DIR] == str(folder)
     assert not dead.exists()
     assert children.share_metrics(tmp_path) is None  # the environment names a folder already
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/task").is_dir(), reason="per-thread priorities are read from Linux's /proc"
+)
+def test_lowering_the_priority_reaches_threads_that_libraries_started_at_import():
+    # A fresh interpreter: numpy starts its BLAS threads when it loads, before anything lowers it.
+    script = """
+import os, threading, time
+from pathlib import Path
+import numpy
+started = threading.Event()
+threading.Thread(target=lambda: (started.set(), time.sleep(5)), daemon=True).start()
+started.wait()
+from zoetrope.jobs.children import lower_priority
+lower_priority(7)
+later = threading.Thread(target=lambda: print(os.getpriority(os.PRIO_PROCESS, 0)))
+later.start(); later.join()
+for task in Path("/proc/self/task").iterdir():
+    print(os.getpriority(os.PRIO_PROCESS, int(task.name)))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    niceness = [int(line) for line in out.stdout.split()]
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert len(niceness) >= 3  # the later thread, the main thread, the one started before lowering
+    assert niceness == [min(base + 7, 19)] * len(niceness)

@@ -34,8 +34,8 @@ def worker(
     from zoetrope.jobs.worker import Worker, new_worker_id, signal_cancel, start_workers
 
     if niceness:
-        try:  # before any thread starts: each takes the niceness of the thread that starts it
-            os.nice(niceness)
+        try:  # every thread: those started later take the niceness of the thread that starts them
+            children.lower_priority(niceness)
         except OSError:
             console.print(f"could not lower this process's priority by {niceness}; running at normal priority")
     s = get_settings()

@@ -37,6 +37,25 @@ METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 WORKER_NICENESS = 10
 
 
+def lower_priority(niceness: int) -> None:
+    """Run every thread of this process `niceness` steps below normal CPU priority (Linux: per thread).
+
+    `os.nice` lowers only the calling thread (and the threads it starts later); threads that
+    native libraries started at import keep normal priority. numpy's OpenBLAS starts one when it
+    loads, and in the worker it did about 40 % of the process's work at the API's priority
+    (stub jobs rendering, 2 cores). So each thread already running is lowered too. OSError where the
+    system refuses."""
+    os.nice(niceness)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)  # the calling thread's, on Linux
+    tasks = Path("/proc/self/task")
+    for tid in (int(t.name) for t in tasks.iterdir()) if tasks.is_dir() else ():
+        try:
+            if os.getpriority(os.PRIO_PROCESS, tid) < mine:
+                os.setpriority(os.PRIO_PROCESS, tid, mine)
+        except (ProcessLookupError, PermissionError):  # a thread that ended meanwhile
+            continue
+
+
 def share_metrics(data_dir: Path) -> Path | None:
     """Have this process and its children write metrics to one fresh folder (call before anything
     imports `prometheus_client`); None when the environment names a folder already."""
@@ -74,7 +93,16 @@ class WorkerProcess:
         read_fd, self._write_fd = os.pipe()
         self._lock = threading.Lock()
         env = {**os.environ, WAKE_FD: str(read_fd)}
-        argv = [sys.executable, "-m", "zoetrope", "worker", "--workers", str(count), "--niceness", str(WORKER_NICENESS)]
+        argv = [
+            sys.executable,
+            "-m",
+            "zoetrope",
+            "worker",
+            "--workers",
+            str(count),
+            "--niceness",
+            str(WORKER_NICENESS),
+        ]
         # Its output goes to our stderr: `zoetrope mcp` speaks its protocol on stdout.
         self.process = subprocess.Popen(argv, pass_fds=(read_fd,), env=env, stdout=sys.stderr.fileno())
         os.close(read_fd)
@@ -111,7 +139,9 @@ class WorkerProcess:
             self.process.wait()
 
 
-def listen_to_parent(fd: int, on_job: Callable[[], None], on_cancel: Callable[[str], None], on_close: Callable[[], None]) -> threading.Thread:
+def listen_to_parent(
+    fd: int, on_job: Callable[[], None], on_cancel: Callable[[str], None], on_close: Callable[[], None]
+) -> threading.Thread:
     """In the child: a thread that reads the parent's pipe until it closes."""
 
     def run() -> None:
