@@ -73,6 +73,37 @@ def prompts(seed: int = 0) -> list[str]:
     return [f"{s} {a} {w}, {style}" for s, a, w, style in combos]
 
 
+def _steps(seconds: float) -> float:
+    steps, stop = 0, time.perf_counter() + seconds
+    while time.perf_counter() < stop:
+        for _ in range(10_000):
+            steps += 1
+    return steps / seconds / 1e6
+
+
+def speed_probe(seconds: float = 1.0) -> list[float]:
+    """Millions of simple interpreter steps a second on each core at once, now: a shared or
+    throttled machine shows it here. Taken before and after the run, it tells a slow run from a
+    slow machine (on one 2-core VM the API's CPU per create swung 4.7-8.9 ms between runs of the
+    same code)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    cores = os.cpu_count() or 1
+    with ProcessPoolExecutor(cores) as pool:
+        return sorted(pool.map(_steps, [seconds] * cores))
+
+
+def _cpu_model() -> str:
+    """The CPU's name as Linux reports it, else what `platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -328,6 +359,7 @@ def main() -> None:
             + BENCH_PLAN
         )
         keys = {"alice": _bench_key(data, config)}
+        probe_before = speed_probe()  # before the server starts: nothing of ours is running
         port = free_port()
         env = {
             **os.environ,
@@ -347,13 +379,17 @@ def main() -> None:
         try:
             wait_healthy(f"http://127.0.0.1:{port}", proc, log, timeout=600)  # slow on a busy machine
             result = asyncio.run(run(port, keys["alice"], data / "zoetrope.db", proc.pid))
+            probe_after = speed_probe()
         finally:
             proc.terminate()
             proc.wait(timeout=20)
     result = {k: round(v, 2) for k, v in result.items()}
+    # Each core's interpreter steps a second (millions), slowest first, before and after the run.
+    result["speed_probe_before_msteps"] = [round(v, 1) for v in probe_before]
+    result["speed_probe_after_msteps"] = [round(v, 1) for v in probe_after]
     meta = {
         "date": date.today().isoformat(),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": f"{_cpu_model()}, {os.cpu_count()} cores",
         "load_average_1m": round(os.getloadavg()[0], 1),  # other work on the machine skews every number
         "python": platform.python_version(),
         "backend": "StubFastBackend (bench/)",
@@ -362,7 +398,7 @@ def main() -> None:
     print(f"{'metric':<32}{'value':>12}{'target':>12}")
     for k, v in result.items():
         target = TARGETS.get(k)
-        print(f"{k:<32}{v:>12}{'' if target is None else target:>12}")
+        print(f"{k:<32}{str(v):>12}{'' if target is None else target:>12}")
     out = REPO / "bench" / "results" / "api.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**meta, "results": result, "targets": TARGETS}, indent=2) + "\n")
