@@ -43,8 +43,8 @@ def lower_priority(niceness: int) -> None:
     `os.nice` lowers only the calling thread (and the threads it starts later); threads that
     native libraries started at import keep normal priority. numpy's OpenBLAS starts one when it
     loads, and in the worker it did about 40 % of the process's work at the API's priority
-    (stub jobs rendering, 2 cores). So each thread already running is lowered too. OSError where the
-    system refuses."""
+    (per-thread CPU while it rendered stub jobs on 2 cores). So each thread already running is
+    lowered too. OSError where the system refuses."""
     os.nice(niceness)
     mine = os.getpriority(os.PRIO_PROCESS, 0)  # the calling thread's, on Linux
     tasks = Path("/proc/self/task")
@@ -52,7 +52,7 @@ def lower_priority(niceness: int) -> None:
         try:
             if os.getpriority(os.PRIO_PROCESS, tid) < mine:
                 os.setpriority(os.PRIO_PROCESS, tid, mine)
-        except (ProcessLookupError, PermissionError):  # a thread that ended meanwhile
+        except (ProcessLookupError, PermissionError):  # ended meanwhile, or not ours to change
             continue
 
 
@@ -93,16 +93,7 @@ class WorkerProcess:
         read_fd, self._write_fd = os.pipe()
         self._lock = threading.Lock()
         env = {**os.environ, WAKE_FD: str(read_fd)}
-        argv = [
-            sys.executable,
-            "-m",
-            "zoetrope",
-            "worker",
-            "--workers",
-            str(count),
-            "--niceness",
-            str(WORKER_NICENESS),
-        ]
+        argv = [sys.executable, "-m", "zoetrope", "worker", "--workers", str(count), "--niceness", str(WORKER_NICENESS)]
         # Its output goes to our stderr: `zoetrope mcp` speaks its protocol on stdout.
         self.process = subprocess.Popen(argv, pass_fds=(read_fd,), env=env, stdout=sys.stderr.fileno())
         os.close(read_fd)
@@ -139,9 +130,7 @@ class WorkerProcess:
             self.process.wait()
 
 
-def listen_to_parent(
-    fd: int, on_job: Callable[[], None], on_cancel: Callable[[str], None], on_close: Callable[[], None]
-) -> threading.Thread:
+def listen_to_parent(fd: int, on_job: Callable[[], None], on_cancel: Callable[[str], None], on_close: Callable[[], None]) -> threading.Thread:
     """In the child: a thread that reads the parent's pipe until it closes."""
 
     def run() -> None:
