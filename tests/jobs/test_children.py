@@ -43,9 +43,10 @@ def test_metrics_folders_of_dead_servers_are_cleared(tmp_path, monkeypatch):
 @pytest.mark.skipif(
     not Path("/proc/self/task").is_dir(), reason="per-thread priorities are read from Linux's /proc"
 )
-def test_lowering_the_priority_reaches_threads_that_libraries_started_at_import():
+@pytest.mark.parametrize("idle", [False, True], ids=["nice", "nice+idle class"])
+def test_lowering_the_priority_reaches_threads_that_libraries_started_at_import(idle):
     # A fresh interpreter: numpy starts its BLAS threads when it loads, before anything lowers it.
-    script = """
+    script = f"""
 import os, threading, time
 from pathlib import Path
 import numpy
@@ -53,18 +54,23 @@ started = threading.Event()
 threading.Thread(target=lambda: (started.set(), time.sleep(5)), daemon=True).start()
 started.wait()
 from zoetrope.jobs.children import lower_priority
-lower_priority(7)
-later = threading.Thread(target=lambda: print(os.getpriority(os.PRIO_PROCESS, 0)))
+lower_priority(7, idle={idle})
+def show(tid):
+    print(os.getpriority(os.PRIO_PROCESS, tid), os.sched_getscheduler(tid))
+later = threading.Thread(target=lambda: show(0))
 later.start(); later.join()
 for task in Path("/proc/self/task").iterdir():
     try:
-        print(os.getpriority(os.PRIO_PROCESS, int(task.name)))
+        show(int(task.name))
     except ProcessLookupError:  # a thread that ended after the listing (the joined one)
         pass
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    niceness = [int(line) for line in out.stdout.split()]
+    rows = [tuple(map(int, line.split())) for line in out.stdout.splitlines()]
     base = os.getpriority(os.PRIO_PROCESS, 0)
-    assert len(niceness) >= 3  # the later thread, the main thread, the one started before lowering, numpy's
-    assert niceness == [min(base + 7, 19)] * len(niceness)
+    assert len(rows) >= 3  # the later thread, the main thread, the one started before lowering, numpy's
+    assert [nice for nice, _ in rows] == [min(base + 7, 19)] * len(rows)
+    # The idle class reaches every thread too, those started before and the one started after.
+    policy = os.SCHED_IDLE if idle else os.sched_getscheduler(0)
+    assert [p for _, p in rows] == [policy] * len(rows)

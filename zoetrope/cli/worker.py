@@ -25,6 +25,9 @@ def worker(
         None, "--backend", help="serve only models of this backend kind, e.g. wan, ltx, bundled (repeatable)"
     ),
     niceness: int = typer.Option(0, min=0, max=19, help="run this many nice steps below normal CPU priority"),
+    idle: bool = typer.Option(
+        False, "--idle", help="run only on CPU time nothing else wants (Linux SCHED_IDLE); what `serve` does"
+    ),
 ) -> None:
     """Run workers that claim jobs from ZOETROPE_DATABASE_URL and write to ZOETROPE_BLOB_URL."""
     import os
@@ -33,9 +36,9 @@ def worker(
     from zoetrope.jobs.runtime import open_runtime
     from zoetrope.jobs.worker import Worker, new_worker_id, signal_cancel, start_workers
 
-    if niceness:
-        try:  # every thread: those started later take the niceness of the thread that starts them
-            children.lower_priority(niceness)
+    if niceness or idle:
+        try:  # every thread: those started later take the priority of the thread that starts them
+            children.lower_priority(niceness, idle)
         except OSError:
             console.print(f"could not lower this process's priority by {niceness}; running at normal priority")
     s = get_settings()
