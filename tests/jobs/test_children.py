@@ -55,22 +55,26 @@ threading.Thread(target=lambda: (started.set(), time.sleep(5)), daemon=True).sta
 started.wait()
 from zoetrope.jobs.children import lower_priority
 lower_priority(7, idle={idle})
-def show(tid):
-    print(os.getpriority(os.PRIO_PROCESS, tid), os.sched_getscheduler(tid))
-later = threading.Thread(target=lambda: show(0))
+def show(name, tid):
+    print(name, os.getpriority(os.PRIO_PROCESS, tid), os.sched_getscheduler(tid))
+later = threading.Thread(target=lambda: show("later", 0))
 later.start(); later.join()
 for task in Path("/proc/self/task").iterdir():
+    tid = int(task.name)
     try:
-        show(int(task.name))
+        show("caller" if tid == os.getpid() else "other", tid)
     except ProcessLookupError:  # a thread that ended after the listing (the joined one)
         pass
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    rows = [tuple(map(int, line.split())) for line in out.stdout.splitlines()]
+    rows = [(name, int(nice), int(policy)) for name, nice, policy in map(str.split, out.stdout.splitlines())]
     base = os.getpriority(os.PRIO_PROCESS, 0)
-    assert len(rows) >= 3  # the later thread, the main thread, the one started before lowering, numpy's
-    assert [nice for nice, _ in rows] == [min(base + 7, 19)] * len(rows)
-    # The idle class reaches every thread too, those started before and the one started after.
-    policy = os.SCHED_IDLE if idle else os.sched_getscheduler(0)
-    assert [p for _, p in rows] == [policy] * len(rows)
+    names = [name for name, _, _ in rows]
+    assert names.count("other") >= 2 and "caller" in names and "later" in names  # + numpy's, the early one
+    assert [nice for _, nice, _ in rows] == [min(base + 7, 19)] * len(rows)
+    # With `idle`, the threads already running go to the idle class; the caller, and the threads it
+    # starts later (which write the database in the worker), keep the normal class.
+    normal = os.sched_getscheduler(0)
+    for name, _, policy in rows:
+        assert policy == (os.SCHED_IDLE if idle and name == "other" else normal), (name, policy)

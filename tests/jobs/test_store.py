@@ -248,3 +248,40 @@ def test_a_job_announced_on_postgres_wakes_the_workers_of_another_process(engine
     finally:
         stop.set()
         listener.join(timeout=10)
+
+
+def test_a_worker_with_nothing_to_do_does_not_wait_for_the_write_lock(tmp_path):
+    import sqlite3
+
+    from zoetrope.db import make_engine
+    from zoetrope.jobs.migrate import upgrade
+
+    path = tmp_path / "jobs.db"
+    eng = make_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    running = _submit(eng, model="zoetrope-mini")
+    assert dispatch.claim_next(eng, "w1", POLICY).id == running  # in progress, its lease not expired
+    other = sqlite3.connect(path, isolation_level=None)  # another process's writer, say the API's
+    other.execute("BEGIN IMMEDIATE")
+    results: list = []
+    t = threading.Thread(
+        target=lambda: results.extend([dispatch.release_expired(eng), dispatch.claim_next(eng, "w2", POLICY)])
+    )
+    start = time.monotonic()
+    t.start()
+    t.join(timeout=10)  # the engine's busy timeout is 30 s: a worker that asked for the lock would still wait
+    assert not t.is_alive() and results == [[], None]
+    assert time.monotonic() - start < 5
+    # Once there is a job to claim, the claim does take the lock, and gets it when the other writer ends.
+    other.execute("ROLLBACK")
+    queued = _submit(eng)
+    other.execute("BEGIN IMMEDIATE")
+    t = threading.Thread(target=lambda: results.append(dispatch.claim_next(eng, "w2", POLICY)))
+    t.start()
+    t.join(timeout=1)
+    assert t.is_alive()  # waiting for the write lock
+    other.execute("COMMIT")
+    t.join(timeout=30)
+    assert results[-1].id == queued
+    other.close()
+    eng.dispose()

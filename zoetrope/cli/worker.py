@@ -26,7 +26,10 @@ def worker(
     ),
     niceness: int = typer.Option(0, min=0, max=19, help="run this many nice steps below normal CPU priority"),
     idle: bool = typer.Option(
-        False, "--idle", help="run only on CPU time nothing else wants (Linux SCHED_IDLE); what `serve` does"
+        False,
+        "--idle",
+        help="render in the idle scheduling class (Linux SCHED_IDLE), on CPU time nothing else wants; "
+        "database writes keep the normal class; what `serve` does",
     ),
 ) -> None:
     """Run workers that claim jobs from ZOETROPE_DATABASE_URL and write to ZOETROPE_BLOB_URL."""
@@ -61,6 +64,7 @@ def worker(
         runtime.policy,
         worker_id=new_worker_id(),
         models=models,
+        idle_compute=idle,
     )
     runtime.threads += start_workers(proto, max(1, count), runtime.stop)
     runtime.listen_for_jobs()

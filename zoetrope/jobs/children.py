@@ -39,7 +39,7 @@ WORKER_NICENESS = 10
 
 def lower_priority(niceness: int, idle: bool = False) -> None:
     """Run every thread of this process `niceness` steps below normal CPU priority (Linux: per
-    thread), and with `idle` in the idle scheduling class (Linux `SCHED_IDLE`) as well.
+    thread); with `idle`, every thread but the caller also in the idle scheduling class.
 
     `os.nice` lowers only the calling thread (and the threads it starts later); threads that
     native libraries started at import keep normal priority. numpy's OpenBLAS starts one when it
@@ -48,24 +48,41 @@ def lower_priority(niceness: int, idle: bool = False) -> None:
     lowered too.
 
     A niced thread still holds its core until its time slice ends when a request thread wakes;
-    an idle-class thread gives it up at once and runs only on time no normal thread wants. A
-    create passes between a few threads of the API (request, prompt embedding, commit), each
-    waking once: with the worker rendering a backlog, 200 distinct-prompt creates a second on 2
-    cores got p50 19-24 ms / p99 54-153 ms in the idle class, 23-34 / 51-228 ms at nice 10 alone
-    (5 interleaved runs of three bursts each). Where the system has no idle class, `idle` leaves
-    the niceness alone. OSError where the system refuses."""
+    an idle-class thread (`idle_class`) gives it up at once and runs only on time no normal
+    thread wants. The caller, and the threads it starts later, stay in the normal class: they
+    write the database, and on SQLite a writer holds the one write lock that the API's creates
+    wait for, so it must not wait for a core while it holds it (an unprivileged thread cannot
+    leave the idle class again); the worker renders on threads of its own in the idle class
+    (`Worker(idle_compute=True)`). With the worker rendering a backlog, 200 distinct-prompt
+    creates a second on 2 cores (interleaved runs of three bursts each):
+    - nice 10 alone: p50 23-34 ms, p99 51-228 ms (5 runs);
+    - every worker thread in the idle class: p50 19-24 ms, p99 54-153 ms (5 runs), but a
+      writer starved while it held the lock, and the API waited up to 180 ms for it;
+    - renders alone in the idle class: p99 37-71 ms against 53-216 ms with every thread idle
+      (4 runs each); the API's waits for the lock p99 5-9 ms against 19 ms.
+    Where the system has no idle class, `idle` does nothing more. OSError where the system refuses."""
     os.nice(niceness)
     mine = os.getpriority(os.PRIO_PROCESS, 0)  # the calling thread's, on Linux
-    idle_class = getattr(os, "SCHED_IDLE", None) if idle else None
+    me = threading.get_native_id()
     tasks = Path("/proc/self/task")
     for tid in (int(t.name) for t in tasks.iterdir()) if tasks.is_dir() else ():
         try:
             if os.getpriority(os.PRIO_PROCESS, tid) < mine:
                 os.setpriority(os.PRIO_PROCESS, tid, mine)
-            if idle_class is not None:  # threads started later inherit the class
-                os.sched_setscheduler(tid, idle_class, os.sched_param(0))
+            if idle and tid != me:
+                idle_class(tid)
         except (ProcessLookupError, PermissionError):  # ended meanwhile, or not ours to change
             continue
+
+
+def idle_class(tid: int = 0) -> bool:
+    """Put thread `tid` (0: the calling one, and the threads it starts later) in the idle
+    scheduling class (Linux `SCHED_IDLE`); False where the system has none."""
+    policy = getattr(os, "SCHED_IDLE", None)
+    if policy is None:
+        return False
+    os.sched_setscheduler(tid, policy, os.sched_param(0))
+    return True
 
 
 def share_metrics(data_dir: Path) -> Path | None:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, case, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from zoetrope.access import ledger
-from zoetrope.db import transaction
+from zoetrope.db import single_read, transaction
 from zoetrope.jobs import webhooks
 from zoetrope.jobs.models import COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job, now
 
@@ -132,6 +132,11 @@ def claim_next(
     """Take the next runnable job for this worker, or None when there is nothing to do."""
     t = now()
     postgres = engine.dialect.name == "postgresql"
+    queued = select(Job.id).where(Job.status == QUEUED, Job.deleted_at.is_(None))
+    if models is not None:
+        queued = queued.where(Job.backend_model.in_(list(models)))
+    if not _finds(engine, queued):
+        return None
     with transaction(engine, immediate=True) as s:
         other = aliased(Job)
         running = (
@@ -157,6 +162,18 @@ def claim_next(
             job.progress = 0
             return job
     return None
+
+
+def _finds(engine: Engine, query) -> bool:
+    """Whether `query` (a SELECT) finds a row, read without a transaction or any lock.
+
+    A worker asks before each claim and each sweep for expired leases, and most of the time there
+    is nothing to do; on SQLite, taking the write lock to find that out made the API's creates,
+    which need the same lock, wait for the worker's process, and for as long as the worker, at
+    its lower priority, took to get a core back. A row committed just after the read is found at
+    the next poll (or at once, where the doorbell rings)."""
+    with single_read(engine) as conn:
+        return conn.execute(query.limit(1)).first() is not None
 
 
 def _account_slot_free(s: Session, job: Job) -> bool:
@@ -243,6 +260,8 @@ def release_expired(engine: Engine) -> list[str]:
     ids of jobs that failed."""
     t = now()
     failed: list[str] = []
+    if not _finds(engine, select(Job.id).where(Job.status == IN_PROGRESS, Job.lease_expires_at < t)):
+        return failed
     with transaction(engine, immediate=True) as s:
         expired = s.scalars(
             select(Job)

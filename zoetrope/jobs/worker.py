@@ -15,6 +15,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -23,6 +24,7 @@ from zoetrope.backends.base import Cancelled
 from zoetrope.backends.registry import Registry
 from zoetrope.errors import StorageUnavailable, ZoetropeError
 from zoetrope.jobs import dispatch, metrics
+from zoetrope.jobs.children import idle_class
 from zoetrope.jobs.dispatch import DispatchPolicy
 from zoetrope.jobs.models import Job, now
 from zoetrope.jobs.render import render
@@ -121,11 +123,17 @@ class Worker:
         worker_id: str | None = None,
         models: list[str] | None = None,
         idle_sleep: float = 0.05,
+        idle_compute: bool = False,
     ) -> None:
+        """`idle_compute`: render on a thread of this worker's own in the idle scheduling class
+        (`children.idle_class`), while claims, heartbeats and completions, which write the
+        database, stay on threads of normal class (what `zoetrope worker --idle` does)."""
         self.engine, self.registry, self.blobs, self.policy = engine, registry, blobs, policy
         self.worker_id = worker_id or new_worker_id()
         self.models = models if models is not None else registry.model_names()
         self.idle_sleep = idle_sleep
+        self.idle_compute = idle_compute
+        self._compute: ThreadPoolExecutor | None = None
 
     def run_forever(self, stop: threading.Event) -> None:
         idle = self.idle_sleep
@@ -157,7 +165,7 @@ class Worker:
         status = "failed"
         try:
             backend = self.registry.backend(job.backend_model)
-            outputs, details = render(job, backend, self.blobs, lease.step)
+            outputs, details = self._render(job, backend, lease.step)
             if dispatch.complete(
                 self.engine, job.id, self.worker_id, self.policy, outputs=outputs, details=details
             ):
@@ -201,11 +209,29 @@ class Worker:
             metrics.JOB_LATENCY.labels(job.backend_model, status).observe(max(0.0, now() - job.created_at))
 
 
+    def _render(self, job: Job, backend, step: Callable[..., None]) -> tuple[dict, dict]:
+        if not self.idle_compute:
+            return render(job, backend, self.blobs, step)
+        if self._compute is None:  # one thread for all of this worker's jobs (torch keeps per-thread state)
+            self._compute = ThreadPoolExecutor(1, f"render-{self.worker_id}", initializer=_enter_idle_class)
+        return self._compute.submit(render, job, backend, self.blobs, step).result()
+
+
+def _enter_idle_class() -> None:
+    try:
+        idle_class()
+    except OSError:  # refused: the thread renders at the process's niceness
+        log.warning("could not move the render thread to the idle scheduling class")
+
+
 def start_workers(worker: Worker, count: int, stop: threading.Event) -> list[threading.Thread]:
     """`count` threads running copies of `worker` (each with its own id)."""
     threads = []
     for n in range(count):
-        w = Worker(worker.engine, worker.registry, worker.blobs, worker.policy, models=worker.models)
+        w = Worker(
+            worker.engine, worker.registry, worker.blobs, worker.policy,
+            models=worker.models, idle_compute=worker.idle_compute,
+        )  # fmt: skip
         w.worker_id = f"{worker.worker_id}-{n}"
         t = threading.Thread(target=w.run_forever, args=(stop,), name=f"worker-{n}", daemon=True)
         t.start()
