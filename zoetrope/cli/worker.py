@@ -24,14 +24,12 @@ def worker(
     backend: list[str] = typer.Option(
         None, "--backend", help="serve only models of this backend kind, e.g. wan, ltx, bundled (repeatable)"
     ),
-    niceness: int = typer.Option(
-        0, min=0, max=19, help="run this many nice steps below normal CPU priority (without --idle, or where it is not)"
-    ),
+    niceness: int = typer.Option(0, min=0, max=19, help="run this many nice steps below normal CPU priority"),
     idle: bool = typer.Option(
         False,
         "--idle",
         help="render in the idle scheduling class (Linux SCHED_IDLE), on CPU time nothing else wants; "
-        "database writes keep normal priority; what `serve` does",
+        "database writes keep the normal class; what `serve` does",
     ),
 ) -> None:
     """Run workers that claim jobs from ZOETROPE_DATABASE_URL and write to ZOETROPE_BLOB_URL."""

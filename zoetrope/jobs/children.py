@@ -4,7 +4,7 @@ Worker threads in the API's process share its interpreter lock: generation, enco
 checks run Python between their native calls, and every request thread queued behind them for
 the lock (200 distinct-prompt creates a second on 2 cores, with the worker rendering the
 backlog: create p50 247 ms with the worker in-process, 108-139 ms with it in a child). In a
-child, the worker is also one the operating system can rank below the API (`lower_priority`),
+child, the worker is also one the operating system can rank below the API (`WORKER_NICENESS`),
 which it cannot do for the lock.
 
 The child is `zoetrope worker` on the same settings. A pipe carries what the API's process
@@ -32,57 +32,47 @@ log = logging.getLogger(__name__)
 
 WAKE_FD = "ZOETROPE_WAKE_FD"  # the read end of the parent's pipe, in the child's environment
 METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
-# How much lower than the API the workers run (Linux nice steps where the idle scheduling class,
-# which `serve` asks for, is not there): generation is throughput work that can wait a few
-# milliseconds, requests are not.
+# How much lower than the API the workers run (Linux nice steps, and the idle scheduling class):
+# generation is throughput work that can wait a few milliseconds, requests are not.
 WORKER_NICENESS = 10
 
 
 def lower_priority(niceness: int, idle: bool = False) -> None:
-    """Rank this process's threads below the API's for the CPU (Linux: per thread).
+    """Run every thread of this process `niceness` steps below normal CPU priority (Linux: per
+    thread); with `idle`, every thread but the caller also in the idle scheduling class.
 
-    With `idle`, where the system has the idle scheduling class, every thread but the caller goes
-    there (`idle_class`): it runs only on CPU time no normal thread wants, and gives its core up at
-    once when a request thread wakes, where a niced thread keeps it until its time slice ends.
-    The caller, and the threads it starts later, keep their priority: in the worker they write
-    the database, and on SQLite a writer holds the one write lock that the API's creates wait
-    for, so it must not wait for a core while it holds it (an unprivileged thread cannot leave
-    the idle class again); the worker renders on threads of its own in the idle class
-    (`Worker(idle_compute=True)`).
+    `os.nice` lowers only the calling thread (and the threads it starts later); threads that
+    native libraries started at import keep normal priority. numpy's OpenBLAS starts one when it
+    loads, and in the worker it did about 40 % of the process's work at the API's priority
+    (per-thread CPU while it rendered stub jobs on 2 cores). So each thread already running is
+    lowered too.
 
-    Otherwise every thread goes `niceness` steps down. `os.nice` alone lowers only the calling
-    thread (and the threads it starts later); threads that native libraries started at import
-    keep normal priority. numpy's OpenBLAS starts one when it loads, and in the worker it did
-    about 40 % of the process's work at the API's priority (per-thread CPU while it rendered stub
-    jobs on 2 cores). So each thread already running is lowered too.
-
-    With the worker rendering a backlog, 200 distinct-prompt creates a second on 2 cores
-    (interleaved runs of three bursts each), create p99:
-    - every thread at nice 10: 51-228 ms (p50 23-34 ms; 5 runs);
-    - every thread in the idle class: 54-153 ms (p50 19-24 ms; 5 runs), but a writer starved
-      while it held the lock, and the API waited up to 180 ms for it;
-    - renders in the idle class, writers at nice 10: 37-71 ms against 53-216 ms for the row
-      above (4 runs each; the API's waits for the lock p99 5-9 ms against 19 ms);
-    - renders in the idle class, writers at normal priority (this): 40-65 ms, median 49 ms,
-      against 43-93 ms, median 57 ms, with the writers at nice 10 (6 runs each).
-    OSError where the system refuses."""
-    me = threading.get_native_id()
-    tasks = Path("/proc/self/task")
-    threads = [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else []
-    if idle and hasattr(os, "SCHED_IDLE"):
-        for tid in threads:
-            try:
-                if tid != me:
-                    idle_class(tid)
-            except (ProcessLookupError, PermissionError):  # ended meanwhile, or not ours to change
-                continue
-        return
+    A niced thread still holds its core until its time slice ends when a request thread wakes;
+    an idle-class thread (`idle_class`) gives it up at once and runs only on time no normal
+    thread wants. The caller, and the threads it starts later, stay in the normal class: they
+    write the database, and on SQLite a writer holds the one write lock that the API's creates
+    wait for, so it must not wait for a core while it holds it (an unprivileged thread cannot
+    leave the idle class again); the worker renders on threads of its own in the idle class
+    (`Worker(idle_compute=True)`). With the worker rendering a backlog, 200 distinct-prompt
+    creates a second on 2 cores (interleaved runs of three bursts each):
+    - nice 10 alone: p50 23-34 ms, p99 51-228 ms (5 runs);
+    - every worker thread in the idle class: p50 19-24 ms, p99 54-153 ms (5 runs), but a
+      writer starved while it held the lock, and the API waited up to 180 ms for it;
+    - renders alone in the idle class: p99 37-71 ms against 53-216 ms with every thread idle
+      (4 runs each); the API's waits for the lock p99 5-9 ms against 19 ms;
+    - the writers at normal priority rather than nice 10 were not better: bench/api.py gave
+      52-91 ms against 48-58 ms (4 interleaved runs).
+    Where the system has no idle class, `idle` does nothing more. OSError where the system refuses."""
     os.nice(niceness)
     mine = os.getpriority(os.PRIO_PROCESS, 0)  # the calling thread's, on Linux
-    for tid in threads:
+    me = threading.get_native_id()
+    tasks = Path("/proc/self/task")
+    for tid in (int(t.name) for t in tasks.iterdir()) if tasks.is_dir() else ():
         try:
             if os.getpriority(os.PRIO_PROCESS, tid) < mine:
                 os.setpriority(os.PRIO_PROCESS, tid, mine)
+            if idle and tid != me:
+                idle_class(tid)
         except (ProcessLookupError, PermissionError):  # ended meanwhile, or not ours to change
             continue
 
