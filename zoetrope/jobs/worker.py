@@ -208,7 +208,6 @@ class Worker:
             metrics.JOBS_FINISHED.labels(job.backend_model, status).inc()
             metrics.JOB_LATENCY.labels(job.backend_model, status).observe(max(0.0, now() - job.created_at))
 
-
     def _render(self, job: Job, backend, step: Callable[..., None]) -> tuple[dict, dict]:
         if not self.idle_compute:
             return render(job, backend, self.blobs, step)
