@@ -54,14 +54,9 @@ def lower_priority(niceness: int, idle: bool = False) -> None:
     wait for, so it must not wait for a core while it holds it (an unprivileged thread cannot
     leave the idle class again); the worker renders on threads of its own in the idle class
     (`Worker(idle_compute=True)`). With the worker rendering a backlog, 200 distinct-prompt
-    creates a second on 2 cores (interleaved runs of three bursts each):
-    - nice 10 alone: p50 23-34 ms, p99 51-228 ms (5 runs);
-    - every worker thread in the idle class: p50 19-24 ms, p99 54-153 ms (5 runs), but a
-      writer starved while it held the lock, and the API waited up to 180 ms for it;
-    - renders alone in the idle class: p99 37-71 ms against 53-216 ms with every thread idle
-      (4 runs each); the API's waits for the lock p99 5-9 ms against 19 ms;
-    - the writers at normal priority rather than nice 10 were not better: bench/api.py gave
-      52-91 ms against 48-58 ms (4 interleaved runs).
+    creates a second on 2 cores had p99 51-228 ms at nice 10 alone, 53-216 ms with every thread
+    idle (the API waited up to 180 ms for an idle writer's lock) and 37-71 ms with renders alone
+    idle (the README's API section has the runs).
     Where the system has no idle class, `idle` does nothing more. OSError where the system refuses."""
     os.nice(niceness)
     mine = os.getpriority(os.PRIO_PROCESS, 0)  # the calling thread's, on Linux
