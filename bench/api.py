@@ -9,7 +9,8 @@ while the worker renders the burst's backlog (at its lower priority, as in any `
 create burst again with one prompt repeated, which moderation answers from its verdict cache:
 the platform's own cost, reported beside (not instead of) the distinct-prompt one. Last, a closed
 loop of creates measures how many a second the server takes at most, and the CPU each one costs
-the API process and the worker process (from /proc): what sizes a deployment.
+the API process and the worker process (from /proc): what sizes a deployment. Garbage-collection
+pauses over the measured phases, both processes together, come from the server's /metrics.
 Bounded: about two thousand requests; a few minutes, most of it the worker rendering the bursts'
 backlog before the closed loop starts (5.5 min on a 2-core AVX2 CPU). Run: `.venv/bin/python bench/api.py`.
 """
@@ -278,12 +279,53 @@ async def dispatch_latency(client: Client, db: Path, texts: list[str]) -> list[f
     return [r[0] for r in rows]
 
 
+async def metric_samples(client: Client) -> list[tuple[str, float]]:
+    """(name with labels, value) of every sample /metrics reports."""
+    status, text = await client.request("GET", "/metrics")
+    if status != 200:
+        raise RuntimeError(f"GET /metrics answered {status}")
+    return [
+        (name, float(value))
+        for name, _, value in (line.rpartition(" ") for line in text.decode().splitlines())
+        if name and not name.startswith("#")
+    ]
+
+
+async def settled(client: Client, processes: int = 2, timeout: float = 120) -> None:
+    """Wait until the API and worker processes have moved what they loaded out of the garbage
+    collector's passes (`zoetrope.heap.settle`: one last long collection each, not measured)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        frozen = [v for k, v in await metric_samples(client) if k.startswith("zoetrope_gc_frozen_objects{")]
+        if sum(v > 0 for v in frozen) >= processes:
+            await asyncio.sleep(1.5)  # the pause of that collection reaches /metrics within a second
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"the server's processes did not settle within {timeout} s")
+
+
+async def gc_pauses(client: Client) -> tuple[float, float]:
+    """Garbage-collection pauses so far, API and worker processes together: how many lasted over
+    50 ms, and their total in ms."""
+    over = total = 0.0
+    for name, value in await metric_samples(client):
+        if name.startswith("zoetrope_gc_pause_seconds_count"):
+            over += value
+        elif name.startswith("zoetrope_gc_pause_seconds_bucket") and 'le="0.05"' in name:
+            over -= value
+        elif name.startswith("zoetrope_gc_pause_seconds_sum"):
+            total += value * 1e3
+    return over, total
+
+
 async def run(port: int, key: str, db: Path, pid: int) -> dict:
     texts = prompts()
     async with Client("127.0.0.1", port, key) as client:
         # Warm up: the principal cache, the moderator, the worker's first job (none of it measured).
         await client.json("GET", "/v1/models")
         await wait_done(client, (await client.json("POST", "/v1/videos", create_body(texts.pop())))["id"])
+        await settled(client)
+        gc_before = await gc_pauses(client)
         video_id = (await client.json("GET", "/v1/videos?limit=1"))["data"][0]["id"]
         rps = await retrieve_closed_loop(client, video_id)  # the worker idle, the queue empty
         dispatch = await dispatch_latency(client, db, texts[:DISPATCH_COUNT])
@@ -294,6 +336,7 @@ async def run(port: int, key: str, db: Path, pid: int) -> dict:
         # so this is the platform's own cost (admission, the job row, HTTP), not the prompt check's.
         repeated = await create_open_loop(client, [texts[-1]] * CREATE_COUNT)
         capacity = await create_capacity(client, texts[DISPATCH_COUNT + CREATE_COUNT : -1], pid)
+        gc_after = await gc_pauses(client)
     return {
         "create_p50_ms": statistics.median(create) * 1e3,
         "create_p99_ms": pct(create, 0.99) * 1e3,
@@ -305,6 +348,8 @@ async def run(port: int, key: str, db: Path, pid: int) -> dict:
         "dispatch_p50_ms": statistics.median(dispatch) * 1e3,
         "dispatch_p99_ms": pct(dispatch, 0.99) * 1e3,
         **capacity,
+        "gc_pauses_over_50ms": gc_after[0] - gc_before[0],
+        "gc_pause_total_ms": gc_after[1] - gc_before[1],
     }
 
 

@@ -93,3 +93,28 @@ def test_the_worker_process_exits_when_the_api_process_dies(tmp_path, tiny_weigh
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_the_api_and_worker_processes_keep_what_they_loaded_out_of_the_collector_s_passes(server, client):
+    video = client.videos.create_and_poll(prompt="a blue cube slides left", model="sora-2", size="64x64", seconds="4")
+    assert video.status == "completed"  # the child's model has rendered a job
+    (child,) = _worker_processes(server.data_dir)
+    api = _parent(child)
+    frozen: dict[int, float] = {}
+    deadline = time.monotonic() + 120  # the API settles once its moderator is built, in the background
+    while time.monotonic() < deadline:
+        text = httpx.get(server.url + "/metrics", timeout=30).text
+        frozen = {
+            int(line.split('pid="')[1].split('"')[0]): float(line.split(" ")[1])
+            for line in text.splitlines()
+            if line.startswith("zoetrope_gc_frozen_objects{")
+        }
+        if api in frozen and child in frozen:
+            break
+        time.sleep(0.5)
+    # Both hold the text encoder (and the child the model): hundreds of thousands of objects.
+    assert frozen.get(api, 0) > 100_000, frozen
+    assert frozen.get(child, 0) > 100_000, frozen
+    # And both report their collections' pauses, summed over the processes.
+    (young,) = [line for line in text.splitlines() if line.startswith('zoetrope_gc_pause_seconds_count{generation="0"}')]
+    assert float(young.split(" ")[1]) > 0

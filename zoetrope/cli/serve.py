@@ -40,12 +40,18 @@ def _mount_studio(web) -> None:
 
 def _warm_up() -> None:
     """Build prompt moderation (the text encoder and the policy's exemplar embeddings) in the
-    background, so the first request does not pay for it (seconds, minutes on a starved machine)."""
+    background, so the first request does not pay for it (seconds, minutes on a starved machine);
+    then keep what is loaded out of the garbage collector's passes (`zoetrope.heap`)."""
     import threading
 
+    from zoetrope.heap import settle
     from zoetrope.safety import check_prompt
 
-    threading.Thread(target=check_prompt, args=("warm up",), name="warm-up", daemon=True).start()
+    def warm() -> None:
+        check_prompt("warm up")
+        settle()
+
+    threading.Thread(target=warm, name="warm-up", daemon=True).start()
 
 
 @app.command()
@@ -66,9 +72,11 @@ def serve(
 
     import uvicorn
 
+    from zoetrope import heap
     from zoetrope.api import Services, create_app
     from zoetrope.jobs.runtime import open_runtime
 
+    heap.watch()
     runtime = open_runtime(s)
     token = _first_run_key(runtime)
     web = create_app(Services(runtime.engine, runtime.registry, runtime.blobs, runtime.policy))

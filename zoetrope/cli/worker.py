@@ -35,6 +35,7 @@ def worker(
     """Run workers that claim jobs from ZOETROPE_DATABASE_URL and write to ZOETROPE_BLOB_URL."""
     import os
 
+    from zoetrope import heap
     from zoetrope.jobs import children, dispatch
     from zoetrope.jobs.runtime import open_runtime
     from zoetrope.jobs.worker import Worker, new_worker_id, signal_cancel, start_workers
@@ -44,6 +45,7 @@ def worker(
             children.lower_priority(niceness, idle)
         except OSError:
             console.print(f"could not lower this process's priority by {niceness}; running at normal priority")
+    heap.watch()
     s = get_settings()
     runtime = open_runtime(s)
     count = s.workers if workers is None else workers
@@ -65,6 +67,7 @@ def worker(
         worker_id=new_worker_id(),
         models=models,
         idle_compute=idle,
+        settle_heap=True,
     )
     runtime.threads += start_workers(proto, max(1, count), runtime.stop)
     runtime.listen_for_jobs()

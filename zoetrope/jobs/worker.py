@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from zoetrope import heap
 from zoetrope.backends.base import Cancelled
 from zoetrope.backends.registry import Registry
 from zoetrope.errors import StorageUnavailable, ZoetropeError
@@ -124,15 +125,21 @@ class Worker:
         models: list[str] | None = None,
         idle_sleep: float = 0.05,
         idle_compute: bool = False,
+        settle_heap: bool = False,
     ) -> None:
         """`idle_compute`: render on a thread of this worker's own in the idle scheduling class
         (`children.idle_class`), while claims, heartbeats and completions, which write the
-        database, stay on threads of normal class (what `zoetrope worker --idle` does)."""
+        database, stay on threads of normal class (what `zoetrope worker --idle` does).
+        `settle_heap`: once a model has rendered its first job (its weights are loaded), move the
+        process's objects out of the garbage collector's passes (`zoetrope.heap.settle`), so no
+        full collection pauses the worker for long while it holds SQLite's write lock (what
+        `zoetrope worker` does)."""
         self.engine, self.registry, self.blobs, self.policy = engine, registry, blobs, policy
         self.worker_id = worker_id or new_worker_id()
         self.models = models if models is not None else registry.model_names()
         self.idle_sleep = idle_sleep
         self.idle_compute = idle_compute
+        self.settle_heap = settle_heap
         self._compute: ThreadPoolExecutor | None = None
 
     def run_forever(self, stop: threading.Event) -> None:
@@ -158,6 +165,8 @@ class Worker:
             return False
         metrics.DISPATCH_LATENCY.labels(job.lane).observe(max(0.0, now() - job.created_at))
         self._run(job)
+        if self.settle_heap and _first_render(job.backend_model):
+            heap.settle()
         return True
 
     def _run(self, job: Job) -> None:
@@ -216,6 +225,19 @@ class Worker:
         return self._compute.submit(render, job, backend, self.blobs, step).result()
 
 
+_rendered: set[str] = set()  # models that have rendered a job in this process
+_rendered_lock = threading.Lock()
+
+
+def _first_render(model: str) -> bool:
+    """True the first time this process is told `model` has rendered a job."""
+    with _rendered_lock:
+        if model in _rendered:
+            return False
+        _rendered.add(model)
+        return True
+
+
 def _enter_idle_class() -> None:
     try:
         idle_class()
@@ -229,7 +251,7 @@ def start_workers(worker: Worker, count: int, stop: threading.Event) -> list[thr
     for n in range(count):
         w = Worker(
             worker.engine, worker.registry, worker.blobs, worker.policy,
-            models=worker.models, idle_compute=worker.idle_compute,
+            models=worker.models, idle_compute=worker.idle_compute, settle_heap=worker.settle_heap,
         )  # fmt: skip
         w.worker_id = f"{worker.worker_id}-{n}"
         t = threading.Thread(target=w.run_forever, args=(stop,), name=f"worker-{n}", daemon=True)
