@@ -85,16 +85,18 @@ def test_large_batches_get_the_vectors_of_small_ones():
     assert torch.allclose(large, small, atol=1e-5)
 
 
-@pytest.mark.parametrize("fast", ["int8", "bf16"])
+@pytest.mark.parametrize("fast", ["int8", "bf16", "dyn8"])
 def test_fast_vectors_stay_close_to_the_float_ones(fast):
     if fast == "bf16" and not text._packed_bf16_linear():
         pytest.skip("this torch has no oneDNN packed linear")
+    if fast == "dyn8" and not text.dynamic_int8_linear():
+        pytest.skip("this torch has no fbgemm dynamic int8 linear")
     encoder = TextEncoder(fast=fast)  # the pass itself, whether or not this CPU would choose it
     texts = TEXTS + ["a paper boat drifts slowly on a calm lake at dawn", "lanterns"]
     exact, quick = encoder.embed(texts), encoder.embed(texts, fast=True)
     assert quick.shape == exact.shape
     assert not torch.equal(quick, exact)  # a different pass, with its own cache
-    assert (exact * quick).sum(1).min() > {"int8": 0.98, "bf16": 0.999}[fast]
+    assert (exact * quick).sum(1).min() > {"int8": 0.98, "bf16": 0.999, "dyn8": 0.97}[fast]
     assert torch.allclose(quick.norm(dim=1), torch.ones(len(texts)), atol=1e-5)
     # A one-token text gives what it gives in a batch of others (int8: padded to the rows that
     # int8 matrix products want, more than 16).
@@ -109,7 +111,7 @@ def test_a_float_fast_pass_is_the_float_pass():
 
 
 def test_an_unknown_fast_pass_is_refused():
-    with pytest.raises(ValueError, match="fast must be one of bf16, int8, float"):
+    with pytest.raises(ValueError, match="fast must be one of bf16, int8, dyn8, float"):
         TextEncoder(fast="fp8")
 
 
@@ -117,12 +119,13 @@ def test_the_fast_pass_is_chosen_only_when_it_is_asked_for(monkeypatch):
     asked = []
     monkeypatch.setattr(text, "cpu_bf16", lambda: asked.append("bf16") or False)
     monkeypatch.setattr(text, "int8_matmul_pays", lambda: asked.append("int8") or False)
+    monkeypatch.setattr(text, "dynamic_int8_linear", lambda: asked.append("dyn8") or False)
     encoder = TextEncoder(cache_size=0)
     encoder.encode(TEXTS[:2])
     encoder.embed(TEXTS[:2])
     assert asked == []  # generating and float vectors never time or pack anything
     assert torch.equal(encoder.embed(TEXTS[:2], fast=True), encoder.embed(TEXTS[:2]))
-    assert asked == ["bf16", "int8"] and encoder.fast_pass == "float"
+    assert asked == ["bf16", "int8", "dyn8"] and encoder.fast_pass == "float"
 
 
 def test_where_only_native_bf16_pays_the_fast_pass_is_bf16_untimed(monkeypatch):
@@ -130,6 +133,7 @@ def test_where_only_native_bf16_pays_the_fast_pass_is_bf16_untimed(monkeypatch):
         pytest.skip("this torch has no oneDNN packed linear")
     monkeypatch.setattr(text, "cpu_bf16", lambda: True)
     monkeypatch.setattr(text, "int8_matmul_pays", lambda: False)
+    monkeypatch.setattr(text, "dynamic_int8_linear", lambda: False)
     monkeypatch.setattr(TextEncoder, "_seconds_for", lambda self, kind: pytest.fail("one pass pays: no timing"))
     assert TextEncoder(cache_size=0).fast_pass == "bf16"
 
@@ -139,6 +143,7 @@ def test_where_bf16_and_int8_both_pay_the_faster_here_is_chosen(monkeypatch):
         pytest.skip("this torch has no oneDNN packed linear")
     monkeypatch.setattr(text, "cpu_bf16", lambda: True)
     monkeypatch.setattr(text, "int8_matmul_pays", lambda: True)
+    monkeypatch.setattr(text, "dynamic_int8_linear", lambda: False)
     timed = {}
     real = TextEncoder._seconds_for
 
@@ -155,3 +160,34 @@ def test_where_bf16_and_int8_both_pay_the_faster_here_is_chosen(monkeypatch):
     quick, exact = encoder.embed(TEXTS, fast=True), encoder.embed(TEXTS)
     assert (quick * exact).sum(1).min() > 0.98
     assert encoder.fast_pass == chosen  # decided once
+
+
+def test_where_only_the_dynamic_int8_linear_runs_it_races_float(monkeypatch):
+    if not text.dynamic_int8_linear():
+        pytest.skip("this torch has no fbgemm dynamic int8 linear")
+    monkeypatch.setattr(text, "cpu_bf16", lambda: False)
+    monkeypatch.setattr(text, "int8_matmul_pays", lambda: False)
+    timed = {}
+    real = TextEncoder._seconds_for
+
+    def spy(self, kind):
+        timed[kind] = real(self, kind)
+        return timed[kind]
+
+    monkeypatch.setattr(TextEncoder, "_seconds_for", spy)
+    encoder = TextEncoder(cache_size=0)
+    chosen = encoder.fast_pass
+    assert set(timed) == {"dyn8", "float"} and chosen == min(timed, key=timed.get)
+    assert ("dyn8" in encoder._packs) == (chosen == "dyn8")  # packs kept only when chosen
+    quick, exact = encoder.embed(TEXTS, fast=True), encoder.embed(TEXTS)
+    assert (quick * exact).sum(1).min() > 0.97
+
+
+def test_a_text_alone_reads_as_it_does_in_a_batch_in_every_pass():
+    # One text runs unpadded attention; in a batch it is padded and masked: the same vector.
+    kinds = ["float", "int8"] + (["dyn8"] if text.dynamic_int8_linear() else [])
+    for kind in kinds:
+        fresh = TextEncoder(cache_size=0, fast=kind)
+        alone = fresh.embed([TEXTS[2]], fast=True)
+        batched = fresh.embed([TEXTS[1], TEXTS[2], TEXTS[3]], fast=True)[1:2]
+        assert torch.allclose(alone, batched, atol={"float": 1e-5, "int8": 2e-3, "dyn8": 2e-2}[kind]), kind

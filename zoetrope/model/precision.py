@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+import warnings
 from contextlib import AbstractContextManager, nullcontext
 
 import torch
@@ -65,6 +66,30 @@ def int8_matmul_pays() -> bool:
         return False
     # int8 must win by a clear margin: it also pays for quantising the activations.
     return int8 < 0.7 * best(lambda: a @ b)
+
+
+@functools.cache
+def dynamic_int8_linear() -> bool:
+    """Whether this torch runs fbgemm's dynamic int8 linear (x86 builds do). It is timed against
+    the other passes before use, so no instruction test is needed; `ZOETROPE_INT8=0` turns it off
+    with the rest of int8."""
+    if _forced("ZOETROPE_INT8") is False:
+        return False
+    try:
+        with warnings.catch_warnings():  # quantised tensors are deprecated as a public API, not yet gone
+            warnings.simplefilter("ignore")
+            matrix = torch.quantize_per_channel(
+                torch.ones(4, 8),
+                torch.ones(4, dtype=torch.double),
+                torch.zeros(4, dtype=torch.long),
+                0,
+                torch.qint8,
+            )
+            packed = torch.ops.quantized.linear_prepack(matrix, None)
+            out = torch.ops.quantized.linear_dynamic(torch.ones(2, 8), packed, False)
+    except (AttributeError, RuntimeError):
+        return False
+    return out.shape == (2, 4)
 
 
 def autocast(device: torch.device) -> AbstractContextManager:

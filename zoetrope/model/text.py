@@ -11,9 +11,15 @@ verdict is close. Which one is chosen per machine, on the first fast call (`fast
   at cosine 0.99999 to the float pass, and a prompt in a third to a quarter of the time;
 - `int8` where int8 products pay (`int8_matmul_pays`: VNNI): weights per output channel,
   activations per token, `torch._int_mm`; cosine 0.997 (0.989 at worst);
-- where both pay, whichever runs a batch of prompts faster here, timed once per process (the
-  first fast call takes about 0.2 s instead of 0.05 s). Native bf16 is not always the faster: on an AMD EPYC with AVX-512 BF16 but no AMX, on one core, int8 took 5.7 ms for
-  one prompt against 8.3 ms, and 38.6 ms for sixteen against 47.4 ms;
+- `dyn8` where this torch has fbgemm's dynamic int8 linear (`dynamic_int8_linear`): weights per
+  output channel, each projection's activations per tensor, quantised inside the kernel, so a
+  projection is one op instead of a dozen; cosine 0.988 at worst (per-tensor scales follow the
+  largest activation), so moderation reads a verdict again in float from further off;
+- where more than one pays, whichever runs a batch of prompts faster here, timed once per process
+  (the first fast call takes about 0.2 s instead of 0.05 s). Native bf16 is not always the
+  faster: on an AMD EPYC with AVX-512 BF16 but no AMX, on one core, int8 took 5.7 ms for one
+  prompt against 8.3 ms, and 38.6 ms for sixteen against 47.4 ms; dyn8 took 2.5 ms for one
+  prompt against int8's 3.9 ms, and 13.3 ms for eight against 15.2 ms;
 - `float` elsewhere: the fast pass is the float pass.
 `encode` is always float: the diffusion transformer was trained on its states.
 
@@ -44,12 +50,12 @@ from typing import TypeVar
 import torch
 import torch.nn.functional as F
 
-from zoetrope.model.precision import cpu_bf16, int8_matmul_pays
+from zoetrope.model.precision import cpu_bf16, dynamic_int8_linear, int8_matmul_pays
 
 TEXT_DIM = 384
 MAX_TOKENS = 32
 SMALL_BATCH = 32  # texts; a batch up to this size runs on the one-core worker thread
-FAST_PASSES = ("bf16", "int8", "float")
+FAST_PASSES = ("bf16", "int8", "dyn8", "float")
 # What the fast passes are timed on where more than one pays: prompts of a usual length.
 PROBE = [f"a {c} {s} moves slowly to the {d} over a {b} floor, cinematic shot"
          for c, s, d, b in zip(("red", "blue", "green", "white", "black", "gold", "grey", "pink"),
@@ -73,9 +79,11 @@ PROJECTIONS = (0, 3, 8, 11)  # where each layer's projections start
 
 
 def _project(
-    x: torch.Tensor, matrix: torch.Tensor, bias: torch.Tensor, scale: torch.Tensor, kind: str, act: str
+    x: torch.Tensor, matrix: torch.Tensor, bias: torch.Tensor, scale: torch.Tensor,
+    packs: list[torch.classes.quantized.LinearPackedParamsBase], at: int, kind: str, act: str,
 ) -> torch.Tensor:
-    """`x @ W + bias` (then GELU where `act` is "gelu") for a projection stored by `_convert`.
+    """`x @ W + bias` (then GELU where `act` is "gelu") for a projection stored by `_convert`
+    (dyn8: the `at`-th of `packs`, from `_pack`).
 
     float: `torch.addmm` on W stored input-major (10-30% faster than `F.linear` at these sizes).
     bf16: oneDNN with W packed once for the CPU's matrix units (a plain bf16 `addmm` repacks it on
@@ -85,6 +93,9 @@ def _project(
     int8: W quantised per output channel (`scale`), each row of `x` per row, the product
     accumulated in int32 and scaled back; `torch._int_mm` wants more than 16 rows."""
     rows = x.shape[0]
+    if kind == "dyn8":
+        out = torch.ops.quantized.linear_dynamic(x, packs[at], False)
+        return F.gelu(out) if act == "gelu" else out
     if kind == "bf16":
         tiles = F.pad(x.to(torch.bfloat16), [0, 0, 0, (16 - rows % 16) % 16])
         return torch.ops.mkldnn._linear_pointwise(tiles, matrix, bias, act, [], "none")[:rows]
@@ -98,10 +109,12 @@ def _project(
 
 
 def _layer_stack(
-    x: torch.Tensor, real: torch.Tensor, weights: list[torch.Tensor], kind: str, heads: int, eps: float
+    x: torch.Tensor, real: torch.Tensor, weights: list[torch.Tensor],
+    packs: list[torch.classes.quantized.LinearPackedParamsBase], kind: str, heads: int, eps: float,
 ) -> torch.Tensor:
     """The BERT layers over packed tokens `x` (T, D); `real` (N, L) marks where each text's tokens
-    sit in a padded batch. Only attention pads: the projections see real tokens only.
+    sit in a padded batch. Only attention pads: the projections see real tokens only, and one
+    text alone is not padded at all.
 
     Run as TorchScript (`_scripted_stack`): the interpreter runs every op without returning to
     Python, so a forward pass does not queue for the interpreter lock once per op. Beside the API's
@@ -111,15 +124,21 @@ def _layer_stack(
     for start in range(0, len(weights), 16):
         qkv_m, qkv_b, qkv_s, out_m, out_b, out_s, norm1_w, norm1_b = weights[start : start + 8]
         up_m, up_b, up_s, down_m, down_b, down_s, norm2_w, norm2_b = weights[start + 8 : start + 16]
-        packed = _project(x, qkv_m, qkv_b, qkv_s, kind, "none")  # (T, 3D)
-        qkv = packed.new_zeros(n, longest, 3 * d)
-        qkv[real] = packed  # (N, L, 3D), zero-padded for attention
-        q, k, v = qkv.view(n, longest, 3, heads, d // heads).permute(2, 0, 3, 1, 4).unbind(0)  # (N, H, L, D/H)
-        att = F.scaled_dot_product_attention(q, k, v, attn_mask=keys)
-        att = att.transpose(1, 2).reshape(n, longest, d)[real]  # (T, D)
-        x = F.layer_norm(_project(att, out_m, out_b, out_s, kind, "none") + x, [d], norm1_w, norm1_b, eps)
-        up = _project(x, up_m, up_b, up_s, kind, "gelu")  # (T, 4D)
-        ff = _project(up, down_m, down_b, down_s, kind, "none")  # (T, D)
+        at = start // 4  # this layer's first of four packs
+        packed = _project(x, qkv_m, qkv_b, qkv_s, packs, at, kind, "none")  # (T, 3D)
+        if n == 1:  # T == L: nothing to pad
+            q, k, v = packed.view(1, longest, 3, heads, d // heads).permute(2, 0, 3, 1, 4).unbind(0)
+            att = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(longest, d)
+        else:
+            qkv = packed.new_zeros(n, longest, 3 * d)
+            qkv[real] = packed  # (N, L, 3D), zero-padded for attention
+            q, k, v = qkv.view(n, longest, 3, heads, d // heads).permute(2, 0, 3, 1, 4).unbind(0)  # (N, H, L, D/H)
+            att = F.scaled_dot_product_attention(q, k, v, attn_mask=keys)
+            att = att.transpose(1, 2).reshape(n, longest, d)[real]  # (T, D)
+        out = _project(att, out_m, out_b, out_s, packs, at + 1, kind, "none")
+        x = F.layer_norm(out + x, [d], norm1_w, norm1_b, eps)
+        up = _project(x, up_m, up_b, up_s, packs, at + 2, kind, "gelu")  # (T, 4D)
+        ff = _project(up, down_m, down_b, down_s, packs, at + 3, kind, "none")  # (T, D)
         x = F.layer_norm(ff + x, [d], norm2_w, norm2_b, eps)
     return x
 
@@ -167,6 +186,23 @@ def _convert(weights: list[torch.Tensor], kind: str) -> list[torch.Tensor]:
     return out
 
 
+def _pack(weights: list[torch.Tensor]) -> list[torch.classes.quantized.LinearPackedParamsBase]:
+    """Every projection of float `weights` (`_layer_weights`, end to end) packed for fbgemm's
+    dynamic int8 linear, four a layer in `_layer_stack`'s order: weights quantised per output
+    channel, symmetric."""
+    packs = []
+    with warnings.catch_warnings():  # quantised tensors are deprecated as a public API, not yet gone
+        warnings.simplefilter("ignore")
+        for start in range(0, len(weights), 16):
+            for at in (start + p for p in PROJECTIONS):
+                matrix, bias = weights[at].T.contiguous(), weights[at + 1]  # (out, in), (out,)
+                scale = (matrix.abs().amax(1).clamp(min=1e-8) / 127).double()
+                zero = torch.zeros(len(matrix), dtype=torch.long)
+                quantised = torch.quantize_per_channel(matrix, scale, zero, 0, torch.qint8)
+                packs.append(torch.ops.quantized.linear_prepack(quantised, bias))
+    return packs
+
+
 class TextEncoder:
     """A frozen MiniLM. Thread-safe; caches each text's results, since prompts repeat."""
 
@@ -191,6 +227,7 @@ class TextEncoder:
         # Each pass's weights as `_layer_stack` reads them; the fast pass's are converted on first use.
         with torch.no_grad():
             self._weights = {"float": [t for block in self.model.encoder.layer for t in _layer_weights(block)]}
+        self._packs: dict[str, list] = {}  # dyn8's projections, packed for fbgemm
         self._fast_choice = fast
         self._choice_lock = threading.Lock()
         # Token states (for generation) and sentence vectors (for similarity) are kept apart: a
@@ -213,7 +250,8 @@ class TextEncoder:
         x = e.word_embeddings(torch.tensor([t for row in ids for t in row]))  # (T, D)
         x = x + e.position_embeddings.weight[real.nonzero()[:, 1]] + e.token_type_embeddings.weight[0]
         x = F.layer_norm(x, x.shape[-1:], e.LayerNorm.weight, e.LayerNorm.bias, self._eps)
-        x = _scripted_stack()(x, real, self._weights_for(kind), kind, self._heads, self._eps)
+        weights, packs = self._weights_for(kind), self._packs.get(kind, [])
+        x = _scripted_stack()(x, real, weights, packs, kind, self._heads, self._eps)
         return x, lengths
 
     def _encode_batch(self, texts: list[str]) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
@@ -259,13 +297,18 @@ class TextEncoder:
             paying.append("bf16")
         if int8_matmul_pays():
             paying.append("int8")
+        if dynamic_int8_linear():
+            paying.append("dyn8")
+            if len(paying) == 1:  # no instruction test vouches for it: it races float
+                paying.append("float")
         if len(paying) < 2:
             return paying[0] if paying else "float"
         timings = {kind: self._seconds_for(kind) for kind in paying}
         chosen = min(timings, key=timings.get)
-        for kind in paying:  # the other pass's converted weights are not needed
-            if kind != chosen:
+        for kind in paying:  # the other passes' converted weights are not needed
+            if kind not in (chosen, "float"):
                 self._weights.pop(kind, None)
+                self._packs.pop(kind, None)
         return chosen
 
     def _seconds_for(self, kind: str, repeats: int = 3) -> float:
@@ -280,6 +323,8 @@ class TextEncoder:
 
     def _weights_for(self, kind: str) -> list[torch.Tensor]:
         if kind not in self._weights:  # under the cache lock (or the choice lock): converted once
+            if kind == "dyn8":  # the projections live in packs; the rest is the float weights
+                self._packs[kind] = _pack(self._weights["float"])
             self._weights[kind] = _convert(self._weights["float"], kind)
         return self._weights[kind]
 

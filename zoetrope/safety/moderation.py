@@ -24,10 +24,11 @@ from zoetrope.safety.policy import Policy, RuleSet, default_policy
 MODEL_NAME = "zoetrope-moderation-1"
 _WINDOW, _STRIDE = 14, 7  # words; MiniLM sees 32 tokens, so long prompts are read in windows
 CACHE_SIZE = 4096  # verdicts kept per process: a busy API sees the same prompts again and again
-# How close (in cosine) to flagging a fast-pass reading (bf16 or int8) may come before the float
-# pass decides: well beyond the largest int8-vs-float difference in slack measured on the labelled
-# set (0.027; bf16's is 0.0016).
-EXACT_WITHIN = 0.06
+# How close (in cosine) to flagging a reading of each fast pass (`TextEncoder.fast_pass`) may come
+# before the float pass decides: about twice the largest difference in slack from the float pass
+# measured over the 403 labelled prompts and 2,000 of bench/api.py's (bf16 0.0016; int8 0.031;
+# dyn8 0.062, whose per-tensor activation scales cost accuracy).
+EXACT_WITHIN = {"bf16": 0.06, "int8": 0.06, "dyn8": 0.12, "float": 0.06}
 
 
 @dataclass(frozen=True)
@@ -120,9 +121,9 @@ class Moderator:
         """For each scored category, from the window nearest to flagging: its slack (how far past
         both the threshold and the benign margin it is), its best similarity, and which exemplar.
 
-        The windows are read with the encoder's fast pass (bf16 or int8) first; if any category comes within
-        EXACT_WITHIN of flagging, they are read again in float, which decides. So every verdict
-        near a threshold, and every block, is the float model's."""
+        The windows are read with the encoder's fast pass (bf16, int8 or dyn8) first; if any
+        category comes within that pass's EXACT_WITHIN of flagging, they are read again in float,
+        which decides. So every verdict near a threshold, and every block, is the float model's."""
         with self._cache_lock:
             readings = [self._readings.get(w) for w in windows]
         missing = [w for w, r in zip(windows, readings, strict=True) if r is None]
@@ -132,7 +133,7 @@ class Moderator:
             fresh = dict(zip(missing, read, strict=True))
             readings = [r if r is not None else fresh[w] for w, r in zip(windows, readings, strict=True)]
         nearest = _combine(readings)
-        if max(slack for slack, _, _ in nearest) > -EXACT_WITHIN:
+        if max(slack for slack, _, _ in nearest) > -EXACT_WITHIN[self._encoder.fast_pass]:
             nearest = _combine(on_one_core(lambda: self._read(self._encoder.embed(windows))))
         return nearest
 
