@@ -66,3 +66,38 @@ def test_edit_records_the_parent_as_ingredient(tmp_path, mp4):
     assert report.valid, report.failures
     assert report.actions == ["c2pa.opened", "c2pa.edited"]
     assert report.parent == "clip.mp4" and report.generation_id == "video_child"
+
+
+CREATE_AT_ONCE = """
+import sys, time
+from pathlib import Path
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from zoetrope.safety.keys import signing_identity
+
+folder, start = Path(sys.argv[1]), float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))  # every process asks at the same moment
+identity = signing_identity(folder)
+key = serialization.load_pem_private_key(identity.key_pem, None).public_key()
+cert = x509.load_pem_x509_certificate(identity.chain_pem).public_key()
+print(key == cert, identity.chain_pem.decode().replace(chr(10), ""))
+"""
+
+
+def test_worker_processes_signing_their_first_videos_at_once_share_one_matching_identity(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "c2pa"
+    start = str(time.time() + 3)  # after every interpreter has imported
+    procs = [
+        subprocess.Popen([sys.executable, "-c", CREATE_AT_ONCE, str(folder), start], stdout=subprocess.PIPE, text=True)
+        for _ in range(12)
+    ]
+    outs = [p.communicate(timeout=120)[0].strip().split(" ", 1) for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert all(match == "True" for match, _ in outs)  # each key beside its own certificate
+    assert len({chain for _, chain in outs}) == 1  # one CA made, the others read it
+    on_disk = (folder / "signer.pem").read_text().replace("\n", "")
+    assert {chain for _, chain in outs} == {on_disk}

@@ -9,8 +9,11 @@ intermediates) and `signer.key` in that folder, or by passing `SigningIdentity` 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,9 +106,14 @@ _lock = threading.Lock()
 
 
 def signing_identity(folder: Path | None = None) -> SigningIdentity:
-    """The identity in `folder` (default `data_dir/c2pa`), creating a local CA there on first use."""
+    """The identity in `folder` (default `data_dir/c2pa`), creating a local CA there on first use.
+
+    Worker processes sharing a data directory may all sign their first video at once: the check
+    and the creation, and every read, hold an exclusive lock on `folder/.lock` across processes,
+    so no process creates a second CA over the first or reads one CA's key beside another's
+    certificate (which signs files whose signatures do not match)."""
     folder = folder or get_settings().data_dir / "c2pa"
-    with _lock:
+    with _lock, _folder_lock(folder):
         if not (folder / "signer.pem").exists() or not (folder / "signer.key").exists():
             return create_local_ca(folder)
         root = folder / "root.pem"
@@ -114,3 +122,15 @@ def signing_identity(folder: Path | None = None) -> SigningIdentity:
             key_pem=(folder / "signer.key").read_bytes(),
             root_pem=root.read_bytes() if root.exists() else None,
         )
+
+
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on `folder` shared by every process on this machine (flock)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
