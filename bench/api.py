@@ -12,7 +12,7 @@ loop of creates measures how many a second the server takes at most, and the CPU
 the API process and the worker process (from /proc): what sizes a deployment. Garbage-collection
 pauses over the measured phases, both processes together, come from the server's /metrics.
 Bounded: about two thousand requests; a few minutes, most of it the worker rendering the bursts'
-backlog before the closed loop starts (5.5 min on a 2-core AVX2 CPU). Run: `.venv/bin/python bench/api.py`.
+backlog before the closed loop starts (7 min on a 2-core EPYC, where renders wait out the bursts). Run: `.venv/bin/python bench/api.py`.
 """
 
 from __future__ import annotations

@@ -63,7 +63,9 @@ def serve(
     ),
 ) -> None:
     """Run the API, the studio and workers on this machine: no other service needed."""
+    import os
     import shutil
+    from pathlib import Path
 
     from zoetrope.jobs.children import share_metrics
 
@@ -74,6 +76,7 @@ def serve(
 
     from zoetrope import heap
     from zoetrope.api import Services, create_app
+    from zoetrope.jobs import activity
     from zoetrope.jobs.runtime import open_runtime
 
     heap.watch()
@@ -83,6 +86,9 @@ def serve(
     _mount_studio(web)
     host, port = host or s.host, port or s.port
     count = s.workers if workers is None else workers
+    # The worker child's renders give way while this process answers requests (`activity`).
+    requests = activity.Activity(Path(s.data_dir) / "run" / f"activity-{os.getpid()}")
+    os.environ[activity.ENV] = str(requests.path)
     runtime.start(count, webhook_secret=s.webhook_secret)
     _warm_up()
     console.print(f"Zoetrope API on http://{host}:{port}/v1 with {count} worker(s); data in {s.data_dir}")
@@ -90,8 +96,10 @@ def serve(
         console.print("First run: created account 'local' (plan pro) with this API key, shown once:")
         console.print(f"  OPENAI_BASE_URL=http://{host}:{port}/v1 OPENAI_API_KEY={token}", soft_wrap=True)
     try:
-        uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)
+        app = activity.ActivityMiddleware(web, requests)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         runtime.shutdown()
+        requests.path.unlink(missing_ok=True)
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)

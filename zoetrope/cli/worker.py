@@ -36,7 +36,7 @@ def worker(
     import os
 
     from zoetrope import heap
-    from zoetrope.jobs import children, dispatch
+    from zoetrope.jobs import activity, children, dispatch
     from zoetrope.jobs.runtime import open_runtime
     from zoetrope.jobs.worker import Worker, new_worker_id, signal_cancel, start_workers
 
@@ -68,6 +68,7 @@ def worker(
         models=models,
         idle_compute=idle,
         settle_heap=True,
+        yield_to=activity.waiter_from_env(),
     )
     runtime.threads += start_workers(proto, max(1, count), runtime.stop)
     runtime.listen_for_jobs()

@@ -14,6 +14,7 @@ import numpy as np
 
 from zoetrope import media, safety
 from zoetrope.backends.base import GenerationRequest
+from zoetrope.yielding import pause
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,13 @@ def finalize(
         prompt=prompt,
         depicts_people=depicts_people,
     )
+    pause()
     if path.suffix.lower() == ".png":
         frames = frames[:1]
         media.write_png(path, frames[0])
     else:
         media.write_mp4(path, frames, fps=fps)
+    pause()
     sign(path, generation_id, model, parent)
     return frames
 
@@ -70,6 +73,7 @@ def release_frames(
 ) -> np.ndarray:
     """The frame steps of `finalize` on frames (T, h, w, 3) in memory: check, fit, watermarks."""
     safety.moderate_frames(frames, prompt=prompt, depicts_people=depicts_people)
+    pause()
     if frames.shape[1:3] != (height, width):
         # Natives differ from the asked aspect by up to 3 %: crop that sliver, never stretch.
         frames = media.fit(frames, width, height, mode="crop")

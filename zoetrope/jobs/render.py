@@ -12,6 +12,7 @@ from zoetrope.backends.base import Backend, GenerationRequest, Progress, StoryCa
 from zoetrope.jobs.finalize import finalize, prompt_text
 from zoetrope.jobs.models import Job
 from zoetrope.storage import BlobStore
+from zoetrope.yielding import pause
 
 
 def _frames_at(blobs: BlobStore, key: str, width: int, height: int) -> np.ndarray:
@@ -88,6 +89,7 @@ def render(job: Job, backend: Backend, blobs: BlobStore, progress: Progress) -> 
             depicts_people=backend.capabilities.depicts_people,
         )
         blobs.put(outputs.setdefault(variant, f"{prefix}/{name}"), out.read_bytes())
+    pause()
     blobs.put(
         outputs.setdefault("thumbnail", f"{prefix}/thumbnail.webp"), media.thumbnail(frames, format="webp")
     )

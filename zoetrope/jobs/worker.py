@@ -25,11 +25,13 @@ from zoetrope.backends.base import Cancelled
 from zoetrope.backends.registry import Registry
 from zoetrope.errors import StorageUnavailable, ZoetropeError
 from zoetrope.jobs import dispatch, metrics
+from zoetrope.jobs.activity import QuietWaiter
 from zoetrope.jobs.children import idle_class
 from zoetrope.jobs.dispatch import DispatchPolicy
 from zoetrope.jobs.models import Job, now
 from zoetrope.jobs.render import render
 from zoetrope.storage import BlobStore
+from zoetrope.yielding import pause, yielding_to
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,7 @@ class Worker:
         idle_sleep: float = 0.05,
         idle_compute: bool = False,
         settle_heap: bool = False,
+        yield_to: QuietWaiter | None = None,
     ) -> None:
         """`idle_compute`: render on a thread of this worker's own in the idle scheduling class
         (`children.idle_class`), while claims, heartbeats and completions, which write the
@@ -133,13 +136,16 @@ class Worker:
         `settle_heap`: once a model has rendered its first job (its weights are loaded), move the
         process's objects out of the garbage collector's passes (`zoetrope.heap.settle`), so no
         full collection pauses the worker for long while it holds SQLite's write lock (what
-        `zoetrope worker` does)."""
+        `zoetrope worker` does). `yield_to`: at every pause point of a render
+        (`zoetrope.yielding.pause`, and each progress step), wait for the API that started this
+        process to be quiet (`zoetrope.jobs.activity`; what `serve`'s worker child does)."""
         self.engine, self.registry, self.blobs, self.policy = engine, registry, blobs, policy
         self.worker_id = worker_id or new_worker_id()
         self.models = models if models is not None else registry.model_names()
         self.idle_sleep = idle_sleep
         self.idle_compute = idle_compute
         self.settle_heap = settle_heap
+        self.yield_to = yield_to
         self._compute: ThreadPoolExecutor | None = None
 
     def run_forever(self, stop: threading.Event) -> None:
@@ -219,10 +225,21 @@ class Worker:
 
     def _render(self, job: Job, backend, step: Callable[..., None]) -> tuple[dict, dict]:
         if not self.idle_compute:
-            return render(job, backend, self.blobs, step)
+            return self._render_here(job, backend, step)
         if self._compute is None:  # one thread for all of this worker's jobs (torch keeps per-thread state)
             self._compute = ThreadPoolExecutor(1, f"render-{self.worker_id}", initializer=_enter_idle_class)
-        return self._compute.submit(render, job, backend, self.blobs, step).result()
+        return self._compute.submit(self._render_here, job, backend, step).result()
+
+    def _render_here(self, job: Job, backend, step: Callable[..., None]) -> tuple[dict, dict]:
+        if self.yield_to is None:
+            return render(job, backend, self.blobs, step)
+
+        def step_after_pause(*args, **kwargs) -> None:
+            pause()
+            step(*args, **kwargs)
+
+        with yielding_to(self.yield_to.wait):
+            return render(job, backend, self.blobs, step_after_pause)
 
 
 _rendered: set[str] = set()  # models that have rendered a job in this process
@@ -252,6 +269,7 @@ def start_workers(worker: Worker, count: int, stop: threading.Event) -> list[thr
         w = Worker(
             worker.engine, worker.registry, worker.blobs, worker.policy,
             models=worker.models, idle_compute=worker.idle_compute, settle_heap=worker.settle_heap,
+            yield_to=worker.yield_to,
         )  # fmt: skip
         w.worker_id = f"{worker.worker_id}-{n}"
         t = threading.Thread(target=w.run_forever, args=(stop,), name=f"worker-{n}", daemon=True)

@@ -29,6 +29,7 @@ from zoetrope.safety.people import (
     default_frame_policy,
     judge,
 )
+from zoetrope.yielding import pause
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,10 @@ def check_frames(
     picks = sorted({round(i) for i in np.linspace(0, len(stack) - 1, min(samples, len(stack)))})
     sampled = [stack[i] for i in picks]
     classifier = classifier or default_classifier()
-    per_frame = classifier.scores(sampled)
+    per_frame = []
+    for frame in sampled:  # one at a time: a render may give way between them (`yielding.pause`)
+        pause()
+        per_frame += classifier.scores([frame])
     worst = {c: max(s[c] for s in per_frame) for c in classifier.categories}
     flagged = [c for c, v in worst.items() if v >= threshold]
     category = max(flagged, key=worst.__getitem__) if flagged else None
