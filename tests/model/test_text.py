@@ -138,13 +138,9 @@ def test_where_only_native_bf16_pays_the_fast_pass_is_bf16_untimed(monkeypatch):
     assert TextEncoder(cache_size=0).fast_pass == "bf16"
 
 
-def test_where_bf16_and_int8_both_pay_the_faster_here_is_chosen(monkeypatch):
-    if not text._packed_bf16_linear():
-        pytest.skip("this torch has no oneDNN packed linear")
-    monkeypatch.setattr(text, "cpu_bf16", lambda: True)
-    monkeypatch.setattr(text, "int8_matmul_pays", lambda: True)
-    monkeypatch.setattr(text, "dynamic_int8_linear", lambda: False)
-    timed = {}
+def _record_timings(monkeypatch) -> dict[str, float]:
+    """Each pass's timing as the encoder measures it, filled in as it chooses."""
+    timed: dict[str, float] = {}
     real = TextEncoder._seconds_for
 
     def spy(self, kind):
@@ -152,6 +148,16 @@ def test_where_bf16_and_int8_both_pay_the_faster_here_is_chosen(monkeypatch):
         return timed[kind]
 
     monkeypatch.setattr(TextEncoder, "_seconds_for", spy)
+    return timed
+
+
+def test_where_bf16_and_int8_both_pay_the_faster_here_is_chosen(monkeypatch):
+    if not text._packed_bf16_linear():
+        pytest.skip("this torch has no oneDNN packed linear")
+    monkeypatch.setattr(text, "cpu_bf16", lambda: True)
+    monkeypatch.setattr(text, "int8_matmul_pays", lambda: True)
+    monkeypatch.setattr(text, "dynamic_int8_linear", lambda: False)
+    timed = _record_timings(monkeypatch)
     encoder = TextEncoder(cache_size=0)
     chosen = encoder.fast_pass
     assert set(timed) == {"bf16", "int8"} and chosen == min(timed, key=timed.get)
@@ -167,14 +173,7 @@ def test_where_only_the_dynamic_int8_linear_runs_it_races_float(monkeypatch):
         pytest.skip("this torch has no fbgemm dynamic int8 linear")
     monkeypatch.setattr(text, "cpu_bf16", lambda: False)
     monkeypatch.setattr(text, "int8_matmul_pays", lambda: False)
-    timed = {}
-    real = TextEncoder._seconds_for
-
-    def spy(self, kind):
-        timed[kind] = real(self, kind)
-        return timed[kind]
-
-    monkeypatch.setattr(TextEncoder, "_seconds_for", spy)
+    timed = _record_timings(monkeypatch)
     encoder = TextEncoder(cache_size=0)
     chosen = encoder.fast_pass
     assert set(timed) == {"dyn8", "float"} and chosen == min(timed, key=timed.get)
