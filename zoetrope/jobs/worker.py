@@ -134,11 +134,11 @@ class Worker:
         (`children.idle_class`), while claims, heartbeats and completions, which write the
         database, stay on threads of normal class (what `zoetrope worker --idle` does).
         `settle_heap`: once a model has rendered its first job (its weights are loaded), move the
-        process's objects out of the garbage collector's passes (`zoetrope.heap.settle`), so no
-        full collection pauses the worker for long while it holds SQLite's write lock (what
-        `zoetrope worker` does). `yield_to`: at every pause point of a render
-        (`zoetrope.yielding.pause`, and each progress step), wait for the API that started this
-        process to be quiet (`zoetrope.jobs.activity`; what `serve`'s worker child does)."""
+        process's objects out of the garbage collector's passes (`zoetrope.heap.settle`), so later
+        full collections, which stop every thread of the worker, stay short (what `zoetrope worker`
+        does). `yield_to`: at every pause point of a render (`zoetrope.yielding.pause`, and each
+        progress step), wait while the API that started this process answers a flow of requests
+        (`zoetrope.jobs.activity`; what `serve`'s worker child does)."""
         self.engine, self.registry, self.blobs, self.policy = engine, registry, blobs, policy
         self.worker_id = worker_id or new_worker_id()
         self.models = models if models is not None else registry.model_names()
