@@ -130,6 +130,19 @@ def test_late_start_clips_are_windows_that_open_mid_scene():
         DiTTrainConfig(late_start=-1)
 
 
+def test_video_only_leaves_the_image_buckets_out_of_the_cache():
+    from zoetrope.model.vae import VAE_CONFIGS, VideoVAE
+    from zoetrope.train.dit import build_cache
+
+    vae = VideoVAE(VAE_CONFIGS["tiny"]).eval()
+    buckets = ((32, 32, 5, 4, 0.7), (32, 32, 1, 4, 0.2), (48, 32, 5, 4, 0.1))
+    cfg = DiTTrainConfig(buckets=buckets, captions_per_clip=1, video_only=True)
+    cache = build_cache(cfg, vae, torch.device("cpu"), show_progress=False)
+    assert [b["latents"].shape[2] for b in cache["buckets"]] == [2, 2]  # both video buckets, no image one
+    assert [b["weight"] for b in cache["buckets"]] == [0.7, 0.1]
+    assert [b["latents"].shape[-1] for b in cache["buckets"]] == [4, 6]
+
+
 def test_vae_clips_must_be_whole_latent_frames():
     import pytest
 

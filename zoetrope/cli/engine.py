@@ -76,6 +76,8 @@ def train_dit_cmd(
                                                            "weights: none, first frame, first k, last k, both ends"),
     late_start: int = typer.Option(0, min=0, help="video clips begin at a random frame 0..N of their scene, so windows "
                                            "that open mid-motion (extensions, long videos) are in the data"),
+    video_only: bool = typer.Option(False, help="leave out the image buckets (a continuation DiT never denoises "
+                                            "an image)"),
     varied_captions: float = typer.Option(0.0, min=0.0, max=1.0, help="share of captions in the 'varied' training "
                                           "style (other verbs, word orders, filler), the rest in the 'train' style"),
 ) -> None:
@@ -86,7 +88,8 @@ def train_dit_cmd(
         mask_weights = tuple(float(w) for w in masks.split(","))
         cfg = DiTTrainConfig(out=out, vae_checkpoint=vae, init=init, steps=steps, batch=batch, size=size, lr=lr,
                              max_minutes=minutes, device=device, data_seed=data_seed, data_scale=data_scale,
-                             mask_weights=mask_weights, late_start=late_start, varied_captions=varied_captions)
+                             mask_weights=mask_weights, late_start=late_start, varied_captions=varied_captions,
+                             video_only=video_only)
     except ValueError as e:  # not numbers, or not a mix DiTTrainConfig accepts
         raise typer.BadParameter(f"{masks!r}: {e}; give five weights such as 0.5,0.2,0.1,0.1,0.1",
                                  param_hint="--masks") from None

@@ -62,6 +62,9 @@ class DiTTrainConfig:
     # video clips begin at a random frame 0..late_start of their scene, not always at its start, so the data
     # holds windows that open mid-motion, as an extension's or a long video's later windows do
     late_start: int = 0
+    # leave out the one-frame (image) buckets: a continuation DiT only denoises windows that open with known
+    # frames, which an image never has
+    video_only: bool = False
     device: str = "auto"
     ema_decay: float = 0.999
     checkpoint_every_s: float = 240.0
@@ -108,6 +111,8 @@ def build_cache(cfg: DiTTrainConfig, vae: VideoVAE, device: torch.device, show_p
     buckets = []
     with progress_bar(disable=not show_progress) as bar:
         for bi, (w, h, frames, clips, weight) in enumerate(cfg.buckets):
+            if frames == 1 and cfg.video_only:
+                continue
             clips = max(1, round(clips * cfg.data_scale))
             task = bar.add_task(f"encode {w}x{h}x{frames}", total=clips, stats="")
             late = cfg.late_start if frames > 1 else 0
