@@ -128,12 +128,18 @@ def test_the_fast_pass_is_chosen_only_when_it_is_asked_for(monkeypatch):
     assert asked == ["bf16", "int8", "dyn8"] and encoder.fast_pass == "float"
 
 
+def _passes_pay(monkeypatch, *, bf16: bool, int8: bool, dyn8: bool | None = None) -> None:
+    """Which fast passes this machine's checks say pay; dyn8=None leaves torch's own answer."""
+    monkeypatch.setattr(text, "cpu_bf16", lambda: bf16)
+    monkeypatch.setattr(text, "int8_matmul_pays", lambda: int8)
+    if dyn8 is not None:
+        monkeypatch.setattr(text, "dynamic_int8_linear", lambda: dyn8)
+
+
 def test_where_only_native_bf16_pays_the_fast_pass_is_bf16_untimed(monkeypatch):
     if not text._packed_bf16_linear():
         pytest.skip("this torch has no oneDNN packed linear")
-    monkeypatch.setattr(text, "cpu_bf16", lambda: True)
-    monkeypatch.setattr(text, "int8_matmul_pays", lambda: False)
-    monkeypatch.setattr(text, "dynamic_int8_linear", lambda: False)
+    _passes_pay(monkeypatch, bf16=True, int8=False, dyn8=False)
     monkeypatch.setattr(TextEncoder, "_seconds_for", lambda self, kind: pytest.fail("one pass pays: no timing"))
     assert TextEncoder(cache_size=0).fast_pass == "bf16"
 
@@ -154,9 +160,7 @@ def _record_timings(monkeypatch) -> dict[str, float]:
 def test_where_bf16_and_int8_both_pay_the_faster_here_is_chosen(monkeypatch):
     if not text._packed_bf16_linear():
         pytest.skip("this torch has no oneDNN packed linear")
-    monkeypatch.setattr(text, "cpu_bf16", lambda: True)
-    monkeypatch.setattr(text, "int8_matmul_pays", lambda: True)
-    monkeypatch.setattr(text, "dynamic_int8_linear", lambda: False)
+    _passes_pay(monkeypatch, bf16=True, int8=True, dyn8=False)
     timed = _record_timings(monkeypatch)
     encoder = TextEncoder(cache_size=0)
     chosen = encoder.fast_pass
@@ -171,8 +175,7 @@ def test_where_bf16_and_int8_both_pay_the_faster_here_is_chosen(monkeypatch):
 def test_where_only_the_dynamic_int8_linear_runs_it_races_float(monkeypatch):
     if not text.dynamic_int8_linear():
         pytest.skip("this torch has no fbgemm dynamic int8 linear")
-    monkeypatch.setattr(text, "cpu_bf16", lambda: False)
-    monkeypatch.setattr(text, "int8_matmul_pays", lambda: False)
+    _passes_pay(monkeypatch, bf16=False, int8=False)
     timed = _record_timings(monkeypatch)
     encoder = TextEncoder(cache_size=0)
     chosen = encoder.fast_pass
