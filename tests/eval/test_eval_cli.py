@@ -75,3 +75,38 @@ def test_eval_vae_scores_the_bundled_vae_round_trip(tmp_path):
 def test_eval_real_and_vae_together_is_refused(tmp_path):
     result = CliRunner().invoke(app, ["eval", "--real", "--vae", "--out", str(tmp_path / "r.json")])
     assert result.exit_code == 2 and "--vae" in result.output
+
+
+def test_denoise_from_zero_is_the_vae_round_trip_and_higher_levels_redraw_the_clip():
+    from zoetrope.cli.eval import _denoise_from, _vae_roundtrip
+    from zoetrope.world import caption, sample_scene
+
+    rng = np.random.default_rng(3)
+    scene = sample_scene(rng, split="heldout")
+    prompt = caption(scene, rng, form="long")
+    roundtrip = _vae_roundtrip(64, 8)(prompt, scene)
+    assert np.array_equal(_denoise_from(64, 8, 0.0, 2, None)(prompt, scene), roundtrip)
+    redrawn = _denoise_from(64, 8, 0.7, 2, None)(prompt, scene)
+    assert redrawn.shape == roundtrip.shape == (8, 64, 64, 3)
+    assert np.abs(redrawn.astype(int) - roundtrip).mean() > 1.0  # the DiT drew this from noisy latents
+
+
+def test_eval_denoise_from_writes_a_train_style_report(tmp_path):
+    out = tmp_path / "sdedit.json"
+    result = CliRunner().invoke(
+        app, ["eval", "--denoise-from", "0.3", "--n", "2", "--steps", "2", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["source"] == "zoetrope-mini denoising from t=0.3" and "paraphrase" not in report
+    assert 0.0 <= report["color"] <= 1.0 and report["train-style"]["n"] == 2
+
+
+def test_eval_denoise_from_outside_0_to_1_or_with_vae_is_refused(tmp_path):
+    result = CliRunner().invoke(app, ["eval", "--denoise-from", "1.5", "--out", str(tmp_path / "r.json")])
+    assert result.exit_code == 2 and "--denoise-from" in result.output
+    result = CliRunner().invoke(
+        app, ["eval", "--vae", "--denoise-from", "0.5", "--out", str(tmp_path / "r.json")]
+    )
+    assert result.exit_code == 2 and "--denoise-from" in result.output
+    assert not (tmp_path / "r.json").exists()

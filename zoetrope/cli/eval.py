@@ -45,18 +45,45 @@ def _model_generate(size: int, frames: int, steps: int | None, guidance: float |
     return generate, backend.name
 
 
+def _clip_length(frames: int) -> int:
+    """The shortest clip the VAE takes (1 + 4k frames) that holds `frames`."""
+    return 1 + 4 * ((max(frames, 1) + 2) // 4)
+
+
 def _vae_roundtrip(size: int, frames: int):
     """A generate(prompt, scene) that renders the scene and returns it through the bundled VAE."""
     from zoetrope.backends.bundled import BundledBackend
-    from zoetrope.model.vae import frames_for_latents
     from zoetrope.world import render
 
     pipe = BundledBackend().pipeline()
-    length = frames_for_latents(1 + (max(frames, 1) + 2) // 4)  # the shortest 1 + 4k >= frames
+    length = _clip_length(frames)
 
     def generate(prompt: str, scene: Scene) -> np.ndarray:
         clip = render(scene, frames=length, height=size, width=size, fps=FPS)
         return pipe.decode_latents(pipe.encode_frames(clip))[:frames]
+
+    return generate
+
+
+def _denoise_from(size: int, frames: int, start: float, steps: int | None, guidance: float | None):
+    """A generate(prompt, scene) that renders the scene, noises its latents to time `start` and has the
+    bundled DiT denoise them with the prompt (SDEdit): the VAE round trip at 0, generation from noise at 1."""
+    from zoetrope.backends.bundled import BundledBackend
+    from zoetrope.diffusion.pipeline import SampleOptions
+    from zoetrope.world import render
+
+    pipe = BundledBackend().pipeline()
+    length = _clip_length(frames)
+    defaults = SampleOptions()
+    options = SampleOptions(steps=steps or defaults.steps, guidance=guidance or defaults.guidance)
+    calls = iter(range(1 << 30))
+
+    def generate(prompt: str, scene: Scene) -> np.ndarray:
+        clip = render(scene, frames=length, height=size, width=size, fps=FPS)
+        z0 = pipe.encode_frames(clip)
+        z = pipe.sample_latents(prompt, latent_frames=z0.shape[2], height=size, width=size, seed=next(calls),
+                                options=options, init=z0, start=start)
+        return pipe.decode_latents(z)[:frames]
 
     return generate
 
@@ -119,6 +146,14 @@ def eval_command(
         "--vae",
         help="score the bundled VAE's round trip of the renderer's clips: the ceiling for any generation",
     ),
+    denoise_from: float = typer.Option(
+        None,
+        "--denoise-from",
+        min=0.0,
+        max=1.0,
+        help="score the model denoising each rendered clip's latents from this noise level (SDEdit): "
+        "0 is the VAE round trip, 1 generation from noise; a few levels show where each axis is lost",
+    ),
 ) -> None:
     """Score prompt adherence and temporal quality per axis (color, shape, count, direction, speed,
     relation, consistency, flicker, motion), each in 0..1, and write them as JSON.
@@ -129,15 +164,18 @@ def eval_command(
         from zoetrope.cli.eval_tasks import run_tasks
 
         return run_tasks(out=out, n=n, seed=seed, size=size, steps=steps, guidance=guidance)
-    if real and vae:
-        raise typer.BadParameter("choose one of --real and --vae", param_hint="--vae")
-    if real:
+    if sum((real, vae, denoise_from is not None)) > 1:
+        raise typer.BadParameter("choose one of --real, --vae and --denoise-from", param_hint="--vae")
+    if denoise_from is not None:
+        generate = _denoise_from(size, frames, denoise_from, steps, guidance)
+        source = f"zoetrope-mini denoising from t={denoise_from:g}"
+    elif real:
         generate, source = None, "renderer"
     elif vae:
         generate, source = _vae_roundtrip(size, frames), "zoetrope-mini VAE round trip"
     else:
         generate, source = _model_generate(size, frames, steps, guidance)
-    styles = ["train", "paraphrase"] if paraphrase or not (real or vae) else ["train"]
+    styles = ["train", "paraphrase"] if paraphrase or not (real or vae or denoise_from is not None) else ["train"]
     blocks = {}
     for style in styles:
         name = "train-style" if style == "train" else "paraphrase"
