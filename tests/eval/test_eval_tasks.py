@@ -53,3 +53,51 @@ def test_the_renderers_own_continuation_keeps_direction_at_both_speeds():
     assert {"fast", "slow"} <= set(extended)
     assert result["extend_direction_fast"] == 1.0 and result["extend_direction_slow"] == 1.0
     assert result["extend_direction"] == 1.0
+
+
+def test_layout_kept_follows_where_the_object_is():
+    from dataclasses import replace
+
+    import numpy as np
+
+    from zoetrope.eval.tasks import SOURCE_FRAMES, _recolored, _scenes, layout_kept
+    from zoetrope.world import render
+
+    rng = np.random.default_rng(1)
+    for scene in _scenes(rng, 4):
+        src = render(scene, frames=SOURCE_FRAMES, height=64, width=64, fps=8)
+        recolored = render(_recolored(scene, rng), frames=SOURCE_FRAMES, height=64, width=64, fps=8)
+        assert layout_kept(src, recolored) == 1.0  # the same place in another colour
+        obj = scene.objects[0]
+        moved = replace(scene, objects=(replace(obj, x=obj.x + (0.25 if obj.x < 0.5 else -0.25)),))
+        assert layout_kept(src, render(moved, frames=SOURCE_FRAMES, height=64, width=64, fps=8)) == 0.0
+        assert layout_kept(src, np.repeat(src[:1] * 0 + src[0, :1, :1], SOURCE_FRAMES, 0)) == 0.0  # object gone
+        assert layout_kept(np.zeros_like(src), src) is None  # nothing to keep
+
+
+def test_the_renderers_own_remix_keeps_the_layout_and_follows_the_new_motion():
+    import numpy as np
+
+    from zoetrope.eval.tasks import SOURCE_FRAMES, _redirected, _scenes, task_bench
+    from zoetrope.world import caption, render
+
+    n = 6
+    scenes = _scenes(np.random.default_rng([0, 7]), n + 1)
+    motion_rng = np.random.default_rng([0, 8])  # the bench's own stream for the motion remix
+    moved = []
+    for scene in scenes[:n]:
+        moved.append(_redirected(scene, motion_rng))
+        caption(moved[-1], motion_rng, form="long")  # the bench draws its prompt next
+    remixes = iter(range(2 * n))
+
+    def make(task, prompt, *, source, seconds=2.0, **fields):
+        if task == "remix":
+            i = next(remixes)
+            if i % 2:  # the motion remix: the renderer draws the redirected scene
+                return render(moved[i // 2], frames=SOURCE_FRAMES, height=64, width=64, fps=8)
+            return source  # a colour remix that changed nothing keeps the layout, not the colour
+        return np.concatenate([source, source]) if source.ndim == 4 else np.repeat(source, 17, 0)
+
+    result = task_bench(make, lambda image: image, n=n, seed=0)
+    assert result["remix_layout_kept"] == 1.0 and result["remix_changed"] == 0.0
+    assert result["remix_motion_changed"] == 1.0

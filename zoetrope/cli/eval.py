@@ -159,7 +159,8 @@ def eval_command(
     relation, consistency, flicker, motion), each in 0..1, and write them as JSON.
 
     With --tasks: first-frame fidelity of image->video, seams of extend/loop/blend, color and
-    direction kept by extend, remix changing the asked color; each against its target."""
+    direction kept by extend, remix changing the asked colour or motion and keeping the layout;
+    each against its target."""
     if tasks:
         from zoetrope.cli.eval_tasks import run_tasks
 

@@ -15,18 +15,21 @@ from dataclasses import replace
 import numpy as np
 
 from zoetrope.eval.analyze import analyze
+from zoetrope.eval.segment import blobs
 from zoetrope.eval.temporal import frame_differences, loop_continuity, seam_continuity
 from zoetrope.world import COLORS, Scene, caption, render, sample_scene
 from zoetrope.world.vocab import LINEAR_MOTIONS
 
 Make = Callable[..., np.ndarray]
 SEAM_LIMIT = 1.5  # a seam passes when its frame difference is at most this many clip medians
+LAYOUT_LIMIT = 0.1  # a remix keeps the layout when its object stays this near the source's (frame fractions)
 SOURCE_FRAMES = 17
 # Targets of the issue that asked for these tasks: (metric, comparison, value).
 TARGETS = {
     "i2v_first_frame_psnr_db": 30.0, "i2v_color": 0.9, "i2v_shape": 0.9,
     "extend_seam_pass": 0.9, "extend_backward_seam_pass": 0.9, "loop_seam_pass": 0.9, "loop_end_pass": 0.9,
     "blend_seam_pass": 0.9, "extend_color": 0.9, "extend_direction": 0.9, "remix_changed": 0.8,
+    "remix_motion_changed": 0.8,
 }
 
 
@@ -53,11 +56,32 @@ def _recolored(scene: Scene, rng: np.random.Generator) -> Scene:
     return replace(scene, objects=(replace(obj, color=color),))
 
 
+def _redirected(scene: Scene, rng: np.random.Generator) -> Scene:
+    obj = scene.objects[0]
+    motion = str(rng.choice([m for m in LINEAR_MOTIONS if m != obj.motion]))
+    return replace(scene, objects=(replace(obj, motion=motion),))
+
+
+def layout_kept(source: np.ndarray, remixed: np.ndarray, limit: float = LAYOUT_LIMIT) -> float | None:
+    """1 when the remix's main object stays where the source's is: their mean distance, over the
+    frames where both show one, at most `limit` of the frame; 0 when the remix loses it; None when
+    the source shows none."""
+    a, b = blobs(source)[0], blobs(remixed)[0]
+    height, width = source.shape[1:3]
+    if not any(a):
+        return None
+    n = min(len(a), len(b))
+    gaps = [np.hypot((p[0].x - q[0].x) / width, (p[0].y - q[0].y) / height)
+            for p, q in zip(a[:n], b[:n], strict=True) if p and q]
+    return float(bool(gaps) and float(np.mean(gaps)) <= limit)
+
+
 def task_bench(make: Make, roundtrip: Callable[[np.ndarray], np.ndarray], *, n: int = 16, seed: int = 0,
                size: int = 64, fps: int = 8, seconds: float = 2.0,
                progress: Callable[[int, int], None] | None = None) -> dict:
     """Per-task scores over `n` scenes each: means in 0..1 (pass rates) or dB, and raw seam ratios."""
     rng = np.random.default_rng([seed, 7])
+    motion_rng = np.random.default_rng([seed, 8])  # its own stream: the other tasks' draws stay as they were
     scores: dict[str, list[float]] = {}
 
     def add(name: str, value: float | None) -> None:
@@ -114,6 +138,10 @@ def task_bench(make: Make, roundtrip: Callable[[np.ndarray], np.ndarray], *, n: 
         changed = _recolored(scene, rng)
         remixed = make("remix", caption(changed, rng, form="long"), source=src, strength=0.6)
         add("remix_changed", analyze(remixed, changed, fps=fps).get("color"))
+        add("remix_layout_kept", layout_kept(src, remixed))
+        moved = _redirected(scene, motion_rng)
+        remixed = make("remix", caption(moved, motion_rng, form="long"), source=src, strength=0.6)
+        add("remix_motion_changed", analyze(remixed, moved, fps=fps).get("direction"))
         if progress is not None:
             progress(i + 1, n)
     result: dict = {name: float(np.mean(v)) for name, v in scores.items()}
