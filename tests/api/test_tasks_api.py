@@ -106,6 +106,13 @@ def _counts(db) -> tuple[int, int]:
         ),
         (
             "alice",
+            "/videos/{clip}/remix",
+            {"prompt": "a blue ball moves left", "strength_end": -1},
+            400,
+            "strength_end",
+        ),
+        (
+            "alice",
             "/videos/storyboards",
             {
                 "cards": [{"prompt": "a red ball", "start": 0}, {"prompt": "a blue cube", "start": 0}],
@@ -140,7 +147,7 @@ def _counts(db) -> tuple[int, int]:
             "direction",
         ),
     ],
-    ids=["strength", "overlapping-cards", "card-past-end", "other-tenants-clip", "recut-end", "direction"],
+    ids=["strength", "strength-end", "overlapping-cards", "card-past-end", "other-tenants-clip", "recut-end", "direction"],
 )
 def test_bad_input_is_refused_naming_the_field_and_creates_no_job(
     server, alice, clip, db, bob_clip, who, path, body, status, param

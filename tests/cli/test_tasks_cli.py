@@ -70,6 +70,7 @@ def test_loop_blend_remix_recut_write_the_expected_lengths(tmp_path, clip):
         "loop": (["loop", clip, "--seconds", 1], 17 + 8),
         "blend": (["blend", clip, clip, "--seconds", 1.5], 17 + 12 + 17),
         "remix": (["remix", clip, "a blue ball", "--strength", 0.5], 17),
+        "remix-new-motion": (["remix", clip, "a blue ball moves left", "--strength-end", 1], 17),
         "recut": (["recut", clip, "--start", 0.5, "--end", 1.5, "--extend", 1], 8 + 8),
     }
     for name, (args, length) in cases.items():
@@ -97,6 +98,7 @@ def test_storyboard_from_toml_and_json(tmp_path):
     ("args", "param"),
     [
         (["remix", "CLIP", "x", "--strength", 1.5], "strength"),
+        (["remix", "CLIP", "x", "--strength-end", 2], "strength_end"),
         (["extend", "CLIP", "--seconds", 59], "seconds"),
         (["recut", "CLIP", "--start", 1, "--end", 0.5], "end"),
     ],

@@ -57,3 +57,31 @@ def test_schedule_and_training_times():
     assert 0 < t.min() and t.max() < 1 and abs(t.mean().item() - 0.5) < 0.02
     x0, e = torch.zeros(1, 1, 2, 1, 1), torch.ones(1, 1, 2, 1, 1)
     assert torch.allclose(noisy(x0, e, torch.tensor([[0.0, 0.25]])).flatten(), torch.tensor([0.0, 0.25]))
+
+
+def test_per_frame_starts_land_on_the_data_and_each_frame_starts_at_its_own_level():
+    c = torch.randn(1, 4, 3, 2, 2)
+    starts = torch.tensor([0.4, 0.7, 1.0])
+    seen = []
+
+    def v(x, t):
+        seen.append(t.clone())
+        return _point_mass_velocity(c)(x, t)
+
+    x0 = (1 - starts[None, None, :, None, None]) * c + starts[None, None, :, None, None] * torch.randn_like(c)
+    x = denoise(v, x0, steps=8, start=starts)
+    assert torch.allclose(x, c, atol=1e-5)
+    assert torch.allclose(seen[0][0], starts)  # each frame is first seen at its own noise level
+    assert all(bool((t[0, 0] < t[0, 1]) & (t[0, 1] < t[0, 2])) for t in seen)  # and stays below the next
+
+
+def test_equal_per_frame_starts_are_the_single_start_exactly():
+    c = torch.randn(1, 4, 3, 2, 2)
+    noise = torch.randn_like(c)
+
+    def v(x, t):
+        return torch.tanh(x * 3 + t[:, None, :, None, None])  # any velocity
+
+    one = denoise(v, noise, steps=6, start=0.6)
+    each = denoise(v, noise, steps=6, start=torch.full((3,), 0.6))
+    assert torch.equal(one, each)

@@ -113,6 +113,19 @@ def test_remix_keeps_length_and_strength_zero_keeps_the_latents(backend, pipe):
     assert np.array_equal(same, pipe.decode_latents(pipe.encode_frames(src[:17])))
 
 
+def test_remix_strength_end_frees_the_later_frames_more_than_the_first(pipe, held):
+    src = clip(17)
+    z0 = pipe.encode_frames(src)
+    ramped = np.concatenate(list(tasks.remix(pipe, "x", src, strength=0.0, strength_end=1.0, seed=0, options=OPTS)))
+    assert ramped.shape == src.shape
+    z = held[-1][1]
+    change = (z - z0).abs().mean(dim=(0, 1, 3, 4))  # per latent frame
+    assert float(change[0]) == 0.0  # the first frame at strength 0 is the source's
+    assert float(change[-1]) > float(change[1]) > 0.0  # later frames move further
+    with pytest.raises(ValueError, match="strength_end"):
+        list(tasks.remix(pipe, "x", src, strength=0.6, strength_end=1.5, seed=0, options=OPTS))
+
+
 def test_recut_trims_then_extends(backend):
     src = clip(33)
     out = run(backend, task="recut", source=src, trim=(1.0, 3.0), seconds=1)
@@ -146,6 +159,8 @@ def test_long_video_windows_overlap_and_progress_rises(backend):
         ({"task": "extend", "source": clip(17), "seconds": 59.5}, "seconds"),
         ({"task": "remix", "source": clip(17), "strength": 1.5}, "strength"),
         ({"task": "remix", "source": clip(17), "strength": -0.1}, "strength"),
+        ({"task": "remix", "source": clip(17), "strength_end": 1.2}, "strength_end"),
+        ({"task": "remix", "source": clip(17), "strength_end": float("nan")}, "strength_end"),
         ({"task": "blend", "source": clip(17), "seconds": 1}, "target"),
         ({"task": "blend", "source": clip(17), "target": clip(2), "seconds": 1}, "target"),
         ({"task": "i2v", "seconds": 1}, "input_reference"),

@@ -88,16 +88,16 @@ def test_the_renderers_own_remix_keeps_the_layout_and_follows_the_new_motion():
     for scene in scenes[:n]:
         moved.append(_redirected(scene, motion_rng))
         caption(moved[-1], motion_rng, form="long")  # the bench draws its prompt next
-    remixes = iter(range(2 * n))
+    remixes = iter(range(3 * n))
 
     def make(task, prompt, *, source, seconds=2.0, **fields):
         if task == "remix":
             i = next(remixes)
-            if i % 2:  # the motion remix: the renderer draws the redirected scene
-                return render(moved[i // 2], frames=SOURCE_FRAMES, height=64, width=64, fps=8)
+            if i % 3:  # the motion remixes: the renderer draws the redirected scene
+                return render(moved[i // 3], frames=SOURCE_FRAMES, height=64, width=64, fps=8)
             return source  # a colour remix that changed nothing keeps the layout, not the colour
         return np.concatenate([source, source]) if source.ndim == 4 else np.repeat(source, 17, 0)
 
     result = task_bench(make, lambda image: image, n=n, seed=0)
     assert result["remix_layout_kept"] == 1.0 and result["remix_changed"] == 0.0
-    assert result["remix_motion_changed"] == 1.0
+    assert result["remix_motion_changed"] == result["remix_motion_changed_ramped"] == 1.0

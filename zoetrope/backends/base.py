@@ -54,6 +54,7 @@ class GenerationRequest:
     source: np.ndarray | None = None  # i2v still, video to extend/remix, clip A of a blend
     target: np.ndarray | None = None  # clip B of a blend
     strength: float = 0.6  # remix: how far from the source (0 keeps it, 1 ignores it)
+    strength_end: float | None = None  # remix: the last frame's strength (None: `strength`), for a new motion
     cards: tuple[StoryCard, ...] = ()  # storyboard
     trim: tuple[float, float] | None = None  # recut: keep source seconds [start, end), then extend by `seconds`
     negative_prompt: str = ""

@@ -116,7 +116,8 @@ def _dispatch(pipe, request: GenerationRequest, fps: float, seed: int, opts, on_
         yield from joins.extend_backward(pipe, prompt, source, extension_frames(request.seconds, fps), **common,
                                          on_step=on_step)
     elif task == "remix":
-        yield from tasks.remix(pipe, prompt, source, strength=request.strength, **common, on_step=on_step)
+        yield from tasks.remix(pipe, prompt, source, strength=request.strength, strength_end=request.strength_end,
+                               **common, on_step=on_step)
     elif task == "loop":
         yield from joins.loop(pipe, prompt, source, extension_frames(request.seconds, fps), **common, on_step=on_step)
     elif task == "blend":

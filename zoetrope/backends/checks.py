@@ -37,6 +37,11 @@ def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> 
         raise InvalidRequest(
             f"strength must be between 0 and 1 (0 keeps the video, 1 ignores it), got {req.strength:g}; "
             "try 0.6", param="strength")
+    end = req.strength_end
+    if task == "remix" and end is not None and not (math.isfinite(end) and 0.0 <= end <= 1.0):
+        raise InvalidRequest(
+            f"strength_end must be between 0 and 1 (the last frame's strength; 1 frees a new motion), got {end:g}; "
+            "try 1, or leave it out for the same strength throughout", param="strength_end")
     src_seconds = 0.0 if req.source is None else len(req.source) / fps
     new = req.seconds
     if task in ("extend", "extend_backward", "loop", "blend") and not (math.isfinite(new) and new > 0):

@@ -170,14 +170,21 @@ def remix(
     video: Path = typer.Argument(..., help="the MP4 to remix"),
     prompt: str = typer.Argument(..., help="the new prompt"),
     strength: float = typer.Option(0.6, help="0 keeps the video, 1 ignores it"),
+    strength_end: float = typer.Option(
+        None, "--strength-end",
+        help="the last frame's strength (default: --strength); 1 frees the later frames for a new motion",
+    ),
     seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
     output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
 ) -> None:
-    """Remix a video with a new prompt (SDEdit: its latents noised to --strength, then denoised)."""
+    """Remix a video with a new prompt (SDEdit: its latents noised to --strength, then denoised).
+
+    With --strength-end the noise runs from --strength at the first frame to it at the last, so
+    a prompt that asks for another motion gets it while the first frame keeps the layout."""
     backend = _backend()
     frames = read_video(video, backend.capabilities.fps)
-    req = _request(backend, frames, prompt=prompt, task="remix", strength=strength, seed=seed, steps=steps,
-                   guidance=guidance)
+    req = _request(backend, frames, prompt=prompt, task="remix", strength=strength, strength_end=strength_end,
+                   seed=seed, steps=steps, guidance=guidance)
     _check(backend, req)
     write_video(backend, req, output, size=(frames.shape[2], frames.shape[1]), label="remixing")
 

@@ -112,7 +112,7 @@ class VideoPipeline:
         options: SampleOptions | None = None,
         cond: Conditioning | None = None,
         init: torch.Tensor | None = None,
-        start: float = 1.0,
+        start: float | torch.Tensor = 1.0,
         on_step: Callable[[int, int], None] | None = None,
     ) -> torch.Tensor:
         """Denoised latents (1, C, latent_frames, height/8, width/8)."""
@@ -121,8 +121,9 @@ class VideoPipeline:
         shape = (1, c, latent_frames, height // 8, width // 8)
         gen = torch.Generator().manual_seed(seed)
         noise = torch.randn(shape, generator=gen).to(self.device)
-        if init is not None:  # SDEdit: start from the source, noised to `start`
-            noise = (1 - start) * init + start * noise
+        if init is not None:  # SDEdit: start from the source, noised to `start` (per latent frame if a tensor)
+            level = start.to(self.device)[None, None, :, None, None] if isinstance(start, torch.Tensor) else start
+            noise = (1 - level) * init + level * noise
         tokens = latent_frames * (height // 16) * (width // 16)
         shift = o.shift if o.shift is not None else shift_for_tokens(tokens)
         velocity = guided(self.network_for(cond), *self._text([prompt]), o.guidance)

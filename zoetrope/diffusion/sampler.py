@@ -52,23 +52,36 @@ def denoise(
     shift: float = 1.0,
     method: str = "euler",
     cond: Conditioning | None = None,
-    start: float = 1.0,
+    start: float | torch.Tensor = 1.0,
     on_step: Callable[[int, int], None] | None = None,
 ) -> torch.Tensor:
     """Integrate from noise (B, C, T, H, W) at time `start` to clean latents at t = 0.
 
-    `start` < 1 begins part-way (SDEdit remix): `noise` must then already be x_start.
+    `start` < 1 begins part-way (SDEdit remix): `noise` must then already be x_start. A (T,)
+    tensor gives each latent frame its own start; every frame follows the schedule of the
+    highest, scaled to its own, so all of them reach 0 together.
     """
+    x = noise
+    b, _, nt = x.shape[:3]
+    scale = None  # (T,) each frame's share of the schedule's time, when the starts differ
+    if isinstance(start, torch.Tensor):
+        top = float(start.max())
+        if float(start.min()) < top:
+            scale = (start.float() / max(top, 1e-6)).to(x.device)
+        start = top
     ts = schedule(steps, shift)
     ts = ts[ts <= start + 1e-6] if start < 1.0 else ts
     if start < 1.0 and ts[0] < start:
         ts = torch.cat([torch.tensor([start]), ts])
-    x = noise
-    b, _, nt = x.shape[:3]
 
     def frame_times(t: float) -> torch.Tensor:
         times = torch.full((b, nt), float(t), device=x.device)
+        if scale is not None:
+            times = times * scale
         return times.masked_fill(cond.known, 0.0) if cond is not None else times
+
+    def dt(t: float, t_next: float) -> float | torch.Tensor:
+        return t_next - t if scale is None else ((t_next - t) * scale)[None, None, :, None, None]
 
     def clamp_known(x: torch.Tensor) -> torch.Tensor:
         if cond is None:
@@ -81,10 +94,10 @@ def denoise(
     for i in range(n):
         t, t_next = float(ts[i]), float(ts[i + 1])
         v = velocity(x, frame_times(t))
-        x_next = x + (t_next - t) * v
+        x_next = x + dt(t, t_next) * v
         if method == "heun" and t_next > 0:
             v2 = velocity(clamp_known(x_next), frame_times(t_next))
-            x_next = x + (t_next - t) * 0.5 * (v + v2)
+            x_next = x + dt(t, t_next) * 0.5 * (v + v2)
         x = clamp_known(x_next.to(x.dtype))
         if on_step is not None:
             on_step(i + 1, n)

@@ -149,15 +149,20 @@ def extend(
 
 def remix(
     pipe: VideoPipeline, prompt: str, source: np.ndarray, *, strength: float, seed: int, options: SampleOptions,
-    on_step: StepFn | None = None,
+    strength_end: float | None = None, on_step: StepFn | None = None,
 ) -> Iterator[np.ndarray]:
     """SDEdit, window by window: noise the source's latents to `strength`, denoise with the new prompt.
 
-    Windows overlap by one frame; after the first, that frame is the previous window's last output
-    frame held clean (an image latent), so the windows join without a cut.
+    With `strength_end`, the noise level runs from `strength` at the first frame to `strength_end`
+    at the last: above `strength`, the later frames are freer than the first, which keeps the
+    layout, so a new motion can take over. Windows overlap by one frame; after the first, that
+    frame is the previous window's last output frame held clean (an image latent), so the windows
+    join without a cut.
     """
-    if not 0.0 <= strength <= 1.0:
-        raise ValueError(f"strength must be in 0..1, got {strength}")
+    for name, value in (("strength", strength), ("strength_end", strength_end)):
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must be in 0..1, got {value}")
+    end = strength if strength_end is None else strength_end
     h, w = source.shape[1:3]
     step = 4 * (WINDOW - 1)
     starts = list(range(0, max(1, len(source) - 1), step)) or [0]
@@ -175,8 +180,12 @@ def remix(
             context = z0.clone()
             context[:, :, :1] = pipe.encode_frames(last)
             cond = Conditioning(context, known)
+        # Each latent frame's level, by where in the source its last frame lies.
+        where = np.minimum((s + 4 * np.arange(z0.shape[2])) / max(len(source) - 1, 1), 1.0)
+        levels = torch.tensor(strength + (end - strength) * where, dtype=torch.float32)
         z = pipe.sample_latents(prompt, latent_frames=z0.shape[2], height=h, width=w, seed=seed + n,
-                                options=options, init=z0, start=strength, cond=cond)
+                                options=options, init=z0, start=levels if end != strength else strength,
+                                cond=cond)
         out = pipe.decode_latents(z)[: len(source[s : s + step + 1])]
         last = out[-1:]
         _report(on_step, n + 1, len(starts))

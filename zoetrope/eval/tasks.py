@@ -140,8 +140,12 @@ def task_bench(make: Make, roundtrip: Callable[[np.ndarray], np.ndarray], *, n: 
         add("remix_changed", analyze(remixed, changed, fps=fps).get("color"))
         add("remix_layout_kept", layout_kept(src, remixed))
         moved = _redirected(scene, motion_rng)
-        remixed = make("remix", caption(moved, motion_rng, form="long"), source=src, strength=0.6)
+        prompt = caption(moved, motion_rng, form="long")
+        remixed = make("remix", prompt, source=src, strength=0.6)
         add("remix_motion_changed", analyze(remixed, moved, fps=fps).get("direction"))
+        # The same ask with the later frames freed (strength rising to 1 by the last frame).
+        remixed = make("remix", prompt, source=src, strength=0.6, strength_end=1.0)
+        add("remix_motion_changed_ramped", analyze(remixed, moved, fps=fps).get("direction"))
         if progress is not None:
             progress(i + 1, n)
     result: dict = {name: float(np.mean(v)) for name, v in scores.items()}

@@ -39,7 +39,7 @@ def generation_request(job: Job, blobs: BlobStore) -> GenerationRequest:
     if task == "t2v" and source is not None:
         task = "i2v"
     seconds = p["new_seconds"] if p.get("new_seconds") is not None else float(job.seconds)
-    kw = {"strength": p["strength"]} if p.get("strength") is not None else {}
+    kw = {k: p[k] for k in ("strength", "strength_end") if p.get(k) is not None}
     return GenerationRequest(
         prompt=job.prompt,
         width=width,

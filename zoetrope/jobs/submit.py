@@ -56,6 +56,7 @@ class VideoRequest:
     remix_of: str | None = None
     seed: int | None = None
     strength: float | None = None
+    strength_end: float | None = None  # remix: the last frame's strength (None: `strength` throughout)
     # Per-task inputs, stored in the job's params: `target` (clip B's video id, blend), `cards`
     # ([{"prompt", "start"}], storyboard), `trim` ([start, end] seconds, recut).
     options: dict | None = None
@@ -63,6 +64,8 @@ class VideoRequest:
     def fingerprint(self) -> str:
         """A hash of everything in the request: what an `Idempotency-Key` is checked against."""
         fields = asdict(self)
+        if fields["strength_end"] is None:  # keys stored before the field existed still match
+            del fields["strength_end"]
         for name in ("reference", "source_upload"):
             blob = fields.pop(name)
             fields[name] = hashlib.sha256(blob).hexdigest() if blob else None
@@ -104,6 +107,8 @@ def submit(
     size = req.size or source_size or (DEFAULT_IMAGE_SIZE if image else DEFAULT_VIDEO_SIZE)
     sizing = plan_size(size, caps, entry.name)
     params: dict = {"seed": req.seed, "strength": req.strength}
+    if req.strength_end is not None:
+        params["strength_end"] = req.strength_end
     params.update(native_width=sizing.native_width, native_height=sizing.native_height)
     if options:
         params["options"] = options
@@ -265,7 +270,7 @@ def _check(req: VideoRequest, caps, sizing, new: float, frames: int, target: Job
         trim = None if trim is None else (float(trim[0]), float(trim[1]))
     except (TypeError, ValueError, IndexError):
         raise InvalidRequest("start and end must be numbers of seconds", param="start") from None
-    kw = {"strength": req.strength} if req.strength is not None else {}
+    kw = {k: v for k, v in (("strength", req.strength), ("strength_end", req.strength_end)) if v is not None}
     check_request(
         GenerationRequest(
             prompt=req.prompt,

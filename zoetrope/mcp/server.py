@@ -175,6 +175,15 @@ def build_server(resolve: Resolve) -> MCPServer:
                 description="How far to move from the source: 0.05 barely, 1.0 fully (default: the model's).",
             ),
         ] = None,
+        strength_end: Annotated[
+            float | None,
+            Field(
+                ge=0.05,
+                le=1.0,
+                description="The last frame's strength (default: `strength` throughout). 1.0 lets a new "
+                "motion from the prompt take over while the first frame keeps the layout.",
+            ),
+        ] = None,
         seed: Seed = None,
         wait: Wait = True,
     ) -> CallToolResult:
@@ -185,6 +194,7 @@ def build_server(resolve: Resolve) -> MCPServer:
             source_video_id=video_id,
             remix_of=video_id,
             strength=strength,
+            strength_end=strength_end,
             seed=seed,
         )
         return await run(ctx, req, wait)

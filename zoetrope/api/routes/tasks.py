@@ -43,6 +43,7 @@ def _request(
         task=task,
         seed=body.integer("seed"),
         strength=body.number("strength"),
+        strength_end=body.number("strength_end"),
         **kw,
     )
 

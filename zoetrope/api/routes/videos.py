@@ -51,6 +51,7 @@ def _body_request(body: Body, task: str, **kw) -> VideoRequest:
         task=task,
         seed=body.integer("seed"),
         strength=body.number("strength"),
+        strength_end=body.number("strength_end"),
         **kw,
     )
 

@@ -8,7 +8,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const T = Studio.tasks;
 
   const requests = {
-    remix: (f) => [T.remix(id), { prompt: f.prompt.value, strength: Number(f.strength.value) }],
+    remix: (f) => [T.remix(id), { prompt: f.prompt.value, strength: Number(f.strength.value),
+      ...(f.new_motion.checked ? { strength_end: 1 } : {}) }],
     // `/v1/videos/extensions` extends forward only: the API has no backward extension yet.
     extend: (f) => [T.extend(), { video: { id }, prompt: f.prompt.value, seconds: f.seconds.value }],
     loop: (f) => [T.loop(id), { prompt: f.prompt.value }],
