@@ -45,12 +45,17 @@ def test_sign_in_create_see_progress_play_remix_and_find_it_in_the_library(page,
     _wait_playing(v, "#player")
     v.fill("[data-action=remix] textarea", "a green ball bounces across a blue floor")
     v.locator("[data-action=remix] input[name=strength]").fill("0.8")
+    v.check("[data-action=remix] input[name=new_motion]")
     v.click("[data-action=remix] button")
     v.wait_for_selector(
         "[data-action=remix] .out .tile[data-progress='100']", state="attached", timeout=GENERATE_MS
     )
     _wait_playing(v, "[data-action=remix] .out video")
     page.shot("video")
+    remix_id = v.locator("[data-action=remix] .out .tile").first.get_attribute("data-id")
+    details = page.goto(f"/videos/{remix_id}").locator("dl")
+    assert "Strength at the end" in details.inner_text() and "0.8" in details.inner_text()
+    v = page.goto(f"/videos/{video_id}")
 
     # Tasks the server may not have yet still call the API; its answer shows under the button.
     v.click("[data-action=loop] summary")
