@@ -28,6 +28,9 @@ def test_lists_the_tools_with_schemas_that_explain_limits(server):
     seconds = tools["generate_video"].input_schema["properties"]["seconds"]
     assert "plus 10 s" in seconds["description"] and "pro 20 s" in seconds["description"]
     assert tools["generate_video"].input_schema["required"] == ["prompt"]
+    end = tools["remix_video"].input_schema["properties"]["strength_end"]
+    number = next(o for o in end["anyOf"] if o.get("type") == "number")  # or null: the default
+    assert number["maximum"] == 1.0 and "motion" in end["description"]
     assert all(t.description for t in tools.values())
 
 
