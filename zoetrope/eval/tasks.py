@@ -29,7 +29,7 @@ TARGETS = {
     "i2v_first_frame_psnr_db": 30.0, "i2v_color": 0.9, "i2v_shape": 0.9,
     "extend_seam_pass": 0.9, "extend_backward_seam_pass": 0.9, "loop_seam_pass": 0.9, "loop_end_pass": 0.9,
     "blend_seam_pass": 0.9, "extend_color": 0.9, "extend_direction": 0.9, "remix_changed": 0.8,
-    "remix_motion_changed": 0.8,
+    "remix_layout_kept": 0.8, "remix_motion_changed_ramped": 0.8,
 }
 
 
