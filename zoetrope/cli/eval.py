@@ -66,24 +66,21 @@ def _vae_roundtrip(size: int, frames: int):
 
 
 def _denoise_from(size: int, frames: int, start: float, steps: int | None, guidance: float | None):
-    """A generate(prompt, scene) that renders the scene, noises its latents to time `start` and has the
-    bundled DiT denoise them with the prompt (SDEdit): the VAE round trip at 0, generation from noise at 1."""
+    """A generate(prompt, scene) that renders the scene and has the bundled model remix it with the
+    prompt at strength `start` (SDEdit): the VAE round trip at 0, generation from noise at 1."""
+    from zoetrope.backends.base import GenerationRequest
     from zoetrope.backends.bundled import BundledBackend
-    from zoetrope.diffusion.pipeline import SampleOptions
     from zoetrope.world import render
 
-    pipe = BundledBackend().pipeline()
+    backend = BundledBackend()
     length = _clip_length(frames)
-    defaults = SampleOptions()
-    options = SampleOptions(steps=steps or defaults.steps, guidance=guidance or defaults.guidance)
     calls = iter(range(1 << 30))
 
     def generate(prompt: str, scene: Scene) -> np.ndarray:
         clip = render(scene, frames=length, height=size, width=size, fps=FPS)
-        z0 = pipe.encode_frames(clip)
-        z = pipe.sample_latents(prompt, latent_frames=z0.shape[2], height=size, width=size, seed=next(calls),
-                                options=options, init=z0, start=start)
-        return pipe.decode_latents(z)[:frames]
+        request = GenerationRequest(prompt=prompt, width=size, height=size, task="remix", source=clip, strength=start,
+                                    seed=next(calls), steps=steps, guidance=guidance)
+        return np.concatenate(list(backend.generate(request)), axis=0)[:frames]
 
     return generate
 
