@@ -12,10 +12,9 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.forms import Body, read_body
-from zoetrope.api.routes.videos import queue_video
+from zoetrope.api.routes.videos import body_request, queue_video
 from zoetrope.api.schemas import Video
 from zoetrope.errors import InvalidRequest
-from zoetrope.jobs.submit import VideoRequest
 
 router = APIRouter(prefix="/v1/videos", tags=["creative tasks"])
 
@@ -30,22 +29,6 @@ _NUM = {"type": "number"}
 _REF = {"oneOf": [_STR, {"type": "object", "properties": {"id": _STR}}], "description": "a video id"}
 _COMMON = {"prompt": _STR, "model": _STR, "size": _STR, "seed": {"type": "integer"}}
 _CARD = {"type": "object", "properties": {"prompt": _STR, "start": _NUM}, "required": ["prompt", "start"]}
-
-
-def _request(
-    body: Body, task: str, *, prompt: str | None = None, seconds: str | None = None, **kw
-) -> VideoRequest:
-    return VideoRequest(
-        prompt=prompt if prompt is not None else body.text("prompt", required=True) or "",
-        model=body.text("model") or "sora-2",
-        seconds=seconds if seconds is not None else body.text("seconds"),
-        size=body.text("size"),
-        task=task,
-        seed=body.integer("seed"),
-        strength=body.number("strength"),
-        strength_end=body.number("strength_end"),
-        **kw,
-    )
 
 
 def _video_id(body: Body, name: str) -> str:
@@ -71,7 +54,7 @@ async def loop_video(
     idempotency_key: str | None = Header(None),
 ) -> Response:
     body = await read_body(request)
-    return await queue_video(svc, who, _request(body, "loop", source_video_id=video_id), idempotency_key)
+    return await queue_video(svc, who, body_request(body, "loop", source_video_id=video_id), idempotency_key)
 
 
 @router.post(
@@ -92,7 +75,7 @@ async def blend_videos(
 ) -> Response:
     body = await read_body(request)
     a, b = _video_id(body, "video_a"), _video_id(body, "video_b")
-    req = _request(body, "blend", source_video_id=a, options={"target": b})
+    req = body_request(body, "blend", source_video_id=a, options={"target": b})
     return await queue_video(svc, who, req, idempotency_key)
 
 
@@ -120,7 +103,7 @@ async def create_storyboard(
         str(c.get("prompt") or "") for c in cards if isinstance(c, dict)
     )
     seconds = body.text("seconds", required=True)
-    req = _request(body, "storyboard", prompt=prompt, seconds=seconds, options={"cards": cards})
+    req = body_request(body, "storyboard", prompt=prompt, seconds=seconds, options={"cards": cards})
     return await queue_video(svc, who, req, idempotency_key)
 
 
@@ -148,7 +131,7 @@ async def recut_video(
     if end is None:
         raise InvalidRequest("missing required parameter 'end' (seconds)", param="end")
     extend = body.number("extend") or 0.0
-    req = _request(
+    req = body_request(
         body, "recut", seconds=f"{extend:g}", source_video_id=video_id, options={"trim": [start, end]}
     )
     return await queue_video(svc, who, req, idempotency_key)

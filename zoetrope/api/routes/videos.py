@@ -42,11 +42,14 @@ async def queue_video(svc: Services, who: Principal, req: VideoRequest, key: str
     return respond(Video.of(job))
 
 
-def _body_request(body: Body, task: str, **kw) -> VideoRequest:
+def body_request(
+    body: Body, task: str, *, prompt: str | None = None, seconds: str | None = None, **kw
+) -> VideoRequest:
+    """The request a create-like body asks for; `prompt` and `seconds` override the body's."""
     return VideoRequest(
-        prompt=body.text("prompt", required=True) or "",
+        prompt=prompt if prompt is not None else body.text("prompt", required=True) or "",
         model=body.text("model") or "sora-2",
-        seconds=body.text("seconds"),
+        seconds=seconds if seconds is not None else body.text("seconds"),
         size=body.text("size"),
         task=task,
         seed=body.integer("seed"),
@@ -66,7 +69,7 @@ async def create_video(
     body = await read_body(request)
     if isinstance(body.fields.get("input_reference"), dict):
         raise InvalidRequest("input_reference must be an uploaded image file", param="input_reference")
-    req = _body_request(body, "t2v", reference=body.files.get("input_reference"))
+    req = body_request(body, "t2v", reference=body.files.get("input_reference"))
     return await queue_video(svc, who, req, idempotency_key)
 
 
@@ -105,7 +108,7 @@ async def extend_video(
             f"direction must be 'forward' or 'backward', not {direction!r}", param="direction"
         )
     task = "extend_backward" if direction == "backward" else "extend"
-    req = _body_request(
+    req = body_request(
         body, task, source_video_id=body.reference_id("video"), source_upload=body.files.get("video")
     )
     return await queue_video(svc, who, req, idempotency_key)
@@ -120,7 +123,7 @@ async def edit_video(
 ) -> Response:
     body = await read_body(request)
     ref = body.reference_id("video")
-    req = _body_request(
+    req = body_request(
         body, "remix", source_video_id=ref, source_upload=body.files.get("video"), remix_of=ref
     )
     return await queue_video(svc, who, req, idempotency_key)
@@ -159,7 +162,7 @@ async def remix_video(
     idempotency_key: str | None = Header(None),
 ) -> Response:
     body = await read_body(request)
-    req = _body_request(body, "remix", source_video_id=video_id, remix_of=video_id)
+    req = body_request(body, "remix", source_video_id=video_id, remix_of=video_id)
     return await queue_video(svc, who, req, idempotency_key)
 
 
