@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -62,6 +62,55 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Prepared:
+    """A write statement compiled once per database and run as driver SQL on the session's
+    connection: what `session.execute(statement, params)` does, less the work done again on every
+    call (the statement cache's key, the ORM's execution path, result set-up), which cost a submit's
+    five writes more than SQLite took to run them (66 against 12 microseconds an INSERT).
+
+    For INSERT, UPDATE and DELETE statements whose values are all bound parameters: the types'
+    own bind processors convert the values (dates, JSON) as SQLAlchemy would; an INSERT's columns
+    that `params` leaves out get their Python-side defaults. Errors are SQLAlchemy's, as from
+    `execute`. Events and savepoints apply as to any statement of the connection."""
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._plans: dict[tuple[str, tuple[str, ...]], tuple] = {}
+
+    def __call__(self, session: Session | Connection, params: dict) -> CursorResult:
+        conn = session.connection() if isinstance(session, Session) else session
+        plan = self._plans.get((conn.dialect.name, tuple(params)))
+        if plan is None:
+            plan = self._plans[(conn.dialect.name, tuple(params))] = self._compile(conn, tuple(params))
+        sql, names, processors, defaults = plan
+        if defaults:
+            params = {**{key: default(None) if callable(default) else default for key, default in defaults}, **params}
+        values = [params[name] for name in names]
+        for at, process in processors:
+            values[at] = process(values[at])
+        return conn.exec_driver_sql(sql, tuple(values) if conn.dialect.positional else dict(zip(names, values, strict=True)))
+
+    def _compile(self, conn: Connection, keys: tuple[str, ...]) -> tuple:
+        table = getattr(self.statement, "table", None)
+        defaults = []
+        if self.statement.is_insert and table is not None:  # the columns SQLAlchemy would fill in
+            for column in table.c:
+                default = column.default
+                if column.key not in keys and default is not None and (default.is_scalar or default.is_callable):
+                    defaults.append((column.key, default.arg))  # SQL expressions are rendered inline
+        statement, columns = self.statement, None
+        if statement.is_insert:  # inline: no RETURNING of the new row's key, which nothing reads
+            statement, columns = statement.inline(), [*keys, *(k for k, _ in defaults)]
+        compiled = statement.compile(dialect=conn.dialect, column_keys=columns)
+        names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+        processors = []
+        for at, name in enumerate(names):
+            process = compiled.binds[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+            if process is not None:
+                processors.append((at, process))
+        return str(compiled), names, processors, defaults
 
 
 @lru_cache(maxsize=8)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from zoetrope.access.models import Account, Charge, UsageEvent, utcnow
 from zoetrope.config import Config, Plan, Quota
+from zoetrope.db import Prepared
 from zoetrope.errors import QuotaExceeded
 
 MINUTE, DAY = timedelta(minutes=1), timedelta(days=1)
@@ -102,13 +103,13 @@ def record_request(
 ) -> None:
     # A plain INSERT (the other columns take their defaults): one per submit, which the session's
     # unit of work would only slow down.
-    session.execute(
-        _INSERT_EVENT,
+    _INSERT_EVENT(
+        session,
         {"account_id": account_id, "key_id": key_id, "kind": "request", "model": model, "created_at": now or utcnow()},
     )
 
 
-_INSERT_EVENT = insert(UsageEvent.__table__)
+_INSERT_EVENT = Prepared(insert(UsageEvent.__table__))
 
 
 @dataclass(frozen=True)

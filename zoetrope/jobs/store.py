@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Row, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from zoetrope.access import ledger
+from zoetrope.db import Prepared
 from zoetrope.errors import Conflict, InvalidRequest, NotFound
 from zoetrope.jobs.models import COMPLETED, FAILED, QUEUED, IdempotencyKey, Job, now
 
@@ -30,7 +31,7 @@ def add_job(session: Session, job: Job) -> Job:
 
 
 _JOB_COLUMNS = [c for c in Job.__table__.c if c.key != "seq"]
-_INSERT_JOB = insert(Job.__table__)
+_INSERT_JOB = Prepared(insert(Job.__table__))
 
 
 def insert_job(session: Session, job: Job) -> Job:
@@ -43,7 +44,7 @@ def insert_job(session: Session, job: Job) -> Job:
             value = column.default.arg(None) if column.default.is_callable else column.default.arg
             setattr(job, column.key, value)
         row[column.key] = value
-    session.execute(_INSERT_JOB, row)
+    _INSERT_JOB(session, row)
     return job
 
 
