@@ -203,6 +203,14 @@ class _WriteBatcher:
 
     @staticmethod
     def _run_batch(engine: Engine, batch: list[_Write]) -> None:
+        if len(batch) == 1:  # alone, its transaction is its savepoint: an error rolls back just it
+            write = batch[0]
+            try:
+                with transaction(engine, immediate=True) as session:
+                    write.result = write.work(session)
+            except Exception as e:  # noqa: BLE001 - handed to the caller, who raises it
+                write.error, write.result = e, None
+            return
         try:
             with transaction(engine, immediate=True) as session:
                 for write in batch:

@@ -46,3 +46,16 @@ def test_a_write_sees_the_writes_queued_before_it(engine):
     batched_write(engine, lambda s: create_account(s, "first"))
     seen = batched_write(engine, lambda s: find_account(s, "first"))
     assert seen is not None and seen.name == "first"
+
+
+def test_a_lone_write_that_fails_leaves_nothing_and_the_next_commits(engine):
+    def work(s):
+        create_account(s, "lone")
+        raise Refused("no")  # after its row was written
+
+    with pytest.raises(Refused):
+        batched_write(engine, work)
+    batched_write(engine, lambda s: create_account(s, "after"))
+    with transaction(engine) as s:
+        assert find_account(s, "lone") is None
+        assert find_account(s, "after") is not None
