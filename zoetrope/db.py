@@ -166,7 +166,8 @@ class _Write:
 
 class _WriteBatcher:
     """Runs the writes that threads of this process queue for one SQLite database together, in
-    one transaction, each in a savepoint of its own (group commit).
+    one transaction, each in a savepoint of its own (group commit); a write alone in its batch
+    needs none, as its transaction rolls back with it.
 
     The first caller to find no batch running leads: it takes every write queued so far and runs
     them; callers arriving meanwhile queue for the next batch, which one of them leads. A write
