@@ -258,10 +258,9 @@ _INSERT_ENTRY = Prepared(insert(LedgerEntry.__table__))
 def _settle(session: Session, job_id: str, status: str) -> Charge | None:
     """Move the job's charge out of `reserved`; None when it was settled before (or never held)."""
     moved = session.execute(
-        update(Charge)
+        update(Charge.__table__)
         .where(Charge.job_id == job_id, Charge.status == RESERVED)
         .values(status=status, settled_at=utcnow())
-        .execution_options(synchronize_session=False)
     ).rowcount
     if moved != 1:
         return None
