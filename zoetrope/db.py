@@ -64,6 +64,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+def python_default(column):
+    """The value a column's Python-side default gives a new row (a scalar, or its function's
+    result); columns whose default is SQL or absent are not asked."""
+    default = column.default
+    return default.arg(None) if default.is_callable else default.arg
+
+
 class Prepared:
     """A write statement compiled once per database and run as driver SQL on the session's
     connection: what `session.execute(statement, params)` does, less the work done again on every
@@ -86,7 +93,7 @@ class Prepared:
             plan = self._plans[(conn.dialect.name, tuple(params))] = self._compile(conn, tuple(params))
         sql, names, processors, defaults = plan
         if defaults:
-            params = {**{key: default(None) if callable(default) else default for key, default in defaults}, **params}
+            params = {**{column.key: python_default(column) for column in defaults}, **params}
         values = [params[name] for name in names]
         for at, process in processors:
             values[at] = process(values[at])
@@ -99,10 +106,10 @@ class Prepared:
             for column in table.c:
                 default = column.default
                 if column.key not in keys and default is not None and (default.is_scalar or default.is_callable):
-                    defaults.append((column.key, default.arg))  # SQL expressions are rendered inline
+                    defaults.append(column)  # SQL expressions are rendered inline
         statement, columns = self.statement, None
         if statement.is_insert:  # inline: no RETURNING of the new row's key, which nothing reads
-            statement, columns = statement.inline(), [*keys, *(k for k, _ in defaults)]
+            statement, columns = statement.inline(), [*keys, *(c.key for c in defaults)]
         compiled = statement.compile(dialect=conn.dialect, column_keys=columns)
         names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
         processors = []

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Row, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from zoetrope.access import ledger
-from zoetrope.db import Prepared
+from zoetrope.db import Prepared, python_default
 from zoetrope.errors import Conflict, InvalidRequest, NotFound
 from zoetrope.jobs.models import COMPLETED, FAILED, QUEUED, IdempotencyKey, Job, now
 
@@ -41,7 +41,7 @@ def insert_job(session: Session, job: Job) -> Job:
     for column in _JOB_COLUMNS:
         value = getattr(job, column.key)
         if value is None and column.default is not None:
-            value = column.default.arg(None) if column.default.is_callable else column.default.arg
+            value = python_default(column)
             setattr(job, column.key, value)
         row[column.key] = value
     _INSERT_JOB(session, row)
