@@ -44,6 +44,8 @@ TARGETS = {"create_p99_ms": 50.0, "retrieve_rps": 2000.0, "dispatch_p50_ms": 100
 
 
 CONNECTIONS = 64
+# Whether the server reads new prompts in a child process (`zoetrope.jobs.embedder`; on by default).
+EMBEDDER_CHILD = os.environ.get("ZOETROPE_MODERATION_PROCESS", "1").lower() not in ("0", "false", "no")
 PROMPT_MIX = "distinct prompts (subject x action x setting x style)"
 SUBJECTS = (
     "a red fox", "an old lighthouse", "a paper boat", "a hot air balloon", "a glass teapot", "a street market",
@@ -189,22 +191,28 @@ async def create_open_loop(client: Client, texts: list[str]) -> list[float]:
     return latencies
 
 
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """CPU seconds (user + system) used so far by process `pid`, and by its child processes together."""
+def cpu_seconds(pid: int) -> tuple[float, float, float]:
+    """CPU seconds (user + system) used so far by process `pid`, by its prompt-embedding child
+    (`zoetrope.jobs.embedder`, part of the API's cost), and by its other child processes (the worker)."""
 
     def parse(stat: str) -> tuple[int, float]:
         fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; comm may hold spaces
         return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    own, children = parse(Path(f"/proc/{pid}/stat").read_text())[1], 0.0
+    own, embedder, others = parse(Path(f"/proc/{pid}/stat").read_text())[1], 0.0, 0.0
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 ppid, used = parse((entry / "stat").read_text())
+                if ppid != pid:
+                    continue
+                if b"zoetrope.jobs.embedder" in (entry / "cmdline").read_bytes():
+                    embedder += used
+                else:
+                    others += used
             except (OSError, ValueError, IndexError):
                 continue  # exited while we looked
-            children += used if ppid == pid else 0.0
-    return own, children
+    return own, embedder, others
 
 
 async def create_capacity(client: Client, texts: list[str], pid: int) -> dict:
@@ -217,7 +225,7 @@ async def create_capacity(client: Client, texts: list[str], pid: int) -> dict:
     )
     prompts_left = iter(texts)
     done, last = 0, ""
-    api0, worker0 = cpu_seconds(pid)
+    api0, embedder0, worker0 = cpu_seconds(pid)
     stop = time.perf_counter() + CAPACITY_SECONDS
 
     async def loop() -> None:
@@ -229,12 +237,13 @@ async def create_capacity(client: Client, texts: list[str], pid: int) -> dict:
     start = time.perf_counter()
     await asyncio.gather(*(loop() for _ in range(CAPACITY_CLIENTS)))
     elapsed = time.perf_counter() - start
-    api1, _ = cpu_seconds(pid)
+    api1, embedder1, _ = cpu_seconds(pid)
     await wait_done(client, last, timeout=900)  # the queue is first in, first out: the others are done
-    _, worker1 = cpu_seconds(pid)
+    _, _, worker1 = cpu_seconds(pid)
     return {
         "create_capacity_per_s": done / elapsed,
-        "create_api_cpu_ms": (api1 - api0) / done * 1e3,
+        "create_api_cpu_ms": (api1 - api0 + embedder1 - embedder0) / done * 1e3,
+        "create_embedder_cpu_ms": (embedder1 - embedder0) / done * 1e3,
         "create_worker_cpu_ms": (worker1 - worker0) / done * 1e3,
     }
 
@@ -293,11 +302,14 @@ async def metric_samples(client: Client) -> list[tuple[str, float]]:
 
 async def settled(client: Client, processes: int = 2, timeout: float = 120) -> None:
     """Wait until the API and worker processes have moved what they loaded out of the garbage
-    collector's passes (`zoetrope.heap.settle`: one last long collection each, not measured)."""
+    collector's passes (`zoetrope.heap.settle`: one last long collection each, not measured), and
+    the API's prompt-embedding child, where the server runs one, reads prompts."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        frozen = [v for k, v in await metric_samples(client) if k.startswith("zoetrope_gc_frozen_objects{")]
-        if sum(v > 0 for v in frozen) >= processes:
+        samples = await metric_samples(client)
+        frozen = [v for k, v in samples if k.startswith("zoetrope_gc_frozen_objects{")]
+        embedder = [v for k, v in samples if k.startswith("zoetrope_prompt_embedder_ready")]
+        if sum(v > 0 for v in frozen) >= processes and (not EMBEDDER_CHILD or any(v > 0 for v in embedder)):
             await asyncio.sleep(1.5)  # the pause of that collection reaches /metrics within a second
             return
         await asyncio.sleep(0.2)

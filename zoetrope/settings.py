@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=0, description="workers started by `serve` and `mcp` (in a child process)")
+    moderation_process: bool = Field(
+        default=True, description="`serve` reads new prompts for moderation in a child process, on another core"
+    )
     lease_seconds: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
     webhook_secret: str | None = Field(default=None, description="whsec_... for signed webhooks")

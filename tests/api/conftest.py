@@ -36,6 +36,7 @@ class Server:
     env: dict[str, str]
     webhook_secret: str
     hooks: list[tuple[dict, bytes]] = field(default_factory=list)
+    pid: int = 0  # the serve process
 
     @property
     def base_url(self) -> str:
@@ -128,7 +129,7 @@ def server(tmp_path_factory, tiny_weights) -> Server:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, log, timeout=600)  # a loaded 2-core machine starts it slowly
-        yield Server(url, data_dir, keys, env, secret, hooks)
+        yield Server(url, data_dir, keys, env, secret, hooks, proc.pid)
     finally:
         proc.terminate()
         try:

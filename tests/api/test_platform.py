@@ -3,6 +3,9 @@ credits at submit, the ledger through a job's life, provenance of what the serve
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import httpx
 import openai
 import pytest
@@ -123,3 +126,29 @@ def test_plus_concurrency_cap_is_429_and_its_video_is_watermarked(server, db):
     # the slot is free again
     again = bob.videos.create(prompt="a third cube spins", size=SIZE, seconds="1")
     assert bob.videos.poll(again.id, poll_interval_ms=100).status == "completed"
+
+
+def _children(pid: int) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError):
+            continue
+    return found
+
+
+def test_the_server_reads_new_prompts_in_a_child_process_and_still_refuses_harm(server, client):
+    headers = {"authorization": f"Bearer {server.keys['alice']}"}
+    deadline = time.monotonic() + 300
+    while "zoetrope_prompt_embedder_ready 1.0" not in httpx.get(f"{server.url}/metrics", headers=headers).text:
+        assert time.monotonic() < deadline, "the embedder process never became ready"
+        time.sleep(0.2)
+    assert any("zoetrope.jobs.embedder" in cmd for cmd in _children(server.pid))
+    prompt = "a man stabs a stranger in the throat, blood everywhere, close-up"
+    with pytest.raises(openai.BadRequestError) as e:
+        client.videos.create(prompt=prompt, size=SIZE, seconds="1")
+    assert e.value.code == "moderation_blocked" and check_prompt(prompt).category in e.value.body["message"]
+    video = client.videos.create(prompt="a tram climbs a hill in light rain, stop motion look", size=SIZE, seconds="1")
+    assert video.status in ("queued", "in_progress", "completed")

@@ -76,10 +76,12 @@ def serve(
 
     from zoetrope import heap
     from zoetrope.api import Services, create_app
-    from zoetrope.jobs import activity
+    from zoetrope.jobs import activity, moderation
     from zoetrope.jobs.runtime import open_runtime
 
     heap.watch()
+    if s.moderation_process:
+        moderation.use_process()
     runtime = open_runtime(s)
     token = _first_run_key(runtime)
     web = create_app(Services(runtime.engine, runtime.registry, runtime.blobs, runtime.policy))
@@ -99,6 +101,7 @@ def serve(
         app = activity.ActivityMiddleware(web, requests)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
+        moderation.stop_process()
         runtime.shutdown()
         requests.path.unlink(missing_ok=True)
         if metrics_dir is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 JOB_LATENCY = Histogram(
     "zoetrope_job_latency_seconds",
@@ -23,3 +23,8 @@ STEP_TIME = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
 )
 JOBS_FINISHED = Counter("zoetrope_jobs_finished_total", "Jobs finished by this process", ["model", "status"])
+PROMPT_EMBEDDER = Gauge(
+    "zoetrope_prompt_embedder_ready",
+    "1 while a child process reads new prompts for moderation (zoetrope.jobs.embedder), else 0",
+    multiprocess_mode="livemax",
+)

@@ -65,8 +65,9 @@ class Moderator:
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
         # What each window's fast-pass vector says about each category, so a batch read once
-        # (`prefetch`) leaves the checks that follow only lookups and a comparison.
-        self._readings: OrderedDict[str, list[tuple[float, float, int]]] = OrderedDict()
+        # (`prefetch`) leaves the checks that follow only lookups and a comparison; with the
+        # EXACT_WITHIN of the pass that read it.
+        self._readings: OrderedDict[str, tuple[float, list[tuple[float, float, int]]]] = OrderedDict()
         self.rules = RuleSet(policy)
         self._encoder = get_text_encoder()
         self._names = list(policy.categories)
@@ -98,11 +99,28 @@ class Moderator:
         """Read every window of `prompts` in one batch (the fast pass) and keep what each says
         about each category, so checking the prompts one by one afterwards runs no tensor work
         unless a verdict is close."""
+        windows = self.unread(prompts)
+        if windows:
+            self.remember(windows, self.read(windows), self.fast_pass)
+
+    @property
+    def fast_pass(self) -> str:
+        """The pass `read` runs in this process (one of EXACT_WITHIN)."""
+        return self._encoder.fast_pass
+
+    def unread(self, prompts: list[str]) -> list[str]:
+        """The windows of `prompts` that moderation reads and no batch has read yet."""
+        if not self._scored:
+            return []
         windows = list(dict.fromkeys(w for prompt in prompts for w in _windows(prompt)))
         with self._cache_lock:
-            windows = [w for w in windows if w not in self._readings]
-        if windows and self._scored:
-            self._remember(windows, self._read(self._encoder.embed(windows, fast=True)))
+            return [w for w in windows if w not in self._readings]
+
+    def read(self, windows: list[str]) -> list[list[tuple[float, float, int]]]:
+        """What each window says about each scored category, from this process's fast pass:
+        (slack, best similarity, which exemplar) per category. Another process's `read` of the
+        same policy is as good (`zoetrope.jobs.moderation` runs one beside the API)."""
+        return self._read(self._encoder.embed(windows, fast=True))
 
     def _semantic(self, windows: list[str]) -> tuple[dict[str, float], dict[str, str]]:
         p = self.policy
@@ -128,14 +146,14 @@ class Moderator:
             readings = [self._readings.get(w) for w in windows]
         missing = [w for w, r in zip(windows, readings, strict=True) if r is None]
         if missing:  # not prefetched: read here, on the encoder's thread
-            read = on_one_core(lambda: self._read(self._encoder.embed(missing, fast=True)))
-            self._remember(missing, read)
-            fresh = dict(zip(missing, read, strict=True))
+            kind, read = self.fast_pass, on_one_core(lambda: self.read(missing))
+            self.remember(missing, read, kind)
+            fresh = {w: (EXACT_WITHIN[kind], r) for w, r in zip(missing, read, strict=True)}
             readings = [r if r is not None else fresh[w] for w, r in zip(windows, readings, strict=True)]
-        nearest = _combine(readings)
-        if max(slack for slack, _, _ in nearest) > -EXACT_WITHIN[self._encoder.fast_pass]:
-            nearest = _combine(on_one_core(lambda: self._read(self._encoder.embed(windows))))
-        return nearest
+        # Each reading carries the EXACT_WITHIN of the pass that made it.
+        if any(max(slack for slack, _, _ in reading) > -within for within, reading in readings):
+            return _combine(on_one_core(lambda: self._read(self._encoder.embed(windows))))
+        return _combine([reading for _, reading in readings])
 
     def _read(self, vectors: torch.Tensor) -> list[list[tuple[float, float, int]]]:
         """What each window's vector (W, 384) says about each scored category: (slack, best
@@ -148,10 +166,12 @@ class Moderator:
         slack = torch.minimum(best - self._thresholds, best - benign_sim[:, None] - self.policy.margin)
         return [list(zip(*row, strict=True)) for row in zip(slack.tolist(), best.tolist(), which.tolist(), strict=True)]
 
-    def _remember(self, windows: list[str], readings: list[list[tuple[float, float, int]]]) -> None:
+    def remember(self, windows: list[str], readings: list[list[tuple[float, float, int]]], kind: str) -> None:
+        """Keep `read`'s `readings` of `windows`, made by the `kind` fast pass (one of EXACT_WITHIN)."""
+        within = EXACT_WITHIN[kind]
         with self._cache_lock:
             for window, reading in zip(windows, readings, strict=True):
-                self._readings[window] = reading
+                self._readings[window] = (within, reading)
                 self._readings.move_to_end(window)
             while len(self._readings) > self._cache_size:
                 self._readings.popitem(last=False)

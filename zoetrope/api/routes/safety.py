@@ -14,9 +14,10 @@ from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.db import transaction
 from zoetrope.errors import InvalidMedia, InvalidRequest
+from zoetrope.jobs import moderation
 from zoetrope.jobs.store import generation_record
 from zoetrope.media.sources import sniff
-from zoetrope.safety import check_prompt, to_openai, verify
+from zoetrope.safety import to_openai, verify
 from zoetrope.settings import get_settings
 
 router = APIRouter(tags=["safety"])
@@ -33,7 +34,7 @@ async def create_moderation(req: ModerationRequest, _: Principal = Depends(princ
     texts = [req.input] if isinstance(req.input, str) else req.input
     if not texts or len(texts) > 32:
         raise InvalidRequest("input must hold 1 to 32 texts", param="input")
-    results = await run_in_threadpool(lambda: [check_prompt(t) for t in texts])
+    results = await run_in_threadpool(moderation.check, texts)
     return to_openai(results)
 
 
