@@ -42,21 +42,27 @@ def _wait_for(condition, timeout: float = 300.0):
     return value
 
 
-def test_the_child_reads_like_the_float_model_within_its_pass_margin(child):
+def test_the_child_reads_like_the_float_model_and_reads_close_calls_in_float(child):
     parent = get_moderator()
     windows = list(dict.fromkeys(w for prompt in LABELLED for w in _windows(prompt)))
     remote = child.read(windows)
     exact = parent._read(parent._encoder.embed(windows))  # the float pass, which decides close calls
-    worst = max(
-        abs(r[0] - e[0]) for rr, ee in zip(remote, exact, strict=True) for r, e in zip(rr, ee, strict=True)
-    )
-    assert worst < EXACT_WITHIN[child.kind] / 2
+    settled = 0
+    for (within, reading), float_reading in zip(remote, exact, strict=True):
+        worst = max(abs(r[0] - e[0]) for r, e in zip(reading, float_reading, strict=True))
+        if within is None:  # read in float: exactly the float reading
+            settled += 1
+            assert worst < 1e-5
+        else:  # a fast reading: within half its margin of the float one, and not close to flagging
+            assert within == EXACT_WITHIN[child.kind] and worst < within / 2
+            assert max(r[0] for r in reading) <= -within
+    assert settled >= 20  # the labelled set's harmful prompts sit near or past their thresholds
 
 
 def test_verdicts_from_the_childs_readings_are_the_ones_given_alone(child):
     fresh = Moderator(get_moderator().policy)  # has read nothing yet
     windows = fresh.unread(LABELLED)
-    fresh.remember(windows, child.read(windows), child.kind)
+    fresh.remember(windows, child.read(windows))
     assert fresh.unread(LABELLED) == []
     got = [(r.flagged, r.category) for r in map(fresh.check, LABELLED)]
     alone = [(r.flagged, r.category) for r in map(check_prompt, LABELLED)]

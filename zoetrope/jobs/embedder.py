@@ -9,9 +9,9 @@ the reading runs on another core, and the API's thread that waits for it holds n
 The child is `python -m zoetrope.jobs.embedder FD`, with one end of a socket pair. The parent
 sends the policy first (so both processes read against the very same exemplars and
 thresholds), then lists of windows; the child answers each list with `Moderator.read`'s
-readings. The verdicts stay the parent's: it keeps the readings as it keeps its own and decides
-near-threshold prompts with its own float pass (`Moderator._nearest`). When the socket closes,
-the child exits.
+readings (near-threshold windows read again in float there, as `read` does anywhere), which the
+parent keeps as it keeps its own; the verdicts are the parent's. When the socket closes, the
+child exits.
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zoetrope.safety.moderation import Reading
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +55,8 @@ class EmbedderProcess:
         self.kind = self._answer(timeout)
         return self.kind
 
-    def read(self, windows: list[str]) -> list[list[tuple[float, float, int]]]:
-        """`Moderator.read(windows)`, done by the child."""
+    def read(self, windows: list[str]) -> list[Reading]:
+        """`Moderator.read(windows)`, done by the child (near-threshold windows in float there too)."""
         with self._lock:
             if self._conn.closed:
                 raise EmbedderGone("the embedder process was stopped")

@@ -101,12 +101,12 @@ class _Embedder:
         child = self._child_or_start()
         if child is not None:
             try:
-                moderator.remember(windows, child.read(windows), child.kind)
+                moderator.remember(windows, child.read(windows))
                 return
             except EmbedderGone as exc:
                 log.warning("%s; reading prompts in the API's process for %.0f s", exc, RESTART_SECONDS)
                 self._drop(child)
-        moderator.remember(windows, moderator.read(windows), moderator.fast_pass)
+        moderator.remember(windows, moderator.read(windows))
 
     def _child_or_start(self) -> EmbedderProcess | None:
         with self._cond:

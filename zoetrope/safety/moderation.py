@@ -29,6 +29,9 @@ CACHE_SIZE = 4096  # verdicts kept per process: a busy API sees the same prompts
 # measured over the 403 labelled prompts and 2,000 of bench/api.py's (bf16 0.0016; int8 0.031;
 # dyn8 0.062, whose per-tensor activation scales cost accuracy).
 EXACT_WITHIN = {"bf16": 0.06, "int8": 0.06, "dyn8": 0.12, "float": 0.06}
+# A window's reading: per scored category (slack, best similarity, which exemplar), with the
+# EXACT_WITHIN of the fast pass that made it, or None where the float pass made it (`Moderator.read`).
+Reading = tuple[float | None, list[tuple[float, float, int]]]
 
 
 @dataclass(frozen=True)
@@ -64,10 +67,9 @@ class Moderator:
         self._cache: OrderedDict[tuple[str, ...], ModerationResult] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
-        # What each window's fast-pass vector says about each category, so a batch read once
-        # (`prefetch`) leaves the checks that follow only lookups and a comparison; with the
-        # EXACT_WITHIN of the pass that read it.
-        self._readings: OrderedDict[str, tuple[float, list[tuple[float, float, int]]]] = OrderedDict()
+        # What each window says about each category (`read`), so a batch read once (`prefetch`)
+        # leaves the checks that follow only lookups and a comparison.
+        self._readings: OrderedDict[str, Reading] = OrderedDict()
         self.rules = RuleSet(policy)
         self._encoder = get_text_encoder()
         self._names = list(policy.categories)
@@ -96,16 +98,15 @@ class Moderator:
         return self._encoder.embed([normalize(t) for t in texts])
 
     def prefetch(self, prompts: list[str]) -> None:
-        """Read every window of `prompts` in one batch (the fast pass) and keep what each says
-        about each category, so checking the prompts one by one afterwards runs no tensor work
-        unless a verdict is close."""
+        """Read every window of `prompts` in one batch and keep what each says about each
+        category, so checking the prompts one by one afterwards runs no tensor work."""
         windows = self.unread(prompts)
         if windows:
-            self.remember(windows, self.read(windows), self.fast_pass)
+            self.remember(windows, self.read(windows))
 
     @property
     def fast_pass(self) -> str:
-        """The pass `read` runs in this process (one of EXACT_WITHIN)."""
+        """The pass `read` runs first in this process (one of EXACT_WITHIN)."""
         return self._encoder.fast_pass
 
     def unread(self, prompts: list[str]) -> list[str]:
@@ -116,11 +117,23 @@ class Moderator:
         with self._cache_lock:
             return [w for w in windows if w not in self._readings]
 
-    def read(self, windows: list[str]) -> list[list[tuple[float, float, int]]]:
-        """What each window says about each scored category, from this process's fast pass:
-        (slack, best similarity, which exemplar) per category. Another process's `read` of the
-        same policy is as good (`zoetrope.jobs.moderation` runs one beside the API)."""
-        return self._read(self._encoder.embed(windows, fast=True))
+    def read(self, windows: list[str]) -> list[Reading]:
+        """What each window says about each scored category: (slack, best similarity, which
+        exemplar) per category, from the fast pass (bf16, int8 or dyn8). A window that comes
+        within that pass's EXACT_WITHIN of flagging any category is read again in float, which
+        decides: so every verdict near a threshold, and every block, is the float model's.
+
+        Each reading comes with the EXACT_WITHIN of the pass that made it, or None from the float
+        pass. Another process's `read` of the same policy is as good (`zoetrope.jobs.embedder`)."""
+        kind = self.fast_pass
+        fast = self._read(self._encoder.embed(windows, fast=True))
+        within = None if kind == "float" else EXACT_WITHIN[kind]
+        near = [i for i, r in enumerate(fast) if within is not None and max(s for s, _, _ in r) > -within]
+        exact = self._read(self._encoder.embed([windows[i] for i in near])) if near else []
+        readings: list[Reading] = [(within, r) for r in fast]
+        for i, reading in zip(near, exact, strict=True):
+            readings[i] = (None, reading)
+        return readings
 
     def _semantic(self, windows: list[str]) -> tuple[dict[str, float], dict[str, str]]:
         p = self.policy
@@ -139,20 +152,14 @@ class Moderator:
         """For each scored category, from the window nearest to flagging: its slack (how far past
         both the threshold and the benign margin it is), its best similarity, and which exemplar.
 
-        The windows are read with the encoder's fast pass (bf16, int8 or dyn8) first; if any
-        category comes within that pass's EXACT_WITHIN of flagging, they are read again in float,
-        which decides. So every verdict near a threshold, and every block, is the float model's."""
+        Each window's reading is `read`'s: near a threshold, the float model's."""
         with self._cache_lock:
             readings = [self._readings.get(w) for w in windows]
         missing = [w for w, r in zip(windows, readings, strict=True) if r is None]
         if missing:  # not prefetched: read here, on the encoder's thread
-            kind, read = self.fast_pass, on_one_core(lambda: self.read(missing))
-            self.remember(missing, read, kind)
-            fresh = {w: (EXACT_WITHIN[kind], r) for w, r in zip(missing, read, strict=True)}
+            fresh = dict(zip(missing, on_one_core(lambda: self.read(missing)), strict=True))
+            self.remember(missing, list(fresh.values()))
             readings = [r if r is not None else fresh[w] for w, r in zip(windows, readings, strict=True)]
-        # Each reading carries the EXACT_WITHIN of the pass that made it.
-        if any(max(slack for slack, _, _ in reading) > -within for within, reading in readings):
-            return _combine(on_one_core(lambda: self._read(self._encoder.embed(windows))))
         return _combine([reading for _, reading in readings])
 
     def _read(self, vectors: torch.Tensor) -> list[list[tuple[float, float, int]]]:
@@ -164,14 +171,16 @@ class Moderator:
         best, which = sims[:, self._columns].max(2)  # each (W, C)
         # Both conditions must hold, so the score follows whichever is further from holding.
         slack = torch.minimum(best - self._thresholds, best - benign_sim[:, None] - self.policy.margin)
-        return [list(zip(*row, strict=True)) for row in zip(slack.tolist(), best.tolist(), which.tolist(), strict=True)]
+        return [
+            list(zip(*row, strict=True))
+            for row in zip(slack.tolist(), best.tolist(), which.tolist(), strict=True)
+        ]
 
-    def remember(self, windows: list[str], readings: list[list[tuple[float, float, int]]], kind: str) -> None:
-        """Keep `read`'s `readings` of `windows`, made by the `kind` fast pass (one of EXACT_WITHIN)."""
-        within = EXACT_WITHIN[kind]
+    def remember(self, windows: list[str], readings: list[Reading]) -> None:
+        """Keep `read`'s `readings` of `windows`."""
         with self._cache_lock:
             for window, reading in zip(windows, readings, strict=True):
-                self._readings[window] = (within, reading)
+                self._readings[window] = reading
                 self._readings.move_to_end(window)
             while len(self._readings) > self._cache_size:
                 self._readings.popitem(last=False)
