@@ -122,3 +122,20 @@ def test_when_the_child_dies_this_process_reads_and_another_child_takes_over(mon
         moderation.stop_process()
     assert moderation._embedder._child is None
     assert second.process.poll() is not None  # stopped with the API
+
+
+def test_a_child_that_cannot_start_leaves_this_process_reading(monkeypatch):
+    def cannot_start(policy):
+        raise ValueError("no child processes here")
+
+    monkeypatch.setattr(moderation, "EmbedderProcess", cannot_start)
+    moderation.use_process()
+    try:
+        assert _verdict("a lighthouse keeper paints the door blue at noon") is None
+        _wait_for(lambda: not moderation._embedder._starting, timeout=30)
+        assert moderation._embedder._child is None
+        assert moderation._embedder._next_start > time.monotonic()  # the next try waits RESTART_SECONDS
+        kitchen = BLOCKED + ", in the kitchen"
+        assert _verdict(kitchen) == check_prompt(kitchen).category is not None
+    finally:
+        moderation.stop_process()

@@ -127,7 +127,7 @@ class _Embedder:
         try:
             child = EmbedderProcess(get_moderator().policy)
             child.wait_ready()
-        except (EmbedderGone, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever stops a child, this process reads prompts itself
             log.warning("the embedder process did not start (%s); the API's process reads prompts", exc)
             if child is not None:
                 child.stop()
