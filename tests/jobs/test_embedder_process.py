@@ -86,6 +86,8 @@ def test_a_stopped_child_raises_embedder_gone_and_a_closed_socket_ends_it(monkey
 
     orphan = EmbedderProcess(get_moderator().policy)
     orphan.wait_ready()
+    os.kill(orphan.process.pid, signal.SIGINT)  # Ctrl-C reaches the whole group: the API stops it
+    assert orphan.read(["a red ball rolls"]) and orphan.process.poll() is None
     orphan._conn.close()  # as when the API's process dies
     assert orphan.process.wait(timeout=30) == 0
 

@@ -17,6 +17,7 @@ child exits.
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import subprocess
 import sys
@@ -97,6 +98,8 @@ def _serve(fd: int) -> None:
     from zoetrope.safety.moderation import Moderator
     from zoetrope.safety.policy import Policy
 
+    # Ctrl-C reaches the whole process group; the child ends when the API closes its socket.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)  # the other core is the API's
     conn = Connection(fd)
     try:
