@@ -309,7 +309,9 @@ async def settled(client: Client, processes: int = 2, timeout: float = 120) -> N
         samples = await metric_samples(client)
         frozen = [v for k, v in samples if k.startswith("zoetrope_gc_frozen_objects{")]
         embedder = [v for k, v in samples if k.startswith("zoetrope_prompt_embedder_ready")]
-        if sum(v > 0 for v in frozen) >= processes and (not EMBEDDER_CHILD or not embedder or any(v > 0 for v in embedder)):
+        if sum(v > 0 for v in frozen) >= processes and (
+            not EMBEDDER_CHILD or not embedder or any(v > 0 for v in embedder)
+        ):
             await asyncio.sleep(1.5)  # the pause of that collection reaches /metrics within a second
             return
         await asyncio.sleep(0.2)

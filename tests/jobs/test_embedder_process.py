@@ -48,13 +48,13 @@ def test_the_child_reads_like_the_float_model_and_reads_close_calls_in_float(chi
     remote = child.read(windows)
     exact = parent._read(parent._encoder.embed(windows))  # the float pass, which decides close calls
     settled = 0
-    for (within, reading), float_reading in zip(remote, exact, strict=True):
+    for reading, float_reading in zip(remote, exact, strict=True):
         worst = max(abs(r[0] - e[0]) for r, e in zip(reading, float_reading, strict=True))
-        if within is None:  # read in float: exactly the float reading
+        if worst < 1e-5:  # read in float: exactly the float reading
             settled += 1
-            assert worst < 1e-5
         else:  # a fast reading: within half its margin of the float one, and not close to flagging
-            assert within == EXACT_WITHIN[child.kind] and worst < within / 2
+            within = EXACT_WITHIN[child.kind]
+            assert worst < within / 2
             assert max(r[0] for r in reading) <= -within
     assert settled >= 20  # the labelled set's harmful prompts sit near or past their thresholds
 

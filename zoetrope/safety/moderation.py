@@ -28,10 +28,9 @@ CACHE_SIZE = 4096  # verdicts kept per process: a busy API sees the same prompts
 # before the float pass decides: about twice the largest difference in slack from the float pass
 # measured over the 403 labelled prompts and 2,000 of bench/api.py's (bf16 0.0016; int8 0.031;
 # dyn8 0.062, whose per-tensor activation scales cost accuracy).
-EXACT_WITHIN = {"bf16": 0.06, "int8": 0.06, "dyn8": 0.12, "float": 0.06}
-# A window's reading: per scored category (slack, best similarity, which exemplar), with the
-# EXACT_WITHIN of the fast pass that made it, or None where the float pass made it (`Moderator.read`).
-Reading = tuple[float | None, list[tuple[float, float, int]]]
+EXACT_WITHIN = {"bf16": 0.06, "int8": 0.06, "dyn8": 0.12}
+# A window's reading (`Moderator.read`): per scored category, (slack, best similarity, which exemplar).
+Reading = list[tuple[float, float, int]]
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ class Moderator:
 
     @property
     def fast_pass(self) -> str:
-        """The pass `read` runs first in this process (one of EXACT_WITHIN)."""
+        """The pass `read` runs first in this process (one of EXACT_WITHIN, or "float")."""
         return self._encoder.fast_pass
 
     def unread(self, prompts: list[str]) -> list[str]:
@@ -123,16 +122,15 @@ class Moderator:
         within that pass's EXACT_WITHIN of flagging any category is read again in float, which
         decides: so every verdict near a threshold, and every block, is the float model's.
 
-        Each reading comes with the EXACT_WITHIN of the pass that made it, or None from the float
-        pass. Another process's `read` of the same policy is as good (`zoetrope.jobs.embedder`)."""
-        kind = self.fast_pass
-        fast = self._read(self._encoder.embed(windows, fast=True))
-        within = None if kind == "float" else EXACT_WITHIN[kind]
-        near = [i for i, r in enumerate(fast) if within is not None and max(s for s, _, _ in r) > -within]
-        exact = self._read(self._encoder.embed([windows[i] for i in near])) if near else []
-        readings: list[Reading] = [(within, r) for r in fast]
-        for i, reading in zip(near, exact, strict=True):
-            readings[i] = (None, reading)
+        Another process's `read` of the same policy is as good (`zoetrope.jobs.embedder`)."""
+        readings = self._read(self._encoder.embed(windows, fast=True))
+        if self.fast_pass in EXACT_WITHIN:
+            within = EXACT_WITHIN[self.fast_pass]
+            near = [i for i, r in enumerate(readings) if max(s for s, _, _ in r) > -within]
+            if near:
+                exact = self._read(self._encoder.embed([windows[i] for i in near]))
+                for i, reading in zip(near, exact, strict=True):
+                    readings[i] = reading
         return readings
 
     def _semantic(self, windows: list[str]) -> tuple[dict[str, float], dict[str, str]]:
@@ -160,9 +158,9 @@ class Moderator:
             fresh = dict(zip(missing, on_one_core(lambda: self.read(missing)), strict=True))
             self.remember(missing, list(fresh.values()))
             readings = [r if r is not None else fresh[w] for w, r in zip(windows, readings, strict=True)]
-        return _combine([reading for _, reading in readings])
+        return _combine(readings)
 
-    def _read(self, vectors: torch.Tensor) -> list[list[tuple[float, float, int]]]:
+    def _read(self, vectors: torch.Tensor) -> list[Reading]:
         """What each window's vector (W, 384) says about each scored category: (slack, best
         similarity, which exemplar), one matrix product for all of them."""
         sims = vectors @ self._matrix.T  # (W, E)
@@ -222,7 +220,7 @@ class Moderator:
         )
 
 
-def _combine(readings: list[list[tuple[float, float, int]]]) -> list[tuple[float, float, int]]:
+def _combine(readings: list[Reading]) -> Reading:
     """Per category, the reading of the window nearest to flagging it (the largest slack)."""
     return [max(per_window, key=lambda r: r[0]) for per_window in zip(*readings, strict=True)]
 
