@@ -52,7 +52,7 @@ class EmbedderProcess:
         self._conn.send(policy.model_dump_json())
 
     def wait_ready(self, timeout: float = READY_SECONDS) -> str:
-        """Block until the child has loaded the encoder; its fast pass (one of EXACT_WITHIN)."""
+        """Block until the child has loaded the encoder; its fast pass (`Moderator.fast_pass`)."""
         self.kind = self._answer(timeout)
         return self.kind
 
