@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from zoetrope.access import ledger
-from zoetrope.access.accounts import create_account
+from zoetrope.access.accounts import create_account, get_account, list_accounts
 from zoetrope.access.admission import admit
 from zoetrope.access.entitlements import RequestSummary
 from zoetrope.access.keys import authenticate, create_key
@@ -110,3 +110,40 @@ def test_admin_plans_usage_by_group_and_invoice_csv(api):
     assert r.headers["content-type"].startswith("text/csv")
     line = next(x for x in r.text.splitlines() if ",ada," in x)
     assert ",pro,1,200.00,1,1,10,20,0" in line
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "param"),
+    [
+        ("PATCH", "/v1/admin/accounts/{ada}", {"quota": {"requests_per_minute": "abc"}}, "quota.requests_per_minute"),
+        ("PATCH", "/v1/admin/accounts/{ada}", {"quota": {"rpm": 5}}, "quota.rpm"),
+        ("POST", "/v1/admin/accounts/{ada}/keys", {"quota": {"requests_per_minute": 0}}, "quota.requests_per_minute"),
+        ("POST", "/v1/admin/accounts", {"name": "q", "quota": {"seconds_per_day": -1}}, "quota.seconds_per_day"),
+        ("POST", "/v1/admin/accounts/{ada}/credits", {"amount": 2**63}, "amount"),
+        ("POST", "/v1/admin/accounts", {"name": "z", "seats": 2**70}, "seats"),
+        ("POST", "/v1/admin/accounts", {"name": ""}, "name"),
+        ("PATCH", "/v1/admin/accounts/{ada}", {"birth_date": "2999-01-01"}, "birth_date"),
+    ],
+)
+def test_admin_refuses_values_that_would_break_later_requests(api, method, path, body, param):
+    """A quota, number or date that the database or a later create could not use is a 400 naming
+    the field now, and nothing of it is stored; before, it was accepted and broke every create."""
+    with transaction(api.engine) as s:
+        before = (len(list_accounts(s)), ledger.balance(s, api.user), get_account(s, api.user).quota)
+    r = api.client.request(method, path.format(ada=api.user), json=body, headers=api.admin)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["param"] == param and error["type"] == "invalid_request_error", error
+    with transaction(api.engine) as s:
+        assert (len(list_accounts(s)), ledger.balance(s, api.user), get_account(s, api.user).quota) == before
+
+
+def test_a_valid_quota_is_stored_and_applies(api):
+    r = api.client.patch(
+        f"/v1/admin/accounts/{api.user}", json={"quota": {"requests_per_minute": 7}}, headers=api.admin
+    )
+    assert r.status_code == 200 and r.json()["quota"] == {"requests_per_minute": 7}, r.text
+    r = api.client.post(
+        f"/v1/admin/accounts/{api.user}/keys", json={"quota": {"seconds_per_day": 30}}, headers=api.admin
+    )
+    assert r.status_code == 200 and r.json()["quota"] == {"seconds_per_day": 30.0}, r.text

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from zoetrope.access.models import Account
+from zoetrope.access.usage import checked_quota
 from zoetrope.config import get_config
 from zoetrope.errors import Conflict, InvalidRequest, NotFound
 
@@ -25,6 +26,12 @@ def _check_country(country: str) -> str:
             f"country must be an ISO 3166-1 alpha-2 code like 'US', not {country!r}", param="country"
         )
     return code
+
+
+def _check_birth_date(birth_date: date) -> date:
+    if birth_date > date.today():
+        raise InvalidRequest(f"birth_date {birth_date.isoformat()} is in the future", param="birth_date")
+    return birth_date
 
 
 def create_account(
@@ -48,10 +55,10 @@ def create_account(
         name=name,
         plan=plan,
         country=_check_country(country),
-        birth_date=birth_date,
+        birth_date=_check_birth_date(birth_date),
         seats=seats,
         is_admin=is_admin,
-        quota=quota,
+        quota=checked_quota(quota),
     )
     session.add(account)
     session.flush()
@@ -93,12 +100,12 @@ def update_account(
     if country is not None:
         account.country = _check_country(country)
     if birth_date is not None:
-        account.birth_date = birth_date
+        account.birth_date = _check_birth_date(birth_date)
     if seats is not None:
         if seats < 1:
             raise InvalidRequest("seats must be at least 1", param="seats")
         account.seats = seats
     if quota is not None:
-        account.quota = quota or None
+        account.quota = checked_quota(quota) or None
     session.flush()
     return account

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from zoetrope.access.accounts import get_account
 from zoetrope.access.models import ApiKey, utcnow
+from zoetrope.access.usage import checked_quota
 from zoetrope.config import Plan, get_config
 from zoetrope.errors import AuthenticationFailed, NotFound
 
@@ -54,7 +55,7 @@ def create_key(
         name=name,
         hashed_secret=hash_token(token),
         prefix=token[:10],
-        quota=quota,
+        quota=checked_quota(quota),
         allowed_models=allowed_models,
     )
     session.add(key)

@@ -7,13 +7,14 @@ import io
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from pydantic import ValidationError
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
 from zoetrope.access.models import Account, Charge, UsageEvent, utcnow
 from zoetrope.config import Config, Plan, Quota
 from zoetrope.db import Prepared
-from zoetrope.errors import QuotaExceeded
+from zoetrope.errors import InvalidRequest, QuotaExceeded
 
 MINUTE, DAY = timedelta(minutes=1), timedelta(days=1)
 
@@ -26,6 +27,27 @@ def _retry_after(oldest: datetime | None, window: timedelta, now: datetime) -> i
     if oldest is None:
         return 1
     return max(1, int((_aware(oldest) + window - now).total_seconds() + 0.999))
+
+
+def checked_quota(quota: dict | None) -> dict | None:
+    """`quota` as an account or key stores it: only `Quota`'s fields, each within its bounds, so
+    that no stored override can break a later request; a 400 naming the field otherwise."""
+    if quota is None:
+        return None
+    if not isinstance(quota, dict):
+        raise InvalidRequest('quota must be an object such as {"requests_per_minute": 60}', param="quota")
+    unknown = sorted(set(quota) - set(Quota.model_fields))
+    if unknown:
+        raise InvalidRequest(
+            f"quota has no field {unknown[0]!r}; it takes {', '.join(Quota.model_fields)}",
+            param=f"quota.{unknown[0]}",
+        )
+    try:
+        return Quota.model_validate(quota).model_dump(exclude_none=True)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise InvalidRequest(f"quota.{field}: {first['msg']}", param=f"quota.{field}") from None
 
 
 def effective_quota(plan: Plan, override: dict | None) -> Quota:
@@ -105,7 +127,13 @@ def record_request(
     # unit of work would only slow down.
     _INSERT_EVENT(
         session,
-        {"account_id": account_id, "key_id": key_id, "kind": "request", "model": model, "created_at": now or utcnow()},
+        {
+            "account_id": account_id,
+            "key_id": key_id,
+            "kind": "request",
+            "model": model,
+            "created_at": now or utcnow(),
+        },
     )
 
 

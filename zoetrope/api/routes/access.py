@@ -104,12 +104,17 @@ def my_usage(
         }
 
 
+# Bounds that keep every number inside a 64-bit database integer, far beyond any real account.
+MAX_SEATS = 1_000_000
+MAX_GRANT = 10**15
+
+
 class AccountIn(BaseModel):
-    name: str
+    name: str = Field(min_length=1, max_length=200)
     plan: str = "plus"
     country: str = "US"
     birth_date: date = date(1990, 1, 1)
-    seats: int = 1
+    seats: int = Field(1, ge=1, le=MAX_SEATS)
     is_admin: bool = False
     quota: dict | None = None
 
@@ -118,7 +123,7 @@ class AccountPatch(BaseModel):
     plan: str | None = None
     country: str | None = None
     birth_date: date | None = None
-    seats: int | None = None
+    seats: int | None = Field(None, ge=1, le=MAX_SEATS)
     quota: dict | None = None
 
 
@@ -129,7 +134,7 @@ class KeyIn(BaseModel):
 
 
 class CreditsIn(BaseModel):
-    amount: int
+    amount: int = Field(ge=-MAX_GRANT, le=MAX_GRANT)  # negative: a correction taken back
     currency: str = Field("credits", pattern="^(credits|points)$")
     note: str = ""
 
