@@ -64,12 +64,20 @@ def test_keys_cannot_escape_the_root(blobs):
         ("bytes=90-", ByteRange(90, 99)),
         ("bytes=-10", ByteRange(90, 99)),
         ("bytes=50-500", ByteRange(50, 99)),
+        # Not one well-formed byte range: ignored, the whole blob is served (RFC 9110 14.2).
+        ("bytes=abc", None),
+        ("bytes=5-2", None),
+        ("bytes=1", None),
+        ("bytes=-", None),
+        ("bytes=0-1,5-6", None),
+        ("items=0-9", None),
     ],
 )
 def test_range_headers(header, expected):
     assert parse_range(header, 100) == expected
 
 
-def test_unsatisfiable_range_is_refused():
+@pytest.mark.parametrize("header", ["bytes=100-", "bytes=100-200", "bytes=-0"])
+def test_unsatisfiable_range_is_refused(header):
     with pytest.raises(ValueError):
-        parse_range("bytes=100-", 100)
+        parse_range(header, 100)

@@ -44,15 +44,41 @@ def error_response(
 async def _domain(_: Request, e: Exception) -> JSONResponse:
     assert isinstance(e, ZoetropeError)
     retry_after = getattr(e, "retry_after", None)  # QuotaExceeded, StorageUnavailable
-    headers = {"retry-after": str(retry_after)} if retry_after else None
-    return error_response(e.status, e.message, type=e.type, param=e.param, code=e.code, headers=headers)
+    headers = dict(getattr(e, "headers", None) or {})  # RangeNotSatisfiable's Content-Range
+    if retry_after:
+        headers["retry-after"] = str(retry_after)
+    return error_response(
+        e.status, e.message, type=e.type, param=e.param, code=e.code, headers=headers or None
+    )
+
+
+def _param(loc: tuple) -> str | None:
+    """A validation error's location as the client wrote the field: `cards[0].prompt`. Pydantic
+    adds a union's member type (`input.str`) and the request part (`body`); neither is a field."""
+    parts: list[str] = []
+    for i, part in enumerate(loc):
+        if i == 0 and part in ("body", "query", "path", "header", "cookie"):
+            continue
+        if isinstance(part, int):
+            if not parts:  # an index into the body itself (a JSON error's offset)
+                continue
+            parts[-1] += f"[{part}]"
+        elif parts and ("[" in part or part in _UNION_TAGS):
+            break
+        else:
+            parts.append(part)
+    return ".".join(parts) or None
+
+
+_UNION_TAGS = {"str", "int", "float", "bool", "dict", "list", "none", "bytes"}
 
 
 async def _validation(_: Request, e: Exception) -> JSONResponse:
     assert isinstance(e, RequestValidationError)
     first = e.errors()[0] if e.errors() else {}
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
-    param = ".".join(loc) or None
+    if first.get("type") == "json_invalid":
+        return error_response(400, "request body is not valid JSON", code="invalid_request")
+    param = _param(tuple(first.get("loc", ())))
     return error_response(
         400,
         f"{param or 'request'}: {first.get('msg', 'invalid request')}",
@@ -63,7 +89,12 @@ async def _validation(_: Request, e: Exception) -> JSONResponse:
 
 async def _http(_: Request, e: Exception) -> JSONResponse:
     assert isinstance(e, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(e.status_code)
+    code = {
+        400: "invalid_request",  # Starlette's own: a malformed multipart body, too many parts
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "request_too_large",
+    }.get(e.status_code)
     return error_response(e.status_code, str(e.detail), code=code, headers=getattr(e, "headers", None))
 
 

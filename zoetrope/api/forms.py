@@ -10,6 +10,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from zoetrope.errors import InvalidRequest
+from zoetrope.jobs.submit import unicode_text
 from zoetrope.settings import get_settings
 
 
@@ -33,7 +34,7 @@ class Body:
             return None
         if isinstance(value, dict | list):
             raise InvalidRequest(f"{name} must be a string", param=name)
-        return str(value)
+        return unicode_text(str(value), name)
 
     def integer(self, name: str) -> int | None:
         value = self.text(name)
@@ -86,7 +87,7 @@ async def read_body(request: Request) -> Body:
         return Body()
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays or objects nested too deep to read
         raise InvalidRequest("request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise InvalidRequest("request body must be a JSON object")

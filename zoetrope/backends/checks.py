@@ -53,8 +53,8 @@ def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> 
         _long_enough(req.source, MIN_JOIN_FRAMES, fps, "video", f"to {task}")
     if task == "blend":
         if req.target is None:
-            raise InvalidRequest("blend needs a second video to lead into", param="target")
-        _long_enough(req.target, MIN_JOIN_FRAMES, fps, "target", "to blend into")
+            raise InvalidRequest("blend needs a second video to lead into", param="video_b")
+        _long_enough(req.target, MIN_JOIN_FRAMES, fps, "video_b", "to blend into")
         src_seconds += len(req.target) / fps
     if task == "recut":
         src_seconds = _check_trim(req, fps)
@@ -66,7 +66,8 @@ def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> 
     if total > max_seconds + 1e-6:
         raise InvalidRequest(
             f"the result would be {total:.1f} s; the limit is {max_seconds:g} s: ask for "
-            f"{max(0.0, max_seconds - (total - new)):.1f} s or fewer", param="seconds")
+            f"{max(0.0, max_seconds - (total - new)):.1f} s or fewer",
+            param="extend" if task == "recut" else "seconds")
 
 
 def _long_enough(frames, need: int, fps: float, param: str, what: str) -> None:

@@ -16,6 +16,10 @@ class RangeNotSatisfiable(ZoetropeError):
     status = 416
     code = "range_not_satisfiable"
 
+    def __init__(self, message: str, *, size: int) -> None:
+        super().__init__(message, param="range")
+        self.headers = {"content-range": f"bytes */{size}"}  # what RFC 9110 asks a 416 to carry
+
 
 @dataclass
 class Content:
@@ -44,7 +48,7 @@ def open_content(blobs: BlobStore, job: Job, variant: str, range_header: str | N
     try:
         wanted = parse_range(range_header, size)
     except ValueError as e:
-        raise RangeNotSatisfiable(str(e), param="range") from None
+        raise RangeNotSatisfiable(str(e), size=size) from None
     if wanted is None:
         headers["content-length"] = str(size)
         return Content(200, media_type, blobs.iter_range(key, ByteRange(0, size - 1)), headers)

@@ -9,6 +9,7 @@ import numpy as np
 
 from zoetrope import media
 from zoetrope.backends.base import Backend, GenerationRequest, Progress, StoryCard
+from zoetrope.errors import NotFound
 from zoetrope.jobs.finalize import finalize, prompt_text
 from zoetrope.jobs.models import Job
 from zoetrope.storage import BlobStore
@@ -17,7 +18,13 @@ from zoetrope.yielding import pause
 
 def _frames_at(blobs: BlobStore, key: str, width: int, height: int) -> np.ndarray:
     """A stored image or video as frames (T, H, W, 3) at the backend's native size."""
-    frames = media.read_frames(blobs.get(key)).frames
+    try:
+        data = blobs.get(key)
+    except NotFound:
+        # A source video deleted (or expired) between this job's submit and its run.
+        what = "source video" if key.startswith("videos/") else "uploaded input"
+        raise NotFound(f"the {what} of this job was deleted before the job ran", code="source_deleted") from None
+    frames = media.read_frames(data).frames
     if frames.shape[1:3] != (height, width):
         frames = media.fit(frames, width, height, mode="crop")
     return frames

@@ -79,6 +79,12 @@ def parse_seconds(
         raise InvalidRequest(f"seconds must be a number like '4', not {seconds!r}", param=param) from None
     if not math.isfinite(value) or value <= 0:
         raise InvalidRequest(f"seconds must be positive, not {seconds!r}", param=param)
+    if value * caps.fps < 1 - 1e-9:
+        raise InvalidRequest(
+            f"seconds must be at least one frame: {1 / caps.fps:.3g} s at {model}'s {caps.fps} fps, "
+            f"not {seconds!r}",
+            param=param,
+        )
     if value > caps.max_seconds:
         raise UnsupportedByBackend(f"{model} makes at most {caps.max_seconds:g} seconds", param=param)
     return value

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, or_, select
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from zoetrope.access import ledger
@@ -48,13 +48,14 @@ def insert_job(session: Session, job: Job) -> Job:
     return job
 
 
-def get_job(session: Session, account_id: str, job_id: str) -> Job:
-    """The account's live job `job_id`; NotFound for deleted jobs and for other accounts' jobs."""
+def get_job(session: Session, account_id: str, job_id: str, *, param: str = "video_id") -> Job:
+    """The account's live job `job_id`; NotFound (naming `param`) for deleted jobs and for other
+    accounts' jobs."""
     job = session.scalar(
         select(Job).where(Job.id == job_id, Job.account_id == account_id, Job.deleted_at.is_(None))
     )
     if job is None:
-        raise NotFound(f"no video {job_id!r}", param="video_id")
+        raise NotFound(f"no video {job_id!r}", param=param)
     return job
 
 
@@ -86,7 +87,7 @@ def get_video(conn: Connection, account_id: str, job_id: str) -> Row:
 
 def get_completed_job(session: Session, account_id: str, job_id: str, *, param: str = "video_id") -> Job:
     """A job that can be used as the source of a remix, an extension or an edit."""
-    job = get_job(session, account_id, job_id)
+    job = get_job(session, account_id, job_id, param=param)
     if job.status != COMPLETED:
         raise InvalidRequest(f"video {job_id!r} is {job.status}, not completed", param=param)
     return job
@@ -147,7 +148,29 @@ def find_idempotent(session: Session, account_id: str, key: str, request_hash: s
             param="Idempotency-Key",
             code="idempotency_key_reused",
         )
-    return session.scalar(select(Job).where(Job.id == row.job_id))
+    job = session.scalar(select(Job).where(Job.id == row.job_id))
+    if job is not None and job.deleted_at is not None:
+        raise Conflict(
+            f"the video this Idempotency-Key created ({job.id}) has been deleted; "
+            "send a new Idempotency-Key to create another",
+            param="Idempotency-Key",
+            code="idempotent_video_deleted",
+        )
+    return job
+
+
+def withdraw_jobs(session: Session, account_id: str, job_ids: list[str]) -> None:
+    """Undo submits that were part of a request which failed as a whole: the jobs are deleted
+    (their credits released) and their Idempotency-Keys forgotten, so a retry starts afresh."""
+    for job_id in job_ids:
+        delete_job(session, account_id, job_id)
+    if job_ids:
+        session.execute(
+            delete(IdempotencyKey).where(
+                IdempotencyKey.account_id == account_id, IdempotencyKey.job_id.in_(job_ids)
+            )
+        )
+        session.flush()
 
 
 def remember_idempotent(session: Session, account_id: str, key: str, request_hash: str, job_id: str) -> None:

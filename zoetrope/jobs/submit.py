@@ -23,7 +23,7 @@ from zoetrope.backends.base import GenerationRequest, StoryCard
 from zoetrope.backends.checks import check_request, trim_frames
 from zoetrope.backends.registry import Registry
 from zoetrope.db import batched_write, transaction
-from zoetrope.errors import InvalidRequest, NotFound, UnsupportedByBackend
+from zoetrope.errors import InvalidRequest, UnsupportedByBackend
 from zoetrope.jobs import dispatch, store
 from zoetrope.jobs.models import Job, new_video_id
 from zoetrope.jobs.moderation import moderate
@@ -60,16 +60,34 @@ class VideoRequest:
     # Per-task inputs, stored in the job's params: `target` (clip B's video id, blend), `cards`
     # ([{"prompt", "start"}], storyboard), `trim` ([start, end] seconds, recut).
     options: dict | None = None
+    # The request field that named `source_video_id` (`video`, or the path's `video_id`): what
+    # an error about that video names. Not part of what the request asks for.
+    source_param: str = "video"
 
     def fingerprint(self) -> str:
         """A hash of everything in the request: what an `Idempotency-Key` is checked against."""
         fields = asdict(self)
+        del fields["source_param"]
         if fields["strength_end"] is None:  # keys stored before the field existed still match
             del fields["strength_end"]
         for name in ("reference", "source_upload"):
             blob = fields.pop(name)
             fields[name] = hashlib.sha256(blob).hexdigest() if blob else None
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def unicode_text(text: str, param: str) -> str:
+    """`text` if it can be stored; a 400 naming `param` if it holds a lone surrogate (what JSON's
+    `\\ud800` escapes and undecodable command-line bytes turn into)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise InvalidRequest(
+            f"{param} is not valid Unicode text: it holds a lone surrogate (U+D800-U+DFFF); "
+            "send the character itself, or both halves of its surrogate pair",
+            param=param,
+        ) from None
+    return text
 
 
 def submit(
@@ -89,10 +107,13 @@ def submit(
                 return earlier
     if not req.prompt or not req.prompt.strip():
         raise InvalidRequest("prompt must not be empty", param="prompt")
+    unicode_text(req.prompt, "prompt")
     moderate(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
     options = dict(req.options or {})
     cards = _cards(options)
     if cards:
+        for i, card in enumerate(cards):
+            unicode_text(card.prompt, f"cards[{i}].prompt")
         moderate(*(card.prompt for card in cards))
     entry = registry.entry(req.model)
     caps = registry.backend(entry.name).capabilities
@@ -194,7 +215,7 @@ def _source(
         media.probe(req.reference, param="input_reference")
     if req.source_video_id:
         with transaction(engine) as s:
-            job = store.get_completed_job(s, principal.account_id, req.source_video_id, param="video")
+            job = store.get_completed_job(s, principal.account_id, req.source_video_id, param=req.source_param)
         return job, float(job.seconds), _frames_of(job), job.size
     if req.source_upload is not None:
         info = media.probe(req.source_upload, param="video")
@@ -223,11 +244,8 @@ def _target(engine: Engine, principal: Principal, req: VideoRequest, options: di
     ref = options.get("target")
     if not ref:
         raise InvalidRequest("blend needs a second video to lead into: send video_b", param="video_b")
-    try:
-        with transaction(engine) as s:
-            return store.get_completed_job(s, principal.account_id, str(ref), param="video_b")
-    except NotFound:
-        raise NotFound(f"no video {ref!r}", param="video_b") from None
+    with transaction(engine) as s:
+        return store.get_completed_job(s, principal.account_id, str(ref), param="video_b")
 
 
 def _cards(options: dict) -> tuple[StoryCard, ...]:

@@ -158,7 +158,7 @@ def build_server(resolve: Resolve) -> MCPServer:
     ) -> CallToolResult:
         """Continue one of your finished videos forward: the new video holds the old one and the added seconds."""
         req = VideoRequest(
-            prompt=prompt, seconds=_s(seconds), task="extend", source_video_id=video_id, seed=seed
+            prompt=prompt, seconds=_s(seconds), task="extend", source_video_id=video_id, source_param="video_id", seed=seed
         )
         return await run(ctx, req, wait)
 
@@ -192,6 +192,7 @@ def build_server(resolve: Resolve) -> MCPServer:
             prompt=prompt,
             task="remix",
             source_video_id=video_id,
+            source_param="video_id",
             remix_of=video_id,
             strength=strength,
             strength_end=strength_end,

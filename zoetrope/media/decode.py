@@ -85,7 +85,7 @@ def read_frames(source: Source, *, param: str | None = None) -> Media:
                     frames.append(frame.to_ndarray(format="rgb24"))
                     check_frames(upload, len(frames), param)
         except av.FFmpegError as e:
-            raise InvalidMedia(f"{upload.name} is a corrupt video: {e}", param=param) from None
+            raise InvalidMedia(f"{upload.name} is a corrupt video: {_reason(e)}", param=param) from None
         _check_complete(upload, stream, packets, len(frames), param)
     return Media(frames=np.stack(frames), fps=fps, kind="video")
 
@@ -109,12 +109,17 @@ def probe(source: Source, *, param: str | None = None) -> MediaInfo:
                 if not decoded:  # one picture proves the stream decodes; the rest are counted
                     decoded = len(packet.decode())
         except av.FFmpegError as e:
-            raise InvalidMedia(f"{upload.name} is a corrupt video: {e}", param=param) from None
+            raise InvalidMedia(f"{upload.name} is a corrupt video: {_reason(e)}", param=param) from None
         _check_complete(upload, stream, packets, decoded, param)
         frames = max(stream.frames, packets)
         check_frames(upload, frames, param)
         ctx = stream.codec_context
         return MediaInfo("video", "mp4", ctx.name, ctx.width, ctx.height, frames, fps, frames / fps)
+
+
+def _reason(e: av.FFmpegError) -> str:
+    """What FFmpeg found wrong, without the path it was reading (a server's temporary file)."""
+    return getattr(e, "strerror", None) or str(e)
 
 
 @contextmanager
@@ -123,7 +128,7 @@ def _video(upload: Upload, param: str | None) -> Iterator[tuple[av.container.Inp
     try:
         container = av.open(str(upload.path) if upload.path else upload.open(), mode="r")
     except av.FFmpegError as e:
-        raise InvalidMedia(f"{upload.name} is a corrupt or truncated video: {e}", param=param) from None
+        raise InvalidMedia(f"{upload.name} is a corrupt or truncated video: {_reason(e)}", param=param) from None
     with container:
         if not container.streams.video:
             raise InvalidMedia(

@@ -6,6 +6,7 @@ A local directory by default; `s3://bucket/prefix` (any S3-compatible service, e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -125,24 +126,29 @@ class BlobStore:
             pass
 
 
+_RANGE = re.compile(r"bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", re.IGNORECASE)
+
+
 def parse_range(header: str | None, size: int) -> ByteRange | None:
     """The range a `Range: bytes=...` header asks for; None for the whole blob.
 
-    Raises ValueError when the range cannot be satisfied (the API answers 416).
+    As RFC 9110 asks, a header that is not one well-formed byte range (another unit, several
+    ranges, `bytes=abc`, `bytes=5-2`) is ignored and the whole blob served. Raises ValueError when
+    a well-formed range cannot be satisfied: it starts past the end, or asks for the last 0 bytes
+    (the API answers 416).
     """
-    if not header:
+    match = _RANGE.fullmatch(header.strip()) if header else None
+    if match is None or match.groups() == ("", ""):
         return None
-    unit, _, spec = header.partition("=")
-    if unit.strip() != "bytes" or "," in spec:
-        return None  # multi-range and other units: serve the whole blob, as RFC 9110 allows
-    first, _, last = spec.strip().partition("-")
+    first, last = match.groups()
     if first == "":
         n = int(last)
         if n <= 0:
-            raise ValueError("empty suffix range")
+            raise ValueError("the range asks for the last 0 bytes")
         return ByteRange(max(0, size - n), size - 1)
     start = int(first)
-    end = int(last) if last else size - 1
-    if start >= size or end < start:
-        raise ValueError(f"range {header!r} outside a blob of {size} bytes")
-    return ByteRange(start, min(end, size - 1))
+    if last and int(last) < start:
+        return None  # an invalid range-spec, not an unsatisfiable one
+    if start >= size:
+        raise ValueError(f"the range starts at byte {start}, past the end of a {size}-byte file")
+    return ByteRange(start, min(int(last), size - 1) if last else size - 1)

@@ -54,7 +54,7 @@ async def loop_video(
     idempotency_key: str | None = Header(None),
 ) -> Response:
     body = await read_body(request)
-    return await queue_video(svc, who, body_request(body, "loop", source_video_id=video_id), idempotency_key)
+    return await queue_video(svc, who, body_request(body, "loop", source_video_id=video_id, source_param="video_id"), idempotency_key)
 
 
 @router.post(
@@ -75,7 +75,7 @@ async def blend_videos(
 ) -> Response:
     body = await read_body(request)
     a, b = _video_id(body, "video_a"), _video_id(body, "video_b")
-    req = body_request(body, "blend", source_video_id=a, options={"target": b})
+    req = body_request(body, "blend", source_video_id=a, source_param="video_a", options={"target": b})
     return await queue_video(svc, who, req, idempotency_key)
 
 
@@ -99,9 +99,12 @@ async def create_storyboard(
     cards = body.fields.get("cards")
     if not isinstance(cards, list) or not cards:
         raise InvalidRequest("cards must be a non-empty list of {prompt, start}", param="cards")
-    prompt = body.text("prompt") or " / ".join(
-        str(c.get("prompt") or "") for c in cards if isinstance(c, dict)
-    )
+    for i, card in enumerate(cards):  # the default prompt is made of the cards': check them first
+        if not isinstance(card, dict):
+            raise InvalidRequest(f"cards[{i}] must be an object with prompt and start", param=f"cards[{i}]")
+        if not isinstance(card.get("prompt"), str) or not card["prompt"].strip():
+            raise InvalidRequest(f"cards[{i}].prompt must be a non-empty string", param=f"cards[{i}].prompt")
+    prompt = body.text("prompt") or " / ".join(card["prompt"] for card in cards)
     seconds = body.text("seconds", required=True)
     req = body_request(body, "storyboard", prompt=prompt, seconds=seconds, options={"cards": cards})
     return await queue_video(svc, who, req, idempotency_key)
@@ -132,6 +135,7 @@ async def recut_video(
         raise InvalidRequest("missing required parameter 'end' (seconds)", param="end")
     extend = body.number("extend") or 0.0
     req = body_request(
-        body, "recut", seconds=f"{extend:g}", source_video_id=video_id, options={"trim": [start, end]}
+        body, "recut", seconds=f"{extend:g}", source_video_id=video_id, source_param="video_id",
+        options={"trim": [start, end]},
     )
     return await queue_video(svc, who, req, idempotency_key)

@@ -67,8 +67,11 @@ async def create_video(
     idempotency_key: str | None = Header(None),
 ) -> Response:
     body = await read_body(request)
-    if isinstance(body.fields.get("input_reference"), dict):
-        raise InvalidRequest("input_reference must be an uploaded image file", param="input_reference")
+    if body.fields.get("input_reference") not in (None, ""):  # text or JSON where a file belongs
+        raise InvalidRequest(
+            "input_reference must be an image file uploaded as multipart/form-data, not a text field",
+            param="input_reference",
+        )
     req = body_request(body, "t2v", reference=body.files.get("input_reference"))
     return await queue_video(svc, who, req, idempotency_key)
 
@@ -162,7 +165,7 @@ async def remix_video(
     idempotency_key: str | None = Header(None),
 ) -> Response:
     body = await read_body(request)
-    req = body_request(body, "remix", source_video_id=video_id, remix_of=video_id)
+    req = body_request(body, "remix", source_video_id=video_id, source_param="video_id", remix_of=video_id)
     return await queue_video(svc, who, req, idempotency_key)
 
 

@@ -1,0 +1,161 @@
+"""Malformed and borderline requests against the live server: each is a 4xx in OpenAI's shape that
+names the field the client sent, and leaves no job, charge or idempotency record behind."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from zoetrope.access import ledger
+from zoetrope.access.accounts import create_account
+from zoetrope.access.keys import create_key
+from zoetrope.config import get_config
+from zoetrope.db import make_engine, transaction
+from zoetrope.jobs.models import Job
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def db(server):
+    engine = make_engine(f"sqlite:///{server.data_dir / 'zoetrope.db'}")
+    yield engine
+    engine.dispose()
+
+
+def _jobs(db) -> int:
+    with transaction(db) as s:
+        return s.scalar(select(func.count()).select_from(Job))
+
+
+def _post(server, path: str, key: str = "alice", headers: dict | None = None, **kw) -> httpx.Response:
+    auth = {"authorization": f"Bearer {server.keys[key]}"}
+    return httpx.post(f"{server.base_url}{path}", headers={**auth, **(headers or {})}, timeout=60, **kw)
+
+
+def _error(r: httpx.Response, status: int) -> dict:
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["message"], error
+    return error
+
+
+def test_json_nested_too_deep_is_a_400_and_the_connection_lives_on(server, db):
+    before = _jobs(db)
+    with httpx.Client(headers={"authorization": f"Bearer {server.keys['alice']}"}, timeout=60) as http:
+        deep = '{"prompt": "a red ball", "seed": ' + "[" * 5000 + "]" * 5000 + "}"
+        r = http.post(f"{server.base_url}/videos", content=deep, headers={"content-type": "application/json"})
+        assert _error(r, 400)["message"] == "request body is not valid JSON"
+        assert http.get(f"{server.base_url}/models").status_code == 200  # the same keep-alive connection
+    assert _jobs(db) == before
+
+
+@pytest.mark.parametrize("path", ["/videos", "/images/generations"])
+def test_a_lone_surrogate_in_the_prompt_is_a_400_naming_prompt(server, db, path):
+    before = _jobs(db)
+    body = '{"prompt": "a red circle \\ud800 moves", "size": "64x64", "seconds": "1"}'
+    r = _post(server, path, content=body, headers={"content-type": "application/json"})
+    error = _error(r, 400)
+    assert error["param"] == "prompt" and "surrogate" in error["message"], error
+    assert _jobs(db) == before
+
+
+def test_images_n_zero_is_refused_and_seed_zero_is_kept(server, db):
+    before = _jobs(db)
+    assert (
+        _error(_post(server, "/images/generations", json={"prompt": "a star", "n": 0}), 400)["param"] == "n"
+    )
+    assert _jobs(db) == before
+    r = _post(
+        server, "/images/generations", json={"prompt": "a yellow star", "n": 2, "seed": 0, "size": "64x64"}
+    )
+    assert r.status_code == 200 and len(r.json()["data"]) == 2, r.text
+    with transaction(db) as s:
+        seeds = [j.params.get("seed") for j in s.scalars(select(Job).order_by(Job.seq.desc()).limit(2))]
+    assert sorted(seeds) == [0, 1]
+
+
+def test_images_refused_partway_withdraw_the_ones_already_queued(server, db):
+    """A plus account runs one job at a time: the second of n=2 images is refused (429), and the
+    first, already queued, is withdrawn with its credits, so the refusal costs nothing."""
+    with transaction(db, immediate=True) as s:
+        account = create_account(s, "carol", plan="plus")
+        server.keys["carol"] = create_key(s, account.id)[1]
+    r = _post(
+        server, "/images/generations", key="carol", json={"prompt": "a yellow star", "n": 2, "size": "64x64"}
+    )
+    assert _error(r, 429)["code"] == "concurrency_limit_exceeded"
+    with transaction(db) as s:
+        live = s.scalar(select(func.count()).where(Job.account_id == account.id, Job.deleted_at.is_(None)))
+        assert live == 0
+        assert ledger.balance(s, account.id) == get_config().plans["plus"].monthly_credits  # all of it back
+    retry = _post(
+        server, "/images/generations", key="carol", json={"prompt": "a yellow star", "size": "64x64"}
+    )
+    assert retry.status_code == 200, retry.text
+
+
+def test_replaying_an_idempotency_key_after_delete_is_a_409_not_a_ghost(client, server):
+    headers = {"authorization": f"Bearer {server.keys['alice']}", "idempotency-key": "replay-after-delete"}
+    body = {"prompt": "a green cube", "size": "64x64", "seconds": "1"}
+    first = httpx.post(f"{server.base_url}/videos", json=body, headers=headers, timeout=60)
+    assert first.status_code == 200, first.text
+    client.videos.delete(first.json()["id"])
+    again = httpx.post(f"{server.base_url}/videos", json=body, headers=headers, timeout=60)
+    error = _error(again, 409)
+    assert error["code"] == "idempotent_video_deleted" and first.json()["id"] in error["message"], error
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/videos/extensions", {"prompt": "on", "video": {"id": "video_nope"}}, "video"),
+        ("/videos/edits", {"prompt": "on", "video": {"id": "video_nope"}}, "video"),
+        ("/videos/video_nope/remix", {"prompt": "on"}, "video_id"),
+        ("/videos/video_nope/loop", {"prompt": "on"}, "video_id"),
+        ("/videos/blends", {"prompt": "on", "video_a": "video_nope", "video_b": "video_nope2"}, "video_a"),
+        ("/videos/storyboards", {"cards": [{"start": 0}], "seconds": "2"}, "cards[0].prompt"),
+        ("/videos/storyboards", {"cards": [1, 2], "seconds": "2"}, "cards[0]"),
+        ("/videos", {"prompt": "a cat", "input_reference": "https://example.com/cat.png"}, "input_reference"),
+        ("/videos", {"prompt": "a cat", "size": "64x64", "seconds": "0.0001"}, "seconds"),
+        ("/moderations", {"input": 5}, "input"),
+    ],
+)
+def test_errors_name_the_field_the_client_sent(server, db, path, body, param):
+    before = _jobs(db)
+    status = 404 if "nope" in str(body) or "nope" in path else 400
+    assert _error(_post(server, path, json=body), status)["param"] == param
+    assert _jobs(db) == before
+
+
+def test_blend_into_a_missing_video_names_video_b(client, server):
+    a = client.videos.create_and_poll(prompt="a red ball", size="64x64", seconds="2", poll_interval_ms=100)
+    r = _post(server, "/videos/blends", json={"prompt": "on", "video_a": a.id, "video_b": "video_nope"})
+    assert _error(r, 404)["param"] == "video_b"
+    r = _post(server, f"/videos/{a.id}/recut", json={"prompt": "on", "start": 0, "end": 1, "extend": 100})
+    assert _error(r, 400)["param"] == "extend"
+
+
+def test_range_headers_follow_rfc_9110(client, server):
+    video = client.videos.create_and_poll(
+        prompt="a red ball", size="64x64", seconds="1", poll_interval_ms=100
+    )
+    url = f"{server.base_url}/videos/{video.id}/content"
+    auth = {"authorization": f"Bearer {server.keys['alice']}"}
+    whole = httpx.get(url, headers=auth, timeout=60)
+    assert whole.status_code == 200 and len(whole.content) > 100
+    for ignored in ("bytes=abc", "bytes=5-2", "bytes=1", "items=0-1", "bytes=0-1,5-6"):
+        r = httpx.get(url, headers={**auth, "range": ignored}, timeout=60)
+        assert r.status_code == 200 and r.content == whole.content, ignored  # invalid: ignored
+    r = httpx.get(url, headers={**auth, "range": "bytes=0-9"}, timeout=60)
+    assert r.status_code == 206 and r.content == whole.content[:10]
+    r = httpx.get(url, headers={**auth, "range": f"bytes={len(whole.content)}-"}, timeout=60)
+    assert _error(r, 416)["param"] == "range"
+    assert r.headers["content-range"] == f"bytes */{len(whole.content)}"
+
+
+def test_moderations_reads_a_bad_body_as_bad_json(server):
+    r = _post(server, "/moderations", content=b"{not json", headers={"content-type": "application/json"})
+    error = _error(r, 400)
+    assert error["message"] == "request body is not valid JSON" and error["param"] is None, error
