@@ -147,3 +147,9 @@ def test_a_valid_quota_is_stored_and_applies(api):
         f"/v1/admin/accounts/{api.user}/keys", json={"quota": {"seconds_per_day": 30}}, headers=api.admin
     )
     assert r.status_code == 200 and r.json()["quota"] == {"seconds_per_day": 30.0}, r.text
+
+
+def test_usage_month_is_answered_in_one_spelling(api):
+    r = api.client.get("/v1/usage", params={"month": "2025-1"}, headers=api.ada)
+    assert r.status_code == 200 and r.json()["month"] == "2025-01", r.text
+    assert api.client.get("/v1/usage", params={"month": "2025-13"}, headers=api.ada).json()["error"]["param"] == "month"

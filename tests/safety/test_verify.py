@@ -85,3 +85,14 @@ def test_flagged_frames_raise_output_blocked():
         assert e.code == "output_blocked" and "sexual" in e.message
     else:
         raise AssertionError("expected OutputBlocked")
+
+
+def test_verify_reads_a_signed_video_saved_under_another_name(tmp_path):
+    path = _released(tmp_path)
+    renamed = path.rename(tmp_path / "download.bin")
+    body = verify(renamed).to_json()
+    assert body["c2pa"]["valid"] and body["watermark"]["found"]
+    text = tmp_path / "notes.txt"
+    text.write_text("not media at all\n")
+    result = CliRunner().invoke(app, ["verify", str(text)])
+    assert result.exit_code != 0 and "signing" not in str(result.exception)

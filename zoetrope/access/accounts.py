@@ -47,6 +47,8 @@ def create_account(
 ) -> Account:
     """A new account on `plan`; the name must be unused."""
     _check_plan(plan)
+    if not name.strip():
+        raise InvalidRequest("an account needs a name", param="name")
     if seats < 1:
         raise InvalidRequest("seats must be at least 1", param="seats")
     if session.scalar(select(Account.id).where(Account.name == name)) is not None:

@@ -30,6 +30,17 @@ def trim_frames(trim: tuple[float, float], fps: float) -> slice:
 def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> None:
     """Raise InvalidRequest (with `param`) if `req` cannot be made; return None if it can."""
     task = req.task
+    if req.steps is not None and req.steps < 1:
+        raise InvalidRequest(f"steps must be 1 or more, got {req.steps}; leave it out for the model's default",
+                             param="steps")
+    if req.guidance is not None and not (math.isfinite(req.guidance) and req.guidance >= 0):
+        raise InvalidRequest(f"guidance must be a finite number 0 or more, got {req.guidance:g}; try 4",
+                             param="guidance")
+    if not math.isfinite(req.seconds) or req.seconds < 0:
+        raise InvalidRequest(f"seconds must be a finite number 0 or more, got {req.seconds:g}", param="seconds")
+    if task in ("t2v", "i2v", "storyboard") and req.seconds * fps < 1 - 1e-9:
+        raise InvalidRequest(f"seconds must be at least one frame ({1 / fps:.3g} s at {fps:g} fps) for a video, "
+                             f"got {req.seconds:g}", param="seconds")
     if task in SOURCE_TASKS and req.source is None:
         field = "input_reference" if task == "i2v" else "video"
         raise InvalidRequest(f"{task} needs a source {'image' if task == 'i2v' else 'video'}", param=field)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import typer
@@ -33,6 +34,14 @@ def _root(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand in SERVICES:
         # Read when torch loads, which no command has done yet; OMP_WAIT_POLICY=ACTIVE keeps spinning.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    else:
+        # SIGTERM (`kill`, `timeout`) ends a one-shot command the way Ctrl-C does, unwinding through
+        # its cleanups, so no half-written temporary output is left beside the file asked for.
+        signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, _frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 # Command modules register themselves on `app` when imported.

@@ -186,11 +186,18 @@ def keys_create(
     from zoetrope.access.accounts import find_account
     from zoetrope.db import transaction
 
-    with transaction(_engine()) as s:
-        a = find_account(s, account) or create_account(s, account, plan)
-        key, token = create_key(
-            s, a.id, name, quota=_quota(rpm, seconds_per_day), allowed_models=model or None
-        )
+    try:
+        with transaction(_engine()) as s:
+            a = find_account(s, account) or create_account(s, account, plan)
+            key, token = create_key(
+                s, a.id, name, quota=_quota(rpm, seconds_per_day), allowed_models=model or None
+            )
+    except InvalidRequest as e:  # name the option the user typed, not the stored field
+        option = {"quota.requests_per_minute": "--rpm", "quota.seconds_per_day": "--seconds-per-day",
+                  "name": "--account"}.get(e.param or "")
+        if option is None:
+            raise
+        raise InvalidRequest(e.message.replace(e.param or "", option), param=option) from None
     console.print(f"key {key.id} for {a.name} ({a.plan}); copy it now, it is not shown again:", style="dim")
     typer.echo(token)
 
@@ -222,9 +229,14 @@ def keys_list(account: str = typer.Option(None, "--account", help="only this acc
 def keys_revoke(key_id: str = typer.Argument(..., help="the key id (key_...)")) -> None:
     """Revoke an API key; requests with it fail from now on."""
     from zoetrope.access import revoke_key
+    from zoetrope.access.models import ApiKey
     from zoetrope.db import transaction
 
     with transaction(_engine()) as s:
+        k = s.get(ApiKey, key_id)
+        if k is not None and k.revoked_at is not None:
+            typer.echo(f"{k.id} ({k.name}) was already revoked on {k.revoked_at:%Y-%m-%d %H:%M}")
+            return
         k = revoke_key(s, key_id)
         typer.echo(f"revoked {k.id} ({k.name})")
 

@@ -110,55 +110,51 @@ def export_cmd(
     typer.echo(f"wrote {export_weights(vae, dit, out, continuation=continuation)}")
 
 
-def _parse_size(size: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        raise InvalidRequest(f"size must look like 128x128 (WIDTHxHEIGHT), got {size!r}", param="size") from None
-    if w <= 0 or h <= 0 or w % 8 or h % 8:
-        raise InvalidRequest(f"size {size} must be positive multiples of 8", param="size")
-    return w, h
-
-
 def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | None, guidance: float,
               out: Path, task: str = "t2v") -> Path:
-    import numpy as np
+    import math
 
     from zoetrope.backends.base import GenerationRequest
     from zoetrope.backends.bundled import BundledBackend
-    from zoetrope.cli.tasks import native_size, write_video
-    from zoetrope.jobs.finalize import ReleasedBackend, finalize, sign
+    from zoetrope.backends.checks import check_request
+    from zoetrope.cli.tasks import check_output, native_size, release_video
+    from zoetrope.jobs.finalize import finalize
     from zoetrope.jobs.local import record_generation
     from zoetrope.jobs.models import new_video_id
+    from zoetrope.jobs.sizes import parse_size
     from zoetrope.safety import moderate_prompt
 
-    width, height = _parse_size(size)
+    # Everything a user can get wrong is refused before the weights load.
+    if not prompt.strip():
+        raise InvalidRequest("the prompt is empty; say what the video shows", param="prompt")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise InvalidRequest(f"--seconds must be 0 (one image) or more, got {seconds:g}", param="--seconds")
+    width, height = parse_size(size, param="--size")
+    if task == "t2i":
+        out = out.with_suffix(".png") if out.suffix.lower() != ".png" else out
+    check_output(out, (".png",) if task == "t2i" else (".mp4", ".m4v", ".mov"))
     moderate_prompt(prompt)
     backend = BundledBackend()
     native = native_size(backend, width, height)
     request = GenerationRequest(prompt=prompt, width=native[0], height=native[1], seconds=seconds, seed=seed,
                                 steps=steps, guidance=guidance, task=task)  # type: ignore[arg-type]
+    check_request(request, fps=backend.capabilities.fps, max_seconds=backend.capabilities.max_seconds)
     if native != (width, height):
         typer.echo(f"generating at native {native[0]}x{native[1]}, fitted to {width}x{height}")
-    # Released like the API's videos (frame check, invisible watermark, C2PA) and recorded locally,
-    # so `zoetrope verify` finds the record.
-    video_id, fps = new_video_id(), backend.capabilities.fps
     if task != "t2i":  # frames go to the encoder window by window: memory stays flat for any duration
-        released = ReleasedBackend(backend, video_id, width, height)
-        count = write_video(released, request, out, size=(width, height))
-        sign(out, video_id, backend.name)
-        record_generation(video_id, out, np.stack(released.previews), prompt=prompt, model=backend.name,
-                          task=task, seconds=count / fps, fps=fps)
+        # Released like the API's videos (frame check, invisible watermark, C2PA) and recorded
+        # locally, so `zoetrope verify` finds the record.
+        release_video(backend, request, out, size=(width, height))
     else:
+        video_id, fps = new_video_id(), backend.capabilities.fps
         frames = next(iter(backend.generate(request)))
-        out = out.with_suffix(".png") if out.suffix.lower() != ".png" else out
         frames = finalize(frames, out, generation_id=video_id, model=backend.name, width=width, height=height,
                           fps=fps, visible_watermark=False, prompt=prompt,
                           depicts_people=backend.capabilities.depicts_people)
         record_generation(video_id, out, frames, prompt=prompt, model=backend.name, task=task, seconds=0.0,
                           fps=fps)
         typer.echo(f"wrote {out} (1 frame, {width}x{height})")
-    typer.echo(f"recorded as {video_id}")
+        typer.echo(f"recorded as {video_id}")
     return out
 
 
@@ -166,7 +162,8 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
 def generate(
     prompt: str = typer.Argument(..., help="what the video shows"),
     seconds: float = typer.Option(4.0, help="duration; 0 makes one image"),
-    size: str = typer.Option("64x64", help="WIDTHxHEIGHT: square (64x64), landscape (112x64) or vertical (64x112); other sizes are resized"),
+    size: str = typer.Option("64x64", help="WIDTHxHEIGHT, each side 16..4096: square (64x64), landscape (112x64) "
+                             "or vertical (64x112) are native; other sizes are generated at the nearest and fitted"),
     seed: int = typer.Option(0),
     steps: int = typer.Option(None, help="denoising steps (default: the model's)"),
     guidance: float = typer.Option(4.0, help="classifier-free guidance scale"),
@@ -178,12 +175,12 @@ def generate(
 
 @app.command()
 def image(
-    prompt: str = typer.Argument(...),
-    size: str = typer.Option("64x64"),
-    seed: int = typer.Option(0),
-    steps: int = typer.Option(None),
-    guidance: float = typer.Option(4.0),
-    output: Path = typer.Option(Path("out.png"), "-o", "--output"),
+    prompt: str = typer.Argument(..., help="what the image shows"),
+    size: str = typer.Option("64x64", help="WIDTHxHEIGHT, each side 16..4096"),
+    seed: int = typer.Option(0, help="random seed"),
+    steps: int = typer.Option(None, help="denoising steps (default: the model's)"),
+    guidance: float = typer.Option(4.0, help="classifier-free guidance scale"),
+    output: Path = typer.Option(Path("out.png"), "-o", "--output", help="a .png file"),
 ) -> None:
     """Generate one image (a one-frame video) as a PNG."""
     _generate(prompt, 0, size, seed, steps, guidance, output, "t2i")

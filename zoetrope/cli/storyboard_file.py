@@ -20,6 +20,7 @@ from pathlib import Path
 
 from zoetrope.backends.base import StoryCard
 from zoetrope.errors import InvalidRequest
+from zoetrope.jobs.sizes import parse_size
 
 DEFAULT_LAST_SECONDS = 4.0
 
@@ -34,9 +35,12 @@ class Storyboard:
 def read_storyboard(path: Path) -> Storyboard:
     """The storyboard in a file; InvalidRequest naming the field for anything malformed."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise InvalidRequest(f"cannot read storyboard {path}: {e.strerror}", param="file") from None
+    except UnicodeDecodeError:
+        raise InvalidRequest(f"{path} is not UTF-8 text; save the storyboard as UTF-8 TOML or JSON",
+                             param="file") from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as e:
@@ -70,10 +74,4 @@ def _card(path: Path, i: int, raw: object) -> StoryCard:
 
 
 def _size(size: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        raise InvalidRequest(f"size must look like 64x64 (WIDTHxHEIGHT), got {size!r}", param="size") from None
-    if w < 16 or h < 16:
-        raise InvalidRequest(f"size {size} is too small: each side at least 16", param="size")
-    return w, h
+    return parse_size(size)  # the API's rule: each side 16..4096

@@ -58,8 +58,59 @@ def write_video(backend, request, out: Path, *, size: tuple[int, int] | None = N
         for chunk in sized(after):
             mp4.write(chunk)
         bar.update(job, completed=100)
-    typer.echo(f"wrote {out} ({mp4.frames} frames, {mp4.frames / backend.capabilities.fps:.2f} s, {width}x{height})")
+    # H.264 in yuv420p needs even sides: the writer pads an odd one by a pixel, and says so here.
+    padded = f" (padded from {width}x{height})" if width % 2 or height % 2 else ""
+    typer.echo(f"wrote {out} ({mp4.frames} frames, {mp4.frames / backend.capabilities.fps:.2f} s, "
+               f"{width + width % 2}x{height + height % 2}{padded})")
     return mp4.frames
+
+
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")  # the ISO media files the writer and the C2PA signer both take
+
+
+def check_output(out: Path, suffixes: tuple[str, ...] = VIDEO_SUFFIXES) -> None:
+    """Refuse an `-o` that could not be written or signed, before any weights load."""
+    if out.suffix.lower() not in suffixes:
+        raise InvalidRequest(f"-o {out} must end in {' or '.join(suffixes)}", param="--output")
+    if out.is_dir():
+        raise InvalidRequest(f"-o {out} is a directory; give a file name such as {out / ('out' + suffixes[0])}",
+                             param="--output")
+    if not out.parent.is_dir():
+        raise InvalidRequest(f"-o {out}: the directory {out.parent} does not exist; create it first",
+                             param="--output")
+
+
+def release_video(backend, request, out: Path, *, size: tuple[int, int] | None = None, label: str = "generating",
+                  before: Iterable[np.ndarray] = (), after: Iterable[np.ndarray] = (),
+                  parent: Path | None = None) -> int:
+    """Write a generation as `generate` and the API's workers do: its prompts moderated first, every
+    frame (the kept source footage too) checked and marked with this generation's invisible
+    watermark, the file signed (`c2pa.edited` with `parent` as ingredient when it starts from one)
+    and recorded in the local data directory, so `zoetrope verify` finds it. Returns the frames written."""
+    from zoetrope.jobs.finalize import ReleasedBackend, prompt_text, release_frames, sign
+    from zoetrope.jobs.local import record_generation
+    from zoetrope.jobs.models import new_video_id
+    from zoetrope.safety import moderate_prompt
+
+    for i, text in enumerate([request.prompt, *(card.prompt for card in request.cards)]):
+        if text.strip():
+            moderate_prompt(text, param="prompt" if i == 0 else f"cards[{i - 1}].prompt")
+    width, height = size or (request.width, request.height)
+    video_id, fps = new_video_id(), backend.capabilities.fps
+    released = ReleasedBackend(backend, video_id, width, height)
+
+    def kept(chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        for chunk in chunks:
+            yield release_frames(chunk, generation_id=video_id, width=width, height=height, visible_watermark=False,
+                                 prompt=prompt_text(request), depicts_people=backend.capabilities.depicts_people)
+
+    count = write_video(released, request, out, size=(width, height), label=label, before=kept(before),
+                        after=kept(after))
+    sign(out, video_id, backend.name, parent)
+    record_generation(video_id, out, np.stack(released.previews), prompt=prompt_text(request), model=backend.name,
+                      task=request.task, seconds=count / fps, fps=fps)
+    typer.echo(f"recorded as {video_id}")
+    return count
 
 
 def read_video(path: Path, fps: float, param: str = "video") -> np.ndarray:
@@ -101,12 +152,13 @@ def animate(
     """Animate a still: the image is frame 0, held clean while the rest is generated."""
     from zoetrope.media import read_frames
 
+    check_output(output)
     still = read_frames(image, param="image").frames[:1]
     backend = _backend()
     req = _request(backend, still, prompt=prompt, task="i2v", seconds=seconds, seed=seed, steps=steps,
                    guidance=guidance)
     _check(backend, req)
-    write_video(backend, req, output, label="animating")
+    release_video(backend, req, output, label="animating")
 
 
 @app.command()
@@ -119,6 +171,7 @@ def extend(
     output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
 ) -> None:
     """Extend a video forwards (or --backward); the original footage stays unchanged in the output."""
+    check_output(output)
     backend = _backend()
     frames = read_video(video, backend.capabilities.fps)
     req = _request(backend, frames, prompt=prompt, task="extend_backward" if backward else "extend",
@@ -126,7 +179,7 @@ def extend(
     _check(backend, req)
     size = (frames.shape[2], frames.shape[1])
     before, after = ((), [frames]) if backward else ([frames], ())
-    write_video(backend, req, output, size=size, label="extending", before=before, after=after)
+    release_video(backend, req, output, size=size, label="extending", before=before, after=after, parent=video)
 
 
 @app.command()
@@ -138,12 +191,13 @@ def loop(
     output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
 ) -> None:
     """Make a video loop: a transition from its end flows back into its start (both ends held)."""
+    check_output(output)
     backend = _backend()
     frames = read_video(video, backend.capabilities.fps)
     req = _request(backend, frames, prompt=prompt, task="loop", seconds=seconds, seed=seed, steps=steps,
                    guidance=guidance)
     _check(backend, req)
-    write_video(backend, req, output, size=(frames.shape[2], frames.shape[1]), label="looping")
+    release_video(backend, req, output, size=(frames.shape[2], frames.shape[1]), label="looping", parent=video)
 
 
 @app.command()
@@ -156,13 +210,14 @@ def blend(
     output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
 ) -> None:
     """Join two clips: A, a transition from A's end into B's start, then B."""
+    check_output(output)
     backend = _backend()
     fps = backend.capabilities.fps
     first, second = read_video(a, fps, "video"), read_video(b, fps, "target")
     req = _request(backend, first, prompt=prompt, task="blend", target=second, seconds=seconds, seed=seed,
                    steps=steps, guidance=guidance)
     _check(backend, req)
-    write_video(backend, req, output, size=(first.shape[2], first.shape[1]), label="blending")
+    release_video(backend, req, output, size=(first.shape[2], first.shape[1]), label="blending", parent=a)
 
 
 @app.command()
@@ -181,12 +236,13 @@ def remix(
 
     With --strength-end the noise runs from --strength at the first frame to it at the last, so
     a prompt that asks for another motion gets it while the first frame keeps the layout."""
+    check_output(output)
     backend = _backend()
     frames = read_video(video, backend.capabilities.fps)
     req = _request(backend, frames, prompt=prompt, task="remix", strength=strength, strength_end=strength_end,
                    seed=seed, steps=steps, guidance=guidance)
     _check(backend, req)
-    write_video(backend, req, output, size=(frames.shape[2], frames.shape[1]), label="remixing")
+    release_video(backend, req, output, size=(frames.shape[2], frames.shape[1]), label="remixing", parent=video)
 
 
 @app.command()
@@ -200,17 +256,18 @@ def recut(
     output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
 ) -> None:
     """Trim a video to --start..--end, then optionally --extend it."""
+    check_output(output)
     backend = _backend()
     frames = read_video(video, backend.capabilities.fps)
     req = _request(backend, frames, prompt=prompt, task="recut", trim=(start, end), seconds=extend_by, seed=seed,
                    steps=steps, guidance=guidance)
     _check(backend, req)
-    write_video(backend, req, output, size=(frames.shape[2], frames.shape[1]), label="recutting")
+    release_video(backend, req, output, size=(frames.shape[2], frames.shape[1]), label="recutting", parent=video)
 
 
 @app.command()
 def storyboard(
-    file: Path = typer.Argument(..., help="TOML or JSON: seconds, size, and [[cards]] with prompt, start, image"),
+    file: Path = typer.Argument(..., help="TOML or JSON: seconds, size, and \\[\\[cards]] with prompt, start, image"),
     seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
     output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
 ) -> None:
@@ -218,10 +275,11 @@ def storyboard(
     from zoetrope.backends.base import GenerationRequest
     from zoetrope.cli.storyboard_file import read_storyboard
 
+    check_output(output)
     backend = _backend()
     board = read_storyboard(file)
     w, h = native_size(backend, *board.size)
     req = GenerationRequest(prompt=board.cards[0].prompt, width=w, height=h, task="storyboard", seconds=board.seconds,
                             cards=board.cards, seed=seed, steps=steps, guidance=guidance)
     _check(backend, req)
-    write_video(backend, req, output, size=board.size, label="storyboard")
+    release_video(backend, req, output, size=board.size, label="storyboard")

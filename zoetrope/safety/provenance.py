@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from zoetrope.errors import InvalidMedia
+from zoetrope.media.sources import sniff
 from zoetrope.safety.keys import ISSUER, SigningIdentity, signing_identity
 from zoetrope.settings import get_settings
 
@@ -47,11 +48,26 @@ class C2PAReport:
         return {"valid": self.valid, **asdict(self)}
 
 
+_SNIFFED = {"mp4": "video/mp4", "png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
 def _mime(path: Path) -> str:
     try:
         return _MIME[path.suffix.lower()]
     except KeyError:
         raise InvalidMedia(f"{path.name}: C2PA signing supports {', '.join(sorted(_MIME))}") from None
+
+
+def _read_mime(path: Path) -> str:
+    """The media type of a file to read: from its name, else from its first bytes (a video saved
+    under another name is still read)."""
+    if path.suffix.lower() in _MIME:
+        return _MIME[path.suffix.lower()]
+    with open(path, "rb") as f:
+        kind = sniff(f.read(16))
+    if kind is None:
+        raise InvalidMedia(f"{path.name} is not an MP4, PNG, JPEG or WebP file", param="file")
+    return _SNIFFED[kind]
 
 
 def _manifest(path: Path, generation_id: str, model: str, actions: list[str], parent: Path | None) -> dict:
@@ -140,7 +156,7 @@ def read_provenance(path: str | os.PathLike[str], *, root_pem: bytes | None = No
 
     path = Path(path)
     try:
-        reader = Reader.try_create(_mime(path), open(path, "rb"), context=_trust_context(root_pem))
+        reader = Reader.try_create(_read_mime(path), open(path, "rb"), context=_trust_context(root_pem))
     except C2paError as e:
         return C2PAReport(state="invalid", failures=[f"unreadable manifest: {e}"])
     if reader is None:

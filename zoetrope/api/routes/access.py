@@ -30,10 +30,10 @@ def admin_principal(p: Principal = Depends(principal)) -> Principal:
 def _month(month: str | None) -> str:
     month = month or date.today().strftime("%Y-%m")
     try:
-        month_bounds(month)
+        start, _ = month_bounds(month)
     except ValueError:
         raise InvalidRequest(f"month must look like 2025-06, not {month!r}", param="month") from None
-    return month
+    return start.strftime("%Y-%m")  # '2025-1' is read as 2025-01 and answered as such
 
 
 def _group(group_by: str | None) -> str | None:
