@@ -70,6 +70,7 @@ def _warm_up(url: str, key: str) -> None:
 class Studio:
     url: str
     keys: dict[str, str]
+    data_dir: Path | None = None
 
     def email(self, name: str) -> str:
         return f"{name}@example.com"
@@ -131,7 +132,7 @@ def studio(tmp_path_factory) -> Studio:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
-        yield Studio(url, keys)
+        yield Studio(url, keys, data_dir)
     finally:
         proc.terminate()
         try:

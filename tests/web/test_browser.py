@@ -66,6 +66,29 @@ def test_sign_in_create_see_progress_play_remix_and_find_it_in_the_library(page,
         " return (e && !e.hidden && e.textContent.length > 0) || out; }"
     )
 
+    # Blend into the remix, and re-cut with 2 s more: each queues a job whose video object says so.
+    v = page.goto(f"/videos/{video_id}")
+    made = {}
+    for action, choose in (
+        ("blend", ("select[name=target]", remix_id)),
+        ("recut", ("select[name=extend_seconds]", "2")),
+    ):
+        v.click(f"[data-action={action}] summary")
+        v.select_option(f"[data-action={action}] {choose[0]}", choose[1])
+        v.click(f"[data-action={action}] button")
+        v.wait_for_selector(f"[data-action={action}] .out .tile, [data-action={action}] .error:not([hidden])")
+        error = v.locator(f"[data-action={action}] .error")
+        assert error.is_hidden(), (action, error.inner_text())
+        made[action] = v.locator(f"[data-action={action}] .out .tile").first.get_attribute("data-id")
+    with warm_studio.api("alice") as api:
+        original = float(api.get(f"/v1/videos/{video_id}").json()["seconds"])
+        assert float(api.get(f"/v1/videos/{made['recut']}").json()["seconds"]) == original + 2
+        assert api.get(f"/v1/videos/{made['blend']}").json()["status"] in (
+            "queued",
+            "in_progress",
+            "completed",
+        )
+
     lib = page.goto("/library")
     ids = lib.locator(".grid .tile").evaluate_all("els => els.map(e => e.dataset.id)")
     assert video_id in ids and len(ids) >= 2

@@ -71,3 +71,95 @@ def test_sign_up_makes_an_account_and_signs_in(studio):
     assert f"data-credits>{monthly}<" in account, "sign-up did not grant the plan's monthly credits"
     short = httpx.post(studio.url + "/signup", data={"email": "x@example.com", "password": "short"})
     assert "at least 8 characters" in short.text
+
+
+def _signed_in_with(studio, **form) -> tuple[httpx.Client, str]:
+    c = httpx.Client(base_url=studio.url, timeout=30)
+    assert c.post("/signin", data={**form, "next": "/account"}).status_code == 303
+    return c, re.search(r'name="csrf" content="([^"]+)"', c.get("/account").text).group(1)
+
+
+def test_signing_out_ends_the_session_for_a_copied_cookie_too(studio):
+    c, csrf = _signed_in(studio, "alice")
+    copied = dict(c.cookies)
+    # Without the form's token another site cannot sign the browser out.
+    assert c.post("/signout", data={"csrf": "forged"}).status_code == 303
+    assert c.get("/account").status_code == 200
+    assert c.post("/signout", data={"csrf": csrf}).headers["location"] == "/signin"
+    thief = httpx.Client(base_url=studio.url, cookies=copied, timeout=30)
+    assert thief.get("/account").status_code == 303
+    assert thief.get("/v1/usage").status_code == 401
+
+
+def test_a_new_password_ends_the_accounts_other_sessions(studio):
+    email = "rotating@example.com"
+    first = httpx.Client(base_url=studio.url, timeout=30)
+    assert first.post("/signup", data={"email": email, "password": PASSWORD}).status_code == 303
+    other, _ = _signed_in_with(studio, email=email, password=PASSWORD)
+    csrf = re.search(r'name="csrf" content="([^"]+)"', first.get("/account").text).group(1)
+    r = first.post("/account/password", data={"email": email, "password": PASSWORD + "!", "csrf": csrf})
+    assert r.headers["location"].startswith("/account?saved=password"), r.headers
+    assert first.get("/account").status_code == 200  # the session that changed it stays
+    assert other.get("/account").status_code == 303
+
+
+def test_a_session_of_a_limited_key_cannot_lift_its_limits(studio):
+    from zoetrope.access.accounts import find_account
+    from zoetrope.access.keys import create_key, list_keys
+    from zoetrope.db import make_engine, transaction
+
+    engine = make_engine(f"sqlite:///{studio.data_dir / 'zoetrope.db'}")
+    with transaction(engine, immediate=True) as s:
+        account = find_account(s, "alice")
+        _, token = create_key(s, account.id, name="limited", quota={"seconds_per_day": 1})
+    c, csrf = _signed_in_with(studio, api_key=token)
+    with transaction(engine) as s:
+        before = len(list_keys(s, account.id))
+    for path, form in (
+        ("/account/keys", {"name": "escape"}),
+        ("/account/password", {"email": "limited@example.com", "password": PASSWORD}),
+    ):
+        r = c.post(path, data={**form, "csrf": csrf})
+        assert r.status_code == 303 and "quota+or+model+list" in r.headers["location"], (path, r.headers)
+    with transaction(engine) as s:
+        assert len(list_keys(s, account.id)) == before
+    engine.dispose()
+    assert (
+        httpx.post(
+            studio.url + "/signin", data={"email": "limited@example.com", "password": PASSWORD}
+        ).status_code
+        == 401
+    )
+
+
+def test_a_published_image_shows_as_an_image_on_explore(studio):
+    with studio.api("alice") as api:
+        r = api.post("/v1/images/generations", json={"prompt": "a yellow star", "size": "64x64"})
+        assert r.status_code == 200, r.text
+        image_id = next(v["id"] for v in api.get("/v1/videos").json()["data"] if v["seconds"] == "0")
+    c, csrf = _signed_in(studio, "alice")
+    assert c.post(f"/videos/{image_id}/publish", data={"published": "1", "csrf": csrf}).status_code == 303
+    page = httpx.get(studio.url + "/explore", timeout=30).text
+    tile = page[page.index(f"/explore/{image_id}/content") - 200 :][:400]
+    assert "<img" in tile and "<video" not in tile, tile
+
+
+def test_bad_numbers_in_the_studio_are_4xx_not_500(studio):
+    for seconds in ("nan", "inf", "-5"):
+        r = httpx.get(studio.url + "/studio/quote", params={"seconds": seconds}, timeout=30)
+        assert r.status_code == 400 and r.json()["error"]["param"] == "seconds", (seconds, r.text)
+    c, _ = _signed_in(studio, "root")
+    for month in ("bogus", "2026-13"):
+        r = c.get("/admin", params={"month": month})
+        assert r.status_code == 400 and "2025-06" in r.text, month
+    page = c.get("/admin", params={"month": "2026-1"}).text
+    assert 'value="2026-01"' in page
+
+
+def test_sign_up_refuses_markup_for_an_email(studio):
+    r = httpx.post(
+        studio.url + "/signup",
+        data={"email": '"><script>alert(3)</script>@x.com', "password": PASSWORD},
+        timeout=30,
+    )
+    assert r.status_code == 400 and "valid email" in r.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote_plus
 
 from fastapi import APIRouter, Form, Request
@@ -9,18 +10,22 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from zoetrope.access import keys, ledger
-from zoetrope.access.accounts import create_account
+from zoetrope.access.accounts import create_account, find_account
 from zoetrope.access.usage import today_utc
 from zoetrope.config import get_config
 from zoetrope.db import transaction
-from zoetrope.errors import InvalidRequest, ZoetropeError
+from zoetrope.errors import InvalidRequest, PermissionDenied, ZoetropeError
 from zoetrope.jobs import store
 from zoetrope.web import queries
 from zoetrope.web.models import StudioUser
 from zoetrope.web.session import (
     check_csrf,
+    end_other_sessions,
     end_session,
     hash_password,
+    limited_key,
+    read_session,
+    reissue_cookie,
     sign_in_key,
     sign_in_password,
     start_session,
@@ -30,6 +35,10 @@ from zoetrope.web.views import render, viewer
 router = APIRouter(include_in_schema=False)
 SIGNUP_PLAN = "plus"
 MIN_PASSWORD = 8
+LIMITED_KEY = (
+    "this session signed in with an API key that has its own quota or model list; sign in with "
+    "your password or an unrestricted key to create keys or set a password"
+)
 
 
 def _engine(request: Request):
@@ -64,14 +73,18 @@ def sign_in(
             request, "signin.html", None, 401, error=e.message, next=next, mode="signin", email=email
         )
     response = _go(_safe_next(next))
-    start_session(response, account_id, key_id, email)
+    start_session(response, _engine(request), account_id, key_id, email)
     return response
+
+
+# One @, a dot in the domain, and none of the characters that only markup or a typo puts there.
+_EMAIL = re.compile(r"[^@\s<>\"'(),;:]+@[^@\s<>\"'(),;:]+\.[^@\s<>\"'(),;:.]+")
 
 
 def _check_credentials(email: str, password: str) -> str:
     email = email.strip().lower()
-    if "@" not in email or len(email) > 320:
-        raise InvalidRequest("enter a valid email address", param="email")
+    if not _EMAIL.fullmatch(email) or len(email) > 320:
+        raise InvalidRequest("enter a valid email address, like ada@example.com", param="email")
     if len(password) < MIN_PASSWORD:
         raise InvalidRequest(f"the password must have at least {MIN_PASSWORD} characters", param="password")
     return email
@@ -84,6 +97,8 @@ def sign_up(request: Request, email: str = Form(""), password: str = Form("")) -
         with transaction(_engine(request), immediate=True) as s:
             if s.scalar(select(StudioUser.id).where(StudioUser.email == email)):
                 raise InvalidRequest("an account with this email already exists: sign in", param="email")
+            if find_account(s, email) is not None:  # an account made elsewhere under this name
+                raise InvalidRequest("an account with this email already exists: sign in", param="email")
             account = create_account(s, email, plan=SIGNUP_PLAN)
             s.add(StudioUser(account_id=account.id, email=email, password_hash=hash_password(password)))
             # Grant this month's plan credits now, so the first page shows them (submit would too).
@@ -94,14 +109,20 @@ def sign_up(request: Request, email: str = Form(""), password: str = Form("")) -
             request, "signin.html", None, 400, error=e.message, next="/create", mode="signup", email=email
         )
     response = _go("/create")
-    start_session(response, account_id, None, email)
+    start_session(response, _engine(request), account_id, None, email)
     return response
 
 
 @router.post("/signout")
 def sign_out(request: Request, csrf: str = Form("")) -> Response:
+    session = read_session(request)
+    if session is not None:
+        try:
+            check_csrf(request, session, csrf)  # another site cannot sign the browser out
+        except ZoetropeError as e:
+            return _go(f"/account?error={quote_plus(e.message)}")
     response = _go("/signin")
-    end_session(response)
+    end_session(response, _engine(request), session)
     return response
 
 
@@ -113,6 +134,8 @@ def set_password(
     v = viewer(request)
     try:
         check_csrf(request, v.session, csrf)
+        if limited_key(v.principal):
+            raise PermissionDenied(LIMITED_KEY, code="limited_key")
         email = _check_credentials(email, password)
         with transaction(_engine(request), immediate=True) as s:
             taken = s.scalar(select(StudioUser).where(StudioUser.email == email))
@@ -129,9 +152,13 @@ def set_password(
                 )
             else:
                 user.email, user.password_hash = email, hash_password(password)
+            # A new password ends every other sign-in of the account (a stolen cookie among them).
+            end_other_sessions(s, v.principal.account_id, keep=v.session.id)
     except ZoetropeError as e:
         return _go(f"/account?error={quote_plus(e.message)}#password")
-    return _go("/account?saved=password#password")
+    response = _go("/account?saved=password#password")
+    reissue_cookie(response, v.session, email)
+    return response
 
 
 @router.post("/account/keys")
@@ -139,6 +166,8 @@ def create_key(request: Request, name: str = Form("studio"), csrf: str = Form(""
     v = viewer(request)
     try:
         check_csrf(request, v.session, csrf)
+        if limited_key(v.principal):
+            raise PermissionDenied(LIMITED_KEY, code="limited_key")
         with transaction(_engine(request), immediate=True) as s:
             _, token = keys.create_key(s, v.principal.account_id, name.strip()[:200] or "studio")
     except ZoetropeError as e:

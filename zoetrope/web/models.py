@@ -26,6 +26,18 @@ class StudioUser(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class StudioSession(Base):
+    """A browser's sign-in. The cookie names it; signing out, or a new password, ends it here, so
+    a copy of the cookie stops working too."""
+
+    __tablename__ = "studio_sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("sess"))
+    account_id: Mapped[str] = mapped_column(String(40), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class Publication(Base):
     """A video its owner chose to show on the public Explore feed."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from fastapi import APIRouter, Header, Request
@@ -9,10 +10,10 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from zoetrope.access import keys, ledger
 from zoetrope.access.accounts import list_accounts
-from zoetrope.access.usage import month_bounds, usage
+from zoetrope.access.usage import checked_month, month_bounds, usage
 from zoetrope.config import get_config
 from zoetrope.db import transaction
-from zoetrope.errors import NotFound
+from zoetrope.errors import InvalidRequest, NotFound
 from zoetrope.jobs import store
 from zoetrope.jobs.content import open_content
 from zoetrope.web import queries
@@ -178,7 +179,10 @@ def admin_page(request: Request, month: str = "") -> Response:
             title="Admins only",
             message="the admin pages need an admin account",
         )
-    month = month or date.today().strftime("%Y-%m")
+    try:
+        month = checked_month(month)
+    except InvalidRequest as e:
+        return render(request, "message.html", v, 400, title="Not a month", message=e.message)
     since, until = month_bounds(month)
     with transaction(_engine(request)) as s:
         accounts = [(a, ledger.balance(s, a.id)) for a in list_accounts(s)]
@@ -201,4 +205,9 @@ def quote_json(
     model: str = "sora-2", seconds: float = 4, size: str = "1280x720", n: int = 1, image: bool = False
 ) -> dict:
     """Credits the request would cost, for the Create page's live price."""
+    if not (math.isfinite(seconds) and 0 <= seconds <= MAX_QUOTE_SECONDS):
+        raise InvalidRequest(f"seconds must be between 0 and {MAX_QUOTE_SECONDS:g}, got {seconds:g}", param="seconds")
     return {"credits": quote(model, seconds, size, max(1, min(n, 4)), image)}
+
+
+MAX_QUOTE_SECONDS = 3600.0  # longer than any plan allows; past it a price means nothing

@@ -13,14 +13,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from zoetrope.access.keys import Principal, authenticate, principal_for
-from zoetrope.access.models import Account, ApiKey
+from zoetrope.access.models import Account, ApiKey, utcnow
 from zoetrope.db import transaction
 from zoetrope.errors import AuthenticationFailed, PermissionDenied
 from zoetrope.settings import get_settings
-from zoetrope.web.models import StudioUser
+from zoetrope.web.models import StudioSession, StudioUser
 
 COOKIE = "zoetrope_session"
 MAX_AGE = 14 * 24 * 3600
@@ -36,6 +36,7 @@ class Session:
     key_id: str | None
     csrf: str
     email: str | None = None
+    id: str | None = None  # the StudioSession row; a cookie without one (or an ended one) is signed out
 
 
 def hash_password(password: str) -> str:
@@ -75,18 +76,61 @@ def read_session(request: Request) -> Session | None:
         data = _serializer().loads(raw, max_age=MAX_AGE)
     except BadSignature:
         return None
-    return Session(data["a"], data.get("k"), data["c"], data.get("e"))
+    return Session(data["a"], data.get("k"), data["c"], data.get("e"), data.get("s"))
 
 
-def start_session(response: Response, account_id: str, key_id: str | None, email: str | None) -> None:
-    data = {"a": account_id, "k": key_id, "c": secrets.token_urlsafe(24), "e": email}
+def start_session(
+    response: Response, engine, account_id: str, key_id: str | None, email: str | None
+) -> None:
+    with transaction(engine, immediate=True) as s:
+        row = StudioSession(account_id=account_id)
+        s.add(row)
+        s.flush()
+        session_id = row.id
+    data = {"a": account_id, "k": key_id, "c": secrets.token_urlsafe(24), "e": email, "s": session_id}
     response.set_cookie(
         COOKIE, _serializer().dumps(data), max_age=MAX_AGE, httponly=True, samesite="lax", path="/"
     )
 
 
-def end_session(response: Response) -> None:
+def reissue_cookie(response: Response, session: Session, email: str | None) -> None:
+    """The same session's cookie with a new email in it (the header shows it)."""
+    data = {"a": session.account_id, "k": session.key_id, "c": session.csrf, "e": email, "s": session.id}
+    response.set_cookie(
+        COOKIE, _serializer().dumps(data), max_age=MAX_AGE, httponly=True, samesite="lax", path="/"
+    )
+
+
+def limited_key(principal: Principal) -> bool:
+    """Whether the principal signed in with a key narrower than its account (a quota or a model
+    list): such a session may not mint keys or set the account's password, which would lift them."""
+    return principal.key_id is not None and bool(principal.key_quota or principal.allowed_models)
+
+
+def end_session(response: Response, engine, session: Session | None) -> None:
+    """Sign the browser out: the session ends on the server (a copied cookie stops working) and
+    the cookie is cleared."""
+    if session is not None and session.id:
+        with transaction(engine, immediate=True) as s:
+            s.execute(
+                update(StudioSession)
+                .where(StudioSession.id == session.id, StudioSession.ended_at.is_(None))
+                .values(ended_at=utcnow())
+            )
     response.delete_cookie(COOKIE, path="/")
+
+
+def end_other_sessions(s, account_id: str, keep: str | None) -> None:
+    """End every session of the account but `keep` (after its password changed)."""
+    s.execute(
+        update(StudioSession)
+        .where(
+            StudioSession.account_id == account_id,
+            StudioSession.id != (keep or ""),
+            StudioSession.ended_at.is_(None),
+        )
+        .values(ended_at=utcnow())
+    )
 
 
 def check_csrf(request: Request, session: Session, token: str | None) -> None:
@@ -112,8 +156,12 @@ def sign_in_key(engine, token: str) -> Principal:
 
 
 def session_principal(engine, session: Session) -> Principal:
-    """The principal of a signed-in browser; a revoked key or disabled account ends the session."""
+    """The principal of a signed-in browser; signing out, a new password, a revoked key or a
+    disabled account ends the session."""
     with transaction(engine) as s:
+        row = s.get(StudioSession, session.id) if session.id else None
+        if row is None or row.ended_at is not None or row.account_id != session.account_id:
+            raise AuthenticationFailed("your session has ended: sign in again")
         account = s.get(Account, session.account_id)
         if account is None or account.disabled_at is not None:
             raise AuthenticationFailed("your session has ended: sign in again")

@@ -153,7 +153,21 @@ const Studio = (() => {
     });
     document.querySelectorAll(".bar[data-watch]").forEach((bar) => {
       const reload = () => location.reload();
-      watch(bar.dataset.watch, bar, bar.dataset.reload ? reload : () => {}, reload);
+      // A library tile whose job finishes becomes its thumbnail (with the spritesheet on hover).
+      const finish = (v) => {
+        const thumb = bar.closest(".thumb");
+        const img = document.createElement("img");
+        img.src = `/v1/videos/${v.id}/content?variant=thumbnail`;
+        img.alt = v.prompt || "";
+        thumb.dataset.sprite = `/v1/videos/${v.id}/content?variant=spritesheet`;
+        const [w, h] = v.size.split("x");
+        thumb.dataset.aspect = String(w / h);
+        bar.replaceWith(img);
+        const tile = thumb.closest(".tile");
+        if (tile) tile.dataset.status = "completed";
+        spriteHover(thumb);
+      };
+      watch(bar.dataset.watch, bar, bar.dataset.reload ? reload : finish, reload);
     });
   });
 

@@ -10,12 +10,12 @@ document.addEventListener("DOMContentLoaded", () => {
   const requests = {
     remix: (f) => [T.remix(id), { prompt: f.prompt.value, strength: Number(f.strength.value),
       ...(f.new_motion.checked ? { strength_end: 1 } : {}) }],
-    // `/v1/videos/extensions` extends forward only: the API has no backward extension yet.
-    extend: (f) => [T.extend(), { video: { id }, prompt: f.prompt.value, seconds: f.seconds.value }],
+    extend: (f) => [T.extend(), { video: { id }, prompt: f.prompt.value, seconds: f.seconds.value,
+      direction: f.direction.value }],
     loop: (f) => [T.loop(id), { prompt: f.prompt.value }],
-    blend: (f) => [T.blend(), { video: { id }, target: { id: f.target.value }, prompt: f.prompt.value }],
+    blend: (f) => [T.blend(), { video_a: id, video_b: f.target.value, prompt: f.prompt.value }],
     recut: (f) => [T.recut(id), { start: Number(f.start.value), end: Number(f.end.value),
-      extend_seconds: f.extend_seconds.value, prompt: f.prompt.value }],
+      extend: Number(f.extend_seconds.value), prompt: f.prompt.value }],
   };
 
   document.querySelectorAll("[data-action]").forEach((box) => {
