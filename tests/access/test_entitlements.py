@@ -40,6 +40,16 @@ def test_plus_and_team_refuse_longer_than_10_s_and_point_to_pro(plan):
     assert e.message == f"{plan} allows up to 10 s; ask for 10 s or upgrade to pro"
 
 
+def test_an_extension_over_the_limit_says_how_much_may_be_added():
+    """The limit counts the source: a 2 s video extended by 19 s is 21 s, and pro (20 s) takes at
+    most 18 s more, not the 20 s a plain request may ask for."""
+    extension = RequestSummary(
+        model="zoetrope-mini", width=1280, height=720, seconds=21, task="extend", new_seconds=19
+    )
+    e = refused("pro", extension)
+    assert e.message == "pro allows up to 20 s; the result would be 21 s: add at most 18 s"
+
+
 @pytest.mark.parametrize("plan", ["plus", "team"])
 def test_plus_and_team_refuse_1080p_and_point_to_pro(plan):
     e = refused(plan, req(1920, 1080, 5))

@@ -120,6 +120,8 @@ def test_replaying_an_idempotency_key_after_delete_is_a_409_not_a_ghost(client, 
         ("/videos", {"prompt": "a cat", "input_reference": "https://example.com/cat.png"}, "input_reference"),
         ("/videos", {"prompt": "a cat", "size": "64x64", "seconds": "0.0001"}, "seconds"),
         ("/moderations", {"input": 5}, "input"),
+        ("/videos", {"prompt": "a cat", "size": "64x64", "seconds": "1", "seed": 10**20}, "seed"),
+        ("/videos", {"prompt": "a cat", "size": "64x64", "seconds": "1", "seed": -1}, "seed"),
     ],
 )
 def test_errors_name_the_field_the_client_sent(server, db, path, body, param):
@@ -159,3 +161,19 @@ def test_moderations_reads_a_bad_body_as_bad_json(server):
     r = _post(server, "/moderations", content=b"{not json", headers={"content-type": "application/json"})
     error = _error(r, 400)
     assert error["message"] == "request body is not valid JSON" and error["param"] is None, error
+
+
+def test_an_image_cannot_be_remixed_or_extended_as_if_it_were_a_video(server, db):
+    r = _post(server, "/images/generations", json={"prompt": "a blue star", "size": "64x64"})
+    assert r.status_code == 200, r.text
+    with transaction(db) as s:
+        image_id = s.scalar(select(Job.id).where(Job.task == "t2i").order_by(Job.seq.desc()).limit(1))
+    before = _jobs(db)
+    for path, body, param in (
+        (f"/videos/{image_id}/remix", {"prompt": "more"}, "video_id"),
+        ("/videos/edits", {"prompt": "bluer", "video": {"id": image_id}}, "video"),
+        ("/videos/extensions", {"prompt": "on", "video": {"id": image_id}}, "video"),
+    ):
+        error = _error(_post(server, path, json=body), 400)
+        assert error["param"] == param and "input_reference" in error["message"], (path, error)
+    assert _jobs(db) == before

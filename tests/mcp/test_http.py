@@ -103,9 +103,23 @@ def test_resources_list_the_callers_own_videos_and_the_storyboard_prompt(server)
             prompt = await s.get_prompt("storyboard", {"idea": "a ball rolls", "seconds": "8"})
         async with http_session(server, server.keys["bob"]) as s:
             others = await s.list_resources()
-        return made, listed, recent, prompt, others
+            image_id = made.structured_content["id"]
+            try:
+                await s.read_resource(f"zoetrope://videos/{image_id}")
+                refused = None
+            except Exception as e:  # the SDK raises the server's JSON-RPC error
+                refused = str(e)
+            try:
+                await s.get_prompt("storyboard", {"idea": "a dog", "seconds": "abc"})
+                bad_prompt = None
+            except Exception as e:
+                bad_prompt = str(e)
+        return made, listed, recent, prompt, others, refused, bad_prompt
 
-    made, listed, recent, prompt, others = anyio.run(go)
+    made, listed, recent, prompt, others, refused, bad_prompt = anyio.run(go)
+    assert bad_prompt is not None and "seconds must be a whole number" in bad_prompt, bad_prompt
+    # Another account's video reads as one that does not exist, and says so.
+    assert refused is not None and "no video" in refused, refused
     assert not made.is_error, made.content
     image_id = made.structured_content["id"]
     uris = [str(r.uri) for r in listed.resources]

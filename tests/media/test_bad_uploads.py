@@ -66,7 +66,15 @@ def test_text_file_even_when_named_like_a_video(reader, tmp_path: Path) -> None:
 @pytest.mark.parametrize("reader", READERS)
 def test_truncated_png(reader) -> None:
     data = encode_png(np.random.default_rng(3).integers(0, 256, (64, 64, 3), dtype=np.uint8))
-    rejects(data[: len(data) // 2], "corrupt PNG", reader)
+    rejects(data[: len(data) // 2], "not a readable PNG image", reader)
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_png_header_with_nothing_after_it_names_no_server_internals(reader) -> None:
+    with pytest.raises(InvalidMedia) as caught:
+        reader(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    assert "not a readable PNG image" in caught.value.message
+    assert "<_io" not in caught.value.message and "0x" not in caught.value.message
 
 
 @pytest.mark.parametrize("reader", READERS)

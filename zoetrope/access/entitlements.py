@@ -26,6 +26,8 @@ class RequestSummary:
     task: str = "t2v"
     n: int = 1
     lane: str | None = None  # None: the plan's default lane
+    # Of `seconds`, what the request adds to a source (an extension, loop, blend); None: all of it.
+    new_seconds: float | None = None
 
     @property
     def is_image(self) -> bool:
@@ -117,8 +119,12 @@ def check_request(config: Config, plan: Plan, req: RequestSummary) -> Entitlemen
     if not req.is_image and plan.max_seconds is not None and req.seconds > plan.max_seconds:
         hint = upgrade_hint(config, plan, lambda p: p.max_seconds is None or p.max_seconds >= req.seconds)
         limit = f"{plan.max_seconds:g}"
+        ask = f"ask for {limit} s"
+        if req.new_seconds is not None and req.new_seconds < req.seconds:  # the source counts too
+            room = max(0.0, plan.max_seconds - (req.seconds - req.new_seconds))
+            ask = f"the result would be {req.seconds:g} s: add at most {room:g} s"
         raise EntitlementExceeded(
-            f"{plan.name} allows up to {limit} s; ask for {limit} s{hint}",
+            f"{plan.name} allows up to {limit} s; {ask}{hint}",
             code="duration_exceeds_plan",
             param="seconds",
         )

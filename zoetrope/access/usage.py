@@ -201,6 +201,16 @@ def usage(
     return rows
 
 
+def checked_month(month: str | None) -> str:
+    """`month` as 'YYYY-MM' (this month when empty; '2025-1' reads as 2025-01); a 400 otherwise."""
+    month = month or date.today().strftime("%Y-%m")
+    try:
+        start, _ = month_bounds(month)
+    except ValueError:
+        raise InvalidRequest(f"month must look like 2025-06, not {month!r}", param="month") from None
+    return start.strftime("%Y-%m")
+
+
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """[first instant, first instant of the next month) of 'YYYY-MM', in UTC."""
     start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)

@@ -18,7 +18,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one error, one line: greppable in logs
 
 
 # Commands that serve requests while they render: there torch's OpenMP team shares the cores with
@@ -57,9 +57,31 @@ from zoetrope.cli import worker as _worker  # noqa: E402,F401
 
 def main() -> None:
     """Entry point: run the CLI, printing domain errors as one clear line instead of a traceback."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
     try:
         app()
     except ZoetropeError as e:
         where = f" ({e.param})" if e.param else ""
         err_console.print(f"[bold red]error[/]{where}: {e.message}")
         sys.exit(2)
+    except (OperationalError, ArgumentError, NoSuchModuleError) as e:
+        err_console.print(f"[bold red]error[/] (ZOETROPE_DATABASE_URL): {_database_problem(e)}")
+        sys.exit(2)
+
+
+def _database_problem(e: Exception) -> str:
+    """What is wrong with the database a command was given, in one line, with the fix."""
+    from sqlalchemy.engine import make_url
+
+    from zoetrope.settings import get_settings
+
+    url = get_settings().resolved_database_url
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        shown = url
+    if url.startswith(("postgres://", "postgresql://")):
+        return f"{shown}: write the URL as postgresql+psycopg://user@host:port/database (psycopg 3)"
+    reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+    return f"cannot use the database at {shown}: {reason}"

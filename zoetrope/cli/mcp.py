@@ -25,6 +25,7 @@ def mcp(
     ),
     workers: int = typer.Option(
         None,
+        min=0,
         help="workers, in a child process (default ZOETROPE_WORKERS or 1); 0 leaves jobs to a `zoetrope serve` on the same data",
     ),
 ) -> None:

@@ -59,7 +59,7 @@ def serve(
     host: str = typer.Option(None, help="interface to bind (default ZOETROPE_HOST or 127.0.0.1)"),
     port: int = typer.Option(None, help="port (default ZOETROPE_PORT or 8000)"),
     workers: int = typer.Option(
-        None, help="workers, in a child process (default ZOETROPE_WORKERS or 1; 0 for API only)"
+        None, min=0, help="workers, in a child process (default ZOETROPE_WORKERS or 1; 0 for API only)"
     ),
 ) -> None:
     """Run the API, the studio and workers on this machine: no other service needed."""

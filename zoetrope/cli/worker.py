@@ -18,7 +18,7 @@ console = Console()
 @app.command()
 def worker(
     workers: int = typer.Option(
-        None, "--workers", "-n", help="worker threads (default ZOETROPE_WORKERS or 1)"
+        None, "--workers", "-n", min=1, help="worker threads (default ZOETROPE_WORKERS or 1)"
     ),
     model: list[str] = typer.Option(None, "--model", help="serve only this model (repeatable); default all"),
     backend: list[str] = typer.Option(

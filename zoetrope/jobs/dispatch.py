@@ -21,6 +21,7 @@ from zoetrope.access import ledger
 from zoetrope.db import single_read, transaction
 from zoetrope.jobs import webhooks
 from zoetrope.jobs.models import COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job, now
+from zoetrope.jobs.streaks import FailureStreak
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def listen_for_jobs(engine: Engine, stop: threading.Event) -> threading.Thread |
 
 
 def _listen(engine: Engine, stop: threading.Event) -> None:
+    streak = FailureStreak(log, "listening for new jobs")
     while not stop.is_set():
         try:
             raw = engine.raw_connection()
@@ -111,14 +113,15 @@ def _listen(engine: Engine, stop: threading.Event) -> None:
                 conn = raw.driver_connection
                 conn.autocommit = True
                 conn.execute(f"LISTEN {JOBS_CHANNEL}")
+                streak.succeeded()
                 doorbell.ring()  # jobs announced while we were not listening are claimable too
                 while not stop.is_set():
                     for _ in conn.notifies(timeout=1.0):
                         doorbell.ring()
             finally:
                 raw.invalidate()  # a LISTENing autocommit connection does not go back to the pool
-        except Exception:  # the database is away: listen again shortly, workers poll meanwhile
-            log.warning("listening for new jobs failed; retrying", exc_info=True)
+        except Exception as e:  # the database is away: listen again shortly, workers poll meanwhile
+            streak.failed(e)
             stop.wait(1.0)
 
 

@@ -36,6 +36,7 @@ DEFAULT_VIDEO_SIZE = "720x1280"
 DEFAULT_IMAGE_SIZE = "1024x1024"
 DEFAULT_SECONDS = "4"
 DEFAULT_JOIN_SECONDS = "1"  # the transition of a loop or a blend
+MAX_SEED = 2**63 - 1  # what the samplers' random generators take
 SOURCE_TASKS = ("remix", "extend", "extend_backward", "loop", "blend", "recut")
 NEW_FOOTAGE = ("extend", "extend_backward", "loop", "blend")  # `seconds` is what is added to the source
 
@@ -108,6 +109,8 @@ def submit(
     if not req.prompt or not req.prompt.strip():
         raise InvalidRequest("prompt must not be empty", param="prompt")
     unicode_text(req.prompt, "prompt")
+    if req.seed is not None and not 0 <= req.seed <= MAX_SEED:
+        raise InvalidRequest(f"seed must be between 0 and {MAX_SEED}, got {req.seed}", param="seed")
     moderate(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
     options = dict(req.options or {})
     cards = _cards(options)
@@ -144,7 +147,12 @@ def submit(
         total = parse_seconds(req.seconds or source_seconds or DEFAULT_SECONDS, caps, entry.name)
 
     summary = RequestSummary(
-        model=entry.name, width=sizing.width, height=sizing.height, seconds=total, task=req.task
+        model=entry.name,
+        width=sizing.width,
+        height=sizing.height,
+        seconds=total,
+        task=req.task,
+        new_seconds=params.get("new_seconds") if req.task in NEW_FOOTAGE else None,
     )
     job_id = new_video_id()
 
@@ -216,6 +224,7 @@ def _source(
     if req.source_video_id:
         with transaction(engine) as s:
             job = store.get_completed_job(s, principal.account_id, req.source_video_id, param=req.source_param)
+        _video_of(job, req.task, req.source_param)
         return job, float(job.seconds), _frames_of(job), job.size
     if req.source_upload is not None:
         info = media.probe(req.source_upload, param="video")
@@ -232,6 +241,18 @@ def _source(
     return None, 0.0, 0, None
 
 
+def _video_of(job: Job, task: str, param: str) -> str:
+    """The stored video of a source job; a 400 when the job made an image (a still has no footage
+    to remix or extend: animate it with input_reference instead)."""
+    if "video" not in (job.outputs or {}):
+        raise InvalidRequest(
+            f"{job.id} is an image, and {task} needs a video; to make a video from it, send it as "
+            "input_reference to POST /v1/videos",
+            param=param,
+        )
+    return job.outputs["video"]
+
+
 def _frames_of(job: Job) -> int:
     frames = (job.details or {}).get("frames")
     return int(frames) if frames else 0
@@ -245,7 +266,9 @@ def _target(engine: Engine, principal: Principal, req: VideoRequest, options: di
     if not ref:
         raise InvalidRequest("blend needs a second video to lead into: send video_b", param="video_b")
     with transaction(engine) as s:
-        return store.get_completed_job(s, principal.account_id, str(ref), param="video_b")
+        job = store.get_completed_job(s, principal.account_id, str(ref), param="video_b")
+    _video_of(job, "blend", "video_b")
+    return job
 
 
 def _cards(options: dict) -> tuple[StoryCard, ...]:

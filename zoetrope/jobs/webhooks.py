@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from zoetrope.db import transaction
 from zoetrope.jobs.models import COMPLETED, Job, WebhookDelivery, now
+from zoetrope.jobs.streaks import FailureStreak
 from zoetrope.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -152,10 +153,12 @@ def deliver_due(
 
 def run_sender(engine: Engine, stop, *, secret: str | None, interval: float = 0.5) -> None:
     """Deliver due webhook events until `stop` (a threading.Event) is set."""
+    streak = FailureStreak(log, "webhook sender")
     with httpx.Client() as client:
         while not stop.is_set():
             try:
                 deliver_due(engine, client, secret)
-            except Exception:
-                log.exception("webhook sender failed; retrying")
+                streak.succeeded()
+            except Exception as e:
+                streak.failed(e)
             stop.wait(interval)

@@ -30,6 +30,7 @@ from zoetrope.jobs.children import idle_class
 from zoetrope.jobs.dispatch import DispatchPolicy
 from zoetrope.jobs.models import Job, now
 from zoetrope.jobs.render import render
+from zoetrope.jobs.streaks import FailureStreak
 from zoetrope.storage import BlobStore
 from zoetrope.yielding import pause, yielding_to
 
@@ -85,14 +86,16 @@ class _Lease:
 
     def _beat(self) -> None:
         interval = min(self.policy.lease_seconds / 3, 1.0)
+        streak = FailureStreak(log, f"heartbeat of {self.job_id}")
         while not self._done.wait(interval):
             try:
                 alive = dispatch.heartbeat(
                     self.engine, self.job_id, self.worker_id, self.policy, progress=self.progress
                 )
-            except Exception:  # a database hiccup: try again next beat, the lease has slack
-                log.exception("heartbeat of %s failed", self.job_id)
+            except Exception as e:  # a database hiccup: try again next beat, the lease has slack
+                streak.failed(e)
                 continue
+            streak.succeeded()
             if not alive:
                 self.cancelled.set()
                 return

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer, UserMessage
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 from pydantic import Field
 
 _STORYBOARD = """\
@@ -37,8 +39,22 @@ def add_prompts(mcp: MCPServer, limits: str) -> None:
     @mcp.prompt()
     def storyboard(
         idea: Annotated[str, Field(description="What the video is about.")],
-        seconds: Annotated[int, Field(description="Total length in seconds.")] = 12,
-        shots: Annotated[int, Field(description="Number of shots (prompt cards).")] = 3,
+        seconds: Annotated[str, Field(description="Total length in seconds, 1..60.")] = "12",
+        shots: Annotated[str, Field(description="Number of shots (prompt cards), 1..12.")] = "3",
     ):
         """Write a storyboard: timed prompt cards, then generate and chain them with the tools."""
-        return storyboard_messages(idea, seconds, shots, limits)
+        # Prompt arguments arrive as text; checked here so a bad one is named (the SDK would
+        # answer any exception with "Error rendering prompt" alone).
+        return storyboard_messages(
+            idea, _whole("seconds", seconds, 1, 60), _whole("shots", shots, 1, 12), limits
+        )
+
+
+def _whole(name: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise MCPError(INVALID_PARAMS, f"{name} must be a whole number from {low} to {high}, not {value!r}")
+    return number

@@ -6,8 +6,10 @@ import json
 from collections.abc import Awaitable, Callable
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.types import ListResourcesResult, PaginatedRequestParams, Resource
 
+from zoetrope.errors import NotFound, ZoetropeError
 from zoetrope.mcp import videos
 from zoetrope.mcp.videos import Caller
 
@@ -20,10 +22,15 @@ def add_resources(mcp: MCPServer, resolve: Callable[[Context], Awaitable[Caller]
     @mcp.resource("zoetrope://videos/{video_id}", mime_type="application/json")
     async def video_resource(video_id: str, ctx: Context) -> str:
         """One of your videos with its download links; `zoetrope://videos/recent` lists your latest 20."""
-        caller = await resolve(ctx)
-        if video_id == "recent":
-            return json.dumps(await videos.list_recent(caller, limit=RECENT))
-        return json.dumps(videos.describe(caller, await videos.get(caller, video_id)))
+        try:
+            caller = await resolve(ctx)
+            if video_id == "recent":
+                return json.dumps(await videos.list_recent(caller, limit=RECENT))
+            return json.dumps(videos.describe(caller, await videos.get(caller, video_id)))
+        except NotFound as e:  # another account's id reads the same as one that never existed
+            raise ResourceNotFoundError(e.message) from None
+        except ZoetropeError as e:
+            raise ResourceError(f"{e.code}: {e.message}") from None
 
     async def list_resources(rctx, params: PaginatedRequestParams) -> ListResourcesResult:
         # The listing is the caller's own videos, so it is built per request, not registered once.

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import anyio
 from mcp.types import CallToolResult, ImageContent, ResourceLink, TextContent
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services
@@ -55,8 +57,22 @@ class Caller:
         return f"{self.base_url.rstrip('/')}/v1/videos/{job_id}/content{query}"
 
 
+class DatabaseUnavailable(ZoetropeError):
+    """The database did not answer (restart, failover): the tool says to call again, as the
+    REST API answers 503 with Retry-After."""
+
+    status = 503
+    code = "service_unavailable"
+    type = "server_error"
+
+
 async def _in_thread(fn, *args, **kw):
-    return await anyio.to_thread.run_sync(partial(fn, *args, **kw))
+    try:
+        return await anyio.to_thread.run_sync(partial(fn, *args, **kw))
+    except (OperationalError, PoolTimeout):
+        raise DatabaseUnavailable(
+            "the database is unavailable for a moment; call this tool again in a few seconds"
+        ) from None
 
 
 def _get_job(caller: Caller, video_id: str) -> Job:
@@ -100,7 +116,12 @@ async def wait(caller: Caller, job: Job, report: Report, *, timeout: float = MAX
         if time.monotonic() >= deadline:
             return job
         await anyio.sleep(POLL_SECONDS)
-        job = await get(caller, job.id)
+        try:
+            job = await get(caller, job.id)
+        except DatabaseUnavailable:
+            # The job goes on without the database's answer for a moment (a restart, a failover):
+            # keep polling, and at the deadline answer with its id and last status, never "failed".
+            continue
     await report(100.0, job.status)
     return job
 
@@ -124,11 +145,12 @@ def _summary(job: Job, info: dict) -> str:
         else:
             where = "Run `zoetrope serve` (or pass --public-url) for a download link."
         return f"{what} {job.id} ({job.size}) is ready. {where}"
+    kind = "Image" if job.task == "t2i" else "Video"
     if job.status == FAILED:
         err = job.error or {}
-        return f"Video {job.id} failed ({err.get('code', 'error')}): {err.get('message', '')}"
+        return f"{kind} {job.id} failed ({err.get('code', 'error')}): {err.get('message', '')}"
     return (
-        f"Video {job.id} is {job.status.replace('_', ' ')} ({job.progress}%). "
+        f"{kind} {job.id} is {job.status.replace('_', ' ')} ({job.progress}%). "
         f"Call get_video with video_id={job.id!r} to follow it."
     )
 

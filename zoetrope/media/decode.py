@@ -188,4 +188,8 @@ def _read_image(upload: Upload, param: str | None) -> np.ndarray:
 
 
 def _corrupt_image(upload: Upload, error: Exception, param: str | None) -> InvalidMedia:
-    return InvalidMedia(f"{upload.name} is a corrupt {upload.format.upper()} image: {error}", param=param)
+    # Pillow's own words name the file object it read (a server's temporary path, or a memory
+    # address): the reason is kept only when it says something about the picture.
+    reason = str(error)
+    detail = "" if ("<_io." in reason or "cannot identify" in reason or not reason) else f": {reason}"
+    return InvalidMedia(f"{upload.name} is not a readable {upload.format.upper()} image{detail}", param=param)

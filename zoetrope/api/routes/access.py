@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from zoetrope.access import accounts, keys, ledger
 from zoetrope.access.keys import Principal
 from zoetrope.access.models import Account, ApiKey
-from zoetrope.access.usage import GROUPS, invoice_csv, month_bounds, usage
+from zoetrope.access.usage import GROUPS, checked_month, invoice_csv, month_bounds, usage
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.config import get_config
 from zoetrope.db import transaction
@@ -28,12 +28,7 @@ def admin_principal(p: Principal = Depends(principal)) -> Principal:
 
 
 def _month(month: str | None) -> str:
-    month = month or date.today().strftime("%Y-%m")
-    try:
-        start, _ = month_bounds(month)
-    except ValueError:
-        raise InvalidRequest(f"month must look like 2025-06, not {month!r}", param="month") from None
-    return start.strftime("%Y-%m")  # '2025-1' is read as 2025-01 and answered as such
+    return checked_month(month)
 
 
 def _group(group_by: str | None) -> str | None:
