@@ -163,3 +163,10 @@ def test_sign_up_refuses_markup_for_an_email(studio):
         timeout=30,
     )
     assert r.status_code == 400 and "valid email" in r.text
+
+
+def test_a_refused_email_comes_back_in_the_form_as_typed(studio):
+    c, csrf = _signed_in(studio, "bob")
+    r = c.post("/account/password", data={"email": "not-an-email", "password": PASSWORD, "csrf": csrf})
+    page = c.get(r.headers["location"]).text
+    assert "valid email" in page and 'value="not-an-email"' in page

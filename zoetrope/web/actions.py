@@ -154,8 +154,8 @@ def set_password(
                 user.email, user.password_hash = email, hash_password(password)
             # A new password ends every other sign-in of the account (a stolen cookie among them).
             end_other_sessions(s, v.principal.account_id, keep=v.session.id)
-    except ZoetropeError as e:
-        return _go(f"/account?error={quote_plus(e.message)}#password")
+    except ZoetropeError as e:  # back to the form, with what was typed (never the password)
+        return _go(f"/account?error={quote_plus(e.message)}&email={quote_plus(email[:320])}#password")
     response = _go("/account?saved=password#password")
     reissue_cookie(response, v.session, email)
     return response

@@ -151,6 +151,7 @@ def account_view(request: Request, new_key: str | None = None) -> Response:
         new_key=new_key,
         error=request.query_params.get("error"),
         saved=request.query_params.get("saved"),
+        typed_email=request.query_params.get("email"),
     )
 
 
