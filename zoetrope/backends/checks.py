@@ -27,11 +27,18 @@ def trim_frames(trim: tuple[float, float], fps: float) -> slice:
     return slice(round(trim[0] * fps), round(trim[1] * fps))
 
 
+MAX_SEED = 2**63 - 1  # what the samplers' random generators take
+
+
+def check_seed(seed: int | None) -> None:
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise InvalidRequest(f"seed must be between 0 and {MAX_SEED}, got {seed}", param="seed")
+
+
 def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> None:
     """Raise InvalidRequest (with `param`) if `req` cannot be made; return None if it can."""
     task = req.task
-    if req.seed is not None and not 0 <= req.seed < 2**63:
-        raise InvalidRequest(f"seed must be between 0 and {2**63 - 1}, got {req.seed}", param="seed")
+    check_seed(req.seed)
     if req.steps is not None and req.steps < 1:
         raise InvalidRequest(f"steps must be 1 or more, got {req.steps}; leave it out for the model's default",
                              param="steps")

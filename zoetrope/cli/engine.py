@@ -133,8 +133,7 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
     if task == "t2i":
         out = out.with_suffix(".png") if out.suffix.lower() != ".png" else out
     check_output(out, (".png",) if task == "t2i" else (".mp4", ".m4v", ".mov"))
-    moderate_prompt(prompt)
-    backend = BundledBackend()
+    backend = BundledBackend()  # reads its config; the weights load when it first generates
     native = native_size(backend, width, height)
     request = GenerationRequest(prompt=prompt, width=native[0], height=native[1], seconds=seconds, seed=seed,
                                 steps=steps, guidance=guidance, task=task)  # type: ignore[arg-type]
@@ -142,10 +141,11 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
     if native != (width, height):
         typer.echo(f"generating at native {native[0]}x{native[1]}, fitted to {width}x{height}")
     if task != "t2i":  # frames go to the encoder window by window: memory stays flat for any duration
-        # Released like the API's videos (frame check, invisible watermark, C2PA) and recorded
-        # locally, so `zoetrope verify` finds the record.
+        # Moderated and released like the API's videos (frame check, invisible watermark, C2PA) and
+        # recorded locally, so `zoetrope verify` finds the record.
         release_video(backend, request, out, size=(width, height))
     else:
+        moderate_prompt(prompt)
         video_id, fps = new_video_id(), backend.capabilities.fps
         frames = next(iter(backend.generate(request)))
         frames = finalize(frames, out, generation_id=video_id, model=backend.name, width=width, height=height,

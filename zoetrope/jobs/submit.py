@@ -20,7 +20,7 @@ from zoetrope.access.admission import admit
 from zoetrope.access.entitlements import RequestSummary
 from zoetrope.access.keys import Principal
 from zoetrope.backends.base import GenerationRequest, StoryCard
-from zoetrope.backends.checks import check_request, trim_frames
+from zoetrope.backends.checks import check_request, check_seed, trim_frames
 from zoetrope.backends.registry import Registry
 from zoetrope.db import batched_write, transaction
 from zoetrope.errors import InvalidRequest, UnsupportedByBackend
@@ -36,7 +36,6 @@ DEFAULT_VIDEO_SIZE = "720x1280"
 DEFAULT_IMAGE_SIZE = "1024x1024"
 DEFAULT_SECONDS = "4"
 DEFAULT_JOIN_SECONDS = "1"  # the transition of a loop or a blend
-MAX_SEED = 2**63 - 1  # what the samplers' random generators take
 SOURCE_TASKS = ("remix", "extend", "extend_backward", "loop", "blend", "recut")
 NEW_FOOTAGE = ("extend", "extend_backward", "loop", "blend")  # `seconds` is what is added to the source
 
@@ -109,8 +108,7 @@ def submit(
     if not req.prompt or not req.prompt.strip():
         raise InvalidRequest("prompt must not be empty", param="prompt")
     unicode_text(req.prompt, "prompt")
-    if req.seed is not None and not 0 <= req.seed <= MAX_SEED:
-        raise InvalidRequest(f"seed must be between 0 and {MAX_SEED}, got {req.seed}", param="seed")
+    check_seed(req.seed)  # t2v and t2i reach check_request only in the worker
     moderate(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
     options = dict(req.options or {})
     cards = _cards(options)
@@ -224,7 +222,7 @@ def _source(
     if req.source_video_id:
         with transaction(engine) as s:
             job = store.get_completed_job(s, principal.account_id, req.source_video_id, param=req.source_param)
-        _video_of(job, req.task, req.source_param)
+        _require_video(job, req.task, req.source_param)
         return job, float(job.seconds), _frames_of(job), job.size
     if req.source_upload is not None:
         info = media.probe(req.source_upload, param="video")
@@ -241,16 +239,15 @@ def _source(
     return None, 0.0, 0, None
 
 
-def _video_of(job: Job, task: str, param: str) -> str:
-    """The stored video of a source job; a 400 when the job made an image (a still has no footage
-    to remix or extend: animate it with input_reference instead)."""
+def _require_video(job: Job, task: str, param: str) -> None:
+    """A 400 when a source job made an image: a still has no footage to remix or extend (animate
+    it with input_reference instead)."""
     if "video" not in (job.outputs or {}):
         raise InvalidRequest(
             f"{job.id} is an image, and {task} needs a video; to make a video from it, send it as "
             "input_reference to POST /v1/videos",
             param=param,
         )
-    return job.outputs["video"]
 
 
 def _frames_of(job: Job) -> int:
@@ -267,7 +264,7 @@ def _target(engine: Engine, principal: Principal, req: VideoRequest, options: di
         raise InvalidRequest("blend needs a second video to lead into: send video_b", param="video_b")
     with transaction(engine) as s:
         job = store.get_completed_job(s, principal.account_id, str(ref), param="video_b")
-    _video_of(job, "blend", "video_b")
+    _require_video(job, "blend", "video_b")
     return job
 
 

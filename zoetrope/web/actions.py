@@ -95,9 +95,8 @@ def sign_up(request: Request, email: str = Form(""), password: str = Form("")) -
     try:
         email = _check_credentials(email, password)
         with transaction(_engine(request), immediate=True) as s:
-            if s.scalar(select(StudioUser.id).where(StudioUser.email == email)):
-                raise InvalidRequest("an account with this email already exists: sign in", param="email")
-            if find_account(s, email) is not None:  # an account made elsewhere under this name
+            # A studio user, or an account made elsewhere (CLI, admin API) under this name.
+            if s.scalar(select(StudioUser.id).where(StudioUser.email == email)) or find_account(s, email):
                 raise InvalidRequest("an account with this email already exists: sign in", param="email")
             account = create_account(s, email, plan=SIGNUP_PLAN)
             s.add(StudioUser(account_id=account.id, email=email, password_hash=hash_password(password)))

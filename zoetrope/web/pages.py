@@ -201,6 +201,9 @@ def admin_page(request: Request, month: str = "") -> Response:
     )
 
 
+MAX_QUOTE_SECONDS = 3600.0  # longer than any plan allows; past it a price means nothing
+
+
 @router.get("/studio/quote")
 def quote_json(
     model: str = "sora-2", seconds: float = 4, size: str = "1280x720", n: int = 1, image: bool = False
@@ -209,6 +212,3 @@ def quote_json(
     if not (math.isfinite(seconds) and 0 <= seconds <= MAX_QUOTE_SECONDS):
         raise InvalidRequest(f"seconds must be between 0 and {MAX_QUOTE_SECONDS:g}, got {seconds:g}", param="seconds")
     return {"credits": quote(model, seconds, size, max(1, min(n, 4)), image)}
-
-
-MAX_QUOTE_SECONDS = 3600.0  # longer than any plan allows; past it a price means nothing

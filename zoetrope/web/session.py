@@ -87,15 +87,16 @@ def start_session(
         s.add(row)
         s.flush()
         session_id = row.id
-    data = {"a": account_id, "k": key_id, "c": secrets.token_urlsafe(24), "e": email, "s": session_id}
-    response.set_cookie(
-        COOKIE, _serializer().dumps(data), max_age=MAX_AGE, httponly=True, samesite="lax", path="/"
-    )
+    _write_cookie(response, Session(account_id, key_id, secrets.token_urlsafe(24), email, session_id))
 
 
 def reissue_cookie(response: Response, session: Session, email: str | None) -> None:
     """The same session's cookie with a new email in it (the header shows it)."""
-    data = {"a": session.account_id, "k": session.key_id, "c": session.csrf, "e": email, "s": session.id}
+    _write_cookie(response, Session(session.account_id, session.key_id, session.csrf, email, session.id))
+
+
+def _write_cookie(response: Response, session: Session) -> None:
+    data = {"a": session.account_id, "k": session.key_id, "c": session.csrf, "e": session.email, "s": session.id}
     response.set_cookie(
         COOKIE, _serializer().dumps(data), max_age=MAX_AGE, httponly=True, samesite="lax", path="/"
     )
