@@ -155,6 +155,12 @@ def test_range_headers_follow_rfc_9110(client, server):
     r = httpx.get(url, headers={**auth, "range": f"bytes={len(whole.content)}-"}, timeout=60)
     assert _error(r, 416)["param"] == "range"
     assert r.headers["content-range"] == f"bytes */{len(whole.content)}"
+    head = httpx.head(url, headers=auth, timeout=60)  # a player asking for the size before it reads
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(whole.content)) and head.headers["content-type"] == "video/mp4"
+    head = httpx.head(url, headers={**auth, "range": "bytes=10-"}, timeout=60)
+    assert head.status_code == 206 and head.headers["content-length"] == str(len(whole.content) - 10)
+    assert httpx.head(url, headers={"authorization": "Bearer zk-wrong"}, timeout=60).status_code == 401
 
 
 def test_moderations_reads_a_bad_body_as_bad_json(server):

@@ -142,6 +142,10 @@ def test_a_published_image_shows_as_an_image_on_explore(studio):
     page = httpx.get(studio.url + "/explore", timeout=30).text
     tile = page[page.index(f"/explore/{image_id}/content") - 200 :][:400]
     assert "<img" in tile and "<video" not in tile, tile
+    image = httpx.get(f"{studio.url}/explore/{image_id}/content", timeout=30)
+    head = httpx.head(f"{studio.url}/explore/{image_id}/content", timeout=30)
+    assert image.status_code == head.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert head.content == b"" and head.headers["content-length"] == str(len(image.content))
 
 
 def test_bad_numbers_in_the_studio_are_4xx_not_500(studio):

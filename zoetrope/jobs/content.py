@@ -29,8 +29,10 @@ class Content:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def open_content(blobs: BlobStore, job: Job, variant: str, range_header: str | None) -> Content:
-    """The variant's bytes; 206 with Content-Range when a satisfiable Range was asked for."""
+def open_content(blobs: BlobStore, job: Job, variant: str, range_header: str | None, *, body: bool = True) -> Content:
+    """The variant's bytes; 206 with Content-Range when a satisfiable Range was asked for.
+
+    `body=False` (a HEAD request) gives the same status and headers with no bytes, and reads no blob."""
     if job.status != COMPLETED:
         raise InvalidRequest(
             f"video {job.id} is {job.status}; its content is ready once it is completed",
@@ -49,9 +51,8 @@ def open_content(blobs: BlobStore, job: Job, variant: str, range_header: str | N
         wanted = parse_range(range_header, size)
     except ValueError as e:
         raise RangeNotSatisfiable(str(e), size=size) from None
-    if wanted is None:
-        headers["content-length"] = str(size)
-        return Content(200, media_type, blobs.iter_range(key, ByteRange(0, size - 1)), headers)
-    headers["content-range"] = f"bytes {wanted.start}-{wanted.end}/{size}"
-    headers["content-length"] = str(wanted.length)
-    return Content(206, media_type, blobs.iter_range(key, wanted), headers)
+    status, span = (200, ByteRange(0, size - 1)) if wanted is None else (206, wanted)
+    if wanted is not None:
+        headers["content-range"] = f"bytes {wanted.start}-{wanted.end}/{size}"
+    headers["content-length"] = str(span.length)
+    return Content(status, media_type, blobs.iter_range(key, span) if body else iter(()), headers)

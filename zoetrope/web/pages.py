@@ -115,8 +115,11 @@ def published_content(
         job = queries.published_job(s, video_id)
     if job is None or variant not in ("video", "thumbnail", "spritesheet"):
         raise NotFound(f"no published video {video_id!r}", param="video_id")
-    c = open_content(request.app.state.services.blobs, job, variant, range)
+    c = open_content(request.app.state.services.blobs, job, variant, range, body=request.method != "HEAD")
     return StreamingResponse(c.chunks, status_code=c.status, media_type=c.media_type, headers=c.headers)
+
+
+router.head("/explore/{video_id}/content", include_in_schema=False)(published_content)
 
 
 @router.get("/account")

@@ -172,6 +172,7 @@ async def remix_video(
 @router.get("/{video_id}/content", response_class=StreamingResponse)
 def download_content(
     video_id: str,
+    request: Request,
     variant: Literal["video", "thumbnail", "spritesheet"] = "video",
     range: str | None = Header(None),
     svc: Services = Depends(services),
@@ -179,7 +180,11 @@ def download_content(
 ) -> StreamingResponse:
     with transaction(svc.engine) as s:
         job = store.get_job(s, who.account_id, video_id)
-    content = open_content(svc.blobs, job, variant, range)
+    content = open_content(svc.blobs, job, variant, range, body=request.method != "HEAD")
     return StreamingResponse(
         content.chunks, status_code=content.status, media_type=content.media_type, headers=content.headers
     )
+
+
+# HEAD answers as GET would, without the bytes (players and download managers ask for the size first).
+router.head("/{video_id}/content", include_in_schema=False)(download_content)
