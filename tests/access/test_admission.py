@@ -15,6 +15,7 @@ from zoetrope.db import transaction
 from zoetrope.errors import (
     EntitlementExceeded,
     InsufficientCredits,
+    InvalidRequest,
     NotEligible,
     PermissionDenied,
     QuotaExceeded,
@@ -197,3 +198,19 @@ def test_parallel_submits_never_overshoot_on_sqlite(sqlite_engine):
     p = principal(sqlite_engine, plan="pro")
     admitted, refused = _parallel_submits(sqlite_engine, p, 8)
     assert len(admitted) == 5 and len(refused) == 3
+
+
+def test_a_key_restricted_to_an_alias_may_use_the_model_it_names(engine):
+    p = principal(engine, plan="pro", allowed_models=["sora-2"])
+    submit(engine, p, "video_1", req(model="zoetrope-mini"))  # admission sees the canonical name
+    with pytest.raises(PermissionDenied, match="only sora-2, not other"):
+        submit(engine, p, "video_2", req(model="other"))
+
+
+def test_a_key_cannot_be_made_for_a_model_the_server_lacks(engine):
+    with transaction(engine) as s:
+        acct = create_account(s, "kay", "pro")
+        for models, message in (([], "is empty"), (["zoetrope-mini", "veo"], "unknown model 'veo'")):
+            with pytest.raises(InvalidRequest, match=message) as e:
+                create_key(s, acct.id, "k", allowed_models=models)
+            assert e.value.param == "allowed_models"

@@ -59,3 +59,17 @@ def test_usage_and_invoice_csv():
 def test_errors_are_one_clear_line():
     result = runner.invoke(app, ["accounts", "create", "x", "--plan", "platinum"])
     assert result.exit_code != 0 and "known plans" in str(result.exception)
+
+
+def test_keys_create_refuses_a_plan_it_would_not_apply_and_models_the_server_lacks():
+    run("accounts", "create", "ada", "--plan", "pro")
+    result = runner.invoke(app, ["keys", "create", "--account", "ada", "--plan", "free"])
+    assert result.exit_code != 0 and "accounts set ada --plan free" in str(result.exception)
+    assert result.exception.param == "--plan"
+    result = runner.invoke(app, ["keys", "create", "--account", "ada", "--model", "sora-3"])
+    assert result.exit_code != 0 and result.exception.param == "--model"
+    assert "unknown model 'sora-3' in --model" in str(result.exception) and "zoetrope-mini" in str(result.exception)
+    with transaction(engine_for(get_settings().resolved_database_url)) as s:
+        assert list_keys(s) == []  # neither left a key behind
+    run("keys", "create", "--account", "ada", "--plan", "pro", "--model", "sora-2")  # its own plan: fine
+    assert "pro" in run("accounts", "show", "ada")

@@ -72,8 +72,12 @@ _STANDING = select(
 )
 
 
-def check_model_allowed(principal: Principal, model: str) -> None:
-    if principal.allowed_models is not None and model not in principal.allowed_models:
+def check_model_allowed(principal: Principal, model: str, config: Config | None = None) -> None:
+    """`model` (canonical) against the key's list, whose entries may be aliases (`sora-2`)."""
+    if principal.allowed_models is None:
+        return
+    config = config or get_config()
+    if model not in {config.model_name(m) or m for m in principal.allowed_models}:
         raise PermissionDenied(
             f"this API key may use only {', '.join(principal.allowed_models)}, not {model}",
             code="model_not_allowed",
@@ -111,7 +115,7 @@ def admit(
             raise Conflict(f"job id {job_id} is already taken", param="job_id")
         return _admission(ledger.get_charge(session, job_id), plan, account)
     check_eligibility(config, plan, account.country, account.birth_date, today)
-    check_model_allowed(principal, req.model)
+    check_model_allowed(principal, req.model, config)
     entitlement = check_request(config, plan, req)
     check_concurrency(config, plan, standing.open_charges, account.seats)
     check_quota(

@@ -14,7 +14,7 @@ from zoetrope.access.accounts import get_account
 from zoetrope.access.models import ApiKey, utcnow
 from zoetrope.access.usage import checked_quota
 from zoetrope.config import Plan, get_config
-from zoetrope.errors import AuthenticationFailed, NotFound
+from zoetrope.errors import AuthenticationFailed, InvalidRequest, NotFound
 
 TOKEN_PREFIX = "zk-"
 
@@ -39,6 +39,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def checked_models(names: list[str] | None) -> list[str] | None:
+    """A key's model list, each name one the config routes (a model or an alias); None means every model."""
+    if names is None:
+        return None
+    config = get_config()
+    known = sorted({n for m in config.models for n in (m.name, *m.aliases)})
+    if not names:
+        raise InvalidRequest("allowed_models is empty: list at least one model, or leave it out for all of them",
+                             param="allowed_models")
+    for name in names:
+        if config.model_name(name) is None:
+            raise InvalidRequest(f"unknown model {name!r} in allowed_models; this server has: {', '.join(known)}",
+                                 param="allowed_models")
+    return list(dict.fromkeys(names))
+
+
 def create_key(
     session: Session,
     account_id: str,
@@ -56,7 +72,7 @@ def create_key(
         hashed_secret=hash_token(token),
         prefix=token[:10],
         quota=checked_quota(quota),
-        allowed_models=allowed_models,
+        allowed_models=checked_models(allowed_models),
     )
     session.add(key)
     session.flush()

@@ -175,7 +175,7 @@ def accounts_grant(
 @keys_app.command("create")
 def keys_create(
     account: str = typer.Option(..., "--account", help="account id or name; created if missing"),
-    plan: str = typer.Option("plus", help="the plan of an account created here"),
+    plan: str = typer.Option(None, help="the plan of an account created here (plus if left out)"),
     name: str = typer.Option("default", help="a label for the key"),
     model: list[str] = typer.Option(None, "--model", help="restrict the key to these models (repeatable)"),
     rpm: int = typer.Option(None, help="key quota: requests per minute"),
@@ -188,13 +188,21 @@ def keys_create(
 
     try:
         with transaction(_engine()) as s:
-            a = find_account(s, account) or create_account(s, account, plan)
+            a = find_account(s, account)
+            if a is None:
+                a = create_account(s, account, plan or "plus")
+            elif plan is not None and plan != a.plan:
+                raise InvalidRequest(
+                    f"account {a.name} is on plan {a.plan}, and --plan applies only to an account created here: "
+                    f"change its plan with `zoetrope accounts set {a.name} --plan {plan}`, or leave --plan out",
+                    param="--plan",
+                )
             key, token = create_key(
                 s, a.id, name, quota=_quota(rpm, seconds_per_day), allowed_models=model or None
             )
     except InvalidRequest as e:  # name the option the user typed, not the stored field
         option = {"quota.requests_per_minute": "--rpm", "quota.seconds_per_day": "--seconds-per-day",
-                  "name": "--account"}.get(e.param or "")
+                  "name": "--account", "allowed_models": "--model"}.get(e.param or "")
         if option is None:
             raise
         raise InvalidRequest(e.message.replace(e.param or "", option), param=option) from None

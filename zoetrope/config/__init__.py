@@ -119,6 +119,10 @@ class Config(BaseModel):
                 )
         return self
 
+    def model_name(self, name: str) -> str | None:
+        """The canonical name of model `name` (itself or one of its aliases); None if none is configured."""
+        return next((m.name for m in self.models if name == m.name or name in m.aliases), None)
+
     def plan(self, name: str) -> Plan:
         try:
             return self.plans[name]
