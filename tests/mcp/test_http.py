@@ -87,6 +87,24 @@ def test_plus_key_asking_for_20_seconds_gets_the_plans_refusal(server):
     assert "plus allows up to 10 s" in error["message"]
 
 
+def test_arguments_that_fail_the_schema_are_one_error_naming_each_field(server):
+    async def go():
+        async with http_session(server, server.keys["alice"]) as s:
+            bad = await s.call_tool("generate_video", {"prompt": "", "seconds": "abc"})
+            missing = await s.call_tool("get_video", {})
+            return bad, missing
+
+    bad, missing = anyio.run(go)
+    assert bad.is_error and missing.is_error
+    error = bad.structured_content["error"]
+    assert error["code"] == "invalid_request" and error["param"] == "prompt", error
+    text = bad.content[0].text
+    assert "`prompt`" in text and "`seconds`" in text and "(got 'abc')" in text and "plus 10 s" in text
+    assert "pydantic" not in text and "validation error" not in text, text
+    assert missing.structured_content["error"]["param"] == "video_id"
+    assert "Field required" in missing.content[0].text and "video_0123" in missing.content[0].text
+
+
 def test_mcp_without_a_valid_key_is_refused(server):
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
     for headers in ({}, {"Authorization": "Bearer zk-not-a-key"}):

@@ -6,8 +6,9 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from zoetrope.config import get_config
 from zoetrope.errors import InvalidRequest, ZoetropeError
@@ -55,11 +56,43 @@ Model = Annotated[str | None, Field(description=_MODEL)]
 Wait = Annotated[bool, Field(description=_WAIT)]
 
 
+class _Server(MCPServer):
+    """Arguments that fail a tool's schema come back as one `invalid_request_error` naming each field,
+    what it takes (from the schema's description) and what was sent, in place of pydantic's report."""
+
+    async def call_tool(self, name, arguments, context=None):
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as e:
+            if not isinstance(e.__cause__, ValidationError):
+                raise
+            tool = self._tool_manager.get_tool(name)
+            fields = tool.parameters.get("properties", {}) if tool else {}
+            return videos.error_result(argument_error(name, e.__cause__, fields))
+
+
+def argument_error(tool: str, error: ValidationError, fields: dict) -> InvalidRequest:
+    """`tool`'s rejected arguments as one InvalidRequest whose `param` is the first of them."""
+    problems, params = [], []
+    for err in error.errors(include_url=False):
+        field = ".".join(str(part) for part in err["loc"]) or "arguments"
+        params.append(field)
+        sent = "" if err["type"] == "missing" else f" (got {_short(err.get('input'))})"
+        hint = (fields.get(str(err["loc"][0]), {}).get("description") or "") if err["loc"] else ""
+        problems.append(f"`{field}`: {err['msg']}{sent}" + (f" [{hint.rstrip('.')}]" if hint else ""))
+    return InvalidRequest(f"{tool}: " + "; ".join(problems), param=params[0] if params else None)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def build_server(resolve: Resolve) -> MCPServer:
     """The Zoetrope MCP server; `resolve` turns a request's context into the calling `Caller`."""
     seconds_help = _seconds_help()
     Seconds = Annotated[int | None, Field(ge=1, le=60, description=seconds_help)]  # noqa: N806
-    mcp = MCPServer("zoetrope", instructions=INSTRUCTIONS, version="0.1.0")
+    mcp = _Server("zoetrope", instructions=INSTRUCTIONS, version="0.1.0")
     writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
     reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
