@@ -111,6 +111,8 @@ def test_create_a_key_see_it_once_and_revoke_it(page, studio):
     key = p.locator("#new-key").inner_text()
     assert key.startswith("zk-")
     page.shot("account-new-key")
+    p.reload()  # the key was created by a POST that redirected: a reload neither re-creates nor re-shows it
+    assert p.locator("#new-key").count() == 0 and p.locator("tr", has_text="laptop").count() == 1
     assert studio.api("bob").get("/v1/models", headers={"authorization": f"Bearer {key}"}).status_code == 200
     row = p.locator("tr", has_text="laptop")
     row.locator("button", has_text="Revoke").click()

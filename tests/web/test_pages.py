@@ -79,6 +79,23 @@ def _signed_in_with(studio, **form) -> tuple[httpx.Client, str]:
     return c, re.search(r'name="csrf" content="([^"]+)"', c.get("/account").text).group(1)
 
 
+def test_a_new_key_is_shown_once_after_the_redirect_and_only_to_its_sign_in(studio):
+    c, csrf = _signed_in(studio, "alice")
+    other, _ = _signed_in(studio, "alice")
+    r = c.post("/account/keys", data={"name": "once", "csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/account#keys"
+    handed = next(k for k in c.cookies.jar if k.name == "zoetrope_new_key")
+    other.cookies.jar.set_cookie(handed)
+    seen = other.get("/account")
+    assert seen.request.headers["cookie"].count("zoetrope_new_key=") == 1
+    assert 'id="new-key"' not in seen.text  # another sign-in's handover is not shown
+    page = c.get("/account").text
+    key = re.search(r'<code id="new-key">(zk-[^<]+)</code>', page).group(1)
+    assert studio.api("alice").get("/v1/models", headers={"authorization": f"Bearer {key}"}).status_code == 200
+    assert 'id="new-key"' not in c.get("/account").text and key not in c.get("/account").text
+    assert c.get("/account").text.count(">once<") == 1  # reloading made no second key
+
+
 def test_signing_out_ends_the_session_for_a_copied_cookie_too(studio):
     c, csrf = _signed_in(studio, "alice")
     copied = dict(c.cookies)

@@ -22,6 +22,7 @@ from zoetrope.web.session import (
     check_csrf,
     end_other_sessions,
     end_session,
+    hand_over_key,
     hash_password,
     limited_key,
     read_session,
@@ -171,14 +172,10 @@ def create_key(request: Request, name: str = Form("studio"), csrf: str = Form(""
             _, token = keys.create_key(s, v.principal.account_id, name.strip()[:200] or "studio")
     except ZoetropeError as e:
         return _go(f"/account?error={quote_plus(e.message)}#keys")
-    # The key is shown once, on the page this renders; it is never stored in plain text.
-    return _account_with_key(request, token)
-
-
-def _account_with_key(request: Request, token: str) -> Response:
-    from zoetrope.web.pages import account_view
-
-    return account_view(request, new_key=token)
+    # The key is shown once, on the page the redirect lands on; it is never stored in plain text.
+    response = _go("/account#keys")
+    hand_over_key(response, v.session, token)
+    return response
 
 
 @router.post("/account/keys/{key_id}/revoke")

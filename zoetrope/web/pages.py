@@ -17,6 +17,7 @@ from zoetrope.errors import InvalidRequest, NotFound
 from zoetrope.jobs import store
 from zoetrope.jobs.content import open_content
 from zoetrope.web import queries
+from zoetrope.web.session import NEW_KEY_COOKIE, take_new_key
 from zoetrope.web.views import ASPECTS, RESOLUTIONS, SECONDS, limits, quote, render, viewer
 
 router = APIRouter(include_in_schema=False)
@@ -124,11 +125,7 @@ router.head("/explore/{video_id}/content", include_in_schema=False)(published_co
 
 @router.get("/account")
 def account_page(request: Request) -> Response:
-    return account_view(request)
-
-
-def account_view(request: Request, new_key: str | None = None) -> Response:
-    """The account page; `new_key` is a key just created, shown this once."""
+    """The account page; a key just created (see `hand_over_key`) is shown this once."""
     v = viewer(request)
     month = date.today().strftime("%Y-%m")
     since, until = month_bounds(month)
@@ -139,7 +136,7 @@ def account_view(request: Request, new_key: str | None = None) -> Response:
         points = ledger.balance(s, v.principal.account_id, "points")
         has_password = _has_password(s, v.principal.account_id)
     peak = max([d.credits for d in days] + [1])
-    return render(
+    response = render(
         request,
         "account.html",
         v,
@@ -151,11 +148,14 @@ def account_view(request: Request, new_key: str | None = None) -> Response:
         points=points,
         month=month,
         has_password=has_password,
-        new_key=new_key,
+        new_key=take_new_key(request, v.session),
         error=request.query_params.get("error"),
         saved=request.query_params.get("saved"),
         typed_email=request.query_params.get("email"),
     )
+    if NEW_KEY_COOKIE in request.cookies:
+        response.delete_cookie(NEW_KEY_COOKIE, path="/account", httponly=True, samesite="strict")
+    return response
 
 
 def _has_password(s, account_id: str) -> bool:

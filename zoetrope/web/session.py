@@ -24,6 +24,8 @@ from zoetrope.web.models import StudioSession, StudioUser
 
 COOKIE = "zoetrope_session"
 MAX_AGE = 14 * 24 * 3600
+NEW_KEY_COOKIE = "zoetrope_new_key"
+NEW_KEY_MAX_AGE = 120
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _hasher = PasswordHasher()
 
@@ -100,6 +102,26 @@ def _write_cookie(response: Response, session: Session) -> None:
     response.set_cookie(
         COOKIE, _serializer().dumps(data), max_age=MAX_AGE, httponly=True, samesite="lax", path="/"
     )
+
+
+def hand_over_key(response: Response, session: Session, token: str) -> None:
+    """A key just created rides the redirect to the account page in a signed cookie of its own, bound to
+    this sign-in and read once: reloading that page neither shows the key again nor makes another."""
+    data = _serializer().dumps({"s": session.id, "t": token}, salt="zoetrope-new-key")
+    response.set_cookie(NEW_KEY_COOKIE, data, max_age=NEW_KEY_MAX_AGE, httponly=True, samesite="strict",
+                        path="/account")
+
+
+def take_new_key(request: Request, session: Session) -> str | None:
+    """The key `hand_over_key` left for this sign-in, if any (the caller deletes the cookie)."""
+    raw = request.cookies.get(NEW_KEY_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _serializer().loads(raw, salt="zoetrope-new-key", max_age=NEW_KEY_MAX_AGE)
+    except BadSignature:
+        return None
+    return data["t"] if data.get("s") == session.id else None
 
 
 def limited_key(principal: Principal) -> bool:
