@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -31,13 +34,52 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(default=None, description="whsec_... for signed webhooks")
     webhook_url: str | None = None
     # Webhooks go only to public addresses unless their network is listed here (e.g. "10.0.0.0/8").
-    webhook_allowed_networks: list[str] = Field(default_factory=list)
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Origins allowed to call the API from a browser (CORS); none by default.
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Upload limits for media the API and CLI read.
     max_upload_bytes: int = 64 * 1024 * 1024
     max_pixels: int = 4096 * 4096
     max_frames: int = 2000
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret(cls, v: str | None) -> str | None:
+        if v is not None:
+            from zoetrope.jobs.webhooks import secret_key
+
+            secret_key(v)
+        return v
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        from zoetrope.jobs.webhooks import check_url
+
+        return check_url(v) if v else None
+
+    @field_validator("webhook_allowed_networks", "cors_origins", mode="before")
+    @classmethod
+    def _list(cls, v: object) -> object:
+        """A list variable as JSON (`["a", "b"]`) or as comma-separated words (`a,b`)."""
+        if not isinstance(v, str):
+            return v
+        if v.lstrip().startswith("["):
+            try:
+                return json.loads(v)
+            except ValueError:
+                raise ValueError('not a JSON list; write ["a", "b"] or a,b') from None
+        return [part.strip() for part in v.split(",") if part.strip()]
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for net in v:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(f"{net!r} is not a network; write one like 10.0.0.0/8 or fd00::/8") from None
+        return v
 
     @property
     def resolved_database_url(self) -> str:

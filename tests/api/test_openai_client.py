@@ -78,8 +78,8 @@ def test_remix_and_extend_build_on_a_finished_video(client):
     assert (by_id.status, by_id.seconds, by_id.model_extra["metadata"]["frames"]) == (
         "completed",
         "2",
-        "17",
-    )  # 9 + 8 new
+        "16",
+    )  # 8 (1 s) + 8 new: 2 s
 
 
 def test_delete_removes_the_video(client):

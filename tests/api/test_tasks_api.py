@@ -61,8 +61,8 @@ def test_loop_and_backward_extension_add_their_seconds_to_the_clip(alice, clip):
         {"prompt": "the ball rolls in", "seconds": "1", "video": {"id": clip}, "direction": "backward"},
     )
     assert loop.seconds == back.seconds == "2"  # charged for the whole result, not the transition
-    assert _frames(alice, loop) == ("2", 9 + 8)
-    assert _frames(alice, back) == ("2", 8 + 9)
+    assert _frames(alice, loop) == ("2", 8 + 8)  # a 1 s clip is 8 frames
+    assert _frames(alice, back) == ("2", 8 + 8)
 
 
 def test_blend_and_recut_complete_with_the_right_length(alice, clip):
@@ -76,7 +76,7 @@ def test_blend_and_recut_complete_with_the_right_length(alice, clip):
         alice, f"/videos/{clip}/recut", {"prompt": "it stops", "start": 0, "end": 0.75, "extend": 1}
     )
     assert (blend.seconds, recut.seconds) == ("3", "1.75")
-    assert _frames(alice, blend) == ("3", 9 + 8 + 9)
+    assert _frames(alice, blend) == ("3", 8 + 8 + 8)
     assert _frames(alice, recut) == ("1.75", 6 + 8)
 
 
@@ -84,7 +84,7 @@ def test_storyboard_follows_its_cards(alice):
     cards = [{"prompt": "a red ball rolls", "start": 0}, {"prompt": "a blue square falls", "start": 1}]
     story = _post(alice, "/videos/storyboards", {"cards": cards, "seconds": "2", "size": SIZE})
     assert story.prompt == "a red ball rolls / a blue square falls"
-    assert _frames(alice, story) == ("2", 17)
+    assert _frames(alice, story) == ("2", 16)
 
 
 def _counts(db) -> tuple[int, int]:

@@ -18,11 +18,18 @@ from prometheus_client import (
 
 from zoetrope.api.deps import Services, services
 from zoetrope.db import transaction
-from zoetrope.jobs import store
+from zoetrope.jobs import store, webhooks
 from zoetrope.jobs.models import LANES, STATUSES
 
 QUEUE_DEPTH = Gauge(
     "zoetrope_jobs", "Live jobs by status and lane", ["status", "lane"], multiprocess_mode="livemostrecent"
+)
+
+WEBHOOKS = Gauge(
+    "zoetrope_webhook_deliveries",
+    "Webhook events waiting to be sent (pending) and given up on (failed: `zoetrope webhooks retry`)",
+    ["status"],
+    multiprocess_mode="livemostrecent",
 )
 
 router = APIRouter(tags=["metrics"])
@@ -32,6 +39,9 @@ router = APIRouter(tags=["metrics"])
 def metrics(svc: Services = Depends(services)) -> Response:
     with transaction(svc.engine) as s:
         counts = store.count_by_status(s)
+        hooks = webhooks.delivery_counts(s, ("pending", "failed"))
+    for status, n in hooks.items():
+        WEBHOOKS.labels(status).set(n)
     for status in STATUSES:
         for lane in LANES:
             QUEUE_DEPTH.labels(status, lane).set(counts.get((status, lane), 0))

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from zoetrope.backends.base import Capabilities, GenerationRequest, Progress, no_progress
-from zoetrope.backends.checks import check_request, extension_frames, trim_frames
+from zoetrope.backends.checks import check_request, extension_frames, take, trim_frames, whole_frames
 from zoetrope.errors import ModelUnavailable, UnsupportedByBackend
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
@@ -103,12 +103,14 @@ def _dispatch(pipe, request: GenerationRequest, fps: float, seed: int, opts, on_
     size = {"height": request.height, "width": request.width}
     common = {"seed": seed, "options": opts}
     source = None if request.source is None else _fit(_require(request.source, "video"), request)
+    # Whole-clip tasks make 1 + 4k frames and deliver the asked duration's (`whole_frames`).
+    delivered = 1 if task == "t2i" else whole_frames(request.seconds, fps)
     if task in ("t2v", "t2i"):
         frames = 1 if task == "t2i" else frames_for(request.seconds, fps)
-        yield from tasks.text_to_video(pipe, prompt, frames, **size, **common, on_step=on_step)
+        yield from take(tasks.text_to_video(pipe, prompt, frames, **size, **common, on_step=on_step), delivered)
     elif task == "i2v":
-        yield from tasks.image_to_video(pipe, prompt, source[0], frames_for(request.seconds, fps), **common,
-                                        on_step=on_step)
+        yield from take(tasks.image_to_video(pipe, prompt, source[0], frames_for(request.seconds, fps), **common,
+                                             on_step=on_step), delivered)
     elif task == "extend":
         yield from tasks.extend(pipe, prompt, source, extension_frames(request.seconds, fps), **common,
                                 on_step=on_step)
@@ -135,7 +137,7 @@ def _dispatch(pipe, request: GenerationRequest, fps: float, seed: int, opts, on_
         images = [None if c.image is None else _fit(c.image[None], request)[0] for c in request.cards]
         segments = storyboard.segments_for([c.start for c in request.cards], [c.prompt for c in request.cards],
                                            total, fps, images)
-        yield from storyboard.storyboard(pipe, segments, **size, **common, on_step=on_step)
+        yield from take(storyboard.storyboard(pipe, segments, **size, **common, on_step=on_step), delivered)
 
 
 def _require(x: np.ndarray | None, field: str) -> np.ndarray:

@@ -7,6 +7,9 @@ way everywhere, before weights load or a job is queued.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
+
+import numpy as np
 
 from zoetrope.backends.base import GenerationRequest
 from zoetrope.errors import InvalidRequest
@@ -20,6 +23,21 @@ SOURCE_TASKS = ("i2v", "extend", "extend_backward", "remix", "loop", "blend", "r
 def extension_frames(seconds: float, fps: float) -> int:
     """New frames for an extension of `seconds`: a positive multiple of 4 (the VAE's time stride)."""
     return 4 * max(1, round(seconds * fps / 4))
+
+
+def whole_frames(seconds: float, fps: float) -> int:
+    """The frames `seconds` of video holds (at least one): what a whole-clip task delivers. A model makes
+    1 + k * stride frames; the frames past the asked duration are dropped, so 4 s at 8 fps is 32 frames."""
+    return max(1, round(seconds * fps))
+
+
+def take(chunks: Iterable[np.ndarray], count: int) -> Iterator[np.ndarray]:
+    """The first `count` frames of a stream of (T, H, W, 3) chunks, stopping the stream there."""
+    for chunk in chunks:
+        if count <= 0:
+            return
+        yield chunk[:count]
+        count -= len(chunk)
 
 
 def trim_frames(trim: tuple[float, float], fps: float) -> slice:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from zoetrope.errors import ZoetropeError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 app = typer.Typer(
     name="zoetrope",
@@ -52,11 +56,13 @@ from zoetrope.cli import mcp as _mcp  # noqa: E402,F401
 from zoetrope.cli import safety as _safety  # noqa: E402,F401
 from zoetrope.cli import serve as _serve  # noqa: E402,F401
 from zoetrope.cli import tasks as _tasks  # noqa: E402,F401
+from zoetrope.cli import webhooks as _webhooks  # noqa: E402,F401
 from zoetrope.cli import worker as _worker  # noqa: E402,F401
 
 
 def main() -> None:
     """Entry point: run the CLI, printing domain errors as one clear line instead of a traceback."""
+    from pydantic import ValidationError
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
     try:
@@ -68,6 +74,23 @@ def main() -> None:
     except (OperationalError, ArgumentError, NoSuchModuleError) as e:
         err_console.print(f"[bold red]error[/] (ZOETROPE_DATABASE_URL): {_database_problem(e)}")
         sys.exit(2)
+    except ValidationError as e:
+        if e.title != "Settings":
+            raise
+        for variable, problem in settings_problems(e):
+            err_console.print(f"[bold red]error[/] ({variable}): {problem}")
+        sys.exit(2)
+
+
+def settings_problems(e: ValidationError) -> list[tuple[str, str]]:
+    """Each rejected `ZOETROPE_*` variable with what is wrong with it (its value, where that helps)."""
+    problems = []
+    for err in e.errors(include_url=False):
+        field = str(err["loc"][0]) if err["loc"] else ""
+        message = err["msg"].removeprefix("Value error, ")
+        got = "" if err["type"].startswith("value_error") else f" (got {str(err.get('input'))[:80]!r})"
+        problems.append((f"ZOETROPE_{field.upper()}", message + got))
+    return problems
 
 
 def _database_problem(e: Exception) -> str:

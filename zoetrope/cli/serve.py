@@ -94,6 +94,9 @@ def serve(
     runtime.start(count, webhook_secret=s.webhook_secret)
     _warm_up()
     console.print(f"Zoetrope API on http://{host}:{port}/v1 with {count} worker(s); data in {s.data_dir}")
+    if s.webhook_url and not s.webhook_secret:
+        console.print("Webhooks go to ZOETROPE_WEBHOOK_URL unsigned: set ZOETROPE_WEBHOOK_SECRET "
+                      "(`zoetrope webhooks secret` makes one) so receivers can verify them", style="yellow")
     if token:
         console.print("First run: created account 'local' (plan pro) with this API key, shown once:")
         console.print(f"  OPENAI_BASE_URL=http://{host}:{port}/v1 OPENAI_API_KEY={token}", soft_wrap=True)

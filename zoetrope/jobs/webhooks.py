@@ -31,22 +31,56 @@ from zoetrope.settings import get_settings
 log = logging.getLogger(__name__)
 
 
+# Standard Webhooks' suggested schedule: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h
+# after each failure; a receiver may be down for a day and still get every event.
+RETRY_DELAYS = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 8
-    first_delay: float = 1.0  # seconds; doubles each attempt
-    max_delay: float = 600.0
+    delays: tuple[float, ...] = RETRY_DELAYS  # seconds before the 2nd, 3rd, ... attempt
     timeout: float = 10.0
 
+    @property
+    def max_attempts(self) -> int:
+        return len(self.delays) + 1
+
     def delay(self, attempts: int) -> float:
-        return min(self.max_delay, self.first_delay * 2 ** max(0, attempts - 1))
+        """Seconds to wait after the `attempts`-th failed attempt."""
+        return self.delays[min(max(attempts, 1), len(self.delays)) - 1]
+
+
+def secret_key(secret: str) -> bytes:
+    """The HMAC key of a secret: `whsec_` + base64 (what the `openai` client's `unwrap` takes), or raw text.
+    ValueError, saying what is wrong, for one that no receiver could verify with."""
+    if not secret.startswith("whsec_"):
+        if not secret.strip():
+            raise ValueError("the webhook secret is empty; make one with `zoetrope webhooks secret`")
+        return secret.encode()
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except ValueError:
+        raise ValueError(
+            "a whsec_ secret is whsec_ followed by base64 (padding included); make one with "
+            "`zoetrope webhooks secret`"
+        ) from None
+    if len(key) < 16:
+        raise ValueError(f"the webhook secret's key is {len(key)} bytes; use at least 16 (`zoetrope webhooks secret`)")
+    return key
 
 
 def sign(secret: str, event_id: str, timestamp: int, body: str) -> str:
     """The `webhook-signature` header value for one delivery."""
-    key = base64.b64decode(secret.removeprefix("whsec_")) if secret.startswith("whsec_") else secret.encode()
-    digest = hmac.new(key, f"{event_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
+    digest = hmac.new(secret_key(secret), f"{event_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
+
+
+def check_url(url: str) -> str:
+    """`url` if it is an absolute http(s) URL; ValueError naming the fix otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) URL; write it whole, e.g. https://example.com/hooks/zoetrope")
+    return url
 
 
 def new_secret() -> str:
@@ -75,19 +109,22 @@ def record_event(session: Session, job: Job, url: str | None = None) -> WebhookD
     return delivery
 
 
-def _claim_due(engine: Engine, policy: RetryPolicy, limit: int = 16) -> list[WebhookDelivery]:
+def _claim_next(engine: Engine, policy: RetryPolicy, tried: set[int]) -> WebhookDelivery | None:
+    """The oldest due event, held for this sender while it sends (one at a time, so a slow receiver
+    cannot outlast the hold of events still waiting behind it and have them sent twice)."""
     t = now()
     with transaction(engine, immediate=True) as s:
-        due = s.scalars(
+        d = s.scalars(
             select(WebhookDelivery)
             .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= t)
+            .where(WebhookDelivery.seq.not_in(tried))
             .order_by(WebhookDelivery.seq)
-            .limit(limit)
+            .limit(1)
             .with_for_update(skip_locked=True)
-        ).all()
-        for d in due:  # hold them while we send, so another sender does not send them too
-            d.next_attempt_at = t + policy.timeout * 2
-        return list(due)
+        ).first()
+        if d is not None:
+            d.next_attempt_at = t + policy.timeout * 6  # past a send's connect, write and read timeouts
+        return d
 
 
 def refused_destination(url: str, allowed_networks: list[str]) -> str | None:
@@ -112,18 +149,21 @@ def refused_destination(url: str, allowed_networks: list[str]) -> str | None:
 
 
 def deliver_due(
-    engine: Engine, client: httpx.Client, secret: str | None, policy: RetryPolicy = RetryPolicy()
+    engine: Engine, client: httpx.Client, secret: str | None, policy: RetryPolicy = RetryPolicy(), limit: int = 64
 ) -> int:
-    """Send every due event once; returns how many were delivered."""
-    delivered = 0
+    """Send each due event once (up to `limit`); returns how many were delivered."""
+    delivered, tried = 0, set()
     allowed = get_settings().webhook_allowed_networks
-    for d in _claim_due(engine, policy):
+    for _ in range(limit):
+        if (d := _claim_next(engine, policy, tried)) is None:
+            break
+        tried.add(d.seq)
         ts = int(now())
         headers = {"content-type": "application/json", "webhook-id": d.event_id, "webhook-timestamp": str(ts)}
-        if secret:
-            headers["webhook-signature"] = sign(secret, d.event_id, ts, d.payload)
         error = refused = refused_destination(d.url, allowed)
         try:
+            if secret:
+                headers["webhook-signature"] = sign(secret, d.event_id, ts, d.payload)
             r = (
                 None
                 if refused
@@ -131,6 +171,8 @@ def deliver_due(
             )
             if r is not None and r.status_code >= 300:
                 error = f"HTTP {r.status_code}"
+        except ValueError as e:  # a secret no receiver could verify with: retried once it is fixed
+            error = f"ZOETROPE_WEBHOOK_SECRET: {e}"
         except httpx.HTTPError as e:
             error = f"{type(e).__name__}: {e}"
         with transaction(engine, immediate=True) as s:
@@ -162,3 +204,37 @@ def run_sender(engine: Engine, stop, *, secret: str | None, interval: float = 0.
             except Exception as e:
                 streak.failed(e)
             stop.wait(interval)
+
+
+def list_deliveries(session: Session, status: str | None = None, limit: int = 50) -> list[WebhookDelivery]:
+    """The newest deliveries, of one status (pending, delivered, failed) or all."""
+    query = select(WebhookDelivery).order_by(WebhookDelivery.seq.desc()).limit(limit)
+    if status is not None:
+        query = query.where(WebhookDelivery.status == status)
+    return list(session.scalars(query))
+
+
+def retry_deliveries(session: Session, event_ids: list[str] | None = None, *, url: str | None = None) -> int:
+    """Queue failed events (those named, or every failed one) to be sent again now, from their first
+    attempt, to `url` when given (a receiver that moved); returns how many were queued."""
+    query = select(WebhookDelivery).where(WebhookDelivery.status == "failed")
+    if event_ids:
+        query = query.where(WebhookDelivery.event_id.in_(event_ids))
+    rows = list(session.scalars(query))
+    for row in rows:
+        row.status, row.attempts, row.next_attempt_at = "pending", 0, now()
+        if url:
+            row.url = check_url(url)
+    return len(rows)
+
+
+def delivery_counts(session: Session, statuses: tuple[str, ...] = ("pending", "delivered", "failed")) -> dict[str, int]:
+    """How many deliveries there are of each of `statuses`."""
+    from sqlalchemy import func
+
+    rows = session.execute(
+        select(WebhookDelivery.status, func.count())
+        .where(WebhookDelivery.status.in_(statuses))
+        .group_by(WebhookDelivery.status)
+    )
+    return dict.fromkeys(statuses, 0) | {status: n for status, n in rows}

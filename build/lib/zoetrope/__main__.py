@@ -1,0 +1,3 @@
+from zoetrope.cli import main
+
+main()

@@ -1,0 +1,113 @@
+"""Create, find and change accounts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from zoetrope.access.models import Account
+from zoetrope.access.usage import checked_quota
+from zoetrope.config import get_config
+from zoetrope.errors import Conflict, InvalidRequest, NotFound
+
+
+def _check_plan(plan: str) -> None:
+    plans = get_config().plans
+    if plan not in plans:
+        raise InvalidRequest(f"unknown plan {plan!r}; known plans: {', '.join(sorted(plans))}", param="plan")
+
+
+def _check_country(country: str) -> str:
+    code = country.strip().upper()
+    if len(code) != 2 or not code.isalpha():
+        raise InvalidRequest(
+            f"country must be an ISO 3166-1 alpha-2 code like 'US', not {country!r}", param="country"
+        )
+    return code
+
+
+def _check_birth_date(birth_date: date) -> date:
+    if birth_date > date.today():
+        raise InvalidRequest(f"birth_date {birth_date.isoformat()} is in the future", param="birth_date")
+    return birth_date
+
+
+def create_account(
+    session: Session,
+    name: str,
+    plan: str = "plus",
+    country: str = "US",
+    birth_date: date = date(1990, 1, 1),
+    *,
+    seats: int = 1,
+    is_admin: bool = False,
+    quota: dict | None = None,
+) -> Account:
+    """A new account on `plan`; the name must be unused."""
+    _check_plan(plan)
+    if not name.strip():
+        raise InvalidRequest("an account needs a name", param="name")
+    if seats < 1:
+        raise InvalidRequest("seats must be at least 1", param="seats")
+    if session.scalar(select(Account.id).where(Account.name == name)) is not None:
+        raise Conflict(f"an account named {name!r} already exists", param="name")
+    account = Account(
+        name=name,
+        plan=plan,
+        country=_check_country(country),
+        birth_date=_check_birth_date(birth_date),
+        seats=seats,
+        is_admin=is_admin,
+        quota=checked_quota(quota),
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def get_account(session: Session, account_id: str) -> Account:
+    """The account with this id, or with this name; NotFound otherwise."""
+    account = session.scalar(select(Account).where(or_(Account.id == account_id, Account.name == account_id)))
+    if account is None:
+        raise NotFound(f"no account {account_id!r}", param="account")
+    return account
+
+
+def find_account(session: Session, id_or_name: str) -> Account | None:
+    stmt = select(Account).where(or_(Account.id == id_or_name, Account.name == id_or_name))
+    return session.scalar(stmt)
+
+
+def list_accounts(session: Session) -> list[Account]:
+    return list(session.scalars(select(Account).order_by(Account.created_at, Account.id)))
+
+
+def update_account(
+    session: Session,
+    account_id: str,
+    *,
+    plan: str | None = None,
+    country: str | None = None,
+    birth_date: date | None = None,
+    seats: int | None = None,
+    quota: dict | None = None,
+) -> Account:
+    """Change an account's plan, country, birth date, seats or quota."""
+    account = get_account(session, account_id)
+    if plan is not None:
+        _check_plan(plan)
+        account.plan = plan
+    if country is not None:
+        account.country = _check_country(country)
+    if birth_date is not None:
+        account.birth_date = _check_birth_date(birth_date)
+    if seats is not None:
+        if seats < 1:
+            raise InvalidRequest("seats must be at least 1", param="seats")
+        account.seats = seats
+    if quota is not None:
+        account.quota = checked_quota(quota) or None
+    session.flush()
+    return account

@@ -1,0 +1,174 @@
+"""What a plan allows one request to ask for: duration, resolution, aspect, task, lane, concurrency.
+
+Pure: a plan and a request summary in, an `Entitlement` or a typed refusal out. Every refusal
+names the plan, the limit and what to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from zoetrope.config import Config, Plan
+from zoetrope.errors import EntitlementExceeded, InvalidRequest, QuotaExceeded
+
+IMAGE_TASKS = ("t2i",)
+
+
+@dataclass(frozen=True)
+class RequestSummary:
+    """The parts of a generation request that policy looks at. `seconds == 0` is an image."""
+
+    model: str
+    width: int
+    height: int
+    seconds: float = 4.0
+    task: str = "t2v"
+    n: int = 1
+    lane: str | None = None  # None: the plan's default lane
+    # Of `seconds`, what the request adds to a source (an extension, loop, blend); None: all of it.
+    new_seconds: float | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.seconds == 0 or self.task in IMAGE_TASKS
+
+    @property
+    def short_side(self) -> int:
+        return min(self.width, self.height)
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    """What the plan grants this request: the lane it runs in and whether it is watermarked."""
+
+    lane: str
+    watermark: bool
+
+
+def concurrency_limit(plan: Plan, seats: int = 1) -> int:
+    return plan.concurrent_jobs * (max(seats, 1) if plan.per_seat else 1)
+
+
+def upgrade_hint(config: Config, plan: Plan, allows: Callable[[Plan], bool]) -> str:
+    """' or upgrade to pro': the cheapest public plan that allows it, or '' when none does."""
+    candidates = [
+        p
+        for p in config.plans.values()
+        if p.video
+        and not p.excluded
+        and not p.channel
+        and p.name != plan.name
+        and p.name not in config.eligibility.excluded_plans
+        and allows(p)
+    ]
+    if not candidates:
+        return ""
+    best = min(candidates, key=lambda p: (p.price_usd if p.price_usd is not None else float("inf"), p.name))
+    return f" or upgrade to {best.name}"
+
+
+def _aspect_ok(aspects: list[str] | None, width: int, height: int) -> bool:
+    if not aspects:
+        return True
+    for a in aspects:
+        w, h = (float(x) for x in a.split(":"))
+        if abs(width / height - w / h) < 0.01:
+            return True
+    return False
+
+
+def _scaled(width: int, height: int, short_side: int) -> str:
+    scale = short_side / min(width, height)
+    return f"{round(width * scale / 2) * 2}x{round(height * scale / 2) * 2}"
+
+
+def _example_size(aspect: str, short_side: int) -> str:
+    w, h = (float(x) for x in aspect.split(":"))
+    scale = short_side / min(w, h)
+    return f"{round(w * scale / 2) * 2}x{round(h * scale / 2) * 2}"
+
+
+def check_request(config: Config, plan: Plan, req: RequestSummary) -> Entitlement:
+    """The entitlement for `req` on `plan`, or EntitlementExceeded naming the limit and the fix."""
+    if req.width <= 0 or req.height <= 0 or req.seconds < 0 or req.n < 1:
+        raise InvalidRequest("size, seconds and n must be positive", param="size")
+    who = f"the {plan.name} plan"
+    if not plan.video:
+        hint = upgrade_hint(config, plan, lambda p: True)
+        raise EntitlementExceeded(
+            f"{who} has no video or image generation; {hint.removeprefix(' or ')}".rstrip("; "),
+            code="generation_not_in_plan",
+            param="model",
+        )
+    if req.is_image:
+        if plan.images == "none":
+            hint = upgrade_hint(config, plan, lambda p: p.images != "none")
+            raise EntitlementExceeded(
+                f"{who} does not include image generation; ask for a video{hint}",
+                code="images_not_in_plan",
+                param="model",
+            )
+    if plan.tasks is not None and req.task not in plan.tasks:
+        hint = upgrade_hint(config, plan, lambda p: p.tasks is None or req.task in p.tasks)
+        raise EntitlementExceeded(
+            f"{who} allows only {', '.join(plan.tasks)}, not {req.task}; ask for {plan.tasks[0]}{hint}",
+            code="task_not_in_plan",
+            param="task",
+        )
+    if not req.is_image and plan.max_seconds is not None and req.seconds > plan.max_seconds:
+        hint = upgrade_hint(config, plan, lambda p: p.max_seconds is None or p.max_seconds >= req.seconds)
+        limit = f"{plan.max_seconds:g}"
+        ask = f"ask for {limit} s"
+        if req.new_seconds is not None and req.new_seconds < req.seconds:  # the source counts too
+            room = max(0.0, plan.max_seconds - (req.seconds - req.new_seconds))
+            ask = f"the result would be {req.seconds:g} s: add at most {room:g} s"
+        raise EntitlementExceeded(
+            f"{plan.name} allows up to {limit} s; {ask}{hint}",
+            code="duration_exceeds_plan",
+            param="seconds",
+        )
+    if plan.max_resolution is not None and req.short_side > plan.max_resolution:
+        hint = upgrade_hint(
+            config, plan, lambda p: p.max_resolution is None or p.max_resolution >= req.short_side
+        )
+        raise EntitlementExceeded(
+            f"{plan.name} allows up to {plan.max_resolution}p; ask for "
+            f"{_scaled(req.width, req.height, plan.max_resolution)} or smaller{hint}",
+            code="resolution_exceeds_plan",
+            param="size",
+        )
+    if not _aspect_ok(plan.aspects, req.width, req.height):
+        hint = upgrade_hint(config, plan, lambda p: _aspect_ok(p.aspects, req.width, req.height))
+        shapes = " or ".join(plan.aspects or [])
+        example = (
+            _example_size(plan.aspects[0], plan.max_resolution or req.short_side) if plan.aspects else ""
+        )
+        raise EntitlementExceeded(
+            f"{plan.name} allows only {shapes} video; ask for {example}{hint}",
+            code="aspect_not_in_plan",
+            param="size",
+        )
+    lane = req.lane or plan.lane
+    if lane not in plan.allowed_lanes():
+        hint = upgrade_hint(config, plan, lambda p: lane in p.allowed_lanes())
+        raise EntitlementExceeded(
+            f"{plan.name} runs in the {' or '.join(plan.allowed_lanes())} lane, not {lane}; "
+            f"ask for {plan.lane}{hint}",
+            code="lane_not_in_plan",
+            param="lane",
+        )
+    return Entitlement(lane=lane, watermark=not plan.watermark_free)
+
+
+def check_concurrency(config: Config, plan: Plan, active: int, seats: int = 1) -> None:
+    """Refuse (429) when `active` unfinished jobs already fill the plan's concurrency."""
+    limit = concurrency_limit(plan, seats)
+    if active >= limit:
+        hint = upgrade_hint(config, plan, lambda p: p.concurrent_jobs > plan.concurrent_jobs)
+        raise QuotaExceeded(
+            f"{plan.name} allows {limit} concurrent job{'s' if limit != 1 else ''} and {active} "
+            f"{'is' if active == 1 else 'are'} running; wait for one to finish{hint}",
+            retry_after=10,
+            code="concurrency_limit_exceeded",
+        )

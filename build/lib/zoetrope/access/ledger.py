@@ -1,0 +1,340 @@
+"""The credit ledger: grants, and a job's reserve -> capture | release, each exactly once.
+
+Every movement is an append-only `LedgerEntry` with a unique `key`; a job's `Charge` row moves
+from `reserved` to `captured` or `released` by a guarded UPDATE, so a job retried after a dead
+worker, or finished twice by a zombie and its retry, is charged exactly once. Each entry also
+moves the account's `AccountBalance` in the same transaction, so reading a balance costs one row
+however long the account's history (a sum over 100,000 entries took 25 ms on SQLite).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from zoetrope.access.entitlements import RequestSummary
+from zoetrope.access.models import Account, AccountBalance, Charge, LedgerEntry, UsageEvent, new_id, utcnow
+from zoetrope.access.pricing import Charge as Cost
+from zoetrope.config import Plan
+from zoetrope.db import Prepared
+
+RESERVED, CAPTURED, RELEASED = "reserved", "captured", "released"
+CURRENCIES = ("credits", "points")
+
+
+def _append(
+    session: Session,
+    key: str,
+    account_id: str,
+    kind: str,
+    amount: int,
+    *,
+    currency: str = "credits",
+    job_id: str | None = None,
+    note: str = "",
+) -> bool:
+    """Append one entry unless an entry with `key` exists; True when it was appended."""
+    if session.scalar(select(LedgerEntry.id).where(LedgerEntry.key == key)) is not None:
+        return False
+    entry = LedgerEntry(
+        key=key, account_id=account_id, kind=kind, amount=amount, currency=currency, job_id=job_id, note=note
+    )
+    try:
+        with session.begin_nested():
+            session.add(entry)
+    except IntegrityError:  # a concurrent writer appended the same key first
+        return False
+    _move(session, account_id, currency, amount)
+    return True
+
+
+_BALANCE = AccountBalance.__table__.c
+# Built once, on the table rather than the mapped class: the ORM's bulk-update path cost a submit more
+# than its other statements together, and no loaded balance needs synchronising (it never did).
+_MOVE_BALANCE = Prepared(
+    update(AccountBalance.__table__)
+    .where(_BALANCE.account_id == bindparam("b_account"), _BALANCE.currency == bindparam("b_currency"))
+    .values(amount=_BALANCE.amount + bindparam("b_amount"))
+)
+
+
+def _move(session: Session, account_id: str, currency: str, amount: int) -> None:
+    """Add `amount` to the running balance, for an entry already added to the session."""
+    moved = _MOVE_BALANCE(session, {"b_account": account_id, "b_currency": currency, "b_amount": amount})
+    if moved.rowcount:
+        return
+    # The account's first entry in this currency: the balance starts as the ledger's sum, which
+    # holds this entry once it is flushed.
+    session.flush()
+    try:
+        with session.begin_nested():
+            start = ledger_sum(session, account_id, currency)
+            session.add(AccountBalance(account_id=account_id, currency=currency, amount=start))
+    except IntegrityError:  # a concurrent writer made the row first, from a sum without this entry
+        _move(session, account_id, currency, amount)
+
+
+def ledger_sum(session: Session, account_id: str, currency: str = "credits") -> int:
+    """The sum of the account's entries: what its running balance must always equal."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+            LedgerEntry.account_id == account_id, LedgerEntry.currency == currency
+        )
+    )
+    return int(total or 0)
+
+
+def balance(session: Session, account_id: str, currency: str = "credits") -> int:
+    """Credits (or points) available now: grants minus captured and reserved amounts."""
+    amount = session.scalar(
+        select(AccountBalance.amount).where(
+            AccountBalance.account_id == account_id, AccountBalance.currency == currency
+        )
+    )
+    return int(amount) if amount is not None else ledger_sum(session, account_id, currency)
+
+
+def grant(
+    session: Session,
+    account_id: str,
+    amount: int,
+    *,
+    currency: str = "credits",
+    note: str = "",
+    key: str | None = None,
+) -> bool:
+    """Add (or with a negative amount, remove) credits or points; `key` makes it once-only."""
+    if currency not in CURRENCIES:
+        raise ValueError(f"currency must be one of {CURRENCIES}")
+    key = key or f"adjust:{account_id}:{currency}:{utcnow().isoformat()}:{amount}"
+    return _append(
+        session, key, account_id, "adjust" if amount < 0 else "grant", amount, currency=currency, note=note
+    )
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def ensure_monthly_grant(session: Session, account: Account, plan: Plan, today: date) -> bool:
+    """Grant this month's plan credits once; unspent credits of the last grant expire first."""
+    amount = plan.monthly_credits * (max(account.seats, 1) if plan.per_seat else 1)
+    if amount <= 0:
+        return False
+    period = month_of(today)
+    key = f"grant:{account.id}:{period}"
+    if session.scalar(select(LedgerEntry.id).where(LedgerEntry.key == key)) is not None:
+        return False
+    last = session.scalar(
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.account_id == account.id,
+            LedgerEntry.kind == "grant",
+            LedgerEntry.key.like(f"grant:{account.id}:%"),
+        )
+        .order_by(LedgerEntry.id.desc())
+        .limit(1)
+    )
+    if last is not None:
+        unspent = min(balance(session, account.id), last.amount)
+        if unspent > 0:
+            _append(
+                session,
+                f"expire:{account.id}:{period}",
+                account.id,
+                "expire",
+                -unspent,
+                note=f"monthly credits of {last.key.rsplit(':', 1)[-1]} expire",
+            )
+    return _append(session, key, account.id, "grant", amount, note=f"{plan.name} monthly credits {period}")
+
+
+def fast_generations_used(session: Session, account_id: str, plan: Plan, today: date) -> int:
+    """Free fast generations used so far (this month, or ever, per the plan)."""
+    stmt = select(func.coalesce(func.sum(Charge.fast_free), 0)).where(
+        Charge.account_id == account_id, Charge.status != RELEASED
+    )
+    if plan.free_fast_period == "month":
+        stmt = stmt.where(Charge.created_at >= datetime(today.year, today.month, 1, tzinfo=UTC))
+    return int(session.scalar(stmt) or 0)
+
+
+def open_charges(session: Session, account_id: str) -> int:
+    """Jobs of the account that are admitted and not yet finished (its concurrency in use)."""
+    stmt = (
+        select(func.count())
+        .select_from(Charge)
+        .where(Charge.account_id == account_id, Charge.status == RESERVED)
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def get_charge(session: Session, job_id: str) -> Charge | None:
+    return session.scalar(select(Charge).where(Charge.job_id == job_id))
+
+
+def reserve(
+    session: Session,
+    account_id: str,
+    key_id: str | None,
+    job_id: str,
+    req: RequestSummary,
+    lane: str,
+    cost: Cost,
+    *,
+    now: datetime | None = None,
+) -> Charge:
+    """Hold `cost` for `job_id`; a job already reserved gets its existing charge back."""
+    existing = get_charge(session, job_id)
+    if existing is not None:
+        return existing
+    return hold(session, account_id, key_id, job_id, req, lane, cost, now=now)
+
+
+def hold(
+    session: Session,
+    account_id: str,
+    key_id: str | None,
+    job_id: str,
+    req: RequestSummary,
+    lane: str,
+    cost: Cost,
+    *,
+    now: datetime | None = None,
+) -> Charge:
+    """`reserve` for a job the caller knows has no charge yet (admission looked, under the
+    account's lock). The rows go in as plain INSERTs, without the session's unit of work: the
+    charge returned is a detached copy of what was written."""
+    values = {
+        "id": new_id("chg"),
+        "job_id": job_id,
+        "account_id": account_id,
+        "key_id": key_id,
+        "model": req.model,
+        "task": req.task,
+        "lane": lane,
+        "seconds": req.seconds,
+        "width": req.width,
+        "height": req.height,
+        "n": req.n,
+        "credits": cost.credits,
+        "points": cost.points,
+        "fast_free": cost.fast_free_used,
+        "status": RESERVED,
+        "created_at": now or utcnow(),
+    }
+    # `charges.job_id` is unique, so a second hold fails here, before any entry of it counts.
+    _INSERT_CHARGE(session, values)
+    for currency, amount in (("credits", cost.credits), ("points", cost.points)):
+        if amount:
+            _INSERT_ENTRY(
+                session,
+                {
+                    "key": f"reserve:{job_id}:{currency}",
+                    "account_id": account_id,
+                    "job_id": job_id,
+                    "kind": "reserve",
+                    "currency": currency,
+                    "amount": -amount,
+                    "note": "",
+                    "created_at": values["created_at"],
+                },
+            )
+            _move(session, account_id, currency, -amount)
+    return Charge(**values)
+
+
+_INSERT_CHARGE = Prepared(insert(Charge.__table__))
+_INSERT_ENTRY = Prepared(insert(LedgerEntry.__table__))
+
+
+def _settle(session: Session, job_id: str, status: str) -> Charge | None:
+    """Move the job's charge out of `reserved`; None when it was settled before (or never held)."""
+    moved = session.execute(
+        update(Charge.__table__)
+        .where(Charge.job_id == job_id, Charge.status == RESERVED)
+        .values(status=status, settled_at=utcnow())
+    ).rowcount
+    if moved != 1:
+        return None
+    charge = get_charge(session, job_id)
+    if charge is not None:
+        session.refresh(charge)
+    return charge
+
+
+def capture(session: Session, job_id: str, *, seconds: float | None = None) -> Charge | None:
+    """Charge the job's reservation on success, once; None when already settled.
+
+    With `seconds` shorter than reserved, the unused share of the credits is returned.
+    """
+    charge = _settle(session, job_id, CAPTURED)
+    if charge is None:
+        return None
+    final = charge.credits
+    if seconds is not None and charge.seconds > 0 and seconds < charge.seconds:
+        final = -(-charge.credits * seconds // charge.seconds)  # ceil, never above the reservation
+        refund = charge.credits - int(final)
+        if refund:
+            _append(
+                session,
+                f"capture:{job_id}:credits",
+                charge.account_id,
+                "capture",
+                refund,
+                job_id=job_id,
+                note=f"{seconds:g} of {charge.seconds:g} s generated",
+            )
+        charge.credits, charge.seconds = int(final), seconds
+    session.add(
+        UsageEvent(
+            account_id=charge.account_id,
+            key_id=charge.key_id,
+            kind="generation",
+            model=charge.model,
+            job_id=job_id,
+            seconds=charge.seconds * charge.n,
+            credits=charge.credits,
+            points=charge.points,
+        )
+    )
+    session.flush()
+    return charge
+
+
+def release(session: Session, job_id: str, *, reason: str = "failed") -> Charge | None:
+    """Return the job's reservation on failure or cancel, once; None when already settled."""
+    charge = _settle(session, job_id, RELEASED)
+    if charge is None:
+        return None
+    for currency, amount in (("credits", charge.credits), ("points", charge.points)):
+        if amount:
+            _append(
+                session,
+                f"release:{job_id}:{currency}",
+                charge.account_id,
+                "release",
+                amount,
+                currency=currency,
+                job_id=job_id,
+                note=reason,
+            )
+    session.flush()
+    return charge
+
+
+def entries(session: Session, account_id: str, limit: int = 100) -> list[LedgerEntry]:
+    stmt = (
+        select(LedgerEntry)
+        .where(LedgerEntry.account_id == account_id)
+        .order_by(LedgerEntry.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,267 @@
+"""Usage metering (requests, seconds generated, credits) and quotas per key and per account."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from pydantic import ValidationError
+from sqlalchemy import case, func, insert, select
+from sqlalchemy.orm import Session
+
+from zoetrope.access.models import Account, Charge, UsageEvent, utcnow
+from zoetrope.config import Config, Plan, Quota
+from zoetrope.db import Prepared
+from zoetrope.errors import InvalidRequest, QuotaExceeded
+
+MINUTE, DAY = timedelta(minutes=1), timedelta(days=1)
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+
+
+def _retry_after(oldest: datetime | None, window: timedelta, now: datetime) -> int:
+    if oldest is None:
+        return 1
+    return max(1, int((_aware(oldest) + window - now).total_seconds() + 0.999))
+
+
+def checked_quota(quota: dict | None) -> dict | None:
+    """`quota` as an account or key stores it: only `Quota`'s fields, each within its bounds, so
+    that no stored override can break a later request; a 400 naming the field otherwise."""
+    if quota is None:
+        return None
+    if not isinstance(quota, dict):
+        raise InvalidRequest('quota must be an object such as {"requests_per_minute": 60}', param="quota")
+    unknown = sorted(set(quota) - set(Quota.model_fields))
+    if unknown:
+        raise InvalidRequest(
+            f"quota has no field {unknown[0]!r}; it takes {', '.join(Quota.model_fields)}",
+            param=f"quota.{unknown[0]}",
+        )
+    try:
+        return Quota.model_validate(quota).model_dump(exclude_none=True)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise InvalidRequest(f"quota.{field}: {first['msg']}", param=f"quota.{field}") from None
+
+
+def effective_quota(plan: Plan, override: dict | None) -> Quota:
+    """The account's quota: the plan's, with the account's own fields on top."""
+    return plan.quota.model_copy(update={k: v for k, v in (override or {}).items() if v is not None})
+
+
+def _check_requests(session: Session, column, value: str, limit: int | None, who: str, now: datetime) -> None:
+    if limit is None:
+        return
+    since = now - MINUTE
+    where = (column == value, UsageEvent.kind == "request", UsageEvent.created_at > since)
+    count, oldest = session.execute(select(func.count(), func.min(UsageEvent.created_at)).where(*where)).one()
+    if count >= limit:
+        raise QuotaExceeded(
+            f"{who} allows {limit} requests per minute; retry after the minute passes",
+            retry_after=_retry_after(oldest, MINUTE, now),
+            code="rate_limit_exceeded",
+        )
+
+
+def _check_seconds(
+    session: Session, column, value: str, limit: float | None, seconds: float, who: str, now: datetime
+) -> None:
+    if limit is None or seconds <= 0:
+        return
+    where = (column == value, Charge.status != "released", Charge.created_at > now - DAY)
+    used, oldest = session.execute(
+        select(func.coalesce(func.sum(Charge.seconds * Charge.n), 0.0), func.min(Charge.created_at)).where(
+            *where
+        )
+    ).one()
+    if float(used) + seconds > limit:
+        left = max(0.0, limit - float(used))
+        raise QuotaExceeded(
+            f"{who} allows {limit:g} generated seconds per day; {left:g} s left, this request needs {seconds:g} s",
+            retry_after=_retry_after(oldest, DAY, now),
+            code="quota_exceeded",
+            param="seconds",
+        )
+
+
+def check_quota(
+    session: Session,
+    account: Account,
+    plan: Plan,
+    key_id: str | None,
+    key_quota: dict | None,
+    *,
+    seconds: float = 0.0,
+    now: datetime | None = None,
+) -> None:
+    """Raise QuotaExceeded (429, with retry_after) when the key's or the account's quota is spent."""
+    now = now or utcnow()
+    acct = effective_quota(plan, account.quota)
+    _check_requests(
+        session, UsageEvent.account_id, account.id, acct.requests_per_minute, f"account {account.name}", now
+    )
+    _check_seconds(
+        session, Charge.account_id, account.id, acct.seconds_per_day, seconds, f"account {account.name}", now
+    )
+    if key_id is not None and key_quota:
+        key = Quota.model_validate(key_quota)
+        _check_requests(session, UsageEvent.key_id, key_id, key.requests_per_minute, f"API key {key_id}", now)
+        _check_seconds(session, Charge.key_id, key_id, key.seconds_per_day, seconds, f"API key {key_id}", now)
+
+
+def record_request(
+    session: Session,
+    account_id: str,
+    key_id: str | None,
+    model: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> None:
+    # A plain INSERT (the other columns take their defaults): one per submit, which the session's
+    # unit of work would only slow down.
+    _INSERT_EVENT(
+        session,
+        {
+            "account_id": account_id,
+            "key_id": key_id,
+            "kind": "request",
+            "model": model,
+            "created_at": now or utcnow(),
+        },
+    )
+
+
+_INSERT_EVENT = Prepared(insert(UsageEvent.__table__))
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """Usage over a period for one group (a day, a model, an account or a key; '' for all)."""
+
+    group: str
+    requests: int = 0
+    generations: int = 0
+    seconds: float = 0.0
+    credits: int = 0
+    points: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+GROUPS = {
+    "day": func.date(UsageEvent.created_at),
+    "model": UsageEvent.model,
+    "account": UsageEvent.account_id,
+    "key": UsageEvent.key_id,
+}
+
+
+def usage(
+    session: Session,
+    *,
+    account_id: str | None = None,
+    key_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    group_by: str | None = None,
+) -> list[UsageRow]:
+    """Metered usage, optionally for one account or key, in [since, until), grouped by `group_by`."""
+    if group_by is not None and group_by not in GROUPS:
+        raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
+    group = GROUPS[group_by] if group_by else None
+    cols = [
+        func.coalesce(func.sum(case((UsageEvent.kind == "request", 1), else_=0)), 0),
+        func.coalesce(func.sum(case((UsageEvent.kind == "generation", 1), else_=0)), 0),
+        func.coalesce(func.sum(UsageEvent.seconds), 0.0),
+        func.coalesce(func.sum(UsageEvent.credits), 0),
+        func.coalesce(func.sum(UsageEvent.points), 0),
+    ]
+    stmt = select(*([group] if group is not None else []), *cols)
+    if account_id is not None:
+        stmt = stmt.where(UsageEvent.account_id == account_id)
+    if key_id is not None:
+        stmt = stmt.where(UsageEvent.key_id == key_id)
+    if since is not None:
+        stmt = stmt.where(UsageEvent.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(UsageEvent.created_at < until)
+    if group is not None:
+        stmt = stmt.group_by(group).order_by(group)
+    rows = []
+    for r in session.execute(stmt).all():
+        g, vals = (str(r[0] or ""), r[1:]) if group is not None else ("", r)
+        rows.append(UsageRow(g, int(vals[0]), int(vals[1]), float(vals[2]), int(vals[3]), int(vals[4])))
+    return rows
+
+
+def checked_month(month: str | None) -> str:
+    """`month` as 'YYYY-MM' (this month when empty; '2025-1' reads as 2025-01); a 400 otherwise."""
+    month = month or date.today().strftime("%Y-%m")
+    try:
+        start, _ = month_bounds(month)
+    except ValueError:
+        raise InvalidRequest(f"month must look like 2025-06, not {month!r}", param="month") from None
+    return start.strftime("%Y-%m")
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """[first instant, first instant of the next month) of 'YYYY-MM', in UTC."""
+    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=UTC)
+    return start, end
+
+
+INVOICE_FIELDS = [
+    "month",
+    "account_id",
+    "account",
+    "plan",
+    "seats",
+    "subscription_usd",
+    "requests",
+    "generations",
+    "seconds",
+    "credits",
+    "points",
+]
+
+
+def invoice_csv(session: Session, config: Config, month: str) -> str:
+    """One CSV line per account for `month`: its subscription and its metered usage."""
+    start, end = month_bounds(month)
+    by_account = {r.group: r for r in usage(session, since=start, until=end, group_by="account")}
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=INVOICE_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for account in session.scalars(select(Account).where(Account.created_at < end).order_by(Account.name)):
+        plan = config.plans.get(account.plan)
+        seats = account.seats if plan and plan.per_seat else 1
+        price = (plan.price_usd or 0) * seats if plan else 0
+        row = by_account.get(account.id, UsageRow(account.id))
+        writer.writerow(
+            {
+                "month": month,
+                "account_id": account.id,
+                "account": account.name,
+                "plan": account.plan,
+                "seats": seats,
+                "subscription_usd": f"{price:.2f}",
+                "requests": row.requests,
+                "generations": row.generations,
+                "seconds": f"{row.seconds:g}",
+                "credits": row.credits,
+                "points": row.points,
+            }
+        )
+    return out.getvalue()
+
+
+def today_utc(now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(UTC).date()

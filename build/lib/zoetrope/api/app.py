@@ -1,0 +1,35 @@
+"""The FastAPI app: `/v1/*`, `/metrics`, `/healthz`, `/openapi.json`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from zoetrope.api import errors, metrics, security
+from zoetrope.api.deps import Services, new_principal_cache
+from zoetrope.api.routes import access, images, models, safety, tasks, videos
+from zoetrope.settings import get_settings
+
+
+def create_app(svc: Services) -> FastAPI:
+    """An app over these services (engine, registry, blob store); workers run elsewhere."""
+    app = FastAPI(
+        title="Zoetrope",
+        version="0.1.0",
+        description="An OpenAI-compatible Videos API backed by a durable job queue.",
+    )
+    app.state.services = svc
+    app.state.principals = new_principal_cache()
+    errors.install(app)
+    security.install(app, get_settings().cors_origins)
+    app.include_router(tasks.router)
+    for router in (videos.router, images.router, models.router, metrics.router, access.router, safety.router):
+        app.include_router(router)
+    from zoetrope.mcp.http import mount as mount_mcp  # MCP at /mcp, same keys and services
+
+    mount_mcp(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,1 @@
+"""The `/v1` routes: thin functions that parse, authorise, call a service and return a schema."""

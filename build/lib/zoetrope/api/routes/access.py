@@ -1,0 +1,258 @@
+"""`/v1/usage` for the caller, and the admin API: accounts, keys, plans, usage, monthly invoices."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from zoetrope.access import accounts, keys, ledger
+from zoetrope.access.keys import Principal
+from zoetrope.access.models import Account, ApiKey
+from zoetrope.access.usage import GROUPS, checked_month, invoice_csv, month_bounds, usage
+from zoetrope.api.deps import Services, principal, services
+from zoetrope.config import get_config
+from zoetrope.db import transaction
+from zoetrope.errors import InvalidRequest, PermissionDenied
+
+router = APIRouter(tags=["usage"])
+admin = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+def admin_principal(p: Principal = Depends(principal)) -> Principal:
+    if not p.is_admin:
+        raise PermissionDenied("the admin API needs a key of an admin account", code="admin_only")
+    return p
+
+
+def _month(month: str | None) -> str:
+    return checked_month(month)
+
+
+def _group(group_by: str | None) -> str | None:
+    if group_by is not None and group_by not in GROUPS:
+        raise InvalidRequest(f"group_by must be one of {', '.join(GROUPS)}", param="group_by")
+    return group_by
+
+
+def _account(a: Account, s) -> dict:
+    return {
+        "id": a.id,
+        "object": "account",
+        "name": a.name,
+        "plan": a.plan,
+        "country": a.country,
+        "birth_date": a.birth_date.isoformat(),
+        "seats": a.seats,
+        "is_admin": a.is_admin,
+        "quota": a.quota,
+        "created_at": a.created_at.isoformat(),
+        "credits": ledger.balance(s, a.id),
+        "points": ledger.balance(s, a.id, "points"),
+    }
+
+
+def _key(k: ApiKey) -> dict:
+    return {
+        "id": k.id,
+        "object": "api_key",
+        "account_id": k.account_id,
+        "name": k.name,
+        "prefix": k.prefix,
+        "created_at": k.created_at.isoformat(),
+        "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
+        "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+        "quota": k.quota,
+        "allowed_models": k.allowed_models,
+    }
+
+
+@router.get("/v1/usage")
+def my_usage(
+    month: str | None = None,
+    group_by: str | None = Query(None, description="day or model"),
+    p: Principal = Depends(principal),
+    svc: Services = Depends(services),
+) -> dict:
+    """The caller's account: plan, balance, and this month's usage (total, and per key and group)."""
+    since, until = month_bounds(_month(month))
+    if group_by not in (None, "day", "model", "key"):
+        raise InvalidRequest("group_by must be day, model or key", param="group_by")
+    with transaction(svc.engine) as s:
+        total = usage(s, account_id=p.account_id, since=since, until=until)[0]
+        this_key = usage(s, account_id=p.account_id, key_id=p.key_id, since=since, until=until)[0]
+        groups = (
+            usage(s, account_id=p.account_id, since=since, until=until, group_by=group_by) if group_by else []
+        )
+        return {
+            "object": "usage",
+            "account_id": p.account_id,
+            "plan": p.plan.name,
+            "month": _month(month),
+            "credits": ledger.balance(s, p.account_id),
+            "points": ledger.balance(s, p.account_id, "points"),
+            "total": total.to_dict(),
+            "key": {"id": p.key_id, **this_key.to_dict()},
+            "data": [g.to_dict() for g in groups],
+        }
+
+
+# Bounds that keep every number inside a 64-bit database integer, far beyond any real account.
+MAX_SEATS = 1_000_000
+MAX_GRANT = 10**15
+
+
+class AccountIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    plan: str = "plus"
+    country: str = "US"
+    birth_date: date = date(1990, 1, 1)
+    seats: int = Field(1, ge=1, le=MAX_SEATS)
+    is_admin: bool = False
+    quota: dict | None = None
+
+
+class AccountPatch(BaseModel):
+    plan: str | None = None
+    country: str | None = None
+    birth_date: date | None = None
+    seats: int | None = Field(None, ge=1, le=MAX_SEATS)
+    quota: dict | None = None
+
+
+class KeyIn(BaseModel):
+    name: str = "default"
+    quota: dict | None = None
+    allowed_models: list[str] | None = None
+
+
+class CreditsIn(BaseModel):
+    amount: int = Field(ge=-MAX_GRANT, le=MAX_GRANT)  # negative: a correction taken back
+    currency: str = Field("credits", pattern="^(credits|points)$")
+    note: str = ""
+
+
+@admin.get("/plans")
+def list_plans(_: Principal = Depends(admin_principal)) -> dict:
+    return {"object": "list", "data": [p.model_dump(mode="json") for p in get_config().plans.values()]}
+
+
+@admin.get("/accounts")
+def list_accounts(_: Principal = Depends(admin_principal), svc: Services = Depends(services)) -> dict:
+    with transaction(svc.engine) as s:
+        return {"object": "list", "data": [_account(a, s) for a in accounts.list_accounts(s)]}
+
+
+@admin.post("/accounts")
+def create_account(
+    body: AccountIn, _: Principal = Depends(admin_principal), svc: Services = Depends(services)
+) -> dict:
+    with transaction(svc.engine) as s:
+        a = accounts.create_account(
+            s,
+            body.name,
+            body.plan,
+            body.country,
+            body.birth_date,
+            seats=body.seats,
+            is_admin=body.is_admin,
+            quota=body.quota,
+        )
+        return _account(a, s)
+
+
+@admin.get("/accounts/{account_id}")
+def get_account(
+    account_id: str, _: Principal = Depends(admin_principal), svc: Services = Depends(services)
+) -> dict:
+    with transaction(svc.engine) as s:
+        return _account(accounts.get_account(s, account_id), s)
+
+
+@admin.patch("/accounts/{account_id}")
+def update_account(
+    account_id: str,
+    body: AccountPatch,
+    _: Principal = Depends(admin_principal),
+    svc: Services = Depends(services),
+) -> dict:
+    with transaction(svc.engine) as s:
+        return _account(accounts.update_account(s, account_id, **body.model_dump()), s)
+
+
+@admin.post("/accounts/{account_id}/credits")
+def grant_credits(
+    account_id: str,
+    body: CreditsIn,
+    _: Principal = Depends(admin_principal),
+    svc: Services = Depends(services),
+) -> dict:
+    with transaction(svc.engine) as s:
+        a = accounts.get_account(s, account_id)
+        ledger.grant(s, a.id, body.amount, currency=body.currency, note=body.note or "granted by an admin")
+        return _account(a, s)
+
+
+@admin.get("/keys")
+def list_keys(
+    account: str | None = None, _: Principal = Depends(admin_principal), svc: Services = Depends(services)
+) -> dict:
+    with transaction(svc.engine) as s:
+        account_id = accounts.get_account(s, account).id if account else None
+        return {"object": "list", "data": [_key(k) for k in keys.list_keys(s, account_id)]}
+
+
+@admin.post("/accounts/{account_id}/keys")
+def create_key(
+    account_id: str, body: KeyIn, _: Principal = Depends(admin_principal), svc: Services = Depends(services)
+) -> dict:
+    """A new key; the response is the only place its secret ever appears."""
+    with transaction(svc.engine) as s:
+        k, token = keys.create_key(
+            s, account_id, body.name, quota=body.quota, allowed_models=body.allowed_models
+        )
+        return {**_key(k), "key": token}
+
+
+@admin.delete("/keys/{key_id}")
+def revoke_key(
+    key_id: str, _: Principal = Depends(admin_principal), svc: Services = Depends(services)
+) -> dict:
+    with transaction(svc.engine) as s:
+        return _key(keys.revoke_key(s, key_id))
+
+
+@admin.get("/usage")
+def all_usage(
+    month: str | None = None,
+    group_by: str = "day",
+    account: str | None = None,
+    _: Principal = Depends(admin_principal),
+    svc: Services = Depends(services),
+) -> dict:
+    since, until = month_bounds(_month(month))
+    with transaction(svc.engine) as s:
+        account_id = accounts.get_account(s, account).id if account else None
+        rows = usage(s, account_id=account_id, since=since, until=until, group_by=_group(group_by))
+        return {
+            "object": "list",
+            "month": _month(month),
+            "group_by": group_by,
+            "data": [r.to_dict() for r in rows],
+        }
+
+
+@admin.get("/invoices/{month}.csv", response_class=PlainTextResponse)
+def invoices(month: str, _: Principal = Depends(admin_principal), svc: Services = Depends(services)):
+    with transaction(svc.engine) as s:
+        text = invoice_csv(s, get_config(), _month(month))
+    return PlainTextResponse(
+        text,
+        media_type="text/csv",
+        headers={"content-disposition": f'attachment; filename="invoices-{month}.csv"'},
+    )
+
+
+router.include_router(admin)

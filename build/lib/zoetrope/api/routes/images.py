@@ -1,0 +1,86 @@
+"""`/v1/images/generations`: an image is a one-frame video job; the request waits for it."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
+
+from zoetrope.access.keys import Principal
+from zoetrope.api.deps import Services, principal, services
+from zoetrope.api.forms import read_body
+from zoetrope.api.schemas import ImageData, ImagesResponse
+from zoetrope.db import transaction
+from zoetrope.errors import InvalidRequest, ModelUnavailable, ZoetropeError
+from zoetrope.jobs import store, submit
+from zoetrope.jobs.submit import VideoRequest
+from zoetrope.jobs.worker import signal_cancel
+
+router = APIRouter(prefix="/v1/images", tags=["images"])
+MAX_IMAGES = 4
+WAIT_SECONDS = 300.0
+
+
+async def _wait(svc: Services, account_id: str, job_id: str) -> bytes:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        with transaction(svc.engine) as s:
+            job = store.get_job(s, account_id, job_id)
+        if job.status == "completed":
+            return svc.blobs.get(job.outputs["image"])
+        if job.status == "failed":
+            err = job.error or {}
+            raise ZoetropeError(err.get("message", "image generation failed"), code=err.get("code"))
+        await asyncio.sleep(0.05)
+    raise ModelUnavailable(f"image {job_id} did not finish within {WAIT_SECONDS:g} s; no worker free?")
+
+
+def _withdraw(svc: Services, account_id: str, job_ids: list[str]) -> None:
+    if job_ids:
+        with transaction(svc.engine, immediate=True) as s:
+            store.withdraw_jobs(s, account_id, job_ids)
+        for job_id in job_ids:
+            signal_cancel(job_id)
+
+
+@router.post("/generations", response_model=ImagesResponse)
+async def generate_images(
+    request: Request,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    idempotency_key: str | None = Header(None),
+) -> ImagesResponse:
+    body = await read_body(request)
+    n = body.integer("n")
+    n = 1 if n is None else n
+    if not 1 <= n <= MAX_IMAGES:
+        raise InvalidRequest(f"n must be between 1 and {MAX_IMAGES}", param="n")
+    if (body.text("response_format") or "b64_json") != "b64_json":
+        raise InvalidRequest("only response_format='b64_json' is supported", param="response_format")
+    model = body.text("model") or svc.registry.model_names()[0]
+    seed = body.integer("seed")
+    jobs = []
+    try:
+        for i in range(n):
+            req = VideoRequest(
+                prompt=body.text("prompt", required=True) or "",
+                model=model,
+                size=body.text("size"),
+                task="t2i",
+                seed=None if seed is None else seed + i,
+            )
+            key = f"{idempotency_key}:{i}" if idempotency_key else None
+            jobs.append(await run_in_threadpool(submit.submit, svc.engine, svc.registry, svc.blobs, who, req,
+                                                idempotency_key=key))
+    except Exception:
+        # One request, one answer: images already queued for it are withdrawn and their credits
+        # released, so a refusal of the third image (a plan's concurrency, say) charges nothing.
+        await run_in_threadpool(_withdraw, svc, who.account_id, [j.id for j in jobs])
+        raise
+    images = await asyncio.gather(*(_wait(svc, who.account_id, j.id) for j in jobs))
+    return ImagesResponse(
+        created=int(time.time()), data=[ImageData(b64_json=base64.b64encode(png).decode()) for png in images]
+    )

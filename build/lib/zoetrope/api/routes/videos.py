@@ -1,0 +1,190 @@
+"""`/v1/videos`: create, list, retrieve, delete, content, remix, extensions, edits."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from zoetrope.access.keys import Principal
+from zoetrope.api.deps import Services, principal, services
+from zoetrope.api.forms import Body, read_body
+from zoetrope.api.schemas import Video, VideoDeleted, VideoList, respond
+from zoetrope.db import single_read, transaction
+from zoetrope.errors import InvalidRequest
+from zoetrope.jobs import store, submit
+from zoetrope.jobs.content import open_content
+from zoetrope.jobs.submit import VideoRequest
+from zoetrope.jobs.worker import signal_cancel
+
+router = APIRouter(prefix="/v1/videos", tags=["videos"])
+# The `openai` client's create_and_poll waits this long between polls (it defaults to 1 s).
+POLL_AFTER_MS = "250"
+
+_FORM = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        }
+    }
+}
+
+
+async def queue_video(svc: Services, who: Principal, req: VideoRequest, key: str | None) -> Response:
+    """Submit `req` for `who` and answer with the queued video object (the path every create takes)."""
+    # Submitting moderates the prompt (a model) and writes the database: off the event loop.
+    job = await run_in_threadpool(
+        submit.submit, svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key
+    )
+    return respond(Video.of(job))
+
+
+def body_request(
+    body: Body, task: str, *, prompt: str | None = None, seconds: str | None = None, **kw
+) -> VideoRequest:
+    """The request a create-like body asks for; `prompt` and `seconds` override the body's."""
+    return VideoRequest(
+        prompt=prompt if prompt is not None else body.text("prompt", required=True) or "",
+        model=body.text("model") or "sora-2",
+        seconds=seconds if seconds is not None else body.text("seconds"),
+        size=body.text("size"),
+        task=task,
+        seed=body.integer("seed"),
+        strength=body.number("strength"),
+        strength_end=body.number("strength_end"),
+        **kw,
+    )
+
+
+@router.post("", response_model=Video, openapi_extra=_FORM)
+async def create_video(
+    request: Request,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    idempotency_key: str | None = Header(None),
+) -> Response:
+    body = await read_body(request)
+    if body.fields.get("input_reference") not in (None, ""):  # text or JSON where a file belongs
+        raise InvalidRequest(
+            "input_reference must be an image file uploaded as multipart/form-data, not a text field",
+            param="input_reference",
+        )
+    req = body_request(body, "t2v", reference=body.files.get("input_reference"))
+    return await queue_video(svc, who, req, idempotency_key)
+
+
+@router.get("", response_model=VideoList)
+def list_videos(
+    after: str | None = None,
+    limit: int = Query(20, ge=1, le=100),
+    order: Literal["asc", "desc"] = "desc",
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+) -> Response:
+    with transaction(svc.engine) as s:
+        page = store.list_jobs(s, who.account_id, after=after, limit=limit, order=order)
+    data = [Video.of(j) for j in page.jobs]
+    return respond(
+        VideoList(
+            data=data,
+            first_id=data[0].id if data else None,
+            last_id=data[-1].id if data else None,
+            has_more=page.has_more,
+        )
+    )
+
+
+@router.post("/extensions", response_model=Video, openapi_extra=_FORM)
+async def extend_video(
+    request: Request,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    idempotency_key: str | None = Header(None),
+) -> Response:
+    body = await read_body(request)
+    direction = body.text("direction") or "forward"
+    if direction not in ("forward", "backward"):
+        raise InvalidRequest(
+            f"direction must be 'forward' or 'backward', not {direction!r}", param="direction"
+        )
+    task = "extend_backward" if direction == "backward" else "extend"
+    req = body_request(
+        body, task, source_video_id=body.reference_id("video"), source_upload=body.files.get("video")
+    )
+    return await queue_video(svc, who, req, idempotency_key)
+
+
+@router.post("/edits", response_model=Video, openapi_extra=_FORM)
+async def edit_video(
+    request: Request,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    idempotency_key: str | None = Header(None),
+) -> Response:
+    body = await read_body(request)
+    ref = body.reference_id("video")
+    req = body_request(
+        body, "remix", source_video_id=ref, source_upload=body.files.get("video"), remix_of=ref
+    )
+    return await queue_video(svc, who, req, idempotency_key)
+
+
+# Retrieve is the hot path (clients poll it): one indexed read, done on the event loop to spare
+# the threadpool hop, and the services taken from the app rather than as a dependency (FastAPI
+# rebuilds every dependency's signature on each request once the studio overrides `principal`).
+@router.get("/{video_id}", response_model=Video)
+async def retrieve_video(video_id: str, request: Request, who: Principal = Depends(principal)) -> Response:
+    svc: Services = request.app.state.services
+    with single_read(svc.engine) as conn:
+        video = store.get_video(conn, who.account_id, video_id)
+    running = video.status in ("queued", "in_progress")
+    return respond(Video.of(video), headers={"openai-poll-after-ms": POLL_AFTER_MS} if running else None)
+
+
+@router.delete("/{video_id}", response_model=VideoDeleted)
+def delete_video(
+    video_id: str, svc: Services = Depends(services), who: Principal = Depends(principal)
+) -> Response:
+    with transaction(svc.engine, immediate=True) as s:
+        job = store.delete_job(s, who.account_id, video_id)
+    signal_cancel(job.id)
+    svc.blobs.delete_prefix(f"videos/{job.id}")
+    svc.blobs.delete_prefix(f"inputs/{job.id}")
+    return respond(VideoDeleted(id=job.id))
+
+
+@router.post("/{video_id}/remix", response_model=Video, openapi_extra=_FORM)
+async def remix_video(
+    video_id: str,
+    request: Request,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    idempotency_key: str | None = Header(None),
+) -> Response:
+    body = await read_body(request)
+    req = body_request(body, "remix", source_video_id=video_id, source_param="video_id", remix_of=video_id)
+    return await queue_video(svc, who, req, idempotency_key)
+
+
+@router.get("/{video_id}/content", response_class=StreamingResponse)
+def download_content(
+    video_id: str,
+    request: Request,
+    variant: Literal["video", "thumbnail", "spritesheet"] = "video",
+    range: str | None = Header(None),
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+) -> StreamingResponse:
+    with transaction(svc.engine) as s:
+        job = store.get_job(s, who.account_id, video_id)
+    content = open_content(svc.blobs, job, variant, range, body=request.method != "HEAD")
+    return StreamingResponse(
+        content.chunks, status_code=content.status, media_type=content.media_type, headers=content.headers
+    )
+
+
+# HEAD answers as GET would, without the bytes (players and download managers ask for the size first).
+router.head("/{video_id}/content", include_in_schema=False)(download_content)

@@ -1,0 +1,165 @@
+"""Checks of a creative task's inputs before any model runs: each failure names the field and the fix.
+
+The CLI, the API and the backends call `check_request`, so a bad request is refused the same
+way everywhere, before weights load or a job is queued.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from zoetrope.backends.base import GenerationRequest
+from zoetrope.errors import InvalidRequest
+
+MIN_EXTEND_FRAMES = 5  # a forward extension re-encodes the last 5 frames (two latent frames)
+MIN_BACKWARD_FRAMES = 8  # a backward extension holds the first 8 frames (two latent frames after frame 0)
+MIN_JOIN_FRAMES = 4  # blend and loop hold the first 4 frames of what they lead into
+SOURCE_TASKS = ("i2v", "extend", "extend_backward", "remix", "loop", "blend", "recut")
+
+
+def extension_frames(seconds: float, fps: float) -> int:
+    """New frames for an extension of `seconds`: a positive multiple of 4 (the VAE's time stride)."""
+    return 4 * max(1, round(seconds * fps / 4))
+
+
+def whole_frames(seconds: float, fps: float) -> int:
+    """The frames `seconds` of video holds (at least one): what a whole-clip task delivers. A model makes
+    1 + k * stride frames; the frames past the asked duration are dropped, so 4 s at 8 fps is 32 frames."""
+    return max(1, round(seconds * fps))
+
+
+def take(chunks: Iterable[np.ndarray], count: int) -> Iterator[np.ndarray]:
+    """The first `count` frames of a stream of (T, H, W, 3) chunks, stopping the stream there."""
+    for chunk in chunks:
+        if count <= 0:
+            return
+        yield chunk[:count]
+        count -= len(chunk)
+
+
+def trim_frames(trim: tuple[float, float], fps: float) -> slice:
+    """The frames [start, end) seconds cover."""
+    return slice(round(trim[0] * fps), round(trim[1] * fps))
+
+
+MAX_SEED = 2**63 - 1  # what the samplers' random generators take
+
+
+def check_seed(seed: int | None) -> None:
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise InvalidRequest(f"seed must be between 0 and {MAX_SEED}, got {seed}", param="seed")
+
+
+def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> None:
+    """Raise InvalidRequest (with `param`) if `req` cannot be made; return None if it can."""
+    task = req.task
+    check_seed(req.seed)
+    if req.steps is not None and req.steps < 1:
+        raise InvalidRequest(f"steps must be 1 or more, got {req.steps}; leave it out for the model's default",
+                             param="steps")
+    if req.guidance is not None and not (math.isfinite(req.guidance) and req.guidance >= 0):
+        raise InvalidRequest(f"guidance must be a finite number 0 or more, got {req.guidance:g}; try 4",
+                             param="guidance")
+    if not math.isfinite(req.seconds) or req.seconds < 0:
+        raise InvalidRequest(f"seconds must be a finite number 0 or more, got {req.seconds:g}", param="seconds")
+    if task in ("t2v", "i2v", "storyboard") and req.seconds * fps < 1 - 1e-9:
+        raise InvalidRequest(f"seconds must be at least one frame ({1 / fps:.3g} s at {fps:g} fps) for a video, "
+                             f"got {req.seconds:g}", param="seconds")
+    if task in SOURCE_TASKS and req.source is None:
+        field = "input_reference" if task == "i2v" else "video"
+        raise InvalidRequest(f"{task} needs a source {'image' if task == 'i2v' else 'video'}", param=field)
+    if task == "remix" and not (math.isfinite(req.strength) and 0.0 <= req.strength <= 1.0):
+        raise InvalidRequest(
+            f"strength must be between 0 and 1 (0 keeps the video, 1 ignores it), got {req.strength:g}; "
+            "try 0.6", param="strength")
+    end = req.strength_end
+    if task == "remix" and end is not None and not (math.isfinite(end) and 0.0 <= end <= 1.0):
+        raise InvalidRequest(
+            f"strength_end must be between 0 and 1 (the last frame's strength; 1 frees a new motion), got {end:g}; "
+            "try 1, or leave it out for the same strength throughout", param="strength_end")
+    src_seconds = 0.0 if req.source is None else len(req.source) / fps
+    new = req.seconds
+    if task in ("extend", "extend_backward", "loop", "blend") and not (math.isfinite(new) and new > 0):
+        raise InvalidRequest(f"seconds of new footage must be positive, got {new:g}", param="seconds")
+    if task in ("extend", "extend_backward"):
+        need = MIN_EXTEND_FRAMES if task == "extend" else MIN_BACKWARD_FRAMES
+        _long_enough(req.source, need, fps, "video", "to extend")
+    if task in ("loop", "blend"):
+        _long_enough(req.source, MIN_JOIN_FRAMES, fps, "video", f"to {task}")
+    if task == "blend":
+        if req.target is None:
+            raise InvalidRequest("blend needs a second video to lead into", param="video_b")
+        _long_enough(req.target, MIN_JOIN_FRAMES, fps, "video_b", "to blend into")
+        src_seconds += len(req.target) / fps
+    if task == "recut":
+        src_seconds = _check_trim(req, fps)
+        if new < 0 or not math.isfinite(new):
+            raise InvalidRequest(f"extend must be 0 or more seconds, got {new:g}", param="extend")
+    if task == "storyboard":
+        check_cards(req, max_seconds)
+    total = src_seconds + new if task in ("extend", "extend_backward", "loop", "blend", "recut") else new
+    if total > max_seconds + 1e-6:
+        raise InvalidRequest(
+            f"the result would be {total:.1f} s; the limit is {max_seconds:g} s: ask for "
+            f"{max(0.0, max_seconds - (total - new)):.1f} s or fewer",
+            param="extend" if task == "recut" else "seconds")
+
+
+def _long_enough(frames, need: int, fps: float, param: str, what: str) -> None:
+    if len(frames) < need:
+        raise InvalidRequest(
+            f"{param} has {len(frames)} frames; {what} it needs at least {need} ({need / fps:.2f} s at {fps:g} fps): "
+            "use a longer clip (or `animate` for a still)", param=param)
+
+
+def _check_trim(req: GenerationRequest, fps: float) -> float:
+    """Seconds the trim keeps."""
+    if req.trim is None:
+        raise InvalidRequest("recut needs a start and an end second", param="start")
+    start, end = req.trim
+    duration = len(req.source) / fps
+    if not (math.isfinite(start) and start >= 0):
+        raise InvalidRequest(f"start must be 0 or later, got {start:g}", param="start")
+    if not (math.isfinite(end) and end > start):
+        raise InvalidRequest(f"end ({end:g} s) must come after start ({start:g} s)", param="end")
+    if end > duration + 1 / fps:
+        raise InvalidRequest(f"end {end:g} s is past the video's end ({duration:.2f} s); use {duration:.2f} or less",
+                             param="end")
+    kept = trim_frames(req.trim, fps)
+    frames = len(range(len(req.source))[kept])
+    if frames < 1:
+        raise InvalidRequest(f"{start:g}..{end:g} s keeps no frame; widen the range", param="end")
+    if req.seconds > 0 and frames < MIN_EXTEND_FRAMES:
+        raise InvalidRequest(
+            f"the cut keeps {frames} frames; to extend it needs at least {MIN_EXTEND_FRAMES} "
+            f"({MIN_EXTEND_FRAMES / fps:.2f} s): widen start..end", param="end")
+    return frames / fps
+
+
+def check_cards(req: GenerationRequest, max_seconds: float) -> None:
+    """Cards: at least one, the first at 0 s, each later than the one before, all inside the video."""
+    cards, total = req.cards, req.seconds
+    if not cards:
+        raise InvalidRequest("a storyboard needs at least one card (prompt, start)", param="cards")
+    if not (math.isfinite(total) and 0 < total <= max_seconds):
+        raise InvalidRequest(f"a storyboard lasts 0 < seconds <= {max_seconds:g}, got {total:g}; set `seconds` "
+                             "to when the last card ends", param="seconds")
+    for i, card in enumerate(cards):
+        where = f"cards[{i}]"
+        if not card.prompt or not card.prompt.strip():
+            raise InvalidRequest(f"{where} has an empty prompt; say what this part shows", param=f"{where}.prompt")
+        if not math.isfinite(card.start) or card.start < 0:
+            raise InvalidRequest(f"{where}.start must be 0 or later, got {card.start}", param=f"{where}.start")
+        if i == 0 and card.start != 0:
+            raise InvalidRequest(f"the first card must start at 0 s, not {card.start:g} s", param=f"{where}.start")
+        if i and card.start <= cards[i - 1].start:
+            raise InvalidRequest(
+                f"{where} starts at {card.start:g} s, not after cards[{i - 1}] ({cards[i - 1].start:g} s): cards "
+                "overlap; give each card a later start than the one before", param=f"{where}.start")
+        if card.start >= total:
+            raise InvalidRequest(
+                f"{where} starts at {card.start:g} s, at or after the end of the {total:g} s video; "
+                "move it earlier or make the video longer", param=f"{where}.start")

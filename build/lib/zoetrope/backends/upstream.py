@@ -1,0 +1,218 @@
+"""The `upstream` backend: a model served by another OpenAI-compatible Videos API.
+
+Zoetrope acts as a gateway: a job is created upstream (POST /videos), polled (GET /videos/{id}),
+downloaded (GET /videos/{id}/content) and decoded back to frames, so accounts, plans, credits,
+moderation, watermarking and storage stay this server's. Config:
+
+    [[models]]
+    name = "relay"
+    backend = "upstream"
+    options = { base_url = "https://api.openai.com/v1", api_key_env = "OPENAI_API_KEY", model = "sora-2" }
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import httpx
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from zoetrope.backends.base import Capabilities, GenerationRequest, Progress, no_progress
+from zoetrope.errors import ConfigError, InvalidRequest, ModelUnavailable, UnsupportedByBackend
+
+CHUNK = 16  # frames per yielded chunk
+
+
+class UpstreamOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str  # the API root the paths hang off, e.g. https://api.openai.com/v1
+    api_key: str | None = None
+    api_key_env: str | None = None  # the environment variable holding the key (preferred to api_key)
+    model: str = "sora-2"  # the model name sent upstream
+    sizes: list[str] = Field(default_factory=lambda: ["1280x720", "720x1280"])
+    max_seconds: float = Field(default=12.0, gt=0)
+    fps: int = Field(default=24, gt=0)  # the upstream's frame rate (its MP4s are re-encoded at it)
+    poll_interval: float = Field(default=2.0, gt=0)
+    timeout: float = Field(default=900.0, gt=0)  # the whole upstream job, seconds
+    request_timeout: float = Field(default=60.0, gt=0)  # one HTTP request, seconds
+    retries: int = Field(default=3, ge=0)  # extra tries after a 5xx, 429 or network error
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"upstream sizes must look like '1280x720', not {text!r}") from None
+    return w, h
+
+
+def _upstream_message(r: httpx.Response) -> str:
+    try:
+        error = r.json().get("error") or {}
+        message = error.get("message") if isinstance(error, dict) else str(error)
+    except (ValueError, AttributeError):
+        message = None
+    return message or (r.text[:300].strip() or f"HTTP {r.status_code}")
+
+
+class UpstreamBackend:
+    """Backend protocol over a remote Videos API (text to video only)."""
+
+    def __init__(self, **options) -> None:
+        try:
+            self.options = UpstreamOptions.model_validate(options)
+        except ValidationError as e:
+            raise ConfigError(f"invalid options for an 'upstream' model: {e}") from e
+        self.base_url = self.options.base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"upstream base_url {self.base_url!r} is not an http(s) URL")
+        self.host = parts.netloc
+        self.name = f"upstream:{self.options.model}@{self.host}"
+        self._capabilities = Capabilities(
+            tasks=("t2v",),
+            sizes=tuple(_parse_size(s) for s in self.options.sizes),
+            max_seconds=self.options.max_seconds,
+            fps=self.options.fps,
+            default_steps=1,
+            depicts_people=True,
+            extra={"upstream": self.base_url, "upstream_model": self.options.model},
+        )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    # --- HTTP -----------------------------------------------------------------------------------
+
+    def _key_setting(self) -> str:
+        if self.options.api_key_env:
+            return f"the environment variable {self.options.api_key_env} (the model's api_key_env)"
+        return "the model's api_key option"
+
+    def _api_key(self) -> str:
+        key = os.environ.get(self.options.api_key_env or "") if self.options.api_key_env else None
+        key = key or self.options.api_key
+        if not key:
+            raise ModelUnavailable(f"no key for the upstream {self.host}: set {self._key_setting()}")
+        return key
+
+    def _check_destination(self) -> None:
+        from zoetrope.jobs.webhooks import refused_destination
+        from zoetrope.settings import get_settings
+
+        reason = refused_destination(self.base_url, get_settings().webhook_allowed_networks)
+        if reason:
+            raise ModelUnavailable(reason.replace("webhook", "upstream", 1))
+
+    def _call(self, client: httpx.Client, method: str, path: str, **kw) -> httpx.Response:
+        """One request, retried on 5xx, 429 and network errors; other failures become ZoetropeErrors."""
+        failure = ""
+        for attempt in range(self.options.retries + 1):
+            if attempt:
+                time.sleep(min(0.5 * 2 ** (attempt - 1), 8.0))
+            try:
+                r = client.request(method, self.base_url + path, **kw)
+            except httpx.HTTPError as e:  # timeouts and connection errors
+                failure = f"{type(e).__name__}: {e}"
+                continue
+            if r.status_code < 400:
+                return r
+            message = _upstream_message(r)
+            if r.status_code in (401, 403):
+                raise ModelUnavailable(
+                    f"the upstream {self.host} refused the key (HTTP {r.status_code}: {message}); "
+                    f"check {self._key_setting()}"
+                )
+            if r.status_code == 429 or r.status_code >= 500:
+                failure = f"HTTP {r.status_code}: {message}"
+                continue
+            raise InvalidRequest(f"the upstream {self.host} refused the request: {message}")
+        raise ModelUnavailable(
+            f"the upstream {self.host} is unavailable after {self.options.retries + 1} tries ({failure})"
+        )
+
+    # --- generation -----------------------------------------------------------------------------
+
+    def generate(self, request: GenerationRequest, progress: Progress = no_progress) -> Iterator[np.ndarray]:
+        if request.task != "t2v":
+            raise UnsupportedByBackend(f"{self.name} only does t2v, not {request.task!r}")
+        if (request.width, request.height) not in self._capabilities.sizes:
+            sizes = ", ".join(f"{w}x{h}" for w, h in self._capabilities.sizes)
+            raise UnsupportedByBackend(f"{self.name} generates {sizes}; got {request.width}x{request.height}",
+                                       param="size")
+        self._check_destination()
+        headers = {"authorization": f"Bearer {self._api_key()}"}
+        with httpx.Client(headers=headers, timeout=self.options.request_timeout, follow_redirects=False) as client:
+            data = self._run(client, request, progress)
+        from zoetrope.media import read_frames
+
+        frames = read_frames(data).frames
+        if frames.shape[1:3] != (request.height, request.width):
+            raise ModelUnavailable(
+                f"the upstream {self.host} sent {frames.shape[2]}x{frames.shape[1]} video, "
+                f"not the {request.width}x{request.height} asked for; check the model's sizes option"
+            )
+        progress(1.0, "decoded the upstream video")
+        for i in range(0, len(frames), CHUNK):
+            yield frames[i : i + CHUNK]
+
+    def _run(self, client: httpx.Client, request: GenerationRequest, progress: Progress) -> bytes:
+        """Create the upstream job, wait for it and return its MP4; the job is deleted if we stop."""
+        from zoetrope.jobs.sizes import seconds_str
+
+        fields = {
+            "prompt": request.prompt,
+            "model": self.options.model,
+            "size": f"{request.width}x{request.height}",
+            "seconds": seconds_str(request.seconds),
+        }
+        # Multipart, as the official client sends it; the idempotency key makes retried POSTs safe.
+        files = {k: (None, v) for k, v in fields.items()}
+        created = self._call(client, "POST", "/videos", files=files,
+                             headers={"idempotency-key": f"zoetrope-{uuid.uuid4().hex}"}).json()
+        video_id = created.get("id")
+        if not video_id:
+            raise ModelUnavailable(f"the upstream {self.host} answered POST /videos without a video id")
+        done = False
+        try:
+            self._wait(client, video_id, created, progress)
+            data = self._call(client, "GET", f"/videos/{video_id}/content").content
+            done = True
+            return data
+        finally:
+            if not done:  # cancelled, timed out or failed: do not leave the upstream job running
+                try:
+                    client.delete(f"{self.base_url}/videos/{video_id}")
+                except httpx.HTTPError:
+                    pass
+
+    def _wait(self, client: httpx.Client, video_id: str, video: dict, progress: Progress) -> None:
+        deadline = time.monotonic() + self.options.timeout
+        while True:
+            status = video.get("status")
+            percent = float(video.get("progress") or 0)
+            progress(min(max(percent, 0.0), 100.0) / 100 * 0.9, f"upstream {self.host}: {status} {percent:.0f}%")
+            if status == "completed":
+                return
+            if status == "failed":
+                error = video.get("error") or {}
+                message = error.get("message") if isinstance(error, dict) else error
+                code = error.get("code") if isinstance(error, dict) else None
+                raise ModelUnavailable(
+                    f"the upstream {self.host} failed video {video_id}"
+                    + (f" ({code})" if code else "") + f": {message or 'no reason given'}"
+                )
+            if time.monotonic() > deadline:
+                raise ModelUnavailable(
+                    f"the upstream {self.host} did not finish video {video_id} in {self.options.timeout:g} s"
+                )
+            time.sleep(self.options.poll_interval)
+            video = self._call(client, "GET", f"/videos/{video_id}").json()
+

@@ -1,0 +1,186 @@
+"""`zoetrope train|generate|image`: the engine from the command line, with progress bars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from zoetrope.cli import app
+from zoetrope.errors import InvalidRequest
+
+train_app = typer.Typer(help="Train the bundled model's networks (resumable: rerun to continue).", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("vae")
+def train_vae_cmd(
+    out: Path = typer.Option(Path("runs/vae"), help="run folder (checkpoint.pt lives here)"),
+    steps: int = typer.Option(4000, help="total optimizer steps"),
+    batch: int = typer.Option(16),
+    size: str = typer.Option("S", help="config: tiny or S"),
+    minutes: float = typer.Option(None, help="stop after this many minutes (resume later)"),
+    device: str = typer.Option("auto", help="cpu, cuda or auto"),
+    lr: float = typer.Option(2e-3),
+    init: Path = typer.Option(None, help="start from this VAE checkpoint's weights (or a weights folder "
+                                         "such as zoetrope/weights)"),
+    freeze_encoder: bool = typer.Option(False, help="train the decoder only (cached latents stay valid)"),
+    temporal_weight: float = typer.Option(0.0, help="weight of the frame-to-frame change loss (against "
+                                                    "jumps between latent frames)"),
+    frames: int = typer.Option(9, help="video frames per training clip, 1 + 4k: 17 matches the DiT's windows"),
+    crop: int = typer.Option(32, help="train on random crops of this size from 64x64 clips, a multiple of 8; "
+                                      "64 trains on whole frames (slower, sharper at full size)"),
+    pool: int = typer.Option(3000, min=1, help="clips rendered once into the run folder and drawn from at random"),
+) -> None:
+    """Train the causal video VAE on the procedural world."""
+    from zoetrope.train.common import load_checkpoint, pick_device, save_checkpoint
+    from zoetrope.train.vae import VAETrainConfig, evaluate_vae, latent_scale, train_vae
+
+    try:
+        cfg = VAETrainConfig(out=out, steps=steps, batch=batch, size=size, max_minutes=minutes, device=device, lr=lr,
+                             init=init, freeze_encoder=freeze_encoder, temporal_weight=temporal_weight, frames=frames,
+                             crop=crop, pool=pool)
+    except ValueError as e:
+        field = str(e).split()[0]  # VAETrainConfig's errors open with the field's name
+        raise typer.BadParameter(str(e), param_hint="--" + field.replace("_", "-")) from None
+    path = train_vae(cfg)
+    state = load_checkpoint(path)
+    from zoetrope.model.vae import VAEConfig, VideoVAE
+
+    c = state["vae_config"]
+    vae = VideoVAE(VAEConfig.from_dict(c))
+    vae.load_state_dict(state["model"])
+    dev = pick_device(device)
+    vae.to(dev).eval()
+    state["scaling"] = latent_scale(vae, dev)
+    state["psnr"] = evaluate_vae(vae, dev)
+    save_checkpoint(path, **state)
+    typer.echo(f"VAE step {state['step']}: held-out PSNR {state['psnr']:.2f} dB, latent scale {state['scaling']:.3f}")
+
+
+@train_app.command("dit")
+def train_dit_cmd(
+    out: Path = typer.Option(Path("runs/dit"), help="run folder (cache.pt and checkpoint.pt live here)"),
+    vae: Path = typer.Option(Path("runs/vae/checkpoint.pt"), help="trained VAE checkpoint (or a weights folder)"),
+    init: Path = typer.Option(None, help="start from these DiT weights: a checkpoint or a weights folder "
+                                         "such as zoetrope/weights"),
+    steps: int = typer.Option(20000),
+    batch: int = typer.Option(32),
+    size: str = typer.Option("S", help="config: tiny, S or B"),
+    lr: float = typer.Option(3e-4),
+    minutes: float = typer.Option(None, help="stop after this many minutes (resume later)"),
+    device: str = typer.Option("auto", help="cpu, cuda or auto"),
+    data_seed: int = typer.Option(0, help="seed of the world clips in the cache (another seed: fresh clips)"),
+    data_scale: float = typer.Option(1.0, help="multiplies every bucket's clip count"),
+    masks: str = typer.Option("0.5,0.2,0.1,0.1,0.1", help="how often each conditioning mask is drawn, as five "
+                                                           "weights: none, first frame, first k, last k, both ends"),
+    late_start: int = typer.Option(0, min=0, help="video clips begin at a random frame 0..N of their scene, so windows "
+                                           "that open mid-motion (extensions, long videos) are in the data"),
+    video_only: bool = typer.Option(False, help="leave out the image buckets (a continuation DiT never denoises "
+                                            "an image)"),
+    varied_captions: float = typer.Option(0.0, min=0.0, max=1.0, help="share of captions in the 'varied' training "
+                                          "style (other verbs, word orders, filler), the rest in the 'train' style"),
+) -> None:
+    """Train the diffusion transformer on cached latents (torchrun works unchanged)."""
+    from zoetrope.train.dit import DiTTrainConfig, train_dit
+
+    try:
+        mask_weights = tuple(float(w) for w in masks.split(","))
+        cfg = DiTTrainConfig(out=out, vae_checkpoint=vae, init=init, steps=steps, batch=batch, size=size, lr=lr,
+                             max_minutes=minutes, device=device, data_seed=data_seed, data_scale=data_scale,
+                             mask_weights=mask_weights, late_start=late_start, varied_captions=varied_captions,
+                             video_only=video_only)
+    except ValueError as e:  # not numbers, or not a mix DiTTrainConfig accepts
+        raise typer.BadParameter(f"{masks!r}: {e}; give five weights such as 0.5,0.2,0.1,0.1,0.1",
+                                 param_hint="--masks") from None
+    train_dit(cfg)
+
+
+@train_app.command("export")
+def export_cmd(
+    vae: Path = typer.Option(Path("runs/vae/checkpoint.pt")),
+    dit: Path = typer.Option(Path("runs/dit/checkpoint.pt")),
+    out: Path = typer.Option(Path("zoetrope/weights"), help="where the bundled weights go"),
+    continuation: Path = typer.Option(None, help="a DiT checkpoint fine-tuned on continuations (train dit "
+                                      "--masks 0,w,w,0,0): denoises windows that start with known frames"),
+) -> None:
+    """Export fp16 EMA weights as the bundled model."""
+    from zoetrope.train.export import export_weights
+
+    typer.echo(f"wrote {export_weights(vae, dit, out, continuation=continuation)}")
+
+
+def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | None, guidance: float,
+              out: Path, task: str = "t2v") -> Path:
+    import math
+
+    from zoetrope.backends.base import GenerationRequest
+    from zoetrope.backends.bundled import BundledBackend
+    from zoetrope.backends.checks import check_request
+    from zoetrope.cli.tasks import check_output, native_size, release_video
+    from zoetrope.jobs.finalize import finalize
+    from zoetrope.jobs.local import record_generation
+    from zoetrope.jobs.models import new_video_id
+    from zoetrope.jobs.sizes import parse_size
+    from zoetrope.safety import moderate_prompt
+
+    # Everything a user can get wrong is refused before the weights load.
+    if not prompt.strip():
+        raise InvalidRequest("the prompt is empty; say what the video shows", param="prompt")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise InvalidRequest(f"--seconds must be 0 (one image) or more, got {seconds:g}", param="--seconds")
+    width, height = parse_size(size, param="--size")
+    if task == "t2i":
+        out = out.with_suffix(".png") if out.suffix.lower() != ".png" else out
+    check_output(out, (".png",) if task == "t2i" else (".mp4", ".m4v", ".mov"))
+    backend = BundledBackend()  # reads its config; the weights load when it first generates
+    native = native_size(backend, width, height)
+    request = GenerationRequest(prompt=prompt, width=native[0], height=native[1], seconds=seconds, seed=seed,
+                                steps=steps, guidance=guidance, task=task)  # type: ignore[arg-type]
+    check_request(request, fps=backend.capabilities.fps, max_seconds=backend.capabilities.max_seconds)
+    if native != (width, height):
+        typer.echo(f"generating at native {native[0]}x{native[1]}, fitted to {width}x{height}")
+    if task != "t2i":  # frames go to the encoder window by window: memory stays flat for any duration
+        # Moderated and released like the API's videos (frame check, invisible watermark, C2PA) and
+        # recorded locally, so `zoetrope verify` finds the record.
+        release_video(backend, request, out, size=(width, height))
+    else:
+        moderate_prompt(prompt)
+        video_id, fps = new_video_id(), backend.capabilities.fps
+        frames = next(iter(backend.generate(request)))
+        frames = finalize(frames, out, generation_id=video_id, model=backend.name, width=width, height=height,
+                          fps=fps, visible_watermark=False, prompt=prompt,
+                          depicts_people=backend.capabilities.depicts_people)
+        record_generation(video_id, out, frames, prompt=prompt, model=backend.name, task=task, seconds=0.0,
+                          fps=fps)
+        typer.echo(f"wrote {out} (1 frame, {width}x{height})")
+        typer.echo(f"recorded as {video_id}")
+    return out
+
+
+@app.command()
+def generate(
+    prompt: str = typer.Argument(..., help="what the video shows"),
+    seconds: float = typer.Option(4.0, help="duration; 0 makes one image"),
+    size: str = typer.Option("64x64", help="WIDTHxHEIGHT, each side 16..4096: square (64x64), landscape (112x64) "
+                             "or vertical (64x112) are native; other sizes are generated at the nearest and fitted"),
+    seed: int = typer.Option(0),
+    steps: int = typer.Option(None, help="denoising steps (default: the model's)"),
+    guidance: float = typer.Option(4.0, help="classifier-free guidance scale"),
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+) -> None:
+    """Generate a video (or, with --seconds 0, an image) from a prompt with the bundled model."""
+    _generate(prompt, seconds, size, seed, steps, guidance, output, "t2i" if seconds <= 0 else "t2v")
+
+
+@app.command()
+def image(
+    prompt: str = typer.Argument(..., help="what the image shows"),
+    size: str = typer.Option("64x64", help="WIDTHxHEIGHT, each side 16..4096"),
+    seed: int = typer.Option(0, help="random seed"),
+    steps: int = typer.Option(None, help="denoising steps (default: the model's)"),
+    guidance: float = typer.Option(4.0, help="classifier-free guidance scale"),
+    output: Path = typer.Option(Path("out.png"), "-o", "--output", help="a .png file"),
+) -> None:
+    """Generate one image (a one-frame video) as a PNG."""
+    _generate(prompt, 0, size, seed, steps, guidance, output, "t2i")

@@ -1,0 +1,76 @@
+"""`zoetrope verify` and `zoetrope moderate`: provenance and policy checks from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from zoetrope.cli import app
+
+console = Console()
+
+
+@app.command()
+def verify(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="an MP4, PNG, JPEG or WebP file"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+) -> None:
+    """Check a file's C2PA content credentials and its invisible Zoetrope watermark.
+
+    Reports the C2PA state (trusted, valid, invalid or not_present) and what the manifest says
+    (issuer, actions, model, generation id), whether the watermark is found, with its payload
+    and confidence, and the generation record in this machine's data directory. Example: zoetrope verify clip.mp4 --json
+    """
+    from zoetrope.jobs.local import local_record_lookup
+    from zoetrope.safety import verify as run_verify
+
+    report = run_verify(file, local_record_lookup())
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+        return
+    c, w = report.c2pa, report.watermark
+    colour = {"trusted": "green", "valid": "green", "invalid": "red"}.get(c.state, "yellow")
+    console.print(f"[bold]C2PA[/]      [{colour}]{c.state}[/]")
+    if c.state != "not_present":
+        console.print(f"  issuer     {c.issuer or '-'} ({c.common_name or '-'})")
+        console.print(f"  actions    {', '.join(c.actions) or '-'}")
+        console.print(f"  model      {c.model or '-'}   generation {c.generation_id or '-'}")
+        if c.parent:
+            console.print(f"  parent     {c.parent}")
+        for failure in c.failures:
+            console.print(f"  [red]failure[/]    {failure}")
+    if w.found:
+        console.print(f"[bold]Watermark[/] [green]found[/] payload {w.payload} confidence {w.confidence:.2f}")
+    else:
+        console.print("[bold]Watermark[/] [yellow]not found[/]")
+    if report.record:
+        r = report.record
+        console.print(f"[bold]Record[/]    {r['id']} ({r['status']}, {r['model']}): {r['prompt']}")
+    else:
+        console.print("[bold]Record[/]    not found in this machine's data directory")
+    if report.watermark_matches_manifest is False:
+        console.print("[red]the watermark does not match the manifest's generation id[/]")
+
+
+@app.command()
+def moderate(
+    prompt: str = typer.Argument(..., help="the prompt text to check"),
+    as_json: bool = typer.Option(False, "--json", help="print the OpenAI-shaped moderation response"),
+) -> None:
+    """Check a prompt against the content policy, as the API does before queueing a job."""
+    from zoetrope.safety import check_prompt, to_openai
+
+    result = check_prompt(prompt)
+    if as_json:
+        typer.echo(json.dumps(to_openai([result]), indent=2))
+        return
+    if not result.flagged:
+        console.print("[green]allowed[/]")
+        return
+    console.print(f"[red]blocked[/]: {result.category}")
+    for name, why in result.reasons.items():
+        console.print(f"  {name}: {why}")
+    raise typer.Exit(1)

@@ -1,0 +1,108 @@
+"""`zoetrope serve`: the API, the studio and workers, in one command (the workers in a child process)."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from zoetrope.cli import app
+from zoetrope.settings import get_settings
+
+console = Console()
+
+
+def _first_run_key(runtime) -> str | None:
+    """On a database with no API keys, make a local account and print its key once."""
+    from sqlalchemy import func, select
+
+    from zoetrope.access.accounts import create_account, find_account
+    from zoetrope.access.keys import create_key
+    from zoetrope.access.models import ApiKey
+    from zoetrope.db import transaction
+
+    with transaction(runtime.engine, immediate=True) as s:
+        if s.scalar(select(func.count()).select_from(ApiKey)):
+            return None
+        account = find_account(s, "local") or create_account(s, "local", plan="pro")
+        _, token = create_key(s, account.id, name="local")
+        return token
+
+
+def _mount_studio(web) -> None:
+    try:
+        import zoetrope.web as studio
+    except ImportError:
+        return
+    mount = getattr(studio, "mount", None)
+    if mount is not None:
+        mount(web)
+
+
+def _warm_up() -> None:
+    """Build prompt moderation (the text encoder and the policy's exemplar embeddings) in the
+    background, so the first request does not pay for it (seconds, minutes on a starved machine);
+    then keep what is loaded out of the garbage collector's passes (`zoetrope.heap`)."""
+    import threading
+
+    from zoetrope.heap import settle
+    from zoetrope.safety import check_prompt
+
+    def warm() -> None:
+        check_prompt("warm up")
+        settle()
+
+    threading.Thread(target=warm, name="warm-up", daemon=True).start()
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="interface to bind (default ZOETROPE_HOST or 127.0.0.1)"),
+    port: int = typer.Option(None, help="port (default ZOETROPE_PORT or 8000)"),
+    workers: int = typer.Option(
+        None, min=0, help="workers, in a child process (default ZOETROPE_WORKERS or 1; 0 for API only)"
+    ),
+) -> None:
+    """Run the API, the studio and workers on this machine: no other service needed."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    from zoetrope.jobs.children import share_metrics
+
+    s = get_settings()
+    metrics_dir = share_metrics(s.data_dir)  # before prometheus_client is imported
+
+    import uvicorn
+
+    from zoetrope import heap
+    from zoetrope.api import Services, create_app
+    from zoetrope.jobs import activity, moderation
+    from zoetrope.jobs.runtime import open_runtime
+
+    heap.watch()
+    if s.moderation_process:
+        moderation.use_process()
+    runtime = open_runtime(s)
+    token = _first_run_key(runtime)
+    web = create_app(Services(runtime.engine, runtime.registry, runtime.blobs, runtime.policy))
+    _mount_studio(web)
+    host, port = host or s.host, port or s.port
+    count = s.workers if workers is None else workers
+    # The worker child's renders give way while this process answers requests (`activity`).
+    requests = activity.Activity(Path(s.data_dir) / "run" / f"activity-{os.getpid()}")
+    os.environ[activity.ENV] = str(requests.path)
+    runtime.start(count, webhook_secret=s.webhook_secret)
+    _warm_up()
+    console.print(f"Zoetrope API on http://{host}:{port}/v1 with {count} worker(s); data in {s.data_dir}")
+    if token:
+        console.print("First run: created account 'local' (plan pro) with this API key, shown once:")
+        console.print(f"  OPENAI_BASE_URL=http://{host}:{port}/v1 OPENAI_API_KEY={token}", soft_wrap=True)
+    try:
+        app = activity.ActivityMiddleware(web, requests)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        moderation.stop_process()
+        runtime.shutdown()
+        requests.path.unlink(missing_ok=True)
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

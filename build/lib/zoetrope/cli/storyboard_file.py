@@ -1,0 +1,77 @@
+"""Storyboard files (TOML or JSON): `seconds`, `size` and a list of cards (prompt, start, image).
+
+    seconds = 8            # optional: the last card's start + 4 s
+    size = "64x64"         # optional
+    [[cards]]
+    prompt = "a red ball rolls right"
+    start = 0
+    [[cards]]
+    prompt = "a blue square falls"
+    start = 4
+    image = "square.png"   # optional, relative to this file: the segment starts on this still
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from zoetrope.backends.base import StoryCard
+from zoetrope.errors import InvalidRequest
+from zoetrope.jobs.sizes import parse_size
+
+DEFAULT_LAST_SECONDS = 4.0
+
+
+@dataclass(frozen=True)
+class Storyboard:
+    cards: tuple[StoryCard, ...]
+    seconds: float
+    size: tuple[int, int]  # (width, height)
+
+
+def read_storyboard(path: Path) -> Storyboard:
+    """The storyboard in a file; InvalidRequest naming the field for anything malformed."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise InvalidRequest(f"cannot read storyboard {path}: {e.strerror}", param="file") from None
+    except UnicodeDecodeError:
+        raise InvalidRequest(f"{path} is not UTF-8 text; save the storyboard as UTF-8 TOML or JSON",
+                             param="file") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as e:
+        raise InvalidRequest(f"{path} is not valid {path.suffix.lstrip('.').upper() or 'TOML'}: {e}",
+                             param="file") from None
+    raw = data.get("cards") if isinstance(data, dict) else None
+    if not isinstance(raw, list) or not raw:
+        raise InvalidRequest(f"{path} needs a list of cards, each with prompt and start", param="cards")
+    cards = tuple(_card(path, i, c) for i, c in enumerate(raw))
+    seconds = data.get("seconds", max(c.start for c in cards) + DEFAULT_LAST_SECONDS)
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        raise InvalidRequest(f"seconds must be a number, got {seconds!r}", param="seconds")
+    return Storyboard(cards, float(seconds), _size(str(data.get("size", "64x64"))))
+
+
+def _card(path: Path, i: int, raw: object) -> StoryCard:
+    where = f"cards[{i}]"
+    if not isinstance(raw, dict):
+        raise InvalidRequest(f"{where} must be a table with prompt and start", param=where)
+    prompt, start = raw.get("prompt"), raw.get("start")
+    if not isinstance(prompt, str):
+        raise InvalidRequest(f"{where}.prompt must be text", param=f"{where}.prompt")
+    if not isinstance(start, int | float) or isinstance(start, bool):
+        raise InvalidRequest(f"{where}.start must be a number of seconds, got {start!r}", param=f"{where}.start")
+    image = None
+    if raw.get("image"):
+        from zoetrope.media import read_frames
+
+        image = read_frames(path.parent / str(raw["image"]), param=f"{where}.image").frames[0]
+    return StoryCard(prompt=prompt, start=float(start), image=image)
+
+
+def _size(size: str) -> tuple[int, int]:
+    return parse_size(size)  # the API's rule: each side 16..4096

@@ -1,0 +1,285 @@
+"""`zoetrope animate|extend|loop|blend|remix|storyboard|recut`: the creative tasks from the command line.
+
+Each command reads its media, builds one GenerationRequest for the bundled backend (the same call
+the API's worker makes) and streams the frames into the MP4 as they are decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from zoetrope.cli import app
+from zoetrope.errors import InvalidRequest
+
+PROMPT_HELP = "what the new footage shows (empty: carry on with what the video shows)"
+_SEED = typer.Option(0, help="random seed")
+_STEPS = typer.Option(None, help="denoising steps (default: the model's)")
+_GUIDANCE = typer.Option(4.0, help="classifier-free guidance scale")
+
+
+def _backend():
+    from zoetrope.backends.bundled import BundledBackend
+
+    return BundledBackend()
+
+
+def native_size(backend, width: int, height: int) -> tuple[int, int]:
+    """The model's native size nearest in aspect (then in size) to width x height."""
+    sizes = backend.capabilities.sizes
+    return min(sizes, key=lambda s: abs(s[0] / s[1] - width / height) * 10 + abs(s[0] - width) / 64)
+
+
+def write_video(backend, request, out: Path, *, size: tuple[int, int] | None = None, label: str = "generating",
+                before: Iterable[np.ndarray] = (), after: Iterable[np.ndarray] = ()) -> int:
+    """Stream `before`, the backend's chunks for `request`, then `after` into an MP4 at `size` (default:
+    the request's); returns the number of frames. Peak memory is one chunk, whatever the duration."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from zoetrope.media import Mp4Writer, resize
+
+    width, height = size or (request.width, request.height)
+
+    def sized(chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        for chunk in chunks:
+            yield chunk if chunk.shape[1:3] == (height, width) else resize(chunk, width, height)
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TimeElapsedColumn())
+    with Progress(*columns) as bar, Mp4Writer(out, fps=backend.capabilities.fps) as mp4:
+        job = bar.add_task(label, total=100)
+        for chunk in sized(before):
+            mp4.write(chunk)
+        for chunk in sized(backend.generate(request, lambda f, _m: bar.update(job, completed=100 * f))):
+            mp4.write(chunk)
+        for chunk in sized(after):
+            mp4.write(chunk)
+        bar.update(job, completed=100)
+    # H.264 in yuv420p needs even sides: the writer pads an odd one by a pixel, and says so here.
+    padded = f" (padded from {width}x{height})" if width % 2 or height % 2 else ""
+    typer.echo(f"wrote {out} ({mp4.frames} frames, {mp4.frames / backend.capabilities.fps:.2f} s, "
+               f"{width + width % 2}x{height + height % 2}{padded})")
+    return mp4.frames
+
+
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")  # the ISO media files the writer and the C2PA signer both take
+
+
+def check_output(out: Path, suffixes: tuple[str, ...] = VIDEO_SUFFIXES) -> None:
+    """Refuse an `-o` that could not be written or signed, before any weights load."""
+    if out.suffix.lower() not in suffixes:
+        raise InvalidRequest(f"-o {out} must end in {' or '.join(suffixes)}", param="--output")
+    if out.is_dir():
+        raise InvalidRequest(f"-o {out} is a directory; give a file name such as {out / ('out' + suffixes[0])}",
+                             param="--output")
+    if not out.parent.is_dir():
+        raise InvalidRequest(f"-o {out}: the directory {out.parent} does not exist; create it first",
+                             param="--output")
+
+
+def release_video(backend, request, out: Path, *, size: tuple[int, int] | None = None, label: str = "generating",
+                  before: Iterable[np.ndarray] = (), after: Iterable[np.ndarray] = (),
+                  parent: Path | None = None) -> int:
+    """Write a generation as `generate` and the API's workers do: its prompts moderated first, every
+    frame (the kept source footage too) checked and marked with this generation's invisible
+    watermark, the file signed (`c2pa.edited` with `parent` as ingredient when it starts from one)
+    and recorded in the local data directory, so `zoetrope verify` finds it. Returns the frames written."""
+    from zoetrope.jobs.finalize import ReleasedBackend, prompt_text, release_frames, sign
+    from zoetrope.jobs.local import record_generation
+    from zoetrope.jobs.models import new_video_id
+    from zoetrope.safety import moderate_prompt
+
+    for i, text in enumerate([request.prompt, *(card.prompt for card in request.cards)]):
+        if text.strip():
+            moderate_prompt(text, param="prompt" if i == 0 else f"cards[{i - 1}].prompt")
+    width, height = size or (request.width, request.height)
+    video_id, fps = new_video_id(), backend.capabilities.fps
+    released = ReleasedBackend(backend, video_id, width, height)
+
+    def kept(chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        for chunk in chunks:
+            yield release_frames(chunk, generation_id=video_id, width=width, height=height, visible_watermark=False,
+                                 prompt=prompt_text(request), depicts_people=backend.capabilities.depicts_people)
+
+    count = write_video(released, request, out, size=(width, height), label=label, before=kept(before),
+                        after=kept(after))
+    sign(out, video_id, backend.name, parent)
+    record_generation(video_id, out, np.stack(released.previews), prompt=prompt_text(request), model=backend.name,
+                      task=request.task, seconds=count / fps, fps=fps)
+    typer.echo(f"recorded as {video_id}")
+    return count
+
+
+def read_video(path: Path, fps: float, param: str = "video") -> np.ndarray:
+    """Frames (T, H, W, 3) of a video file, resampled to `fps` (nearest frame)."""
+    from zoetrope.media import read_frames
+
+    media = read_frames(path, param=param)
+    if media.kind != "video":
+        raise InvalidRequest(f"{path} is an image; {param} must be a video (use `animate` for a still)", param=param)
+    if media.fps is None or abs(media.fps - fps) < 1e-3:
+        return media.frames
+    count = max(1, round(media.num_frames * fps / media.fps))
+    idx = np.minimum(np.round(np.arange(count) * media.fps / fps).astype(int), media.num_frames - 1)
+    return media.frames[idx]
+
+
+def _request(backend, frames: np.ndarray, **kw):
+    from zoetrope.backends.base import GenerationRequest
+
+    w, h = native_size(backend, frames.shape[2], frames.shape[1])
+    return GenerationRequest(width=w, height=h, source=frames, **kw)
+
+
+def _check(backend, request) -> None:
+    """Refuse bad input before the weights load."""
+    from zoetrope.backends.checks import check_request
+
+    check_request(request, fps=backend.capabilities.fps, max_seconds=backend.capabilities.max_seconds)
+
+
+@app.command()
+def animate(
+    image: Path = typer.Argument(..., help="PNG/JPEG/WebP still: the first frame (any size; fitted to the model)"),
+    prompt: str = typer.Argument(..., help="how it moves"),
+    seconds: float = typer.Option(4.0, help="duration"),
+    seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+) -> None:
+    """Animate a still: the image is frame 0, held clean while the rest is generated."""
+    from zoetrope.media import read_frames
+
+    check_output(output)
+    still = read_frames(image, param="image").frames[:1]
+    backend = _backend()
+    req = _request(backend, still, prompt=prompt, task="i2v", seconds=seconds, seed=seed, steps=steps,
+                   guidance=guidance)
+    _check(backend, req)
+    release_video(backend, req, output, label="animating")
+
+
+@app.command()
+def extend(
+    video: Path = typer.Argument(..., help="the MP4 to extend"),
+    seconds: float = typer.Option(4.0, help="seconds of new footage"),
+    prompt: str = typer.Option("", help=PROMPT_HELP),
+    backward: bool = typer.Option(False, "--backward", help="add the footage before the clip, leading into it"),
+    seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+) -> None:
+    """Extend a video forwards (or --backward); the original footage stays unchanged in the output."""
+    check_output(output)
+    backend = _backend()
+    frames = read_video(video, backend.capabilities.fps)
+    req = _request(backend, frames, prompt=prompt, task="extend_backward" if backward else "extend",
+                   seconds=seconds, seed=seed, steps=steps, guidance=guidance)
+    _check(backend, req)
+    size = (frames.shape[2], frames.shape[1])
+    before, after = ((), [frames]) if backward else ([frames], ())
+    release_video(backend, req, output, size=size, label="extending", before=before, after=after, parent=video)
+
+
+@app.command()
+def loop(
+    video: Path = typer.Argument(..., help="the MP4 to make loop"),
+    seconds: float = typer.Option(1.5, help="seconds of the transition from the end back into the start"),
+    prompt: str = typer.Option("", help=PROMPT_HELP),
+    seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+) -> None:
+    """Make a video loop: a transition from its end flows back into its start (both ends held)."""
+    check_output(output)
+    backend = _backend()
+    frames = read_video(video, backend.capabilities.fps)
+    req = _request(backend, frames, prompt=prompt, task="loop", seconds=seconds, seed=seed, steps=steps,
+                   guidance=guidance)
+    _check(backend, req)
+    release_video(backend, req, output, size=(frames.shape[2], frames.shape[1]), label="looping", parent=video)
+
+
+@app.command()
+def blend(
+    a: Path = typer.Argument(..., help="the first clip"),
+    b: Path = typer.Argument(..., help="the clip to lead into"),
+    seconds: float = typer.Option(2.0, help="seconds of the transition"),
+    prompt: str = typer.Option("", help="what the transition shows"),
+    seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+) -> None:
+    """Join two clips: A, a transition from A's end into B's start, then B."""
+    check_output(output)
+    backend = _backend()
+    fps = backend.capabilities.fps
+    first, second = read_video(a, fps, "video"), read_video(b, fps, "target")
+    req = _request(backend, first, prompt=prompt, task="blend", target=second, seconds=seconds, seed=seed,
+                   steps=steps, guidance=guidance)
+    _check(backend, req)
+    release_video(backend, req, output, size=(first.shape[2], first.shape[1]), label="blending", parent=a)
+
+
+@app.command()
+def remix(
+    video: Path = typer.Argument(..., help="the MP4 to remix"),
+    prompt: str = typer.Argument(..., help="the new prompt"),
+    strength: float = typer.Option(0.6, help="0 keeps the video, 1 ignores it"),
+    strength_end: float = typer.Option(
+        None, "--strength-end",
+        help="the last frame's strength (default: --strength); 1 frees the later frames for a new motion",
+    ),
+    seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+) -> None:
+    """Remix a video with a new prompt (SDEdit: its latents noised to --strength, then denoised).
+
+    With --strength-end the noise runs from --strength at the first frame to it at the last, so
+    a prompt that asks for another motion gets it while the first frame keeps the layout."""
+    check_output(output)
+    backend = _backend()
+    frames = read_video(video, backend.capabilities.fps)
+    req = _request(backend, frames, prompt=prompt, task="remix", strength=strength, strength_end=strength_end,
+                   seed=seed, steps=steps, guidance=guidance)
+    _check(backend, req)
+    release_video(backend, req, output, size=(frames.shape[2], frames.shape[1]), label="remixing", parent=video)
+
+
+@app.command()
+def recut(
+    video: Path = typer.Argument(..., help="the MP4 to cut"),
+    start: float = typer.Option(0.0, help="first second kept"),
+    end: float = typer.Option(..., help="second where the cut ends"),
+    extend_by: float = typer.Option(0.0, "--extend", help="seconds of new footage after the cut"),
+    prompt: str = typer.Option("", help=PROMPT_HELP),
+    seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+) -> None:
+    """Trim a video to --start..--end, then optionally --extend it."""
+    check_output(output)
+    backend = _backend()
+    frames = read_video(video, backend.capabilities.fps)
+    req = _request(backend, frames, prompt=prompt, task="recut", trim=(start, end), seconds=extend_by, seed=seed,
+                   steps=steps, guidance=guidance)
+    _check(backend, req)
+    release_video(backend, req, output, size=(frames.shape[2], frames.shape[1]), label="recutting", parent=video)
+
+
+@app.command()
+def storyboard(
+    file: Path = typer.Argument(..., help="TOML or JSON: seconds, size, and \\[\\[cards]] with prompt, start, image"),
+    seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+) -> None:
+    """One video from prompt cards: each segment starts at its card's second and continues the last."""
+    from zoetrope.backends.base import GenerationRequest
+    from zoetrope.cli.storyboard_file import read_storyboard
+
+    check_output(output)
+    backend = _backend()
+    board = read_storyboard(file)
+    w, h = native_size(backend, *board.size)
+    req = GenerationRequest(prompt=board.cards[0].prompt, width=w, height=h, task="storyboard", seconds=board.seconds,
+                            cards=board.cards, seed=seed, steps=steps, guidance=guidance)
+    _check(backend, req)
+    release_video(backend, req, output, size=board.size, label="storyboard")

@@ -1,0 +1,106 @@
+"""One job's generation, from its stored parameters to stored MP4, thumbnail and spritesheet."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from zoetrope import media
+from zoetrope.backends.base import Backend, GenerationRequest, Progress, StoryCard
+from zoetrope.errors import NotFound
+from zoetrope.jobs.finalize import finalize, prompt_text
+from zoetrope.jobs.models import Job
+from zoetrope.storage import BlobStore
+from zoetrope.yielding import pause
+
+
+def _frames_at(blobs: BlobStore, key: str, width: int, height: int) -> np.ndarray:
+    """A stored image or video as frames (T, H, W, 3) at the backend's native size."""
+    try:
+        data = blobs.get(key)
+    except NotFound:
+        # A source video deleted (or expired) between this job's submit and its run.
+        what = "source video" if key.startswith("videos/") else "uploaded input"
+        raise NotFound(f"the {what} of this job was deleted before the job ran", code="source_deleted") from None
+    frames = media.read_frames(data).frames
+    if frames.shape[1:3] != (height, width):
+        frames = media.fit(frames, width, height, mode="crop")
+    return frames
+
+
+def generation_request(job: Job, blobs: BlobStore) -> GenerationRequest:
+    p = job.params
+    width, height = p["native_width"], p["native_height"]
+    source = None
+    if p.get("source_key"):
+        source = _frames_at(blobs, p["source_key"], width, height)
+    elif p.get("reference_key"):
+        source = _frames_at(blobs, p["reference_key"], width, height)[:1]
+    target = _frames_at(blobs, p["target_key"], width, height) if p.get("target_key") else None
+    options = p.get("options") or {}
+    cards = tuple(StoryCard(prompt=c["prompt"], start=float(c["start"])) for c in options.get("cards") or ())
+    trim = tuple(float(v) for v in options["trim"]) if options.get("trim") else None
+    task = job.task
+    if task == "t2v" and source is not None:
+        task = "i2v"
+    seconds = p["new_seconds"] if p.get("new_seconds") is not None else float(job.seconds)
+    kw = {k: p[k] for k in ("strength", "strength_end") if p.get(k) is not None}
+    return GenerationRequest(
+        prompt=job.prompt,
+        width=width,
+        height=height,
+        seconds=seconds,
+        task=task,  # type: ignore[arg-type]
+        seed=p.get("seed"),
+        source=source,
+        target=target,
+        cards=cards,
+        trim=trim,  # type: ignore[arg-type]
+        **kw,
+    )
+
+
+def render(job: Job, backend: Backend, blobs: BlobStore, progress: Progress) -> tuple[dict, dict]:
+    """Generate, post-process, encode and store the job's outputs; returns (outputs, details)."""
+    request = generation_request(job, blobs)
+    frames = np.concatenate(list(backend.generate(request, progress)), axis=0)  # (T, h, w, 3)
+    # Backends yield only the new frames of an extension; the video object is the stitched whole.
+    if request.task == "extend" and request.source is not None:
+        frames = np.concatenate([request.source, frames], axis=0)
+    elif request.task == "extend_backward" and request.source is not None:
+        frames = np.concatenate([frames, request.source], axis=0)
+    width, height = (int(v) for v in job.size.split("x"))
+    fps = request.fps or backend.capabilities.fps
+    prefix = f"videos/{job.id}/{job.attempts}"
+    variant, name = ("image", "image.png") if job.task == "t2i" else ("video", "video.mp4")
+    outputs: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="zoetrope-render-") as tmp:
+        parent = None
+        if job.params.get("source_key"):
+            parent = Path(tmp) / f"source{Path(job.params['source_key']).suffix or '.mp4'}"
+            parent.write_bytes(blobs.get(job.params["source_key"]))
+        out = Path(tmp) / name
+        frames = finalize(
+            frames,
+            out,
+            generation_id=job.id,
+            model=job.backend_model,
+            width=width,
+            height=height,
+            fps=fps,
+            visible_watermark=job.params.get("watermark", True),
+            parent=parent,
+            prompt=prompt_text(request),
+            depicts_people=backend.capabilities.depicts_people,
+        )
+        blobs.put(outputs.setdefault(variant, f"{prefix}/{name}"), out.read_bytes())
+    pause()
+    blobs.put(
+        outputs.setdefault("thumbnail", f"{prefix}/thumbnail.webp"), media.thumbnail(frames, format="webp")
+    )
+    sheet = media.spritesheet(frames).encode("jpeg")
+    blobs.put(outputs.setdefault("spritesheet", f"{prefix}/spritesheet.jpg"), sheet)
+    details = {"frames": str(len(frames)), "fps": f"{fps:g}"}
+    return outputs, details

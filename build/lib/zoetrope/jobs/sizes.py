@@ -1,0 +1,95 @@
+"""Sizes and durations as clients write them ("720x1280", "4"), checked against a backend.
+
+A backend generates only at its native sizes. A request for another size of a native aspect
+ratio is generated at the nearest native size of that aspect and resized by the media layer;
+the job's metadata records both. An aspect the backend has no native size for is refused.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from zoetrope.backends.base import Capabilities
+from zoetrope.errors import InvalidRequest, UnsupportedByBackend
+
+# Aspect ratios within this relative difference count as the same (1792x1024 is 7:4, not 16:9,
+# but it is what clients ask for when they mean landscape).
+ASPECT_TOLERANCE = 0.03
+MAX_SIDE = 4096
+
+
+@dataclass(frozen=True)
+class SizePlan:
+    """What the client asked for and what the backend generates."""
+
+    width: int
+    height: int
+    native_width: int
+    native_height: int
+
+    @property
+    def resized(self) -> bool:
+        return (self.width, self.height) != (self.native_width, self.native_height)
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}"
+
+    @property
+    def native_size(self) -> str:
+        return f"{self.native_width}x{self.native_height}"
+
+
+def parse_size(size: str, *, param: str = "size") -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise InvalidRequest(
+            f"size must be WIDTHxHEIGHT like '720x1280', not {size!r}", param=param
+        ) from None
+    if not (16 <= w <= MAX_SIDE and 16 <= h <= MAX_SIDE):
+        raise InvalidRequest(f"size {size!r} is out of range: each side must be 16..{MAX_SIDE}", param=param)
+    return w, h
+
+
+def plan_size(size: str, caps: Capabilities, model: str) -> SizePlan:
+    """The native size that serves `size`; UnsupportedByBackend naming the sizes it can do."""
+    w, h = parse_size(size)
+    ratio = w / h
+    same_aspect = [(nw, nh) for nw, nh in caps.sizes if abs(nw / nh - ratio) / ratio <= ASPECT_TOLERANCE]
+    if not same_aspect:
+        natives = ", ".join(f"{nw}x{nh}" for nw, nh in caps.sizes)
+        raise UnsupportedByBackend(
+            f"{model} cannot make {size} (aspect {w / h:.3g}:1); it generates {natives} and any size of "
+            f"those aspect ratios",
+            param="size",
+        )
+    nw, nh = min(same_aspect, key=lambda s: abs(math.log((s[0] * s[1]) / (w * h))))
+    return SizePlan(w, h, nw, nh)
+
+
+def parse_seconds(
+    seconds: str | int | float, caps: Capabilities, model: str, *, param: str = "seconds"
+) -> float:
+    """Seconds as a positive number no longer than the backend makes."""
+    try:
+        value = float(seconds)
+    except (TypeError, ValueError):
+        raise InvalidRequest(f"seconds must be a number like '4', not {seconds!r}", param=param) from None
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidRequest(f"seconds must be positive, not {seconds!r}", param=param)
+    if value * caps.fps < 1 - 1e-9:
+        raise InvalidRequest(
+            f"seconds must be at least one frame: {1 / caps.fps:.3g} s at {model}'s {caps.fps} fps, "
+            f"not {seconds!r}",
+            param=param,
+        )
+    if value > caps.max_seconds:
+        raise UnsupportedByBackend(f"{model} makes at most {caps.max_seconds:g} seconds", param=param)
+    return value
+
+
+def seconds_str(value: float) -> str:
+    """'4' for 4.0, '2.5' for 2.5: how the video object writes durations."""
+    return f"{round(value, 3):g}"

@@ -1,0 +1,344 @@
+"""The submit service: a request in the client's terms becomes a queued job, or a clear 4xx.
+
+Order of checks: whether the prompt may run (safety: prompt moderation, before anything is
+stored), what the model can (backend capabilities, sizes), then one transaction in which access
+admits the job (eligibility, entitlement, concurrency, quota, credits reserved) and it is inserted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from zoetrope import media
+from zoetrope.access.admission import admit
+from zoetrope.access.entitlements import RequestSummary
+from zoetrope.access.keys import Principal
+from zoetrope.backends.base import GenerationRequest, StoryCard
+from zoetrope.backends.checks import check_request, check_seed, trim_frames
+from zoetrope.backends.registry import Registry
+from zoetrope.db import batched_write, transaction
+from zoetrope.errors import InvalidRequest, UnsupportedByBackend
+from zoetrope.jobs import dispatch, store
+from zoetrope.jobs.models import Job, new_video_id
+from zoetrope.jobs.moderation import moderate
+from zoetrope.jobs.sizes import parse_seconds, plan_size, seconds_str
+from zoetrope.safety import payload_for
+from zoetrope.settings import get_settings
+from zoetrope.storage import BlobStore
+
+DEFAULT_VIDEO_SIZE = "720x1280"
+DEFAULT_IMAGE_SIZE = "1024x1024"
+DEFAULT_SECONDS = "4"
+DEFAULT_JOIN_SECONDS = "1"  # the transition of a loop or a blend
+SOURCE_TASKS = ("remix", "extend", "extend_backward", "loop", "blend", "recut")
+NEW_FOOTAGE = ("extend", "extend_backward", "loop", "blend")  # `seconds` is what is added to the source
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """One generation as a client asks for it. `source_video_id` or `source_upload` name the video
+    a remix, edit or extension starts from; `reference` is an image to animate."""
+
+    prompt: str
+    model: str = "sora-2"
+    seconds: str | None = None
+    size: str | None = None
+    task: str = "t2v"
+    reference: bytes | None = field(default=None, repr=False)
+    source_video_id: str | None = None
+    source_upload: bytes | None = field(default=None, repr=False)
+    remix_of: str | None = None
+    seed: int | None = None
+    strength: float | None = None
+    strength_end: float | None = None  # remix: the last frame's strength (None: `strength` throughout)
+    # Per-task inputs, stored in the job's params: `target` (clip B's video id, blend), `cards`
+    # ([{"prompt", "start"}], storyboard), `trim` ([start, end] seconds, recut).
+    options: dict | None = None
+    # The request field that named `source_video_id` (`video`, or the path's `video_id`): what
+    # an error about that video names. Not part of what the request asks for.
+    source_param: str = "video"
+
+    def fingerprint(self) -> str:
+        """A hash of everything in the request: what an `Idempotency-Key` is checked against."""
+        fields = asdict(self)
+        del fields["source_param"]
+        if fields["strength_end"] is None:  # keys stored before the field existed still match
+            del fields["strength_end"]
+        for name in ("reference", "source_upload"):
+            blob = fields.pop(name)
+            fields[name] = hashlib.sha256(blob).hexdigest() if blob else None
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def unicode_text(text: str, param: str) -> str:
+    """`text` if it can be stored; a 400 naming `param` if it holds a lone surrogate (what JSON's
+    `\\ud800` escapes and undecodable command-line bytes turn into)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise InvalidRequest(
+            f"{param} is not valid Unicode text: it holds a lone surrogate (U+D800-U+DFFF); "
+            "send the character itself, or both halves of its surrogate pair",
+            param=param,
+        ) from None
+    return text
+
+
+def submit(
+    engine: Engine,
+    registry: Registry,
+    blobs: BlobStore,
+    principal: Principal,
+    req: VideoRequest,
+    *,
+    idempotency_key: str | None = None,
+) -> Job:
+    """Queue the job `req` describes for `principal` and return it."""
+    if idempotency_key:
+        with transaction(engine) as s:
+            earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
+            if earlier is not None:
+                return earlier
+    if not req.prompt or not req.prompt.strip():
+        raise InvalidRequest("prompt must not be empty", param="prompt")
+    unicode_text(req.prompt, "prompt")
+    check_seed(req.seed)  # t2v and t2i reach check_request only in the worker
+    moderate(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
+    options = dict(req.options or {})
+    cards = _cards(options)
+    if cards:
+        for i, card in enumerate(cards):
+            unicode_text(card.prompt, f"cards[{i}].prompt")
+        moderate(*(card.prompt for card in cards))
+    entry = registry.entry(req.model)
+    caps = registry.backend(entry.name).capabilities
+    if req.task not in caps.tasks:
+        raise UnsupportedByBackend(
+            f"{entry.name} cannot do {req.task}; it does {', '.join(caps.tasks)}", param="model"
+        )
+
+    source, source_seconds, source_frames, source_size = _source(engine, principal, req)
+    target = _target(engine, principal, req, options)
+    image = req.task == "t2i"
+    size = req.size or source_size or (DEFAULT_IMAGE_SIZE if image else DEFAULT_VIDEO_SIZE)
+    sizing = plan_size(size, caps, entry.name)
+    params: dict = {"seed": req.seed, "strength": req.strength}
+    if req.strength_end is not None:
+        params["strength_end"] = req.strength_end
+    params.update(native_width=sizing.native_width, native_height=sizing.native_height)
+    if options:
+        params["options"] = options
+    if image:
+        total = 0.0
+    elif req.task in SOURCE_TASKS or req.task == "storyboard":
+        new = _new_seconds(req, caps, entry.name, source_seconds)
+        _check(req, caps, sizing, new, source_frames, target, cards)
+        params["new_seconds"] = new
+        total = _total(req.task, new, source_seconds, source_frames, target, options, caps.fps)
+    else:
+        total = parse_seconds(req.seconds or source_seconds or DEFAULT_SECONDS, caps, entry.name)
+
+    summary = RequestSummary(
+        model=entry.name,
+        width=sizing.width,
+        height=sizing.height,
+        seconds=total,
+        task=req.task,
+        new_seconds=params.get("new_seconds") if req.task in NEW_FOOTAGE else None,
+    )
+    job_id = new_video_id()
+
+    def write(s: Session) -> Job:
+        if idempotency_key:
+            earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
+            if earlier is not None:
+                return earlier
+            store.remember_idempotent(s, principal.account_id, idempotency_key, req.fingerprint(), job_id)
+        # Refusals (403/402/429) roll back all of this submit (its savepoint); credits are held only
+        # with the job row.
+        admission = admit(s, principal, summary, job_id)
+        params["watermark"] = admission.watermark
+        _store_inputs(blobs, req, source, job_id, params)
+        if target is not None:
+            params["target_key"] = target.outputs["video"]
+        details = {"generated_size": sizing.native_size, "resized": str(sizing.resized).lower()}
+        dispatch.announce(s)
+        return store.insert_job(
+            s,
+            Job(
+                id=job_id,
+                account_id=principal.account_id,
+                key_id=principal.key_id,
+                model=req.model,
+                backend_model=entry.name,
+                prompt=req.prompt,
+                seconds=seconds_str(total),
+                size=sizing.size,
+                task=req.task,
+                params=params,
+                details=details,
+                remixed_from_video_id=req.remix_of,
+                lane=admission.lane,
+                max_concurrent=max(1, admission.max_concurrent),
+                max_attempts=get_settings().max_attempts,
+                watermark_payload=payload_for(job_id).hex(),
+            ),
+        )
+
+    try:
+        # Concurrent submits share one transaction, each in a savepoint (`batched_write`).
+        job = batched_write(engine, write)
+    except BaseException:
+        blobs.delete_prefix(f"inputs/{job_id}")
+        raise
+    dispatch.doorbell.ring()  # committed: an idle worker of this process claims it now
+    return job
+
+
+def _store_inputs(blobs: BlobStore, req: VideoRequest, source: Job | None, job_id: str, params: dict) -> None:
+    """Write the request's uploads (only once the job is admitted) and name them in `params`."""
+    if source is not None:
+        params["source_key"] = source.outputs["video"]
+    elif req.source_upload is not None:
+        params["source_key"] = f"inputs/{job_id}/source.mp4"
+        blobs.put(params["source_key"], req.source_upload)
+    if req.reference is not None:
+        params["reference_key"] = f"inputs/{job_id}/reference"
+        blobs.put(params["reference_key"], req.reference)
+
+
+def _source(
+    engine: Engine, principal: Principal, req: VideoRequest
+) -> tuple[Job | None, float, int, str | None]:
+    """The job (or checked upload) a remix, edit or extension starts from: its duration and frames."""
+    if req.reference is not None:
+        media.probe(req.reference, param="input_reference")
+    if req.source_video_id:
+        with transaction(engine) as s:
+            job = store.get_completed_job(s, principal.account_id, req.source_video_id, param=req.source_param)
+        _require_video(job, req.task, req.source_param)
+        return job, float(job.seconds), _frames_of(job), job.size
+    if req.source_upload is not None:
+        info = media.probe(req.source_upload, param="video")
+        if info.kind != "video":
+            raise InvalidRequest("video must be an MP4 video, not an image", param="video")
+        seconds = info.frames / info.fps if info.fps else float(info.duration or 0)
+        if info.fps and abs(seconds - round(seconds)) <= 1.01 / info.fps:
+            seconds = float(round(seconds))  # a clip of n seconds often carries one frame more
+        return None, seconds, int(info.frames), f"{info.width}x{info.height}"
+    if req.task in SOURCE_TASKS:
+        raise InvalidRequest(
+            f"{req.task} needs a source video: send video={{'id': ...}} or a file", param="video"
+        )
+    return None, 0.0, 0, None
+
+
+def _require_video(job: Job, task: str, param: str) -> None:
+    """A 400 when a source job made an image: a still has no footage to remix or extend (animate
+    it with input_reference instead)."""
+    if "video" not in (job.outputs or {}):
+        raise InvalidRequest(
+            f"{job.id} is an image, and {task} needs a video; to make a video from it, send it as "
+            "input_reference to POST /v1/videos",
+            param=param,
+        )
+
+
+def _frames_of(job: Job) -> int:
+    frames = (job.details or {}).get("frames")
+    return int(frames) if frames else 0
+
+
+def _target(engine: Engine, principal: Principal, req: VideoRequest, options: dict) -> Job | None:
+    """Clip B of a blend, looked up in the caller's account (another account's id is a 404)."""
+    if req.task != "blend":
+        return None
+    ref = options.get("target")
+    if not ref:
+        raise InvalidRequest("blend needs a second video to lead into: send video_b", param="video_b")
+    with transaction(engine) as s:
+        job = store.get_completed_job(s, principal.account_id, str(ref), param="video_b")
+    _require_video(job, "blend", "video_b")
+    return job
+
+
+def _cards(options: dict) -> tuple[StoryCard, ...]:
+    raw = options.get("cards")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InvalidRequest("cards must be a list of {prompt, start}", param="cards")
+    cards = []
+    for i, card in enumerate(raw):
+        if not isinstance(card, dict):
+            raise InvalidRequest(f"cards[{i}] must be an object with prompt and start", param=f"cards[{i}]")
+        try:
+            start = float(card.get("start", 0))
+        except (TypeError, ValueError):
+            raise InvalidRequest(f"cards[{i}].start must be a number", param=f"cards[{i}].start") from None
+        cards.append(StoryCard(prompt=str(card.get("prompt") or ""), start=start))
+    return tuple(cards)
+
+
+def _new_seconds(req: VideoRequest, caps, model: str, source_seconds: float) -> float:
+    """`seconds` as the task reads it: new footage, the transition, the extension of a cut, the whole."""
+    if req.task == "recut":
+        try:
+            return float(req.seconds or 0)
+        except ValueError:
+            raise InvalidRequest(
+                f"extend must be a number of seconds, not {req.seconds!r}", param="extend"
+            ) from None
+    if req.task == "remix":
+        return parse_seconds(req.seconds or source_seconds or DEFAULT_SECONDS, caps, model)
+    default = DEFAULT_JOIN_SECONDS if req.task in ("loop", "blend") else DEFAULT_SECONDS
+    return parse_seconds(req.seconds or default, caps, model)
+
+
+def _check(req: VideoRequest, caps, sizing, new: float, frames: int, target: Job | None, cards) -> None:
+    """The backend-independent checks every task gets (zoetrope.backends.checks), before anything is stored."""
+    trim = (req.options or {}).get("trim")
+    try:
+        trim = None if trim is None else (float(trim[0]), float(trim[1]))
+    except (TypeError, ValueError, IndexError):
+        raise InvalidRequest("start and end must be numbers of seconds", param="start") from None
+    kw = {k: v for k, v in (("strength", req.strength), ("strength_end", req.strength_end)) if v is not None}
+    check_request(
+        GenerationRequest(
+            prompt=req.prompt,
+            width=sizing.native_width,
+            height=sizing.native_height,
+            seconds=new,
+            task=req.task,  # type: ignore[arg-type]
+            source=_placeholder(frames) if req.task in SOURCE_TASKS else None,
+            target=None if target is None else _placeholder(_frames_of(target)),
+            cards=cards,
+            trim=trim,
+            **kw,
+        ),
+        fps=caps.fps,
+        max_seconds=caps.max_seconds,
+    )
+
+
+def _placeholder(frames: int) -> np.ndarray:
+    """Frames with the source's length and no pixels: what the checks need, without decoding."""
+    return np.empty((frames, 0, 0, 3), dtype=np.uint8)
+
+
+def _total(
+    task: str, new: float, source: float, frames: int, target: Job | None, options: dict, fps: float
+) -> float:
+    """The result's seconds, as check_request counts them: what plans and credits charge."""
+    if task in NEW_FOOTAGE:
+        return source + new + (float(target.seconds) if target is not None else 0.0)
+    if task == "recut":
+        start, end = (float(v) for v in options["trim"])
+        return len(range(frames)[trim_frames((start, end), fps)]) / fps + new
+    return new

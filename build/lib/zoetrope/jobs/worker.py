@@ -1,0 +1,281 @@
+"""The worker loop: claim a job, generate it under a lease, encode and store it, finish it.
+
+A heartbeat thread renews the lease while the backend runs and writes the progress the
+backend reports; when the job was deleted (or taken over after a lost lease) the next step's
+progress callback raises `Cancelled`, so generation stops at the next step.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from zoetrope import heap
+from zoetrope.backends.base import Cancelled
+from zoetrope.backends.registry import Registry
+from zoetrope.errors import StorageUnavailable, ZoetropeError
+from zoetrope.jobs import dispatch, metrics
+from zoetrope.jobs.activity import QuietWaiter
+from zoetrope.jobs.children import idle_class
+from zoetrope.jobs.dispatch import DispatchPolicy
+from zoetrope.jobs.models import Job, now
+from zoetrope.jobs.render import render
+from zoetrope.jobs.streaks import FailureStreak
+from zoetrope.storage import BlobStore
+from zoetrope.yielding import pause, yielding_to
+
+log = logging.getLogger(__name__)
+
+# Errors of a service that is away for a while (blob store, database): the job is retried later.
+_TRANSIENT: tuple[type[BaseException], ...] = (OSError, OperationalError, StorageUnavailable)
+try:
+    from botocore.exceptions import BotoCoreError
+
+    _TRANSIENT += (BotoCoreError,)
+except ImportError:  # pragma: no cover - s3fs brings botocore
+    pass
+
+# Jobs this process runs, by id: the API of the same process sets the event on delete, so a
+# worker of this process (or, through `forward_cancels`, of its worker process) stops at the next
+# step without waiting for its heartbeat.
+_running: dict[str, threading.Event] = {}
+_cancel_forwards: list[Callable[[str], None]] = []
+
+
+def signal_cancel(job_id: str) -> None:
+    """The job was deleted: a worker of this process (or of its worker process) stops it at the next step."""
+    event = _running.get(job_id)
+    if event is not None:
+        event.set()
+    for forward in list(_cancel_forwards):
+        forward(job_id)
+
+
+def forward_cancels(callback: Callable[[str], None]) -> Callable[[], None]:
+    """Call `callback(job_id)` on every `signal_cancel` too; returns the undo."""
+    _cancel_forwards.append(callback)
+    return lambda: _cancel_forwards.remove(callback) if callback in _cancel_forwards else None
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class _Lease:
+    """Renews a job's lease from a thread and carries progress and cancellation to the backend."""
+
+    def __init__(self, engine: Engine, job: Job, worker_id: str, policy: DispatchPolicy) -> None:
+        self.engine, self.job_id, self.worker_id, self.policy = engine, job.id, worker_id, policy
+        self.model = job.backend_model
+        self.progress = 0
+        self.cancelled = _running.setdefault(job.id, threading.Event())
+        self._done = threading.Event()
+        self._last_step = time.perf_counter()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{job.id}", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        interval = min(self.policy.lease_seconds / 3, 1.0)
+        streak = FailureStreak(log, f"heartbeat of {self.job_id}")
+        while not self._done.wait(interval):
+            try:
+                alive = dispatch.heartbeat(
+                    self.engine, self.job_id, self.worker_id, self.policy, progress=self.progress
+                )
+            except Exception as e:  # a database hiccup: try again next beat, the lease has slack
+                streak.failed(e)
+                continue
+            streak.succeeded()
+            if not alive:
+                self.cancelled.set()
+                return
+
+    def step(self, fraction: float, message: str = "") -> None:
+        """The backend's progress callback."""
+        t = time.perf_counter()
+        metrics.STEP_TIME.labels(self.model).observe(t - self._last_step)
+        self._last_step = t
+        # Generation is 0..90 %; encoding and storing the rest.
+        self.progress = int(max(0.0, min(1.0, fraction)) * 90)
+        if self.cancelled.is_set():
+            raise Cancelled(self.job_id)
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+        _running.pop(self.job_id, None)
+
+
+class Worker:
+    """Runs jobs for the models in `models` (None: every model the registry has)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        registry: Registry,
+        blobs: BlobStore,
+        policy: DispatchPolicy,
+        *,
+        worker_id: str | None = None,
+        models: list[str] | None = None,
+        idle_sleep: float = 0.05,
+        idle_compute: bool = False,
+        settle_heap: bool = False,
+        yield_to: QuietWaiter | None = None,
+    ) -> None:
+        """`idle_compute`: render on a thread of this worker's own in the idle scheduling class
+        (`children.idle_class`), while claims, heartbeats and completions, which write the
+        database, stay on threads of normal class (what `zoetrope worker --idle` does).
+        `settle_heap`: once a model has rendered its first job (its weights are loaded), move the
+        process's objects out of the garbage collector's passes (`zoetrope.heap.settle`), so later
+        full collections, which stop every thread of the worker, stay short (what `zoetrope worker`
+        does). `yield_to`: at every pause point of a render (`zoetrope.yielding.pause`, and each
+        progress step), wait while the API that started this process answers a flow of requests
+        (`zoetrope.jobs.activity`; what `serve`'s worker child does)."""
+        self.engine, self.registry, self.blobs, self.policy = engine, registry, blobs, policy
+        self.worker_id = worker_id or new_worker_id()
+        self.models = models if models is not None else registry.model_names()
+        self.idle_sleep = idle_sleep
+        self.idle_compute = idle_compute
+        self.settle_heap = settle_heap
+        self.yield_to = yield_to
+        self._compute: ThreadPoolExecutor | None = None
+
+    def run_forever(self, stop: threading.Event) -> None:
+        idle = self.idle_sleep
+        while not stop.is_set():
+            rung = dispatch.doorbell.rings  # before the claim: a job queued after it rings again
+            try:
+                worked = self.run_once()
+            except Exception:
+                log.exception("worker %s: claim failed", self.worker_id)
+                worked = False
+            # Back off gently while idle (up to 0.2 s) so an empty queue costs little; a job
+            # queued in this process rings the doorbell and ends the wait at once.
+            idle = self.idle_sleep if worked else min(idle * 1.5, 0.2)
+            if not worked:
+                dispatch.doorbell.wait(rung, idle)
+
+    def run_once(self) -> bool:
+        """Claim and run one job; False when the queue had nothing for this worker."""
+        dispatch.release_expired(self.engine)
+        job = dispatch.claim_next(self.engine, self.worker_id, self.policy, models=self.models)
+        if job is None:
+            return False
+        metrics.DISPATCH_LATENCY.labels(job.lane).observe(max(0.0, now() - job.created_at))
+        self._run(job)
+        if self.settle_heap and _first_render(job.backend_model):
+            heap.settle()
+        return True
+
+    def _run(self, job: Job) -> None:
+        lease = _Lease(self.engine, job, self.worker_id, self.policy)
+        status = "failed"
+        try:
+            backend = self.registry.backend(job.backend_model)
+            outputs, details = self._render(job, backend, lease.step)
+            if dispatch.complete(
+                self.engine, job.id, self.worker_id, self.policy, outputs=outputs, details=details
+            ):
+                status = "completed"
+            else:  # deleted meanwhile, or another worker owns it now: our files are orphans
+                self.blobs.delete_prefix(f"videos/{job.id}/{job.attempts}")
+                status = "abandoned"
+        except Cancelled:
+            dispatch.fail(
+                self.engine, job.id, self.worker_id, code="cancelled", message="the video was deleted"
+            )
+            self.blobs.delete_prefix(f"videos/{job.id}/{job.attempts}")
+            status = "cancelled"
+        except _TRANSIENT as e:
+            log.warning("job %s hit a transient error, retrying later: %r", job.id, e)
+            dispatch.retry_later(
+                self.engine,
+                job.id,
+                self.worker_id,
+                self.policy,
+                code="service_unavailable",
+                message=f"storage or database unavailable ({type(e).__name__}: {e})",
+            )
+            status = "retrying"
+        except ZoetropeError as e:  # output_blocked among them: no file of it is kept
+            dispatch.fail(self.engine, job.id, self.worker_id, code=e.code, message=e.message)
+            self.blobs.delete_prefix(f"videos/{job.id}/{job.attempts}")
+        except Exception as e:
+            log.error("job %s failed:\n%s", job.id, traceback.format_exc())
+            dispatch.fail(
+                self.engine,
+                job.id,
+                self.worker_id,
+                code="generation_failed",
+                message=f"{type(e).__name__}: {e}",
+            )
+        finally:
+            lease.close()
+            dispatch.doorbell.ring()  # the account's slot is free: a capped job may be claimable
+            metrics.JOBS_FINISHED.labels(job.backend_model, status).inc()
+            metrics.JOB_LATENCY.labels(job.backend_model, status).observe(max(0.0, now() - job.created_at))
+
+    def _render(self, job: Job, backend, step: Callable[..., None]) -> tuple[dict, dict]:
+        if not self.idle_compute:
+            return self._render_here(job, backend, step)
+        if self._compute is None:  # one thread for all of this worker's jobs (torch keeps per-thread state)
+            self._compute = ThreadPoolExecutor(1, f"render-{self.worker_id}", initializer=_enter_idle_class)
+        return self._compute.submit(self._render_here, job, backend, step).result()
+
+    def _render_here(self, job: Job, backend, step: Callable[..., None]) -> tuple[dict, dict]:
+        if self.yield_to is None:
+            return render(job, backend, self.blobs, step)
+
+        def step_after_pause(*args, **kwargs) -> None:
+            pause()
+            step(*args, **kwargs)
+
+        with yielding_to(self.yield_to.wait):
+            return render(job, backend, self.blobs, step_after_pause)
+
+
+_rendered: set[str] = set()  # models that have rendered a job in this process
+_rendered_lock = threading.Lock()
+
+
+def _first_render(model: str) -> bool:
+    """True the first time this process is told `model` has rendered a job."""
+    with _rendered_lock:
+        if model in _rendered:
+            return False
+        _rendered.add(model)
+        return True
+
+
+def _enter_idle_class() -> None:
+    try:
+        idle_class()
+    except OSError:  # refused: the thread renders at the process's niceness
+        log.warning("could not move the render thread to the idle scheduling class")
+
+
+def start_workers(worker: Worker, count: int, stop: threading.Event) -> list[threading.Thread]:
+    """`count` threads running copies of `worker` (each with its own id)."""
+    threads = []
+    for n in range(count):
+        w = Worker(
+            worker.engine, worker.registry, worker.blobs, worker.policy,
+            models=worker.models, idle_compute=worker.idle_compute, settle_heap=worker.settle_heap,
+            yield_to=worker.yield_to,
+        )  # fmt: skip
+        w.worker_id = f"{worker.worker_id}-{n}"
+        t = threading.Thread(target=w.run_forever, args=(stop,), name=f"worker-{n}", daemon=True)
+        t.start()
+        threads.append(t)
+    return threads

@@ -1,0 +1,299 @@
+"""The MCP server: generation as tools, the caller's recent videos as resources, and a
+storyboard-writing prompt. The same server runs over stdio (`zoetrope mcp`) and over streamable
+HTTP at `/mcp` on `zoetrope serve`; only how a call finds its `Caller` differs."""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field, ValidationError
+
+from zoetrope.config import get_config
+from zoetrope.errors import InvalidRequest, ZoetropeError
+from zoetrope.jobs.submit import VideoRequest
+from zoetrope.mcp import videos
+from zoetrope.mcp.prompts import add_prompts
+from zoetrope.mcp.resources import add_resources
+from zoetrope.mcp.videos import Caller
+
+Resolve = Callable[[Context], Awaitable[Caller]]
+
+INSTRUCTIONS = (
+    "Zoetrope generates short videos and images from text. Generation tools wait for the job and "
+    "report progress; a finished result links the file and shows its thumbnail. Limits (seconds, "
+    "resolution, credits) are the caller's plan's; a refusal says which limit and why."
+)
+
+
+def _plan_limits() -> str:
+    """One line per video plan, so the schema tells the assistant what a plan allows."""
+    plans = [p for p in get_config().plans.values() if p.video and p.max_seconds]
+    return "; ".join(f"{p.name or '?'} up to {p.max_seconds:g} s at {p.max_resolution}p" for p in plans)
+
+
+def _seconds_help() -> str:
+    names = {n: p for n, p in get_config().plans.items() if p.video and p.max_seconds}
+    limits = ", ".join(f"{n} {p.max_seconds:g} s" for n, p in names.items())
+    return f"Duration in seconds (default 4). The plan caps it: {limits}."
+
+
+_SIZE = (
+    "WIDTHxHEIGHT: '1280x720' landscape, '720x1280' vertical (default), '720x720' square. "
+    "The plan caps the short side."
+)
+_MODEL = "Model name, as GET /v1/models lists it (default: the server's default model)."
+_WAIT = "Wait for the job (up to 10 minutes) while reporting progress; false returns at once with the id."
+
+Prompt = Annotated[str, Field(min_length=1, max_length=4000, description="What to show, in plain words.")]
+VideoId = Annotated[
+    str, Field(pattern=r"^video_[0-9a-f]{32}$", description="An id like video_0123... (32 hex).")
+]
+Size = Annotated[str | None, Field(pattern=r"^\d{2,4}x\d{2,4}$", description=_SIZE)]
+Seed = Annotated[int | None, Field(ge=0, le=2**31 - 1, description="Seed, for a repeatable result.")]
+Model = Annotated[str | None, Field(description=_MODEL)]
+Wait = Annotated[bool, Field(description=_WAIT)]
+
+
+class _Server(MCPServer):
+    """Arguments that fail a tool's schema come back as one `invalid_request_error` naming each field,
+    what it takes (from the schema's description) and what was sent, in place of pydantic's report."""
+
+    async def call_tool(self, name, arguments, context=None):
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as e:
+            if not isinstance(e.__cause__, ValidationError):
+                raise
+            tool = self._tool_manager.get_tool(name)
+            fields = tool.parameters.get("properties", {}) if tool else {}
+            return videos.error_result(argument_error(name, e.__cause__, fields))
+
+
+def argument_error(tool: str, error: ValidationError, fields: dict) -> InvalidRequest:
+    """`tool`'s rejected arguments as one InvalidRequest whose `param` is the first of them."""
+    problems, params = [], []
+    for err in error.errors(include_url=False):
+        field = ".".join(str(part) for part in err["loc"]) or "arguments"
+        params.append(field)
+        sent = "" if err["type"] == "missing" else f" (got {_short(err.get('input'))})"
+        hint = (fields.get(str(err["loc"][0]), {}).get("description") or "") if err["loc"] else ""
+        problems.append(f"`{field}`: {err['msg']}{sent}" + (f" [{hint.rstrip('.')}]" if hint else ""))
+    return InvalidRequest(f"{tool}: " + "; ".join(problems), param=params[0] if params else None)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def build_server(resolve: Resolve) -> MCPServer:
+    """The Zoetrope MCP server; `resolve` turns a request's context into the calling `Caller`."""
+    seconds_help = _seconds_help()
+    Seconds = Annotated[int | None, Field(ge=1, le=60, description=seconds_help)]  # noqa: N806
+    mcp = _Server("zoetrope", instructions=INSTRUCTIONS, version="0.1.0")
+    writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+    reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+
+    async def run(ctx: Context, req: VideoRequest | Callable[[Caller], Awaitable[VideoRequest]], wait: bool):
+        try:
+            caller = await resolve(ctx)
+            if not isinstance(req, VideoRequest):
+                req = await req(caller)
+            job = await videos.submit(caller, req)
+            if wait:
+                job = await videos.wait(caller, job, lambda p, m: ctx.report_progress(p, 100.0, m))
+            return await videos.result(caller, job)
+        except ZoetropeError as e:
+            return videos.error_result(e)
+
+    @mcp.tool(annotations=writes)
+    async def generate_video(
+        prompt: Prompt,
+        ctx: Context,
+        seconds: Seconds = None,
+        size: Size = None,
+        seed: Seed = None,
+        model: Model = None,
+        wait: Wait = True,
+    ) -> CallToolResult:
+        """Generate a video from a text prompt. The result links the MP4 and shows its thumbnail.
+
+        Plans, moderation and credits apply as through the API; a blocked prompt is refused with
+        its moderation category, a duration over the plan's limit with the plan's reason."""
+        req = VideoRequest(
+            prompt=prompt, model=model or "sora-2", seconds=_s(seconds), size=size, task="t2v", seed=seed
+        )
+        return await run(ctx, req, wait)
+
+    @mcp.tool(annotations=writes)
+    async def generate_image(
+        prompt: Prompt,
+        ctx: Context,
+        size: Size = None,
+        seed: Seed = None,
+        model: Model = None,
+        wait: Wait = True,
+    ) -> CallToolResult:
+        """Generate a still image (a one-frame video). The result links the PNG and shows it.
+
+        Its id can be passed to animate_image as image_id."""
+        req = VideoRequest(
+            prompt=prompt, model=model or "sora-2", size=size or "720x720", task="t2i", seed=seed
+        )
+        return await run(ctx, req, wait)
+
+    @mcp.tool(annotations=writes)
+    async def animate_image(
+        prompt: Prompt,
+        ctx: Context,
+        image_id: Annotated[str | None, Field(description="Id of an image made with generate_image.")] = None,
+        image_base64: Annotated[str | None, Field(description="Or a PNG/JPEG/WebP file, base64.")] = None,
+        seconds: Seconds = None,
+        size: Size = None,
+        seed: Seed = None,
+        model: Model = None,
+        wait: Wait = True,
+    ) -> CallToolResult:
+        """Animate a still image: it becomes the first frame of a video that follows the prompt."""
+
+        async def build(caller: Caller) -> VideoRequest:
+            if (image_id is None) == (image_base64 is None):
+                raise InvalidRequest("give exactly one of image_id or image_base64", param="image_id")
+            if image_id is not None:
+                reference = await videos.image_of(caller, image_id)
+            else:
+                reference = videos.decode_file(image_base64 or "", param="image_base64")
+            return VideoRequest(
+                prompt=prompt,
+                model=model or "sora-2",
+                seconds=_s(seconds),
+                size=size,
+                task="t2v",
+                reference=reference,
+                seed=seed,
+            )
+
+        return await run(ctx, build, wait)
+
+    @mcp.tool(annotations=writes)
+    async def extend_video(
+        video_id: VideoId,
+        prompt: Prompt,
+        ctx: Context,
+        seconds: Annotated[
+            int | None,
+            Field(ge=1, le=60, description="Seconds to add (default 4); the plan caps the total length."),
+        ] = None,
+        seed: Seed = None,
+        wait: Wait = True,
+    ) -> CallToolResult:
+        """Continue one of your finished videos forward: the new video holds the old one and the added seconds."""
+        req = VideoRequest(
+            prompt=prompt, seconds=_s(seconds), task="extend", source_video_id=video_id, source_param="video_id", seed=seed
+        )
+        return await run(ctx, req, wait)
+
+    @mcp.tool(annotations=writes)
+    async def remix_video(
+        video_id: VideoId,
+        prompt: Prompt,
+        ctx: Context,
+        strength: Annotated[
+            float | None,
+            Field(
+                ge=0.05,
+                le=1.0,
+                description="How far to move from the source: 0.05 barely, 1.0 fully (default: the model's).",
+            ),
+        ] = None,
+        strength_end: Annotated[
+            float | None,
+            Field(
+                ge=0.05,
+                le=1.0,
+                description="The last frame's strength (default: `strength` throughout). 1.0 lets a new "
+                "motion from the prompt take over while the first frame keeps the layout.",
+            ),
+        ] = None,
+        seed: Seed = None,
+        wait: Wait = True,
+    ) -> CallToolResult:
+        """Remake one of your finished videos with a new prompt, keeping its timing and layout."""
+        req = VideoRequest(
+            prompt=prompt,
+            task="remix",
+            source_video_id=video_id,
+            source_param="video_id",
+            remix_of=video_id,
+            strength=strength,
+            strength_end=strength_end,
+            seed=seed,
+        )
+        return await run(ctx, req, wait)
+
+    @mcp.tool(annotations=reads)
+    async def get_video(
+        video_id: VideoId,
+        ctx: Context,
+        wait: Annotated[bool, Field(description="Wait for it to finish, reporting progress.")] = False,
+    ) -> CallToolResult:
+        """Status and progress (0-100) of one of your videos; once completed, its link and thumbnail."""
+        try:
+            caller = await resolve(ctx)
+            job = await videos.get(caller, video_id)
+            if wait:
+                job = await videos.wait(caller, job, lambda p, m: ctx.report_progress(p, 100.0, m))
+            return await videos.result(caller, job)
+        except ZoetropeError as e:
+            return videos.error_result(e)
+
+    @mcp.tool(annotations=reads)
+    async def list_videos(
+        ctx: Context,
+        limit: Annotated[int, Field(ge=1, le=100, description="How many, newest first.")] = 10,
+        after: Annotated[str | None, Field(description="A video id: list the ones before it.")] = None,
+    ) -> CallToolResult:
+        """Your videos and images, newest first, with status, prompt and links."""
+        try:
+            page = await videos.list_recent(await resolve(ctx), limit=limit, after=after)
+        except ZoetropeError as e:
+            return videos.error_result(e)
+        lines = [f"{v['id']} {v['status']} {v['seconds']} s {v['size']}: {v['prompt']}" for v in page["data"]]
+        text = "\n".join(lines) or "No videos yet."
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=page)
+
+    @mcp.tool(annotations=reads)
+    async def verify_media(
+        ctx: Context,
+        video_id: Annotated[str | None, Field(description="One of your videos or images.")] = None,
+        file_base64: Annotated[str | None, Field(description="Or an MP4/PNG/JPEG/WebP file, base64.")] = None,
+    ) -> CallToolResult:
+        """Check a file's provenance: its signed C2PA manifest, the invisible watermark, and (if it
+        is yours) the generation record they name."""
+        try:
+            caller = await resolve(ctx)
+            if (video_id is None) == (file_base64 is None):
+                raise InvalidRequest("give exactly one of video_id or file_base64", param="video_id")
+            if video_id is not None:
+                report = await videos.verify_video(caller, video_id)
+            else:
+                report = await videos.verify(
+                    caller, videos.decode_file(file_base64 or "", param="file_base64")
+                )
+        except ZoetropeError as e:
+            return videos.error_result(e)
+        c2pa, mark = report["c2pa"], report["watermark"]
+        text = f"C2PA: {c2pa.get('state')}; watermark found: {mark.get('found')}; record: " + (
+            report["record"]["id"] if report["record"] else "none of yours"
+        )
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=report)
+
+    add_resources(mcp, resolve)
+    add_prompts(mcp, _plan_limits())
+    return mcp
+
+
+def _s(seconds: int | None) -> str | None:
+    return None if seconds is None else str(seconds)

@@ -1,0 +1,239 @@
+"""What the chat tools do: submit through the same service as `/v1/videos`, wait while reporting
+progress, and shape a finished job as a chat assistant sees it (text, link, thumbnail).
+
+Every call goes through `zoetrope.jobs.submit.submit`, so plans, moderation and credits apply
+exactly as they do through the REST API.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import anyio
+from mcp.types import CallToolResult, ImageContent, ResourceLink, TextContent
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from zoetrope.access.keys import Principal
+from zoetrope.api.deps import Services
+from zoetrope.api.schemas import Video
+from zoetrope.db import transaction
+from zoetrope.errors import InvalidMedia, InvalidRequest, ModerationBlocked, ZoetropeError
+from zoetrope.jobs import store
+from zoetrope.jobs import submit as submit_service
+from zoetrope.jobs.models import COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job
+from zoetrope.jobs.submit import VideoRequest
+from zoetrope.media.sources import sniff
+from zoetrope.safety import verify as verify_file
+
+# A tool call waits at most this long for its job; after that it answers with the job's status
+# and the assistant follows up with `get_video`.
+MAX_WAIT_SECONDS = 600.0
+POLL_SECONDS = 0.25
+
+Report = Callable[[float, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling and through what: the app's services, the principal, and the API root that
+    links point at (None when no server is known, e.g. stdio with no `--public-url`)."""
+
+    svc: Services
+    principal: Principal
+    base_url: str | None
+
+    def link(self, job_id: str, variant: str = "video") -> str | None:
+        if not self.base_url:
+            return None
+        query = "" if variant == "video" else f"?variant={variant}"
+        return f"{self.base_url.rstrip('/')}/v1/videos/{job_id}/content{query}"
+
+
+class DatabaseUnavailable(ZoetropeError):
+    """The database did not answer (restart, failover): the tool says to call again, as the
+    REST API answers 503 with Retry-After."""
+
+    status = 503
+    code = "service_unavailable"
+    type = "server_error"
+
+
+async def _in_thread(fn, *args, **kw):
+    try:
+        return await anyio.to_thread.run_sync(partial(fn, *args, **kw))
+    except (OperationalError, PoolTimeout):
+        raise DatabaseUnavailable(
+            "the database is unavailable for a moment; call this tool again in a few seconds"
+        ) from None
+
+
+def _get_job(caller: Caller, video_id: str) -> Job:
+    with transaction(caller.svc.engine) as s:
+        return store.get_job(s, caller.principal.account_id, video_id)
+
+
+async def submit(caller: Caller, req: VideoRequest) -> Job:
+    """The queued job for `req`, from the submit service the REST API uses (all its checks)."""
+    svc = caller.svc
+    return await _in_thread(submit_service.submit, svc.engine, svc.registry, svc.blobs, caller.principal, req)
+
+
+async def get(caller: Caller, video_id: str) -> Job:
+    """The caller's job `video_id`; NotFound for anything else."""
+    return await _in_thread(_get_job, caller, video_id)
+
+
+async def image_of(caller: Caller, video_id: str) -> bytes:
+    """The PNG of the caller's completed image job (or the thumbnail frame of a video)."""
+
+    def read() -> bytes:
+        with transaction(caller.svc.engine) as s:
+            job = store.get_completed_job(s, caller.principal.account_id, video_id, param="image_id")
+        key = job.outputs.get("image") or job.outputs.get("thumbnail")
+        if key is None:
+            raise InvalidRequest(f"{video_id} has no image", param="image_id")
+        return caller.svc.blobs.get(key)
+
+    return await _in_thread(read)
+
+
+async def wait(caller: Caller, job: Job, report: Report, *, timeout: float = MAX_WAIT_SECONDS) -> Job:
+    """The job once it finished (or as it stands at `timeout`), reporting each change of progress."""
+    deadline = time.monotonic() + timeout
+    seen: tuple[str, int] | None = None
+    while job.status in (QUEUED, IN_PROGRESS):
+        if (job.status, job.progress) != seen:
+            seen = (job.status, job.progress)
+            await report(float(job.progress), f"{job.status.replace('_', ' ')}: {job.progress}%")
+        if time.monotonic() >= deadline:
+            return job
+        await anyio.sleep(POLL_SECONDS)
+        try:
+            job = await get(caller, job.id)
+        except DatabaseUnavailable:
+            # The job goes on without the database's answer for a moment (a restart, a failover):
+            # keep polling, and at the deadline answer with its id and last status, never "failed".
+            continue
+    await report(100.0, job.status)
+    return job
+
+
+def describe(caller: Caller, job: Job) -> dict:
+    """The job as the REST API shows it, plus its download links."""
+    out = Video.of(job).model_dump(mode="json")
+    if job.status == COMPLETED:
+        variant = "image" if job.task == "t2i" else "video"
+        out["url"] = caller.link(job.id)
+        out["thumbnail_url"] = caller.link(job.id, "thumbnail")
+        out["kind"] = variant
+    return out
+
+
+def _summary(job: Job, info: dict) -> str:
+    if job.status == COMPLETED:
+        what = "Image" if job.task == "t2i" else f"{job.seconds} s video"
+        if info.get("url"):
+            where = f"Download: {info['url']} (send the same API key as 'Authorization: Bearer ...')."
+        else:
+            where = "Run `zoetrope serve` (or pass --public-url) for a download link."
+        return f"{what} {job.id} ({job.size}) is ready. {where}"
+    kind = "Image" if job.task == "t2i" else "Video"
+    if job.status == FAILED:
+        err = job.error or {}
+        return f"{kind} {job.id} failed ({err.get('code', 'error')}): {err.get('message', '')}"
+    return (
+        f"{kind} {job.id} is {job.status.replace('_', ' ')} ({job.progress}%). "
+        f"Call get_video with video_id={job.id!r} to follow it."
+    )
+
+
+async def result(caller: Caller, job: Job) -> CallToolResult:
+    """The tool result for `job`: a summary, the video object as JSON, the file link and, when
+    finished, the thumbnail as image content."""
+    info = describe(caller, job)
+    content: list = [TextContent(type="text", text=_summary(job, info))]
+    if job.status == COMPLETED:
+        thumb = job.outputs.get("thumbnail")
+        if thumb:
+            data = await _in_thread(caller.svc.blobs.get, thumb)
+            content.append(
+                ImageContent(type="image", data=base64.b64encode(data).decode(), mime_type="image/webp")
+            )
+        if info.get("url"):
+            mime = "image/png" if job.task == "t2i" else "video/mp4"
+            content.append(ResourceLink(type="resource_link", uri=info["url"], name=job.id, mime_type=mime))
+    content.append(TextContent(type="text", text=json.dumps(info)))
+    return CallToolResult(content=content, structured_content=info, is_error=job.status == FAILED)
+
+
+def error_result(e: ZoetropeError) -> CallToolResult:
+    """A refusal as a tool error: the message, the code, and for moderation the category."""
+    error = {"code": e.code, "message": e.message, "param": e.param}
+    text = f"{e.code}: {e.message}"
+    if isinstance(e, ModerationBlocked):
+        error["category"] = e.category
+        text += f" [category: {e.category}]"
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content={"error": error}, is_error=True
+    )
+
+
+async def list_recent(caller: Caller, *, limit: int = 20, after: str | None = None) -> dict:
+    """A page of the caller's videos, newest first, with links."""
+
+    def read():
+        with transaction(caller.svc.engine) as s:
+            return store.list_jobs(s, caller.principal.account_id, after=after, limit=limit)
+
+    page = await _in_thread(read)
+    return {"data": [describe(caller, j) for j in page.jobs], "has_more": page.has_more}
+
+
+def decode_file(data_base64: str, *, param: str) -> bytes:
+    """Bytes from a base64 argument, or InvalidRequest naming `param`."""
+    try:
+        data = base64.b64decode(data_base64, validate=True)
+    except ValueError:
+        raise InvalidRequest(f"{param} must be base64", param=param) from None
+    if not data:
+        raise InvalidRequest(f"{param} is empty", param=param)
+    return data
+
+
+async def verify(caller: Caller, data: bytes) -> dict:
+    """C2PA and watermark report of `data`, with the generation record if it is the caller's."""
+
+    fmt = sniff(data[:16])
+    if fmt is None:
+        raise InvalidMedia("file is not an MP4, PNG, JPEG or WebP", param="file_base64")
+
+    def lookup(ref: str) -> dict | None:
+        with transaction(caller.svc.engine) as s:
+            return store.generation_record(s, ref, account_id=caller.principal.account_id)
+
+    def run() -> dict:
+        with tempfile.TemporaryDirectory(prefix="zoetrope-mcp-verify-") as tmp:
+            path = Path(tmp) / f"upload.{ {'jpeg': 'jpg'}.get(fmt, fmt) }"
+            path.write_bytes(data)
+            return verify_file(path, lookup).to_json()
+
+    return await _in_thread(run)
+
+
+async def verify_video(caller: Caller, video_id: str) -> dict:
+    """The verify report of one of the caller's finished videos or images."""
+
+    def read() -> bytes:
+        with transaction(caller.svc.engine) as s:
+            job = store.get_completed_job(s, caller.principal.account_id, video_id)
+        return caller.svc.blobs.get(job.outputs.get("video") or job.outputs["image"])
+
+    return await verify(caller, await _in_thread(read))

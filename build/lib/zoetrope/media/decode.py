@@ -1,0 +1,195 @@
+"""Reading media back: `read_frames` decodes MP4/PNG/JPEG/WebP to frames, `probe` describes a file."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+import av
+import numpy as np
+from PIL import Image, ImageOps
+
+from zoetrope.errors import InvalidMedia
+from zoetrope.media.sources import Source, Upload, check_frames, check_size, load
+
+DEFAULT_FPS = 8.0
+"""Frames per second of the bundled model, used when a file does not say its own rate."""
+
+_IMAGE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+
+
+@dataclass(frozen=True, eq=False)
+class Media:
+    """Decoded media: `frames` is uint8 (T, H, W, 3); `fps` is None for a still image (T == 1)."""
+
+    frames: np.ndarray
+    fps: float | None
+    kind: Literal["video", "image"]
+
+    @property
+    def width(self) -> int:
+        return int(self.frames.shape[2])
+
+    @property
+    def height(self) -> int:
+        return int(self.frames.shape[1])
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds of video, or None for an image."""
+        return None if self.fps is None else self.num_frames / self.fps
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a file holds, read without decoding every frame. `fps`/`duration` are None for images."""
+
+    kind: Literal["video", "image"]
+    format: str
+    codec: str
+    width: int
+    height: int
+    frames: int
+    fps: float | None
+    duration: float | None
+
+
+def read_frames(source: Source, *, param: str | None = None) -> Media:
+    """Return the frames of an MP4, PNG, JPEG or WebP file path or upload bytes.
+
+    Images give one frame (EXIF rotation applied, transparency composited on black).
+    Raises InvalidMedia (with `param`) for empty, corrupt, truncated, unsupported or
+    over-limit input (bytes, pixels, frames from `get_settings()`).
+    """
+    upload = load(source, param)
+    if upload.format != "mp4":
+        return Media(frames=_read_image(upload, param)[None], fps=None, kind="image")
+    frames: list[np.ndarray] = []
+    with _video(upload, param) as (container, stream):
+        fps = _fps(stream)
+        packets = 0
+        try:
+            size = (stream.codec_context.width, stream.codec_context.height)
+            for packet in container.demux(stream):
+                packets += 1 if packet.size else 0
+                for frame in packet.decode():
+                    if (frame.width, frame.height) != size:
+                        raise InvalidMedia(f"{upload.name} changes picture size mid-stream", param=param)
+                    frames.append(frame.to_ndarray(format="rgb24"))
+                    check_frames(upload, len(frames), param)
+        except av.FFmpegError as e:
+            raise InvalidMedia(f"{upload.name} is a corrupt video: {_reason(e)}", param=param) from None
+        _check_complete(upload, stream, packets, len(frames), param)
+    return Media(frames=np.stack(frames), fps=fps, kind="video")
+
+
+def probe(source: Source, *, param: str | None = None) -> MediaInfo:
+    """Return a MediaInfo for a file path or upload bytes, decoding at most one frame.
+
+    Raises InvalidMedia exactly where `read_frames` would for empty, non-media, corrupt,
+    truncated or over-limit input.
+    """
+    upload = load(source, param)
+    if upload.format != "mp4":
+        height, width, _ = _read_image(upload, param).shape
+        return MediaInfo("image", upload.format, upload.format, width, height, 1, None, None)
+    with _video(upload, param) as (container, stream):
+        fps = _fps(stream)
+        packets = decoded = 0
+        try:
+            for packet in container.demux(stream):
+                packets += 1 if packet.size else 0
+                if not decoded:  # one picture proves the stream decodes; the rest are counted
+                    decoded = len(packet.decode())
+        except av.FFmpegError as e:
+            raise InvalidMedia(f"{upload.name} is a corrupt video: {_reason(e)}", param=param) from None
+        _check_complete(upload, stream, packets, decoded, param)
+        frames = max(stream.frames, packets)
+        check_frames(upload, frames, param)
+        ctx = stream.codec_context
+        return MediaInfo("video", "mp4", ctx.name, ctx.width, ctx.height, frames, fps, frames / fps)
+
+
+def _reason(e: av.FFmpegError) -> str:
+    """What FFmpeg found wrong, without the path it was reading (a server's temporary file)."""
+    return getattr(e, "strerror", None) or str(e)
+
+
+@contextmanager
+def _video(upload: Upload, param: str | None) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
+    """Yield the open container and its first video stream after the header-level limit checks."""
+    try:
+        container = av.open(str(upload.path) if upload.path else upload.open(), mode="r")
+    except av.FFmpegError as e:
+        raise InvalidMedia(f"{upload.name} is a corrupt or truncated video: {_reason(e)}", param=param) from None
+    with container:
+        if not container.streams.video:
+            raise InvalidMedia(
+                f"{upload.name} has no readable video stream (truncated, corrupt or audio only)", param=param
+            )
+        stream = container.streams.video[0]
+        check_size(upload, stream.codec_context.width, stream.codec_context.height, param)
+        check_frames(upload, stream.frames, param)
+        yield container, stream
+
+
+def _check_complete(
+    upload: Upload, stream: av.VideoStream, packets: int, decoded: int, param: str | None
+) -> None:
+    # A cut-off MP4 keeps its index (moov) but loses sample data: fewer packets than indexed.
+    if decoded == 0 or packets < stream.frames:
+        raise InvalidMedia(
+            f"{upload.name} is a truncated or corrupt video ({packets} of {stream.frames} frames readable)",
+            param=param,
+        )
+
+
+def _fps(stream: av.VideoStream) -> float:
+    rate = stream.average_rate or stream.guessed_rate
+    return float(rate) if rate else DEFAULT_FPS
+
+
+@contextmanager
+def _image(upload: Upload, param: str | None) -> Iterator[Image.Image]:
+    """Yield the opened (not yet decoded) image after the pixel-limit check."""
+    with upload.open() as fp:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                img = Image.open(fp, formats=[_IMAGE_FORMATS[upload.format]])
+        except Image.DecompressionBombError:
+            raise InvalidMedia(f"{upload.name} has too many pixels", param=param) from None
+        except (OSError, SyntaxError, ValueError) as e:
+            raise _corrupt_image(upload, e, param) from None
+        with img:
+            check_size(upload, img.width, img.height, param)
+            yield img
+
+
+def _read_image(upload: Upload, param: str | None) -> np.ndarray:
+    """Return the decoded image as uint8 (H, W, 3)."""
+    with _image(upload, param) as img:
+        try:
+            img.load()
+            img = ImageOps.exif_transpose(img)
+        except (OSError, SyntaxError, ValueError) as e:
+            raise _corrupt_image(upload, e, param) from None
+        if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+            rgba = img.convert("RGBA")
+            img = Image.alpha_composite(Image.new("RGBA", rgba.size, (0, 0, 0, 255)), rgba)
+        return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+
+
+def _corrupt_image(upload: Upload, error: Exception, param: str | None) -> InvalidMedia:
+    # Pillow's own words name the file object it read (a server's temporary path, or a memory
+    # address): the reason is kept only when it says something about the picture.
+    reason = str(error)
+    detail = "" if ("<_io." in reason or "cannot identify" in reason or not reason) else f": {reason}"
+    return InvalidMedia(f"{upload.name} is not a readable {upload.format.upper()} image{detail}", param=param)

@@ -1,0 +1,102 @@
+"""Uploads and files as the media layer reads them: where the bytes are, what kind they are."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from zoetrope.errors import InvalidMedia
+from zoetrope.settings import get_settings
+
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview
+"""A file path, or the bytes of an upload held in memory."""
+
+Format = Literal["mp4", "png", "jpeg", "webp"]
+
+SUPPORTED = "MP4, PNG, JPEG or WebP"
+
+# The first atom of an ISO media file (MP4/MOV/M4V). `ftyp` is nearly universal; the others
+# open files from older QuickTime writers.
+_MP4_ATOMS = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A size-checked, sniffed source: `format` says how to decode it, `open()` yields its bytes."""
+
+    format: Format
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    def open(self) -> BinaryIO:
+        """Return a fresh binary stream positioned at the start (the caller closes it)."""
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        assert self.path is not None
+        return self.path.open("rb")
+
+
+def load(source: Source, param: str | None = None) -> Upload:
+    """Return the source as an Upload after checking it exists, is non-empty, fits the byte limit
+    and starts like one of the supported formats.
+
+    Raises InvalidMedia naming the problem (and `param`) otherwise.
+    """
+    limit = get_settings().max_upload_bytes
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        name, size, path = "upload", len(data), None
+        head = data[:16]
+    else:
+        path = Path(os.fspath(source))
+        name, data = path.name, None
+        try:
+            size = path.stat().st_size
+            with path.open("rb") as f:
+                head = f.read(16)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise InvalidMedia(f"{name}: no such media file", param=param) from None
+    if size == 0:
+        raise InvalidMedia(f"{name} is empty", param=param)
+    if size > limit:
+        raise InvalidMedia(f"{name} is {size} bytes, over the upload limit of {limit} bytes", param=param)
+    fmt = sniff(head)
+    if fmt is None:
+        raise InvalidMedia(f"{name} is not a supported media file (expected {SUPPORTED})", param=param)
+    return Upload(format=fmt, name=name, path=path, data=data)
+
+
+def sniff(head: bytes) -> Format | None:
+    """Return the format the leading bytes announce, or None for anything unsupported."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] in _MP4_ATOMS:
+        return "mp4"
+    return None
+
+
+def check_size(upload: Upload, width: int, height: int, param: str | None) -> None:
+    """Raise InvalidMedia when width×height is over the configured pixel limit."""
+    limit = get_settings().max_pixels
+    if width * height > limit:
+        raise InvalidMedia(
+            f"{upload.name} is {width}x{height} = {width * height} pixels, over the limit of {limit}",
+            param=param,
+        )
+    if width <= 0 or height <= 0:
+        raise InvalidMedia(f"{upload.name} has no picture ({width}x{height})", param=param)
+
+
+def check_frames(upload: Upload, frames: int, param: str | None) -> None:
+    """Raise InvalidMedia when a video has more frames than the configured limit."""
+    limit = get_settings().max_frames
+    if frames > limit:
+        raise InvalidMedia(f"{upload.name} has {frames} frames, over the limit of {limit}", param=param)

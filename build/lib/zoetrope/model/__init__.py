@@ -1,0 +1,1 @@
+"""The network: causal video VAE, spacetime-patch diffusion transformer, text encoder."""

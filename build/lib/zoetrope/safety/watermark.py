@@ -1,0 +1,237 @@
+"""An invisible watermark in every frame that survives re-encoding, resizing and cropping.
+
+Design (spread spectrum over the whole frame, at frequencies relative to the frame):
+- The mark is a sum of sinusoids of 6..13 cycles per frame height and width (Chebyshev radius),
+  the same in every frame, added to luma. Defined relative to the frame, it has no size of its
+  own: a resize of any factor or aspect leaves every sinusoid where it was, so a half-size copy
+  is read like the original. The band is a trade: lower frequencies are drowned by the picture
+  (its energy falls as 1/k), higher ones are the first that shrinking and H.264 remove.
+- The frequency bins (half of the spectrum; the other half is its conjugate) are split, by a
+  fixed key, between a synchronisation template and the payload: 32 bits of the generation id
+  plus a CRC-16 under a rate-1/3 convolutional code (`convcode`). Each payload bin carries two
+  coded bits, as the signs of its real and imaginary parts after a keyed phase. Bins on the
+  axes (ky or kx = 0) are left out: a picture's gradients and its borders pile energy there.
+- The mark is the same in every frame, so the detector first averages luma over time (moving
+  content averages out, the mark adds up). A crop keeps a window of the marked frame: the
+  sinusoids are then k * kept cycles per observed frame, with a phase set by where the window
+  starts. The detector evaluates the spectrum at those frequencies for a grid of kept fractions
+  per axis, finds the window's offset as the peak of a phase-only correlation with the
+  template, reads the payload there with soft-decision Viterbi, and accepts it only when the
+  CRC holds and the sync peak stands clear of the correlation noise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+
+from zoetrope.safety import convcode
+from zoetrope.safety.convcode import PAYLOAD_BITS
+
+_BAND = (6, 13)  # cycles per frame (Chebyshev radius)
+_K = _BAND[1]
+_KEY = b"zoetrope-watermark-v2"
+STRENGTH = 4.2  # luma RMS of the mark, in 0..255 levels
+_SYNC_SHARE = 0.3  # of the bins; the rest carry the coded payload
+_GRID = 64  # the offset search's resolution: 1/64 of the frame
+_WORK = 96  # the detector reads a copy at most this many pixels on a side (the mark is coarser)
+_KEPT = np.linspace(0.78, 1.0, 12)  # fractions of the marked frame a crop may keep, per axis
+_FINE = np.linspace(-0.01, 0.01, 5)  # refinement around the best coarse fractions
+_SUBPIXEL = np.linspace(-0.5, 0.5, 9)  # offset refinement, in grid steps
+_Z_FOUND = 5.0  # sync peak height, in noise standard deviations, worth decoding a payload at
+
+
+@dataclass(frozen=True)
+class WatermarkResult:
+    """Whether a Zoetrope mark is in the frames, its payload (hex) and how sure the decoder is."""
+
+    found: bool
+    payload: str | None
+    confidence: float  # 0..1
+    kept: tuple[float, float] | None = None  # fraction of the marked frame's height, width in view
+    z: float = 0.0  # sync peak height in noise standard deviations
+
+    def to_json(self) -> dict:
+        return {"found": self.found, "payload": self.payload, "confidence": round(self.confidence, 4)}
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The keyed assignment of frequency bins: (ky, kx) arrays and phases of sync and payload bins."""
+
+    sync: np.ndarray  # (S, 2)
+    sync_phase: np.ndarray  # (S,)
+    data: np.ndarray  # (D, 2)
+    data_phase: np.ndarray  # (D,)
+    owner: np.ndarray  # (2D,) the coded bit carried by each bin's real, then imaginary part
+
+
+@lru_cache(maxsize=1)
+def _layout() -> _Layout:
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(_KEY).digest()[:8], "little"))
+    bins = [(ky, kx) for ky in range(1, _K + 1) for kx in range(-_K, _K + 1)
+            if kx != 0 and max(ky, abs(kx)) >= _BAND[0]]  # fmt: skip
+    order = rng.permutation(len(bins))
+    n_sync = round(len(bins) * _SYNC_SHARE)
+    sync = np.array([bins[i] for i in order[:n_sync]])
+    data = np.array([bins[i] for i in order[n_sync:]])
+    phases = rng.uniform(0, 2 * np.pi, len(bins))
+    # Coded bits go to bin parts in a keyed order, spreading each bit's neighbours over the band;
+    # there are more parts than coded bits (404 for 162), so every bit is sent two or three times.
+    slots = 2 * len(data)
+    owner = rng.permutation(np.arange(slots) % convcode.CODED_BITS)
+    return _Layout(sync, phases[:n_sync], data, phases[n_sync:], owner)
+
+
+def payload_for(generation_id: str) -> bytes:
+    """The 32-bit payload that stands for a generation id (its SHA-256, first 4 bytes)."""
+    return hashlib.sha256(generation_id.encode()).digest()[: PAYLOAD_BITS // 8]
+
+
+def _payload_bytes(payload: bytes | str) -> bytes:
+    if isinstance(payload, str):
+        try:
+            raw = bytes.fromhex(payload)
+            if len(raw) == PAYLOAD_BITS // 8:
+                return raw
+        except ValueError:
+            pass
+        return payload_for(payload)
+    if len(payload) != PAYLOAD_BITS // 8:
+        return hashlib.sha256(payload).digest()[: PAYLOAD_BITS // 8]
+    return payload
+
+
+def _waves(k: np.ndarray, n: int) -> np.ndarray:
+    """exp(2πi k (p + 1/2) / n) for (fractional) cycles per frame `k` over pixel centres p: (len(k), n)."""
+    return np.exp(2j * np.pi * np.outer(k, (np.arange(n) + 0.5) / n))
+
+
+@lru_cache(maxsize=8)
+def _mark(h: int, w: int, payload: bytes) -> np.ndarray:
+    """The (h, w) float pattern for `payload`, with unit RMS."""
+    lay = _layout()
+    coeffs = np.zeros((_K + 1, 2 * _K + 1), complex)  # (ky, kx + K)
+    coeffs[lay.sync[:, 0], lay.sync[:, 1] + _K] = np.exp(1j * lay.sync_phase)
+    signs = 1.0 - 2 * convcode.encode(payload)[lay.owner].reshape(2, -1, order="F")  # (2, D)
+    symbols = (signs[0] + 1j * signs[1]) / np.sqrt(2)
+    coeffs[lay.data[:, 0], lay.data[:, 1] + _K] = symbols * np.exp(1j * lay.data_phase)
+    mark = (_waves(np.arange(_K + 1), h).T @ coeffs @ _waves(np.arange(-_K, _K + 1), w)).real  # (h, w)
+    return mark / mark.std()
+
+
+def embed_watermark(frames: np.ndarray, payload: bytes | str, *, strength: float = STRENGTH) -> np.ndarray:
+    """A copy of `frames` (uint8 (T, H, W, 3) or (H, W, 3)) with the mark added to every frame.
+
+    `payload` is 4 bytes, 8 hex digits, or any other text/bytes (a generation id), which is
+    hashed to 4 bytes with `payload_for`. `detect_watermark` returns it as 8 hex digits.
+    """
+    stack = frames if frames.ndim == 4 else frames[None]
+    h, w = stack.shape[1:3]
+    mark = _mark(h, w, _payload_bytes(payload)) * strength  # (H, W)
+    # Pixels are integers, so rounding the mark first is the same sum; int16 keeps it light on HD video.
+    out = stack.astype(np.int16)
+    out += np.round(mark).astype(np.int16)[None, :, :, None]
+    out = np.clip(out, 0, 255, out=out).astype(np.uint8)
+    return out if frames.ndim == 4 else out[0]
+
+
+def _luma(frames: np.ndarray) -> np.ndarray:
+    """Time-averaged luma of uint8 frames, mean removed, at most _WORK pixels on a side: (h, w) float."""
+    stack = frames if frames.ndim == 4 else frames[None]
+    luma = stack.astype(np.float32).mean(0) @ np.array([0.299, 0.587, 0.114], np.float32)
+    h, w = luma.shape
+    if max(h, w) > _WORK:  # the mark is far coarser than the working size
+        size = (max(8, round(w * _WORK / max(h, w))), max(8, round(h * _WORK / max(h, w))))
+        luma = np.asarray(Image.fromarray(luma).resize(size, Image.Resampling.BOX), np.float32)
+    return luma.astype(np.float64) - luma.mean()
+
+
+def _spectra(evidence: np.ndarray, kept_y: np.ndarray, kept_x: np.ndarray) -> np.ndarray:
+    """The picture's whitened spectrum at the mark's frequencies if a crop kept `kept_y` x `kept_x`
+    of the marked frame: (len(kept_y), len(kept_x), K + 1, 2K + 1), each bin reduced to its phase.
+
+    """
+    h, w = evidence.shape
+    ky, kx = np.arange(_K + 1), np.arange(-_K, _K + 1)
+    rows = np.conj(_waves(np.outer(kept_y, ky).ravel(), h))  # (Ny * (K+1), h)
+    cols = np.conj(_waves(np.outer(kept_x, kx).ravel(), w))  # (Nx * (2K+1), w)
+    # einsum rather than BLAS: these products are small, and threaded BLAS on a busy machine is
+    # many times slower than one core.
+    spectrum = np.einsum("kw,jw->kj", np.einsum("kh,hw->kw", rows, evidence), cols)  # (Ny*(K+1), Nx*(2K+1))
+    spectrum = spectrum.reshape(len(kept_y), _K + 1, len(kept_x), 2 * _K + 1).transpose(0, 2, 1, 3)
+    return spectrum / np.maximum(np.abs(spectrum), 1e-9)
+
+
+def _sync_surfaces(spectra: np.ndarray) -> np.ndarray:
+    """The template's correlation with (N, K+1, 2K+1) spectra over every offset on the grid: (N, G, G)."""
+    lay = _layout()
+    # The half spectrum is ky >= 0, so a real inverse FFT over (kx, ky) adds each bin's conjugate.
+    canvas = np.zeros((len(spectra), _GRID, _GRID // 2 + 1), complex)
+    coeffs = spectra[:, lay.sync[:, 0], lay.sync[:, 1] + _K] * np.exp(-1j * lay.sync_phase)  # (N, S)
+    canvas[:, lay.sync[:, 1] % _GRID, lay.sync[:, 0]] = coeffs
+    surfaces = np.fft.irfft2(canvas, s=(_GRID, _GRID)) * _GRID * _GRID  # (N, x offset, y offset)
+    return surfaces.transpose(0, 2, 1)
+
+
+def _z_scores(surfaces: np.ndarray) -> np.ndarray:
+    """Each surface's peak height in its own standard deviations: (N,)."""
+    flat = surfaces.reshape(len(surfaces), -1)
+    return (flat.max(1) - flat.mean(1)) / (flat.std(1) + 1e-9)
+
+
+def _refined_offset(spectrum: np.ndarray, surface: np.ndarray) -> tuple[float, float, float]:
+    """(z, dy, dx): the surface's peak, refined to 1/8 grid step."""
+    lay = _layout()
+    coeffs = spectrum[lay.sync[:, 0], lay.sync[:, 1] + _K] * np.exp(-1j * lay.sync_phase)  # (S,)
+    mean, std = surface.mean(), surface.std() + 1e-9
+    y, x = np.unravel_index(int(surface.argmax()), surface.shape)
+    fy, fx = y + _SUBPIXEL[:, None], x + _SUBPIXEL[None, :]  # (9, 9) candidate offsets
+    phase = 2 * np.pi * (lay.sync[:, 0, None, None] * fy + lay.sync[:, 1, None, None] * fx) / _GRID
+    fine = 2 * (coeffs[:, None, None] * np.exp(1j * phase)).real.sum(0)  # (9, 9)
+    i, j = np.unravel_index(int(fine.argmax()), fine.shape)
+    return float((max(fine[i, j], surface[y, x]) - mean) / std), float(fy[i, 0]), float(fx[0, j])
+
+
+def _soft_bits(spectrum: np.ndarray, dy: float, dx: float) -> np.ndarray:
+    """Soft values of the coded bits at offset (dy, dx): > 0 means 0, 0 means unknown."""
+    lay = _layout()
+    shift = np.exp(2j * np.pi * (lay.data[:, 0] * dy + lay.data[:, 1] * dx) / _GRID)
+    symbols = spectrum[lay.data[:, 0], lay.data[:, 1] + _K] * shift * np.exp(-1j * lay.data_phase)  # (D,)
+    parts = np.stack([symbols.real, symbols.imag], 1).ravel()  # (2D,) in the order of `owner`
+    return np.bincount(lay.owner, parts, convcode.CODED_BITS)
+
+
+def detect_watermark(frames: np.ndarray, *, candidates: int = 6) -> WatermarkResult:
+    """Look for a Zoetrope mark in `frames` (uint8 (T, H, W, 3) or (H, W, 3)) at any size and crop."""
+    evidence = _luma(frames)
+    coarse = _spectra(evidence, _KEPT, _KEPT).reshape(-1, _K + 1, 2 * _K + 1)  # (Ny * Nx, K+1, 2K+1)
+    kept = np.stack(np.meshgrid(_KEPT, _KEPT, indexing="ij"), -1).reshape(-1, 2)  # (Ny * Nx, 2)
+    # Refine the crop on a finer grid around each of the best coarse candidates.
+    best = kept[np.argsort(-_z_scores(_sync_surfaces(coarse)))[:candidates]]
+    spectra = np.concatenate([_spectra(evidence, y + _FINE, x + _FINE) for y, x in best]).reshape(
+        -1, _K + 1, 2 * _K + 1
+    )
+    kept = np.concatenate(
+        [np.stack(np.meshgrid(y + _FINE, x + _FINE, indexing="ij"), -1) for y, x in best]
+    ).reshape(-1, 2)
+    surfaces = _sync_surfaces(spectra)
+    order = np.argsort(-_z_scores(surfaces))[:candidates]
+    peaks = sorted((_refined_offset(spectra[i], surfaces[i]), i) for i in order)[::-1]
+    for (z, dy, dx), i in peaks:
+        if z < _Z_FOUND:
+            break
+        soft = _soft_bits(spectra[i], dy, dx)
+        payload = convcode.decode(soft)
+        if payload is not None:
+            # How well the decoded codeword fits what was read, in noise standard deviations.
+            fit = soft * (1 - 2 * convcode.encode(payload))
+            margin = float(fit.mean() / (soft.std() + 1e-9))
+            confidence = float(1 - np.exp(-(z - _Z_FOUND + 1) * min(max(margin, 0.1), 3.0) / 2))
+            return WatermarkResult(True, payload.hex(), confidence, (float(kept[i, 0]), float(kept[i, 1])), z)
+    (z, _, _), i = peaks[0]
+    return WatermarkResult(False, None, 0.0, (float(kept[i, 0]), float(kept[i, 1])), z)

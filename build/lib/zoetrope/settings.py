@@ -1,0 +1,55 @@
+"""Process settings, read from `ZOETROPE_*` environment variables (one class, one place)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where Zoetrope keeps its state and how it runs. Every field is `ZOETROPE_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="ZOETROPE_", extra="ignore")
+
+    data_dir: Path = Field(default=Path.home() / ".zoetrope", description="jobs database, blobs, keys")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+    blob_url: str | None = Field(default=None, description="fsspec URL; default data_dir/blobs")
+    s3_endpoint_url: str | None = None
+    config_file: Path | None = Field(default=None, description="TOML of plans, prices, models")
+    device: str = Field(default="auto", description="cpu, cuda, or auto")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = Field(default=1, ge=0, description="workers started by `serve` and `mcp` (in a child process)")
+    moderation_process: bool = Field(
+        default=True, description="`serve` reads new prompts for moderation in a child process, on another core"
+    )
+    lease_seconds: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+    webhook_secret: str | None = Field(default=None, description="whsec_... for signed webhooks")
+    webhook_url: str | None = None
+    # Webhooks go only to public addresses unless their network is listed here (e.g. "10.0.0.0/8").
+    webhook_allowed_networks: list[str] = Field(default_factory=list)
+    # Origins allowed to call the API from a browser (CORS); none by default.
+    cors_origins: list[str] = Field(default_factory=list)
+    # Upload limits for media the API and CLI read.
+    max_upload_bytes: int = 64 * 1024 * 1024
+    max_pixels: int = 4096 * 4096
+    max_frames: int = 2000
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'zoetrope.db'}"
+
+    @property
+    def resolved_blob_url(self) -> str:
+        return self.blob_url or str(self.data_dir / "blobs")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

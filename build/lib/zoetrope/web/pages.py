@@ -1,0 +1,217 @@
+"""The studio's pages (GET): create, storyboard, library, video, explore, account, verify, admin."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+
+from zoetrope.access import keys, ledger
+from zoetrope.access.accounts import list_accounts
+from zoetrope.access.usage import checked_month, month_bounds, usage
+from zoetrope.config import get_config
+from zoetrope.db import transaction
+from zoetrope.errors import InvalidRequest, NotFound
+from zoetrope.jobs import store
+from zoetrope.jobs.content import open_content
+from zoetrope.web import queries
+from zoetrope.web.session import NEW_KEY_COOKIE, take_new_key
+from zoetrope.web.views import ASPECTS, RESOLUTIONS, SECONDS, limits, quote, render, viewer
+
+router = APIRouter(include_in_schema=False)
+
+
+def _engine(request: Request):
+    return request.app.state.services.engine
+
+
+def _models(request: Request) -> list[str]:
+    names = request.app.state.services.registry.model_names()
+    aliases = [a for m in get_config().models for a in m.aliases]
+    return names + [a for a in aliases if a not in names]
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    return RedirectResponse("/create" if viewer(request, required=False) else "/explore", status_code=303)
+
+
+@router.get("/signin")
+def signin_page(request: Request, next: str = "/create") -> Response:
+    return render(
+        request, "signin.html", None, next=next if next.startswith("/") else "/create", mode="signin"
+    )
+
+
+@router.get("/signup")
+def signup_page(request: Request) -> Response:
+    return render(request, "signin.html", None, next="/create", mode="signup")
+
+
+@router.get("/create")
+def create_page(request: Request) -> Response:
+    v = viewer(request)
+    return render(
+        request,
+        "create.html",
+        v,
+        models=_models(request),
+        aspects=list(ASPECTS),
+        seconds=SECONDS,
+        resolutions=[r for r in RESOLUTIONS if r <= (v.plan.max_resolution or 0)] or [RESOLUTIONS[0]],
+        limits=limits(v.plan),
+    )
+
+
+@router.get("/storyboard")
+def storyboard_page(request: Request) -> Response:
+    v = viewer(request)
+    return render(request, "storyboard.html", v, models=_models(request), aspects=list(ASPECTS))
+
+
+@router.get("/library")
+def library_page(request: Request, kind: str = "", status: str = "", q: str = "", page: int = 1) -> Response:
+    v = viewer(request)
+    with transaction(_engine(request)) as s:
+        lib = queries.library(s, v.principal.account_id, kind=kind, status=status, q=q, page=page)
+        published = queries.published_ids(s, v.principal.account_id)
+    filters = {"kind": kind, "status": status, "q": q}
+    return render(
+        request, "library.html", v, lib=lib, filters=filters, published=published, statuses=queries.STATUSES
+    )
+
+
+@router.get("/videos/{video_id}")
+def video_page(request: Request, video_id: str) -> Response:
+    v = viewer(request)
+    with transaction(_engine(request)) as s:
+        try:
+            job = store.get_job(s, v.principal.account_id, video_id)
+        except NotFound as e:
+            return render(request, "message.html", v, 404, title="Not found", message=e.message)
+        published = job.id in queries.published_ids(s, v.principal.account_id)
+        page = queries.library(s, v.principal.account_id, kind="video", status="completed")
+    others = [j for j in page.jobs if j.id != job.id]
+    return render(
+        request, "video.html", v, job=job, published=published, others=others, params=job.params or {}
+    )
+
+
+@router.get("/explore")
+def explore_page(request: Request) -> Response:
+    v = viewer(request, required=False)
+    with transaction(_engine(request)) as s:
+        jobs = queries.explore(s)
+    return render(request, "explore.html", v, jobs=jobs)
+
+
+@router.get("/explore/{video_id}/content")
+def published_content(
+    request: Request, video_id: str, variant: str = "video", range: str | None = Header(None)
+) -> Response:
+    """A published video's files, for anyone: the Explore feed needs no sign-in."""
+    with transaction(_engine(request)) as s:
+        job = queries.published_job(s, video_id)
+    if job is None or variant not in ("video", "thumbnail", "spritesheet"):
+        raise NotFound(f"no published video {video_id!r}", param="video_id")
+    c = open_content(request.app.state.services.blobs, job, variant, range, body=request.method != "HEAD")
+    return StreamingResponse(c.chunks, status_code=c.status, media_type=c.media_type, headers=c.headers)
+
+
+router.head("/explore/{video_id}/content", include_in_schema=False)(published_content)
+
+
+@router.get("/account")
+def account_page(request: Request) -> Response:
+    """The account page; a key just created (see `hand_over_key`) is shown this once."""
+    v = viewer(request)
+    month = date.today().strftime("%Y-%m")
+    since, until = month_bounds(month)
+    with transaction(_engine(request)) as s:
+        days = usage(s, account_id=v.principal.account_id, since=since, until=until, group_by="day")
+        total = usage(s, account_id=v.principal.account_id, since=since, until=until)[0]
+        key_list = keys.list_keys(s, v.principal.account_id)
+        points = ledger.balance(s, v.principal.account_id, "points")
+        has_password = _has_password(s, v.principal.account_id)
+    peak = max([d.credits for d in days] + [1])
+    response = render(
+        request,
+        "account.html",
+        v,
+        limits=limits(v.plan),
+        days=days,
+        peak=peak,
+        total=total,
+        keys=key_list,
+        points=points,
+        month=month,
+        has_password=has_password,
+        new_key=take_new_key(request, v.session),
+        error=request.query_params.get("error"),
+        saved=request.query_params.get("saved"),
+        typed_email=request.query_params.get("email"),
+    )
+    if NEW_KEY_COOKIE in request.cookies:
+        response.delete_cookie(NEW_KEY_COOKIE, path="/account", httponly=True, samesite="strict")
+    return response
+
+
+def _has_password(s, account_id: str) -> bool:
+    from sqlalchemy import select
+
+    from zoetrope.web.models import StudioUser
+
+    return s.scalar(select(StudioUser.id).where(StudioUser.account_id == account_id)) is not None
+
+
+@router.get("/verify")
+def verify_page(request: Request) -> Response:
+    return render(request, "verify.html", viewer(request))
+
+
+@router.get("/admin")
+def admin_page(request: Request, month: str = "") -> Response:
+    v = viewer(request)
+    if not v.is_admin:
+        return render(
+            request,
+            "message.html",
+            v,
+            403,
+            title="Admins only",
+            message="the admin pages need an admin account",
+        )
+    try:
+        month = checked_month(month)
+    except InvalidRequest as e:
+        return render(request, "message.html", v, 400, title="Not a month", message=e.message)
+    since, until = month_bounds(month)
+    with transaction(_engine(request)) as s:
+        accounts = [(a, ledger.balance(s, a.id)) for a in list_accounts(s)]
+        by_account = {r.group: r for r in usage(s, since=since, until=until, group_by="account")}
+        queue = store.count_by_status(s)
+    return render(
+        request,
+        "admin.html",
+        v,
+        accounts=accounts,
+        by_account=by_account,
+        queue=queue,
+        plans=list(get_config().plans.values()),
+        month=month,
+    )
+
+
+MAX_QUOTE_SECONDS = 3600.0  # longer than any plan allows; past it a price means nothing
+
+
+@router.get("/studio/quote")
+def quote_json(
+    model: str = "sora-2", seconds: float = 4, size: str = "1280x720", n: int = 1, image: bool = False
+) -> dict:
+    """Credits the request would cost, for the Create page's live price."""
+    if not (math.isfinite(seconds) and 0 <= seconds <= MAX_QUOTE_SECONDS):
+        raise InvalidRequest(f"seconds must be between 0 and {MAX_QUOTE_SECONDS:g}, got {seconds:g}", param="seconds")
+    return {"credits": quote(model, seconds, size, max(1, min(n, 4)), image)}

@@ -1,0 +1,76 @@
+"""Read queries the pages need beyond the API's: filtered library pages, the public feed, queue counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from zoetrope.jobs.models import COMPLETED, Job
+from zoetrope.web.models import Publication
+
+PAGE_SIZE = 24
+KINDS = {"video": Job.task != "t2i", "image": Job.task == "t2i"}
+STATUSES = ("completed", "in_progress", "queued", "failed")
+
+
+@dataclass(frozen=True)
+class LibraryPage:
+    jobs: list[Job]
+    page: int
+    pages: int
+    total: int
+
+
+def library(
+    session: Session, account_id: str, *, kind: str = "", status: str = "", q: str = "", page: int = 1
+) -> LibraryPage:
+    """The account's live jobs, newest first, filtered by kind, status and prompt text."""
+    where = [Job.account_id == account_id, Job.deleted_at.is_(None)]
+    if kind in KINDS:
+        where.append(KINDS[kind])
+    if status in STATUSES:
+        where.append(Job.status == status)
+    if q:
+        where.append(Job.prompt.ilike(f"%{q}%"))
+    total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    stmt = select(Job).where(*where).order_by(Job.seq.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    return LibraryPage(list(session.scalars(stmt)), page, pages, total)
+
+
+def published_ids(session: Session, account_id: str) -> set[str]:
+    rows = session.scalars(select(Publication.job_id).where(Publication.account_id == account_id))
+    return set(rows)
+
+
+def explore(session: Session, limit: int = 48) -> list[Job]:
+    """Published, completed, undeleted videos, most recently published first."""
+    stmt = (
+        select(Job)
+        .join(Publication, Publication.job_id == Job.id)
+        .where(Job.status == COMPLETED, Job.deleted_at.is_(None))
+        .order_by(Publication.published_at.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def published_job(session: Session, job_id: str) -> Job | None:
+    stmt = (
+        select(Job)
+        .join(Publication, Publication.job_id == Job.id)
+        .where(Job.id == job_id, Job.status == COMPLETED, Job.deleted_at.is_(None))
+    )
+    return session.scalar(stmt)
+
+
+def set_published(session: Session, job: Job, published: bool) -> None:
+    row = session.get(Publication, job.id)
+    if published and row is None:
+        session.add(Publication(job_id=job.id, account_id=job.account_id))
+    elif not published and row is not None:
+        session.delete(row)
+    session.flush()

@@ -1,0 +1,77 @@
+// The Storyboard page: a timeline of prompt cards (add, drag or move, remove) rendered as one video.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  const list = document.getElementById("cards");
+  const tpl = document.getElementById("card-template");
+  const error = document.getElementById("sb-error");
+  const ASPECT = { landscape: "1280x720", vertical: "720x1280", square: "720x720" };
+
+  function add(prompt = "", start = null) {
+    const card = tpl.content.firstElementChild.cloneNode(true);
+    const last = list.lastElementChild;
+    card.querySelector("[name=start]").value = start ?? (last ? Number(last.querySelector("[name=start]").value) + 4 : 0);
+    card.querySelector("[name=prompt]").value = prompt;
+    list.append(card);
+  }
+
+  // Reordering moves the shots, not the clock: the start times stay in their slots, in time
+  // order, and each card takes the slot of its new position.
+  function retime() {
+    const inputs = [...list.querySelectorAll("[name=start]")];
+    const starts = inputs.map((i) => Number(i.value)).sort((a, b) => a - b);
+    inputs.forEach((input, i) => { input.value = starts[i]; });
+  }
+
+  list.addEventListener("click", (e) => {
+    const card = e.target.closest("li");
+    if (!card) return;
+    if (e.target.dataset.remove !== undefined) card.remove();
+    const move = Number(e.target.dataset.move || 0);
+    if (move < 0 && card.previousElementSibling) list.insertBefore(card, card.previousElementSibling);
+    if (move > 0 && card.nextElementSibling) list.insertBefore(card.nextElementSibling, card);
+    if (move) retime();
+  });
+  let dragged = null;
+  list.addEventListener("dragstart", (e) => { dragged = e.target.closest("li"); dragged.classList.add("dragging"); });
+  list.addEventListener("dragend", () => {
+    if (dragged) { dragged.classList.remove("dragging"); retime(); }
+    dragged = null;
+  });
+  list.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    const over = e.target.closest("li");
+    if (dragged && over && over !== dragged) {
+      const after = e.clientX > over.getBoundingClientRect().left + over.offsetWidth / 2;
+      list.insertBefore(dragged, after ? over.nextElementSibling : over);
+    }
+  });
+
+  document.getElementById("sb-add").addEventListener("click", () => add());
+  document.getElementById("sb-render").addEventListener("click", async () => {
+    Studio.showError(error, null);
+    const cards = [...list.children].map((li) => ({
+      prompt: li.querySelector("[name=prompt]").value.trim(),
+      start: Number(li.querySelector("[name=start]").value),
+    }));
+    if (!cards.length || cards.some((c) => !c.prompt)) {
+      Studio.showError(error, new Error("every card needs a prompt, and a storyboard needs at least one card"));
+      return;
+    }
+    const seconds = Math.max(...cards.map((c) => c.start)) + 4;
+    try {
+      const v = await Studio.api("POST", Studio.tasks.storyboard(), {
+        model: document.getElementById("sb-model").value,
+        size: ASPECT[document.getElementById("sb-aspect").value],
+        seconds: String(seconds),
+        cards,
+      });
+      Studio.jobTile(v, document.getElementById("sb-out"));
+    } catch (e) {
+      Studio.showError(error, e);
+    }
+  });
+
+  add("A red ball rolls in from the left", 0);
+  add("The ball bounces twice", 4);
+});

@@ -1,0 +1,175 @@
+// The studio's shared client: calls to the /v1 API with the session's CSRF token, errors shown
+// in place with the API's own message, live progress bars, and spritesheet previews on hover.
+"use strict";
+
+const Studio = (() => {
+  const csrf = () => document.querySelector('meta[name="csrf"]').content;
+
+  // The API paths of every task the pages offer. create, image, remix, extend and verify are
+  // routes of zoetrope/api/routes; loop, blend, recut and storyboard have no API route yet, so
+  // they answer 404, which the page shows where the button is.
+  const tasks = {
+    create: () => "/v1/videos",
+    image: () => "/v1/images/generations",
+    remix: (id) => `/v1/videos/${id}/remix`,
+    extend: () => "/v1/videos/extensions",
+    loop: (id) => `/v1/videos/${id}/loop`,
+    blend: () => "/v1/videos/blends",
+    recut: (id) => `/v1/videos/${id}/recut`,
+    storyboard: () => "/v1/videos/storyboards",
+    verify: () => "/v1/content_provenance_checks",
+  };
+
+  async function api(method, path, body) {
+    const init = { method, headers: { "X-CSRF-Token": csrf() }, credentials: "same-origin" };
+    if (body instanceof FormData) init.body = body;
+    else if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const res = await fetch(path, init);
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      const msg = (data.error && data.error.message) || `${res.status} ${res.statusText}`;
+      throw new Error(msg);
+    }
+    return data;
+  }
+
+  function showError(el, err) {
+    if (!el) return;
+    el.textContent = err ? (err.message || String(err)) : "";
+    el.hidden = !err;
+  }
+
+  function setProgress(bar, pct) {
+    bar.querySelector("i").style.width = `${pct}%`;
+    bar.dataset.value = String(pct);
+    const tile = bar.closest(".tile");
+    if (tile) tile.dataset.progress = String(pct);
+    const label = bar.parentElement.querySelector(".pct");
+    if (label) label.textContent = `${pct} %`;
+  }
+
+  // Poll a job until it is done; `onDone(video)` is called with the finished video object.
+  async function watch(id, bar, onDone, onFail) {
+    for (;;) {
+      let v;
+      try {
+        v = await api("GET", `/v1/videos/${id}`);
+      } catch (e) {
+        onFail(e);
+        return;
+      }
+      setProgress(bar, v.status === "completed" ? 100 : v.progress);
+      if (v.status === "completed") return onDone(v);
+      if (v.status === "failed") return onFail(new Error((v.error && v.error.message) || "generation failed"));
+      await new Promise((r) => setTimeout(r, 400));
+    }
+  }
+
+  function media(v) {
+    const src = `/v1/videos/${v.id}/content`;
+    if (v.seconds === "0") {
+      const img = document.createElement("img");
+      img.src = src;
+      img.alt = v.prompt || "";
+      return img;
+    }
+    const el = document.createElement("video");
+    Object.assign(el, { src, controls: true, autoplay: true, muted: true, loop: true, playsInline: true });
+    return el;
+  }
+
+  // A tile for a job that runs now: a progress bar, then the player.
+  function jobTile(v, container) {
+    const tile = document.createElement("div");
+    tile.className = "tile job";
+    tile.dataset.id = v.id;
+    const [w, h] = v.size.split("x");
+    tile.innerHTML = `<div class="thumb" style="aspect-ratio:${w}/${h}"><div class="bar"><i></i></div>
+      <span class="pct">0 %</span></div><p class="caption"></p>`;
+    tile.querySelector(".caption").textContent = v.prompt || "";
+    const link = document.createElement("a");
+    link.href = `/videos/${v.id}`;
+    link.textContent = "Open";
+    link.className = "small";
+    container.prepend(tile);
+    const thumb = tile.querySelector(".thumb");
+    const bar = tile.querySelector(".bar");
+    setProgress(bar, v.progress || 0);
+    watch(v.id, bar, (done) => {
+      tile.dataset.status = "completed";
+      thumb.replaceChildren(media(done));
+      tile.querySelector(".caption").append(" ", link);
+    }, (err) => {
+      tile.dataset.status = "failed";
+      const p = document.createElement("p");
+      p.className = "error";
+      p.setAttribute("role", "alert");
+      p.textContent = err.message;
+      thumb.replaceChildren(p);
+    });
+    return tile;
+  }
+
+  // Hover a library tile: step through its spritesheet (tiles 160 px wide, in a near-square grid).
+  function spriteHover(thumb) {
+    let timer = null;
+    let sheet = null;
+    const start = () => {
+      const play = () => {
+        const cols = Math.max(1, Math.round(sheet.naturalWidth / 160));
+        const tileH = Math.max(1, Math.round(160 / parseFloat(thumb.dataset.aspect || "1")));
+        const rows = Math.max(1, Math.round(sheet.naturalHeight / tileH));
+        let k = 0;
+        thumb.style.backgroundImage = `url("${sheet.src}")`;
+        thumb.style.backgroundSize = `${cols * 100}% ${rows * 100}%`;
+        thumb.classList.add("playing");
+        timer = setInterval(() => {
+          const c = k % cols, r = Math.floor(k / cols) % rows;
+          thumb.style.backgroundPosition = `${cols > 1 ? (c * 100) / (cols - 1) : 0}% ${rows > 1 ? (r * 100) / (rows - 1) : 0}%`;
+          k = (k + 1) % (cols * rows);
+        }, 120);
+      };
+      if (sheet && sheet.complete) return play();
+      sheet = new Image();
+      sheet.onload = play;
+      sheet.src = thumb.dataset.sprite;
+    };
+    const stop = () => {
+      clearInterval(timer);
+      thumb.classList.remove("playing");
+    };
+    thumb.addEventListener("mouseenter", start);
+    thumb.addEventListener("mouseleave", stop);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll(".thumb[data-sprite]").forEach(spriteHover);
+    document.querySelectorAll("video[data-hoverplay]").forEach((v) => {
+      v.addEventListener("mouseenter", () => v.play().catch(() => {}));
+      v.addEventListener("mouseleave", () => v.pause());
+    });
+    document.querySelectorAll(".bar[data-watch]").forEach((bar) => {
+      const reload = () => location.reload();
+      // A library tile whose job finishes becomes its thumbnail (with the spritesheet on hover).
+      const finish = (v) => {
+        const thumb = bar.closest(".thumb");
+        const img = document.createElement("img");
+        img.src = `/v1/videos/${v.id}/content?variant=thumbnail`;
+        img.alt = v.prompt || "";
+        thumb.dataset.sprite = `/v1/videos/${v.id}/content?variant=spritesheet`;
+        const [w, h] = v.size.split("x");
+        thumb.dataset.aspect = String(w / h);
+        bar.replaceWith(img);
+        const tile = thumb.closest(".tile");
+        if (tile) tile.dataset.status = "completed";
+        spriteHover(thumb);
+      };
+      watch(bar.dataset.watch, bar, bar.dataset.reload ? reload : finish, reload);
+    });
+  });
+
+  return { api, showError, watch, jobTile, tasks, media };
+})();

@@ -1,0 +1,109 @@
+"""What the pages show, in the user's words: the signed-in viewer, plan limits, sizes and prices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from zoetrope.access import ledger
+from zoetrope.access.entitlements import RequestSummary
+from zoetrope.access.keys import Principal
+from zoetrope.access.models import Account
+from zoetrope.access.pricing import price
+from zoetrope.config import Plan, get_config
+from zoetrope.db import transaction
+from zoetrope.errors import ZoetropeError
+from zoetrope.web.session import Session, read_session, session_principal
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+ASPECTS = {"landscape": (16, 9), "vertical": (9, 16), "square": (1, 1)}
+RESOLUTIONS = (480, 720, 1080)
+SECONDS = (2, 4, 5, 8, 10, 12, 15, 20)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person as the pages show them."""
+
+    session: Session
+    principal: Principal
+    name: str
+    credits: int
+
+    @property
+    def plan(self) -> Plan:
+        return self.principal.plan
+
+    @property
+    def is_admin(self) -> bool:
+        return self.principal.is_admin
+
+
+class SignInRequired(Exception):
+    """Raised by a page for a visitor who is not signed in; answered with a redirect."""
+
+
+def viewer(request: Request, *, required: bool = True) -> Viewer | None:
+    engine = request.app.state.services.engine
+    session = read_session(request)
+    try:
+        if session is None:
+            raise SignInRequired
+        who = session_principal(engine, session)
+    except (SignInRequired, ZoetropeError):
+        if required:
+            raise SignInRequired from None
+        return None
+    with transaction(engine) as s:
+        name = s.get(Account, who.account_id).name
+        credits = ledger.balance(s, who.account_id)
+    return Viewer(session, who, session.email or name, credits)
+
+
+def render(request: Request, template: str, viewer: Viewer | None, status: int = 200, **context):
+    context.update(request=request, viewer=viewer, csrf=viewer.session.csrf if viewer else "")
+    return templates.TemplateResponse(request, template, context, status_code=status)
+
+
+def to_sign_in(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+
+
+def size_of(aspect: str, resolution: int) -> str:
+    """'1280x720' for landscape at 720: the short side is the resolution, rounded to even pixels."""
+    w, h = ASPECTS.get(aspect, ASPECTS["landscape"])
+    scale = resolution / min(w, h)
+    return f"{round(w * scale / 2) * 2}x{round(h * scale / 2) * 2}"
+
+
+def quote(model: str, seconds: float, size: str, n: int = 1, image: bool = False) -> int:
+    """Credits a request costs at list price (what the ledger reserves at submit)."""
+    config = get_config()
+    try:
+        w, h = (int(v) for v in size.split("x"))
+    except ValueError:
+        w, h = 1280, 720
+    entry = next((m.name for m in config.models if model in (m.name, *m.aliases)), model)
+    summary = RequestSummary(
+        model=entry, width=w, height=h, seconds=0 if image else seconds, task="t2i" if image else "t2v", n=n
+    )
+    return price(config, summary)
+
+
+def limits(plan: Plan) -> list[tuple[str, str]]:
+    """The plan's limits as label/value rows."""
+    aspects = ", ".join(plan.aspects) if plan.aspects else "any"
+    return [
+        ("Plan", plan.name),
+        ("Longest video", f"{plan.max_seconds:g} s" if plan.max_seconds else "no video"),
+        ("Resolution", f"up to {plan.max_resolution}p" if plan.max_resolution else "—"),
+        ("Aspect ratios", aspects),
+        ("Concurrent jobs", str(plan.concurrent_jobs)),
+        ("Queue lane", " / ".join(plan.allowed_lanes())),
+        ("Downloads", "without watermark" if plan.watermark_free else "with visible watermark"),
+        ("Monthly credits", str(plan.monthly_credits)),
+    ]
