@@ -37,6 +37,7 @@ class ConfigError(ZoetropeError):
 
     code = "invalid_config"
     status = 500
+    type = "server_error"  # the operator's to fix, not the caller's
 
 
 class NotFound(ZoetropeError):

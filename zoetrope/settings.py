@@ -22,14 +22,17 @@ class Settings(BaseSettings):
     blob_url: str | None = Field(default=None, description="fsspec URL; default data_dir/blobs")
     s3_endpoint_url: str | None = None
     config_file: Path | None = Field(default=None, description="TOML of plans, prices, models")
-    device: str = Field(default="auto", description="cpu, cuda, or auto")
+    device: str = Field(
+        default="auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
+        description="where the bundled model runs: auto (CUDA when present), cpu, cuda, cuda:N or mps",
+    )
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=0, description="workers started by `serve` and `mcp` (in a child process)")
     moderation_process: bool = Field(
         default=True, description="`serve` reads new prompts for moderation in a child process, on another core"
     )
-    lease_seconds: float = Field(default=30.0, gt=0)
+    lease_seconds: float = Field(default=30.0, ge=1.0, description="a worker's hold on a job, renewed by heartbeat")
     max_attempts: int = Field(default=3, ge=1)
     webhook_secret: str | None = Field(default=None, description="whsec_... for signed webhooks")
     webhook_url: str | None = None
@@ -38,9 +41,9 @@ class Settings(BaseSettings):
     # Origins allowed to call the API from a browser (CORS); none by default.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Upload limits for media the API and CLI read.
-    max_upload_bytes: int = 64 * 1024 * 1024
-    max_pixels: int = 4096 * 4096
-    max_frames: int = 2000
+    max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    max_pixels: int = Field(default=4096 * 4096, ge=64 * 64)
+    max_frames: int = Field(default=2000, ge=1)
 
     @field_validator("webhook_secret")
     @classmethod

@@ -81,3 +81,27 @@ def test_range_headers(header, expected):
 def test_unsatisfiable_range_is_refused(header):
     with pytest.raises(ValueError):
         parse_range(header, 100)
+
+
+def test_a_store_that_works_passes_the_probe_and_keeps_nothing_of_it(blobs):
+    blobs.check()
+    assert not blobs.exists(".probe") or blobs.fs.ls(blobs._path(".probe")) == []
+
+
+def test_a_store_that_cannot_hold_outputs_is_refused_at_start_naming_the_setting(tmp_path, s3_endpoint,
+                                                                                  monkeypatch):
+    from zoetrope.errors import ConfigError
+    from zoetrope.storage import checked_blob_store
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    (tmp_path / "file").write_text("not a folder")
+    for url, endpoint, says in (
+        ("foo://x", None, "Protocol not known"),
+        (str(tmp_path / "file" / "blobs"), None, "Not a directory"),
+        ("s3://no-such-bucket-zt/blobs", s3_endpoint, "cannot write blobs to s3://no-such-bucket-zt/blobs"),
+    ):
+        with pytest.raises(ConfigError, match=says) as e:
+            checked_blob_store(url, endpoint)
+        assert e.value.param == "ZOETROPE_BLOB_URL" and "\n" not in e.value.message

@@ -27,6 +27,18 @@ def frames_for(seconds: float, fps: int = FPS) -> int:
     return 1 + 4 * max(1, round(seconds * fps / 4))
 
 
+def _settings_device() -> str:
+    """ZOETROPE_DEVICE, with `auto` meaning CUDA when torch sees a GPU, else the CPU."""
+    from zoetrope.settings import get_settings
+
+    device = get_settings().device
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def weights_dir() -> Path:
     """ZOETROPE_WEIGHTS_DIR if set, else the weights inside the package."""
     return Path(os.environ.get("ZOETROPE_WEIGHTS_DIR") or PACKAGE_WEIGHTS)
@@ -37,9 +49,9 @@ class BundledBackend:
 
     name = "zoetrope-mini"
 
-    def __init__(self, weights: Path | None = None, device: str = "cpu") -> None:
+    def __init__(self, weights: Path | None = None, device: str | None = None) -> None:
         self.weights = Path(weights) if weights else weights_dir()
-        self.device = device
+        self.device = device  # None: ZOETROPE_DEVICE, read when the weights load
         self._pipe = None
         self._lock = threading.Lock()
 
@@ -59,6 +71,15 @@ class BundledBackend:
         path = self.weights / "config.json"
         return json.loads(path.read_text()) if path.exists() else {}
 
+    def preflight(self) -> None:
+        """ModelUnavailable, saying where it looked, unless the weights are there to load."""
+        for name in ("config.json", "vae.safetensors", "dit.safetensors"):
+            if not (self.weights / name).is_file():
+                raise ModelUnavailable(
+                    f"bundled weights not found in {self.weights} (no {name}); reinstall zoetrope or set "
+                    "ZOETROPE_WEIGHTS_DIR"
+                )
+
     def pipeline(self):
         with self._lock:
             if self._pipe is None:
@@ -68,7 +89,7 @@ class BundledBackend:
                     )
                 from zoetrope.diffusion.pipeline import VideoPipeline
 
-                self._pipe = VideoPipeline.load(self.weights, device=self.device)
+                self._pipe = VideoPipeline.load(self.weights, device=self.device or _settings_device())
             return self._pipe
 
     def generate(self, request: GenerationRequest, progress: Progress = no_progress) -> Iterator[np.ndarray]:

@@ -82,6 +82,30 @@ class Registry:
                 self._backends[entry.name] = factory(**entry.options)
             return self._backends[entry.name]
 
+    def check_config(self) -> None:
+        """Build every configured model's backend (cheap: no weights load), so a bad kind or option is
+        found when a process starts, as one ConfigError naming the model, not by a user's request."""
+        for name in self.model_names():
+            try:
+                self.backend(name)
+            except (ConfigError, ModelUnavailable) as e:
+                raise ConfigError(f"model {name!r}: {e.message} (fix it in ZOETROPE_CONFIG_FILE)",
+                                  param="ZOETROPE_CONFIG_FILE") from None
+
+    def servable(self, names: list[str]) -> tuple[list[str], dict[str, str]]:
+        """Of `names`, those whose backend finds what it needs on this machine (its `preflight`: the
+        weights, say), and why each other one cannot be served here."""
+        ready, missing = [], {}
+        for name in names:
+            check = getattr(self.backend(name), "preflight", None)
+            try:
+                if check is not None:
+                    check()
+                ready.append(name)
+            except (ConfigError, ModelUnavailable) as e:
+                missing[name] = e.message
+        return ready, missing
+
     def listings(self) -> list[ModelListing]:
         return [ModelListing(id=n, model=e.name, backend_kind=e.backend) for n, e in self._entries.items()]
 

@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 
 from zoetrope.cli import app
+from zoetrope.errors import ConfigError
 from zoetrope.settings import get_settings
 
 console = Console()
@@ -54,15 +55,36 @@ def _warm_up() -> None:
     threading.Thread(target=warm, name="warm-up", daemon=True).start()
 
 
+def check_bindable(host: str, port: int) -> None:
+    """Refuse at once, before anything starts, a host and port this process cannot listen on."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as e:
+        raise ConfigError(f"cannot listen on {host!r}: {e}; give an address of this machine",
+                          param="--host / ZOETROPE_HOST") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself will
+        try:
+            probe.bind(address)
+        except OSError as e:
+            raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}; pick another with --port",
+                              param="--port / ZOETROPE_PORT") from None
+
+
 @app.command()
 def serve(
     host: str = typer.Option(None, help="interface to bind (default ZOETROPE_HOST or 127.0.0.1)"),
-    port: int = typer.Option(None, help="port (default ZOETROPE_PORT or 8000)"),
+    port: int = typer.Option(None, min=1, max=65535, help="port (default ZOETROPE_PORT or 8000)"),
     workers: int = typer.Option(
         None, min=0, help="workers, in a child process (default ZOETROPE_WORKERS or 1; 0 for API only)"
     ),
 ) -> None:
     """Run the API, the studio and workers on this machine: no other service needed."""
+    host, port = host or get_settings().host, port or get_settings().port
+    check_bindable(host, port)
     import os
     import shutil
     from pathlib import Path
@@ -86,7 +108,6 @@ def serve(
     token = _first_run_key(runtime)
     web = create_app(Services(runtime.engine, runtime.registry, runtime.blobs, runtime.policy))
     _mount_studio(web)
-    host, port = host or s.host, port or s.port
     count = s.workers if workers is None else workers
     # The worker child's renders give way while this process answers requests (`activity`).
     requests = activity.Activity(Path(s.data_dir) / "run" / f"activity-{os.getpid()}")

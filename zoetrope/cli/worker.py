@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from zoetrope.cli import app
-from zoetrope.errors import InvalidRequest
+from zoetrope.errors import ConfigError, InvalidRequest
 from zoetrope.settings import get_settings
 
 console = Console()
@@ -31,6 +31,11 @@ def worker(
         help="render in the idle scheduling class (Linux SCHED_IDLE), on CPU time nothing else wants; "
         "database writes keep the normal class; what `serve` does",
     ),
+    metrics_port: int = typer.Option(
+        None, min=1, max=65535,
+        help="serve this worker's Prometheus metrics (job latency, step time...) at http://HOST:PORT/metrics",
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", help="the interface --metrics-port listens on"),
 ) -> None:
     """Run workers that claim jobs from ZOETROPE_DATABASE_URL and write to ZOETROPE_BLOB_URL."""
     import os
@@ -59,6 +64,17 @@ def worker(
                 f"no configured model uses backend {', '.join(backend)}; configured: {known}", param="backend"
             )
         models = sorted(set(models or []) | set(chosen))
+    # A model this machine lacks the weights for is left to workers that have them, and said so.
+    models, missing = runtime.registry.servable(models or runtime.registry.model_names())
+    for name, why in missing.items():
+        console.print(f"not serving {name} here: {why}", style="yellow", soft_wrap=True)
+    if not models:
+        raise ConfigError("no model this worker would serve can run on this machine (see above)",
+                          param="--model")
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host)
     proto = Worker(
         runtime.engine,
         runtime.registry,

@@ -141,15 +141,24 @@ def load_config(path: Path | None = None) -> Config:
         try:
             text = Path(path).read_text()
         except OSError as e:
-            raise ConfigError(f"cannot read config file {path}: {e}") from e
+            raise ConfigError(f"cannot read config file {path}: {e.strerror or e}", param=_FILE) from None
         source = str(path)
     try:
         raw = tomllib.loads(text)
         for name, plan in raw.get("plans", {}).items():
             plan.setdefault("name", name)
         return Config.model_validate(raw)
-    except (tomllib.TOMLDecodeError, ValidationError) as e:
-        raise ConfigError(f"invalid config {source}: {e}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"invalid config {source}: not TOML ({e})", param=_FILE) from None
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg'].removeprefix('Value error, ')}"
+            for err in e.errors(include_url=False)
+        )
+        raise ConfigError(f"invalid config {source}: {problems}", param=_FILE) from None
+
+
+_FILE = "ZOETROPE_CONFIG_FILE"
 
 
 @lru_cache(maxsize=1)

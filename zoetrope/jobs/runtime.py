@@ -15,7 +15,7 @@ from zoetrope.jobs.children import WorkerProcess
 from zoetrope.jobs.dispatch import DispatchPolicy
 from zoetrope.jobs.migrate import upgrade
 from zoetrope.settings import Settings
-from zoetrope.storage import BlobStore, blob_store_for
+from zoetrope.storage import BlobStore, checked_blob_store
 
 
 @dataclass
@@ -58,9 +58,12 @@ class Runtime:
 
 
 def open_runtime(settings: Settings) -> Runtime:
-    """Connect to the database (migrating it to the newest schema) and the blob store."""
+    """Open the blob store (checked with a probe blob) and the model registry (every backend built), then
+    the database (migrated to the newest schema): a bad store or model config leaves no new database."""
+    blobs = checked_blob_store(settings.resolved_blob_url, settings.s3_endpoint_url)
+    registry = get_registry()
+    registry.check_config()
     engine = engine_for(settings.resolved_database_url)
     upgrade(engine)
-    blobs = blob_store_for(settings.resolved_blob_url, settings.s3_endpoint_url)
     policy = DispatchPolicy(lease_seconds=settings.lease_seconds)
-    return Runtime(engine, get_registry(), blobs, policy, threading.Event(), [])
+    return Runtime(engine, registry, blobs, policy, threading.Event(), [])

@@ -7,13 +7,14 @@ A local directory by default; `s3://bucket/prefix` (any S3-compatible service, e
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import fsspec
 
-from zoetrope.errors import NotFound, StorageUnavailable
+from zoetrope.errors import ConfigError, NotFound, StorageUnavailable
 
 _CHUNK = 256 * 1024
 # botocore's own retries (its default takes ~10 s to give up on an unreachable endpoint): a few
@@ -67,6 +68,21 @@ class BlobStore:
         self.local = "file" in protocols
         if self.local:
             self.fs.makedirs(self.root, exist_ok=True)
+
+    def check(self) -> None:
+        """Write, read back and delete a probe blob, so a store that cannot hold the outputs (a missing
+        bucket, wrong credentials, a bad endpoint, a read-only folder) is found at start, not by a job."""
+        key = f".probe/{secrets.token_hex(8)}"
+        try:
+            self.put(key, b"zoetrope")
+            if self.get(key) != b"zoetrope":
+                raise OSError("the probe blob read back different bytes")
+            self.fs.rm_file(self._path(key))
+        except Exception as e:  # any failure here is the configuration's
+            reason = str(getattr(e, "__cause__", None) or e).strip().splitlines()[0] if str(e) else type(e).__name__
+            hint = " (or ZOETROPE_S3_ENDPOINT_URL and the AWS credentials)" if not self.local else ""
+            raise ConfigError(f"cannot write blobs to {self.url}: {reason}; fix ZOETROPE_BLOB_URL{hint}",
+                              param="ZOETROPE_BLOB_URL") from None
 
     def _path(self, key: str) -> str:
         if not key or key.startswith("/") or ".." in key.split("/"):

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from zoetrope.backends.base import Cancelled, Capabilities, GenerationRequest, Progress, no_progress
-from zoetrope.backends.checks import whole_frames
 from zoetrope.backends.diffusers import loading
 from zoetrope.backends.diffusers.options import DiffusersOptions, Runtime, parse_options, resolve
 from zoetrope.errors import ConfigError, UnsupportedByBackend
@@ -66,6 +65,10 @@ class DiffusersBackend:
         self._offload = "none"
         self._runtime: Runtime | None = None
         self._lock = threading.Lock()
+
+    def preflight(self) -> None:
+        """ModelUnavailable unless the weights are a folder here or a hub id (checked, not loaded)."""
+        loading.weights_source(self.options.weights)
 
     # ---- what it can do (no torch, no weights: an API server asks this too)
 
@@ -186,8 +189,6 @@ class DiffusersBackend:
                 raise
         progress(1.0, "decoded")
         video = np.asarray(video)
-        if request.task != "t2i":  # the asked duration, of the 1 + k * stride frames the model made
-            video = video[:whole_frames(request.seconds, request.fps or self._capabilities.fps)]
         for start in range(0, len(video), CHUNK):
             yield (np.clip(video[start:start + CHUNK], 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 

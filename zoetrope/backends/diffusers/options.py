@@ -59,7 +59,12 @@ def parse_options(kind: str, options: dict) -> DiffusersOptions:
     try:
         return DiffusersOptions.model_validate(options)
     except ValidationError as e:
-        raise ConfigError(f"invalid options for a {kind!r} model: {e}") from e
+        problems = "; ".join(
+            f"`{'.'.join(str(p) for p in err['loc']) or 'options'}`: {err['msg']}"
+            + ("" if err["type"] == "missing" else f" (got {err.get('input')!r:.60})")
+            for err in e.errors(include_url=False)
+        )
+        raise ConfigError(f"invalid options for a {kind!r} model: {problems}") from None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,78 @@
+"""What `serve` and `worker` check before they start: the blob store, the models' config, each model's
+weights on this machine, and the port; each refusal is one line naming the setting to fix."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from zoetrope.backends.registry import Registry
+from zoetrope.config import load_config
+from zoetrope.errors import ConfigError
+
+DEFAULTS = Path(__file__).resolve().parents[2] / "zoetrope" / "config" / "defaults.toml"
+
+
+def _config(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(DEFAULTS.read_text() + extra)
+    return path
+
+
+def _zoetrope(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "zoetrope", *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=180)
+
+
+def test_a_bad_model_option_is_one_config_error_naming_the_model_and_field(tmp_path):
+    config = load_config(_config(tmp_path, '\n[[models]]\nname = "wan-x"\nbackend = "wan"\n'
+                                           'options = { weights = "/models/wan", offload = "bogus" }\n'))
+    with pytest.raises(ConfigError) as e:
+        Registry(config).check_config()
+    assert e.value.param == "ZOETROPE_CONFIG_FILE" and "model 'wan-x'" in e.value.message
+    assert "`offload`" in e.value.message and "pydantic" not in e.value.message and "\n" not in e.value.message
+
+
+def test_an_invalid_config_file_says_which_field(tmp_path):
+    bad = _config(tmp_path, '\n[[models]]\nname = "x"\n')  # no backend
+    with pytest.raises(ConfigError, match=r"models\.\d+\.backend: Field required") as e:
+        load_config(bad)
+    assert e.value.param == "ZOETROPE_CONFIG_FILE" and "errors.pydantic.dev" not in e.value.message
+
+
+def test_models_whose_weights_are_not_here_are_left_to_other_workers(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOETROPE_WEIGHTS_DIR", str(tmp_path / "nowhere"))
+    config = load_config(_config(tmp_path, '\n[[models]]\nname = "wan-x"\nbackend = "wan"\n'
+                                           f'options = {{ weights = "{tmp_path / "wan"}" }}\n'))
+    ready, missing = Registry(config).servable(["zoetrope-mini", "wan-x"])
+    assert ready == [] and set(missing) == {"zoetrope-mini", "wan-x"}
+    assert "bundled weights not found" in missing["zoetrope-mini"] and "no such folder" in missing["wan-x"]
+
+
+def test_a_worker_with_no_model_it_can_run_refuses_to_start(tmp_path):
+    done = _zoetrope("worker", env={"ZOETROPE_DATA_DIR": str(tmp_path / "data"),
+                                    "ZOETROPE_WEIGHTS_DIR": str(tmp_path / "nowhere"), "COLUMNS": "300"})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "not serving zoetrope-mini here: bundled weights not found" in done.stdout
+    assert done.stderr.startswith("error (--model): no model this worker would serve")
+
+
+def test_serve_refuses_a_taken_port_and_a_bad_blob_store_before_starting(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _zoetrope("serve", "--port", str(port), env={"ZOETROPE_DATA_DIR": str(tmp_path / "a")})
+    assert done.returncode == 2 and done.stderr.startswith("error (--port / ZOETROPE_PORT): "), done.stderr
+    assert "Zoetrope API on" not in done.stdout
+    (tmp_path / "file").write_text("")
+    data = tmp_path / "b"
+    done = _zoetrope("serve", "--port", str(port), env={"ZOETROPE_DATA_DIR": str(data),
+                                                        "ZOETROPE_BLOB_URL": str(tmp_path / "file" / "blobs")})
+    assert done.returncode == 2 and done.stderr.startswith("error (ZOETROPE_BLOB_URL): "), done.stderr
+    assert not (data / "zoetrope.db").exists()  # nothing half-made
