@@ -57,3 +57,12 @@ def test_inconsistent_config_is_refused_with_the_field(tmp_path, old, new, match
     path.write_text(text.replace(old, new, 1))
     with pytest.raises(ConfigError, match=match):
         load_config(path)
+
+
+def test_a_file_with_only_the_changes_says_to_start_from_the_defaults(tmp_path):
+    partial = tmp_path / "z.toml"
+    partial.write_text("[plans.plus]\nmax_seconds = 15\n")
+    with pytest.raises(ConfigError, match="models: Field required") as e:
+        load_config(partial)
+    assert "start from a copy of zoetrope/config/defaults.toml" in e.value.message
+    assert e.value.param == "ZOETROPE_CONFIG_FILE" and "\n" not in e.value.message

@@ -16,7 +16,8 @@ def run(*args: str) -> str:
     return result.output
 
 
-def test_keys_create_makes_the_account_and_prints_the_key_once():
+def test_keys_create_makes_the_account_and_prints_the_key_once(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
     out = run("keys", "create", "--account", "ada", "--plan", "pro", "--name", "laptop")
     token = out.strip().splitlines()[-1]
     assert token.startswith("zk-")
@@ -73,3 +74,12 @@ def test_keys_create_refuses_a_plan_it_would_not_apply_and_models_the_server_lac
         assert list_keys(s) == []  # neither left a key behind
     run("keys", "create", "--account", "ada", "--plan", "pro", "--model", "sora-2")  # its own plan: fine
     assert "pro" in run("accounts", "show", "ada")
+
+
+def test_key_ids_stay_whole_in_a_narrow_terminal_so_they_can_be_copied(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    run("keys", "create", "--account", "ada", "--model", "zoetrope-mini", "--name", "a label long enough to wrap")
+    with transaction(engine_for(get_settings().resolved_database_url)) as s:
+        key_id, account_id = list_keys(s)[0].id, list_keys(s)[0].account_id
+    assert key_id in run("keys", "list")
+    assert account_id in run("accounts", "list")

@@ -133,6 +133,16 @@ def _counts(db) -> tuple[int, int]:
         ),
         (
             "alice",
+            "/videos/storyboards",
+            {
+                "cards": [{"prompt": "a red ball", "start": 0}, {"prompt": "a skinhead with an 88 tattoo", "start": 1}],
+                "seconds": "2",
+            },
+            400,
+            "cards[1].prompt",
+        ),
+        (
+            "alice",
             "/videos/blends",
             {"prompt": "a calm lake", "video_a": "{clip}", "video_b": "{bob}"},
             404,
@@ -147,7 +157,7 @@ def _counts(db) -> tuple[int, int]:
             "direction",
         ),
     ],
-    ids=["strength", "strength-end", "overlapping-cards", "card-past-end", "other-tenants-clip", "recut-end", "direction"],
+    ids=["strength", "strength-end", "overlapping-cards", "card-past-end", "blocked-card", "other-tenants-clip", "recut-end", "direction"],
 )
 def test_bad_input_is_refused_naming_the_field_and_creates_no_job(
     server, alice, clip, db, bob_clip, who, path, body, status, param

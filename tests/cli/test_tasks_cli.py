@@ -120,6 +120,13 @@ def test_too_short_video_cannot_be_extended(tmp_path):
     assert "at least" in result.exception.message
 
 
+def test_blend_says_which_clip_is_too_short(tmp_path, clip):
+    short = write_mp4(tmp_path / "short.mp4", np.zeros((3, 64, 64, 3), np.uint8), fps=8)
+    for a, b, which in ((short, clip, "A"), (clip, short, "B")):
+        result = invoke("blend", a, b, "-o", tmp_path / "x.mp4")
+        assert isinstance(result.exception, InvalidRequest) and result.exception.param == which, result.output
+
+
 BLOCKED = "a nazi rally with swastika flags"
 
 
@@ -171,9 +178,13 @@ def test_an_extension_is_signed_marked_and_recorded_as_its_own_generation(tmp_pa
     [
         (["generate", "a red ball", "--seconds", "nan"], "--seconds"),
         (["generate", "a red ball", "--seconds", -1], "--seconds"),
-        (["generate", "a red ball", "--seconds", 1, "--steps", -3], "steps"),
-        (["generate", "a red ball", "--seconds", 1, "--steps", 0], "steps"),
-        (["generate", "a red ball", "--seconds", 1, "--guidance", "nan"], "guidance"),
+        (["generate", "a red ball", "--seconds", 1, "--steps", -3], "--steps"),
+        (["generate", "a red ball", "--seconds", 1, "--steps", 0], "--steps"),
+        (["generate", "a red ball", "--seconds", 1, "--guidance", "nan"], "--guidance"),
+        (["generate", "a red ball", "--seconds", 0.05], "--seconds"),
+        (["generate", "a red ball", "--size", "1000x300"], "--size"),  # an aspect the model does not make
+        (["image", "a red ball", "-o", "OUT/x.jpg"], "--output"),
+        (["generate", "a red ball", "--seconds", 0, "-o", "OUT/x.mp4"], "--output"),
         (["generate", "   ", "--seconds", 1], "prompt"),
         (["generate", "a red ball", "--size", "8x8"], "--size"),
         (["generate", "a red ball", "--size", "8192x8192"], "--size"),

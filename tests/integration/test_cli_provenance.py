@@ -55,6 +55,7 @@ def test_generated_video_verifies_and_finds_its_local_record(env, tmp_path):
     assert r["watermark"]["found"] and r["watermark"]["matches_manifest"] is True
     assert r["record"]["id"] == video_id and r["record"]["prompt"] == "a red ball bounces"
     assert video_id in made.stdout
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()  # readable as any file the user makes, not 0600
 
 
 def test_generated_image_is_a_signed_png_with_a_record(env, tmp_path):
@@ -62,6 +63,13 @@ def test_generated_image_is_a_signed_png_with_a_record(env, tmp_path):
     assert made.returncode == 0, made.stdout + made.stderr
     r = json.loads(_zoetrope(env, "verify", str(tmp_path / "still.png"), "--json").stdout)
     assert r["c2pa"]["valid"] and r["record"]["id"] == r["c2pa"]["generation_id"]
+    assert (tmp_path / "still.png").stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_blocked_prompt_writes_nothing(env, tmp_path):

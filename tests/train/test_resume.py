@@ -1,5 +1,7 @@
 """Training runs in pieces: a stopped run resumes from its last checkpoint."""
 
+import os
+
 import torch
 
 from zoetrope.train.common import load_checkpoint
@@ -34,6 +36,9 @@ def test_vae_and_dit_resume_and_export(tmp_path):
     from safetensors.torch import load_file
 
     assert all(v.dtype == torch.float16 for v in load_file(out / "dit.safetensors").values())
+    mask = os.umask(0)
+    os.umask(mask)
+    assert all((out / n).stat().st_mode & 0o777 == 0o666 & ~mask for n in ("vae.safetensors", "dit.safetensors"))
 
     # A continuation DiT (here the same run, as a stand-in) ships beside the main one; weights
     # exported again without one do not keep it.

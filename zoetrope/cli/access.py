@@ -38,10 +38,11 @@ def _engine() -> Engine:
 
 
 def _table(*columns: str, title: str | None = None) -> Table:
-    """A table whose cells wrap instead of being cut, so ids can be copied from it."""
+    """A table whose first column (the id other commands take) is never wrapped, so it can be copied
+    from a narrow terminal; the other cells wrap instead of being cut."""
     table = Table(title=title)
-    for name in columns:
-        table.add_column(name, overflow="fold")
+    for i, name in enumerate(columns):
+        table.add_column(name, no_wrap=i == 0, overflow="ignore" if i == 0 else "fold")
     return table
 
 

@@ -110,6 +110,9 @@ def export_cmd(
     typer.echo(f"wrote {export_weights(vae, dit, out, continuation=continuation)}")
 
 
+DEFAULT_VIDEO = Path("out.mp4")
+
+
 def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | None, guidance: float,
               out: Path, task: str = "t2v") -> Path:
     import math
@@ -117,11 +120,11 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
     from zoetrope.backends.base import GenerationRequest
     from zoetrope.backends.bundled import BundledBackend
     from zoetrope.backends.checks import check_request
-    from zoetrope.cli.tasks import check_output, native_size, release_video
+    from zoetrope.cli.tasks import check_output, release_video
     from zoetrope.jobs.finalize import finalize
     from zoetrope.jobs.local import record_generation
     from zoetrope.jobs.models import new_video_id
-    from zoetrope.jobs.sizes import parse_size
+    from zoetrope.jobs.sizes import parse_size, plan_size
     from zoetrope.safety import moderate_prompt
 
     # Everything a user can get wrong is refused before the weights load.
@@ -130,14 +133,22 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
     if not math.isfinite(seconds) or seconds < 0:
         raise InvalidRequest(f"--seconds must be 0 (one image) or more, got {seconds:g}", param="--seconds")
     width, height = parse_size(size, param="--size")
-    if task == "t2i":
-        out = out.with_suffix(".png") if out.suffix.lower() != ".png" else out
+    if task == "t2i" and out == DEFAULT_VIDEO:  # `generate --seconds 0` with no -o: an image needs a .png
+        out = out.with_suffix(".png")
     check_output(out, (".png",) if task == "t2i" else (".mp4", ".m4v", ".mov"))
     backend = BundledBackend()  # reads its config; the weights load when it first generates
-    native = native_size(backend, width, height)
+    try:  # the API's rule: a size of an aspect the model makes, generated at its nearest native size
+        plan = plan_size(size, backend.capabilities, backend.name)
+    except InvalidRequest as e:
+        raise InvalidRequest(e.message, param="--size") from None
+    native = (plan.native_width, plan.native_height)
     request = GenerationRequest(prompt=prompt, width=native[0], height=native[1], seconds=seconds, seed=seed,
                                 steps=steps, guidance=guidance, task=task)  # type: ignore[arg-type]
-    check_request(request, fps=backend.capabilities.fps, max_seconds=backend.capabilities.max_seconds)
+    try:
+        check_request(request, fps=backend.capabilities.fps, max_seconds=backend.capabilities.max_seconds)
+    except InvalidRequest as e:  # name the option that was typed: --seconds, --steps, --guidance, --seed
+        option = f"--{e.param}" if e.param in ("seconds", "steps", "guidance", "seed") else e.param
+        raise InvalidRequest(e.message, param=option) from None
     if native != (width, height):
         typer.echo(f"generating at native {native[0]}x{native[1]}, fitted to {width}x{height}")
     if task != "t2i":  # frames go to the encoder window by window: memory stays flat for any duration
@@ -163,11 +174,12 @@ def generate(
     prompt: str = typer.Argument(..., help="what the video shows"),
     seconds: float = typer.Option(4.0, help="duration; 0 makes one image"),
     size: str = typer.Option("64x64", help="WIDTHxHEIGHT, each side 16..4096: square (64x64), landscape (112x64) "
-                             "or vertical (64x112) are native; other sizes are generated at the nearest and fitted"),
+                             "or vertical (64x112) are native; other sizes of those aspects are generated at the nearest "
+                             "and fitted"),
     seed: int = typer.Option(0),
     steps: int = typer.Option(None, help="denoising steps (default: the model's)"),
     guidance: float = typer.Option(4.0, help="classifier-free guidance scale"),
-    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+    output: Path = typer.Option(DEFAULT_VIDEO, "-o", "--output", help="an .mp4 (a .png with --seconds 0)"),
 ) -> None:
     """Generate a video (or, with --seconds 0, an image) from a prompt with the bundled model."""
     _generate(prompt, seconds, size, seed, steps, guidance, output, "t2i" if seconds <= 0 else "t2v")

@@ -124,7 +124,7 @@ def eval_command(
         None, "--steps", min=1, help="sampling steps for the model (default: the model's)"
     ),
     guidance: float = typer.Option(
-        None, "--guidance", min=1.0, help="classifier-free guidance scale for the model (default: the model's)"
+        None, "--guidance", min=0.0, help="classifier-free guidance scale for the model, 0 or more (default: the model's)"
     ),
     paraphrase: bool = typer.Option(
         False, "--paraphrase", help="with --real, also score paraphrased prompts (the model always gets both)"

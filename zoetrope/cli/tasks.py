@@ -134,11 +134,17 @@ def _request(backend, frames: np.ndarray, **kw):
     return GenerationRequest(width=w, height=h, source=frames, **kw)
 
 
-def _check(backend, request) -> None:
-    """Refuse bad input before the weights load."""
+def _check(backend, request, names: dict[str, str] | None = None) -> None:
+    """Refuse bad input before the weights load, naming the argument as the command calls it (`names`
+    maps the request's field to it: blend's clips are A and B)."""
     from zoetrope.backends.checks import check_request
 
-    check_request(request, fps=backend.capabilities.fps, max_seconds=backend.capabilities.max_seconds)
+    try:
+        check_request(request, fps=backend.capabilities.fps, max_seconds=backend.capabilities.max_seconds)
+    except InvalidRequest as e:
+        if not names or e.param not in names:
+            raise
+        raise InvalidRequest(e.message, param=names[e.param]) from None
 
 
 @app.command()
@@ -216,7 +222,7 @@ def blend(
     first, second = read_video(a, fps, "video"), read_video(b, fps, "target")
     req = _request(backend, first, prompt=prompt, task="blend", target=second, seconds=seconds, seed=seed,
                    steps=steps, guidance=guidance)
-    _check(backend, req)
+    _check(backend, req, {"video": "A", "video_b": "B"})
     release_video(backend, req, output, size=(first.shape[2], first.shape[1]), label="blending", parent=a)
 
 

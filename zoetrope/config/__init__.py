@@ -155,6 +155,8 @@ def load_config(path: Path | None = None) -> Config:
             f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg'].removeprefix('Value error, ')}"
             for err in e.errors(include_url=False)
         )
+        if any(len(err["loc"]) == 1 and err["type"] == "missing" for err in e.errors()):
+            problems += " (a config file is a whole config: start from a copy of zoetrope/config/defaults.toml)"
         raise ConfigError(f"invalid config {source}: {problems}", param=_FILE) from None
 
 

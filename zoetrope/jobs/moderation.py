@@ -43,11 +43,12 @@ def stop_process() -> None:
     _embedder.want_process(False)
 
 
-def moderate(*prompts: str) -> None:
-    """Check each prompt in turn; ModerationBlocked (400) names the category of the first flagged."""
+def moderate(*prompts: str, params: list[str] | None = None) -> None:
+    """Check each prompt in turn; ModerationBlocked (400) names the category of the first flagged, and
+    its field (`params[i]`, e.g. `cards[1].prompt`; `prompt` by default)."""
     _embedder.embed(list(prompts))
-    for prompt in prompts:
-        moderate_prompt(prompt)
+    for i, prompt in enumerate(prompts):
+        moderate_prompt(prompt, param=params[i] if params else "prompt")
 
 
 def check(texts: list[str]) -> list[ModerationResult]:

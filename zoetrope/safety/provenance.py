@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -123,6 +124,7 @@ def sign_file(
             with open(parent_path, "rb") as src:
                 builder.add_ingredient(ingredient, _mime(parent_path), src)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+        os.fchmod(fd, stat.S_IMODE(path.stat().st_mode))  # the signed file keeps the file's mode, not 0600
         try:
             with open(path, "rb") as src, os.fdopen(fd, "w+b") as dst:
                 builder.sign(signer, mime, src, dst)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -32,11 +33,15 @@ def export_weights(vae_checkpoint: Path, dit_checkpoint: Path, out_dir: Path, ca
     def half(state: dict) -> dict:
         return {k: v.detach().to(torch.float16).contiguous() for k, v in state.items()}
 
-    save_file(half(vae_state["model"]), out_dir / "vae.safetensors")
-    save_file(half(dit_state["ema"]), out_dir / "dit.safetensors")
+    def save(state: dict, path: Path) -> None:
+        save_file(half(state), path)
+        os.chmod(path, 0o666 & ~_umask())  # safetensors writes 0600; weights are for anyone to read
+
+    save(vae_state["model"], out_dir / "vae.safetensors")
+    save(dit_state["ema"], out_dir / "dit.safetensors")
     stale = out_dir / CONTINUATION_FILE
     if cont_state is not None:
-        save_file(half(cont_state["ema"]), stale)
+        save(cont_state["ema"], stale)
     elif stale.exists():  # weights without a continuation DiT must not keep an older one's
         stale.unlink()
     vae_cfg = dict(vae_state["vae_config"], scaling=vae_state.get("scaling", vae_state["vae_config"]["scaling"]))
@@ -51,3 +56,9 @@ def export_weights(vae_checkpoint: Path, dit_checkpoint: Path, out_dir: Path, ca
 def _dit_steps(state: dict) -> int:
     """A DiT checkpoint's steps; a weights folder read as a checkpoint keeps them apart from the VAE's."""
     return state.get("dit_step", state["step"])
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
