@@ -76,6 +76,18 @@ def test_images_n_zero_is_refused_and_seed_zero_is_kept(server, db):
     assert sorted(seeds) == [0, 1]
 
 
+def test_images_answer_the_gpt_image_fields_the_client_sends(client, server, db):
+    import base64
+
+    image = client.images.generate(prompt="a yellow star", size="auto", output_format="png", quality="high")
+    png = base64.b64decode(image.data[0].b64_json)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and image.output_format == "png" and image.size == "1024x1024"
+    before = _jobs(db)
+    error = _error(_post(server, "/images/generations", json={"prompt": "a star", "output_format": "jpeg"}), 400)
+    assert error["param"] == "output_format" and "png" in error["message"]
+    assert _jobs(db) == before
+
+
 def test_images_refused_partway_withdraw_the_ones_already_queued(server, db):
     """A plus account runs one job at a time: the second of n=2 images is refused (429), and the
     first, already queued, is withdrawn with its credits, so the refusal costs nothing."""

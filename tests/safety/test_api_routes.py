@@ -62,3 +62,35 @@ def test_content_provenance_check_rejects_non_media(tmp_path):
         "/v1/content_provenance_checks", files={"file": ("x.txt", b"hello world, not media")}
     )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_media"
+
+
+def test_moderations_take_the_clients_text_parts_and_refuse_what_they_cannot_read():
+    from openai.types import ModerationCreateResponse
+
+    c = _client()
+    parts = [{"type": "text", "text": "a girl cutting her wrists"}, "a sunny meadow"]
+    r = c.post("/v1/moderations", json={"input": parts, "model": "omni-moderation-latest"})
+    assert r.status_code == 200, r.text
+    assert [m.flagged for m in ModerationCreateResponse.model_validate(r.json()).results] == [True, False]
+    image = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+    for body, param, says in (
+        ({"input": ["a cat", image]}, "input[1]", "image input"),
+        ({"input": "word " * 7000}, "input", "the limit is 32,000"),
+        ({"input": "a cat", "model": "gpt-4o"}, "model", "unknown moderation model"),
+    ):
+        r = c.post("/v1/moderations", json=body)
+        assert r.status_code == 400 and r.json()["error"]["param"] == param, r.text
+        assert says in r.json()["error"]["message"]
+
+
+def test_content_provenance_check_speaks_of_the_callers_file(tmp_path, monkeypatch):
+    path = write_mp4(tmp_path / "v.mp4", clip(1000, 64), fps=8)
+    truncated = path.read_bytes()[: len(path.read_bytes()) // 3]
+    r = _client(tmp_path).post("/v1/content_provenance_checks", files={"file": ("mine.mp4", truncated)})
+    assert r.status_code == 400 and "upload." not in r.json()["error"]["message"], r.text
+    monkeypatch.setenv("ZOETROPE_MAX_UPLOAD_BYTES", "2048")
+    from zoetrope.settings import get_settings
+
+    get_settings.cache_clear()
+    r = _client(tmp_path).post("/v1/content_provenance_checks", files={"file": ("v.mp4", path.read_bytes())})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large", r.text

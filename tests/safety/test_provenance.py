@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
 
@@ -34,6 +36,8 @@ def test_fresh_signed_file_is_trusted_and_names_the_generation(kind, request):
     assert report.actions == ["c2pa.created"]
     assert report.digital_source_type == TRAINED_ALGORITHMIC_MEDIA
     assert (report.generation_id, report.model, report.issuer) == ("video_abc", "zoetrope-mini", "Zoetrope")
+    made = datetime.fromisoformat(report.signed_at)  # from the action's `when`: no timestamp authority here
+    assert abs((datetime.now(UTC) - made).total_seconds()) < 600
     assert [p.name for p in path.parent.glob(f"*{path.suffix}*")] == [path.name]  # no temporary left
 
 

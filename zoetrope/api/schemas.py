@@ -94,3 +94,5 @@ class ImageData(BaseModel):
 class ImagesResponse(BaseModel):
     created: int
     data: list[ImageData]
+    output_format: str = "png"
+    size: str | None = None  # WIDTHxHEIGHT of the images

@@ -76,6 +76,15 @@ class VideoRequest:
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
+MAX_PROMPT_CHARS = 4000  # as OpenAI's image prompts; moderation reads every word, so length is time
+
+
+def check_length(text: str, param: str, limit: int = MAX_PROMPT_CHARS) -> None:
+    if len(text) > limit:
+        raise InvalidRequest(f"{param} is {len(text):,} characters; the limit is {limit:,}: shorten it",
+                             param=param)
+
+
 def unicode_text(text: str, param: str) -> str:
     """`text` if it can be stored; a 400 naming `param` if it holds a lone surrogate (what JSON's
     `\\ud800` escapes and undecodable command-line bytes turn into)."""
@@ -111,9 +120,12 @@ def submit(
     check_seed(req.seed)  # t2v and t2i reach check_request only in the worker
     options = dict(req.options or {})
     cards = _cards(options)
+    if not cards:
+        check_length(req.prompt, "prompt")
     if cards:  # each card first, so a refusal names the card (a storyboard's prompt joins them)
         for i, card in enumerate(cards):
             unicode_text(card.prompt, f"cards[{i}].prompt")
+            check_length(card.prompt, f"cards[{i}].prompt")
         moderate(*(card.prompt for card in cards), params=[f"cards[{i}].prompt" for i in range(len(cards))])
     moderate(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
     entry = registry.entry(req.model)

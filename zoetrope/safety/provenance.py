@@ -12,6 +12,7 @@ import os
 import stat
 import tempfile
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from zoetrope.errors import InvalidMedia
@@ -75,8 +76,11 @@ def _manifest(path: Path, generation_id: str, model: str, actions: list[str], pa
     from zoetrope import __version__
 
     entries: list[dict] = []
+    # When it was made, in the action's own `when` (the signature carries a time only when a
+    # timestamp authority countersigns, which an offline signer has none of).
+    when = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     for action in actions:
-        entry: dict = {"action": action, "softwareAgent": {"name": f"Zoetrope {model}"}}
+        entry: dict = {"action": action, "softwareAgent": {"name": f"Zoetrope {model}"}, "when": when}
         if action == "c2pa.created":
             entry["digitalSourceType"] = TRAINED_ALGORITHMIC_MEDIA
         entry["parameters"] = {GENERATION_ASSERTION + ".id": generation_id}
@@ -186,7 +190,7 @@ def read_provenance(path: str | os.PathLike[str], *, root_pem: bytes | None = No
         generation_id=generation.get("generation_id"),
         model=generation.get("model"),
         generator=" ".join(str(generator.get(k, "")) for k in ("name", "version")).strip() or None,
-        signed_at=signature.get("time"),
+        signed_at=signature.get("time") or next((a["when"] for a in actions if a.get("when")), None),
         parent=parents[0] if parents else None,
         failures=[f for f in failures if f != "signingCredential.untrusted"],
     )

@@ -24,13 +24,13 @@ MAX_IMAGES = 4
 WAIT_SECONDS = 300.0
 
 
-async def _wait(svc: Services, account_id: str, job_id: str) -> bytes:
+async def _wait(svc: Services, account_id: str, job_id: str) -> tuple[bytes, str]:
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         with transaction(svc.engine) as s:
             job = store.get_job(s, account_id, job_id)
         if job.status == "completed":
-            return svc.blobs.get(job.outputs["image"])
+            return svc.blobs.get(job.outputs["image"]), job.size
         if job.status == "failed":
             err = job.error or {}
             raise ZoetropeError(err.get("message", "image generation failed"), code=err.get("code"))
@@ -60,6 +60,11 @@ async def generate_images(
         raise InvalidRequest(f"n must be between 1 and {MAX_IMAGES}", param="n")
     if (body.text("response_format") or "b64_json") != "b64_json":
         raise InvalidRequest("only response_format='b64_json' is supported", param="response_format")
+    if (body.text("output_format") or "png") != "png":
+        raise InvalidRequest("only output_format='png' is supported: the PNG carries the image's C2PA manifest",
+                             param="output_format")
+    size = body.text("size")
+    size = None if size == "auto" else size  # gpt-image's default: the model's own size
     model = body.text("model") or svc.registry.model_names()[0]
     seed = body.integer("seed")
     jobs = []
@@ -68,7 +73,7 @@ async def generate_images(
             req = VideoRequest(
                 prompt=body.text("prompt", required=True) or "",
                 model=model,
-                size=body.text("size"),
+                size=size,
                 task="t2i",
                 seed=None if seed is None else seed + i,
             )
@@ -82,5 +87,8 @@ async def generate_images(
         raise
     images = await asyncio.gather(*(_wait(svc, who.account_id, j.id) for j in jobs))
     return ImagesResponse(
-        created=int(time.time()), data=[ImageData(b64_json=base64.b64encode(png).decode()) for png in images]
+        created=int(time.time()),
+        data=[ImageData(b64_json=base64.b64encode(png).decode()) for png, _ in images],
+        output_format="png",
+        size=images[0][1],
     )

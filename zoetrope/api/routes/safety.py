@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import Literal
 
 from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -18,22 +19,56 @@ from zoetrope.jobs import moderation
 from zoetrope.jobs.store import generation_record
 from zoetrope.media.sources import sniff
 from zoetrope.safety import to_openai, verify
+from zoetrope.safety.moderation import MODEL_NAME
 from zoetrope.settings import get_settings
 
 router = APIRouter(tags=["safety"])
 
 
+class UploadTooLarge(InvalidMedia):
+    status = 413
+    code = "request_too_large"
+
+
+class TextInput(BaseModel):
+    """One text part, as the `openai` client sends a multimodal input: `{"type": "text", "text": ...}`."""
+
+    type: Literal["text"]
+    text: str
+
+
+class ImageInput(BaseModel):
+    type: Literal["image_url"]
+    image_url: dict
+
+
 class ModerationRequest(BaseModel):
-    input: str | list[str]
+    input: str | list[str | TextInput | ImageInput]
     model: str | None = None
+
+
+MAX_MODERATION_ITEMS = 32
+MAX_MODERATION_CHARS = 32_000  # every word is read: about 4 s of the shared reader on 2 cores
+MODERATION_MODELS = ("omni-moderation", "text-moderation", MODEL_NAME)
 
 
 @router.post("/v1/moderations")
 async def create_moderation(req: ModerationRequest, _: Principal = Depends(principal)) -> dict:
     """Classify text against the prompt policy (the check that gates video creation)."""
-    texts = [req.input] if isinstance(req.input, str) else req.input
-    if not texts or len(texts) > 32:
-        raise InvalidRequest("input must hold 1 to 32 texts", param="input")
+    if req.model is not None and not req.model.startswith(MODERATION_MODELS):
+        raise InvalidRequest(f"unknown moderation model {req.model!r}: use {MODEL_NAME} (omni-moderation-* and "
+                             "text-moderation-* names are read as it), or leave model out", param="model")
+    items = [req.input] if isinstance(req.input, str) else req.input
+    if not items or len(items) > MAX_MODERATION_ITEMS:
+        raise InvalidRequest(f"input must hold 1 to {MAX_MODERATION_ITEMS} texts", param="input")
+    texts = []
+    for i, item in enumerate(items):
+        if isinstance(item, ImageInput):
+            raise InvalidRequest("image input is not moderated here: send text", param=f"input[{i}]")
+        texts.append(item if isinstance(item, str) else item.text)
+    if (total := sum(len(t) for t in texts)) > MAX_MODERATION_CHARS:
+        raise InvalidRequest(f"input is {total:,} characters in all; the limit is {MAX_MODERATION_CHARS:,}: "
+                             "send it in parts", param="input")
     results = await run_in_threadpool(moderation.check, texts)
     return to_openai(results)
 
@@ -49,16 +84,20 @@ async def create_content_provenance_check(
         with transaction(svc.engine) as s:
             return generation_record(s, key, account_id=who.account_id)
 
-    data = await file.read(get_settings().max_upload_bytes + 1)
-    if len(data) > get_settings().max_upload_bytes:
-        raise InvalidMedia("file is over the upload limit", param="file")
+    limit = get_settings().max_upload_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise UploadTooLarge(f"file is over the upload limit of {limit:,} bytes", param="file")
     fmt = sniff(data[:16])
     if fmt is None:
         raise InvalidMedia("file is not an MP4, PNG, JPEG or WebP", param="file")
     with tempfile.TemporaryDirectory(prefix="zoetrope-verify-") as tmp:
         path = Path(tmp) / f"upload.{ {'jpeg': 'jpg'}.get(fmt, fmt) }"
         path.write_bytes(data)
-        report = await run_in_threadpool(verify, path, lookup)
+        try:
+            report = await run_in_threadpool(verify, path, lookup)
+        except InvalidMedia as e:  # about the caller's file, not the name it had here
+            raise InvalidMedia(e.message.replace(path.name, "the file"), param="file") from None
     c, w = report.c2pa, report.watermark
     return {
         "object": "content_provenance_check",
