@@ -41,8 +41,8 @@ class Settings(BaseSettings):
     # Origins allowed to call the API from a browser (CORS); none by default.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Upload limits for media the API and CLI read.
-    max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
-    max_pixels: int = Field(default=4096 * 4096, ge=64 * 64)
+    max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+    max_pixels: int = Field(default=4096 * 4096, ge=1)
     max_frames: int = Field(default=2000, ge=1)
 
     @field_validator("webhook_secret")

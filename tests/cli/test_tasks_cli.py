@@ -44,7 +44,7 @@ def test_generate_streams_a_long_video_to_mp4(tmp_path):
     out = tmp_path / "long.mp4"
     result = invoke("generate", "a red ball", "--seconds", 6, "--size", "128x128", "-o", out)
     assert result.exit_code == 0, result.output
-    assert frames_of(out).shape == (49, 128, 128, 3)
+    assert frames_of(out).shape == (48, 128, 128, 3)  # 6 s at 8 fps
     assert not list(tmp_path.glob(".*.tmp"))
 
 
@@ -53,7 +53,7 @@ def test_animate_any_size_image(tmp_path):
     out = tmp_path / "a.mp4"
     result = invoke("animate", still, "it bounces", "--seconds", 1, "-o", out)
     assert result.exit_code == 0, result.output
-    assert frames_of(out).shape == (9, 64, 112, 3)
+    assert frames_of(out).shape == (8, 64, 112, 3)
 
 
 @pytest.mark.parametrize("backward", [False, True])
@@ -90,7 +90,7 @@ def test_storyboard_from_toml_and_json(tmp_path):
                     '[[cards]]\nprompt = "a star"\nstart = 1.5\n')
     result = invoke("storyboard", toml, "-o", tmp_path / "s.mp4")
     assert result.exit_code == 0, result.output
-    assert len(frames_of(tmp_path / "s.mp4")) == 25
+    assert len(frames_of(tmp_path / "s.mp4")) == 24  # 3 s
     board = tmp_path / "board.json"
     board.write_text(json.dumps({"cards": [{"prompt": "a ball", "start": 0}, {"prompt": "b", "start": 0}]}))
     result = invoke("storyboard", board, "-o", tmp_path / "bad.mp4")
@@ -163,7 +163,8 @@ def test_an_extension_is_signed_marked_and_recorded_as_its_own_generation(tmp_pa
     footage included) and a manifest that says it was edited from the source, not the source's
     generation."""
     source = tmp_path / "source.mp4"
-    assert invoke("generate", "a red ball", "--seconds", 2, "-o", source).exit_code == 0
+    # 128x128: the mark decodes reliably there (64x64 is its documented weak spot).
+    assert invoke("generate", "a red ball", "--seconds", 2, "--size", "128x128", "-o", source).exit_code == 0
     out = tmp_path / "extended.mp4"
     result = invoke("extend", source, "--seconds", 1, "--prompt", "it rolls on", "-o", out)
     assert result.exit_code == 0, result.output
