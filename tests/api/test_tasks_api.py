@@ -34,7 +34,7 @@ def alice(server) -> OpenAI:
 
 @pytest.fixture(scope="module")
 def clip(alice) -> str:
-    """A finished 1 s (9-frame) video of alice's that the tasks start from."""
+    """A finished 1 s (8-frame) video of alice's that the tasks start from."""
     video = alice.videos.create_and_poll(
         prompt="a red ball rolls", size=SIZE, seconds="1", poll_interval_ms=100
     )
@@ -51,6 +51,20 @@ def _frames(client: OpenAI, video: openai.types.Video) -> tuple[str, int]:
     assert done.status == "completed", done.error
     mp4 = client.videos.download_content(done.id).read()
     return done.seconds, media.probe(mp4).frames
+
+
+def test_a_task_on_a_video_uses_that_videos_model_unless_it_names_one(alice, clip):
+    made = alice.videos.create(prompt="a green cube", model="zoetrope-mini", size=SIZE, seconds="1")
+    made = alice.videos.poll(made.id, poll_interval_ms=100)
+    remix = alice.videos.remix(made.id, prompt="a blue cube")
+    loop = _post(alice, f"/videos/{made.id}/loop", {"prompt": "round again", "seconds": "1"})
+    named = _post(alice, "/videos/extensions", {"prompt": "on", "seconds": "1", "video": {"id": made.id},
+                                                "model": "sora-2-pro"})
+    plain = alice.videos.create(prompt="a star", size=SIZE, seconds="1")
+    for video in (remix, loop, named, plain):  # finished, so the plan's slots are free for the tests after
+        alice.videos.poll(video.id, poll_interval_ms=100)
+    assert remix.model == loop.model == "zoetrope-mini"  # the source's, not the default alias
+    assert named.model == "sora-2-pro" and plain.model == "sora-2"  # named; no source: the default
 
 
 def test_loop_and_backward_extension_add_their_seconds_to_the_clip(alice, clip):

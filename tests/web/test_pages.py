@@ -96,6 +96,17 @@ def test_a_new_key_is_shown_once_after_the_redirect_and_only_to_its_sign_in(stud
     assert c.get("/account").text.count(">once<") == 1  # reloading made no second key
 
 
+def test_an_alert_shows_only_what_the_server_wrote_and_signed_in_pages_are_not_stored(studio):
+    c, csrf = _signed_in(studio, "alice")
+    spoof = c.get("/account", params={"error": "Your account is suspended. Email billing@evil.example"})
+    assert "suspended" not in spoof.text and spoof.headers["cache-control"] == "no-store"
+    r = c.post("/account/keys/key_nope/revoke", data={"csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303 and "error=" in r.headers["location"]
+    page = c.get(r.headers["location"]).text
+    assert 'role="alert"' in page and "key_nope" in page  # the server's own message, carried signed
+    assert "no-store" not in httpx.get(studio.url + "/explore", timeout=30).headers.get("cache-control", "")
+
+
 def test_signing_out_ends_the_session_for_a_copied_cookie_too(studio):
     c, csrf = _signed_in(studio, "alice")
     copied = dict(c.cookies)
@@ -136,8 +147,9 @@ def test_a_session_of_a_limited_key_cannot_lift_its_limits(studio):
         ("/account/keys", {"name": "escape"}),
         ("/account/password", {"email": "limited@example.com", "password": PASSWORD}),
     ):
-        r = c.post(path, data={**form, "csrf": csrf})
-        assert r.status_code == 303 and "quota+or+model+list" in r.headers["location"], (path, r.headers)
+        r = c.post(path, data={**form, "csrf": csrf}, follow_redirects=False)
+        assert r.status_code == 303 and "error=" in r.headers["location"], (path, r.headers)
+        assert "quota or model list" in c.get(r.headers["location"]).text
     with transaction(engine) as s:
         assert len(list_keys(s, account.id)) == before
     engine.dispose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from sqlalchemy import Engine
@@ -23,7 +23,7 @@ from zoetrope.backends.base import GenerationRequest, StoryCard
 from zoetrope.backends.checks import check_request, check_seed, trim_frames
 from zoetrope.backends.registry import Registry
 from zoetrope.db import batched_write, transaction
-from zoetrope.errors import InvalidRequest, UnsupportedByBackend
+from zoetrope.errors import InvalidRequest, NotFound, UnsupportedByBackend
 from zoetrope.jobs import dispatch, store
 from zoetrope.jobs.models import Job, new_video_id
 from zoetrope.jobs.moderation import moderate
@@ -37,6 +37,7 @@ DEFAULT_IMAGE_SIZE = "1024x1024"
 DEFAULT_SECONDS = "4"
 DEFAULT_JOIN_SECONDS = "1"  # the transition of a loop or a blend
 SOURCE_TASKS = ("remix", "extend", "extend_backward", "loop", "blend", "recut")
+DEFAULT_MODEL = "sora-2"  # an alias of the bundled model in the shipped config
 NEW_FOOTAGE = ("extend", "extend_backward", "loop", "blend")  # `seconds` is what is added to the source
 
 
@@ -46,7 +47,7 @@ class VideoRequest:
     a remix, edit or extension starts from; `reference` is an image to animate."""
 
     prompt: str
-    model: str = "sora-2"
+    model: str | None = None  # None: the source video's model for a task on one, else DEFAULT_MODEL
     seconds: str | None = None
     size: str | None = None
     task: str = "t2v"
@@ -68,6 +69,8 @@ class VideoRequest:
         """A hash of everything in the request: what an `Idempotency-Key` is checked against."""
         fields = asdict(self)
         del fields["source_param"]
+        if fields["model"] is None and not fields["source_video_id"]:  # as keys stored before None meant this
+            fields["model"] = DEFAULT_MODEL
         if fields["strength_end"] is None:  # keys stored before the field existed still match
             del fields["strength_end"]
         for name in ("reference", "source_upload"):
@@ -128,6 +131,8 @@ def submit(
             check_length(card.prompt, f"cards[{i}].prompt")
         moderate(*(card.prompt for card in cards), params=[f"cards[{i}].prompt" for i in range(len(cards))])
     moderate(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
+    if req.model is None:
+        req = replace(req, model=_source_model(engine, principal, req) or DEFAULT_MODEL)
     entry = registry.entry(req.model)
     caps = registry.backend(entry.name).capabilities
     if req.task not in caps.tasks:
@@ -211,6 +216,19 @@ def submit(
         raise
     dispatch.doorbell.ring()  # committed: an idle worker of this process claims it now
     return job
+
+
+def _source_model(engine: Engine, principal: Principal, req: VideoRequest) -> str | None:
+    """The model a source video was made with: a remix or extension with no model of its own uses
+    it (a Wan clip is extended by Wan, not by the default model). None when there is no such video;
+    `_source` says why, naming the field."""
+    if not req.source_video_id:
+        return None
+    with transaction(engine) as s:
+        try:
+            return store.get_job(s, principal.account_id, req.source_video_id).model
+        except NotFound:
+            return None
 
 
 def _store_inputs(blobs: BlobStore, req: VideoRequest, source: Job | None, job_id: str, params: dict) -> None:

@@ -29,6 +29,7 @@ from zoetrope.web.session import (
     reissue_cookie,
     sign_in_key,
     sign_in_password,
+    signed_message,
     start_session,
 )
 from zoetrope.web.views import render, viewer
@@ -120,7 +121,7 @@ def sign_out(request: Request, csrf: str = Form("")) -> Response:
         try:
             check_csrf(request, session, csrf)  # another site cannot sign the browser out
         except ZoetropeError as e:
-            return _go(f"/account?error={quote_plus(e.message)}")
+            return _go(f"/account?error={signed_message(e.message)}")
     response = _go("/signin")
     end_session(response, _engine(request), session)
     return response
@@ -155,7 +156,7 @@ def set_password(
             # A new password ends every other sign-in of the account (a stolen cookie among them).
             end_other_sessions(s, v.principal.account_id, keep=v.session.id)
     except ZoetropeError as e:  # back to the form, with what was typed (never the password)
-        return _go(f"/account?error={quote_plus(e.message)}&email={quote_plus(email[:320])}#password")
+        return _go(f"/account?error={signed_message(e.message)}&email={quote_plus(email[:320])}#password")
     response = _go("/account?saved=password#password")
     reissue_cookie(response, v.session, email)
     return response
@@ -171,7 +172,7 @@ def create_key(request: Request, name: str = Form("studio"), csrf: str = Form(""
         with transaction(_engine(request), immediate=True) as s:
             _, token = keys.create_key(s, v.principal.account_id, name.strip()[:200] or "studio")
     except ZoetropeError as e:
-        return _go(f"/account?error={quote_plus(e.message)}#keys")
+        return _go(f"/account?error={signed_message(e.message)}#keys")
     # The key is shown once, on the page the redirect lands on; it is never stored in plain text.
     response = _go("/account#keys")
     hand_over_key(response, v.session, token)
@@ -186,7 +187,7 @@ def revoke_key(request: Request, key_id: str, csrf: str = Form("")) -> Response:
         with transaction(_engine(request), immediate=True) as s:
             keys.revoke_key(s, key_id, account_id=v.principal.account_id)
     except ZoetropeError as e:
-        return _go(f"/account?error={quote_plus(e.message)}#keys")
+        return _go(f"/account?error={signed_message(e.message)}#keys")
     return _go("/account#keys")
 
 
@@ -199,5 +200,5 @@ def publish(request: Request, video_id: str, published: str = Form("1"), csrf: s
             job = store.get_completed_job(s, v.principal.account_id, video_id)
             queries.set_published(s, job, published == "1")
     except ZoetropeError as e:
-        return _go(f"/videos/{video_id}?error={quote_plus(e.message)}")
+        return _go(f"/videos/{video_id}?error={signed_message(e.message)}")
     return _go(f"/videos/{video_id}")

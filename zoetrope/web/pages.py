@@ -17,7 +17,7 @@ from zoetrope.errors import InvalidRequest, NotFound
 from zoetrope.jobs import store
 from zoetrope.jobs.content import open_content
 from zoetrope.web import queries
-from zoetrope.web.session import NEW_KEY_COOKIE, take_new_key
+from zoetrope.web.session import NEW_KEY_COOKIE, read_message, take_new_key
 from zoetrope.web.views import ASPECTS, RESOLUTIONS, SECONDS, limits, quote, render, viewer
 
 router = APIRouter(include_in_schema=False)
@@ -95,7 +95,8 @@ def video_page(request: Request, video_id: str) -> Response:
         page = queries.library(s, v.principal.account_id, kind="video", status="completed")
     others = [j for j in page.jobs if j.id != job.id]
     return render(
-        request, "video.html", v, job=job, published=published, others=others, params=job.params or {}
+        request, "video.html", v, job=job, published=published, others=others, params=job.params or {},
+        error=read_message(request),
     )
 
 
@@ -149,7 +150,7 @@ def account_page(request: Request) -> Response:
         month=month,
         has_password=has_password,
         new_key=take_new_key(request, v.session),
-        error=request.query_params.get("error"),
+        error=read_message(request),
         saved=request.query_params.get("saved"),
         typed_email=request.query_params.get("email"),
     )

@@ -104,6 +104,23 @@ def _write_cookie(response: Response, session: Session) -> None:
     )
 
 
+def signed_message(text: str) -> str:
+    """`text` for a redirect's `?error=`, signed: a page shows only messages this server wrote, so a
+    crafted link cannot put its own words in the studio's alert."""
+    return _serializer().dumps(text[:500], salt="zoetrope-message")
+
+
+def read_message(request: Request) -> str | None:
+    """The `?error=` that `signed_message` made in the last 10 minutes; None for anything else."""
+    raw = request.query_params.get("error")
+    if not raw:
+        return None
+    try:
+        return _serializer().loads(raw, salt="zoetrope-message", max_age=600)
+    except BadSignature:
+        return None
+
+
 def hand_over_key(response: Response, session: Session, token: str) -> None:
     """A key just created rides the redirect to the account page in a signed cookie of its own, bound to
     this sign-in and read once: reloading that page neither shows the key again nor makes another."""

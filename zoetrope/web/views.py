@@ -66,7 +66,10 @@ def viewer(request: Request, *, required: bool = True) -> Viewer | None:
 
 def render(request: Request, template: str, viewer: Viewer | None, status: int = 200, **context):
     context.update(request=request, viewer=viewer, csrf=viewer.session.csrf if viewer else "")
-    return templates.TemplateResponse(request, template, context, status_code=status)
+    response = templates.TemplateResponse(request, template, context, status_code=status)
+    if viewer is not None:  # a signed-in page: Back after signing out or deleting asks the server again
+        response.headers["cache-control"] = "no-store"
+    return response
 
 
 def to_sign_in(request: Request) -> RedirectResponse:

@@ -48,7 +48,7 @@ def body_request(
     """The request a create-like body asks for; `prompt` and `seconds` override the body's."""
     return VideoRequest(
         prompt=prompt if prompt is not None else body.text("prompt", required=True) or "",
-        model=body.text("model") or "sora-2",
+        model=body.text("model"),  # None: the source video's model, else the default
         seconds=seconds if seconds is not None else body.text("seconds"),
         size=body.text("size"),
         task=task,

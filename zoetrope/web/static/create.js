@@ -64,14 +64,16 @@ document.addEventListener("DOMContentLoaded", () => {
     button.disabled = true;
     document.getElementById("jobs-empty").hidden = true;
     try {
+      const drawing = [];  // images are drawn side by side; the button waits for all of them
       for (let i = 0; i < Number(form.n.value); i++) {
         if (isImage()) {
-          createImage(i).catch((e) => Studio.showError(error, e));
+          drawing.push(createImage(i).catch((e) => Studio.showError(error, e)));
           continue;
         }
         const v = await Studio.api("POST", Studio.tasks.create(), body(i));
         Studio.jobTile(v, jobs);
       }
+      await Promise.all(drawing);
     } catch (e) {
       Studio.showError(error, e);
     } finally {

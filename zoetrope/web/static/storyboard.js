@@ -48,7 +48,9 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 
   document.getElementById("sb-add").addEventListener("click", () => add());
-  document.getElementById("sb-render").addEventListener("click", async () => {
+  const render = document.getElementById("sb-render");
+  render.addEventListener("click", async () => {
+    if (render.disabled) return;
     Studio.showError(error, null);
     const cards = [...list.children].map((li) => ({
       prompt: li.querySelector("[name=prompt]").value.trim(),
@@ -59,6 +61,7 @@ document.addEventListener("DOMContentLoaded", () => {
       return;
     }
     const seconds = Math.max(...cards.map((c) => c.start)) + 4;
+    render.disabled = true;  // one storyboard per click, however fast the clicks
     try {
       const v = await Studio.api("POST", Studio.tasks.storyboard(), {
         model: document.getElementById("sb-model").value,
@@ -69,6 +72,8 @@ document.addEventListener("DOMContentLoaded", () => {
       Studio.jobTile(v, document.getElementById("sb-out"));
     } catch (e) {
       Studio.showError(error, e);
+    } finally {
+      render.disabled = false;
     }
   });
 
