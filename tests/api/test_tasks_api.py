@@ -94,6 +94,19 @@ def test_blend_and_recut_complete_with_the_right_length(alice, clip):
     assert _frames(alice, recut) == ("1.75", 6 + 8)
 
 
+def test_kept_footage_carries_the_new_videos_mark_alone(alice, clip):
+    from zoetrope.media import read_frames
+    from zoetrope.safety import detect_watermark, payload_for
+
+    # All of the clip kept, nothing generated: every frame is the source's, re-marked.
+    recut = alice.videos.poll(
+        _post(alice, f"/videos/{clip}/recut", {"prompt": "as it was", "start": 0, "end": 1}).id, poll_interval_ms=100
+    )
+    assert recut.status == "completed", recut.error
+    found = detect_watermark(read_frames(alice.videos.download_content(recut.id).read()).frames)
+    assert found.found and found.payload == payload_for(recut.id).hex(), found  # not garbled by the source's
+
+
 def test_storyboard_follows_its_cards(alice):
     cards = [{"prompt": "a red ball rolls", "start": 0}, {"prompt": "a blue square falls", "start": 1}]
     story = _post(alice, "/videos/storyboards", {"cards": cards, "seconds": "2", "size": SIZE})

@@ -114,17 +114,20 @@ def release_video(backend, request, out: Path, *, size: tuple[int, int] | None =
 
 
 def read_video(path: Path, fps: float, param: str = "video") -> np.ndarray:
-    """Frames (T, H, W, 3) of a video file, resampled to `fps` (nearest frame)."""
+    """Frames (T, H, W, 3) of a video file, resampled to `fps` (nearest frame), less any Zoetrope mark
+    they carry: what a new generation keeps of them gets that generation's mark alone."""
     from zoetrope.media import read_frames
+    from zoetrope.safety.watermark import strip_watermark
 
     media = read_frames(path, param=param)
     if media.kind != "video":
         raise InvalidRequest(f"{path} is an image; {param} must be a video (use `animate` for a still)", param=param)
-    if media.fps is None or abs(media.fps - fps) < 1e-3:
-        return media.frames
-    count = max(1, round(media.num_frames * fps / media.fps))
-    idx = np.minimum(np.round(np.arange(count) * media.fps / fps).astype(int), media.num_frames - 1)
-    return media.frames[idx]
+    frames = media.frames
+    if media.fps is not None and abs(media.fps - fps) >= 1e-3:
+        count = max(1, round(media.num_frames * fps / media.fps))
+        idx = np.minimum(np.round(np.arange(count) * media.fps / fps).astype(int), media.num_frames - 1)
+        frames = frames[idx]
+    return strip_watermark(frames)[0]
 
 
 def _request(backend, frames: np.ndarray, **kw):

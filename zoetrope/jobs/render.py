@@ -12,6 +12,7 @@ from zoetrope.backends.base import Backend, GenerationRequest, Progress, StoryCa
 from zoetrope.errors import NotFound
 from zoetrope.jobs.finalize import finalize, prompt_text
 from zoetrope.jobs.models import Job
+from zoetrope.safety.watermark import strip_watermark
 from zoetrope.storage import BlobStore
 from zoetrope.yielding import pause
 
@@ -24,7 +25,9 @@ def _frames_at(blobs: BlobStore, key: str, width: int, height: int) -> np.ndarra
         # A source video deleted (or expired) between this job's submit and its run.
         what = "source video" if key.startswith("videos/") else "uploaded input"
         raise NotFound(f"the {what} of this job was deleted before the job ran", code="source_deleted") from None
-    frames = media.read_frames(data).frames
+    # Kept footage will carry this job's mark; the source's own mark comes off first, at the size it
+    # was made at, or the two payloads would garble each other.
+    frames, _ = strip_watermark(media.read_frames(data).frames)
     if frames.shape[1:3] != (height, width):
         frames = media.fit(frames, width, height, mode="crop")
     return frames

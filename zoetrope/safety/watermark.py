@@ -140,6 +140,22 @@ def embed_watermark(frames: np.ndarray, payload: bytes | str, *, strength: float
     return out if frames.ndim == 4 else out[0]
 
 
+def strip_watermark(frames: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """`frames` (uint8 (T, H, W, 3)) less the Zoetrope mark they carry, and its payload (hex); the
+    frames as they were, and None, when no mark is found over the whole frame (a cropped copy's
+    mark is not where this frame size puts it). Footage kept in a new generation (an extension's
+    source, a re-cut) is stripped first, so the new mark is the only one: two payloads in the same
+    bins would garble each other."""
+    found = detect_watermark(frames)
+    if not found.found or found.kept is None or min(found.kept) < 0.99:
+        return frames, None
+    h, w = frames.shape[1:3]
+    mark = np.round(_mark(h, w, bytes.fromhex(found.payload)) * STRENGTH).astype(np.int16)
+    out = frames.astype(np.int16)
+    out -= mark[None, :, :, None]
+    return np.clip(out, 0, 255, out=out).astype(np.uint8), found.payload
+
+
 def _luma(frames: np.ndarray) -> np.ndarray:
     """Time-averaged luma of uint8 frames, mean removed, at most _WORK pixels on a side: (h, w) float."""
     stack = frames if frames.ndim == 4 else frames[None]
