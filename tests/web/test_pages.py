@@ -107,6 +107,17 @@ def test_an_alert_shows_only_what_the_server_wrote_and_signed_in_pages_are_not_s
     assert "no-store" not in httpx.get(studio.url + "/explore", timeout=30).headers.get("cache-control", "")
 
 
+def test_a_browser_gets_a_page_for_a_bad_address_and_clients_keep_json(studio):
+    c, _ = _signed_in(studio, "alice")
+    html = {"accept": "text/html,application/xhtml+xml"}
+    for path, status in (("/library?page=abc", 400), ("/nonexistent", 404)):
+        r = c.get(path, headers=html)
+        assert r.status_code == status and r.headers["content-type"].startswith("text/html"), (path, r.text[:200])
+        assert 'role="alert"' in r.text and "<nav" in r.text  # the studio's own page, signed in
+    assert c.get("/nonexistent").json()["error"]["code"] == "not_found"  # no text/html asked: JSON
+    assert c.get("/v1/videos/video_nope", headers=html).json()["error"]["code"] == "not_found"
+
+
 def test_signing_out_ends_the_session_for_a_copied_cookie_too(studio):
     c, csrf = _signed_in(studio, "alice")
     copied = dict(c.cookies)

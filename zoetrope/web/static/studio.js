@@ -147,9 +147,17 @@ const Studio = (() => {
 
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll(".thumb[data-sprite]").forEach(spriteHover);
+    // Plays while the pointer is over it, while it has the keyboard's focus, or (touch) once tapped.
     document.querySelectorAll("video[data-hoverplay]").forEach((v) => {
-      v.addEventListener("mouseenter", () => v.play().catch(() => {}));
+      const play = () => v.play().catch(() => {});
+      v.addEventListener("mouseenter", play);
       v.addEventListener("mouseleave", () => v.pause());
+      v.addEventListener("focus", play);
+      v.addEventListener("blur", () => v.pause());
+      v.addEventListener("click", () => (v.paused ? play() : v.pause()));
+      v.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); v.paused ? play() : v.pause(); }
+      });
     });
     document.querySelectorAll(".bar[data-watch]").forEach((bar) => {
       const reload = () => location.reload();
