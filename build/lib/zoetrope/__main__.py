@@ -1,3 +1,0 @@
-from zoetrope.cli import main
-
-main()

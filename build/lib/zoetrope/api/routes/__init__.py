@@ -1,1 +1,0 @@
-"""The `/v1` routes: thin functions that parse, authorise, call a service and return a schema."""

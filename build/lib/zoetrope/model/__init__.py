@@ -1,1 +1,0 @@
-"""The network: causal video VAE, spacetime-patch diffusion transformer, text encoder."""
