@@ -45,22 +45,6 @@ class Settings(BaseSettings):
     max_pixels: int = Field(default=4096 * 4096, ge=1)
     max_frames: int = Field(default=2000, ge=1)
 
-    @field_validator("webhook_secret")
-    @classmethod
-    def _secret(cls, v: str | None) -> str | None:
-        if v is not None:
-            from zoetrope.jobs.webhooks import secret_key
-
-            secret_key(v)
-        return v
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _url(cls, v: str | None) -> str | None:
-        from zoetrope.jobs.webhooks import check_url
-
-        return check_url(v) if v else None
-
     @field_validator("webhook_allowed_networks", "cors_origins", mode="before")
     @classmethod
     def _list(cls, v: object) -> object:

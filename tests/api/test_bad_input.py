@@ -195,3 +195,20 @@ def test_an_image_cannot_be_remixed_or_extended_as_if_it_were_a_video(server, db
         error = _error(_post(server, path, json=body), 400)
         assert error["param"] == param and "input_reference" in error["message"], (path, error)
     assert _jobs(db) == before
+
+
+def test_prompts_over_the_limit_are_refused_everywhere_but_joined_cards_are_cut(server, db):
+    before = _jobs(db)
+    long = "a red ball " * 400  # 4,400 characters
+    for path, body, param in (
+        ("/videos", {"prompt": long, "size": "64x64", "seconds": "1"}, "prompt"),
+        ("/videos/storyboards", {"prompt": long, "seconds": "1", "cards": [{"prompt": "a ball", "start": 0}]},
+         "prompt"),
+        ("/videos/storyboards", {"seconds": "1", "cards": [{"prompt": long, "start": 0}]}, "cards[0].prompt"),
+    ):
+        error = _error(_post(server, path, json=body), 400)
+        assert error["param"] == param and "the limit is 4,000" in error["message"], (path, error)
+    assert _jobs(db) == before
+    cards = [{"prompt": "a red ball rolls " * 150, "start": 0}, {"prompt": "a blue cube falls " * 150, "start": 1}]
+    r = _post(server, "/videos/storyboards", json={"seconds": "2", "size": "64x64", "cards": cards})
+    assert r.status_code == 200 and len(r.json()["prompt"]) == 4000, r.text  # two 2,500-character cards

@@ -5,7 +5,6 @@ last attempt and sent again on request; a secret or URL that could never work is
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -142,17 +141,39 @@ def test_a_slow_receiver_gets_each_event_once_from_two_senders(engine, receiver)
         ("ZOETROPE_WEBHOOK_SECRET", "whsec_abc", "base64"),
         ("ZOETROPE_WEBHOOK_SECRET", "whsec_", "0 bytes"),
         ("ZOETROPE_WEBHOOK_URL", "localhost:9000/hooks", "not an http(s) URL"),
-        ("ZOETROPE_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.300/8", "not a network"),
+        ("ZOETROPE_WEBHOOK_URL", "http://example.com:99999/hooks", "port out of range"),
     ],
 )
-def test_settings_refuse_what_no_delivery_could_use(monkeypatch, variable, value, says):
-    monkeypatch.setenv(variable, value)
-    with pytest.raises(ValueError, match=re.escape(says)):
+def test_a_process_that_sends_webhooks_refuses_what_no_delivery_could_use(tmp_path, variable, value, says):
+    env = {**os.environ, variable: value, "ZOETROPE_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-m", "zoetrope", "worker"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 2 and done.stderr.startswith(f"error ({variable}): "), done.stderr
+    assert says in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "data" / "zoetrope.db").exists()  # refused before anything was made
+    # A command that sends no webhooks does not care.
+    listed = subprocess.run([sys.executable, "-m", "zoetrope", "webhooks", "list"], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+
+
+def test_a_network_list_that_does_not_parse_is_refused_by_every_command(monkeypatch):
+    monkeypatch.setenv("ZOETROPE_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.300/8")
+    with pytest.raises(ValueError, match="not a network"):
         Settings()
     done = subprocess.run([sys.executable, "-m", "zoetrope", "webhooks", "list"], capture_output=True, text=True,
                           env={**os.environ}, timeout=120)
-    assert done.returncode == 2 and done.stderr.startswith(f"error ({variable}): "), done.stderr
-    assert says in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and done.stderr.startswith("error (ZOETROPE_WEBHOOK_ALLOWED_NETWORKS): ")
+
+
+def test_an_event_for_a_url_with_a_bad_port_is_given_up_at_once(engine, receiver):
+    import httpx
+
+    _queue(engine, "http://example.com:99999/hooks")
+    with httpx.Client() as http:
+        assert webhooks.deliver_due(engine, http, None) == 0
+    [row] = _rows(engine)
+    assert (row.status, row.attempts) == ("failed", 1) and "port out of range" in row.last_error
 
 
 def test_list_variables_take_commas_or_json(monkeypatch):

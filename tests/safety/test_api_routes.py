@@ -68,13 +68,16 @@ def test_moderations_take_the_clients_text_parts_and_refuse_what_they_cannot_rea
     from openai.types import ModerationCreateResponse
 
     c = _client()
-    parts = [{"type": "text", "text": "a girl cutting her wrists"}, "a sunny meadow"]
+    # Parts are one input, as OpenAI reads them: one result, flagged when any part is.
+    parts = [{"type": "text", "text": "a sunny meadow"}, {"type": "text", "text": "a girl cutting her wrists"}]
     r = c.post("/v1/moderations", json={"input": parts, "model": "omni-moderation-latest"})
     assert r.status_code == 200, r.text
-    assert [m.flagged for m in ModerationCreateResponse.model_validate(r.json()).results] == [True, False]
+    assert [m.flagged for m in ModerationCreateResponse.model_validate(r.json()).results] == [True]
     image = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
     for body, param, says in (
-        ({"input": ["a cat", image]}, "input[1]", "image input"),
+        ({"input": [{"type": "text", "text": "a cat"}, image]}, "input[1]", "image input"),
+        ({"input": ["a cat", {"type": "text", "text": "a dog"}]}, "input", "not both"),
+        ({"input": "a cat", "model": "omni-moderationX"}, "model", "unknown moderation model"),
         ({"input": "word " * 7000}, "input", "the limit is 32,000"),
         ({"input": "a cat", "model": "gpt-4o"}, "model", "unknown moderation model"),
     ):

@@ -59,7 +59,18 @@ def test_a_worker_with_no_model_it_can_run_refuses_to_start(tmp_path):
                                     "ZOETROPE_WEIGHTS_DIR": str(tmp_path / "nowhere"), "COLUMNS": "300"})
     assert done.returncode == 2, done.stdout + done.stderr
     assert "not serving zoetrope-mini here: bundled weights not found" in done.stdout
-    assert done.stderr.startswith("error (--model): no model this worker would serve")
+    assert done.stderr.startswith("error: no model this worker would serve")
+
+
+def test_serve_with_workers_and_no_model_it_can_run_refuses_to_start(tmp_path):
+    env = {"ZOETROPE_DATA_DIR": str(tmp_path / "data"), "ZOETROPE_WEIGHTS_DIR": str(tmp_path / "nowhere"),
+           "COLUMNS": "300"}
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    done = _zoetrope("serve", "--port", str(port), env=env)
+    assert done.returncode == 2 and "--workers 0" in done.stderr, done.stdout + done.stderr
+    assert "not serving zoetrope-mini here" in done.stdout and "Zoetrope API on" not in done.stdout
 
 
 def test_serve_refuses_a_taken_port_and_a_bad_blob_store_before_starting(tmp_path):
@@ -76,3 +87,16 @@ def test_serve_refuses_a_taken_port_and_a_bad_blob_store_before_starting(tmp_pat
                                                         "ZOETROPE_BLOB_URL": str(tmp_path / "file" / "blobs")})
     assert done.returncode == 2 and done.stderr.startswith("error (ZOETROPE_BLOB_URL): "), done.stderr
     assert not (data / "zoetrope.db").exists()  # nothing half-made
+
+
+def test_a_device_this_machine_lacks_is_named(monkeypatch):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    monkeypatch.setenv("ZOETROPE_DEVICE", "cuda")
+    from zoetrope.settings import get_settings
+
+    get_settings.cache_clear()
+    ready, missing = Registry(load_config()).servable(["zoetrope-mini"])
+    assert ready == [] and "torch sees no CUDA GPU" in missing["zoetrope-mini"]

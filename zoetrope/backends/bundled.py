@@ -12,7 +12,7 @@ import numpy as np
 
 from zoetrope.backends.base import Capabilities, GenerationRequest, Progress, no_progress
 from zoetrope.backends.checks import check_request, extension_frames, take, trim_frames, whole_frames
-from zoetrope.errors import ModelUnavailable, UnsupportedByBackend
+from zoetrope.errors import ConfigError, ModelUnavailable, UnsupportedByBackend
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 FPS = 8
@@ -32,11 +32,17 @@ def _settings_device() -> str:
     from zoetrope.settings import get_settings
 
     device = get_settings().device
-    if device != "auto":
-        return device
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"ZOETROPE_DEVICE is {device}, but torch sees no CUDA GPU here; use auto or cpu",
+                          param="ZOETROPE_DEVICE")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("ZOETROPE_DEVICE is mps, but torch has no Metal GPU here; use auto or cpu",
+                          param="ZOETROPE_DEVICE")
+    return device
 
 
 def weights_dir() -> Path:
@@ -72,7 +78,10 @@ class BundledBackend:
         return json.loads(path.read_text()) if path.exists() else {}
 
     def preflight(self) -> None:
-        """ModelUnavailable, saying where it looked, unless the weights are there to load."""
+        """ModelUnavailable, saying where it looked, unless the weights are there to load (and a
+        ConfigError if ZOETROPE_DEVICE names a device this machine lacks)."""
+        if self.device is None:
+            _settings_device()
         for name in ("config.json", "vae.safetensors", "dit.safetensors"):
             if not (self.weights / name).is_file():
                 raise ModelUnavailable(

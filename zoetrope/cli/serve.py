@@ -55,8 +55,9 @@ def _warm_up() -> None:
     threading.Thread(target=warm, name="warm-up", daemon=True).start()
 
 
-def check_bindable(host: str, port: int) -> None:
+def check_bindable(host: str, port: int, *, option: str = "--port / ZOETROPE_PORT") -> None:
     """Refuse at once, before anything starts, a host and port this process cannot listen on."""
+    import errno
     import socket
 
     try:
@@ -70,8 +71,11 @@ def check_bindable(host: str, port: int) -> None:
         try:
             probe.bind(address)
         except OSError as e:
-            raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}; pick another with --port",
-                              param="--port / ZOETROPE_PORT") from None
+            if e.errno == errno.EADDRNOTAVAIL:  # the address is not this machine's
+                raise ConfigError(f"cannot listen on {host}: {e.strerror}; give an address of this machine",
+                                  param="--host / ZOETROPE_HOST") from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}; pick another port",
+                              param=option) from None
 
 
 @app.command()
@@ -105,10 +109,17 @@ def serve(
     if s.moderation_process:
         moderation.use_process()
     runtime = open_runtime(s)
+    count = s.workers if workers is None else workers
+    if count:  # the workers' child serves every model: say now which of them cannot run here
+        ready, missing = runtime.registry.servable(runtime.registry.model_names())
+        for name, why in missing.items():
+            console.print(f"not serving {name} here: {why}", style="yellow", soft_wrap=True)
+        if not ready:
+            raise ConfigError("no model can run on this machine (see above): fix that, or run "
+                              "`zoetrope serve --workers 0` for the API alone, with workers where the weights are")
     token = _first_run_key(runtime)
     web = create_app(Services(runtime.engine, runtime.registry, runtime.blobs, runtime.policy))
     _mount_studio(web)
-    count = s.workers if workers is None else workers
     # The worker child's renders give way while this process answers requests (`activity`).
     requests = activity.Activity(Path(s.data_dir) / "run" / f"activity-{os.getpid()}")
     os.environ[activity.ENV] = str(requests.path)

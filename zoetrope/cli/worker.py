@@ -70,10 +70,13 @@ def worker(
         console.print(f"not serving {name} here: {why}", style="yellow", soft_wrap=True)
     if not models:
         raise ConfigError("no model this worker would serve can run on this machine (see above)",
-                          param="--model")
+                          param="--model" if model or backend else None)
     if metrics_port is not None:
         from prometheus_client import start_http_server
 
+        from zoetrope.cli.serve import check_bindable
+
+        check_bindable(metrics_host, metrics_port, option="--metrics-port")
         start_http_server(metrics_port, addr=metrics_host)
     proto = Worker(
         runtime.engine,

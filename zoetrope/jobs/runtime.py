@@ -60,6 +60,7 @@ class Runtime:
 def open_runtime(settings: Settings) -> Runtime:
     """Open the blob store (checked with a probe blob) and the model registry (every backend built), then
     the database (migrated to the newest schema): a bad store or model config leaves no new database."""
+    webhooks.check_settings(settings.webhook_secret, settings.webhook_url)
     blobs = checked_blob_store(settings.resolved_blob_url, settings.s3_endpoint_url)
     registry = get_registry()
     registry.check_config()

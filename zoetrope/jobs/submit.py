@@ -123,8 +123,7 @@ def submit(
     check_seed(req.seed)  # t2v and t2i reach check_request only in the worker
     options = dict(req.options or {})
     cards = _cards(options)
-    if not cards:
-        check_length(req.prompt, "prompt")
+    check_length(req.prompt, "prompt")
     if cards:  # each card first, so a refusal names the card (a storyboard's prompt joins them)
         for i, card in enumerate(cards):
             unicode_text(card.prompt, f"cards[{i}].prompt")

@@ -69,6 +69,10 @@ def secret_key(secret: str) -> bytes:
     return key
 
 
+class _BadSecret(Exception):
+    pass
+
+
 def sign(secret: str, event_id: str, timestamp: int, body: str) -> str:
     """The `webhook-signature` header value for one delivery."""
     digest = hmac.new(secret_key(secret), f"{event_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
@@ -78,9 +82,27 @@ def sign(secret: str, event_id: str, timestamp: int, body: str) -> str:
 def check_url(url: str) -> str:
     """`url` if it is an absolute http(s) URL; ValueError naming the fix otherwise."""
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018  (raises for a port out of range)
+    except ValueError:
+        raise ValueError(f"{url!r} has a port out of range (1-65535)") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{url!r} is not an http(s) URL; write it whole, e.g. https://example.com/hooks/zoetrope")
     return url
+
+
+def check_settings(secret: str | None, url: str | None) -> None:
+    """ConfigError naming the variable when the webhook secret or URL could never work: what `serve`
+    and `worker`, which send webhooks, check at start (commands that send none never read them)."""
+    from zoetrope.errors import ConfigError
+
+    for variable, value, check in (("ZOETROPE_WEBHOOK_SECRET", secret, secret_key),
+                                   ("ZOETROPE_WEBHOOK_URL", url, check_url)):
+        if value is not None:
+            try:
+                check(value)
+            except ValueError as e:
+                raise ConfigError(str(e), param=variable) from None
 
 
 def new_secret() -> str:
@@ -160,10 +182,16 @@ def deliver_due(
         tried.add(d.seq)
         ts = int(now())
         headers = {"content-type": "application/json", "webhook-id": d.event_id, "webhook-timestamp": str(ts)}
-        error = refused = refused_destination(d.url, allowed)
         try:
-            if secret:
-                headers["webhook-signature"] = sign(secret, d.event_id, ts, d.payload)
+            error = refused = refused_destination(check_url(d.url), allowed)
+        except ValueError as e:  # a URL no request could go to: given up on at once
+            error = refused = str(e)
+        try:
+            if secret and not refused:
+                try:
+                    headers["webhook-signature"] = sign(secret, d.event_id, ts, d.payload)
+                except ValueError as e:  # a secret no receiver could verify with: retried once it is fixed
+                    raise _BadSecret(f"ZOETROPE_WEBHOOK_SECRET: {e}") from None
             r = (
                 None
                 if refused
@@ -171,8 +199,8 @@ def deliver_due(
             )
             if r is not None and r.status_code >= 300:
                 error = f"HTTP {r.status_code}"
-        except ValueError as e:  # a secret no receiver could verify with: retried once it is fixed
-            error = f"ZOETROPE_WEBHOOK_SECRET: {e}"
+        except _BadSecret as e:
+            error = str(e)
         except httpx.HTTPError as e:
             error = f"{type(e).__name__}: {e}"
         with transaction(engine, immediate=True) as s:

@@ -49,23 +49,27 @@ class ModerationRequest(BaseModel):
 
 MAX_MODERATION_ITEMS = 32
 MAX_MODERATION_CHARS = 32_000  # every word is read: about 4 s of the shared reader on 2 cores
-MODERATION_MODELS = ("omni-moderation", "text-moderation", MODEL_NAME)
+MODERATION_MODELS = ("omni-moderation-", "text-moderation-")  # read as MODEL_NAME
 
 
 @router.post("/v1/moderations")
 async def create_moderation(req: ModerationRequest, _: Principal = Depends(principal)) -> dict:
     """Classify text against the prompt policy (the check that gates video creation)."""
-    if req.model is not None and not req.model.startswith(MODERATION_MODELS):
+    if req.model not in (None, MODEL_NAME) and not req.model.startswith(MODERATION_MODELS):
         raise InvalidRequest(f"unknown moderation model {req.model!r}: use {MODEL_NAME} (omni-moderation-* and "
                              "text-moderation-* names are read as it), or leave model out", param="model")
     items = [req.input] if isinstance(req.input, str) else req.input
     if not items or len(items) > MAX_MODERATION_ITEMS:
         raise InvalidRequest(f"input must hold 1 to {MAX_MODERATION_ITEMS} texts", param="input")
-    texts = []
+    parts = [isinstance(item, TextInput | ImageInput) for item in items]
+    if any(parts) and not all(parts):
+        raise InvalidRequest("input is a list of strings (one result each) or of {type, ...} parts (one input, "
+                             "one result), not both", param="input")
     for i, item in enumerate(items):
         if isinstance(item, ImageInput):
             raise InvalidRequest("image input is not moderated here: send text", param=f"input[{i}]")
-        texts.append(item if isinstance(item, str) else item.text)
+    # Parts are pieces of one input, as OpenAI reads them: their text is judged together.
+    texts = ["\n".join(item.text for item in items)] if all(parts) else list(items)
     if (total := sum(len(t) for t in texts)) > MAX_MODERATION_CHARS:
         raise InvalidRequest(f"input is {total:,} characters in all; the limit is {MAX_MODERATION_CHARS:,}: "
                              "send it in parts", param="input")

@@ -15,6 +15,7 @@ from zoetrope.api.forms import Body, read_body
 from zoetrope.api.routes.videos import body_request, queue_video
 from zoetrope.api.schemas import Video
 from zoetrope.errors import InvalidRequest
+from zoetrope.jobs.submit import MAX_PROMPT_CHARS
 
 router = APIRouter(prefix="/v1/videos", tags=["creative tasks"])
 
@@ -104,7 +105,8 @@ async def create_storyboard(
             raise InvalidRequest(f"cards[{i}] must be an object with prompt and start", param=f"cards[{i}]")
         if not isinstance(card.get("prompt"), str) or not card["prompt"].strip():
             raise InvalidRequest(f"cards[{i}].prompt must be a non-empty string", param=f"cards[{i}].prompt")
-    prompt = body.text("prompt") or " / ".join(card["prompt"] for card in cards)
+    # The cards' prompts joined stand for the whole (cut to the prompt limit: each card is checked on its own).
+    prompt = body.text("prompt") or " / ".join(card["prompt"] for card in cards)[:MAX_PROMPT_CHARS]
     seconds = body.text("seconds", required=True)
     req = body_request(body, "storyboard", prompt=prompt, seconds=seconds, options={"cards": cards})
     return await queue_video(svc, who, req, idempotency_key)
