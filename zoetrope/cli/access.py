@@ -203,10 +203,13 @@ def keys_create(
             )
     except InvalidRequest as e:  # name the option the user typed, not the stored field
         option = {"quota.requests_per_minute": "--rpm", "quota.seconds_per_day": "--seconds-per-day",
-                  "name": "--account", "allowed_models": "--model"}.get(e.param or "")
+                  "name": "--account", "allowed_models": "--model", "plan": "--plan"}.get(e.param or "")
         if option is None:
             raise
-        raise InvalidRequest(e.message.replace(e.param or "", option), param=option) from None
+        # A stored field's name in the message (quota.requests_per_minute) becomes the option's; a
+        # plain word (plan, name) stays a word.
+        message = e.message.replace(e.param, option) if "." in e.param or "_" in e.param else e.message
+        raise InvalidRequest(message, param=option) from None
     console.print(f"key {key.id} for {a.name} ({a.plan}); copy it now, it is not shown again:", style="dim")
     typer.echo(token)
 

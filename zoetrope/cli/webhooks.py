@@ -52,9 +52,11 @@ def webhooks_retry(
 ) -> None:
     """Send failed deliveries again, from their first attempt, by the running server's senders."""
     from zoetrope.db import transaction
-    from zoetrope.jobs.webhooks import retry_deliveries
+    from zoetrope.jobs.webhooks import check_url, retry_deliveries
 
     try:
+        if url is not None:
+            check_url(url)  # checked whether or not anything has failed yet
         with transaction(_engine(), immediate=True) as s:
             queued = retry_deliveries(s, event_ids or None, url=url)
             if event_ids and queued < len(set(event_ids)):  # raising here rolls the whole retry back

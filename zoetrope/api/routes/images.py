@@ -64,7 +64,7 @@ async def generate_images(
         raise InvalidRequest("only output_format='png' is supported: the PNG carries the image's C2PA manifest",
                              param="output_format")
     size = body.text("size")
-    size = None if size == "auto" else size  # gpt-image's default: the model's own size
+    size = None if size == "auto" else size  # gpt-image's default: Zoetrope's default image size
     model = body.text("model") or svc.registry.model_names()[0]
     seed = body.integer("seed")
     jobs = []
