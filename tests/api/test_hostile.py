@@ -158,3 +158,17 @@ def test_path_traversal_in_ids_is_rejected(server, path):
         timeout=30,
     )
     assert ref.status_code in (400, 404), ref.text
+
+
+def test_the_spec_validates_and_says_how_to_authenticate(server):
+    import httpx
+    from openapi_spec_validator import validate
+
+    spec = httpx.get(server.url + "/openapi.json", timeout=30).json()
+    validate(spec)
+    assert spec["components"]["securitySchemes"]["apiKey"] == {
+        "type": "http", "scheme": "bearer", "description": "An API key, zk-..."
+    }
+    operations = [op for path, ops in spec["paths"].items() if path.startswith("/v1/") for op in ops.values()]
+    assert operations and all(op["security"] == [{"apiKey": []}] for op in operations)
+    assert "head" not in spec["paths"]["/v1/videos/{video_id}/content"]  # HEAD answers, undocumented

@@ -32,4 +32,26 @@ def create_app(svc: Services) -> FastAPI:
     def healthz() -> dict:
         return {"status": "ok"}
 
+    _document_auth(app)
     return app
+
+
+def _document_auth(app: FastAPI) -> None:
+    """The spec says what every `/v1` operation takes: `Authorization: Bearer zk-...` (the key is read
+    by a dependency of the routes, which FastAPI cannot see as a security scheme on its own)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key, zk-..."}
+            }
+            for path, operations in schema.get("paths", {}).items():
+                if path.startswith("/v1/"):
+                    for operation in operations.values():
+                        operation.setdefault("security", [{"apiKey": []}])
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
