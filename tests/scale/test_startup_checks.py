@@ -100,3 +100,28 @@ def test_a_device_this_machine_lacks_is_named(monkeypatch):
     get_settings.cache_clear()
     ready, missing = Registry(load_config()).servable(["zoetrope-mini"])
     assert ready == [] and "torch sees no CUDA GPU" in missing["zoetrope-mini"]
+
+
+def test_the_first_run_account_starts_with_its_months_credits(tmp_path):
+    import re
+    import time
+
+    import httpx
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    env = {**os.environ, "ZOETROPE_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "300"}
+    proc = subprocess.Popen([sys.executable, "-m", "zoetrope", "serve", "--port", str(port), "--workers", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        out, deadline = "", time.monotonic() + 120
+        while "OPENAI_API_KEY=" not in out and time.monotonic() < deadline:
+            out += proc.stdout.readline()
+        key = re.search(r"OPENAI_API_KEY=(zk-\S+)", out).group(1)
+        usage = httpx.get(f"http://127.0.0.1:{port}/v1/usage", headers={"authorization": f"Bearer {key}"},
+                          timeout=30).json()
+        assert usage["credits"] == load_config().plans["pro"].monthly_credits, usage
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)

@@ -16,15 +16,20 @@ def _first_run_key(runtime) -> str | None:
     """On a database with no API keys, make a local account and print its key once."""
     from sqlalchemy import func, select
 
+    from zoetrope.access import ledger
     from zoetrope.access.accounts import create_account, find_account
     from zoetrope.access.keys import create_key
     from zoetrope.access.models import ApiKey
+    from zoetrope.access.usage import today_utc
+    from zoetrope.config import get_config
     from zoetrope.db import transaction
 
     with transaction(runtime.engine, immediate=True) as s:
         if s.scalar(select(func.count()).select_from(ApiKey)):
             return None
         account = find_account(s, "local") or create_account(s, "local", plan="pro")
+        # This month's credits now, as sign-up does, so the first page shows them (not 0).
+        ledger.ensure_monthly_grant(s, account, get_config().plan(account.plan), today_utc())
         _, token = create_key(s, account.id, name="local")
         return token
 
