@@ -83,3 +83,13 @@ def test_key_ids_stay_whole_in_a_narrow_terminal_so_they_can_be_copied(monkeypat
         key_id, account_id = list_keys(s)[0].id, list_keys(s)[0].account_id
     assert key_id in run("keys", "list")
     assert account_id in run("accounts", "list")
+
+
+def test_an_account_can_be_made_admin_and_back():
+    run("accounts", "create", "ada")
+    assert "admin" in run("accounts", "set", "ada", "--admin").splitlines()[-1]
+    with transaction(engine_for(get_settings().resolved_database_url)) as s:
+        from zoetrope.access.accounts import find_account
+
+        assert find_account(s, "ada").is_admin
+    assert "admin" not in run("accounts", "set", "ada", "--no-admin").splitlines()[-1]

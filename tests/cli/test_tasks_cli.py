@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,6 +119,17 @@ def test_too_short_video_cannot_be_extended(tmp_path):
     result = invoke("extend", short, "--backward", "-o", tmp_path / "x.mp4")
     assert isinstance(result.exception, InvalidRequest) and result.exception.param == "video"
     assert "at least" in result.exception.message
+
+
+def test_an_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path, clip, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "out.mp4"  # the name `generate` writes by default, and the default -o here
+    source.write_bytes(Path(clip).read_bytes())
+    for args in (["extend", "out.mp4", "--seconds", 1], ["blend", clip, "out.mp4"], ["remix", "out.mp4", "a cube"]):
+        result = invoke(*args)
+        assert isinstance(result.exception, InvalidRequest) and result.exception.param == "--output", result.output
+        assert "destroy the source" in result.exception.message
+    assert source.read_bytes() == Path(clip).read_bytes()
 
 
 def test_blend_says_which_clip_is_too_short(tmp_path, clip):

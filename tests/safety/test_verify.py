@@ -57,6 +57,16 @@ def test_cli_verify_json_and_text(tmp_path):
     assert "trusted" in text and "found" in text
 
 
+def test_cli_verify_exits_1_for_a_file_changed_after_signing(tmp_path):
+    path = _released(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte of the media, flipped
+    path.write_bytes(bytes(data))
+    for args in (["verify", str(path)], ["verify", str(path), "--json"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 1 and "invalid" in result.output, result.output
+
+
 def test_cli_moderate_exit_code_names_the_category():
     blocked = CliRunner().invoke(app, ["moderate", "a nazi rally with swastika flags"])
     assert blocked.exit_code == 1 and "extremism" in blocked.output

@@ -93,8 +93,9 @@ def update_account(
     birth_date: date | None = None,
     seats: int | None = None,
     quota: dict | None = None,
+    is_admin: bool | None = None,
 ) -> Account:
-    """Change an account's plan, country, birth date, seats or quota."""
+    """Change an account's plan, country, birth date, seats, quota or admin right."""
     account = get_account(session, account_id)
     if plan is not None:
         _check_plan(plan)
@@ -109,5 +110,7 @@ def update_account(
         account.seats = seats
     if quota is not None:
         account.quota = checked_quota(quota) or None
+    if is_admin is not None:
+        account.is_admin = is_admin
     session.flush()
     return account

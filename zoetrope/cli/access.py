@@ -137,8 +137,9 @@ def accounts_set(
     seats: int = typer.Option(None),
     rpm: int = typer.Option(None, help="account quota: requests per minute"),
     seconds_per_day: float = typer.Option(None, help="account quota: generated seconds per day"),
+    admin: bool = typer.Option(None, "--admin/--no-admin", help="grant or take the admin right (studio Admin)"),
 ) -> None:
-    """Change an account's plan, country, birth date, seats or quota."""
+    """Change an account's plan, country, birth date, seats, quota or admin right."""
     from zoetrope.access import update_account
     from zoetrope.db import transaction
 
@@ -151,8 +152,9 @@ def accounts_set(
             seats=seats,
             quota=_quota(rpm, seconds_per_day),
             birth_date=date.fromisoformat(birth_date) if birth_date else None,
+            is_admin=admin,
         )
-        typer.echo(f"updated {a.id} ({a.name}, plan {a.plan})")
+        typer.echo(f"updated {a.id} ({a.name}, plan {a.plan}{', admin' if a.is_admin else ''})")
 
 
 @accounts_app.command("grant")

@@ -22,7 +22,9 @@ def verify(
 
     Reports the C2PA state (trusted, valid, invalid or not_present) and what the manifest says
     (issuer, actions, model, generation id), whether the watermark is found, with its payload
-    and confidence, and the generation record in this machine's data directory. Example: zoetrope verify clip.mp4 --json
+    and confidence, and the generation record in this machine's data directory. Exits 1 when the
+    manifest is invalid (the file changed after signing) or the watermark names another generation.
+    Example: zoetrope verify clip.mp4 --json
     """
     from zoetrope.jobs.local import local_record_lookup
     from zoetrope.safety import verify as run_verify
@@ -30,7 +32,13 @@ def verify(
     report = run_verify(file, local_record_lookup())
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
-        return
+    else:
+        _print_report(report)
+    if report.c2pa.state == "invalid" or report.watermark_matches_manifest is False:
+        raise typer.Exit(1)  # tampered with: a script can tell it from a file that checks out
+
+
+def _print_report(report) -> None:
     c, w = report.c2pa, report.watermark
     colour = {"trusted": "green", "valid": "green", "invalid": "red"}.get(c.state, "yellow")
     console.print(f"[bold]C2PA[/]      [{colour}]{c.state}[/]")

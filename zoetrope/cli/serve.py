@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 from rich.console import Console
 
@@ -111,6 +113,7 @@ def serve(
     from zoetrope.jobs.runtime import open_runtime
 
     heap.watch()
+    logging.getLogger("mcp").setLevel(logging.WARNING)  # its INFO lines ("session manager started") are noise here
     if s.moderation_process:
         moderation.use_process()
     runtime = open_runtime(s)
@@ -130,13 +133,19 @@ def serve(
     os.environ[activity.ENV] = str(requests.path)
     runtime.start(count, webhook_secret=s.webhook_secret)
     _warm_up()
-    console.print(f"Zoetrope API on http://{host}:{port}/v1 with {count} worker(s); data in {s.data_dir}")
+    console.print(f"Zoetrope API on http://{host}:{port}/v1 with {count} worker(s); data in {s.data_dir}",
+                  soft_wrap=True)
+    console.print(f"Studio on http://{host}:{port}/ (sign in with an API key or an email and password)",
+                  soft_wrap=True)
     if s.webhook_url and not s.webhook_secret:
         console.print("Webhooks go to ZOETROPE_WEBHOOK_URL unsigned: set ZOETROPE_WEBHOOK_SECRET "
                       "(`zoetrope webhooks secret` makes one) so receivers can verify them", style="yellow")
     if token:
         console.print("First run: created account 'local' (plan pro) with this API key, shown once:")
         console.print(f"  OPENAI_BASE_URL=http://{host}:{port}/v1 OPENAI_API_KEY={token}", soft_wrap=True)
+    else:
+        console.print("More keys: zoetrope keys create --account NAME (each is shown once)", style="dim",
+                      soft_wrap=True)
     try:
         app = activity.ActivityMiddleware(web, requests)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

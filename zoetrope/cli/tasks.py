@@ -68,10 +68,15 @@ def write_video(backend, request, out: Path, *, size: tuple[int, int] | None = N
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")  # the ISO media files the writer and the C2PA signer both take
 
 
-def check_output(out: Path, suffixes: tuple[str, ...] = VIDEO_SUFFIXES) -> None:
-    """Refuse an `-o` that could not be written or signed, before any weights load."""
+def check_output(out: Path, suffixes: tuple[str, ...] = VIDEO_SUFFIXES, inputs: tuple[Path, ...] = ()) -> None:
+    """Refuse an `-o` that could not be written or signed, or that would overwrite one of the command's
+    `inputs` (`-o` defaults to out.mp4, the name `generate` writes), before any weights load."""
     if out.suffix.lower() not in suffixes:
         raise InvalidRequest(f"-o {out} must end in {' or '.join(suffixes)}", param="--output")
+    for source in inputs:
+        if out.exists() and source.exists() and out.resolve() == source.resolve():
+            raise InvalidRequest(f"-o {out} is the input {source}: writing it would destroy the source; "
+                                 "give another name with -o", param="--output")
     if out.is_dir():
         raise InvalidRequest(f"-o {out} is a directory; give a file name such as {out / ('out' + suffixes[0])}",
                              param="--output")
@@ -161,7 +166,7 @@ def animate(
     """Animate a still: the image is frame 0, held clean while the rest is generated."""
     from zoetrope.media import read_frames
 
-    check_output(output)
+    check_output(output, inputs=(image,))
     still = read_frames(image, param="image").frames[:1]
     backend = _backend()
     req = _request(backend, still, prompt=prompt, task="i2v", seconds=seconds, seed=seed, steps=steps,
@@ -180,7 +185,7 @@ def extend(
     output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
 ) -> None:
     """Extend a video forwards (or --backward); the original footage stays unchanged in the output."""
-    check_output(output)
+    check_output(output, inputs=(video,))
     backend = _backend()
     frames = read_video(video, backend.capabilities.fps)
     req = _request(backend, frames, prompt=prompt, task="extend_backward" if backward else "extend",
@@ -200,7 +205,7 @@ def loop(
     output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
 ) -> None:
     """Make a video loop: a transition from its end flows back into its start (both ends held)."""
-    check_output(output)
+    check_output(output, inputs=(video,))
     backend = _backend()
     frames = read_video(video, backend.capabilities.fps)
     req = _request(backend, frames, prompt=prompt, task="loop", seconds=seconds, seed=seed, steps=steps,
@@ -219,7 +224,7 @@ def blend(
     output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
 ) -> None:
     """Join two clips: A, a transition from A's end into B's start, then B."""
-    check_output(output)
+    check_output(output, inputs=(a, b))
     backend = _backend()
     fps = backend.capabilities.fps
     first, second = read_video(a, fps, "video"), read_video(b, fps, "target")
@@ -245,7 +250,7 @@ def remix(
 
     With --strength-end the noise runs from --strength at the first frame to it at the last, so
     a prompt that asks for another motion gets it while the first frame keeps the layout."""
-    check_output(output)
+    check_output(output, inputs=(video,))
     backend = _backend()
     frames = read_video(video, backend.capabilities.fps)
     req = _request(backend, frames, prompt=prompt, task="remix", strength=strength, strength_end=strength_end,
@@ -265,7 +270,7 @@ def recut(
     output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
 ) -> None:
     """Trim a video to --start..--end, then optionally --extend it."""
-    check_output(output)
+    check_output(output, inputs=(video,))
     backend = _backend()
     frames = read_video(video, backend.capabilities.fps)
     req = _request(backend, frames, prompt=prompt, task="recut", trim=(start, end), seconds=extend_by, seed=seed,
@@ -284,7 +289,7 @@ def storyboard(
     from zoetrope.backends.base import GenerationRequest
     from zoetrope.cli.storyboard_file import read_storyboard
 
-    check_output(output)
+    check_output(output, inputs=(file,))
     backend = _backend()
     board = read_storyboard(file)
     w, h = native_size(backend, *board.size)
