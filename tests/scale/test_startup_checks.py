@@ -119,6 +119,12 @@ def test_the_first_run_account_starts_with_its_months_credits(tmp_path):
         while "OPENAI_API_KEY=" not in out and time.monotonic() < deadline:
             out += proc.stdout.readline()
         key = re.search(r"OPENAI_API_KEY=(zk-\S+)", out).group(1)
+        while time.monotonic() < deadline:  # the key is printed just before the server listens
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
         usage = httpx.get(f"http://127.0.0.1:{port}/v1/usage", headers={"authorization": f"Bearer {key}"},
                           timeout=30).json()
         assert usage["credits"] == load_config().plans["pro"].monthly_credits, usage
