@@ -171,4 +171,7 @@ def test_the_spec_validates_and_says_how_to_authenticate(server):
     }
     operations = [op for path, ops in spec["paths"].items() if path.startswith("/v1/") for op in ops.values()]
     assert operations and all(op["security"] == [{"apiKey": []}] for op in operations)
+    assert all("422" not in op["responses"] and "401" in op["responses"] for op in operations)
+    create = spec["paths"]["/v1/videos"]["post"]["responses"]["400"]
+    assert create["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     assert "head" not in spec["paths"]["/v1/videos/{video_id}/content"]  # HEAD answers, undocumented

@@ -115,6 +115,11 @@ def test_create_a_key_see_it_once_and_revoke_it(page, studio):
     assert p.locator("#new-key").count() == 0 and p.locator("tr", has_text="laptop").count() == 1
     assert studio.api("bob").get("/v1/models", headers={"authorization": f"Bearer {key}"}).status_code == 200
     row = p.locator("tr", has_text="laptop")
+    asked = []
+    p.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))  # "no": nothing is revoked
+    row.locator("button", has_text="Revoke").click()
+    assert asked and "laptop" in asked[0] and row.locator(".badge", has_text="revoked").count() == 0
+    p.once("dialog", lambda d: d.accept())
     row.locator("button", has_text="Revoke").click()
     p.wait_for_url("**/account#keys")
     assert p.locator("tr", has_text="laptop").locator(".badge", has_text="revoked").count() == 1

@@ -36,21 +36,51 @@ def create_app(svc: Services) -> FastAPI:
     return app
 
 
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message", "type", "param", "code"],
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": ["string", "null"]},
+                "code": {"type": ["string", "null"]},
+            },
+        }
+    },
+}
+
+
 def _document_auth(app: FastAPI) -> None:
-    """The spec says what every `/v1` operation takes: `Authorization: Bearer zk-...` (the key is read
-    by a dependency of the routes, which FastAPI cannot see as a security scheme on its own)."""
+    """The spec says what every `/v1` operation takes, `Authorization: Bearer zk-...` (the key is read
+    by a dependency of the routes, which FastAPI cannot see as a security scheme on its own), and
+    what a refusal looks like: OpenAI's error object with 400 (and 401), not FastAPI's 422 report,
+    which this server never sends (`zoetrope.api.errors`)."""
     build = app.openapi
 
     def openapi() -> dict:
         if app.openapi_schema is None:
             schema = build()
-            schema.setdefault("components", {})["securitySchemes"] = {
+            components = schema.setdefault("components", {})
+            components["securitySchemes"] = {
                 "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key, zk-..."}
             }
+            schemas = components.setdefault("schemas", {})
+            schemas["Error"] = _ERROR
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+            error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             for path, operations in schema.get("paths", {}).items():
-                if path.startswith("/v1/"):
-                    for operation in operations.values():
+                for operation in operations.values():
+                    responses = operation.setdefault("responses", {})
+                    if responses.pop("422", None) is not None:
+                        responses["400"] = {"description": "A field is missing or wrong; `param` names it", **error}
+                    if path.startswith("/v1/"):
                         operation.setdefault("security", [{"apiKey": []}])
+                        responses["401"] = {"description": "No API key, or not a valid one", **error}
             app.openapi_schema = schema
         return app.openapi_schema
 

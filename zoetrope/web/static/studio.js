@@ -145,6 +145,11 @@ const Studio = (() => {
     thumb.addEventListener("mouseleave", stop);
   }
 
+  // A form that undoes something (revoking a key) asks first: its data-confirm is the question.
+  document.addEventListener("submit", (e) => {
+    const question = e.target.dataset && e.target.dataset.confirm;
+    if (question && !window.confirm(question)) e.preventDefault();
+  });
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll(".thumb[data-sprite]").forEach(spriteHover);
     // Plays while the pointer is over it, while it has the keyboard's focus, or (touch) once tapped.
