@@ -37,8 +37,11 @@ def _create(p, prompt: str, seconds: str = "2") -> str:
 def test_sign_in_create_see_progress_play_remix_and_find_it_in_the_library(page, warm_studio):
     page.sign_in("alice")
     page.shot("create-empty")
+    credits = page.page.locator("[data-credits]").inner_text()
     video_id = _create(page, "a red ball bounces across a blue floor")
     assert page.page.locator("#jobs .tile").first.get_attribute("data-status") == "completed"
+    # The header's credits follow the charge without a reload.
+    page.page.wait_for_function(f"() => document.querySelector('[data-credits]').textContent !== '{credits}'")
     page.shot("create-done")
 
     v = page.goto(f"/videos/{video_id}")

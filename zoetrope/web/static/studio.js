@@ -5,9 +5,7 @@
 const Studio = (() => {
   const csrf = () => document.querySelector('meta[name="csrf"]').content;
 
-  // The API paths of every task the pages offer. create, image, remix, extend and verify are
-  // routes of zoetrope/api/routes; loop, blend, recut and storyboard have no API route yet, so
-  // they answer 404, which the page shows where the button is.
+  // The API paths of every task the pages offer (zoetrope/api/routes: videos, images, tasks, safety).
   const tasks = {
     create: () => "/v1/videos",
     image: () => "/v1/images/generations",
@@ -33,7 +31,17 @@ const Studio = (() => {
       const msg = (data.error && data.error.message) || `${res.status} ${res.statusText}`;
       throw new Error(msg);
     }
+    if (method !== "GET") refreshCredits();  // a submit reserves credits
     return data;
+  }
+
+  // The header's credit count, read again from /v1/usage (after a submit, and when a job ends and
+  // its reservation is captured or released).
+  async function refreshCredits() {
+    const el = document.querySelector("[data-credits]");
+    if (!el) return;
+    const usage = await api("GET", "/v1/usage").catch(() => null);
+    if (usage && typeof usage.credits === "number") el.textContent = String(usage.credits);
   }
 
   function showError(el, err) {
@@ -99,10 +107,12 @@ const Studio = (() => {
     const bar = tile.querySelector(".bar");
     setProgress(bar, v.progress || 0);
     watch(v.id, bar, (done) => {
+      refreshCredits();
       tile.dataset.status = "completed";
       thumb.replaceChildren(media(done));
       tile.querySelector(".caption").append(" ", link);
     }, (err) => {
+      refreshCredits();
       tile.dataset.status = "failed";
       const p = document.createElement("p");
       p.className = "error";
