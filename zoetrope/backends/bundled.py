@@ -13,6 +13,7 @@ import numpy as np
 from zoetrope.backends.base import Capabilities, GenerationRequest, Progress, no_progress
 from zoetrope.backends.checks import check_request, extension_frames, take, trim_frames, whole_frames
 from zoetrope.errors import ConfigError, ModelUnavailable, UnsupportedByBackend
+from zoetrope.settings import get_settings
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 FPS = 8
@@ -29,8 +30,6 @@ def frames_for(seconds: float, fps: int = FPS) -> int:
 
 def _settings_device() -> str:
     """ZOETROPE_DEVICE, with `auto` meaning CUDA when torch sees a GPU, else the CPU."""
-    from zoetrope.settings import get_settings
-
     device = get_settings().device
     import torch
 
@@ -80,7 +79,7 @@ class BundledBackend:
     def preflight(self) -> None:
         """ModelUnavailable, saying where it looked, unless the weights are there to load (and a
         ConfigError if ZOETROPE_DEVICE names a device this machine lacks)."""
-        if self.device is None:
+        if self.device is None and get_settings().device != "auto":  # auto needs no check (nor torch)
             _settings_device()
         for name in ("config.json", "vae.safetensors", "dit.safetensors"):
             if not (self.weights / name).is_file():

@@ -23,7 +23,7 @@ from zoetrope.backends.base import GenerationRequest, StoryCard
 from zoetrope.backends.checks import check_request, check_seed, trim_frames
 from zoetrope.backends.registry import Registry
 from zoetrope.db import batched_write, transaction
-from zoetrope.errors import InvalidRequest, NotFound, UnsupportedByBackend
+from zoetrope.errors import InvalidRequest, UnsupportedByBackend
 from zoetrope.jobs import dispatch, store
 from zoetrope.jobs.models import Job, new_video_id
 from zoetrope.jobs.moderation import moderate
@@ -130,8 +130,9 @@ def submit(
             check_length(card.prompt, f"cards[{i}].prompt")
         moderate(*(card.prompt for card in cards), params=[f"cards[{i}].prompt" for i in range(len(cards))])
     moderate(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
-    if req.model is None:
-        req = replace(req, model=_source_model(engine, principal, req) or DEFAULT_MODEL)
+    source, source_seconds, source_frames, source_size = _source(engine, principal, req)
+    if req.model is None:  # a task on a video uses its model (a Wan clip is extended by Wan)
+        req = replace(req, model=source.model if source is not None else DEFAULT_MODEL)
     entry = registry.entry(req.model)
     caps = registry.backend(entry.name).capabilities
     if req.task not in caps.tasks:
@@ -139,7 +140,6 @@ def submit(
             f"{entry.name} cannot do {req.task}; it does {', '.join(caps.tasks)}", param="model"
         )
 
-    source, source_seconds, source_frames, source_size = _source(engine, principal, req)
     target = _target(engine, principal, req, options)
     image = req.task == "t2i"
     size = req.size or source_size or (DEFAULT_IMAGE_SIZE if image else DEFAULT_VIDEO_SIZE)
@@ -215,19 +215,6 @@ def submit(
         raise
     dispatch.doorbell.ring()  # committed: an idle worker of this process claims it now
     return job
-
-
-def _source_model(engine: Engine, principal: Principal, req: VideoRequest) -> str | None:
-    """The model a source video was made with: a remix or extension with no model of its own uses
-    it (a Wan clip is extended by Wan, not by the default model). None when there is no such video;
-    `_source` says why, naming the field."""
-    if not req.source_video_id:
-        return None
-    with transaction(engine) as s:
-        try:
-            return store.get_job(s, principal.account_id, req.source_video_id).model
-        except NotFound:
-            return None
 
 
 def _store_inputs(blobs: BlobStore, req: VideoRequest, source: Job | None, job_id: str, params: dict) -> None:

@@ -69,10 +69,6 @@ def secret_key(secret: str) -> bytes:
     return key
 
 
-class _BadSecret(Exception):
-    pass
-
-
 def sign(secret: str, event_id: str, timestamp: int, body: str) -> str:
     """The `webhook-signature` header value for one delivery."""
     digest = hmac.new(secret_key(secret), f"{event_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
@@ -186,21 +182,16 @@ def deliver_due(
             error = refused = refused_destination(check_url(d.url), allowed)
         except ValueError as e:  # a URL no request could go to: given up on at once
             error = refused = str(e)
+        if secret and not error:
+            try:
+                headers["webhook-signature"] = sign(secret, d.event_id, ts, d.payload)
+            except ValueError as e:  # a secret no receiver could verify with: retried once it is fixed
+                error = f"ZOETROPE_WEBHOOK_SECRET: {e}"
         try:
-            if secret and not refused:
-                try:
-                    headers["webhook-signature"] = sign(secret, d.event_id, ts, d.payload)
-                except ValueError as e:  # a secret no receiver could verify with: retried once it is fixed
-                    raise _BadSecret(f"ZOETROPE_WEBHOOK_SECRET: {e}") from None
-            r = (
-                None
-                if refused
-                else client.post(d.url, content=d.payload.encode(), headers=headers, timeout=policy.timeout)
-            )
-            if r is not None and r.status_code >= 300:
-                error = f"HTTP {r.status_code}"
-        except _BadSecret as e:
-            error = str(e)
+            if not error:
+                r = client.post(d.url, content=d.payload.encode(), headers=headers, timeout=policy.timeout)
+                if r.status_code >= 300:
+                    error = f"HTTP {r.status_code}"
         except httpx.HTTPError as e:
             error = f"{type(e).__name__}: {e}"
         with transaction(engine, immediate=True) as s:

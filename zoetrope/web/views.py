@@ -90,7 +90,7 @@ def quote(model: str, seconds: float, size: str, n: int = 1, image: bool = False
         w, h = (int(v) for v in size.split("x"))
     except ValueError:
         w, h = 1280, 720
-    entry = next((m.name for m in config.models if model in (m.name, *m.aliases)), model)
+    entry = config.model_name(model) or model
     summary = RequestSummary(
         model=entry, width=w, height=h, seconds=0 if image else seconds, task="t2i" if image else "t2v", n=n
     )
