@@ -175,3 +175,6 @@ def test_the_spec_validates_and_says_how_to_authenticate(server):
     create = spec["paths"]["/v1/videos"]["post"]["responses"]["400"]
     assert create["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     assert "head" not in spec["paths"]["/v1/videos/{video_id}/content"]  # HEAD answers, undocumented
+    images = spec["paths"]["/v1/images/generations"]["post"]["requestBody"]["content"]["application/json"]
+    assert images["schema"]["required"] == ["prompt"]
+    assert images["schema"]["properties"]["n"]["maximum"] == 4
