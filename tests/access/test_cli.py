@@ -24,6 +24,7 @@ def test_keys_create_makes_the_account_and_prints_the_key_once(monkeypatch):
     listed = run("keys", "list")
     assert "laptop" in listed and token not in listed
     assert "pro" in run("accounts", "list")
+    assert "10000 credits" in run("accounts", "show", "ada")  # pro's month, granted at once
 
 
 def test_key_from_the_cli_authenticates_against_the_server_database():
@@ -41,7 +42,8 @@ def test_accounts_create_show_set_grant_and_revoke():
     run("accounts", "set", "eve", "--plan", "pro", "--rpm", "10")
     run("accounts", "grant", "eve", "50")
     shown = run("accounts", "show", "eve")
-    assert "plan pro" in shown and "50 credits" in shown and "country GB" in shown
+    # Three seats of team's month at creation (3 x 1,000), then the grant.
+    assert "plan pro" in shown and " 3050 credits" in shown and "country GB" in shown
     run("keys", "create", "--account", "eve")
     assert "key_" in run("keys", "list", "--account", "eve")
     with transaction(engine_for(get_settings().resolved_database_url)) as s:

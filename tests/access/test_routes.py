@@ -71,12 +71,13 @@ def test_admin_manages_accounts_keys_and_credits(api):
     c, h = api.client, api.admin
     made = c.post("/v1/admin/accounts", json={"name": "eve", "plan": "team", "seats": 2}, headers=h).json()
     assert made["plan"] == "team" and made["seats"] == 2
+    assert made["credits"] == 2 * 1000  # this month's per-seat credits, at once
     assert (
         c.patch(f"/v1/admin/accounts/{made['id']}", json={"plan": "pro"}, headers=h).json()["plan"] == "pro"
     )
     assert (
         c.post(f"/v1/admin/accounts/{made['id']}/credits", json={"amount": 5}, headers=h).json()["credits"]
-        == 5
+        == 2005
     )
     key = c.post(f"/v1/admin/accounts/{made['id']}/keys", json={"name": "ci"}, headers=h).json()
     assert key["key"].startswith("zk-")

@@ -7,8 +7,9 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from zoetrope.access import ledger
 from zoetrope.access.models import Account
-from zoetrope.access.usage import checked_quota
+from zoetrope.access.usage import checked_quota, today_utc
 from zoetrope.config import get_config
 from zoetrope.errors import Conflict, InvalidRequest, NotFound
 
@@ -64,6 +65,14 @@ def create_account(
     )
     session.add(account)
     session.flush()
+    return account
+
+
+def open_account(session: Session, name: str, plan: str = "plus", *args, **kwargs) -> Account:
+    """`create_account` for someone who will use it: this month's plan credits are granted at once,
+    as the account's first generation request would, so its balance shows them from the start."""
+    account = create_account(session, name, plan, *args, **kwargs)
+    ledger.ensure_monthly_grant(session, account, get_config().plan(account.plan), today_utc())
     return account
 
 

@@ -61,11 +61,11 @@ def accounts_create(
     admin: bool = typer.Option(False, "--admin", help="may use the admin API"),
 ) -> None:
     """Create an account."""
-    from zoetrope.access import create_account
+    from zoetrope.access import open_account
     from zoetrope.db import transaction
 
     with transaction(_engine()) as s:
-        a = create_account(
+        a = open_account(
             s, name, plan, country, date.fromisoformat(birth_date), seats=seats, is_admin=admin
         )
         typer.echo(f"created {a.id} ({a.name}, plan {a.plan})")
@@ -185,7 +185,7 @@ def keys_create(
     seconds_per_day: float = typer.Option(None, help="key quota: generated seconds per day"),
 ) -> None:
     """Create an API key and print it once (it is stored only as a hash)."""
-    from zoetrope.access import create_account, create_key
+    from zoetrope.access import create_key, open_account
     from zoetrope.access.accounts import find_account
     from zoetrope.db import transaction
 
@@ -193,7 +193,7 @@ def keys_create(
         with transaction(_engine()) as s:
             a = find_account(s, account)
             if a is None:
-                a = create_account(s, account, plan or "plus")
+                a = open_account(s, account, plan or "plus")
             elif plan is not None and plan != a.plan:
                 raise InvalidRequest(
                     f"account {a.name} is on plan {a.plan}, and --plan applies only to an account created here: "

@@ -9,10 +9,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from zoetrope.access import keys, ledger
-from zoetrope.access.accounts import create_account, find_account
-from zoetrope.access.usage import today_utc
-from zoetrope.config import get_config
+from zoetrope.access import keys
+from zoetrope.access.accounts import find_account, open_account
 from zoetrope.db import transaction
 from zoetrope.errors import InvalidRequest, PermissionDenied, ZoetropeError
 from zoetrope.jobs import store
@@ -100,10 +98,8 @@ def sign_up(request: Request, email: str = Form(""), password: str = Form("")) -
             # A studio user, or an account made elsewhere (CLI, admin API) under this name.
             if s.scalar(select(StudioUser.id).where(StudioUser.email == email)) or find_account(s, email):
                 raise InvalidRequest("an account with this email already exists: sign in", param="email")
-            account = create_account(s, email, plan=SIGNUP_PLAN)
+            account = open_account(s, email, plan=SIGNUP_PLAN)  # this month's credits at once
             s.add(StudioUser(account_id=account.id, email=email, password_hash=hash_password(password)))
-            # Grant this month's plan credits now, so the first page shows them (submit would too).
-            ledger.ensure_monthly_grant(s, account, get_config().plan(account.plan), today_utc())
             account_id = account.id
     except ZoetropeError as e:
         return render(

@@ -150,7 +150,7 @@ def create_account(
     body: AccountIn, _: Principal = Depends(admin_principal), svc: Services = Depends(services)
 ) -> dict:
     with transaction(svc.engine) as s:
-        a = accounts.create_account(
+        a = accounts.open_account(
             s,
             body.name,
             body.plan,
