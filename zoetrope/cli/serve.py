@@ -114,8 +114,6 @@ def serve(
 
     heap.watch()
     logging.getLogger("mcp").setLevel(logging.WARNING)  # its INFO lines ("session manager started") are noise here
-    if s.moderation_process:
-        moderation.use_process()
     runtime = open_runtime(s)
     count = s.workers if workers is None else workers
     if count:  # the workers' child serves every model: say now which of them cannot run here
@@ -126,6 +124,10 @@ def serve(
             raise ConfigError("no model can run on this machine (see above): fix that, or run "
                               "`zoetrope serve --workers 0` for the API alone, with workers where the weights are")
     token = _first_run_key(runtime)
+    # Only once every startup check has passed: the child's start loads the text encoder in a
+    # thread, and a process that exits while torch is mid-load there aborts instead of exiting 2.
+    if s.moderation_process:
+        moderation.use_process()
     web = create_app(Services(runtime.engine, runtime.registry, runtime.blobs, runtime.policy))
     _mount_studio(web)
     # The worker child's renders give way while this process answers requests (`activity`).
