@@ -93,14 +93,13 @@ class EmbedderProcess:
 
 def _serve(fd: int) -> None:
     """The child: read the policy, load the encoder, then answer lists of windows until EOF."""
-    import torch
-
+    from zoetrope.model.text import run_small_batches_here
     from zoetrope.safety.moderation import Moderator
     from zoetrope.safety.policy import Policy
 
     # Ctrl-C reaches the whole process group; the child ends when the API closes its socket.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    torch.set_num_threads(1)  # the other core is the API's
+    run_small_batches_here()  # on one core (the other is the API's), in this thread: no hand-off
     conn = Connection(fd)
     try:
         moderator = Moderator(Policy.model_validate_json(conn.recv()))
