@@ -120,6 +120,39 @@ def test_body_over_the_cap_is_refused_before_it_is_read(server):
     assert reply.startswith("HTTP/1.1 413"), reply[:200]
 
 
+def test_a_chunked_multipart_body_over_the_cap_is_refused_whatever_its_parts(server):
+    """With no Content-Length up front, the parts of a form could add up to many times the cap (each
+    part alone under it): the body is counted as it arrives, and the request is a 413 that queues nothing."""
+    before = _residue(server)
+    host, port = server.url.removeprefix("http://").split(":")
+    boundary = "zb"
+    part = 40 * 1024 * 1024  # two parts of 40 MiB: each under the 64 MiB cap, together over it
+    head = (
+        f"POST /v1/videos HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {server.keys['alice']}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+
+    def chunk(data: bytes) -> bytes:
+        return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+    fields = f'--{boundary}\r\nContent-Disposition: form-data; name="prompt"\r\n\r\na red ball\r\n'.encode()
+    with socket.create_connection((host, int(port)), timeout=60) as sock:
+        sock.sendall(head.encode() + chunk(fields))
+        try:
+            for i in range(2):
+                sock.sendall(chunk(f'--{boundary}\r\nContent-Disposition: form-data; name="junk{i}"; '
+                                   f'filename="j{i}.bin"\r\n\r\n'.encode()))
+                for _ in range(part // (1024 * 1024)):
+                    sock.sendall(chunk(b"\0" * (1024 * 1024)))
+                sock.sendall(chunk(b"\r\n"))
+            sock.sendall(chunk(f"--{boundary}--\r\n".encode()) + b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed before the rest was sent
+        reply = sock.recv(4096).decode(errors="replace")
+    assert reply.startswith("HTTP/1.1 413"), reply[:300]
+    assert _residue(server) == before
+
+
 @pytest.mark.parametrize(
     "method,path",
     [

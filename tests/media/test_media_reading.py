@@ -63,3 +63,16 @@ def test_probe_describes_an_image(tmp_path: Path) -> None:
     info = probe(path)
     assert (info.kind, info.format, info.width, info.height, info.frames) == ("image", "webp", 30, 20, 1)
     assert info.fps is None and info.duration is None
+
+
+def test_a_16_bit_grey_png_is_scaled_to_8_bits_not_clipped() -> None:
+    import io
+
+    from PIL import Image
+
+    ramp = np.repeat(np.linspace(0, 65535, 64).astype(np.uint16)[None, :], 8, 0)  # (8, 64), left black, right white
+    buf = io.BytesIO()
+    Image.fromarray(ramp).save(buf, "PNG")
+    frame = read_frames(buf.getvalue()).frames[0]
+    assert frame.shape == (8, 64, 3)
+    assert frame[0, 0, 0] == 0 and frame[0, -1, 0] == 255 and 120 <= frame[0, 32, 0] <= 135

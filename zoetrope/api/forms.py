@@ -60,14 +60,33 @@ class Body:
         return str(flat) if flat else None
 
 
+FRAMING = 64 * 1024  # a multipart body's room beyond the cap, for its boundaries and part headers
+
+
+async def _read_capped(request: Request, limit: int, *, framing: int = 0) -> bytes:
+    """The whole body, read until it passes `limit` (+ `framing`) bytes, a 413 then; kept on the
+    request, where `request.form()` reads it from."""
+    raw = bytearray()
+    async for chunk in request.stream():  # stop reading as soon as the cap is passed
+        raw += chunk
+        if len(raw) > limit + framing:
+            raise BodyTooLarge(f"request body is larger than {limit} bytes")
+    request._body = bytes(raw)  # Starlette's cache of the body: request.stream() and form() read it
+    return request._body
+
+
 async def read_body(request: Request) -> Body:
     """The fields and uploaded files of a JSON or multipart request, within the upload limit."""
     limit = get_settings().max_upload_bytes
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + 64 * 1024:  # room for multipart framing
+    if declared.isdigit() and int(declared) > limit + FRAMING:
         raise BodyTooLarge(f"request body is larger than {limit} bytes")
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data") or ctype.startswith("application/x-www-form-urlencoded"):
+        if not declared.isdigit():
+            # A chunked body says nothing of its size up front: read it within the cap first (the form
+            # parser then reads it from memory), or its parts could add up to many times the cap.
+            await _read_capped(request, limit, framing=FRAMING)
         form = await request.form(max_part_size=limit)
         body = Body()
         for key, value in form.multi_items():
@@ -78,11 +97,7 @@ async def read_body(request: Request) -> Body:
             else:
                 body.fields[key] = value
         return body
-    raw = bytearray()
-    async for chunk in request.stream():  # stop reading as soon as the cap is passed
-        raw += chunk
-        if len(raw) > limit:
-            raise BodyTooLarge(f"request body is larger than {limit} bytes")
+    raw = await _read_capped(request, limit)
     if not raw:
         return Body()
     try:

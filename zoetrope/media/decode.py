@@ -181,10 +181,24 @@ def _read_image(upload: Upload, param: str | None) -> np.ndarray:
             img = ImageOps.exif_transpose(img)
         except (OSError, SyntaxError, ValueError) as e:
             raise _corrupt_image(upload, e, param) from None
+        if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+            img = _eight_bit(img)
         if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
             rgba = img.convert("RGBA")
             img = Image.alpha_composite(Image.new("RGBA", rgba.size, (0, 0, 0, 255)), rgba)
         return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+
+
+def _eight_bit(img: Image.Image) -> Image.Image:
+    """A 16-bit (or 32-bit integer or float) grey image as 8-bit grey, scaled rather than clipped:
+    Pillow's own conversion clips at 255, which turns a 16-bit picture nearly white."""
+    values = np.asarray(img, dtype=np.float64)
+    if img.mode == "F":  # floats: take the picture's own range
+        low, high = float(np.nanmin(values)), float(np.nanmax(values))
+        scaled = (values - low) / (high - low or 1.0) * 255
+    else:
+        scaled = values / (65535 if img.mode.startswith("I;16") or values.max() > 255 else 255) * 255
+    return Image.fromarray(np.clip(np.nan_to_num(scaled), 0, 255).round().astype(np.uint8), "L")
 
 
 def _corrupt_image(upload: Upload, error: Exception, param: str | None) -> InvalidMedia:
