@@ -94,6 +94,31 @@ def test_blend_and_recut_complete_with_the_right_length(alice, clip):
     assert _frames(alice, recut) == ("1.75", 6 + 8)
 
 
+def test_new_footage_comes_in_whole_steps_and_is_charged_as_made(alice, clip):
+    """An extension or loop adds whole steps of 4 frames (0.5 s at 8 fps): the video object, the
+    charge and the file all say the rounded length."""
+    extension = _post(alice, "/videos/extensions", {"prompt": "on", "seconds": "1.3", "video": {"id": clip}})
+    loop = _post(alice, f"/videos/{clip}/loop", {"prompt": "round again", "seconds": "0.125"})
+    assert (extension.seconds, loop.seconds) == ("2.5", "1.5")
+    assert _frames(alice, extension) == ("2.5", 8 + 12)
+    assert _frames(alice, loop) == ("1.5", 8 + 4)
+
+
+def test_an_uploaded_clip_keeps_its_length_at_the_models_frame_rate(alice):
+    """A 2 s clip at 30 fps (60 frames) is read as 2 s at 8 fps (16 frames), not as 60 frames
+    played at 8 fps (7.5 s of slow motion)."""
+    import numpy as np
+
+    frames = np.zeros((60, 64, 64, 3), np.uint8)
+    frames[:, 20:40, :, 0] = 200
+    upload = media.encode_mp4(frames, fps=30)
+    extension = alice.videos.extend(prompt="it keeps going", seconds="1", video=("clip.mp4", upload, "video/mp4"))
+    edit = alice.videos.edit(prompt="a blue band", video=("clip.mp4", upload, "video/mp4"))
+    assert (extension.seconds, edit.seconds) == ("3", "2")
+    assert _frames(alice, extension) == ("3", 16 + 8)
+    assert _frames(alice, edit) == ("2", 16)
+
+
 def test_kept_footage_carries_the_new_videos_mark_alone(alice, clip):
     from zoetrope.media import read_frames
     from zoetrope.safety import detect_watermark, payload_for
@@ -183,8 +208,25 @@ def _counts(db) -> tuple[int, int]:
             400,
             "direction",
         ),
+        (  # 0.05 s is frame 0 at 8 fps: the first card would have no frame of its own
+            "alice",
+            "/videos/storyboards",
+            {"cards": [{"prompt": "a red ball", "start": 0}, {"prompt": "a blue cube", "start": 0.05}], "seconds": "2"},
+            400,
+            "cards[1].start",
+        ),
+        (  # 1.99 s rounds to frame 16, past a 2 s video's last frame (15)
+            "alice",
+            "/videos/storyboards",
+            {"cards": [{"prompt": "a red ball", "start": 0}, {"prompt": "a blue cube", "start": 1.99}], "seconds": "2"},
+            400,
+            "cards[1].start",
+        ),
+        ("alice", "/videos/{clip}/remix", {"prompt": "a blue ball", "seconds": "4"}, 400, "seconds"),
+        ("alice", "/videos/{clip}/recut", {"prompt": "it stops", "start": 0, "end": 1, "extend": "nan"}, 400, "extend"),
     ],
-    ids=["strength", "strength-end", "overlapping-cards", "card-past-end", "blocked-card", "other-tenants-clip", "recut-end", "direction"],
+    ids=["strength", "strength-end", "overlapping-cards", "card-past-end", "blocked-card", "other-tenants-clip", "recut-end",
+         "direction", "cards-on-one-frame", "card-on-the-last-frame", "remix-seconds", "recut-extend-nan"],
 )
 def test_bad_input_is_refused_naming_the_field_and_creates_no_job(
     server, alice, clip, db, bob_clip, who, path, body, status, param

@@ -77,6 +77,24 @@ def test_refuses_sizes_it_cannot_make_and_tasks_missing_their_input(backend):
     assert e.value.param == "input_reference"
 
 
+@pytest.mark.parametrize(
+    ("task", "source", "fix"),
+    [
+        ("i2v", np.zeros((1, 64, 64, 3), np.float32), "uint8"),
+        ("extend", np.zeros((17, 64, 64, 4), np.uint8), "(T, H, W, 3)"),
+        ("remix", np.zeros((64, 64, 3), np.uint8), "(T, H, W, 3)"),
+        ("remix", np.zeros((0, 64, 64, 3), np.uint8), "T >= 1"),
+    ],
+    ids=["float-pixels", "four-channels", "one-image-not-frames", "no-frames"],
+)
+def test_a_source_array_that_is_not_frames_is_refused_by_name(backend, task, source, fix):
+    """The Python API takes media as arrays: one of the wrong shape or type is refused before the
+    model runs, naming the field and the form it takes."""
+    with pytest.raises(InvalidRequest) as e:
+        _run(backend, prompt="x", width=64, height=64, seconds=1, task=task, source=source)
+    assert e.value.param == ("input_reference" if task == "i2v" else "video") and fix in e.value.message
+
+
 def test_cancel_stops_at_the_next_step(backend):
     def cancel(fraction, message):
         raise Cancelled

@@ -225,3 +225,37 @@ def test_a_storyboard_that_is_not_text_names_the_file(tmp_path):
     board.write_bytes(b"\xff\xfe bad utf8")
     result = invoke("storyboard", board, "-o", tmp_path / "s.mp4")
     assert isinstance(result.exception, InvalidRequest) and result.exception.param == "file"
+
+
+@pytest.mark.parametrize(
+    ("board", "param"),
+    [
+        ('seconds = 2\n[[cards]]\nprompt = "a"\nstart = 0\n[[cards]]\nprompt = "b"\nstart = 0.05\n', "cards[1].start"),
+        ('seconds = 2\n[[cards]]\nprompt = "a"\nstart = 0\n[[cards]]\nprompt = "b"\nstart = 1.99\n', "cards[1].start"),
+        ('size = "1000x300"\n[[cards]]\nprompt = "a"\nstart = 0\n', "size"),
+        ('duration = 4\n[[cards]]\nprompt = "a"\nstart = 0\n', "duration"),
+        ('[[cards]]\nprompt = "a"\nstart = 0\nimgae = "x.png"\n', "cards[0].imgae"),
+    ],
+    ids=["cards-on-one-frame", "card-on-the-last-frame", "aspect-the-model-cannot-make", "unknown-key", "misspelt-card-key"],
+)
+def test_a_storyboard_the_model_cannot_follow_is_refused_naming_the_field(tmp_path, board, param):
+    path = tmp_path / "board.toml"
+    path.write_text(board)
+    result = invoke("storyboard", path, "-o", tmp_path / "s.mp4")
+    assert isinstance(result.exception, InvalidRequest), result.output
+    assert result.exception.param == param, result.exception.message
+    assert not (tmp_path / "s.mp4").exists()
+
+
+def test_a_storyboard_saved_with_a_byte_order_mark_reads(tmp_path):
+    path = tmp_path / "board.json"
+    path.write_bytes("\ufeff".encode() + json.dumps({"seconds": 1, "cards": [{"prompt": "a ball", "start": 0}]}).encode())
+    result = invoke("storyboard", path, "-o", tmp_path / "s.mp4")
+    assert result.exit_code == 0, result.output
+    assert len(frames_of(tmp_path / "s.mp4")) == 8
+
+
+def test_an_output_where_no_file_can_be_made_is_refused_before_the_model_runs(tmp_path):
+    result = invoke("generate", "a red ball", "--seconds", 1, "-o", "/proc/x.mp4")
+    assert isinstance(result.exception, InvalidRequest), result.output
+    assert result.exception.param == "--output" and "cannot write" in result.exception.message

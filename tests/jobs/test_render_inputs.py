@@ -25,6 +25,6 @@ def test_a_source_deleted_before_the_job_runs_fails_it_without_storage_paths(tmp
         params={"native_width": 64, "native_height": 64, "source_key": key, "new_seconds": 1.0},
     )
     with pytest.raises(NotFound) as caught:
-        generation_request(job, BlobStore(str(tmp_path)))
+        generation_request(job, BlobStore(str(tmp_path)), fps=8)
     assert caught.value.code == "source_deleted"
     assert what in caught.value.message and key not in caught.value.message

@@ -64,13 +64,17 @@ def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> 
         raise InvalidRequest(f"guidance must be a finite number 0 or more, got {req.guidance:g}; try 4",
                              param="guidance")
     if not math.isfinite(req.seconds) or req.seconds < 0:
-        raise InvalidRequest(f"seconds must be a finite number 0 or more, got {req.seconds:g}", param="seconds")
+        name = "extend" if task == "recut" else "seconds"  # a re-cut's new footage is its `extend`
+        raise InvalidRequest(f"{name} must be a finite number 0 or more, got {req.seconds:g}", param=name)
     if task in ("t2v", "i2v", "storyboard") and req.seconds * fps < 1 - 1e-9:
         raise InvalidRequest(f"seconds must be at least one frame ({1 / fps:.3g} s at {fps:g} fps) for a video, "
                              f"got {req.seconds:g}", param="seconds")
     if task in SOURCE_TASKS and req.source is None:
         field = "input_reference" if task == "i2v" else "video"
         raise InvalidRequest(f"{task} needs a source {'image' if task == 'i2v' else 'video'}", param=field)
+    for frames, field in ((req.source, "input_reference" if task == "i2v" else "video"), (req.target, "video_b")):
+        if frames is not None:
+            _check_frames(frames, field)
     if task == "remix" and not (math.isfinite(req.strength) and 0.0 <= req.strength <= 1.0):
         raise InvalidRequest(
             f"strength must be between 0 and 1 (0 keeps the video, 1 ignores it), got {req.strength:g}; "
@@ -99,13 +103,26 @@ def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> 
         if new < 0 or not math.isfinite(new):
             raise InvalidRequest(f"extend must be 0 or more seconds, got {new:g}", param="extend")
     if task == "storyboard":
-        check_cards(req, max_seconds)
+        check_cards(req, max_seconds, fps)
     total = src_seconds + new if task in ("extend", "extend_backward", "loop", "blend", "recut") else new
     if total > max_seconds + 1e-6:
         raise InvalidRequest(
             f"the result would be {total:.1f} s; the limit is {max_seconds:g} s: ask for "
             f"{max(0.0, max_seconds - (total - new)):.1f} s or fewer",
             param="extend" if task == "recut" else "seconds")
+
+
+def _check_frames(frames, param: str) -> None:
+    """Media handed in as an array (the Python API) is what the decoders give: uint8 (T, H, W, 3), T >= 1."""
+    shape = getattr(frames, "shape", None)
+    if shape is not None and len(shape) == 4 and shape[1:] == (0, 0, 3):
+        return  # the submit path's placeholder: a length, no pixels
+    if shape is None or len(shape) != 4 or shape[0] < 1 or shape[3] != 3:
+        raise InvalidRequest(f"{param} must be frames of shape (T, H, W, 3) with T >= 1, got shape {shape}; "
+                             "read files with zoetrope.media.read_frames", param=param)
+    if frames.dtype != np.uint8:
+        raise InvalidRequest(f"{param} must be uint8 pixels 0..255, got {frames.dtype}; convert with "
+                             "np.clip(x, 0, 255).astype(np.uint8)", param=param)
 
 
 def _long_enough(frames, need: int, fps: float, param: str, what: str) -> None:
@@ -139,8 +156,9 @@ def _check_trim(req: GenerationRequest, fps: float) -> float:
     return frames / fps
 
 
-def check_cards(req: GenerationRequest, max_seconds: float) -> None:
-    """Cards: at least one, the first at 0 s, each later than the one before, all inside the video."""
+def check_cards(req: GenerationRequest, max_seconds: float, fps: float) -> None:
+    """Cards: at least one, the first at 0 s, each later than the one before, all inside the video,
+    and each with a frame of its own (a card starts at its nearest frame)."""
     cards, total = req.cards, req.seconds
     if not cards:
         raise InvalidRequest("a storyboard needs at least one card (prompt, start)", param="cards")
@@ -163,3 +181,11 @@ def check_cards(req: GenerationRequest, max_seconds: float) -> None:
             raise InvalidRequest(
                 f"{where} starts at {card.start:g} s, at or after the end of the {total:g} s video; "
                 "move it earlier or make the video longer", param=f"{where}.start")
+        if i and round(card.start * fps) <= round(cards[i - 1].start * fps):
+            raise InvalidRequest(
+                f"{where} starts at {card.start:g} s, on the same frame as cards[{i - 1}] ({cards[i - 1].start:g} s) at "
+                f"{fps:g} fps: start it at least {1 / fps:.3g} s later", param=f"{where}.start")
+    if round(cards[-1].start * fps) >= round(total * fps):
+        raise InvalidRequest(
+            f"cards[{len(cards) - 1}] starts at {cards[-1].start:g} s, on the {total:g} s video's last frame or after: "
+            f"move it earlier or make the video longer", param=f"cards[{len(cards) - 1}].start")

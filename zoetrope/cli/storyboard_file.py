@@ -8,7 +8,7 @@
     [[cards]]
     prompt = "a blue square falls"
     start = 4
-    image = "square.png"   # optional, relative to this file: the segment starts on this still
+    image = "square.png"   # optional, a path relative to this file: the segment starts on this still
 """
 
 from __future__ import annotations
@@ -23,6 +23,16 @@ from zoetrope.errors import InvalidRequest
 from zoetrope.jobs.sizes import parse_size
 
 DEFAULT_LAST_SECONDS = 4.0
+BOARD_KEYS = ("seconds", "size", "cards")
+CARD_KEYS = ("prompt", "start", "image")
+
+
+def _known(table: dict, keys: tuple[str, ...], where: str, path: Path) -> None:
+    """Refuse a key the storyboard does not read: a misspelt `imgae` would otherwise be dropped unseen."""
+    for key in table:
+        if key not in keys:
+            raise InvalidRequest(f"{path}: unknown key {where}{key}; {where or 'a storyboard '}takes "
+                                 f"{', '.join(keys)}", param=f"{where}{key}")
 
 
 @dataclass(frozen=True)
@@ -35,7 +45,7 @@ class Storyboard:
 def read_storyboard(path: Path) -> Storyboard:
     """The storyboard in a file; InvalidRequest naming the field for anything malformed."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows editors) is not text
     except OSError as e:
         raise InvalidRequest(f"cannot read storyboard {path}: {e.strerror}", param="file") from None
     except UnicodeDecodeError:
@@ -47,6 +57,8 @@ def read_storyboard(path: Path) -> Storyboard:
         raise InvalidRequest(f"{path} is not valid {path.suffix.lstrip('.').upper() or 'TOML'}: {e}",
                              param="file") from None
     raw = data.get("cards") if isinstance(data, dict) else None
+    if isinstance(data, dict):
+        _known(data, BOARD_KEYS, "", path)
     if not isinstance(raw, list) or not raw:
         raise InvalidRequest(f"{path} needs a list of cards, each with prompt and start", param="cards")
     cards = tuple(_card(path, i, c) for i, c in enumerate(raw))
@@ -60,6 +72,7 @@ def _card(path: Path, i: int, raw: object) -> StoryCard:
     where = f"cards[{i}]"
     if not isinstance(raw, dict):
         raise InvalidRequest(f"{where} must be a table with prompt and start", param=where)
+    _known(raw, CARD_KEYS, f"{where}.", path)
     prompt, start = raw.get("prompt"), raw.get("start")
     if not isinstance(prompt, str):
         raise InvalidRequest(f"{where}.prompt must be text", param=f"{where}.prompt")

@@ -6,6 +6,7 @@ the API's worker makes) and streams the frames into the MP4 as they are decoded.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -31,6 +32,15 @@ def native_size(backend, width: int, height: int) -> tuple[int, int]:
     """The model's native size nearest in aspect (then in size) to width x height."""
     sizes = backend.capabilities.sizes
     return min(sizes, key=lambda s: abs(s[0] / s[1] - width / height) * 10 + abs(s[0] - width) / 64)
+
+
+def _planned(backend, width: int, height: int) -> tuple[int, int]:
+    """The native size `generate` would make width x height at: a size of an aspect the model makes
+    (the API's rule), else an error naming `size` and the aspects it can do."""
+    from zoetrope.jobs.sizes import plan_size
+
+    plan = plan_size(f"{width}x{height}", backend.capabilities, backend.name)
+    return plan.native_width, plan.native_height
 
 
 def write_video(backend, request, out: Path, *, size: tuple[int, int] | None = None, label: str = "generating",
@@ -83,6 +93,12 @@ def check_output(out: Path, suffixes: tuple[str, ...] = VIDEO_SUFFIXES, inputs: 
     if not out.parent.is_dir():
         raise InvalidRequest(f"-o {out}: the directory {out.parent} does not exist; create it first",
                              param="--output")
+    try:  # the file is written beside its final name, then renamed: the directory must take new files
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=".zoetrope-", suffix=".probe"):
+            pass
+    except OSError as e:
+        raise InvalidRequest(f"-o {out}: cannot write in {out.parent} ({e.strerror or e}); choose another place",
+                             param="--output") from None
 
 
 def release_video(backend, request, out: Path, *, size: tuple[int, int] | None = None, label: str = "generating",
@@ -121,18 +137,13 @@ def release_video(backend, request, out: Path, *, size: tuple[int, int] | None =
 def read_video(path: Path, fps: float, param: str = "video") -> np.ndarray:
     """Frames (T, H, W, 3) of a video file, resampled to `fps` (nearest frame), less any Zoetrope mark
     they carry: what a new generation keeps of them gets that generation's mark alone."""
-    from zoetrope.media import read_frames
+    from zoetrope.media import read_frames, retime
     from zoetrope.safety.watermark import strip_watermark
 
     media = read_frames(path, param=param)
     if media.kind != "video":
         raise InvalidRequest(f"{path} is an image; {param} must be a video (use `animate` for a still)", param=param)
-    frames = media.frames
-    if media.fps is not None and abs(media.fps - fps) >= 1e-3:
-        count = max(1, round(media.num_frames * fps / media.fps))
-        idx = np.minimum(np.round(np.arange(count) * media.fps / fps).astype(int), media.num_frames - 1)
-        frames = frames[idx]
-    return strip_watermark(frames)[0]
+    return retime(strip_watermark(media.frames)[0], media.fps, fps)
 
 
 def _request(backend, frames: np.ndarray, **kw):
@@ -292,7 +303,7 @@ def storyboard(
     check_output(output, inputs=(file,))
     backend = _backend()
     board = read_storyboard(file)
-    w, h = native_size(backend, *board.size)
+    w, h = _planned(backend, *board.size)
     req = GenerationRequest(prompt=board.cards[0].prompt, width=w, height=h, task="storyboard", seconds=board.seconds,
                             cards=board.cards, seed=seed, steps=steps, guidance=guidance)
     _check(backend, req)

@@ -17,8 +17,9 @@ from zoetrope.storage import BlobStore
 from zoetrope.yielding import pause
 
 
-def _frames_at(blobs: BlobStore, key: str, width: int, height: int) -> np.ndarray:
-    """A stored image or video as frames (T, H, W, 3) at the backend's native size."""
+def _frames_at(blobs: BlobStore, key: str, width: int, height: int, fps: float) -> np.ndarray:
+    """A stored image or video as frames (T, H, W, 3) at the backend's native size and frame rate
+    (an uploaded 30 fps clip is resampled to the model's 8, so it keeps its length, as submit counted it)."""
     try:
         data = blobs.get(key)
     except NotFound:
@@ -27,21 +28,24 @@ def _frames_at(blobs: BlobStore, key: str, width: int, height: int) -> np.ndarra
         raise NotFound(f"the {what} of this job was deleted before the job ran", code="source_deleted") from None
     # Kept footage will carry this job's mark; the source's own mark comes off first, at the size it
     # was made at, or the two payloads would garble each other.
-    frames, _ = strip_watermark(media.read_frames(data).frames)
+    decoded = media.read_frames(data)
+    frames = media.retime(strip_watermark(decoded.frames)[0], decoded.fps, fps)
     if frames.shape[1:3] != (height, width):
-        frames = media.fit(frames, width, height, mode="crop")
+        frames = media.fit(frames, width, height, mode="letterbox")  # as the CLI does: nothing cut off
     return frames
 
 
-def generation_request(job: Job, blobs: BlobStore) -> GenerationRequest:
+def generation_request(job: Job, blobs: BlobStore, fps: float) -> GenerationRequest:
+    """What the backend is asked to make for `job`; its inputs read from the blob store at the
+    backend's size and `fps`."""
     p = job.params
     width, height = p["native_width"], p["native_height"]
     source = None
     if p.get("source_key"):
-        source = _frames_at(blobs, p["source_key"], width, height)
+        source = _frames_at(blobs, p["source_key"], width, height, fps)
     elif p.get("reference_key"):
-        source = _frames_at(blobs, p["reference_key"], width, height)[:1]
-    target = _frames_at(blobs, p["target_key"], width, height) if p.get("target_key") else None
+        source = _frames_at(blobs, p["reference_key"], width, height, fps)[:1]
+    target = _frames_at(blobs, p["target_key"], width, height, fps) if p.get("target_key") else None
     options = p.get("options") or {}
     cards = tuple(StoryCard(prompt=c["prompt"], start=float(c["start"])) for c in options.get("cards") or ())
     trim = tuple(float(v) for v in options["trim"]) if options.get("trim") else None
@@ -67,7 +71,7 @@ def generation_request(job: Job, blobs: BlobStore) -> GenerationRequest:
 
 def render(job: Job, backend: Backend, blobs: BlobStore, progress: Progress) -> tuple[dict, dict]:
     """Generate, post-process, encode and store the job's outputs; returns (outputs, details)."""
-    request = generation_request(job, blobs)
+    request = generation_request(job, blobs, backend.capabilities.fps)
     frames = np.concatenate(list(backend.generate(request, progress)), axis=0)  # (T, h, w, 3)
     # Backends yield only the new frames of an extension; the video object is the stitched whole.
     if request.task == "extend" and request.source is not None:

@@ -20,7 +20,7 @@ from zoetrope.access.admission import admit
 from zoetrope.access.entitlements import RequestSummary
 from zoetrope.access.keys import Principal
 from zoetrope.backends.base import GenerationRequest, StoryCard
-from zoetrope.backends.checks import check_request, check_seed, trim_frames
+from zoetrope.backends.checks import check_request, check_seed, extension_frames, trim_frames
 from zoetrope.backends.registry import Registry
 from zoetrope.db import batched_write, transaction
 from zoetrope.errors import InvalidRequest, UnsupportedByBackend
@@ -153,8 +153,14 @@ def submit(
     if image:
         total = 0.0
     elif req.task in SOURCE_TASKS or req.task == "storyboard":
+        if req.source_upload is not None:  # the upload's frames at the model's rate, as the worker will read them
+            source_frames = max(1, round(source_seconds * caps.fps))
         new = _new_seconds(req, caps, entry.name, source_seconds)
         _check(req, caps, sizing, new, source_frames, target, cards)
+        if req.task in NEW_FOOTAGE or req.task == "recut" and new > 0:
+            # New footage comes in whole steps of the VAE's 4 frames: what is made is what is charged.
+            new = extension_frames(new, caps.fps) / caps.fps
+            _check(req, caps, sizing, new, source_frames, target, cards)
         params["new_seconds"] = new
         total = _total(req.task, new, source_seconds, source_frames, target, options, caps.fps)
     else:
@@ -312,7 +318,12 @@ def _new_seconds(req: VideoRequest, caps, model: str, source_seconds: float) -> 
                 f"extend must be a number of seconds, not {req.seconds!r}", param="extend"
             ) from None
     if req.task == "remix":
-        return parse_seconds(req.seconds or source_seconds or DEFAULT_SECONDS, caps, model)
+        # A remix redraws its source frame for frame: it lasts as long as the source.
+        if req.seconds is not None and abs(parse_seconds(req.seconds, caps, model) - source_seconds) > 1e-6:
+            raise InvalidRequest(
+                f"a remix keeps its source's length ({seconds_str(source_seconds)} s), so seconds cannot be "
+                f"{req.seconds!r}: leave seconds out, then extend or re-cut the result", param="seconds")
+        return source_seconds
     default = DEFAULT_JOIN_SECONDS if req.task in ("loop", "blend") else DEFAULT_SECONDS
     return parse_seconds(req.seconds or default, caps, model)
 

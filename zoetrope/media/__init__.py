@@ -6,7 +6,7 @@ Bad uploads raise `zoetrope.errors.InvalidMedia` within the limits of `get_setti
 
 from zoetrope.media.decode import DEFAULT_FPS, Media, MediaInfo, probe, read_frames
 from zoetrope.media.encode import DEFAULT_CRF, encode_image, encode_mp4, encode_png, write_mp4, write_png
-from zoetrope.media.geometry import fit, resize
+from zoetrope.media.geometry import fit, resize, retime
 from zoetrope.media.overlay import overlay, render_text
 from zoetrope.media.preview import SpriteLayout, Spritesheet, spritesheet, thumbnail
 from zoetrope.media.sources import Source
@@ -30,6 +30,7 @@ __all__ = [
     "read_frames",
     "render_text",
     "resize",
+    "retime",
     "spritesheet",
     "thumbnail",
     "write_mp4",

@@ -75,3 +75,14 @@ def _scale(frame: np.ndarray, width: int, height: int) -> np.ndarray:
 def _check_size(width: int, height: int) -> None:
     if width < 1 or height < 1:
         raise ValueError(f"target size must be positive, got {width}x{height}")
+
+
+def retime(frames: np.ndarray, fps: float | None, to_fps: float) -> np.ndarray:
+    """`frames` (T, H, W, 3) shown at `fps`, resampled to `to_fps` by taking the nearest frame, so the
+    clip lasts as long as before: 60 frames at 30 fps become 16 at 8 fps. Unchanged when `fps` is
+    None (a still) or already `to_fps`."""
+    if fps is None or abs(fps - to_fps) < 1e-3:
+        return frames
+    count = max(1, round(len(frames) * to_fps / fps))
+    at = np.minimum(np.round(np.arange(count) * fps / to_fps).astype(int), len(frames) - 1)
+    return frames[at]
