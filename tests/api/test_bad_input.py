@@ -134,6 +134,11 @@ def test_replaying_an_idempotency_key_after_delete_is_a_409_not_a_ghost(client, 
         ("/moderations", {"input": 5}, "input"),
         ("/videos", {"prompt": "a cat", "size": "64x64", "seconds": "1", "seed": 10**20}, "seed"),
         ("/videos", {"prompt": "a cat", "size": "64x64", "seconds": "1", "seed": -1}, "seed"),
+        ("/videos", {"prompt": "a cat\u0000", "size": "64x64", "seconds": "1"}, "prompt"),  # PostgreSQL text has no NUL
+        ("/videos", {"prompt": True, "size": "64x64", "seconds": "1"}, "prompt"),
+        ("/videos", {"prompt": "a cat", "size": "64x64", "seconds": True}, "seconds"),
+        ("/videos/storyboards", {"cards": [{"prompt": "a", "start": True}], "seconds": "2"}, "cards[0].start"),
+        ("/videos/storyboards", {"cards": [{"prompt": 5, "start": 0}], "seconds": "2"}, "cards[0].prompt"),
     ],
 )
 def test_errors_name_the_field_the_client_sent(server, db, path, body, param):
@@ -173,6 +178,13 @@ def test_range_headers_follow_rfc_9110(client, server):
     head = httpx.head(url, headers={**auth, "range": "bytes=10-"}, timeout=60)
     assert head.status_code == 206 and head.headers["content-length"] == str(len(whole.content) - 10)
     assert httpx.head(url, headers={"authorization": "Bearer zk-wrong"}, timeout=60).status_code == 401
+    # A resumed download names the copy it has (If-Range): the same file resumes, any other gets it whole.
+    etag = whole.headers["etag"]
+    r = httpx.get(url, headers={**auth, "range": "bytes=10-", "if-range": etag}, timeout=60)
+    assert r.status_code == 206 and r.content == whole.content[10:]
+    for other in ('"another-file"', "Wed, 21 Oct 2015 07:28:00 GMT"):
+        r = httpx.get(url, headers={**auth, "range": "bytes=10-", "if-range": other}, timeout=60)
+        assert r.status_code == 200 and r.content == whole.content, other
 
 
 def test_moderations_reads_a_bad_body_as_bad_json(server):

@@ -32,6 +32,8 @@ class Body:
             if required:
                 raise InvalidRequest(f"missing required parameter {name!r}", param=name)
             return None
+        if isinstance(value, bool):  # JSON's true would read as "True", or as 1
+            raise InvalidRequest(f"{name} cannot be {str(value).lower()}: send its value", param=name)
         if isinstance(value, dict | list):
             raise InvalidRequest(f"{name} must be a string", param=name)
         return unicode_text(str(value), name)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from zoetrope.errors import InvalidRequest, NotFound, ZoetropeError
-from zoetrope.jobs.models import COMPLETED, Job, now
+from zoetrope.jobs.models import COMPLETED, FAILED, Job, now
 from zoetrope.storage import BlobStore, ByteRange, parse_range
 
 _MEDIA_TYPES = {"mp4": "video/mp4", "png": "image/png", "webp": "image/webp", "jpg": "image/jpeg"}
@@ -29,10 +30,19 @@ class Content:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def open_content(blobs: BlobStore, job: Job, variant: str, range_header: str | None, *, body: bool = True) -> Content:
+def open_content(
+    blobs: BlobStore, job: Job, variant: str, range_header: str | None, *, body: bool = True,
+    if_range: str | None = None,
+) -> Content:
     """The variant's bytes; 206 with Content-Range when a satisfiable Range was asked for.
 
-    `body=False` (a HEAD request) gives the same status and headers with no bytes, and reads no blob."""
+    Each file has a strong ETag (its bytes never change); a Range sent with an If-Range that is not
+    that ETag (another version, or a date: there is no Last-Modified) gets the whole file, as RFC 9110
+    asks, so a resumed download never splices two files. `body=False` (a HEAD request) gives the same
+    status and headers with no bytes, and reads no blob."""
+    if job.status == FAILED:
+        raise InvalidRequest(f"video {job.id} failed, so it has no content; see its error",
+                             param="video_id", code="video_failed")
     if job.status != COMPLETED:
         raise InvalidRequest(
             f"video {job.id} is {job.status}; its content is ready once it is completed",
@@ -46,7 +56,10 @@ def open_content(blobs: BlobStore, job: Job, variant: str, range_header: str | N
         raise InvalidRequest(f"video {job.id} has no {variant}", param="variant")
     size = blobs.size(key)
     media_type = _MEDIA_TYPES.get(key.rsplit(".", 1)[-1], "application/octet-stream")
-    headers = {"accept-ranges": "bytes", "cache-control": "private, max-age=3600"}
+    etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:20]}-{size}"'
+    headers = {"accept-ranges": "bytes", "cache-control": "private, max-age=3600", "etag": etag}
+    if if_range is not None and if_range.strip() != etag:
+        range_header = None  # the client's copy is not this file: it gets all of this one
     try:
         wanted = parse_range(range_header, size)
     except ValueError as e:

@@ -90,7 +90,10 @@ def check_length(text: str, param: str, limit: int = MAX_PROMPT_CHARS) -> None:
 
 def unicode_text(text: str, param: str) -> str:
     """`text` if it can be stored; a 400 naming `param` if it holds a lone surrogate (what JSON's
-    `\\ud800` escapes and undecodable command-line bytes turn into)."""
+    `\\ud800` escapes and undecodable command-line bytes turn into) or a NUL (which PostgreSQL's
+    text cannot hold)."""
+    if "\x00" in text:
+        raise InvalidRequest(f"{param} holds a NUL character (U+0000); remove it", param=param)
     try:
         text.encode()
     except UnicodeEncodeError:
@@ -301,10 +304,15 @@ def _cards(options: dict) -> tuple[StoryCard, ...]:
         if not isinstance(card, dict):
             raise InvalidRequest(f"cards[{i}] must be an object with prompt and start", param=f"cards[{i}]")
         try:
+            if isinstance(card.get("start"), bool):
+                raise TypeError
             start = float(card.get("start", 0))
         except (TypeError, ValueError):
             raise InvalidRequest(f"cards[{i}].start must be a number", param=f"cards[{i}].start") from None
-        cards.append(StoryCard(prompt=str(card.get("prompt") or ""), start=start))
+        prompt = card.get("prompt")
+        if prompt is not None and not isinstance(prompt, str):
+            raise InvalidRequest(f"cards[{i}].prompt must be text", param=f"cards[{i}].prompt")
+        cards.append(StoryCard(prompt=prompt or "", start=start))
     return tuple(cards)
 
 

@@ -110,14 +110,16 @@ def explore_page(request: Request) -> Response:
 
 @router.get("/explore/{video_id}/content")
 def published_content(
-    request: Request, video_id: str, variant: str = "video", range: str | None = Header(None)
+    request: Request, video_id: str, variant: str = "video", range: str | None = Header(None),
+    if_range: str | None = Header(None),
 ) -> Response:
     """A published video's files, for anyone: the Explore feed needs no sign-in."""
     with transaction(_engine(request)) as s:
         job = queries.published_job(s, video_id)
     if job is None or variant not in ("video", "thumbnail", "spritesheet"):
         raise NotFound(f"no published video {video_id!r}", param="video_id")
-    c = open_content(request.app.state.services.blobs, job, variant, range, body=request.method != "HEAD")
+    c = open_content(request.app.state.services.blobs, job, variant, range, body=request.method != "HEAD",
+                     if_range=if_range)
     return StreamingResponse(c.chunks, status_code=c.status, media_type=c.media_type, headers=c.headers)
 
 

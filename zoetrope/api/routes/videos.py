@@ -175,12 +175,13 @@ def download_content(
     request: Request,
     variant: Literal["video", "thumbnail", "spritesheet"] = "video",
     range: str | None = Header(None),
+    if_range: str | None = Header(None),
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
 ) -> StreamingResponse:
     with transaction(svc.engine) as s:
         job = store.get_job(s, who.account_id, video_id)
-    content = open_content(svc.blobs, job, variant, range, body=request.method != "HEAD")
+    content = open_content(svc.blobs, job, variant, range, body=request.method != "HEAD", if_range=if_range)
     return StreamingResponse(
         content.chunks, status_code=content.status, media_type=content.media_type, headers=content.headers
     )

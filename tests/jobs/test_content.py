@@ -1,0 +1,34 @@
+"""A job's downloadable files: what a client is told when there are none yet, or none at all."""
+
+from __future__ import annotations
+
+import pytest
+
+from zoetrope.errors import InvalidRequest
+from zoetrope.jobs.content import open_content
+from zoetrope.jobs.models import Job
+from zoetrope.storage import BlobStore
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "says"),
+    [("queued", "video_not_ready", "ready once it is completed"), ("failed", "video_failed", "failed, so it has no content")],
+)
+def test_content_of_an_unfinished_or_failed_video_says_which(tmp_path, status, code, says):
+    job = Job(id="video_x", prompt="a red ball", status=status, outputs={})
+    with pytest.raises(InvalidRequest) as caught:
+        open_content(BlobStore(str(tmp_path)), job, "video", None)
+    assert caught.value.code == code and says in caught.value.message  # a failed video will never be ready
+
+
+def test_each_file_has_a_strong_etag_and_a_stale_if_range_gets_the_whole_file(tmp_path):
+    blobs = BlobStore(str(tmp_path))
+    blobs.put("videos/video_x/1/video.mp4", b"0123456789")
+    job = Job(id="video_x", prompt="a red ball", status="completed", outputs={"video": "videos/video_x/1/video.mp4"})
+    whole = open_content(blobs, job, "video", None)
+    etag = whole.headers["etag"]
+    assert etag.startswith('"') and not etag.startswith('W/')
+    part = open_content(blobs, job, "video", "bytes=4-", if_range=etag)
+    assert part.status == 206 and b"".join(part.chunks) == b"456789"
+    stale = open_content(blobs, job, "video", "bytes=4-", if_range='"older"')
+    assert stale.status == 200 and b"".join(stale.chunks) == b"0123456789"
