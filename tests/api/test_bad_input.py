@@ -123,6 +123,7 @@ def test_replaying_an_idempotency_key_after_delete_is_a_409_not_a_ghost(client, 
     ("path", "body", "param"),
     [
         ("/videos/extensions", {"prompt": "on", "video": {"id": "video_nope"}}, "video"),
+        ("/videos/extensions", {"prompt": "on", "video": "video_nope"}, "video"),  # the id alone, as blends take it
         ("/videos/edits", {"prompt": "on", "video": {"id": "video_nope"}}, "video"),
         ("/videos/video_nope/remix", {"prompt": "on"}, "video_id"),
         ("/videos/video_nope/loop", {"prompt": "on"}, "video_id"),
@@ -145,6 +146,19 @@ def test_errors_name_the_field_the_client_sent(server, db, path, body, param):
     before = _jobs(db)
     status = 404 if "nope" in str(body) or "nope" in path else 400
     assert _error(_post(server, path, json=body), status)["param"] == param
+    assert _jobs(db) == before
+
+
+def test_a_source_sent_both_as_an_id_and_as_a_file_is_refused(server, db):
+    import numpy as np
+
+    from zoetrope.media import encode_mp4
+
+    clip = encode_mp4(np.zeros((8, 64, 64, 3), np.uint8))
+    before = _jobs(db)
+    r = _post(server, "/videos/extensions", data={"prompt": "on", "seconds": "1", "video[id]": "video_abc"},
+              files={"video": ("clip.mp4", clip, "video/mp4")})
+    assert _error(r, 400)["param"] == "video"
     assert _jobs(db) == before
 
 

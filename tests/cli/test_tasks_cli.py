@@ -259,3 +259,8 @@ def test_an_output_where_no_file_can_be_made_is_refused_before_the_model_runs(tm
     result = invoke("generate", "a red ball", "--seconds", 1, "-o", "/proc/x.mp4")
     assert isinstance(result.exception, InvalidRequest), result.output
     assert result.exception.param == "--output" and "cannot write" in result.exception.message
+
+
+def test_an_output_that_is_a_directory_is_named_as_one(tmp_path):
+    result = invoke("generate", "a red ball", "--seconds", 1, "-o", tmp_path)
+    assert isinstance(result.exception, InvalidRequest) and "is a directory" in result.exception.message

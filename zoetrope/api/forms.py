@@ -53,13 +53,22 @@ class Body:
             raise InvalidRequest(f"{name} must be a number", param=name) from None
 
     def reference_id(self, name: str) -> str | None:
-        """`video={"id": ...}` in JSON, `video[id]=...` in a form."""
+        """`video={"id": ...}` in JSON, `video[id]=...` in a form, or the id alone (`video="video_..."`)."""
         value = self.fields.get(name)
         if isinstance(value, dict):
             ref = value.get("id")
             return str(ref) if ref else None
+        if isinstance(value, str) and value:
+            return unicode_text(value, name)
         flat = self.fields.get(f"{name}[id]")
         return str(flat) if flat else None
+
+    def source(self, name: str) -> tuple[str | None, bytes | None]:
+        """A source video given by id or as an uploaded file (one of them, not both)."""
+        ref, upload = self.reference_id(name), self.files.get(name)
+        if ref is not None and upload is not None:
+            raise InvalidRequest(f"{name} is both an id and an uploaded file: send one of them", param=name)
+        return ref, upload
 
 
 FRAMING = 64 * 1024  # a multipart body's room beyond the cap, for its boundaries and part headers

@@ -81,15 +81,15 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")  # the ISO media files the writer and 
 def check_output(out: Path, suffixes: tuple[str, ...] = VIDEO_SUFFIXES, inputs: tuple[Path, ...] = ()) -> None:
     """Refuse an `-o` that could not be written or signed, or that would overwrite one of the command's
     `inputs` (`-o` defaults to out.mp4, the name `generate` writes), before any weights load."""
+    if out.is_dir():
+        raise InvalidRequest(f"-o {out} is a directory; give a file name such as {out / ('out' + suffixes[0])}",
+                             param="--output")
     if out.suffix.lower() not in suffixes:
         raise InvalidRequest(f"-o {out} must end in {' or '.join(suffixes)}", param="--output")
     for source in inputs:
         if out.exists() and source.exists() and out.resolve() == source.resolve():
             raise InvalidRequest(f"-o {out} is the input {source}: writing it would destroy the source; "
                                  "give another name with -o", param="--output")
-    if out.is_dir():
-        raise InvalidRequest(f"-o {out} is a directory; give a file name such as {out / ('out' + suffixes[0])}",
-                             param="--output")
     if not out.parent.is_dir():
         raise InvalidRequest(f"-o {out}: the directory {out.parent} does not exist; create it first",
                              param="--output")

@@ -111,9 +111,8 @@ async def extend_video(
             f"direction must be 'forward' or 'backward', not {direction!r}", param="direction"
         )
     task = "extend_backward" if direction == "backward" else "extend"
-    req = body_request(
-        body, task, source_video_id=body.reference_id("video"), source_upload=body.files.get("video")
-    )
+    ref, upload = body.source("video")
+    req = body_request(body, task, source_video_id=ref, source_upload=upload)
     return await queue_video(svc, who, req, idempotency_key)
 
 
@@ -125,10 +124,8 @@ async def edit_video(
     idempotency_key: str | None = Header(None),
 ) -> Response:
     body = await read_body(request)
-    ref = body.reference_id("video")
-    req = body_request(
-        body, "remix", source_video_id=ref, source_upload=body.files.get("video"), remix_of=ref
-    )
+    ref, upload = body.source("video")
+    req = body_request(body, "remix", source_video_id=ref, source_upload=upload, remix_of=ref)
     return await queue_video(svc, who, req, idempotency_key)
 
 
