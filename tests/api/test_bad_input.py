@@ -124,6 +124,7 @@ def test_replaying_an_idempotency_key_after_delete_is_a_409_not_a_ghost(client, 
     [
         ("/videos/extensions", {"prompt": "on", "video": {"id": "video_nope"}}, "video"),
         ("/videos/extensions", {"prompt": "on", "video": "video_nope"}, "video"),  # the id alone, as blends take it
+        ("/videos/extensions", {"prompt": "on", "video": {"id": "video_\u0000x"}}, "video"),
         ("/videos/edits", {"prompt": "on", "video": {"id": "video_nope"}}, "video"),
         ("/videos/video_nope/remix", {"prompt": "on"}, "video_id"),
         ("/videos/video_nope/loop", {"prompt": "on"}, "video_id"),

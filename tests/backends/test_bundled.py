@@ -43,6 +43,16 @@ def test_a_duration_shorter_than_the_models_step_is_delivered_as_asked(backend):
         assert len(frames) == count, seconds
 
 
+def test_a_storyboard_card_near_the_end_of_an_odd_duration_gets_its_frames(backend):
+    """4.2 s is 34 frames: the model makes 37 (1 + 4k, rounded up) and delivers 34, so a card at 4.1 s
+    (frame 33) has a frame of its own."""
+    from zoetrope.backends.base import StoryCard
+
+    frames, _ = _run(backend, prompt="a", width=64, height=64, seconds=4.2, task="storyboard",
+                     cards=(StoryCard("a red ball", 0.0), StoryCard("a blue star", 4.1)))
+    assert frames.shape[0] == 34 and frames_for(4.2) == 37
+
+
 def test_image_is_one_frame(backend):
     frames, _ = _run(backend, prompt="a star", width=64, height=112, seconds=0, task="t2i")
     assert frames.shape == (1, 112, 64, 3)

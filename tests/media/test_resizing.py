@@ -57,3 +57,14 @@ def test_bad_sizes_and_modes_are_rejected() -> None:
         resize(framed_square(), 0, 10)
     with pytest.raises(ValueError, match="mode"):
         fit(framed_square(), 10, 10, mode="stretch")  # type: ignore[arg-type]
+
+
+def test_retime_keeps_the_length_and_shows_each_frame_for_its_time() -> None:
+    from zoetrope.media import retime
+
+    frames = np.arange(6, dtype=np.uint8)[:, None, None, None].repeat(2, 1).repeat(2, 2).repeat(3, 3)  # 6 frames, 4 fps
+    slow = retime(frames, 4, 8)[:, 0, 0, 0]
+    assert slow.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]  # every frame on screen for as long
+    fast = np.arange(60, dtype=np.uint8)[:, None, None, None].repeat(3, 3)  # 2 s at 30 fps
+    assert retime(fast, 30, 8)[:, 0, 0, 0].tolist() == [int(i * 3.75) for i in range(16)]
+    assert retime(frames, 8, 8) is frames and retime(frames, None, 8) is frames

@@ -57,11 +57,11 @@ class Body:
         value = self.fields.get(name)
         if isinstance(value, dict):
             ref = value.get("id")
-            return str(ref) if ref else None
-        if isinstance(value, str) and value:
-            return unicode_text(value, name)
-        flat = self.fields.get(f"{name}[id]")
-        return str(flat) if flat else None
+        elif isinstance(value, str) and value:
+            ref = value
+        else:
+            ref = self.fields.get(f"{name}[id]")
+        return unicode_text(str(ref), name) if ref else None
 
     def source(self, name: str) -> tuple[str | None, bytes | None]:
         """A source video given by id or as an uploaded file (one of them, not both)."""

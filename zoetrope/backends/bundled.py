@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Iterator
@@ -22,10 +23,12 @@ TASKS = ("t2v", "t2i", "i2v", "extend", "extend_backward", "remix", "blend", "lo
 
 
 def frames_for(seconds: float, fps: int = FPS) -> int:
-    """Video frames for a duration: 0 s is one image; otherwise 1 + a multiple of 4 (the VAE's stride)."""
+    """Video frames to make for a duration: 0 s is one image; otherwise 1 + a multiple of 4 (the VAE's
+    stride), rounded up, so there are always at least the duration's frames to deliver (4.2 s: 37 made,
+    34 delivered)."""
     if seconds <= 0:
         return 1
-    return 1 + 4 * max(1, round(seconds * fps / 4))
+    return 1 + 4 * max(1, math.ceil(whole_frames(seconds, fps) / 4))
 
 
 def _settings_device() -> str:

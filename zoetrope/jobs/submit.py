@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -156,14 +157,14 @@ def submit(
     if image:
         total = 0.0
     elif req.task in SOURCE_TASKS or req.task == "storyboard":
-        if req.source_upload is not None:  # the upload's frames at the model's rate, as the worker will read them
-            source_frames = max(1, round(source_seconds * caps.fps))
+        if req.source_upload is not None:  # the upload's frames at the model's rate, as the worker reads them
+            source_frames = max(1, round(source_seconds * caps.fps))  # `media.retime`'s count
+            source_seconds = source_frames / caps.fps
         new = _new_seconds(req, caps, entry.name, source_seconds)
-        _check(req, caps, sizing, new, source_frames, target, cards)
-        if req.task in NEW_FOOTAGE or req.task == "recut" and new > 0:
-            # New footage comes in whole steps of the VAE's 4 frames: what is made is what is charged.
+        if (req.task in NEW_FOOTAGE or req.task == "recut") and math.isfinite(new) and new > 0:
+            # New footage comes in whole steps of the VAE's 4 frames: what is made is what is checked and charged.
             new = extension_frames(new, caps.fps) / caps.fps
-            _check(req, caps, sizing, new, source_frames, target, cards)
+        _check(req, caps, sizing, new, source_frames, target, cards)
         params["new_seconds"] = new
         total = _total(req.task, new, source_seconds, source_frames, target, options, caps.fps)
     else:
@@ -253,9 +254,8 @@ def _source(
         info = media.probe(req.source_upload, param="video")
         if info.kind != "video":
             raise InvalidRequest("video must be an MP4 video, not an image", param="video")
+        # Its length as frames / fps: submit counts the frames the worker will read at the model's rate.
         seconds = info.frames / info.fps if info.fps else float(info.duration or 0)
-        if info.fps and abs(seconds - round(seconds)) <= 1.01 / info.fps:
-            seconds = float(round(seconds))  # a clip of n seconds often carries one frame more
         return None, seconds, int(info.frames), f"{info.width}x{info.height}"
     if req.task in SOURCE_TASKS:
         raise InvalidRequest(
@@ -327,7 +327,8 @@ def _new_seconds(req: VideoRequest, caps, model: str, source_seconds: float) -> 
             ) from None
     if req.task == "remix":
         # A remix redraws its source frame for frame: it lasts as long as the source.
-        if req.seconds is not None and abs(parse_seconds(req.seconds, caps, model) - source_seconds) > 1e-6:
+        asked = None if req.seconds is None else parse_seconds(req.seconds, caps, model)
+        if asked is not None and round(asked * caps.fps) != round(source_seconds * caps.fps):  # to the frame
             raise InvalidRequest(
                 f"a remix keeps its source's length ({seconds_str(source_seconds)} s), so seconds cannot be "
                 f"{req.seconds!r}: leave seconds out, then extend or re-cut the result", param="seconds")

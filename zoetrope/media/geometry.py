@@ -84,5 +84,6 @@ def retime(frames: np.ndarray, fps: float | None, to_fps: float) -> np.ndarray:
     if fps is None or abs(fps - to_fps) < 1e-3:
         return frames
     count = max(1, round(len(frames) * to_fps / fps))
-    at = np.minimum(np.round(np.arange(count) * fps / to_fps).astype(int), len(frames) - 1)
+    # The frame on screen at each new frame's time (rounding halves to even would show some twice as long).
+    at = np.minimum(np.floor(np.arange(count) * fps / to_fps + 1e-9).astype(int), len(frames) - 1)
     return frames[at]
