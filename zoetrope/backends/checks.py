@@ -115,8 +115,6 @@ def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> 
 def _check_frames(frames, param: str) -> None:
     """Media handed in as an array (the Python API) is what the decoders give: uint8 (T, H, W, 3), T >= 1."""
     shape = getattr(frames, "shape", None)
-    if shape is not None and len(shape) == 4 and shape[1:] == (0, 0, 3):
-        return  # the submit path's placeholder: a length, no pixels
     if shape is None or len(shape) != 4 or shape[0] < 1 or shape[3] != 3:
         raise InvalidRequest(f"{param} must be frames of shape (T, H, W, 3) with T >= 1, got shape {shape}; "
                              "read files with zoetrope.media.read_frames", param=param)

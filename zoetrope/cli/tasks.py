@@ -34,15 +34,6 @@ def native_size(backend, width: int, height: int) -> tuple[int, int]:
     return min(sizes, key=lambda s: abs(s[0] / s[1] - width / height) * 10 + abs(s[0] - width) / 64)
 
 
-def _planned(backend, width: int, height: int) -> tuple[int, int]:
-    """The native size `generate` would make width x height at: a size of an aspect the model makes
-    (the API's rule), else an error naming `size` and the aspects it can do."""
-    from zoetrope.jobs.sizes import plan_size
-
-    plan = plan_size(f"{width}x{height}", backend.capabilities, backend.name)
-    return plan.native_width, plan.native_height
-
-
 def write_video(backend, request, out: Path, *, size: tuple[int, int] | None = None, label: str = "generating",
                 before: Iterable[np.ndarray] = (), after: Iterable[np.ndarray] = ()) -> int:
     """Stream `before`, the backend's chunks for `request`, then `after` into an MP4 at `size` (default:
@@ -135,7 +126,7 @@ def release_video(backend, request, out: Path, *, size: tuple[int, int] | None =
 
 
 def read_video(path: Path, fps: float, param: str = "video") -> np.ndarray:
-    """Frames (T, H, W, 3) of a video file, resampled to `fps` (nearest frame), less any Zoetrope mark
+    """Frames (T, H, W, 3) of a video file, resampled to `fps` (`media.retime`), less any Zoetrope mark
     they carry: what a new generation keeps of them gets that generation's mark alone."""
     from zoetrope.media import read_frames, retime
     from zoetrope.safety.watermark import strip_watermark
@@ -299,11 +290,14 @@ def storyboard(
     """One video from prompt cards: each segment starts at its card's second and continues the last."""
     from zoetrope.backends.base import GenerationRequest
     from zoetrope.cli.storyboard_file import read_storyboard
+    from zoetrope.jobs.sizes import plan_size
 
     check_output(output, inputs=(file,))
     backend = _backend()
     board = read_storyboard(file)
-    w, h = _planned(backend, *board.size)
+    # `generate`'s rule: a size of an aspect the model makes, else an error naming `size`
+    plan = plan_size("{}x{}".format(*board.size), backend.capabilities, backend.name)
+    w, h = plan.native_width, plan.native_height
     req = GenerationRequest(prompt=board.cards[0].prompt, width=w, height=h, task="storyboard", seconds=board.seconds,
                             cards=board.cards, seed=seed, steps=steps, guidance=guidance)
     _check(backend, req)

@@ -364,8 +364,9 @@ def _check(req: VideoRequest, caps, sizing, new: float, frames: int, target: Job
 
 
 def _placeholder(frames: int) -> np.ndarray:
-    """Frames with the source's length and no pixels: what the checks need, without decoding."""
-    return np.empty((frames, 0, 0, 3), dtype=np.uint8)
+    """Frames with the source's length, one black pixel each: what the checks read (its length and
+    form), without decoding the video."""
+    return np.zeros((frames, 1, 1, 3), dtype=np.uint8)
 
 
 def _total(

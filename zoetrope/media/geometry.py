@@ -78,12 +78,11 @@ def _check_size(width: int, height: int) -> None:
 
 
 def retime(frames: np.ndarray, fps: float | None, to_fps: float) -> np.ndarray:
-    """`frames` (T, H, W, 3) shown at `fps`, resampled to `to_fps` by taking the nearest frame, so the
-    clip lasts as long as before: 60 frames at 30 fps become 16 at 8 fps. Unchanged when `fps` is
-    None (a still) or already `to_fps`."""
+    """`frames` (T, H, W, 3) shown at `fps`, resampled to `to_fps` by taking the frame on screen at
+    each new frame's time, so the clip lasts as long as before: 60 frames at 30 fps become 16 at 8 fps.
+    Unchanged when `fps` is None (a still) or already `to_fps`."""
     if fps is None or abs(fps - to_fps) < 1e-3:
         return frames
     count = max(1, round(len(frames) * to_fps / fps))
-    # The frame on screen at each new frame's time (rounding halves to even would show some twice as long).
     at = np.minimum(np.floor(np.arange(count) * fps / to_fps + 1e-9).astype(int), len(frames) - 1)
     return frames[at]

@@ -405,22 +405,18 @@ def on_one_core(fn: Callable[..., T], *args) -> T:
     return _one_core.submit(fn, *args).result()
 
 
-def _become_one_core_worker() -> None:
+def run_small_batches_here() -> None:
+    """Make the calling thread, on one core, the one that runs this process's small batches: the
+    worker thread below, or in a process whose only tensor work is on one thread (`zoetrope.jobs.embedder`'s
+    child) that thread itself, where handing each batch over and waiting for it would add a thread
+    switch both ways (about a millisecond, a fifth of a prompt's reading)."""
     one_compute_thread()
     _worker.is_it = True
 
 
-def run_small_batches_here() -> None:
-    """Make the calling thread, on one core, the one that runs this process's small batches: for
-    a process whose only tensor work is on this thread (`zoetrope.jobs.embedder`'s child), where
-    handing each batch to the worker thread and waiting for it would add a thread switch both ways
-    (about a millisecond, a fifth of a prompt's reading)."""
-    _become_one_core_worker()
-
-
 _worker = threading.local()
 # Every small batch of every encoder, one at a time: one torch team of one thread for the process.
-_one_core = ThreadPoolExecutor(1, thread_name_prefix="text-encoder", initializer=_become_one_core_worker)
+_one_core = ThreadPoolExecutor(1, thread_name_prefix="text-encoder", initializer=run_small_batches_here)
 
 _shared: TextEncoder | None = None
 _shared_lock = threading.Lock()
