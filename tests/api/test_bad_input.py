@@ -141,6 +141,8 @@ def test_replaying_an_idempotency_key_after_delete_is_a_409_not_a_ghost(client, 
         ("/videos", {"prompt": "a cat", "size": "64x64", "seconds": True}, "seconds"),
         ("/videos/storyboards", {"cards": [{"prompt": "a", "start": True}], "seconds": "2"}, "cards[0].start"),
         ("/videos/storyboards", {"cards": [{"prompt": 5, "start": 0}], "seconds": "2"}, "cards[0].prompt"),
+        ("/videos/storyboards", {"cards": [{"prompt": "a", "start": 0, "imgae": "x"}], "seconds": "2"},
+         "cards[0].imgae"),
     ],
 )
 def test_errors_name_the_field_the_client_sent(server, db, path, body, param):

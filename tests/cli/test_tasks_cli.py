@@ -106,6 +106,7 @@ def test_storyboard_from_toml_and_json(tmp_path):
         (["remix", "CLIP", "x", "--strength-end", 2], "strength_end"),
         (["extend", "CLIP", "--seconds", 59], "seconds"),
         (["recut", "CLIP", "--start", 1, "--end", 0.5], "end"),
+        (["animate", "CLIP", "it spins"], "image"),
     ],
 )
 def test_bad_input_names_the_field(tmp_path, clip, args, param):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import struct
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -76,3 +79,54 @@ def test_a_16_bit_grey_png_is_scaled_to_8_bits_not_clipped() -> None:
     frame = read_frames(buf.getvalue()).frames[0]
     assert frame.shape == (8, 64, 3)
     assert frame[0, 0, 0] == 0 and frame[0, -1, 0] == 255 and 120 <= frame[0, 32, 0] <= 135
+
+
+def _with_display_matrix(mp4: bytes, matrix: tuple[int, ...]) -> bytes:
+    """`mp4` with its video track's display matrix (tkhd, version 0) set, as a phone writes a portrait clip."""
+    data = bytearray(mp4)
+    at = data.find(b"tkhd") + 4 + 40  # version/flags, times, track id, duration, layer, volume
+    data[at : at + 36] = struct.pack(">9i", *matrix)
+    return bytes(data)
+
+
+def test_a_phone_portrait_clip_reads_upright() -> None:
+    # Stored 64x48 on its side, with the matrix of a clockwise quarter turn (a phone held upright).
+    stored = np.zeros((8, 48, 64, 3), np.uint8)
+    stored[:, :8, :8] = 255  # white in the stored picture's top-left corner
+    clip = _with_display_matrix(encode_mp4(stored, crf=0), (0, 0x10000, 0, -0x10000, 0, 0, 48 << 16, 0, 0x40000000))
+    frames = read_frames(clip).frames
+    assert frames.shape == (8, 64, 48, 3)  # portrait, as every player shows it
+    assert frames[0, :8, -8:].mean() > 200 and frames[0, :8, :8].mean() < 50  # turned clockwise: top-right
+    info = probe(clip)
+    assert (info.width, info.height) == (48, 64)
+
+
+def _mp4_at_times(frames: np.ndarray, times_ms: list[int]) -> bytes:
+    """An H.264 MP4 whose frames are shown at `times_ms` (a variable frame rate)."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=1000)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv444p"
+        stream.time_base = Fraction(1, 1000)
+        stream.options = {"crf": "0"}
+        for picture, ms in zip(frames, times_ms, strict=True):
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts, frame.time_base = ms, Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return buffer.getvalue()
+
+
+def test_a_variable_frame_rate_clip_is_resampled_by_its_timestamps() -> None:
+    from zoetrope.media import retime
+
+    # Five frames: 0 and 1 an eighth of a second each, 2 held for a whole second, then 3 and 4.
+    frames = np.zeros((5, 16, 16, 3), np.uint8) + np.array([0, 60, 120, 180, 240], np.uint8)[:, None, None, None]
+    media = read_frames(_mp4_at_times(frames, [0, 125, 250, 1250, 1375]))
+    np.testing.assert_allclose(media.times, [0, 0.125, 0.25, 1.25, 1.375], atol=1e-3)
+    at_8 = retime(media.frames, media.fps, 8, media.times)[:, 0, 0, 0].astype(int)
+    # Frame 2 stays on screen for the eight frames of its second; the average rate would have shown
+    # every frame for the same time.
+    assert len(at_8) == round(5 * 8 / media.fps) == 11  # as long as before: 1.375 s
+    expected = [0, 60] + [120] * 8 + [180]  # frame 2 from 0.25 s to 1.25 s
+    assert np.abs(at_8[:11] - expected).max() <= 2

@@ -134,7 +134,7 @@ def read_video(path: Path, fps: float, param: str = "video") -> np.ndarray:
     media = read_frames(path, param=param)
     if media.kind != "video":
         raise InvalidRequest(f"{path} is an image; {param} must be a video (use `animate` for a still)", param=param)
-    return retime(strip_watermark(media.frames)[0], media.fps, fps)
+    return retime(strip_watermark(media.frames)[0], media.fps, fps, media.times)
 
 
 def _request(backend, frames: np.ndarray, **kw):
@@ -169,7 +169,11 @@ def animate(
     from zoetrope.media import read_frames
 
     check_output(output, inputs=(image,))
-    still = read_frames(image, param="image").frames[:1]
+    media = read_frames(image, param="image")
+    if media.kind != "image":
+        raise InvalidRequest(f"{image} is a video; image must be a still (PNG, JPEG or WebP; use `extend` to "
+                             "continue a video)", param="image")
+    still = media.frames
     backend = _backend()
     req = _request(backend, still, prompt=prompt, task="i2v", seconds=seconds, seed=seed, steps=steps,
                    guidance=guidance)

@@ -29,7 +29,7 @@ def _frames_at(blobs: BlobStore, key: str, width: int, height: int, fps: float) 
     # Kept footage will carry this job's mark; the source's own mark comes off first, at the size it
     # was made at, or the two payloads would garble each other.
     decoded = media.read_frames(data)
-    frames = media.retime(strip_watermark(decoded.frames)[0], decoded.fps, fps)
+    frames = media.retime(strip_watermark(decoded.frames)[0], decoded.fps, fps, decoded.times)
     if frames.shape[1:3] != (height, width):
         frames = media.fit(frames, width, height, mode="letterbox")  # as the CLI does: nothing cut off
     return frames

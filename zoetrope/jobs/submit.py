@@ -293,6 +293,9 @@ def _target(engine: Engine, principal: Principal, req: VideoRequest, options: di
     return job
 
 
+CARD_FIELDS = ("prompt", "start")
+
+
 def _cards(options: dict) -> tuple[StoryCard, ...]:
     raw = options.get("cards")
     if raw is None:
@@ -303,6 +306,10 @@ def _cards(options: dict) -> tuple[StoryCard, ...]:
     for i, card in enumerate(raw):
         if not isinstance(card, dict):
             raise InvalidRequest(f"cards[{i}] must be an object with prompt and start", param=f"cards[{i}]")
+        for key in card:  # a misspelt key would be dropped without a word
+            if key not in CARD_FIELDS:
+                raise InvalidRequest(f"cards[{i}] has no field {key!r}; a card takes {' and '.join(CARD_FIELDS)}",
+                                     param=f"cards[{i}].{key}")
         try:
             if isinstance(card.get("start"), bool):
                 raise TypeError

@@ -23,11 +23,14 @@ _IMAGE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 
 @dataclass(frozen=True, eq=False)
 class Media:
-    """Decoded media: `frames` is uint8 (T, H, W, 3); `fps` is None for a still image (T == 1)."""
+    """Decoded media: `frames` is uint8 (T, H, W, 3); `fps` is None for a still image (T == 1).
+    `times` is each video frame's presentation time in seconds from the first (None for a still, or
+    where the file gives none): a variable-frame-rate clip is shown by them, not by its average rate."""
 
     frames: np.ndarray
     fps: float | None
     kind: Literal["video", "image"]
+    times: np.ndarray | None = None
 
     @property
     def width(self) -> int:
@@ -64,7 +67,8 @@ class MediaInfo:
 def read_frames(source: Source, *, param: str | None = None) -> Media:
     """Return the frames of an MP4, PNG, JPEG or WebP file path or upload bytes.
 
-    Images give one frame (EXIF rotation applied, transparency composited on black).
+    Images give one frame (EXIF rotation applied, transparency composited on black); video frames
+    come upright (the rotation a phone records in the file's display matrix applied).
     Raises InvalidMedia (with `param`) for empty, corrupt, truncated, unsupported or
     over-limit input (bytes, pixels, frames from `get_settings()`).
     """
@@ -72,6 +76,7 @@ def read_frames(source: Source, *, param: str | None = None) -> Media:
     if upload.format != "mp4":
         return Media(frames=_read_image(upload, param)[None], fps=None, kind="image")
     frames: list[np.ndarray] = []
+    times: list[float | None] = []
     with _video(upload, param) as (container, stream):
         fps = _fps(stream)
         packets = 0
@@ -82,12 +87,13 @@ def read_frames(source: Source, *, param: str | None = None) -> Media:
                 for frame in packet.decode():
                     if (frame.width, frame.height) != size:
                         raise InvalidMedia(f"{upload.name} changes picture size mid-stream", param=param)
-                    frames.append(frame.to_ndarray(format="rgb24"))
+                    frames.append(_upright(frame.to_ndarray(format="rgb24"), _quarter_turns(frame)))
+                    times.append(frame.time)
                     check_frames(upload, len(frames), param)
         except av.FFmpegError as e:
             raise InvalidMedia(f"{upload.name} is a corrupt video: {_reason(e)}", param=param) from None
         _check_complete(upload, stream, packets, len(frames), param)
-    return Media(frames=np.stack(frames), fps=fps, kind="video")
+    return Media(frames=np.stack(frames), fps=fps, kind="video", times=_relative(times))
 
 
 def probe(source: Source, *, param: str | None = None) -> MediaInfo:
@@ -102,19 +108,22 @@ def probe(source: Source, *, param: str | None = None) -> MediaInfo:
         return MediaInfo("image", upload.format, upload.format, width, height, 1, None, None)
     with _video(upload, param) as (container, stream):
         fps = _fps(stream)
-        packets = decoded = 0
+        packets = decoded = turns = 0
         try:
             for packet in container.demux(stream):
                 packets += 1 if packet.size else 0
                 if not decoded:  # one picture proves the stream decodes; the rest are counted
-                    decoded = len(packet.decode())
+                    pictures = packet.decode()
+                    decoded = len(pictures)
+                    turns = _quarter_turns(pictures[0]) if pictures else 0
         except av.FFmpegError as e:
             raise InvalidMedia(f"{upload.name} is a corrupt video: {_reason(e)}", param=param) from None
         _check_complete(upload, stream, packets, decoded, param)
         frames = max(stream.frames, packets)
         check_frames(upload, frames, param)
         ctx = stream.codec_context
-        return MediaInfo("video", "mp4", ctx.name, ctx.width, ctx.height, frames, fps, frames / fps)
+        width, height = (ctx.height, ctx.width) if turns % 2 else (ctx.width, ctx.height)
+        return MediaInfo("video", "mp4", ctx.name, width, height, frames, fps, frames / fps)
 
 
 def _reason(e: av.FFmpegError) -> str:
@@ -149,6 +158,25 @@ def _check_complete(
             f"{upload.name} is a truncated or corrupt video ({packets} of {stream.frames} frames readable)",
             param=param,
         )
+
+
+def _quarter_turns(frame: av.VideoFrame) -> int:
+    """Counter-clockwise quarter turns that show `frame` upright (its display matrix): a phone's
+    portrait clip is stored on its side with -90 (a clockwise turn). Odd angles are not applied."""
+    degrees = frame.rotation
+    return round(degrees / 90) % 4 if degrees % 90 == 0 and abs(degrees) <= 360 else 0
+
+
+def _upright(picture: np.ndarray, turns: int) -> np.ndarray:
+    return np.ascontiguousarray(np.rot90(picture, turns)) if turns else picture
+
+
+def _relative(times: list[float | None]) -> np.ndarray | None:
+    """Presentation times from the first frame's, or None unless every frame has one and they rise."""
+    if any(t is None for t in times):
+        return None
+    stamps = np.asarray(times, np.float64) - times[0]
+    return stamps if np.all(np.diff(stamps) > 0) else None
 
 
 def _fps(stream: av.VideoStream) -> float:

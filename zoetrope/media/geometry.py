@@ -77,12 +77,21 @@ def _check_size(width: int, height: int) -> None:
         raise ValueError(f"target size must be positive, got {width}x{height}")
 
 
-def retime(frames: np.ndarray, fps: float | None, to_fps: float) -> np.ndarray:
+def retime(frames: np.ndarray, fps: float | None, to_fps: float, times: np.ndarray | None = None) -> np.ndarray:
     """`frames` (T, H, W, 3) shown at `fps`, resampled to `to_fps` by taking the frame on screen at
     each new frame's time, so the clip lasts as long as before: 60 frames at 30 fps become 16 at 8 fps.
-    Unchanged when `fps` is None (a still) or already `to_fps`."""
-    if fps is None or abs(fps - to_fps) < 1e-3:
+    `times` (seconds from the first frame, rising; `Media.times`) says when each frame is shown where
+    the rate varies (a phone's or a screen recording's clip): the length is still T / `fps` (`fps` is
+    the average rate), but each new frame is the one on screen at its time.
+    Unchanged when `fps` is None (a still) or already `to_fps` at a steady rate."""
+    if fps is None:
+        return frames
+    steady = times is None or np.abs(times - np.arange(len(frames)) / fps).max() < 0.5 / fps
+    if steady and abs(fps - to_fps) < 1e-3:
         return frames
     count = max(1, round(len(frames) * to_fps / fps))
-    at = np.minimum(np.floor(np.arange(count) * fps / to_fps + 1e-9).astype(int), len(frames) - 1)
-    return frames[at]
+    if steady:
+        at = np.floor(np.arange(count) * fps / to_fps + 1e-9).astype(int)
+    else:
+        at = np.searchsorted(times, np.arange(count) / to_fps + 1e-9, side="right") - 1
+    return frames[np.clip(at, 0, len(frames) - 1)]

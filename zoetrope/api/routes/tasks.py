@@ -29,7 +29,8 @@ _STR = {"type": "string"}
 _NUM = {"type": "number"}
 _REF = {"oneOf": [_STR, {"type": "object", "properties": {"id": _STR}}], "description": "a video id"}
 _COMMON = {"prompt": _STR, "model": _STR, "size": _STR, "seed": {"type": "integer"}}
-_CARD = {"type": "object", "properties": {"prompt": _STR, "start": _NUM}, "required": ["prompt", "start"]}
+_CARD = {"type": "object", "properties": {"prompt": _STR, "start": _NUM}, "required": ["prompt", "start"],
+         "additionalProperties": False}
 
 
 def _video_id(body: Body, name: str) -> str:
