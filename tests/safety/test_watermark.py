@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from zoetrope.safety import convcode, detect_watermark, embed_watermark, payload_for, visible_watermark
+from zoetrope.safety.watermark import Z_FOUND
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from watermark import clip, crop, h264, resize  # noqa: E402  (the bench's own attacks)
@@ -77,8 +78,10 @@ def test_mark_is_invisible_enough():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_clean_clips_have_no_mark(seed):
-    # The rate over 200 clean clips is in bench/results/watermark.json.
-    assert not detect_watermark(h264(clip(seed, 64 if seed % 2 else 128), crf=18)).found
+    # The rate over 200 clean clips is in bench/results/watermark.json. A clean clip's sync peak
+    # stays under the bar, so no payload is even read from it: the CRC is a second guard, not the only one.
+    result = detect_watermark(h264(clip(seed, (32, 64, 128)[seed % 3]), crf=18))
+    assert not result.found and result.z < Z_FOUND
 
 
 def test_payload_may_be_hex_bytes_or_an_id():
