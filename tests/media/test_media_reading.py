@@ -130,3 +130,47 @@ def test_a_variable_frame_rate_clip_is_resampled_by_its_timestamps() -> None:
     assert len(at_8) == round(5 * 8 / media.fps) == 11  # as long as before: 1.375 s
     expected = [0, 60] + [120] * 8 + [180]  # frame 2 from 0.25 s to 1.25 s
     assert np.abs(at_8[:11] - expected).max() <= 2
+
+
+@pytest.mark.parametrize("fps", [30, 12.5, 8, 4])
+def test_read_video_keeps_the_frames_retime_would(fps) -> None:
+    from zoetrope.media import read_video, retime
+
+    clip = (np.arange(40, dtype=np.uint8)[:, None, None, None] * 6).repeat(32, 1).repeat(32, 2).repeat(3, 3)
+    data = encode_mp4(clip, fps=fps, crf=0)
+    whole = read_frames(data)
+    np.testing.assert_array_equal(read_video(data, 8).frames, retime(whole.frames, whole.fps, 8))
+
+
+def test_read_video_follows_timestamps_and_the_display_matrix() -> None:
+    from zoetrope.media import read_video, retime
+
+    frames = np.zeros((5, 16, 16, 3), np.uint8) + np.array([0, 60, 120, 180, 240], np.uint8)[:, None, None, None]
+    varying = _mp4_at_times(frames, [0, 125, 250, 1250, 1375])
+    whole = read_frames(varying)
+    np.testing.assert_array_equal(read_video(varying, 8).frames, retime(whole.frames, whole.fps, 8, whole.times))
+    stored = np.zeros((8, 48, 64, 3), np.uint8)
+    stored[:, :8, :8] = 255
+    portrait = _with_display_matrix(encode_mp4(stored, crf=0), (0, 0x10000, 0, -0x10000, 0, 0, 48 << 16, 0, 0x40000000))
+    shrunk = read_video(portrait, 8, within=(24, 24)).frames
+    assert shrunk.shape == (8, 24, 18, 3)  # upright, then fitted inside 24x24 keeping its 3:4
+    assert shrunk[0, :3, -3:].mean() > 200
+
+
+def test_read_video_holds_only_the_kept_frames_at_the_size_asked() -> None:
+    import tracemalloc
+
+    from zoetrope.media import read_video
+
+    big = np.zeros((48, 480, 640, 3), np.uint8)  # 2 s at 24 fps: 44 MB as RGB
+    big[:, 100:380, 100:540] = np.linspace(0, 255, 48, dtype=np.uint8)[:, None, None, None]
+    data = encode_mp4(big, fps=24)
+    tracemalloc.start()
+    try:
+        read = read_video(data, 8, within=(64, 64))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert read.frames.shape == (16, 48, 64, 3) and read.fps == 8
+    assert peak < big.nbytes / 20  # about one picture at full size, then 16 small ones
+    assert abs(int(read.frames[8, 24, 32, 0]) - int(big[24, 240, 320, 0])) < 8  # frame 8 is 1 s in: frame 24

@@ -26,10 +26,11 @@ def _frames_at(blobs: BlobStore, key: str, width: int, height: int, fps: float) 
         # A source video deleted (or expired) between this job's submit and its run.
         what = "source video" if key.startswith("videos/") else "uploaded input"
         raise NotFound(f"the {what} of this job was deleted before the job ran", code="source_deleted") from None
-    # Kept footage will carry this job's mark; the source's own mark comes off first, at the size it
-    # was made at, or the two payloads would garble each other.
-    decoded = media.read_frames(data)
-    frames = media.retime(strip_watermark(decoded.frames)[0], decoded.fps, fps, decoded.times)
+    # Read at the model's rate and no larger than the frame it fills: a phone's 4K upload is never
+    # decoded whole. Kept footage will carry this job's mark; the source's own mark comes off first
+    # (before any padding: at the whole frame, where the detector finds it), or the two payloads
+    # would garble each other.
+    frames = strip_watermark(media.read_video(data, fps, within=(width, height)).frames)[0]
     if frames.shape[1:3] != (height, width):
         frames = media.fit(frames, width, height, mode="letterbox")  # as the CLI does: nothing cut off
     return frames

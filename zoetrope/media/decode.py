@@ -78,22 +78,90 @@ def read_frames(source: Source, *, param: str | None = None) -> Media:
     frames: list[np.ndarray] = []
     times: list[float | None] = []
     with _video(upload, param) as (container, stream):
+        for frame in _pictures(upload, container, stream, param):
+            frames.append(_upright(frame.to_ndarray(format="rgb24"), _quarter_turns(frame)))
+            times.append(frame.time)
         fps = _fps(stream)
-        packets = 0
-        try:
-            size = (stream.codec_context.width, stream.codec_context.height)
-            for packet in container.demux(stream):
-                packets += 1 if packet.size else 0
-                for frame in packet.decode():
-                    if (frame.width, frame.height) != size:
-                        raise InvalidMedia(f"{upload.name} changes picture size mid-stream", param=param)
-                    frames.append(_upright(frame.to_ndarray(format="rgb24"), _quarter_turns(frame)))
-                    times.append(frame.time)
-                    check_frames(upload, len(frames), param)
-        except av.FFmpegError as e:
-            raise InvalidMedia(f"{upload.name} is a corrupt video: {_reason(e)}", param=param) from None
-        _check_complete(upload, stream, packets, len(frames), param)
     return Media(frames=np.stack(frames), fps=fps, kind="video", times=_relative(times))
+
+
+def read_video(
+    source: Source, fps: float, *, within: tuple[int, int] | None = None, param: str | None = None
+) -> Media:
+    """A video's frames at `fps`, as `retime(read_frames(...), fps)` gives them (each new frame the
+    one on screen at its time, by the file's timestamps), read one decoded picture at a time: only
+    the pictures kept become RGB, and with `within` (width, height) each larger than fits inside
+    it is shrunk as it is read, keeping its aspect. So memory holds the kept frames at that size, not
+    the whole file: a phone's 4K clip at 60 fps would be 15 GB of RGB. An image is one frame, shrunk
+    the same way. Raises InvalidMedia as `read_frames` does."""
+    upload = load(source, param)
+    if upload.format != "mp4":
+        still = _read_image(upload, param)
+        return Media(frames=_shrunk_image(still, within)[None], fps=None, kind="image")
+    kept: list[np.ndarray] = []
+    with _video(upload, param) as (container, stream):
+        average = _fps(stream)
+        on_screen: np.ndarray | av.VideoFrame | None = None  # the last picture read, made RGB once kept
+        first: float | None = None
+        decoded = 0
+        for decoded, frame in enumerate(_pictures(upload, container, stream, param), 1):
+            if decoded == 1:
+                first = frame.time
+            shown = frame.time - first if frame.time is not None and first is not None else (decoded - 1) / average
+            while on_screen is not None and len(kept) / fps + 1e-9 < shown:  # new frames before this one
+                on_screen = on_screen if isinstance(on_screen, np.ndarray) else _rgb(on_screen, within)
+                kept.append(on_screen)
+            on_screen = frame
+        count = max(1, round(decoded * fps / average))  # as long as the file: `retime`'s count
+        while len(kept) < count:
+            on_screen = on_screen if isinstance(on_screen, np.ndarray) else _rgb(on_screen, within)
+            kept.append(on_screen)
+    return Media(frames=np.stack(kept[:count]), fps=fps, kind="video")
+
+
+def _rgb(frame: av.VideoFrame, within: tuple[int, int] | None) -> np.ndarray:
+    """`frame` upright as uint8 (H, W, 3), shrunk (area average) to fit inside `within` when larger."""
+    turns = _quarter_turns(frame)
+    width, height = (frame.height, frame.width) if turns % 2 else (frame.width, frame.height)
+    scale = 1.0 if within is None else min(1.0, within[0] / width, within[1] / height)
+    if scale < 1.0:
+        width, height = max(1, round(width * scale)), max(1, round(height * scale))
+        if turns % 2:
+            width, height = height, width
+        picture = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_ndarray()
+    else:
+        picture = frame.to_ndarray(format="rgb24")
+    return _upright(picture, turns)
+
+
+def _shrunk_image(still: np.ndarray, within: tuple[int, int] | None) -> np.ndarray:
+    height, width = still.shape[:2]
+    scale = 1.0 if within is None else min(1.0, within[0] / width, within[1] / height)
+    if scale >= 1.0:
+        return still
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(still).resize(size, Image.Resampling.BOX))
+
+
+def _pictures(
+    upload: Upload, container: av.container.InputContainer, stream: av.VideoStream, param: str | None
+) -> Iterator[av.VideoFrame]:
+    """Every decoded picture of `stream`, in presentation order, checked against the limits; raises
+    InvalidMedia for a corrupt or truncated stream (after the last picture, for a cut-off file)."""
+    packets = decoded = 0
+    size = (stream.codec_context.width, stream.codec_context.height)
+    try:
+        for packet in container.demux(stream):
+            packets += 1 if packet.size else 0
+            for frame in packet.decode():
+                if (frame.width, frame.height) != size:
+                    raise InvalidMedia(f"{upload.name} changes picture size mid-stream", param=param)
+                decoded += 1
+                check_frames(upload, decoded, param)
+                yield frame
+    except av.FFmpegError as e:
+        raise InvalidMedia(f"{upload.name} is a corrupt video: {_reason(e)}", param=param) from None
+    _check_complete(upload, stream, packets, decoded, param)
 
 
 def probe(source: Source, *, param: str | None = None) -> MediaInfo:
