@@ -174,3 +174,12 @@ def test_read_video_holds_only_the_kept_frames_at_the_size_asked() -> None:
     assert read.frames.shape == (16, 48, 64, 3) and read.fps == 8
     assert peak < big.nbytes / 20  # about one picture at full size, then 16 small ones
     assert abs(int(read.frames[8, 24, 32, 0]) - int(big[24, 240, 320, 0])) < 8  # frame 8 is 1 s in: frame 24
+
+
+def test_read_video_at_no_rate_keeps_every_picture(smooth_frames) -> None:
+    from zoetrope.media import read_video
+
+    data = encode_mp4(smooth_frames(count=5), fps=30)
+    every = read_video(data, None)
+    np.testing.assert_array_equal(every.frames, read_frames(data).frames)
+    assert every.fps == 30

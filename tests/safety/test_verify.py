@@ -106,3 +106,11 @@ def test_verify_reads_a_signed_video_saved_under_another_name(tmp_path):
     text.write_text("not media at all\n")
     result = CliRunner().invoke(app, ["verify", str(text)])
     assert result.exit_code != 0 and "signing" not in str(result.exception)
+
+
+def test_verify_finds_the_mark_in_a_large_file_read_shrunk(tmp_path):
+    # A 640x480 clip: its pictures are shrunk as they are decoded, the mark is still read.
+    big = np.asarray(clip(1001, 128)).repeat(5, 1).repeat(5, 2)[:, :480]  # (16, 480, 640, 3)
+    path = write_mp4(tmp_path / "big.mp4", embed_watermark(big, "video_big"), fps=8)
+    report = verify(path)
+    assert report.watermark.found and report.watermark.payload == payload_for("video_big").hex()

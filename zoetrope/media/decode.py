@@ -86,14 +86,15 @@ def read_frames(source: Source, *, param: str | None = None) -> Media:
 
 
 def read_video(
-    source: Source, fps: float, *, within: tuple[int, int] | None = None, param: str | None = None
+    source: Source, fps: float | None, *, within: tuple[int, int] | None = None, param: str | None = None
 ) -> Media:
     """A video's frames at `fps`, as `retime(read_frames(...), fps)` gives them (each new frame the
     one on screen at its time, by the file's timestamps), read one decoded picture at a time: only
     the pictures kept become RGB, and with `within` (width, height) each larger than fits inside
     it is shrunk as it is read, keeping its aspect. So memory holds the kept frames at that size, not
-    the whole file: a phone's 4K clip at 60 fps would be 15 GB of RGB. An image is one frame, shrunk
-    the same way. Raises InvalidMedia as `read_frames` does."""
+    the whole file: a phone's 4K clip at 60 fps would be 15 GB of RGB. `fps` None keeps every
+    picture (at the file's average rate). An image is one frame, shrunk the same way. Raises
+    InvalidMedia as `read_frames` does."""
     upload = load(source, param)
     if upload.format != "mp4":
         still = _read_image(upload, param)
@@ -101,6 +102,9 @@ def read_video(
     kept: list[np.ndarray] = []
     with _video(upload, param) as (container, stream):
         average = _fps(stream)
+        if fps is None:
+            kept = [_rgb(frame, within) for frame in _pictures(upload, container, stream, param)]
+            return Media(frames=np.stack(kept), fps=average, kind="video")
         on_screen: np.ndarray | av.VideoFrame | None = None  # the last picture read, made RGB once kept
         first: float | None = None
         decoded = 0
