@@ -126,25 +126,24 @@ def read_video(
 def _rgb(frame: av.VideoFrame, within: tuple[int, int] | None) -> np.ndarray:
     """`frame` upright as uint8 (H, W, 3), shrunk (area average) to fit inside `within` when larger."""
     turns = _quarter_turns(frame)
-    width, height = (frame.height, frame.width) if turns % 2 else (frame.width, frame.height)
-    scale = 1.0 if within is None else min(1.0, within[0] / width, within[1] / height)
-    if scale < 1.0:
-        width, height = max(1, round(width * scale)), max(1, round(height * scale))
-        if turns % 2:
-            width, height = height, width
-        picture = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_ndarray()
-    else:
-        picture = frame.to_ndarray(format="rgb24")
-    return _upright(picture, turns)
+    upright = (frame.height, frame.width) if turns % 2 else (frame.width, frame.height)
+    size = _inside(*upright, within)
+    if size is None:
+        return _upright(frame.to_ndarray(format="rgb24"), turns)
+    width, height = size[::-1] if turns % 2 else size
+    return _upright(frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_ndarray(), turns)
 
 
 def _shrunk_image(still: np.ndarray, within: tuple[int, int] | None) -> np.ndarray:
-    height, width = still.shape[:2]
-    scale = 1.0 if within is None else min(1.0, within[0] / width, within[1] / height)
-    if scale >= 1.0:
-        return still
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(Image.fromarray(still).resize(size, Image.Resampling.BOX))
+    size = _inside(still.shape[1], still.shape[0], within)
+    return still if size is None else np.asarray(Image.fromarray(still).resize(size, Image.Resampling.BOX))
+
+
+def _inside(width: int, height: int, within: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The (width, height) a picture is shrunk to so that it fits inside `within`, keeping its aspect;
+    None where it already fits (or no bound is given)."""
+    scale = 1.0 if within is None else min(within[0] / width, within[1] / height)
+    return None if scale >= 1.0 else (max(1, round(width * scale)), max(1, round(height * scale)))
 
 
 def _pictures(
