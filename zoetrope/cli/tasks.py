@@ -126,15 +126,16 @@ def release_video(backend, request, out: Path, *, size: tuple[int, int] | None =
 
 
 def read_video(path: Path, fps: float, param: str = "video") -> np.ndarray:
-    """Frames (T, H, W, 3) of a video file, resampled to `fps` (`media.retime`), less any Zoetrope mark
-    they carry: what a new generation keeps of them gets that generation's mark alone."""
-    from zoetrope.media import read_frames, retime
+    """Frames (T, H, W, 3) of a video file at `fps` (`media.read_video`: only the frames kept are
+    held), less any Zoetrope mark they carry: what a new generation keeps of them gets that
+    generation's mark alone."""
+    from zoetrope.media import read_video as read_at
     from zoetrope.safety.watermark import strip_watermark
 
-    media = read_frames(path, param=param)
+    media = read_at(path, fps, param=param)
     if media.kind != "video":
         raise InvalidRequest(f"{path} is an image; {param} must be a video (use `animate` for a still)", param=param)
-    return retime(strip_watermark(media.frames)[0], media.fps, fps, media.times)
+    return strip_watermark(media.frames)[0]
 
 
 def _request(backend, frames: np.ndarray, **kw):
