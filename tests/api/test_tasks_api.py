@@ -258,3 +258,51 @@ def _fill(value, fill: dict):
     if isinstance(value, dict):
         return {k: _fill(v, fill) for k, v in value.items()}
     return value
+
+
+def _psnr(a, b) -> float:
+    import numpy as np
+
+    mse = np.mean((a.astype(float) - b.astype(float)) ** 2)
+    return float(10 * np.log10(255**2 / max(mse, 1e-9)))
+
+
+def test_a_source_of_another_aspect_is_extended_whole_at_its_own_scale(alice):
+    """A 4:3 clip with no size asked: the model's nearest aspect (7:4) just large enough to hold it,
+    the clip pillarboxed at its own scale, not a 400 about a size the client never sent."""
+    import numpy as np
+
+    frames = np.zeros((16, 72, 96, 3), np.uint8)
+    frames[:, :, :, 1] = np.linspace(40, 220, 96, dtype=np.uint8)[None, None, :]
+    upload = media.encode_mp4(frames, fps=8, crf=0)
+    extension = alice.videos.extend(prompt="it keeps going", seconds="1", video=("webcam.mp4", upload, "video/mp4"))
+    assert extension.size == "126x72"
+    done = alice.videos.poll(extension.id, poll_interval_ms=100)
+    assert done.status == "completed", done.error
+    out = media.read_frames(alice.videos.download_content(done.id).read()).frames
+    assert out.shape[1:3] == (72, 126)
+    assert _psnr(out[0, :, 15:111], frames[0]) > 30  # the clip whole, between two bars of 15 px
+    assert out[0, :, :12].max() < 40  # the bar
+
+
+def test_an_extension_keeps_a_large_source_at_its_own_resolution(alice):
+    """Kept footage is the source as it was, not the model's size scaled back up."""
+    import numpy as np
+
+    frames = np.zeros((16, 128, 224, 3), np.uint8)
+    frames[:] = (np.arange(224) // 3 % 2 * 160 + 40).astype(np.uint8)[None, None, :, None]  # grey 6 px stripes
+    upload = media.encode_mp4(frames, fps=8, crf=0)
+    extension = alice.videos.extend(prompt="it keeps going", seconds="1", video=("big.mp4", upload, "video/mp4"))
+    assert extension.size == "224x128"
+    done = alice.videos.poll(extension.id, poll_interval_ms=100)
+    assert done.status == "completed", done.error
+    out = media.read_frames(alice.videos.download_content(done.id).read()).frames
+    assert len(out) == 16 + 8 and _psnr(out[0], frames[0]) > 30  # at 112x64 and back the stripes blur away
+
+
+def test_an_image_to_animate_sets_the_size_when_none_is_asked(alice):
+    import numpy as np
+
+    still = np.full((72, 128, 3), 90, np.uint8)
+    video = alice.videos.create(prompt="it drifts", seconds="1", input_reference=("wide.png", media.encode_png(still), "image/png"))
+    assert video.size == "128x72"  # its own landscape aspect, not a portrait default

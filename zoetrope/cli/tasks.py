@@ -125,17 +125,22 @@ def release_video(backend, request, out: Path, *, size: tuple[int, int] | None =
     return count
 
 
-def read_video(path: Path, fps: float, param: str = "video") -> np.ndarray:
-    """Frames (T, H, W, 3) of a video file at `fps` (`media.read_video`: only the frames kept are
-    held), less any Zoetrope mark they carry: what a new generation keeps of them gets that
-    generation's mark alone."""
+def read_video(path: Path, caps, param: str = "video") -> np.ndarray:
+    """Frames (T, H, W, 3) of a video file at the model's rate (`media.read_video`: only the frames
+    kept are held), less any Zoetrope mark they carry (what a new generation keeps of them gets that
+    generation's mark alone), letterboxed into the size the model's nearest aspect takes to hold
+    them (`size_for_source`, as the API does) where the model does not make their own aspect."""
+    from zoetrope.jobs.sizes import size_for_source
+    from zoetrope.media import fit
     from zoetrope.media import read_video as read_at
     from zoetrope.safety.watermark import strip_watermark
 
-    media = read_at(path, fps, param=param)
+    media = read_at(path, caps.fps, param=param)
     if media.kind != "video":
         raise InvalidRequest(f"{path} is an image; {param} must be a video (use `animate` for a still)", param=param)
-    return strip_watermark(media.frames)[0]
+    frames = strip_watermark(media.frames)[0]
+    width, height = map(int, size_for_source(media.width, media.height, caps).split("x"))
+    return frames if (width, height) == (media.width, media.height) else fit(frames, width, height)
 
 
 def _request(backend, frames: np.ndarray, **kw):
@@ -194,7 +199,7 @@ def extend(
     """Extend a video forwards (or --backward); the original footage stays unchanged in the output."""
     check_output(output, inputs=(video,))
     backend = _backend()
-    frames = read_video(video, backend.capabilities.fps)
+    frames = read_video(video, backend.capabilities)
     req = _request(backend, frames, prompt=prompt, task="extend_backward" if backward else "extend",
                    seconds=seconds, seed=seed, steps=steps, guidance=guidance)
     _check(backend, req)
@@ -214,7 +219,7 @@ def loop(
     """Make a video loop: a transition from its end flows back into its start (both ends held)."""
     check_output(output, inputs=(video,))
     backend = _backend()
-    frames = read_video(video, backend.capabilities.fps)
+    frames = read_video(video, backend.capabilities)
     req = _request(backend, frames, prompt=prompt, task="loop", seconds=seconds, seed=seed, steps=steps,
                    guidance=guidance)
     _check(backend, req)
@@ -233,8 +238,7 @@ def blend(
     """Join two clips: A, a transition from A's end into B's start, then B."""
     check_output(output, inputs=(a, b))
     backend = _backend()
-    fps = backend.capabilities.fps
-    first, second = read_video(a, fps, "video"), read_video(b, fps, "target")
+    first, second = read_video(a, backend.capabilities, "video"), read_video(b, backend.capabilities, "target")
     req = _request(backend, first, prompt=prompt, task="blend", target=second, seconds=seconds, seed=seed,
                    steps=steps, guidance=guidance)
     _check(backend, req, {"video": "A", "video_b": "B"})
@@ -259,7 +263,7 @@ def remix(
     a prompt that asks for another motion gets it while the first frame keeps the layout."""
     check_output(output, inputs=(video,))
     backend = _backend()
-    frames = read_video(video, backend.capabilities.fps)
+    frames = read_video(video, backend.capabilities)
     req = _request(backend, frames, prompt=prompt, task="remix", strength=strength, strength_end=strength_end,
                    seed=seed, steps=steps, guidance=guidance)
     _check(backend, req)
@@ -279,7 +283,7 @@ def recut(
     """Trim a video to --start..--end, then optionally --extend it."""
     check_output(output, inputs=(video,))
     backend = _backend()
-    frames = read_video(video, backend.capabilities.fps)
+    frames = read_video(video, backend.capabilities)
     req = _request(backend, frames, prompt=prompt, task="recut", trim=(start, end), seconds=extend_by, seed=seed,
                    steps=steps, guidance=guidance)
     _check(backend, req)

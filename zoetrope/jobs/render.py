@@ -74,13 +74,16 @@ def render(job: Job, backend: Backend, blobs: BlobStore, progress: Progress) -> 
     """Generate, post-process, encode and store the job's outputs; returns (outputs, details)."""
     request = generation_request(job, blobs, backend.capabilities.fps)
     frames = np.concatenate(list(backend.generate(request, progress)), axis=0)  # (T, h, w, 3)
-    # Backends yield only the new frames of an extension; the video object is the stitched whole.
-    if request.task == "extend" and request.source is not None:
-        frames = np.concatenate([request.source, frames], axis=0)
-    elif request.task == "extend_backward" and request.source is not None:
-        frames = np.concatenate([frames, request.source], axis=0)
     width, height = (int(v) for v in job.size.split("x"))
     fps = request.fps or backend.capabilities.fps
+    # Backends yield only the new frames of an extension; the video object is the stitched whole,
+    # whose source footage is kept as it was: read again at the output's size, not the model's.
+    if request.task in ("extend", "extend_backward") and request.source is not None:
+        kept = request.source
+        if (width, height) != (request.width, request.height):
+            kept = _frames_at(blobs, job.params["source_key"], width, height, backend.capabilities.fps)
+            frames = media.fit(frames, width, height, mode="crop")  # as `finalize` would: never stretched
+        frames = np.concatenate([kept, frames] if request.task == "extend" else [frames, kept], axis=0)
     prefix = f"videos/{job.id}/{job.attempts}"
     variant, name = ("image", "image.png") if job.task == "t2i" else ("video", "video.mp4")
     outputs: dict[str, str] = {}

@@ -69,6 +69,23 @@ def plan_size(size: str, caps: Capabilities, model: str) -> SizePlan:
     return SizePlan(w, h, nw, nh)
 
 
+def size_for_source(width: int, height: int, caps: Capabilities) -> str:
+    """The size a task makes when the client names none and its source (a video to extend or edit,
+    an image to animate) is width x height: the source's own where the backend makes its aspect;
+    else the backend's nearest aspect, just large enough to hold the source whole (letterboxed into
+    it, at its own scale: kept footage stays as it was, with bars). Sides even (H.264's 4:2:0 would
+    pad an odd one) and within 16..MAX_SIDE."""
+    ratio = width / height
+    nw, nh = min(caps.sizes, key=lambda s: abs(math.log(s[0] / s[1] / ratio)))
+    aspect = nw / nh
+    if abs(aspect - ratio) / ratio <= ASPECT_TOLERANCE:
+        aspect = ratio
+    w, h = (height * aspect, height) if ratio < aspect else (width, width / aspect)
+    scale = min(MAX_SIDE / max(w, h), 1.0)
+    scale = max(scale, 16 / min(w, h))
+    return f"{2 * math.ceil(w * scale / 2)}x{2 * math.ceil(h * scale / 2)}"
+
+
 def parse_seconds(
     seconds: str | int | float, caps: Capabilities, model: str, *, param: str = "seconds"
 ) -> float:

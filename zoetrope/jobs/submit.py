@@ -28,7 +28,7 @@ from zoetrope.errors import InvalidRequest, UnsupportedByBackend
 from zoetrope.jobs import dispatch, store
 from zoetrope.jobs.models import Job, new_video_id
 from zoetrope.jobs.moderation import moderate
-from zoetrope.jobs.sizes import parse_seconds, plan_size, seconds_str
+from zoetrope.jobs.sizes import parse_seconds, plan_size, seconds_str, size_for_source
 from zoetrope.safety import payload_for
 from zoetrope.settings import get_settings
 from zoetrope.storage import BlobStore
@@ -146,7 +146,10 @@ def submit(
 
     target = _target(engine, principal, req, options)
     image = req.task == "t2i"
-    size = req.size or source_size or (DEFAULT_IMAGE_SIZE if image else DEFAULT_VIDEO_SIZE)
+    # With no size asked, a source's own (or the nearest the model makes): not a default of another shape.
+    size = req.size or (source_size and size_for_source(*map(int, source_size.split("x")), caps)) or (
+        DEFAULT_IMAGE_SIZE if image else DEFAULT_VIDEO_SIZE
+    )
     sizing = plan_size(size, caps, entry.name)
     params: dict = {"seed": req.seed, "strength": req.strength}
     if req.strength_end is not None:
@@ -242,9 +245,12 @@ def _store_inputs(blobs: BlobStore, req: VideoRequest, source: Job | None, job_i
 def _source(
     engine: Engine, principal: Principal, req: VideoRequest
 ) -> tuple[Job | None, float, int, str | None]:
-    """The job (or checked upload) a remix, edit or extension starts from: its duration and frames."""
+    """The job (or checked upload) a remix, edit or extension starts from: its duration, frames and
+    size (an image to animate gives its size alone)."""
     if req.reference is not None:
-        media.probe(req.reference, param="input_reference")
+        info = media.probe(req.reference, param="input_reference")
+        if not (req.source_video_id or req.source_upload is not None):
+            return None, 0.0, 0, f"{info.width}x{info.height}"
     if req.source_video_id:
         with transaction(engine) as s:
             job = store.get_completed_job(s, principal.account_id, req.source_video_id, param=req.source_param)
