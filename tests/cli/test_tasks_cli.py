@@ -265,3 +265,15 @@ def test_an_output_where_no_file_can_be_made_is_refused_before_the_model_runs(tm
 def test_an_output_that_is_a_directory_is_named_as_one(tmp_path):
     result = invoke("generate", "a red ball", "--seconds", 1, "-o", tmp_path)
     assert isinstance(result.exception, InvalidRequest) and "is a directory" in result.exception.message
+
+
+def test_a_clip_of_another_aspect_is_extended_whole_between_bars(tmp_path):
+    webcam = np.zeros((8, 72, 96, 3), np.uint8)
+    webcam[..., 1] = np.linspace(40, 220, 96, dtype=np.uint8)[None, None, :]
+    source = write_mp4(tmp_path / "webcam.mp4", webcam, fps=8, crf=0)
+    out = tmp_path / "x.mp4"
+    result = invoke("extend", source, "--seconds", 1, "-o", out)
+    assert result.exit_code == 0, result.output
+    made = frames_of(out)
+    assert made.shape == (16, 72, 126, 3)  # the model's 7:4, just large enough to hold the 4:3 clip
+    assert np.abs(made[0, :, 15:111].astype(int) - webcam[0]).mean() < 6 and made[0, :, :12].max() < 40
