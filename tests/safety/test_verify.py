@@ -114,3 +114,12 @@ def test_verify_finds_the_mark_in_a_large_file_read_shrunk(tmp_path):
     path = write_mp4(tmp_path / "big.mp4", embed_watermark(big, "video_big"), fps=8)
     report = verify(path)
     assert report.watermark.found and report.watermark.payload == payload_for("video_big").hex()
+
+
+def test_verify_finds_the_mark_in_a_turned_copy(tmp_path):
+    # A copy re-encoded a quarter turn round (or turned by its display matrix alone, as a phone
+    # gallery does): the mark is read in the pictures' own orientation.
+    turned = np.rot90(embed_watermark(clip(1002, 128)[:, :, :96], "video_turned"), 1, axes=(1, 2))
+    path = write_mp4(tmp_path / "turned.mp4", np.ascontiguousarray(turned), fps=8)
+    report = verify(path)
+    assert report.watermark.found and report.watermark.payload == payload_for("video_turned").hex()

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from zoetrope.media import read_video
 from zoetrope.safety.provenance import C2PAReport, read_provenance
 from zoetrope.safety.watermark import WatermarkResult, detect_watermark, payload_for
@@ -45,7 +47,7 @@ def verify(path: str | os.PathLike[str], record_lookup: RecordLookup | None = No
     # long 4K file is never held whole.
     frames = read_video(path, None, within=(256, 256), param="file").frames
     c2pa = read_provenance(path)
-    watermark = detect_watermark(frames)
+    watermark = _detect_turned(frames)
     matches = None
     if c2pa.generation_id and watermark.found:
         matches = payload_for(c2pa.generation_id).hex() == watermark.payload
@@ -56,3 +58,16 @@ def verify(path: str | os.PathLike[str], record_lookup: RecordLookup | None = No
         if record is None and watermark.found and watermark.payload:
             record = record_lookup(watermark.payload)
     return VerifyReport(c2pa=c2pa, watermark=watermark, record=record, watermark_matches_manifest=matches)
+
+
+def _detect_turned(frames) -> WatermarkResult:
+    """The mark as the frames are shown, else in a quarter, half or three-quarter turn of them: a
+    file turned by its display matrix alone (a phone gallery's "rotate") or re-encoded turned keeps
+    the mark in the pictures' own orientation."""
+    found = detect_watermark(frames)
+    for turns in (1, 3, 2):
+        if found.found:
+            break
+        found = detect_watermark(np.rot90(frames, turns, axes=(1, 2)))
+    return found
+
