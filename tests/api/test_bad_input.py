@@ -133,6 +133,7 @@ def test_replaying_an_idempotency_key_after_delete_is_a_409_not_a_ghost(client, 
         ("/videos/storyboards", {"cards": [1, 2], "seconds": "2"}, "cards[0]"),
         ("/videos", {"prompt": "a cat", "input_reference": "https://example.com/cat.png"}, "input_reference"),
         ("/videos", {"prompt": "a cat", "size": "64x64", "seconds": "0.0001"}, "seconds"),
+        ("/videos", {"prompt": "a cat", "size": "113x64", "seconds": "1"}, "size"),  # H.264 pads odd sides
         ("/moderations", {"input": 5}, "input"),
         ("/videos", {"prompt": "a cat", "size": "64x64", "seconds": "1", "seed": 10**20}, "seed"),
         ("/videos", {"prompt": "a cat", "size": "64x64", "seconds": "1", "seed": -1}, "seed"),

@@ -151,6 +151,12 @@ def submit(
         DEFAULT_IMAGE_SIZE if image else DEFAULT_VIDEO_SIZE
     )
     sizing = plan_size(size, caps, entry.name)
+    if not image and (sizing.width % 2 or sizing.height % 2):  # the file would be a pixel larger than it says
+        raise InvalidRequest(
+            f"size {size}: a video's sides must be even (H.264 4:2:0); ask for "
+            f"{sizing.width + sizing.width % 2}x{sizing.height + sizing.height % 2}",
+            param="size",
+        )
     params: dict = {"seed": req.seed, "strength": req.strength}
     if req.strength_end is not None:
         params["strength_end"] = req.strength_end
