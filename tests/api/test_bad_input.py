@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from zoetrope.access import ledger
-from zoetrope.access.accounts import create_account
+from zoetrope.access.accounts import create_account, open_account
 from zoetrope.access.keys import create_key
 from zoetrope.config import get_config
 from zoetrope.db import make_engine, transaction
@@ -106,6 +106,27 @@ def test_images_refused_partway_withdraw_the_ones_already_queued(server, db):
         server, "/images/generations", key="carol", json={"prompt": "a yellow star", "size": "64x64"}
     )
     assert retry.status_code == 200, retry.text
+
+
+def test_an_image_request_refused_partway_keeps_the_image_an_earlier_request_paid_for(server, db):
+    """The same Idempotency-Key, first for one image, then for two with one credit too few: the
+    refusal withdraws only what it queued, never the first request's paid image."""
+    with transaction(db, immediate=True) as s:
+        account = open_account(s, "erin", plan="plus")  # this month's credits granted, then all but one spent
+        server.keys["erin"] = create_key(s, account.id)[1]
+        ledger.grant(s, account.id, 1 - ledger.balance(s, account.id))  # one credit: one image
+    body, headers = {"prompt": "a yellow star", "size": "64x64"}, {"idempotency-key": "erin-stars"}
+    first = _post(server, "/images/generations", key="erin", headers=headers, json=body)
+    assert first.status_code == 200, first.text
+    with transaction(db) as s:
+        (paid,) = s.scalars(select(Job).where(Job.account_id == account.id)).all()
+    assert _error(_post(server, "/images/generations", key="erin", headers=headers, json={**body, "n": 2}), 402)
+    with transaction(db) as s:
+        kept = s.scalar(select(Job).where(Job.id == paid.id))
+        assert kept.deleted_at is None and kept.status == "completed"
+        assert ledger.balance(s, account.id) == 0  # paid once, refunded nothing, charged nothing more
+    again = _post(server, "/images/generations", key="erin", headers=headers, json=body)
+    assert again.status_code == 200 and again.json()["data"] == first.json()["data"]
 
 
 def test_replaying_an_idempotency_key_after_delete_is_a_409_not_a_ghost(client, server):

@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import Engine
@@ -115,12 +116,32 @@ def submit(
     *,
     idempotency_key: str | None = None,
 ) -> Job:
-    """Queue the job `req` describes for `principal` and return it."""
+    """Queue the job `req` describes for `principal` and return it (with an `idempotency_key` an
+    earlier request already used, the job that request made)."""
+    return submit_once(engine, registry, blobs, principal, req, idempotency_key=idempotency_key).job
+
+
+class Submitted(NamedTuple):
+    job: Job
+    new: bool  # False: the job an earlier request with the same Idempotency-Key made
+
+
+def submit_once(
+    engine: Engine,
+    registry: Registry,
+    blobs: BlobStore,
+    principal: Principal,
+    req: VideoRequest,
+    *,
+    idempotency_key: str | None = None,
+) -> Submitted:
+    """`submit`, saying whether this call made the job: a request that withdraws what it queued
+    (several images, one of them refused) must not withdraw what an earlier request made."""
     if idempotency_key:
         with transaction(engine) as s:
             earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
             if earlier is not None:
-                return earlier
+                return Submitted(earlier, False)
     if not req.prompt or not req.prompt.strip():
         raise InvalidRequest("prompt must not be empty", param="prompt")
     unicode_text(req.prompt, "prompt")
@@ -189,11 +210,11 @@ def submit(
     )
     job_id = new_video_id()
 
-    def write(s: Session) -> Job:
+    def write(s: Session) -> Submitted:
         if idempotency_key:
             earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
             if earlier is not None:
-                return earlier
+                return Submitted(earlier, False)
             store.remember_idempotent(s, principal.account_id, idempotency_key, req.fingerprint(), job_id)
         # Refusals (403/402/429) roll back all of this submit (its savepoint); credits are held only
         # with the job row.
@@ -204,7 +225,7 @@ def submit(
             params["target_key"] = target.outputs["video"]
         details = {"generated_size": sizing.native_size, "resized": str(sizing.resized).lower()}
         dispatch.announce(s)
-        return store.insert_job(
+        return Submitted(store.insert_job(
             s,
             Job(
                 id=job_id,
@@ -224,16 +245,17 @@ def submit(
                 max_attempts=get_settings().max_attempts,
                 watermark_payload=payload_for(job_id).hex(),
             ),
-        )
+        ), True)
 
     try:
         # Concurrent submits share one transaction, each in a savepoint (`batched_write`).
-        job = batched_write(engine, write)
+        done = batched_write(engine, write)
     except BaseException:
         blobs.delete_prefix(f"inputs/{job_id}")
         raise
-    dispatch.doorbell.ring()  # committed: an idle worker of this process claims it now
-    return job
+    if done.new:
+        dispatch.doorbell.ring()  # committed: an idle worker of this process claims it now
+    return done
 
 
 def _store_inputs(blobs: BlobStore, req: VideoRequest, source: Job | None, job_id: str, params: dict) -> None:

@@ -84,7 +84,7 @@ async def generate_images(
     size = None if size == "auto" else size  # gpt-image's default: Zoetrope's default image size
     model = body.text("model") or svc.registry.model_names()[0]
     seed = body.integer("seed")
-    jobs = []
+    jobs, made = [], []  # every image's job; those this request made (not an Idempotency-Key's earlier ones)
     try:
         for i in range(n):
             req = VideoRequest(
@@ -95,12 +95,16 @@ async def generate_images(
                 seed=None if seed is None else seed + i,
             )
             key = f"{idempotency_key}:{i}" if idempotency_key else None
-            jobs.append(await run_in_threadpool(submit.submit, svc.engine, svc.registry, svc.blobs, who, req,
-                                                idempotency_key=key))
+            done = await run_in_threadpool(submit.submit_once, svc.engine, svc.registry, svc.blobs, who, req,
+                                           idempotency_key=key)
+            jobs.append(done.job)
+            if done.new:
+                made.append(done.job.id)
     except Exception:
-        # One request, one answer: images already queued for it are withdrawn and their credits
+        # One request, one answer: images this request queued are withdrawn and their credits
         # released, so a refusal of the third image (a plan's concurrency, say) charges nothing.
-        await run_in_threadpool(_withdraw, svc, who.account_id, [j.id for j in jobs])
+        # An image an earlier request with the same key made (and paid for) stays.
+        await run_in_threadpool(_withdraw, svc, who.account_id, made)
         raise
     images = await asyncio.gather(*(_wait(svc, who.account_id, j.id) for j in jobs))
     return ImagesResponse(
