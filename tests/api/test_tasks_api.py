@@ -306,3 +306,13 @@ def test_an_image_to_animate_sets_the_size_when_none_is_asked(alice):
     still = np.full((72, 128, 3), 90, np.uint8)
     video = alice.videos.create(prompt="it drifts", seconds="1", input_reference=("wide.png", media.encode_png(still), "image/png"))
     assert video.size == "128x72"  # its own landscape aspect, not a portrait default
+
+
+def test_a_video_asked_in_decimals_is_labelled_and_charged_as_the_frames_made(alice, db):
+    """1.3 s at 8 fps is 10 frames, 1.25 s: the video object and the charge say what the file holds."""
+    video = alice.videos.create(prompt="a red ball rolls", size=SIZE, seconds="1.3")
+    assert video.seconds == "1.25"
+    assert _frames(alice, video) == ("1.25", 10)
+    with transaction(db) as s:
+        charge = s.scalar(select(Charge).where(Charge.job_id == video.id))
+    assert charge.seconds == 1.25

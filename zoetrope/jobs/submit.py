@@ -22,7 +22,7 @@ from zoetrope.access.admission import admit
 from zoetrope.access.entitlements import RequestSummary
 from zoetrope.access.keys import Principal
 from zoetrope.backends.base import GenerationRequest, StoryCard
-from zoetrope.backends.checks import check_request, check_seed, extension_frames, trim_frames
+from zoetrope.backends.checks import check_request, check_seed, extension_frames, trim_frames, whole_frames
 from zoetrope.backends.registry import Registry
 from zoetrope.db import batched_write, transaction
 from zoetrope.errors import InvalidRequest, UnsupportedByBackend
@@ -199,6 +199,9 @@ def submit_once(
         total = _total(req.task, new, source_seconds, source_frames, target, options, caps.fps)
     else:
         total = parse_seconds(req.seconds or source_seconds or DEFAULT_SECONDS, caps, entry.name)
+        # What is made is whole frames (1.06 s at 8 fps is 8 frames, 1 s): the video object, the
+        # charge and the day's quota count those, not the asked decimals.
+        total = whole_frames(total, caps.fps) / caps.fps
 
     summary = RequestSummary(
         model=entry.name,
