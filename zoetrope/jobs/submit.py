@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zoetrope import media
@@ -253,6 +254,17 @@ def submit_once(
     try:
         # Concurrent submits share one transaction, each in a savepoint (`batched_write`).
         done = batched_write(engine, write)
+    except IntegrityError:
+        blobs.delete_prefix(f"inputs/{job_id}")
+        if not idempotency_key:
+            raise
+        # Another request with this key (another process, or PostgreSQL's next transaction)
+        # committed between this one's check and its insert: that request's job is the answer.
+        with transaction(engine) as s:
+            earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
+        if earlier is None:
+            raise
+        return Submitted(earlier, False)
     except BaseException:
         blobs.delete_prefix(f"inputs/{job_id}")
         raise
