@@ -51,6 +51,50 @@ def test_monthly_grant_is_given_once_per_month_and_does_not_roll_over(engine):
     assert _balance(engine, acct) == 1000  # the 700 unspent of June expired, July's 1000 granted
 
 
+def _next_month(engine, acct, day=date(2025, 7, 1)):
+    with transaction(engine) as s:
+        assert ledger.ensure_monthly_grant(s, s.get(ledger.Account, acct), CFG.plan("plus"), day)
+
+
+def test_credits_a_job_holds_over_the_end_of_the_month_expire_when_it_releases_them(engine):
+    acct = _account(engine)
+    _reserve(engine, acct, "video_held", 300)  # still queued when June ends
+    _reserve(engine, acct, "video_spent", 700)
+    with transaction(engine) as s:
+        ledger.capture(s, "video_spent")
+    _next_month(engine, acct)
+    assert _balance(engine, acct) == 1000  # July's grant; the held 300 count as spent
+    with transaction(engine) as s:
+        ledger.release(s, "video_held", reason="cancelled")
+    assert _balance(engine, acct) == 1000  # June's 300 came back and expired with June: not 1300
+
+
+def test_a_held_charge_captured_or_released_after_the_month_ends_is_counted_once(engine):
+    acct = _account(engine)
+    _reserve(engine, acct, "video_a", 300)
+    _reserve(engine, acct, "video_b", 300)
+    _reserve(engine, acct, "video_c", 200)
+    with transaction(engine) as s:
+        ledger.capture(s, "video_c")
+    _next_month(engine, acct)  # June's 200 unspent expire
+    assert _balance(engine, acct) == 1000
+    with transaction(engine) as s:
+        ledger.capture(s, "video_a")  # spent in June: nothing moves
+        ledger.release(s, "video_b")  # June's credits: they come back expired
+    assert _balance(engine, acct) == 1000
+
+
+def test_bought_credits_outlive_the_month_and_its_credits_are_spent_first(engine):
+    acct = _account(engine)
+    with transaction(engine) as s:
+        ledger.grant(s, acct, 500, note="bought")
+    _reserve(engine, acct, "video_small", 10)
+    with transaction(engine) as s:
+        ledger.capture(s, "video_small")
+    _next_month(engine, acct)
+    assert _balance(engine, acct) == 500 + 1000  # June's 990 unspent expired, the 500 bought stay
+
+
 def test_team_grant_is_per_seat(engine):
     assert _balance(engine, _account(engine, "team", seats=3)) == 3000
 

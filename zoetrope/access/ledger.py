@@ -123,8 +123,39 @@ def next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
+def _monthly_grants(account_id: str):
+    """The account's monthly grant entries (not credits bought or added by hand)."""
+    return select(LedgerEntry).where(
+        LedgerEntry.account_id == account_id,
+        LedgerEntry.kind == "grant",
+        LedgerEntry.key.like(f"grant:{account_id}:%"),
+    )
+
+
+def _spent_since(session: Session, account_id: str, after: int, before: int | None = None) -> int:
+    """Credits of the charges reserved between ledger entries `after` and `before` that are still
+    held or were captured (at their final amount): what a month spent of its grant. A month's
+    credits are spent before bought ones, so this is what decides how much of a grant expires."""
+    stmt = (
+        select(func.coalesce(func.sum(Charge.credits), 0))
+        .join(LedgerEntry, LedgerEntry.job_id == Charge.job_id)
+        .where(
+            Charge.account_id == account_id,
+            Charge.status != RELEASED,
+            LedgerEntry.kind == "reserve",
+            LedgerEntry.currency == "credits",
+            LedgerEntry.id > after,
+        )
+    )
+    if before is not None:
+        stmt = stmt.where(LedgerEntry.id < before)
+    return int(session.scalar(stmt) or 0)
+
+
 def ensure_monthly_grant(session: Session, account: Account, plan: Plan, today: date) -> bool:
-    """Grant this month's plan credits once; unspent credits of the last grant expire first."""
+    """Grant this month's plan credits once; the last grant's unspent credits expire first (a
+    month's credits are spent before bought ones, which stay; credits a job still holds count as
+    spent, and expire when it releases them: `release`)."""
     amount = plan.monthly_credits * (max(account.seats, 1) if plan.per_seat else 1)
     if amount <= 0:
         return False
@@ -132,18 +163,9 @@ def ensure_monthly_grant(session: Session, account: Account, plan: Plan, today: 
     key = f"grant:{account.id}:{period}"
     if session.scalar(select(LedgerEntry.id).where(LedgerEntry.key == key)) is not None:
         return False
-    last = session.scalar(
-        select(LedgerEntry)
-        .where(
-            LedgerEntry.account_id == account.id,
-            LedgerEntry.kind == "grant",
-            LedgerEntry.key.like(f"grant:{account.id}:%"),
-        )
-        .order_by(LedgerEntry.id.desc())
-        .limit(1)
-    )
+    last = session.scalar(_monthly_grants(account.id).order_by(LedgerEntry.id.desc()).limit(1))
     if last is not None:
-        unspent = min(balance(session, account.id), last.amount)
+        unspent = min(balance(session, account.id), last.amount - _spent_since(session, account.id, last.id))
         if unspent > 0:
             _append(
                 session,
@@ -326,8 +348,32 @@ def release(session: Session, job_id: str, *, reason: str = "failed") -> Charge 
                 job_id=job_id,
                 note=reason,
             )
+    if charge.credits:
+        _expire_if_month_over(session, charge)
     session.flush()
     return charge
+
+
+def _expire_if_month_over(session: Session, charge: Charge) -> None:
+    """A charge held across the end of its month and released after it returns credits of a
+    grant that has since expired: that share expires now, as it would have at the month's end
+    (else holding jobs over the turn of a month would carry credits into the next)."""
+    reserved = session.scalar(select(LedgerEntry.id).where(LedgerEntry.key == f"reserve:{charge.job_id}:credits"))
+    if reserved is None:
+        return
+    grants = _monthly_grants(charge.account_id)
+    then = session.scalar(grants.where(LedgerEntry.id < reserved).order_by(LedgerEntry.id.desc()).limit(1))
+    after = session.scalar(grants.where(LedgerEntry.id > reserved).order_by(LedgerEntry.id).limit(1))
+    if then is None or after is None:
+        return  # released in the month it was reserved in (or not paid from a month's grant)
+    rollover = f"expire:{charge.account_id}:{after.key.rsplit(':', 1)[-1]}"
+    expired = -int(session.scalar(select(LedgerEntry.amount).where(LedgerEntry.key == rollover)) or 0)
+    # What the month had left when it ended, this charge now counted as unspent.
+    left = then.amount - _spent_since(session, charge.account_id, then.id, after.id) - expired
+    share = max(0, min(charge.credits, left))
+    if share:
+        _append(session, f"expire:{charge.job_id}", charge.account_id, "expire", -share, job_id=charge.job_id,
+                note=f"held over the end of {then.key.rsplit(':', 1)[-1]}: its monthly credits expired")
 
 
 def entries(session: Session, account_id: str, limit: int = 100) -> list[LedgerEntry]:
