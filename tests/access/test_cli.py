@@ -42,8 +42,8 @@ def test_accounts_create_show_set_grant_and_revoke():
     run("accounts", "set", "eve", "--plan", "pro", "--rpm", "10")
     run("accounts", "grant", "eve", "50")
     shown = run("accounts", "show", "eve")
-    # Three seats of team's month at creation (3 x 1,000), then the grant.
-    assert "plan pro" in shown and " 3050 credits" in shown and "country GB" in shown
+    # Three seats of team's month at creation (3 x 1,000), raised to pro's 10,000 by the change, then the grant.
+    assert "plan pro" in shown and " 10050 credits" in shown and "country GB" in shown
     run("keys", "create", "--account", "eve")
     assert "key_" in run("keys", "list", "--account", "eve")
     with transaction(engine_for(get_settings().resolved_database_url)) as s:

@@ -95,6 +95,29 @@ def test_bought_credits_outlive_the_month_and_its_credits_are_spent_first(engine
     assert _balance(engine, acct) == 500 + 1000  # June's 990 unspent expired, the 500 bought stay
 
 
+def test_a_larger_plan_or_more_seats_raise_this_months_credits_at_once(engine):
+    from zoetrope.access.accounts import open_account, update_account
+    from zoetrope.access.usage import today_utc
+
+    with transaction(engine) as s:
+        acct = open_account(s, "upgrader", plan="plus").id
+        team = open_account(s, "growing", plan="team", seats=1).id
+    _reserve(engine, acct, "video_before", 1)
+    with transaction(engine) as s:
+        update_account(s, acct, plan="pro")
+        update_account(s, team, seats=5)
+        update_account(s, team, seats=5)  # the same change again grants nothing more
+    assert _balance(engine, acct) == 10000 - 1  # pro's month, less what was spent on plus
+    assert _balance(engine, team) == 5000
+    with transaction(engine) as s:
+        update_account(s, acct, plan="plus")  # smaller: the month keeps what it was granted
+    assert _balance(engine, acct) == 9999
+    with transaction(engine) as s:  # next month: the whole of this month's unspent expires, top-up and all
+        nxt = ledger.next_month(today_utc())
+        ledger.ensure_monthly_grant(s, s.get(ledger.Account, acct), CFG.plan("plus"), nxt)
+    assert _balance(engine, acct) == 1000
+
+
 def test_team_grant_is_per_seat(engine):
     assert _balance(engine, _account(engine, "team", seats=3)) == 3000
 

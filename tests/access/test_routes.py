@@ -77,7 +77,7 @@ def test_admin_manages_accounts_keys_and_credits(api):
     )
     assert (
         c.post(f"/v1/admin/accounts/{made['id']}/credits", json={"amount": 5}, headers=h).json()["credits"]
-        == 2005
+        == 10005  # raised to pro's month by the change of plan, then the grant
     )
     key = c.post(f"/v1/admin/accounts/{made['id']}/keys", json={"name": "ci"}, headers=h).json()
     assert key["key"].startswith("zk-")

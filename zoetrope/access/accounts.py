@@ -122,4 +122,6 @@ def update_account(
     if is_admin is not None:
         account.is_admin = is_admin
     session.flush()
+    if plan is not None or seats is not None:  # a larger plan's credits from today, not next month
+        ledger.top_up_monthly_grant(session, account, get_config().plan(account.plan), today_utc())
     return account

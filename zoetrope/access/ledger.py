@@ -123,13 +123,31 @@ def next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def _monthly_grants(account_id: str):
-    """The account's monthly grant entries (not credits bought or added by hand)."""
+def _monthly_grants(account_id: str, prefix: str = ""):
+    """The account's monthly grant entries, keyed `grant:ACCOUNT:YYYY-MM` and, after a change to a
+    larger plan, `grant:ACCOUNT:YYYY-MM:top-up:N` (not credits bought or added by hand)."""
     return select(LedgerEntry).where(
         LedgerEntry.account_id == account_id,
         LedgerEntry.kind == "grant",
-        LedgerEntry.key.like(f"grant:{account_id}:%"),
+        LedgerEntry.key.like(f"grant:{account_id}:{prefix}%"),
     )
+
+
+def _month_of_grant(entry: LedgerEntry) -> str:
+    return entry.key.split(":")[2]
+
+
+def _granted_in(session: Session, account_id: str, period: str) -> tuple[int, int] | None:
+    """(first entry id, credits) of the account's grant for `period` with its top-ups; None if none."""
+    first, total = session.execute(
+        _monthly_grants(account_id, period)
+        .with_only_columns(func.min(LedgerEntry.id), func.coalesce(func.sum(LedgerEntry.amount), 0))
+    ).one()
+    return None if first is None else (int(first), int(total))
+
+
+def _monthly_amount(account: Account, plan: Plan) -> int:
+    return plan.monthly_credits * (max(account.seats, 1) if plan.per_seat else 1)
 
 
 def _spent_since(session: Session, account_id: str, after: int, before: int | None = None) -> int:
@@ -156,7 +174,7 @@ def ensure_monthly_grant(session: Session, account: Account, plan: Plan, today: 
     """Grant this month's plan credits once; the last grant's unspent credits expire first (a
     month's credits are spent before bought ones, which stay; credits a job still holds count as
     spent, and expire when it releases them: `release`)."""
-    amount = plan.monthly_credits * (max(account.seats, 1) if plan.per_seat else 1)
+    amount = _monthly_amount(account, plan)
     if amount <= 0:
         return False
     period = month_of(today)
@@ -165,7 +183,8 @@ def ensure_monthly_grant(session: Session, account: Account, plan: Plan, today: 
         return False
     last = session.scalar(_monthly_grants(account.id).order_by(LedgerEntry.id.desc()).limit(1))
     if last is not None:
-        unspent = min(balance(session, account.id), last.amount - _spent_since(session, account.id, last.id))
+        first, granted = _granted_in(session, account.id, _month_of_grant(last)) or (last.id, last.amount)
+        unspent = min(balance(session, account.id), granted - _spent_since(session, account.id, first))
         if unspent > 0:
             _append(
                 session,
@@ -173,9 +192,22 @@ def ensure_monthly_grant(session: Session, account: Account, plan: Plan, today: 
                 account.id,
                 "expire",
                 -unspent,
-                note=f"monthly credits of {last.key.rsplit(':', 1)[-1]} expire",
+                note=f"monthly credits of {_month_of_grant(last)} expire",
             )
     return _append(session, key, account.id, "grant", amount, note=f"{plan.name} monthly credits {period}")
+
+
+def top_up_monthly_grant(session: Session, account: Account, plan: Plan, today: date) -> bool:
+    """After a change of plan or seats: raise this month's grant to what `plan` grants (the
+    difference, once per amount); a smaller plan keeps what the month granted, and grants its own
+    from the next month. A month not granted yet is granted at the new plan by `ensure_monthly_grant`."""
+    period = month_of(today)
+    granted = _granted_in(session, account.id, period)
+    amount = _monthly_amount(account, plan)
+    if granted is None or amount <= granted[1]:
+        return False
+    return _append(session, f"grant:{account.id}:{period}:top-up:{amount}", account.id, "grant",
+                   amount - granted[1], note=f"{plan.name} from {today.isoformat()}: {period}'s credits raised to {amount}")
 
 
 def fast_generations_used(session: Session, account_id: str, plan: Plan, today: date) -> int:
@@ -363,17 +395,25 @@ def _expire_if_month_over(session: Session, charge: Charge) -> None:
         return
     grants = _monthly_grants(charge.account_id)
     then = session.scalar(grants.where(LedgerEntry.id < reserved).order_by(LedgerEntry.id.desc()).limit(1))
-    after = session.scalar(grants.where(LedgerEntry.id > reserved).order_by(LedgerEntry.id).limit(1))
-    if then is None or after is None:
-        return  # released in the month it was reserved in (or not paid from a month's grant)
-    rollover = f"expire:{charge.account_id}:{after.key.rsplit(':', 1)[-1]}"
+    if then is None:
+        return  # not paid from a month's grant
+    month = _month_of_grant(then)
+    after = session.scalar(
+        grants.where(LedgerEntry.id > reserved, LedgerEntry.key.not_like(f"grant:{charge.account_id}:{month}%"))
+        .order_by(LedgerEntry.id)
+        .limit(1)
+    )
+    if after is None:
+        return  # released in the month it was reserved in
+    first, granted = _granted_in(session, charge.account_id, month) or (then.id, then.amount)
+    rollover = f"expire:{charge.account_id}:{_month_of_grant(after)}"
     expired = -int(session.scalar(select(LedgerEntry.amount).where(LedgerEntry.key == rollover)) or 0)
     # What the month had left when it ended, this charge now counted as unspent.
-    left = then.amount - _spent_since(session, charge.account_id, then.id, after.id) - expired
+    left = granted - _spent_since(session, charge.account_id, first, after.id) - expired
     share = max(0, min(charge.credits, left))
     if share:
         _append(session, f"expire:{charge.job_id}", charge.account_id, "expire", -share, job_id=charge.job_id,
-                note=f"held over the end of {then.key.rsplit(':', 1)[-1]}: its monthly credits expired")
+                note=f"held over the end of {month}: its monthly credits expired")
 
 
 def entries(session: Session, account_id: str, limit: int = 100) -> list[LedgerEntry]:
