@@ -69,21 +69,28 @@ def plan_size(size: str, caps: Capabilities, model: str) -> SizePlan:
     return SizePlan(w, h, nw, nh)
 
 
-def size_for_source(width: int, height: int, caps: Capabilities) -> str:
+def size_for_source(width: int, height: int, caps: Capabilities, max_short: int | None = None) -> str:
     """The size a task makes when the client names none and its source (a video to extend or edit,
     an image to animate) is width x height: the source's own where the backend makes its aspect;
     else the backend's nearest aspect, just large enough to hold the source whole (letterboxed into
-    it, at its own scale: kept footage stays as it was, with bars). Sides even (H.264's 4:2:0 would
-    pad an odd one) and within 16..MAX_SIDE."""
+    it, at its own scale: kept footage stays as it was, with bars). Scaled down so that its short
+    side is at most `max_short` (a plan's resolution); sides even (H.264's 4:2:0 would pad an odd
+    one) and within 16..MAX_SIDE."""
     ratio = width / height
     nw, nh = min(caps.sizes, key=lambda s: abs(math.log(s[0] / s[1] / ratio)))
     aspect = nw / nh
     if abs(aspect - ratio) / ratio <= ASPECT_TOLERANCE:
         aspect = ratio
     w, h = (height * aspect, height) if ratio < aspect else (width, width / aspect)
-    scale = min(MAX_SIDE / max(w, h), 1.0)
+    scale = min(MAX_SIDE / max(w, h), 1.0 if max_short is None else max_short / min(w, h), 1.0)
     scale = max(scale, 16 / min(w, h))
-    return f"{2 * math.ceil(w * scale / 2)}x{2 * math.ceil(h * scale / 2)}"
+    even = tuple(2 * math.ceil(side * scale / 2 - 1e-6) for side in (w, h))
+    if abs(nw / nh - even[0] / even[1]) / (even[0] / even[1]) > ASPECT_TOLERANCE:  # as `plan_size` checks
+        # Rounding a small picture's sides moved it off the aspect: the native size's own, scaled.
+        most = MAX_SIDE // max(nw, nh) if max_short is None else max_short // min(nw, nh)
+        k = max(1, min(most, round(max(w * scale / nw, h * scale / nh))))
+        even = (nw * k, nh * k)
+    return f"{even[0]}x{even[1]}"
 
 
 def parse_seconds(

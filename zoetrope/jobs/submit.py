@@ -169,9 +169,12 @@ def submit_once(
     target = _target(engine, principal, req, options)
     image = req.task == "t2i"
     # With no size asked, a source's own (or the nearest the model makes): not a default of another shape.
-    size = req.size or (source_size and size_for_source(*map(int, source_size.split("x")), caps)) or (
-        DEFAULT_IMAGE_SIZE if image else DEFAULT_VIDEO_SIZE
-    )
+    if req.size:
+        size = req.size
+    elif source_size:  # no larger than the plan makes: not a refusal about a size the client never sent
+        size = size_for_source(*map(int, source_size.split("x")), caps, principal.plan.max_resolution)
+    else:
+        size = DEFAULT_IMAGE_SIZE if image else DEFAULT_VIDEO_SIZE
     sizing = plan_size(size, caps, entry.name)
     if not image and (sizing.width % 2 or sizing.height % 2):  # the file would be a pixel larger than it says
         raise InvalidRequest(
