@@ -84,6 +84,27 @@ def test_a_held_charge_captured_or_released_after_the_month_ends_is_counted_once
     assert _balance(engine, acct) == 1000
 
 
+def test_the_unused_share_of_a_capture_after_the_month_ends_expires_with_the_month(engine):
+    acct = _account(engine)
+    _reserve(engine, acct, "video_long", 1000)  # all of June's credits, held over its end
+    _next_month(engine, acct)
+    with transaction(engine) as s:
+        ledger.capture(s, "video_long", seconds=5)  # made half of what it reserved: 500 come back
+    assert _balance(engine, acct) == 1000  # June's 500 expired: not 1500
+    _next_month(engine, acct, date(2025, 8, 1))
+    assert _balance(engine, acct) == 1000  # and nothing of June reaches August
+
+
+def test_a_plan_without_monthly_credits_still_lets_the_last_months_expire(engine):
+    acct = _account(engine)
+    with transaction(engine) as s:
+        ledger.grant(s, acct, 50, note="bought")
+        account = s.get(ledger.Account, acct)
+        assert not ledger.ensure_monthly_grant(s, account, CFG.plan("free"), date(2025, 7, 1))
+        assert not ledger.ensure_monthly_grant(s, account, CFG.plan("free"), date(2025, 8, 1))
+    assert _balance(engine, acct) == 50  # June's 1000 expired once; the 50 bought stay
+
+
 def test_bought_credits_outlive_the_month_and_its_credits_are_spent_first(engine):
     acct = _account(engine)
     with transaction(engine) as s:

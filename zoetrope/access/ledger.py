@@ -173,28 +173,46 @@ def _spent_since(session: Session, account_id: str, after: int, before: int | No
 def ensure_monthly_grant(session: Session, account: Account, plan: Plan, today: date) -> bool:
     """Grant this month's plan credits once; the last grant's unspent credits expire first (a
     month's credits are spent before bought ones, which stay; credits a job still holds count as
-    spent, and expire when it releases them: `release`)."""
-    amount = _monthly_amount(account, plan)
-    if amount <= 0:
-        return False
+    spent, and expire when it releases them: `release`). A plan without monthly credits grants
+    none, but the last grant still expires."""
     period = month_of(today)
     key = f"grant:{account.id}:{period}"
     if session.scalar(select(LedgerEntry.id).where(LedgerEntry.key == key)) is not None:
         return False
-    last = session.scalar(_monthly_grants(account.id).order_by(LedgerEntry.id.desc()).limit(1))
-    if last is not None:
-        first, granted = _granted_in(session, account.id, _month_of_grant(last)) or (last.id, last.amount)
-        unspent = min(balance(session, account.id), granted - _spent_since(session, account.id, first))
-        if unspent > 0:
-            _append(
-                session,
-                f"expire:{account.id}:{period}",
-                account.id,
-                "expire",
-                -unspent,
-                note=f"monthly credits of {_month_of_grant(last)} expire",
-            )
+    _end_last_month(session, account.id, period)
+    amount = _monthly_amount(account, plan)
+    if amount <= 0:
+        return False
     return _append(session, key, account.id, "grant", amount, note=f"{plan.name} monthly credits {period}")
+
+
+def _end_last_month(session: Session, account_id: str, period: str) -> None:
+    """Expire what is left of the last month's grant, once, with the entry `expire:ACCOUNT:PERIOD`
+    (written even for nothing: it marks where that month ended, which `_expire_late` reads)."""
+    rollover = f"expire:{account_id}:{period}"
+    if session.scalar(select(LedgerEntry.id).where(LedgerEntry.key == rollover)) is not None:
+        return
+    last = session.scalar(_monthly_grants(account_id).order_by(LedgerEntry.id.desc()).limit(1))
+    if last is None or _month_of_grant(last) == period or _month_end_after(session, account_id, last.id):
+        return  # nothing granted yet, or the last grant ended at an earlier turn of a month
+    first, granted = _granted_in(session, account_id, _month_of_grant(last)) or (last.id, last.amount)
+    unspent = max(0, min(balance(session, account_id), granted - _spent_since(session, account_id, first)))
+    _append(session, rollover, account_id, "expire", -unspent, note=f"monthly credits of {_month_of_grant(last)} expire")
+
+
+def _month_end_after(session: Session, account_id: str, entry_id: int) -> LedgerEntry | None:
+    """The first turn of a month (`_end_last_month`'s entry) after ledger entry `entry_id`."""
+    return session.scalar(
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.account_id == account_id,
+            LedgerEntry.kind == "expire",
+            LedgerEntry.key.like(f"expire:{account_id}:%"),
+            LedgerEntry.id > entry_id,
+        )
+        .order_by(LedgerEntry.id)
+        .limit(1)
+    )
 
 
 def top_up_monthly_grant(session: Session, account: Account, plan: Plan, today: date) -> bool:
@@ -347,6 +365,8 @@ def capture(session: Session, job_id: str, *, seconds: float | None = None) -> C
                 note=f"{seconds:g} of {charge.seconds:g} s generated",
             )
         charge.credits, charge.seconds = int(final), seconds
+        if refund:
+            _expire_late(session, charge, refund)
     session.add(
         UsageEvent(
             account_id=charge.account_id,
@@ -381,39 +401,34 @@ def release(session: Session, job_id: str, *, reason: str = "failed") -> Charge 
                 note=reason,
             )
     if charge.credits:
-        _expire_if_month_over(session, charge)
+        _expire_late(session, charge, charge.credits)
     session.flush()
     return charge
 
 
-def _expire_if_month_over(session: Session, charge: Charge) -> None:
-    """A charge held across the end of its month and released after it returns credits of a
-    grant that has since expired: that share expires now, as it would have at the month's end
-    (else holding jobs over the turn of a month would carry credits into the next)."""
+def _expire_late(session: Session, charge: Charge, returned: int) -> None:
+    """`returned` credits of `charge` came back (released, or the unused share of a capture) after
+    the end of the month it was reserved in: the share that was that month's grant expires now, as
+    it would have at the month's end (else holding jobs over the turn of a month would carry
+    credits into the next)."""
+    session.flush()  # the charge at its settled status and final amount, as `_spent_since` reads it
     reserved = session.scalar(select(LedgerEntry.id).where(LedgerEntry.key == f"reserve:{charge.job_id}:credits"))
     if reserved is None:
         return
-    grants = _monthly_grants(charge.account_id)
-    then = session.scalar(grants.where(LedgerEntry.id < reserved).order_by(LedgerEntry.id.desc()).limit(1))
-    if then is None:
-        return  # not paid from a month's grant
-    month = _month_of_grant(then)
-    after = session.scalar(
-        grants.where(LedgerEntry.id > reserved, LedgerEntry.key.not_like(f"grant:{charge.account_id}:{month}%"))
-        .order_by(LedgerEntry.id)
-        .limit(1)
+    then = session.scalar(
+        _monthly_grants(charge.account_id).where(LedgerEntry.id < reserved).order_by(LedgerEntry.id.desc()).limit(1)
     )
-    if after is None:
-        return  # released in the month it was reserved in
+    end = _month_end_after(session, charge.account_id, reserved) if then is not None else None
+    if end is None:
+        return  # returned in the month it was reserved in (or not paid from a month's grant)
+    month = _month_of_grant(then)
     first, granted = _granted_in(session, charge.account_id, month) or (then.id, then.amount)
-    rollover = f"expire:{charge.account_id}:{_month_of_grant(after)}"
-    expired = -int(session.scalar(select(LedgerEntry.amount).where(LedgerEntry.key == rollover)) or 0)
-    # What the month had left when it ended, this charge now counted as unspent.
-    left = granted - _spent_since(session, charge.account_id, first, after.id) - expired
-    share = max(0, min(charge.credits, left))
+    # What the month had left when it ended, this charge counted at what it kept (nothing, released).
+    left = granted - _spent_since(session, charge.account_id, first, end.id) + end.amount
+    share = max(0, min(returned, left))
     if share:
-        _append(session, f"expire:{charge.job_id}", charge.account_id, "expire", -share, job_id=charge.job_id,
-                note=f"held over the end of {month}: its monthly credits expired")
+        _append(session, f"expire:{charge.job_id}:{charge.status}", charge.account_id, "expire", -share,
+                job_id=charge.job_id, note=f"held over the end of {month}: its monthly credits expired")
 
 
 def entries(session: Session, account_id: str, limit: int = 100) -> list[LedgerEntry]:
