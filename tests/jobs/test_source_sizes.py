@@ -7,8 +7,13 @@ import pytest
 from zoetrope.backends.base import Capabilities
 from zoetrope.jobs.sizes import plan_size, size_for_source
 
-MINI = Capabilities(tasks=("t2v",), sizes=((64, 64), (112, 64), (64, 112), (128, 128)), max_seconds=20, fps=8,
-                    default_steps=16)
+MINI = Capabilities(
+    tasks=("t2v",),
+    sizes=((64, 64), (112, 64), (64, 112), (128, 128)),
+    max_seconds=20,
+    fps=8,
+    default_steps=16,
+)
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,9 @@ def alice(engine):
         return authenticate(s, create_key(s, account.id)[1])
 
 
-def test_a_key_another_request_inserted_first_answers_with_that_requests_job(engine, alice, tmp_path, monkeypatch):
+def test_a_key_another_request_inserted_first_answers_with_that_requests_job(
+    engine, alice, tmp_path, monkeypatch
+):
     registry, blobs = Registry(load_config()), BlobStore(str(tmp_path / "blobs"))
     req = submit.VideoRequest(prompt="a red ball rolls", size="64x64", seconds="1")
     first = submit.submit(engine, registry, blobs, alice, req, idempotency_key="race")

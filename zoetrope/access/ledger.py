@@ -140,8 +140,9 @@ def _month_of_grant(entry: LedgerEntry) -> str:
 def _granted_in(session: Session, account_id: str, period: str) -> tuple[int, int] | None:
     """(first entry id, credits) of the account's grant for `period` with its top-ups; None if none."""
     first, total = session.execute(
-        _monthly_grants(account_id, period)
-        .with_only_columns(func.min(LedgerEntry.id), func.coalesce(func.sum(LedgerEntry.amount), 0))
+        _monthly_grants(account_id, period).with_only_columns(
+            func.min(LedgerEntry.id), func.coalesce(func.sum(LedgerEntry.amount), 0)
+        )
     ).one()
     return None if first is None else (int(first), int(total))
 
@@ -197,7 +198,14 @@ def _end_last_month(session: Session, account_id: str, period: str) -> None:
         return  # nothing granted yet, or the last grant ended at an earlier turn of a month
     first, granted = _granted_in(session, account_id, _month_of_grant(last)) or (last.id, last.amount)
     unspent = max(0, min(balance(session, account_id), granted - _spent_since(session, account_id, first)))
-    _append(session, rollover, account_id, "expire", -unspent, note=f"monthly credits of {_month_of_grant(last)} expire")
+    _append(
+        session,
+        rollover,
+        account_id,
+        "expire",
+        -unspent,
+        note=f"monthly credits of {_month_of_grant(last)} expire",
+    )
 
 
 def _month_end_after(session: Session, account_id: str, entry_id: int) -> LedgerEntry | None:
@@ -224,8 +232,14 @@ def top_up_monthly_grant(session: Session, account: Account, plan: Plan, today: 
     amount = _monthly_amount(account, plan)
     if granted is None or amount <= granted[1]:
         return False
-    return _append(session, f"grant:{account.id}:{period}:top-up:{amount}", account.id, "grant",
-                   amount - granted[1], note=f"{plan.name} from {today.isoformat()}: {period}'s credits raised to {amount}")
+    return _append(
+        session,
+        f"grant:{account.id}:{period}:top-up:{amount}",
+        account.id,
+        "grant",
+        amount - granted[1],
+        note=f"{plan.name} from {today.isoformat()}: {period}'s credits raised to {amount}",
+    )
 
 
 def fast_generations_used(session: Session, account_id: str, plan: Plan, today: date) -> int:
@@ -412,11 +426,16 @@ def _expire_late(session: Session, charge: Charge, returned: int) -> None:
     it would have at the month's end (else holding jobs over the turn of a month would carry
     credits into the next)."""
     session.flush()  # the charge at its settled status and final amount, as `_spent_since` reads it
-    reserved = session.scalar(select(LedgerEntry.id).where(LedgerEntry.key == f"reserve:{charge.job_id}:credits"))
+    reserved = session.scalar(
+        select(LedgerEntry.id).where(LedgerEntry.key == f"reserve:{charge.job_id}:credits")
+    )
     if reserved is None:
         return
     then = session.scalar(
-        _monthly_grants(charge.account_id).where(LedgerEntry.id < reserved).order_by(LedgerEntry.id.desc()).limit(1)
+        _monthly_grants(charge.account_id)
+        .where(LedgerEntry.id < reserved)
+        .order_by(LedgerEntry.id.desc())
+        .limit(1)
     )
     end = _month_end_after(session, charge.account_id, reserved) if then is not None else None
     if end is None:
@@ -427,8 +446,15 @@ def _expire_late(session: Session, charge: Charge, returned: int) -> None:
     left = granted - _spent_since(session, charge.account_id, first, end.id) + end.amount
     share = max(0, min(returned, left))
     if share:
-        _append(session, f"expire:{charge.job_id}:{charge.status}", charge.account_id, "expire", -share,
-                job_id=charge.job_id, note=f"held over the end of {month}: its monthly credits expired")
+        _append(
+            session,
+            f"expire:{charge.job_id}:{charge.status}",
+            charge.account_id,
+            "expire",
+            -share,
+            job_id=charge.job_id,
+            note=f"held over the end of {month}: its monthly credits expired",
+        )
 
 
 def entries(session: Session, account_id: str, limit: int = 100) -> list[LedgerEntry]:

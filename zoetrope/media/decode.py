@@ -88,10 +88,10 @@ def read_frames(source: Source, *, param: str | None = None) -> Media:
 def read_video(
     source: Source, fps: float | None, *, within: tuple[int, int] | None = None, param: str | None = None
 ) -> Media:
-    """A video's frames at `fps`, as `retime(read_frames(...), fps)` gives them (each new frame the
-    one on screen at its time, by the file's timestamps), read one decoded picture at a time: only
-    the pictures kept become RGB, and with `within` (width, height) each larger than fits inside
-    it is shrunk as it is read, keeping its aspect. So memory holds the kept frames at that size, not
+    """A video's frames at `fps`, as `retime(read_frames(...), fps)` gives them where the file's
+    timestamps rise (each new frame the one on screen at its time), read one decoded picture at a
+    time: only the pictures kept become RGB, and with `within` (width, height) each larger than
+    fits inside it is shrunk as it is read, keeping its aspect. So memory holds the kept frames at that size, not
     the whole file: a phone's 4K clip at 60 fps would be 15 GB of RGB. `fps` None keeps every
     picture (at the file's average rate). An image is one frame, shrunk the same way. Raises
     InvalidMedia as `read_frames` does."""
@@ -108,11 +108,13 @@ def read_video(
         on_screen: np.ndarray | av.VideoFrame | None = None  # the last picture read, made RGB once kept
         first: float | None = None
         decoded = 0
+        # Never more than the file's length holds, whatever its timestamps say (a stray pts far ahead).
+        most = max(1, round(max(stream.frames, 1) * fps / average)) if stream.frames else None
         for decoded, frame in enumerate(_pictures(upload, container, stream, param), 1):
             if decoded == 1:
                 first = frame.time
             shown = frame.time - first if frame.time is not None and first is not None else (decoded - 1) / average
-            while on_screen is not None and len(kept) / fps + 1e-9 < shown:  # new frames before this one
+            while on_screen is not None and len(kept) / fps + 1e-9 < shown and (most is None or len(kept) < most):
                 on_screen = on_screen if isinstance(on_screen, np.ndarray) else _rgb(on_screen, within)
                 kept.append(on_screen)
             on_screen = frame

@@ -77,7 +77,9 @@ def _check_size(width: int, height: int) -> None:
         raise ValueError(f"target size must be positive, got {width}x{height}")
 
 
-def retime(frames: np.ndarray, fps: float | None, to_fps: float, times: np.ndarray | None = None) -> np.ndarray:
+def retime(
+    frames: np.ndarray, fps: float | None, to_fps: float, times: np.ndarray | None = None
+) -> np.ndarray:
     """`frames` (T, H, W, 3) shown at `fps`, resampled to `to_fps` by taking the frame on screen at
     each new frame's time, so the clip lasts as long as before: 60 frames at 30 fps become 16 at 8 fps.
     `times` (seconds from the first frame, rising; `Media.times`) says when each frame is shown where

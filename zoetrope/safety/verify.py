@@ -64,10 +64,10 @@ def _detect_turned(frames) -> WatermarkResult:
     """The mark as the frames are shown, else in a quarter, half or three-quarter turn of them: a
     file turned by its display matrix alone (a phone gallery's "rotate") or re-encoded turned keeps
     the mark in the pictures' own orientation."""
-    found = detect_watermark(frames)
+    best = detect_watermark(frames)
     for turns in (1, 3, 2):
-        if found.found:
+        if best.found:
             break
-        found = detect_watermark(np.rot90(frames, turns, axes=(1, 2)))
-    return found
-
+        turned = detect_watermark(np.rot90(frames, turns, axes=(1, 2)))
+        best = turned if turned.found or turned.z > best.z else best  # nothing found: the clearest reading
+    return best
