@@ -15,7 +15,7 @@ from zoetrope.api.forms import Body, read_body
 from zoetrope.api.routes.videos import body_request, queue_video
 from zoetrope.api.schemas import Video
 from zoetrope.errors import InvalidRequest
-from zoetrope.jobs.submit import MAX_PROMPT_CHARS
+from zoetrope.jobs.submit import CARD_FIELDS, MAX_PROMPT_CHARS
 
 router = APIRouter(prefix="/v1/videos", tags=["creative tasks"])
 
@@ -29,8 +29,8 @@ _STR = {"type": "string"}
 _NUM = {"type": "number"}
 _REF = {"oneOf": [_STR, {"type": "object", "properties": {"id": _STR}}], "description": "a video id"}
 _COMMON = {"prompt": _STR, "model": _STR, "size": _STR, "seed": {"type": "integer"}}
-_CARD = {"type": "object", "properties": {"prompt": _STR, "start": _NUM}, "required": ["prompt", "start"],
-         "additionalProperties": False}
+_CARD = {"type": "object", "properties": {"prompt": _STR, "start": _NUM}, "required": list(CARD_FIELDS),
+         "additionalProperties": False}  # submit refuses any other field by name
 
 
 def _video_id(body: Body, name: str) -> str:
