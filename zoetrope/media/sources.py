@@ -99,4 +99,8 @@ def check_frames(upload: Upload, frames: int, param: str | None) -> None:
     """Raise InvalidMedia when a video has more frames than the configured limit."""
     limit = get_settings().max_frames
     if frames > limit:
-        raise InvalidMedia(f"{upload.name} has {frames} frames, over the limit of {limit}", param=param)
+        raise InvalidMedia(
+            f"{upload.name} has {frames} frames, over the limit of {limit}; send a shorter clip, or one at a "
+            "lower frame rate (a model reads a clip at its own rate, 8 fps for zoetrope-mini)",
+            param=param,
+        )
