@@ -316,3 +316,15 @@ def test_a_video_asked_in_decimals_is_labelled_and_charged_as_the_frames_made(al
     with transaction(db) as s:
         charge = s.scalar(select(Charge).where(Charge.job_id == video.id))
     assert charge.seconds == 1.25
+
+
+def test_a_storyboard_asked_in_decimals_lasts_and_is_charged_as_the_frames_made(alice, db):
+    board = _post(
+        alice,
+        "/videos/storyboards",
+        {"seconds": "3.05", "size": SIZE, "cards": [{"prompt": "a red ball", "start": 0}, {"prompt": "a blue cube", "start": 1}]},
+    )
+    assert board.seconds == "3"
+    assert _frames(alice, board) == ("3", 24)
+    with transaction(db) as s:
+        assert s.scalar(select(Charge).where(Charge.job_id == board.id)).seconds == 3

@@ -145,3 +145,21 @@ def test_resources_list_the_callers_own_videos_and_the_storyboard_prompt(server)
     assert image_id in recent.contents[0].text
     assert f"zoetrope://videos/{image_id}" not in [str(r.uri) for r in others.resources]
     assert "generate_video" in prompt.messages[0].content.text
+
+
+def test_seconds_take_decimals_as_the_api_does_and_a_videos_id_is_not_an_image(server):
+    async def go():
+        async with http_session(server, server.keys["alice"]) as s:
+            short = await s.call_tool(
+                "generate_video", {"prompt": "a red ball rolls right", "seconds": 1.3, "size": "64x64"}
+            )
+            animated = await s.call_tool(
+                "animate_image", {"prompt": "it moves", "image_id": short.structured_content["id"], "wait": False}
+            )
+            return short, animated
+
+    short, animated = anyio.run(go)
+    assert not short.is_error, short.content
+    assert short.structured_content["seconds"] == "1.25"  # 10 frames at 8 fps: what the file holds
+    assert animated.is_error and animated.structured_content["error"]["param"] == "image_id"
+    assert "extend_video" in animated.content[0].text

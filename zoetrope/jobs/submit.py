@@ -198,6 +198,8 @@ def submit_once(
         if (req.task in NEW_FOOTAGE or req.task == "recut") and math.isfinite(new) and new > 0:
             # New footage comes in whole steps of the VAE's 4 frames: what is made is what is checked and charged.
             new = extension_frames(new, caps.fps) / caps.fps
+        elif req.task == "storyboard" and math.isfinite(new) and new > 0:
+            new = whole_frames(new, caps.fps) / caps.fps  # as text to video: the frames made
         _check(req, caps, sizing, new, source_frames, target, cards)
         params["new_seconds"] = new
         total = _total(req.task, new, source_seconds, source_frames, target, options, caps.fps)

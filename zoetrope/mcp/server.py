@@ -36,7 +36,10 @@ def _plan_limits() -> str:
 def _seconds_help() -> str:
     names = {n: p for n, p in get_config().plans.items() if p.video and p.max_seconds}
     limits = ", ".join(f"{n} {p.max_seconds:g} s" for n, p in names.items())
-    return f"Duration in seconds (default 4). The plan caps it: {limits}."
+    return (
+        f"Duration in seconds (default 4), from one frame (0.125 s at 8 fps); the video holds whole frames "
+        f"(1.3 makes 1.25). The plan caps it: {limits}."
+    )
 
 
 _SIZE = (
@@ -91,7 +94,8 @@ def _short(value: object) -> str:
 def build_server(resolve: Resolve) -> MCPServer:
     """The Zoetrope MCP server; `resolve` turns a request's context into the calling `Caller`."""
     seconds_help = _seconds_help()
-    Seconds = Annotated[int | None, Field(ge=1, le=60, description=seconds_help)]  # noqa: N806
+    # Any length from one frame, as the API takes it (1.3 s makes 1.25 s at 8 fps); the plan caps it.
+    Seconds = Annotated[float | None, Field(gt=0, le=60, description=seconds_help)]  # noqa: N806
     mcp = _Server("zoetrope", instructions=INSTRUCTIONS, version="0.1.0")
     writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
     reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
@@ -183,8 +187,13 @@ def build_server(resolve: Resolve) -> MCPServer:
         prompt: Prompt,
         ctx: Context,
         seconds: Annotated[
-            int | None,
-            Field(ge=1, le=60, description="Seconds to add (default 4); the plan caps the total length."),
+            float | None,
+            Field(
+                gt=0,
+                le=60,
+                description="Seconds to add (default 4), in whole steps of half a second (1.3 adds 1.5); "
+                "the plan caps the total length.",
+            ),
         ] = None,
         seed: Seed = None,
         wait: Wait = True,
@@ -295,5 +304,5 @@ def build_server(resolve: Resolve) -> MCPServer:
     return mcp
 
 
-def _s(seconds: int | None) -> str | None:
-    return None if seconds is None else str(seconds)
+def _s(seconds: float | None) -> str | None:
+    return None if seconds is None else f"{seconds:g}"

@@ -92,14 +92,19 @@ async def get(caller: Caller, video_id: str) -> Job:
 
 
 async def image_of(caller: Caller, video_id: str) -> bytes:
-    """The PNG of the caller's completed image job (or the thumbnail frame of a video)."""
+    """The PNG of the caller's completed image job; a video's id is refused by name (its thumbnail is
+    a small copy of one frame: animating it would make a video a fraction of the size asked)."""
 
     def read() -> bytes:
         with transaction(caller.svc.engine) as s:
             job = store.get_completed_job(s, caller.principal.account_id, video_id, param="image_id")
-        key = job.outputs.get("image") or job.outputs.get("thumbnail")
+        key = job.outputs.get("image")
         if key is None:
-            raise InvalidRequest(f"{video_id} has no image", param="image_id")
+            raise InvalidRequest(
+                f"{video_id} is a video, not an image; animate_image takes an image made with generate_image "
+                "(or image_base64); to continue a video use extend_video",
+                param="image_id",
+            )
         return caller.svc.blobs.get(key)
 
     return await _in_thread(read)
