@@ -270,7 +270,7 @@ def build_server(resolve: Resolve) -> MCPServer:
         except ZoetropeError as e:
             return videos.error_result(e)
         lines = [f"{v['id']} {v['status']} {v['seconds']} s {v['size']}: {v['prompt']}" for v in page["data"]]
-        text = "\n".join(lines) or "No videos yet."
+        text = "\n".join(lines) or (f"No videos before {after}: that was the last page." if after else "No videos yet.")
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=page)
 
     @mcp.tool(annotations=reads)
