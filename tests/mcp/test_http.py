@@ -156,9 +156,13 @@ def test_seconds_take_decimals_as_the_api_does_and_a_videos_id_is_not_an_image(s
             animated = await s.call_tool(
                 "animate_image", {"prompt": "it moves", "image_id": short.structured_content["id"], "wait": False}
             )
-            return short, animated
+            every = await s.call_tool("list_videos", {"limit": 100})
+            oldest = every.content[0].text.splitlines()[-1].split()[0]
+            past_the_end = await s.call_tool("list_videos", {"after": oldest})
+            return short, animated, past_the_end
 
-    short, animated = anyio.run(go)
+    short, animated, past_the_end = anyio.run(go)
+    assert "last page" in past_the_end.content[0].text  # not "no videos yet"
     assert not short.is_error, short.content
     assert short.structured_content["seconds"] == "1.25"  # 10 frames at 8 fps: what the file holds
     assert animated.is_error and animated.structured_content["error"]["param"] == "image_id"
