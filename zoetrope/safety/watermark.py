@@ -136,12 +136,22 @@ def embed_watermark(frames: np.ndarray, payload: bytes | str, *, strength: float
     """
     stack = frames if frames.ndim == 4 else frames[None]
     h, w = stack.shape[1:3]
-    mark = _mark(h, w, _payload_bytes(payload)) * strength  # (H, W)
-    # Pixels are integers, so rounding the mark first is the same sum; int16 keeps it light on HD video.
-    out = stack.astype(np.int16)
-    out += np.round(mark).astype(np.int16)[None, :, :, None]
-    out = np.clip(out, 0, 255, out=out).astype(np.uint8)
+    # Pixels are integers, so rounding the mark first is the same sum.
+    out = _shifted(stack, np.round(_mark(h, w, _payload_bytes(payload)) * strength).astype(np.int16))
     return out if frames.ndim == 4 else out[0]
+
+
+_CHUNK = 8  # frames widened to int16 or float at a time: a whole HD clip at once would be gigabytes
+
+
+def _shifted(stack: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """uint8 frames (T, H, W, 3) plus an int16 (H, W) added to every channel, clipped to 0..255."""
+    out = np.empty_like(stack)
+    for at in range(0, len(stack), _CHUNK):
+        chunk = stack[at : at + _CHUNK].astype(np.int16)
+        chunk += shift[None, :, :, None]
+        out[at : at + _CHUNK] = np.clip(chunk, 0, 255, out=chunk)
+    return out
 
 
 def strip_watermark(frames: np.ndarray) -> tuple[np.ndarray, str | None]:
@@ -155,15 +165,18 @@ def strip_watermark(frames: np.ndarray) -> tuple[np.ndarray, str | None]:
         return frames, None
     h, w = frames.shape[1:3]
     mark = np.round(_mark(h, w, bytes.fromhex(found.payload)) * STRENGTH).astype(np.int16)
-    out = frames.astype(np.int16)
-    out -= mark[None, :, :, None]
-    return np.clip(out, 0, 255, out=out).astype(np.uint8), found.payload
+    return _shifted(frames, -mark), found.payload
 
 
 def _luma(frames: np.ndarray) -> np.ndarray:
     """Time-averaged luma of uint8 frames, mean removed, at most _WORK pixels on a side: (h, w) float."""
     stack = frames if frames.ndim == 4 else frames[None]
-    luma = stack.astype(np.float32).mean(0) @ np.array([0.299, 0.587, 0.114], np.float32)
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    total = np.zeros(stack.shape[1:3], np.float64)
+    # A chunk at a time: luma is linear, so the luma of the mean is the mean of the lumas.
+    for at in range(0, len(stack), _CHUNK):
+        total += (stack[at : at + _CHUNK].astype(np.float32) @ weights).sum(0)
+    luma = (total / len(stack)).astype(np.float32)
     h, w = luma.shape
     if max(h, w) > _WORK:  # the mark is far coarser than the working size
         size = (max(8, round(w * _WORK / max(h, w))), max(8, round(h * _WORK / max(h, w))))
