@@ -106,10 +106,17 @@ async def generate_images(
         # An image an earlier request with the same key made (and paid for) stays.
         await run_in_threadpool(_withdraw, svc, who.account_id, made)
         raise
-    images = await asyncio.gather(*(_wait(svc, who.account_id, j.id) for j in jobs))
+    waited = await asyncio.gather(*(_wait(svc, who.account_id, j.id) for j in jobs), return_exceptions=True)
+    images = [w for w in waited if not isinstance(w, BaseException)]
+    # An image that failed (its output blocked, say) released its credits; one still unfinished
+    # when the wait ran out is withdrawn, so nothing is charged that this answer does not hold.
+    late = [j.id for j, w in zip(jobs, waited, strict=True) if isinstance(w, ModelUnavailable) and j.id in made]
+    await run_in_threadpool(_withdraw, svc, who.account_id, late)
+    if not images:  # not one made: the first image's error is the answer
+        raise next(w for w in waited if isinstance(w, BaseException))
     return ImagesResponse(
         created=int(time.time()),
-        data=[ImageData(b64_json=base64.b64encode(png).decode()) for png, _ in images],
+        data=[ImageData(b64_json=base64.b64encode(png).decode()) for png, _ in images],  # those made
         output_format="png",
         size=images[0][1],
     )
