@@ -328,3 +328,24 @@ def test_a_storyboard_asked_in_decimals_lasts_and_is_charged_as_the_frames_made(
     assert _frames(alice, board) == ("3", 24)
     with transaction(db) as s:
         assert s.scalar(select(Charge).where(Charge.job_id == board.id)).seconds == 3
+
+
+def test_a_quote_prices_a_task_as_its_create_charges_it_and_queues_nothing(alice, clip, db):
+    """`Zoetrope-Quote: true` on any create answers with its price (the studio shows it before the
+    click): the same credits, seconds and size the create then has."""
+    quote_header = {"Zoetrope-Quote": "true"}
+    body = {"prompt": "on", "seconds": "1.3", "video": {"id": clip}}
+    with transaction(db) as s:
+        jobs_before = s.scalar(select(func.count()).select_from(Job))
+    quote = alice.post("/videos/extensions", cast_to=object, body=body, options={"headers": quote_header})
+    with transaction(db) as s:
+        assert s.scalar(select(func.count()).select_from(Job)) == jobs_before  # nothing queued or held
+    extension = _post(alice, "/videos/extensions", body)
+    with transaction(db) as s:
+        charged = s.scalar(select(Charge).where(Charge.job_id == extension.id))
+    assert quote["object"] == "video.quote"
+    assert (quote["seconds"], quote["size"]) == (extension.seconds, extension.size) == ("2.5", SIZE)
+    assert quote["credits"] == charged.credits
+    with pytest.raises(openai.PermissionDeniedError) as refused:  # a refusal is the create's own
+        alice.post("/videos/extensions", cast_to=object, body={**body, "seconds": "30"}, options={"headers": quote_header})
+    assert refused.value.body["code"] == "duration_exceeds_plan"  # pro makes 20 s at most

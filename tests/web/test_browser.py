@@ -46,6 +46,10 @@ def test_sign_in_create_see_progress_play_remix_and_find_it_in_the_library(page,
 
     v = page.goto(f"/videos/{video_id}")
     _wait_playing(v, "#player")
+    # Each action shows its price, from the API, before the click.
+    v.wait_for_function("() => /^\\d+ credits \\(/.test(document.querySelector('[data-action=remix] [data-price]').textContent)")
+    v.click("[data-action=extend] summary")
+    v.wait_for_function("() => /^\\d+ credits \\(/.test(document.querySelector('[data-action=extend] [data-price]').textContent)")
     v.fill("[data-action=remix] textarea", "a green ball bounces across a blue floor")
     v.locator("[data-action=remix] input[name=strength]").fill("0.8")
     v.check("[data-action=remix] input[name=new_motion]")

@@ -19,12 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zoetrope import media
-from zoetrope.access.admission import admit
+from zoetrope.access.admission import admit, check_model_allowed
 from zoetrope.access.entitlements import RequestSummary
+from zoetrope.access.entitlements import check_request as check_plan
 from zoetrope.access.keys import Principal
+from zoetrope.access.pricing import price
 from zoetrope.backends.base import GenerationRequest, StoryCard
 from zoetrope.backends.checks import check_request, check_seed, extension_frames, trim_frames, whole_frames
 from zoetrope.backends.registry import Registry
+from zoetrope.config import get_config
 from zoetrope.db import batched_write, transaction
 from zoetrope.errors import InvalidRequest, UnsupportedByBackend
 from zoetrope.jobs import dispatch, store
@@ -123,8 +126,14 @@ def submit(
 
 
 class Submitted(NamedTuple):
-    job: Job
+    job: Job | None  # None for a quote
     new: bool  # False: the job an earlier request with the same Idempotency-Key made
+    summary: RequestSummary | None = None  # a quote's: what the job would be charged for
+
+
+def price_of(summary: RequestSummary) -> int:
+    """Credits `summary` costs at list price (what a submit reserves on a plan that pays in credits)."""
+    return price(get_config(), summary)
 
 
 def submit_once(
@@ -135,10 +144,13 @@ def submit_once(
     req: VideoRequest,
     *,
     idempotency_key: str | None = None,
+    quote: bool = False,
 ) -> Submitted:
     """`submit`, saying whether this call made the job: a request that withdraws what it queued
-    (several images, one of them refused) must not withdraw what an earlier request made."""
-    if idempotency_key:
+    (several images, one of them refused) must not withdraw what an earlier request made. With
+    `quote`, nothing is queued or moderated: `Submitted.summary` is what it would be charged for
+    (`price_of`), refusals of the request itself as they would be."""
+    if idempotency_key and not quote:
         with transaction(engine) as s:
             earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
             if earlier is not None:
@@ -154,8 +166,10 @@ def submit_once(
         for i, card in enumerate(cards):
             unicode_text(card.prompt, f"cards[{i}].prompt")
             check_length(card.prompt, f"cards[{i}].prompt")
-        moderate(*(card.prompt for card in cards), params=[f"cards[{i}].prompt" for i in range(len(cards))])
-    moderate(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
+        if not quote:
+            moderate(*(card.prompt for card in cards), params=[f"cards[{i}].prompt" for i in range(len(cards))])
+    if not quote:
+        moderate(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
     source, source_seconds, source_frames, source_size = _source(engine, principal, req)
     if req.model is None:  # a task on a video uses its model (a Wan clip is extended by Wan)
         req = replace(req, model=source.model if source is not None else DEFAULT_MODEL)
@@ -217,6 +231,10 @@ def submit_once(
         task=req.task,
         new_seconds=params.get("new_seconds") if req.task in NEW_FOOTAGE else None,
     )
+    if quote:  # the plan's own limits too (its funds and free slots are the moment's, not the price's)
+        check_model_allowed(principal, summary.model)
+        check_plan(get_config(), principal.plan, summary)
+        return Submitted(None, False, summary)
     job_id = new_video_id()
 
     def write(s: Session) -> Submitted:

@@ -56,7 +56,7 @@ async def loop_video(
     idempotency_key: str | None = Header(None),
 ) -> Response:
     body = await read_body(request)
-    return await queue_video(svc, who, body_request(body, "loop", source_video_id=video_id, source_param="video_id"), idempotency_key)
+    return await queue_video(svc, who, body_request(body, "loop", source_video_id=video_id, source_param="video_id"), idempotency_key, request)
 
 
 @router.post(
@@ -78,7 +78,7 @@ async def blend_videos(
     body = await read_body(request)
     a, b = _video_id(body, "video_a"), _video_id(body, "video_b")
     req = body_request(body, "blend", source_video_id=a, source_param="video_a", options={"target": b})
-    return await queue_video(svc, who, req, idempotency_key)
+    return await queue_video(svc, who, req, idempotency_key, request)
 
 
 @router.post(
@@ -110,7 +110,7 @@ async def create_storyboard(
     prompt = body.text("prompt") or " / ".join(card["prompt"] for card in cards)[:MAX_PROMPT_CHARS]
     seconds = body.text("seconds", required=True)
     req = body_request(body, "storyboard", prompt=prompt, seconds=seconds, options={"cards": cards})
-    return await queue_video(svc, who, req, idempotency_key)
+    return await queue_video(svc, who, req, idempotency_key, request)
 
 
 @router.post(
@@ -141,4 +141,4 @@ async def recut_video(
         body, "recut", seconds=f"{extend:g}", source_video_id=video_id, source_param="video_id",
         options={"trim": [start, end]},
     )
-    return await queue_video(svc, who, req, idempotency_key)
+    return await queue_video(svc, who, req, idempotency_key, request)

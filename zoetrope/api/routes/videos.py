@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services, principal, services
@@ -16,6 +16,7 @@ from zoetrope.db import single_read, transaction
 from zoetrope.errors import InvalidRequest
 from zoetrope.jobs import store, submit
 from zoetrope.jobs.content import open_content
+from zoetrope.jobs.sizes import seconds_str
 from zoetrope.jobs.submit import VideoRequest
 from zoetrope.jobs.worker import signal_cancel
 
@@ -33,8 +34,28 @@ _FORM = {
 }
 
 
-async def queue_video(svc: Services, who: Principal, req: VideoRequest, key: str | None) -> Response:
-    """Submit `req` for `who` and answer with the queued video object (the path every create takes)."""
+QUOTE_HEADER = "zoetrope-quote"  # `Zoetrope-Quote: true` on any create: its price, nothing queued
+
+
+async def queue_video(
+    svc: Services, who: Principal, req: VideoRequest, key: str | None, request: Request | None = None
+) -> Response:
+    """Submit `req` for `who` and answer with the queued video object (the path every create takes);
+    with `Zoetrope-Quote: true`, answer with what it would cost instead (refusals as a create's)."""
+    if request is not None and request.headers.get(QUOTE_HEADER, "").lower() in ("1", "true"):
+        quoted = await run_in_threadpool(
+            submit.submit_once, svc.engine, svc.registry, svc.blobs, who, req, quote=True
+        )
+        summary = quoted.summary
+        return JSONResponse(
+            {
+                "object": "video.quote",
+                "model": summary.model,
+                "size": f"{summary.width}x{summary.height}",
+                "seconds": seconds_str(summary.seconds),
+                "credits": submit.price_of(summary),
+            }
+        )
     # Submitting moderates the prompt (a model) and writes the database: off the event loop.
     job = await run_in_threadpool(
         submit.submit, svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key
@@ -73,7 +94,7 @@ async def create_video(
             param="input_reference",
         )
     req = body_request(body, "t2v", reference=body.files.get("input_reference"))
-    return await queue_video(svc, who, req, idempotency_key)
+    return await queue_video(svc, who, req, idempotency_key, request)
 
 
 @router.get("", response_model=VideoList)
@@ -113,7 +134,7 @@ async def extend_video(
     task = "extend_backward" if direction == "backward" else "extend"
     ref, upload = body.source("video")
     req = body_request(body, task, source_video_id=ref, source_upload=upload)
-    return await queue_video(svc, who, req, idempotency_key)
+    return await queue_video(svc, who, req, idempotency_key, request)
 
 
 @router.post("/edits", response_model=Video, openapi_extra=_FORM)
@@ -126,7 +147,7 @@ async def edit_video(
     body = await read_body(request)
     ref, upload = body.source("video")
     req = body_request(body, "remix", source_video_id=ref, source_upload=upload, remix_of=ref)
-    return await queue_video(svc, who, req, idempotency_key)
+    return await queue_video(svc, who, req, idempotency_key, request)
 
 
 # Retrieve is the hot path (clients poll it): one indexed read, done on the event loop to spare
@@ -163,7 +184,7 @@ async def remix_video(
 ) -> Response:
     body = await read_body(request)
     req = body_request(body, "remix", source_video_id=video_id, source_param="video_id", remix_of=video_id)
-    return await queue_video(svc, who, req, idempotency_key)
+    return await queue_video(svc, who, req, idempotency_key, request)
 
 
 @router.get("/{video_id}/content", response_class=StreamingResponse)

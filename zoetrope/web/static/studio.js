@@ -18,8 +18,8 @@ const Studio = (() => {
     verify: () => "/v1/content_provenance_checks",
   };
 
-  async function api(method, path, body) {
-    const init = { method, headers: { "X-CSRF-Token": csrf() }, credentials: "same-origin" };
+  async function api(method, path, body, headers = {}) {
+    const init = { method, headers: { "X-CSRF-Token": csrf(), ...headers }, credentials: "same-origin" };
     if (body instanceof FormData) init.body = body;
     else if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
@@ -31,9 +31,12 @@ const Studio = (() => {
       const msg = (data.error && data.error.message) || `${res.status} ${res.statusText}`;
       throw new Error(msg);
     }
-    if (method !== "GET") refreshCredits();  // a submit reserves credits
+    if (method !== "GET" && !headers["Zoetrope-Quote"]) refreshCredits();  // a submit reserves credits
     return data;
   }
+
+  // What a create would cost, nothing queued (the API's `Zoetrope-Quote: true`); refusals throw.
+  const quote = (path, body) => api("POST", path, body, { "Zoetrope-Quote": "true" });
 
   // The header's credit count, read again from /v1/usage (after a submit, and when a job ends and
   // its reservation is captured or released).
@@ -194,5 +197,5 @@ const Studio = (() => {
     });
   });
 
-  return { api, showError, watch, jobTile, tasks, media };
+  return { api, quote, showError, watch, jobTile, tasks, media };
 })();

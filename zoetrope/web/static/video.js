@@ -21,6 +21,22 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-action]").forEach((box) => {
     const form = box.querySelector("form");
     const error = form.querySelector(".error");
+    // The price as the form stands, from the API itself (what the click will be charged).
+    const price = form.querySelector("[data-price]");
+    const reprice = async () => {
+      try {
+        const [path, body] = requests[box.dataset.action](form);
+        const q = await Studio.quote(path, body);
+        price.textContent = `${q.credits} credits (${q.seconds} s at ${q.size})`;
+      } catch (e) {
+        price.textContent = e.message;
+      }
+    };
+    if (price) {
+      form.addEventListener("change", reprice);
+      box.addEventListener("toggle", () => box.open && reprice());
+      if (box.open) reprice();
+    }
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       Studio.showError(error, null);
