@@ -47,28 +47,51 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 
-  document.getElementById("sb-add").addEventListener("click", () => add());
-  const render = document.getElementById("sb-render");
-  render.addEventListener("click", async () => {
-    if (render.disabled) return;
-    Studio.showError(error, null);
+  // The storyboard as the page stands: what Render sends, and what its price is asked for.
+  function board() {
     const cards = [...list.children].map((li) => ({
       prompt: li.querySelector("[name=prompt]").value.trim(),
       start: Number(li.querySelector("[name=start]").value),
     }));
     if (!cards.length || cards.some((c) => !c.prompt)) {
-      Studio.showError(error, new Error("every card needs a prompt, and a storyboard needs at least one card"));
+      throw new Error("every card needs a prompt, and a storyboard needs at least one card");
+    }
+    return {
+      model: document.getElementById("sb-model").value,
+      size: ASPECT[document.getElementById("sb-aspect").value],
+      seconds: String(Math.max(...cards.map((c) => c.start)) + 4),
+      cards,
+    };
+  }
+
+  const price = document.getElementById("sb-price");
+  async function reprice() {
+    try {
+      const q = await Studio.quote(Studio.tasks.storyboard(), board());
+      price.textContent = `${q.credits} credits (${q.seconds} s at ${q.size})`;
+    } catch (e) {
+      price.textContent = e.message;
+    }
+  }
+
+  document.getElementById("sb-add").addEventListener("click", () => { add(); reprice(); });
+  list.addEventListener("click", reprice);
+  document.addEventListener("change", reprice);
+  list.addEventListener("dragend", reprice);
+  const render = document.getElementById("sb-render");
+  render.addEventListener("click", async () => {
+    if (render.disabled) return;
+    Studio.showError(error, null);
+    let body;
+    try {
+      body = board();
+    } catch (e) {
+      Studio.showError(error, e);
       return;
     }
-    const seconds = Math.max(...cards.map((c) => c.start)) + 4;
     render.disabled = true;  // one storyboard per click, however fast the clicks
     try {
-      const v = await Studio.api("POST", Studio.tasks.storyboard(), {
-        model: document.getElementById("sb-model").value,
-        size: ASPECT[document.getElementById("sb-aspect").value],
-        seconds: String(seconds),
-        cards,
-      });
+      const v = await Studio.api("POST", Studio.tasks.storyboard(), body);
       Studio.jobTile(v, document.getElementById("sb-out"));
     } catch (e) {
       Studio.showError(error, e);
@@ -79,4 +102,5 @@ document.addEventListener("DOMContentLoaded", () => {
 
   add("A red ball rolls in from the left", 0);
   add("The ball bounces twice", 4);
+  reprice();
 });
