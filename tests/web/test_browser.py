@@ -194,6 +194,8 @@ def test_the_other_pages_render_and_fit_a_phone(page, browser, studio):
     assert [cards.nth(i).locator("[name=start]").input_value() for i in range(2)] == ["0", "4"]
     # The price as the board stands (two cards, 8 s), from the API before the click.
     sb.wait_for_function("() => /^\\d+ credits \\(8 s at /.test(document.getElementById('sb-price').textContent)")
+    sb.select_option("#sb-resolution", "480")  # the plan's resolutions, as on Create
+    sb.wait_for_function("() => / at 854x480\\)$/.test(document.getElementById('sb-price').textContent)")
     sb.dblclick("#sb-render")  # an impatient double click renders one storyboard, not two
     sb.wait_for_function(
         "() => !document.getElementById('sb-error').hidden || document.querySelector('#sb-out .tile')"

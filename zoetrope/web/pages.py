@@ -60,15 +60,22 @@ def create_page(request: Request) -> Response:
         models=_models(request),
         aspects=list(ASPECTS),
         seconds=SECONDS,
-        resolutions=[r for r in RESOLUTIONS if r <= (v.plan.max_resolution or 0)] or [RESOLUTIONS[0]],
+        resolutions=_resolutions(v.plan),
         limits=limits(v.plan),
     )
+
+
+def _resolutions(plan) -> list[int]:
+    """The resolutions (short side) the plan makes, for the pages' choosers."""
+    return [r for r in RESOLUTIONS if r <= (plan.max_resolution or 0)] or [RESOLUTIONS[0]]
 
 
 @router.get("/storyboard")
 def storyboard_page(request: Request) -> Response:
     v = viewer(request)
-    return render(request, "storyboard.html", v, models=_models(request), aspects=list(ASPECTS))
+    return render(
+        request, "storyboard.html", v, models=_models(request), aspects=list(ASPECTS), resolutions=_resolutions(v.plan)
+    )
 
 
 @router.get("/library")

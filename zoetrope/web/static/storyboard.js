@@ -5,7 +5,13 @@ document.addEventListener("DOMContentLoaded", () => {
   const list = document.getElementById("cards");
   const tpl = document.getElementById("card-template");
   const error = document.getElementById("sb-error");
-  const ASPECT = { landscape: "1280x720", vertical: "720x1280", square: "720x720" };
+  const ASPECT = { landscape: [16, 9], vertical: [9, 16], square: [1, 1] };
+  // WIDTHxHEIGHT for the chosen aspect at the chosen resolution (short side), even sides: as Create.
+  const size = () => {
+    const [w, h] = ASPECT[document.getElementById("sb-aspect").value];
+    const s = Number(document.getElementById("sb-resolution").value) / Math.min(w, h);
+    return `${Math.round((w * s) / 2) * 2}x${Math.round((h * s) / 2) * 2}`;
+  };
 
   function add(prompt = "", start = null) {
     const card = tpl.content.firstElementChild.cloneNode(true);
@@ -58,7 +64,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     return {
       model: document.getElementById("sb-model").value,
-      size: ASPECT[document.getElementById("sb-aspect").value],
+      size: size(),
       seconds: String(Math.max(...cards.map((c) => c.start)) + 4),
       cards,
     };
