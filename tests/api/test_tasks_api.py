@@ -267,6 +267,16 @@ def _psnr(a, b) -> float:
     return float(10 * np.log10(255**2 / max(mse, 1e-9)))
 
 
+def _extended_by_a_second(client: OpenAI, frames) -> tuple[str, object]:
+    """Upload `frames` (8 fps) as a clip, extend it by 1 s with no size asked: the video object's
+    size and the finished file's frames."""
+    upload = media.encode_mp4(frames, fps=8, crf=0)
+    extension = client.videos.extend(prompt="it keeps going", seconds="1", video=("clip.mp4", upload, "video/mp4"))
+    done = client.videos.poll(extension.id, poll_interval_ms=100)
+    assert done.status == "completed", done.error
+    return extension.size, media.read_frames(client.videos.download_content(done.id).read()).frames
+
+
 def test_a_source_of_another_aspect_is_extended_whole_at_its_own_scale(alice):
     """A 4:3 clip with no size asked: the model's nearest aspect (7:4) just large enough to hold it,
     the clip pillarboxed at its own scale, not a 400 about a size the client never sent."""
@@ -274,12 +284,8 @@ def test_a_source_of_another_aspect_is_extended_whole_at_its_own_scale(alice):
 
     frames = np.zeros((16, 72, 96, 3), np.uint8)
     frames[:, :, :, 1] = np.linspace(40, 220, 96, dtype=np.uint8)[None, None, :]
-    upload = media.encode_mp4(frames, fps=8, crf=0)
-    extension = alice.videos.extend(prompt="it keeps going", seconds="1", video=("webcam.mp4", upload, "video/mp4"))
-    assert extension.size == "126x72"
-    done = alice.videos.poll(extension.id, poll_interval_ms=100)
-    assert done.status == "completed", done.error
-    out = media.read_frames(alice.videos.download_content(done.id).read()).frames
+    size, out = _extended_by_a_second(alice, frames)
+    assert size == "126x72"
     assert out.shape[1:3] == (72, 126)
     assert _psnr(out[0, :, 15:111], frames[0]) > 30  # the clip whole, between two bars of 15 px
     assert out[0, :, :12].max() < 40  # the bar
@@ -291,12 +297,8 @@ def test_an_extension_keeps_a_large_source_at_its_own_resolution(alice):
 
     frames = np.zeros((16, 128, 224, 3), np.uint8)
     frames[:] = (np.arange(224) // 3 % 2 * 160 + 40).astype(np.uint8)[None, None, :, None]  # grey 6 px stripes
-    upload = media.encode_mp4(frames, fps=8, crf=0)
-    extension = alice.videos.extend(prompt="it keeps going", seconds="1", video=("big.mp4", upload, "video/mp4"))
-    assert extension.size == "224x128"
-    done = alice.videos.poll(extension.id, poll_interval_ms=100)
-    assert done.status == "completed", done.error
-    out = media.read_frames(alice.videos.download_content(done.id).read()).frames
+    size, out = _extended_by_a_second(alice, frames)
+    assert size == "224x128"
     assert len(out) == 16 + 8 and _psnr(out[0], frames[0]) > 30  # at 112x64 and back the stripes blur away
 
 
