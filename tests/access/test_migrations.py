@@ -7,7 +7,9 @@ from sqlalchemy import inspect, text
 from zoetrope.db import Base, make_engine
 from zoetrope.jobs.migrate import upgrade
 
-ACCESS_TABLES = {"accounts", "api_keys", "charges", "ledger_entries", "usage_events", "account_balances"}
+ACCESS_TABLES = {
+    "accounts", "api_keys", "charges", "ledger_entries", "usage_events", "account_balances", "plan_changes"
+}  # fmt: skip
 
 
 def test_migrations_to_head_create_the_access_tables_matching_the_models(tmp_path):
@@ -43,4 +45,21 @@ def test_the_balances_migration_starts_every_account_from_its_ledger(tmp_path):
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT account_id, currency, amount FROM account_balances")).all()
     assert sorted(map(tuple, rows)) == [("acct_a", "credits", 980), ("acct_a", "points", 250), ("acct_b", "credits", 0)]
+    engine.dispose()
+
+
+def test_the_plan_history_migration_starts_each_account_with_its_plan_since_it_was_made(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0006")
+    with engine.begin() as conn:
+        for name, plan, seats, made in (("acct_a", "pro", 1, "2025-06-01"), ("acct_t", "team", 4, "2025-07-15")):
+            conn.execute(
+                text("INSERT INTO accounts (id, name, plan, country, birth_date, seats, is_admin, created_at) "
+                     "VALUES (:id, :id, :plan, 'US', '1990-01-01', :seats, 0, :made)"),
+                {"id": name, "plan": plan, "seats": seats, "made": made},
+            )  # fmt: skip
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT account_id, plan, seats, substr(at, 1, 10) FROM plan_changes")).all()
+    assert sorted(map(tuple, rows)) == [("acct_a", "pro", 1, "2025-06-01"), ("acct_t", "team", 4, "2025-07-15")]
     engine.dispose()

@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from zoetrope.access import ledger
-from zoetrope.access.models import Account
+from zoetrope.access.models import Account, PlanChange, utcnow
 from zoetrope.access.usage import checked_quota, today_utc
 from zoetrope.config import get_config
 from zoetrope.errors import Conflict, InvalidRequest, NotFound
@@ -55,6 +55,7 @@ def create_account(
     if session.scalar(select(Account.id).where(Account.name == name)) is not None:
         raise Conflict(f"an account named {name!r} already exists", param="name")
     account = Account(
+        created_at=utcnow(),
         name=name,
         plan=plan,
         country=_check_country(country),
@@ -65,6 +66,7 @@ def create_account(
     )
     session.add(account)
     session.flush()
+    session.add(PlanChange(account_id=account.id, plan=plan, seats=seats, at=account.created_at))
     return account
 
 
@@ -106,6 +108,7 @@ def update_account(
 ) -> Account:
     """Change an account's plan, country, birth date, seats, quota or admin right."""
     account = get_account(session, account_id)
+    billed = (account.plan, account.seats)
     if plan is not None:
         _check_plan(plan)
         account.plan = plan
@@ -121,6 +124,8 @@ def update_account(
         account.quota = checked_quota(quota) or None
     if is_admin is not None:
         account.is_admin = is_admin
+    if (account.plan, account.seats) != billed:
+        session.add(PlanChange(account_id=account.id, plan=account.plan, seats=account.seats, at=utcnow()))
     session.flush()
     if plan is not None or seats is not None:  # a larger plan's credits from today, not next month
         ledger.top_up_monthly_grant(session, account, get_config().plan(account.plan), today_utc())

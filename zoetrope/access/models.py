@@ -43,6 +43,21 @@ class Account(Base):
     keys: Mapped[list[ApiKey]] = relationship(back_populates="account", cascade="all, delete-orphan")
 
 
+class PlanChange(Base):
+    """An account's plan and seats from `at` on: one row when it is made, one per change. Invoices
+    read it, so a month is billed for the plans it had, whatever the account has now."""
+
+    __tablename__ = "plan_changes"
+
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    plan: Mapped[str] = mapped_column(String(40))
+    seats: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_plan_changes_account_at", "account_id", "at"),)
+
+
 class ApiKey(Base):
     """A named, revocable secret of an account. Only the SHA-256 of the token is stored."""
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
-from zoetrope.access.models import Account, Charge, UsageEvent, utcnow
+from zoetrope.access.models import Account, Charge, PlanChange, UsageEvent, utcnow
 from zoetrope.config import Config, Plan, Quota
 from zoetrope.db import Prepared
 from zoetrope.errors import InvalidRequest, QuotaExceeded
@@ -233,24 +233,53 @@ INVOICE_FIELDS = [
 ]
 
 
+def _subscription(config: Config, plan_name: str, seats: int) -> tuple[int, float]:
+    """(seats billed, USD a month) of `plan_name` with `seats` (a plan no longer configured: nothing)."""
+    plan = config.plans.get(plan_name)
+    billed = seats if plan and plan.per_seat else 1
+    return billed, (plan.price_usd or 0) * billed if plan else 0.0
+
+
+def _billed_plans(session: Session, start: datetime, end: datetime) -> dict[str, list[tuple[str, int]]]:
+    """Per account, the (plan, seats) each held at some time in [start, end): the one in effect at
+    `start` (or when the account was made, if later) and every change within."""
+    held: dict[str, list[tuple[str, int]]] = {}
+    before_start: dict[str, tuple[str, int]] = {}
+    changes = select(PlanChange).where(PlanChange.at < end).order_by(PlanChange.at, PlanChange.id)
+    for change in session.scalars(changes):
+        if change.at.replace(tzinfo=change.at.tzinfo or UTC) < start:
+            before_start[change.account_id] = (change.plan, change.seats)
+        else:
+            held.setdefault(change.account_id, []).append((change.plan, change.seats))
+    for account_id, plan in before_start.items():
+        held.setdefault(account_id, []).insert(0, plan)
+    return held
+
+
 def invoice_csv(session: Session, config: Config, month: str) -> str:
-    """One CSV line per account for `month`: its subscription and its metered usage."""
+    """One CSV line per account for `month`: its subscription and its metered usage. The month bills
+    the dearest plan (with its seats) the account held in it, as its credits were granted: a larger
+    plan's from the day of the change, a smaller one's from the next month."""
     start, end = month_bounds(month)
     by_account = {r.group: r for r in usage(session, since=start, until=end, group_by="account")}
+    held = _billed_plans(session, start, end)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=INVOICE_FIELDS, lineterminator="\n")
     writer.writeheader()
     for account in session.scalars(select(Account).where(Account.created_at < end).order_by(Account.name)):
-        plan = config.plans.get(account.plan)
-        seats = account.seats if plan and plan.per_seat else 1
-        price = (plan.price_usd or 0) * seats if plan else 0
+        # max keeps the first of equal prices: the plan at the month's start over a later equal one.
+        plan_name, seats = max(
+            held.get(account.id) or [(account.plan, account.seats)],
+            key=lambda p: _subscription(config, *p)[1],
+        )
+        seats, price = _subscription(config, plan_name, seats)
         row = by_account.get(account.id, UsageRow(account.id))
         writer.writerow(
             {
                 "month": month,
                 "account_id": account.id,
                 "account": account.name,
-                "plan": account.plan,
+                "plan": plan_name,
                 "seats": seats,
                 "subscription_usd": f"{price:.2f}",
                 "requests": row.requests,
