@@ -70,6 +70,33 @@ def test_extend_keeps_the_original_footage(tmp_path, clip, backward):
     assert 10 * np.log10(255**2 / mse) > 33.0
 
 
+class _RedAlarm:
+    """A frame classifier that flags any frame whose red channel averages over 150 (the clip's last
+    frames, never the tiny model's grey output), counting the frames it sees."""
+
+    categories = ("sexual",)
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def scores(self, frames):
+        self.seen += len(frames)
+        return [{"sexual": float(f[..., 0].mean() > 150)} for f in frames]
+
+
+def test_an_extension_whose_kept_footage_fails_the_frame_check_writes_nothing(tmp_path, clip, monkeypatch):
+    from zoetrope.errors import OutputBlocked
+    from zoetrope.safety import frames as frame_check
+
+    alarm = _RedAlarm()
+    monkeypatch.setattr(frame_check, "_default", alarm)
+    out = tmp_path / "e.mp4"
+    # Backward: the new footage leads into the clip's dark first frame, so only the kept frames are red.
+    result = invoke("extend", clip, "--seconds", 1, "--backward", "-o", out)
+    assert isinstance(result.exception, OutputBlocked), result.output
+    assert alarm.seen and not out.exists() and not list(tmp_path.glob(".*"))
+
+
 def test_loop_blend_remix_recut_write_the_expected_lengths(tmp_path, clip):
     cases = {
         "loop": (["loop", clip, "--seconds", 1], 17 + 8),

@@ -92,6 +92,9 @@ def check_output(out: Path, suffixes: tuple[str, ...] = VIDEO_SUFFIXES, inputs: 
                              param="--output") from None
 
 
+KEPT_FRAMES = 8  # source frames marked and written at a time
+
+
 def release_video(backend, request, out: Path, *, size: tuple[int, int] | None = None, label: str = "generating",
                   before: Iterable[np.ndarray] = (), after: Iterable[np.ndarray] = (),
                   parent: Path | None = None) -> int:
@@ -99,10 +102,10 @@ def release_video(backend, request, out: Path, *, size: tuple[int, int] | None =
     frame (the kept source footage too) checked and marked with this generation's invisible
     watermark, the file signed (`c2pa.edited` with `parent` as ingredient when it starts from one)
     and recorded in the local data directory, so `zoetrope verify` finds it. Returns the frames written."""
-    from zoetrope.jobs.finalize import ReleasedBackend, prompt_text, release_frames, sign
+    from zoetrope.jobs.finalize import ReleasedBackend, mark_frames, prompt_text, sign
     from zoetrope.jobs.local import record_generation
     from zoetrope.jobs.models import new_video_id
-    from zoetrope.safety import moderate_prompt
+    from zoetrope.safety import moderate_frames, moderate_prompt
 
     for i, text in enumerate([request.prompt, *(card.prompt for card in request.cards)]):
         if text.strip():
@@ -112,9 +115,13 @@ def release_video(backend, request, out: Path, *, size: tuple[int, int] | None =
     released = ReleasedBackend(backend, video_id, width, height)
 
     def kept(chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """The source footage released as the new frames are: checked whole (the same sampled frames),
+        then marked a few frames at a time, so no second copy of a long source is ever held."""
         for chunk in chunks:
-            yield release_frames(chunk, generation_id=video_id, width=width, height=height, visible_watermark=False,
-                                 prompt=prompt_text(request), depicts_people=backend.capabilities.depicts_people)
+            moderate_frames(chunk, prompt=prompt_text(request), depicts_people=backend.capabilities.depicts_people)
+            for start in range(0, len(chunk), KEPT_FRAMES):
+                yield mark_frames(chunk[start : start + KEPT_FRAMES], generation_id=video_id, width=width,
+                                  height=height, visible_watermark=False)
 
     count = write_video(released, request, out, size=(width, height), label=label, before=kept(before),
                         after=kept(after))

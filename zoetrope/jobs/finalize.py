@@ -74,6 +74,14 @@ def release_frames(
     """The frame steps of `finalize` on frames (T, h, w, 3) in memory: check, fit, watermarks."""
     safety.moderate_frames(frames, prompt=prompt, depicts_people=depicts_people)
     pause()
+    return mark_frames(frames, generation_id=generation_id, width=width, height=height,
+                       visible_watermark=visible_watermark)  # fmt: skip
+
+
+def mark_frames(
+    frames: np.ndarray, *, generation_id: str, width: int, height: int, visible_watermark: bool
+) -> np.ndarray:
+    """`release_frames` after the check: fit to width x height, then the watermarks."""
     if frames.shape[1:3] != (height, width):
         # Natives differ from the asked aspect by up to 3 %: crop that sliver, never stretch.
         frames = media.fit(frames, width, height, mode="crop")
