@@ -29,8 +29,14 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct horse battery"
 # Loading the text encoder can take minutes on a busy 2-core machine.
 WARM_UP_TIMEOUT = 300
-# name, plan, admin
-PEOPLE = (("alice", "pro", False), ("bob", "plus", False), ("root", "pro", True))
+# name, plan, admin; dana and erin each belong to one test that reads its balance before and after
+PEOPLE = (
+    ("alice", "pro", False),
+    ("bob", "plus", False),
+    ("root", "pro", True),
+    ("dana", "pro", False),
+    ("erin", "pro", False),
+)
 
 
 REPO = HERE.parents[1]
@@ -82,7 +88,7 @@ class Studio:
 
 
 def _people(data_dir: Path) -> dict[str, str]:
-    from zoetrope.access.accounts import create_account
+    from zoetrope.access.accounts import open_account
     from zoetrope.access.keys import create_key
     from zoetrope.db import make_engine, transaction
     from zoetrope.jobs.migrate import upgrade
@@ -94,7 +100,8 @@ def _people(data_dir: Path) -> dict[str, str]:
     keys = {}
     with transaction(engine, immediate=True) as s:
         for name, plan, admin in PEOPLE:
-            account = create_account(s, name, plan=plan, is_admin=admin)
+            # With this month's credits from the start, as a studio sign-up has them.
+            account = open_account(s, name, plan=plan, is_admin=admin)
             keys[name] = create_key(s, account.id, name="setup")[1]
             s.add(
                 StudioUser(

@@ -7,9 +7,12 @@ import re
 
 import pytest
 
+from zoetrope import media
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 PLAYING = "v => v.readyState >= 2 && v.videoWidth > 0"
 GENERATE_MS = 240_000  # a 2 s clip from tiny random weights on a busy 2-core machine
+PASSWORD = "correct horse battery"
 
 
 def _wait_playing(page, selector: str) -> None:
@@ -47,9 +50,13 @@ def test_sign_in_create_see_progress_play_remix_and_find_it_in_the_library(page,
     v = page.goto(f"/videos/{video_id}")
     _wait_playing(v, "#player")
     # Each action shows its price, from the API, before the click.
-    v.wait_for_function("() => /^\\d+ credits \\(/.test(document.querySelector('[data-action=remix] [data-price]').textContent)")
+    v.wait_for_function(
+        "() => /^\\d+ credits \\(/.test(document.querySelector('[data-action=remix] [data-price]').textContent)"
+    )
     v.click("[data-action=extend] summary")
-    v.wait_for_function("() => /^\\d+ credits \\(/.test(document.querySelector('[data-action=extend] [data-price]').textContent)")
+    v.wait_for_function(
+        "() => /^\\d+ credits \\(/.test(document.querySelector('[data-action=extend] [data-price]').textContent)"
+    )
     v.fill("[data-action=remix] textarea", "a green ball bounces across a blue floor")
     v.locator("[data-action=remix] input[name=strength]").fill("0.8")
     v.check("[data-action=remix] input[name=new_motion]")
@@ -169,6 +176,8 @@ def test_a_plus_user_asking_for_20_seconds_sees_the_api_refusal_in_place(page, w
     p = page.page
     p.fill("textarea[name=prompt]", "a red ball")
     p.select_option("select[name=seconds]", "20")
+    # The price line says it first, before any click: the create's own refusal is its quote's.
+    p.wait_for_function("m => document.getElementById('cost').textContent === m", arg=message)
     p.click("#create button[type=submit]")
     error = p.locator("#create-error")
     error.wait_for()
@@ -193,7 +202,9 @@ def test_the_other_pages_render_and_fit_a_phone(page, browser, studio):
     # the shots swap places, the clock does not: the first card still starts at 0
     assert [cards.nth(i).locator("[name=start]").input_value() for i in range(2)] == ["0", "4"]
     # The price as the board stands (two cards, 8 s), from the API before the click.
-    sb.wait_for_function("() => /^\\d+ credits \\(8 s at /.test(document.getElementById('sb-price').textContent)")
+    sb.wait_for_function(
+        "() => /^\\d+ credits \\(8 s at /.test(document.getElementById('sb-price').textContent)"
+    )
     sb.select_option("#sb-resolution", "480")  # the plan's resolutions, as on Create
     sb.wait_for_function("() => / at 854x480\\)$/.test(document.getElementById('sb-price').textContent)")
     sb.dblclick("#sb-render")  # an impatient double click renders one storyboard, not two
@@ -215,3 +226,108 @@ def test_the_other_pages_render_and_fit_a_phone(page, browser, studio):
     # The render above may be refused (the reordered first card starts after 0 s): the browser logs
     # that 400, and the page shows the API's message in place; nothing else may error.
     assert [e for e in page.errors if not re.search(r"status of 40[04]", e)] == []
+
+
+def _sign_up(p, email: str):
+    """A new plus account, signed in on the Create page: its library and credits are the test's alone."""
+    page = p.goto("/signup")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/create")
+    return page
+
+
+def _credits(page) -> int:
+    return page.evaluate("async () => (await Studio.api('GET', '/v1/usage')).credits")
+
+
+def _price(page, selector: str, pattern: str) -> int:
+    """The credits a price line shows once it reads `pattern` (the form's last state, quoted)."""
+    page.wait_for_function(
+        "([s, p]) => new RegExp(p).test(document.querySelector(s).textContent)", arg=[selector, pattern]
+    )
+    return int(page.locator(selector).inner_text().split()[0])
+
+
+def _sent(page) -> list[tuple[str, str, bool]]:
+    """Every request the page sends from now on: method, path and whether it asked for a quote."""
+    sent = []
+    page.on(
+        "request",
+        lambda r: sent.append(
+            (r.method, r.url.split("://", 1)[1].split("/", 1)[1].split("?")[0], "zoetrope-quote" in r.headers)
+        ),
+    )
+    return sent
+
+
+def test_the_create_pages_price_is_what_a_video_and_an_image_are_charged(page, warm_studio):
+    """Create prices through the API's own quote of the request it sends (no price path of its own), so
+    the price shown is what the create then takes from the balance."""
+    page.sign_in("dana")  # pro: two images at once, and a balance no other test moves
+    p = page.page
+    sent = _sent(p)
+    p.fill("textarea[name=prompt]", "a red ball bounces across a blue floor")
+    p.select_option("select[name=seconds]", "2")
+    p.select_option("select[name=resolution]", "480")
+    shown = _price(p, "#cost", r"^\d+ credits \(2 s at 854x480\)$")
+    before = _credits(p)
+    p.click("#create button[type=submit]")
+    p.wait_for_selector("#jobs .tile[data-status]", state="attached", timeout=GENERATE_MS)
+    assert p.locator("#jobs .tile").first.get_attribute("data-status") == "completed"
+    assert before - _credits(p) == shown
+
+    p.click(".seg label:has-text('Image')")
+    p.select_option("select[name=n]", "2")
+    shown = _price(p, "#cost", r"^\d+ credits \(2 images at 854x480\)$")
+    before = _credits(p)
+    p.click("#create button[type=submit]")
+    p.wait_for_function(
+        "() => document.querySelectorAll('#jobs .tile img').length === 2", timeout=GENERATE_MS
+    )
+    p.wait_for_function("() => !document.querySelector('#create button[type=submit]').disabled")
+    assert p.locator("#create-error").is_hidden(), p.locator("#create-error").inner_text()
+    assert before - _credits(p) == shown
+
+    priced = {path for _, path, quoted in sent if quoted}
+    assert priced == {"v1/videos", "v1/images/generations"}, sent
+    assert not any(path.startswith("studio/") for _, path, _ in sent), sent
+    page.shot("create-priced")
+    assert all(re.search(r"status of 4\d\d", e) for e in page.errors), page.errors
+
+
+def test_a_storyboard_lasts_the_length_chosen_and_a_length_before_the_last_card_is_refused(page, warm_studio):
+    _sign_up(page, "lengths@example.com")
+    sb = page.goto("/storyboard")
+    sent = _sent(sb)
+    sb.select_option("#sb-aspect", "square")
+    sb.select_option("#sb-resolution", "480")
+    _price(sb, "#sb-price", r"^\d+ credits \(8 s at 480x480\)$")  # two cards (0 s and 4 s), 8 s
+
+    sb.fill("#sb-seconds", "3")  # before the second card starts
+    sb.dispatch_event("#sb-seconds", "change")
+    sb.click("#sb-render")
+    error = sb.locator("#sb-error")
+    error.wait_for()
+    assert "Length (3 s)" in error.inner_text() and "last card's start (4 s)" in error.inner_text()
+    assert sb.locator("#sb-price").inner_text() == error.inner_text()
+    assert sb.locator("#sb-seconds").get_attribute("aria-invalid") == "true"
+    assert sb.locator("#sb-out .tile").count() == 0
+    assert ("POST", "v1/videos/storyboards", False) not in sent
+    assert sb.evaluate("async () => (await Studio.api('GET', '/v1/videos')).data.length") == 0
+    page.shot("storyboard-length-refused")
+
+    sb.locator("#cards li").nth(1).locator("[name=start]").fill("1")
+    sb.fill("#sb-seconds", "2.5")
+    sb.dispatch_event("#sb-seconds", "change")
+    _price(sb, "#sb-price", r"^\d+ credits \(2.5 s at 480x480\)$")
+    sb.click("#sb-render")
+    sb.wait_for_selector("#sb-out .tile[data-status]", state="attached", timeout=2 * GENERATE_MS)
+    tile = sb.locator("#sb-out .tile").first
+    assert tile.get_attribute("data-status") == "completed", tile.inner_text()
+    video_id = tile.get_attribute("data-id")
+    mp4 = sb.context.request.get(f"{warm_studio.url}/v1/videos/{video_id}/content").body()
+    assert media.probe(mp4).duration == 2.5
+    page.shot("storyboard-length")
+    assert all(re.search(r"status of 4\d\d", e) for e in page.errors), page.errors

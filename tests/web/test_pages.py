@@ -91,7 +91,9 @@ def test_a_new_key_is_shown_once_after_the_redirect_and_only_to_its_sign_in(stud
     assert 'id="new-key"' not in seen.text  # another sign-in's handover is not shown
     page = c.get("/account").text
     key = re.search(r'<code id="new-key">(zk-[^<]+)</code>', page).group(1)
-    assert studio.api("alice").get("/v1/models", headers={"authorization": f"Bearer {key}"}).status_code == 200
+    assert (
+        studio.api("alice").get("/v1/models", headers={"authorization": f"Bearer {key}"}).status_code == 200
+    )
     assert 'id="new-key"' not in c.get("/account").text and key not in c.get("/account").text
     assert c.get("/account").text.count(">once<") == 1  # reloading made no second key
 
@@ -112,7 +114,10 @@ def test_a_browser_gets_a_page_for_a_bad_address_and_clients_keep_json(studio):
     html = {"accept": "text/html,application/xhtml+xml"}
     for path, status in (("/library?page=abc", 400), ("/nonexistent", 404)):
         r = c.get(path, headers=html)
-        assert r.status_code == status and r.headers["content-type"].startswith("text/html"), (path, r.text[:200])
+        assert r.status_code == status and r.headers["content-type"].startswith("text/html"), (
+            path,
+            r.text[:200],
+        )
         assert 'role="alert"' in r.text and "<nav" in r.text  # the studio's own page, signed in
     assert c.get("/nonexistent").json()["error"]["code"] == "not_found"  # no text/html asked: JSON
     assert c.get("/v1/videos/video_nope", headers=html).json()["error"]["code"] == "not_found"
@@ -189,15 +194,43 @@ def test_a_published_image_shows_as_an_image_on_explore(studio):
 
 
 def test_bad_numbers_in_the_studio_are_4xx_not_500(studio):
-    for seconds in ("nan", "inf", "-5"):
-        r = httpx.get(studio.url + "/studio/quote", params={"seconds": seconds}, timeout=30)
-        assert r.status_code == 400 and r.json()["error"]["param"] == "seconds", (seconds, r.text)
     c, _ = _signed_in(studio, "root")
     for month in ("bogus", "2026-13"):
         r = c.get("/admin", params={"month": month})
         assert r.status_code == 400 and "2025-06" in r.text, month
     page = c.get("/admin", params={"month": "2026-1"}).text
     assert 'value="2026-01"' in page
+
+
+def test_an_images_quote_is_what_the_images_cost_and_queues_and_charges_nothing(warm_studio):
+    """`Zoetrope-Quote: true` on an images request answers a video create's quote object (the studio's
+    one price path); the same request without it is charged exactly that."""
+    c, csrf = _signed_in(warm_studio, "erin")  # pro (two images at once); no other test moves its balance
+    c.timeout = httpx.Timeout(120)
+    headers = {"x-csrf-token": csrf}
+    body = {"prompt": "a yellow star", "n": 2, "size": "64x64"}
+    before = c.get("/v1/usage").json()["credits"]
+    r = c.post("/v1/images/generations", json=body, headers={**headers, "zoetrope-quote": "true"})
+    assert r.status_code == 200, r.text
+    quote = r.json()
+    assert quote == {
+        "object": "video.quote",
+        "model": "zoetrope-mini",
+        "size": "64x64",
+        "seconds": "0",
+        "credits": 2 * get_config().prices.image_credits,
+    }
+    assert c.get("/v1/usage").json()["credits"] == before
+    assert c.get("/v1/videos").json()["data"] == []  # nothing queued
+    refused = c.post(
+        "/v1/images/generations", json={**body, "n": 9}, headers={**headers, "zoetrope-quote": "1"}
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "n"  # refused as the create is
+    made = c.post("/v1/images/generations", json=body, headers=headers)
+    assert made.status_code == 200 and len(made.json()["data"]) == 2, made.text
+    assert before - c.get("/v1/usage").json()["credits"] == quote["credits"]
+    # The studio has no price path of its own.
+    assert httpx.get(warm_studio.url + "/studio/quote", timeout=30).status_code == 404
 
 
 def test_sign_up_refuses_markup_for_an_email(studio):

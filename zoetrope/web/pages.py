@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 from fastapi import APIRouter, Header, Request
@@ -18,7 +17,7 @@ from zoetrope.jobs import store
 from zoetrope.jobs.content import open_content
 from zoetrope.web import queries
 from zoetrope.web.session import NEW_KEY_COOKIE, read_message, take_new_key
-from zoetrope.web.views import ASPECTS, RESOLUTIONS, SECONDS, limits, quote, render, viewer
+from zoetrope.web.views import ASPECTS, RESOLUTIONS, SECONDS, limits, render, viewer
 
 router = APIRouter(include_in_schema=False)
 
@@ -74,7 +73,13 @@ def _resolutions(plan) -> list[int]:
 def storyboard_page(request: Request) -> Response:
     v = viewer(request)
     return render(
-        request, "storyboard.html", v, models=_models(request), aspects=list(ASPECTS), resolutions=_resolutions(v.plan)
+        request,
+        "storyboard.html",
+        v,
+        models=_models(request),
+        aspects=list(ASPECTS),
+        resolutions=_resolutions(v.plan),
+        max_seconds=v.plan.max_seconds,
     )
 
 
@@ -102,7 +107,13 @@ def video_page(request: Request, video_id: str) -> Response:
         page = queries.library(s, v.principal.account_id, kind="video", status="completed")
     others = [j for j in page.jobs if j.id != job.id]
     return render(
-        request, "video.html", v, job=job, published=published, others=others, params=job.params or {},
+        request,
+        "video.html",
+        v,
+        job=job,
+        published=published,
+        others=others,
+        params=job.params or {},
         error=read_message(request),
     )
 
@@ -117,7 +128,10 @@ def explore_page(request: Request) -> Response:
 
 @router.get("/explore/{video_id}/content")
 def published_content(
-    request: Request, video_id: str, variant: str = "video", range: str | None = Header(None),
+    request: Request,
+    video_id: str,
+    variant: str = "video",
+    range: str | None = Header(None),
     if_range: str | None = Header(None),
 ) -> Response:
     """A published video's files, for anyone: the Explore feed needs no sign-in."""
@@ -125,8 +139,14 @@ def published_content(
         job = queries.published_job(s, video_id)
     if job is None or variant not in ("video", "thumbnail", "spritesheet"):
         raise NotFound(f"no published video {video_id!r}", param="video_id")
-    c = open_content(request.app.state.services.blobs, job, variant, range, body=request.method != "HEAD",
-                     if_range=if_range)
+    c = open_content(
+        request.app.state.services.blobs,
+        job,
+        variant,
+        range,
+        body=request.method != "HEAD",
+        if_range=if_range,
+    )
     return StreamingResponse(c.chunks, status_code=c.status, media_type=c.media_type, headers=c.headers)
 
 
@@ -212,16 +232,3 @@ def admin_page(request: Request, month: str = "") -> Response:
         plans=list(get_config().plans.values()),
         month=month,
     )
-
-
-MAX_QUOTE_SECONDS = 3600.0  # longer than any plan allows; past it a price means nothing
-
-
-@router.get("/studio/quote")
-def quote_json(
-    model: str = "sora-2", seconds: float = 4, size: str = "1280x720", n: int = 1, image: bool = False
-) -> dict:
-    """Credits the request would cost, for the Create page's live price."""
-    if not (math.isfinite(seconds) and 0 <= seconds <= MAX_QUOTE_SECONDS):
-        raise InvalidRequest(f"seconds must be between 0 and {MAX_QUOTE_SECONDS:g}, got {seconds:g}", param="seconds")
-    return {"credits": quote(model, seconds, size, max(1, min(n, 4)), image)}

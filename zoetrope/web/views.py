@@ -1,4 +1,4 @@
-"""What the pages show, in the user's words: the signed-in viewer, plan limits, sizes and prices."""
+"""What the pages show, in the user's words: the signed-in viewer, plan limits and sizes."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from zoetrope.access import ledger
-from zoetrope.access.entitlements import RequestSummary
 from zoetrope.access.keys import Principal
 from zoetrope.access.models import Account
-from zoetrope.access.pricing import price
-from zoetrope.config import Plan, get_config
+from zoetrope.config import Plan
 from zoetrope.db import transaction
 from zoetrope.errors import ZoetropeError
 from zoetrope.web.session import Session, read_session, session_principal
@@ -81,20 +79,6 @@ def size_of(aspect: str, resolution: int) -> str:
     w, h = ASPECTS.get(aspect, ASPECTS["landscape"])
     scale = resolution / min(w, h)
     return f"{round(w * scale / 2) * 2}x{round(h * scale / 2) * 2}"
-
-
-def quote(model: str, seconds: float, size: str, n: int = 1, image: bool = False) -> int:
-    """Credits a request costs at list price (what the ledger reserves at submit)."""
-    config = get_config()
-    try:
-        w, h = (int(v) for v in size.split("x"))
-    except ValueError:
-        w, h = 1280, 720
-    entry = config.model_name(model) or model
-    summary = RequestSummary(
-        model=entry, width=w, height=h, seconds=0 if image else seconds, task="t2i" if image else "t2v", n=n
-    )
-    return price(config, summary)
 
 
 def limits(plan: Plan) -> list[tuple[str, str]]:

@@ -8,10 +8,12 @@ import time
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.forms import read_body
+from zoetrope.api.routes.videos import quote, wants_quote
 from zoetrope.api.schemas import ImageData, ImagesResponse
 from zoetrope.db import transaction
 from zoetrope.errors import InvalidRequest, ModelUnavailable, ZoetropeError
@@ -69,7 +71,9 @@ async def generate_images(
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
     idempotency_key: str | None = Header(None),
-) -> ImagesResponse:
+) -> ImagesResponse | JSONResponse:
+    """The images, made while the request waits; with `Zoetrope-Quote: true`, what they would cost
+    (a video create's quote object), nothing queued, charged or moderated."""
     body = await read_body(request)
     n = body.integer("n")
     n = 1 if n is None else n
@@ -78,12 +82,19 @@ async def generate_images(
     if (body.text("response_format") or "b64_json") != "b64_json":
         raise InvalidRequest("only response_format='b64_json' is supported", param="response_format")
     if (body.text("output_format") or "png") != "png":
-        raise InvalidRequest("only output_format='png' is supported: the PNG carries the image's C2PA manifest",
-                             param="output_format")
+        raise InvalidRequest(
+            "only output_format='png' is supported: the PNG carries the image's C2PA manifest",
+            param="output_format",
+        )
     size = body.text("size")
     size = None if size == "auto" else size  # gpt-image's default: Zoetrope's default image size
     model = body.text("model") or svc.registry.model_names()[0]
     seed = body.integer("seed")
+    if wants_quote(request):
+        req = VideoRequest(
+            prompt=body.text("prompt", required=True) or "", model=model, size=size, task="t2i"
+        )
+        return await quote(svc, who, req, count=n)  # each image is a job of its own, priced alone
     jobs, made = [], []  # every image's job; those this request made (not an Idempotency-Key's earlier ones)
     try:
         for i in range(n):
@@ -95,8 +106,9 @@ async def generate_images(
                 seed=None if seed is None else seed + i,
             )
             key = f"{idempotency_key}:{i}" if idempotency_key else None
-            done = await run_in_threadpool(submit.submit_once, svc.engine, svc.registry, svc.blobs, who, req,
-                                           idempotency_key=key)
+            done = await run_in_threadpool(
+                submit.submit_once, svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key
+            )
             jobs.append(done.job)
             if done.new:
                 made.append(done.job.id)
@@ -110,7 +122,9 @@ async def generate_images(
     images = [w for w in waited if not isinstance(w, BaseException)]
     # An image that failed (its output blocked, say) released its credits; one still unfinished
     # when the wait ran out is withdrawn, so nothing is charged that this answer does not hold.
-    late = [j.id for j, w in zip(jobs, waited, strict=True) if isinstance(w, ModelUnavailable) and j.id in made]
+    late = [
+        j.id for j, w in zip(jobs, waited, strict=True) if isinstance(w, ModelUnavailable) and j.id in made
+    ]
     await run_in_threadpool(_withdraw, svc, who.account_id, late)
     if not images:  # not one made: the first image's error is the answer
         raise next(w for w in waited if isinstance(w, BaseException))

@@ -37,25 +37,34 @@ _FORM = {
 QUOTE_HEADER = "zoetrope-quote"  # `Zoetrope-Quote: true` on any create: its price, nothing queued
 
 
+def wants_quote(request: Request | None) -> bool:
+    return request is not None and request.headers.get(QUOTE_HEADER, "").lower() in ("1", "true")
+
+
+async def quote(svc: Services, who: Principal, req: VideoRequest, count: int = 1) -> JSONResponse:
+    """What `count` creates of `req` would cost, refused as a create would be (its plan, model and
+    size checks); nothing is queued, charged or moderated."""
+    summary = (
+        await run_in_threadpool(submit.submit_once, svc.engine, svc.registry, svc.blobs, who, req, quote=True)
+    ).summary
+    return JSONResponse(
+        {
+            "object": "video.quote",
+            "model": summary.model,
+            "size": f"{summary.width}x{summary.height}",
+            "seconds": seconds_str(summary.seconds),
+            "credits": count * submit.price_of(summary),
+        }
+    )
+
+
 async def queue_video(
     svc: Services, who: Principal, req: VideoRequest, key: str | None, request: Request | None = None
 ) -> Response:
     """Submit `req` for `who` and answer with the queued video object (the path every create takes);
     with `Zoetrope-Quote: true`, answer with what it would cost instead (refusals as a create's)."""
-    if request is not None and request.headers.get(QUOTE_HEADER, "").lower() in ("1", "true"):
-        quoted = await run_in_threadpool(
-            submit.submit_once, svc.engine, svc.registry, svc.blobs, who, req, quote=True
-        )
-        summary = quoted.summary
-        return JSONResponse(
-            {
-                "object": "video.quote",
-                "model": summary.model,
-                "size": f"{summary.width}x{summary.height}",
-                "seconds": seconds_str(summary.seconds),
-                "credits": submit.price_of(summary),
-            }
-        )
+    if wants_quote(request):
+        return await quote(svc, who, req)
     # Submitting moderates the prompt (a model) and writes the database: off the event loop.
     job = await run_in_threadpool(
         submit.submit, svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key

@@ -14,20 +14,36 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   const isImage = () => form.kind.value === "image";
 
-  async function quote() {
+  // The price of what Generate sends (one request per variation), from the API's own quote of
+  // that request: the price shown is the price charged, or the API's refusal before the click.
+  const cost = document.getElementById("cost");
+  let asked = 0;
+  async function reprice() {
     form.seconds.disabled = isImage();
-    const q = new URLSearchParams({ model: form.model.value, seconds: form.seconds.value, size: size(),
-      n: form.n.value, image: isImage() });
-    const res = await fetch(`/studio/quote?${q}`);
-    if (res.ok) document.getElementById("cost").textContent = (await res.json()).credits;
+    const mine = ++asked;  // an answer to an older form state must not overwrite a newer one
+    const n = Number(form.n.value);
+    let text;
+    try {
+      // The prompt does not change the price (a quote is not moderated): before one is typed, the
+      // placeholder's stands in, so the price shows from the start.
+      const q = await Studio.quote(isImage() ? Studio.tasks.image() : Studio.tasks.create(),
+        body(0, form.prompt.value.trim() ? form.prompt.value : form.prompt.placeholder));
+      const what = isImage() ? `${n} image${n > 1 ? "s" : ""}` : `${n > 1 ? `${n} × ` : ""}${q.seconds} s`;
+      text = `${q.credits * n} credits (${what} at ${q.size})`;
+    } catch (e) {
+      text = e.message;
+    }
+    if (mine === asked) cost.textContent = text;
   }
-  form.addEventListener("change", quote);
-  quote();
+  form.addEventListener("change", reprice);
+  reprice();
 
-  function body(i) {
+  // Variation i's request body (an image's asks for one image: each variation is a request).
+  function body(i, prompt = form.prompt.value) {
     const seed = form.seed.value === "" ? null : Number(form.seed.value) + i;
-    const fields = { prompt: form.prompt.value, model: form.model.value, size: size() };
+    const fields = { prompt, model: form.model.value, size: size() };
     if (!isImage()) fields.seconds = form.seconds.value;
+    else fields.n = 1;
     if (seed !== null) fields.seed = seed;
     const file = form.image.files[0];
     if (!file || isImage()) return fields;
@@ -46,7 +62,7 @@ document.addEventListener("DOMContentLoaded", () => {
     tile.querySelector(".caption").textContent = placeholder.prompt;
     jobs.prepend(tile);
     try {
-      const res = await Studio.api("POST", Studio.tasks.image(), { ...body(i), n: 1 });
+      const res = await Studio.api("POST", Studio.tasks.image(), body(i));
       const img = document.createElement("img");
       img.src = `data:image/png;base64,${res.data[0].b64_json}`;
       img.alt = placeholder.prompt;

@@ -53,6 +53,21 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 
+  // The video's length, checked against the cards and the plan before anything is asked of the API.
+  const length = document.getElementById("sb-seconds");
+  function seconds(cards) {
+    const value = Number(length.value);
+    const last = Math.max(...cards.map((c) => c.start));
+    const most = Number(length.dataset.max || Infinity);
+    let problem = null;
+    if (length.value === "" || !(value > 0)) problem = "Length must be a number of seconds above 0";
+    else if (value <= last) problem = `Length (${value} s) must be longer than the last card's start (${last} s)`;
+    else if (value > most) problem = `Length (${value} s) is over your plan's longest video (${most} s)`;
+    length.setAttribute("aria-invalid", String(problem !== null));
+    if (problem) throw new Error(problem);
+    return String(value);
+  }
+
   // The storyboard as the page stands: what Render sends, and what its price is asked for.
   function board() {
     const cards = [...list.children].map((li) => ({
@@ -62,22 +77,21 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!cards.length || cards.some((c) => !c.prompt)) {
       throw new Error("every card needs a prompt, and a storyboard needs at least one card");
     }
-    return {
-      model: document.getElementById("sb-model").value,
-      size: size(),
-      seconds: String(Math.max(...cards.map((c) => c.start)) + 4),
-      cards,
-    };
+    return { model: document.getElementById("sb-model").value, size: size(), seconds: seconds(cards), cards };
   }
 
   const price = document.getElementById("sb-price");
+  let asked = 0;
   async function reprice() {
+    const mine = ++asked;  // an answer to an older board must not overwrite a newer one
+    let text;
     try {
       const q = await Studio.quote(Studio.tasks.storyboard(), board());
-      price.textContent = `${q.credits} credits (${q.seconds} s at ${q.size})`;
+      text = `${q.credits} credits (${q.seconds} s at ${q.size})`;
     } catch (e) {
-      price.textContent = e.message;
+      text = e.message;
     }
+    if (mine === asked) price.textContent = text;
   }
 
   document.getElementById("sb-add").addEventListener("click", () => { add(); reprice(); });
