@@ -1,0 +1,53 @@
+"""SQLite's write-ahead log is copied into the database by a background thread, not by a commit."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+
+from sqlalchemy import text
+
+from zoetrope import db
+
+
+def _checkpoint_threads() -> int:
+    return sum(t.name == "sqlite-checkpoint" for t in threading.enumerate())
+
+
+def _wait(condition, seconds: float = 5.0) -> bool:
+    stop = time.monotonic() + seconds
+    while not condition() and time.monotonic() < stop:
+        time.sleep(0.05)
+    return condition()
+
+
+def test_commits_leave_the_log_to_a_background_thread_that_copies_it_in(tmp_path):
+    path = tmp_path / "z.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (v TEXT)"))
+    with engine.begin() as conn:
+        # About 300 pages: under SQLite's own 1,000-page checkpoint, which would leave the file as it was.
+        for _ in range(600):
+            conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": "x" * 2000})
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == db.BACKSTOP_PAGES
+    assert _wait(lambda: path.stat().st_size > 1_000_000), "the log was not copied into the database file"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 600
+    engine.dispose()
+
+
+def test_the_thread_ends_with_its_engines_and_never_creates_the_file(tmp_path):
+    before = _checkpoint_threads()
+
+    def engine_never_connected():
+        engine = db.make_engine(f"sqlite:///{tmp_path / 'never.db'}")
+        assert _checkpoint_threads() == before + 1
+        time.sleep(3 * db.CHECKPOINT_SECONDS)  # the thread has tried the missing file
+        engine.dispose()
+
+    engine_never_connected()
+    assert not (tmp_path / "never.db").exists()
+    gc.collect()
+    assert _wait(lambda: _checkpoint_threads() == before)
