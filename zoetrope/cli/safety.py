@@ -15,7 +15,7 @@ console = Console()
 
 @app.command()
 def verify(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="an MP4, PNG, JPEG or WebP file"),
+    file: Path = typer.Argument(..., help="an MP4, PNG, JPEG or WebP file"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
     """Check a file's C2PA content credentials and its invisible Zoetrope watermark.
@@ -23,19 +23,28 @@ def verify(
     Reports the C2PA state (trusted, valid, invalid or not_present) and what the manifest says
     (issuer, actions, model, generation id), whether the watermark is found, with its payload
     and confidence, and the generation record in this machine's data directory. Exits 1 when the
-    manifest is invalid (the file changed after signing) or the watermark names another generation.
+    manifest is invalid (the file changed after signing), names a Zoetrope generation but was
+    signed outside this installation, or the watermark names another generation; exits 2 when the
+    file is not readable media (with --json, as `{"error": {"message", "param"}}` on stdout).
     Example: zoetrope verify clip.mp4 --json
     """
+    from zoetrope.errors import ZoetropeError
     from zoetrope.jobs.local import local_record_lookup
     from zoetrope.safety import verify as run_verify
 
-    report = run_verify(file, local_record_lookup())
+    try:
+        report = run_verify(file, local_record_lookup())
+    except ZoetropeError as e:
+        if not as_json:
+            raise
+        typer.echo(json.dumps({"error": {"message": e.message, "param": e.param}}, indent=2))
+        raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:
         _print_report(report)
-    if report.c2pa.state == "invalid" or report.watermark_matches_manifest is False:
-        raise typer.Exit(1)  # tampered with: a script can tell it from a file that checks out
+    if report.c2pa.state == "invalid" or report.c2pa.impersonates or report.watermark_matches_manifest is False:
+        raise typer.Exit(1)  # tampered with or forged: a script can tell it from a file that checks out
 
 
 def _print_report(report) -> None:
@@ -50,6 +59,8 @@ def _print_report(report) -> None:
             console.print(f"  parent     {c.parent}")
         for failure in c.failures:
             console.print(f"  [red]failure[/]    {failure}")
+        if c.impersonates:
+            console.print("  [red]names a Zoetrope generation, but this installation did not sign it[/]")
     if w.found:
         console.print(f"[bold]Watermark[/] [green]found[/] payload {w.payload} confidence {w.confidence:.2f}")
     else:

@@ -46,10 +46,17 @@ class C2PAReport:
     def valid(self) -> bool:
         return self.state in ("valid", "trusted")
 
+    @property
+    def impersonates(self) -> bool:
+        """The manifest names a Zoetrope generation, but a certificate outside this installation's
+        root signed it: a claim anyone could have made, never one of our records."""
+        return bool(self.generation_id) and self.state == "valid" and UNTRUSTED in self.failures
+
     def to_json(self) -> dict:
-        return {"valid": self.valid, **asdict(self)}
+        return {"valid": self.valid, "impersonates": self.impersonates, **asdict(self)}
 
 
+UNTRUSTED = "signingCredential.untrusted"
 _SNIFFED = {"mp4": "video/mp4", "png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
 
@@ -157,24 +164,30 @@ def read_provenance(path: str | os.PathLike[str], *, root_pem: bytes | None = No
 
     `trusted` means the signing chain ends at our root (`root_pem`, default the one under
     `ZOETROPE_DATA_DIR/c2pa`); `valid` means intact and well signed by a chain we do not know.
+    Where there is a root to check against, a `valid` report keeps the failure
+    `signingCredential.untrusted`: whoever signed it, it was not this installation.
     """
     from c2pa import C2paError, Reader
 
     path = Path(path)
+    trust = _trust_context(root_pem)
     try:
-        reader = Reader.try_create(_read_mime(path), open(path, "rb"), context=_trust_context(root_pem))
-    except C2paError as e:
+        with open(path, "rb") as stream:
+            reader = Reader.try_create(_read_mime(path), stream, context=trust)
+            if reader is None:
+                return C2PAReport(state="not_present")
+            with reader:
+                manifest = reader.get_active_manifest() or {}
+                state = (reader.get_validation_state() or "Invalid").lower()
+                results = reader.get_validation_results() or {}
+    except (C2paError, KeyError, ValueError) as e:  # a damaged store can lack its active manifest
         return C2PAReport(state="invalid", failures=[f"unreadable manifest: {e}"])
-    if reader is None:
-        return C2PAReport(state="not_present")
-    with reader:
-        manifest = reader.get_active_manifest() or {}
-        state = (reader.get_validation_state() or "Invalid").lower()
-        results = reader.get_validation_results() or {}
     failures = [f["code"] for f in results.get("activeManifest", {}).get("failure", [])]
     # An unknown signer is not tampering: the manifest is intact, we just cannot vouch for it.
-    if state == "invalid" and failures and set(failures) <= {"signingCredential.untrusted"}:
+    if state == "invalid" and failures and set(failures) <= {UNTRUSTED}:
         state = "valid"
+    if trust is None:  # nothing to check the signer against: say nothing of it
+        failures = [f for f in failures if f != UNTRUSTED]
     assertions = {a["label"]: a.get("data", {}) for a in manifest.get("assertions", [])}
     actions = assertions.get("c2pa.actions.v2", assertions.get("c2pa.actions", {})).get("actions", [])
     generation = assertions.get(GENERATION_ASSERTION, {})
@@ -192,7 +205,7 @@ def read_provenance(path: str | os.PathLike[str], *, root_pem: bytes | None = No
         generator=" ".join(str(generator.get(k, "")) for k in ("name", "version")).strip() or None,
         signed_at=signature.get("time") or next((a["when"] for a in actions if a.get("when")), None),
         parent=parents[0] if parents else None,
-        failures=[f for f in failures if f != "signingCredential.untrusted"],
+        failures=failures,
     )
 
 

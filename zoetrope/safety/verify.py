@@ -36,7 +36,8 @@ def verify(path: str | os.PathLike[str], record_lookup: RecordLookup | None = No
     """Read both provenance signals of the MP4 or image at `path`.
 
     `record_lookup` is asked for the generation record: first with the generation id from a
-    valid C2PA manifest, else with the watermark payload (8 hex digits, `payload_for(id)`); it
+    C2PA manifest signed under this installation's root (`trusted`; an intact manifest signed by
+    anyone else names no record), else with the watermark payload (8 hex digits, `payload_for(id)`); it
     returns the record as a dict, or None when there is none or the caller may not see it.
     Raises InvalidMedia when the file is not readable media.
     """
@@ -53,7 +54,7 @@ def verify(path: str | os.PathLike[str], record_lookup: RecordLookup | None = No
         matches = payload_for(c2pa.generation_id).hex() == watermark.payload
     record = None
     if record_lookup is not None:
-        if c2pa.valid and c2pa.generation_id:
+        if c2pa.state == "trusted" and c2pa.generation_id:
             record = record_lookup(c2pa.generation_id)
         if record is None and watermark.found and watermark.payload:
             record = record_lookup(watermark.payload)
