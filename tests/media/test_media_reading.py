@@ -73,7 +73,9 @@ def test_a_16_bit_grey_png_is_scaled_to_8_bits_not_clipped() -> None:
 
     from PIL import Image
 
-    ramp = np.repeat(np.linspace(0, 65535, 64).astype(np.uint16)[None, :], 8, 0)  # (8, 64), left black, right white
+    ramp = np.repeat(
+        np.linspace(0, 65535, 64).astype(np.uint16)[None, :], 8, 0
+    )  # (8, 64), left black, right white
     buf = io.BytesIO()
     Image.fromarray(ramp).save(buf, "PNG")
     frame = read_frames(buf.getvalue()).frames[0]
@@ -93,7 +95,9 @@ def test_a_phone_portrait_clip_reads_upright() -> None:
     # Stored 64x48 on its side, with the matrix of a clockwise quarter turn (a phone held upright).
     stored = np.zeros((8, 48, 64, 3), np.uint8)
     stored[:, :8, :8] = 255  # white in the stored picture's top-left corner
-    clip = _with_display_matrix(encode_mp4(stored, crf=0), (0, 0x10000, 0, -0x10000, 0, 0, 48 << 16, 0, 0x40000000))
+    clip = _with_display_matrix(
+        encode_mp4(stored, crf=0), (0, 0x10000, 0, -0x10000, 0, 0, 48 << 16, 0, 0x40000000)
+    )
     frames = read_frames(clip).frames
     assert frames.shape == (8, 64, 48, 3)  # portrait, as every player shows it
     assert frames[0, :8, -8:].mean() > 200 and frames[0, :8, :8].mean() < 50  # turned clockwise: top-right
@@ -121,7 +125,9 @@ def test_a_variable_frame_rate_clip_is_resampled_by_its_timestamps() -> None:
     from zoetrope.media import retime
 
     # Five frames: 0 and 1 an eighth of a second each, 2 held for a whole second, then 3 and 4.
-    frames = np.zeros((5, 16, 16, 3), np.uint8) + np.array([0, 60, 120, 180, 240], np.uint8)[:, None, None, None]
+    frames = (
+        np.zeros((5, 16, 16, 3), np.uint8) + np.array([0, 60, 120, 180, 240], np.uint8)[:, None, None, None]
+    )
     media = read_frames(_mp4_at_times(frames, [0, 125, 250, 1250, 1375]))
     np.testing.assert_allclose(media.times, [0, 0.125, 0.25, 1.25, 1.375], atol=1e-3)
     at_8 = retime(media.frames, media.fps, 8, media.times)[:, 0, 0, 0].astype(int)
@@ -130,6 +136,52 @@ def test_a_variable_frame_rate_clip_is_resampled_by_its_timestamps() -> None:
     assert len(at_8) == round(5 * 8 / media.fps) == 11  # as long as before: 1.375 s
     expected = [0, 60] + [120] * 8 + [180]  # frame 2 from 0.25 s to 1.25 s
     assert np.abs(at_8[:11] - expected).max() <= 2
+
+
+def _cut_clip(values: list[int], times_ms: list[int], cut_ms: int, last_ms: int) -> bytes:
+    """An H.264 MP4 of flat pictures of `values` shown at `times_ms` (the last for `last_ms`), cut
+    without re-encoding to start `cut_ms` in, as `ffmpeg -ss ... -c copy` cuts: an edit list. The
+    file still stores every picture, so the frame count and average rate it declares are the whole's."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=1000)
+        stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv444p"
+        stream.time_base = Fraction(1, 1000)
+        stream.options = {"crf": "0", "bf": "0", "x264-params": "scenecut=0"}  # one keyframe, in order
+        packets = []
+        for value, ms in zip(values, times_ms, strict=True):
+            frame = av.VideoFrame.from_ndarray(np.full((16, 16, 3), value, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = ms, Fraction(1, 1000)
+            packets += stream.encode(frame)
+        packets += stream.encode()
+        for packet, after in zip(packets, [*times_ms[1:], times_ms[-1] + last_ms], strict=True):
+            packet.duration = after - packet.pts
+            packet.pts -= cut_ms
+            packet.dts -= cut_ms
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def test_a_cut_clip_is_read_by_its_frames_timestamps_not_its_declared_rate() -> None:
+    from zoetrope.media import read_video, retime
+
+    # A second at 30 fps that the edit list cuts off, then pictures at 0, 0.25, 0.5, 2.5 and 3 s,
+    # the last shown for half a second: 3.5 s of video.
+    times = [round(i * 1000 / 30) for i in range(30)] + [1000, 1250, 1500, 3500, 4000]
+    data = _cut_clip([10] * 30 + [50, 90, 130, 170, 210], times, cut_ms=1000, last_ms=500)
+    with av.open(io.BytesIO(data)) as container:  # what the file declares: 35 frames over 4.5 s
+        stream = container.streams.video[0]
+        assert stream.frames == 35 and float(stream.average_rate) == pytest.approx(35 / 4.5, rel=1e-3)
+    info = probe(data)
+    assert info.frames == 5 and info.duration == pytest.approx(3.5, abs=1e-3)
+    whole = read_frames(data)
+    np.testing.assert_allclose(whole.times, [0, 0.25, 0.5, 2.5, 3], atol=1e-3)
+    assert whole.duration == pytest.approx(3.5, abs=1e-3)
+    at_8 = read_video(data, 8).frames
+    shown = [50] * 2 + [90] * 2 + [130] * 16 + [170] * 4 + [210] * 4  # the picture on screen at k / 8 s
+    assert len(at_8) == len(shown) == 28
+    assert np.abs(at_8[:, 0, 0, 0].astype(int) - shown).max() <= 2
+    np.testing.assert_array_equal(at_8, retime(whole.frames, whole.fps, 8, whole.times))
 
 
 @pytest.mark.parametrize("fps", [30, 12.5, 8, 4])
@@ -145,13 +197,19 @@ def test_read_video_keeps_the_frames_retime_would(fps) -> None:
 def test_read_video_follows_timestamps_and_the_display_matrix() -> None:
     from zoetrope.media import read_video, retime
 
-    frames = np.zeros((5, 16, 16, 3), np.uint8) + np.array([0, 60, 120, 180, 240], np.uint8)[:, None, None, None]
+    frames = (
+        np.zeros((5, 16, 16, 3), np.uint8) + np.array([0, 60, 120, 180, 240], np.uint8)[:, None, None, None]
+    )
     varying = _mp4_at_times(frames, [0, 125, 250, 1250, 1375])
     whole = read_frames(varying)
-    np.testing.assert_array_equal(read_video(varying, 8).frames, retime(whole.frames, whole.fps, 8, whole.times))
+    np.testing.assert_array_equal(
+        read_video(varying, 8).frames, retime(whole.frames, whole.fps, 8, whole.times)
+    )
     stored = np.zeros((8, 48, 64, 3), np.uint8)
     stored[:, :8, :8] = 255
-    portrait = _with_display_matrix(encode_mp4(stored, crf=0), (0, 0x10000, 0, -0x10000, 0, 0, 48 << 16, 0, 0x40000000))
+    portrait = _with_display_matrix(
+        encode_mp4(stored, crf=0), (0, 0x10000, 0, -0x10000, 0, 0, 48 << 16, 0, 0x40000000)
+    )
     shrunk = read_video(portrait, 8, within=(24, 24)).frames
     assert shrunk.shape == (8, 24, 18, 3)  # upright, then fitted inside 24x24 keeping its 3:4
     assert shrunk[0, :3, -3:].mean() > 200

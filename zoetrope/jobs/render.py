@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,33 +18,67 @@ from zoetrope.storage import BlobStore
 from zoetrope.yielding import pause
 
 
-def _frames_at(blobs: BlobStore, key: str, width: int, height: int, fps: float) -> np.ndarray:
-    """A stored image or video as frames (T, H, W, 3) at the backend's native size and frame rate
-    (an uploaded 30 fps clip is resampled to the model's 8, so it keeps its length, as submit counted it)."""
+def _read(blobs: BlobStore, key: str, boxes: list[tuple[int, int]], fps: float) -> list[np.ndarray]:
+    """A stored image or video as frames (T, h, w, 3) at the backend's frame rate (an uploaded 30 fps
+    clip is resampled to the model's 8, so it keeps its length, as submit counted it), once for each
+    (width, height) box, no larger than fits inside it: a phone's 4K upload is never decoded whole,
+    nor twice."""
     try:
         data = blobs.get(key)
     except NotFound:
         # A source video deleted (or expired) between this job's submit and its run.
         what = "source video" if key.startswith("videos/") else "uploaded input"
-        raise NotFound(f"the {what} of this job was deleted before the job ran", code="source_deleted") from None
-    # Read at the model's rate and no larger than the frame it fills: a phone's 4K upload is never
-    # decoded whole. Kept footage will carry this job's mark; the source's own mark comes off first
-    # (before any padding: at the whole frame, where the detector finds it), or the two payloads
-    # would garble each other.
-    frames = strip_watermark(media.read_video(data, fps, within=(width, height)).frames)[0]
-    if frames.shape[1:3] != (height, width):
-        frames = media.fit(frames, width, height, mode="letterbox")  # as the CLI does: nothing cut off
-    return frames
+        raise NotFound(
+            f"the {what} of this job was deleted before the job ran", code="source_deleted"
+        ) from None
+    # Kept footage will carry this job's mark; the source's own mark comes off first (before any
+    # padding: at the whole frame, where the detector finds it), or the two payloads would garble
+    # each other.
+    return [strip_watermark(read.frames)[0] for read in media.read_video_sizes(data, fps, boxes)]
+
+
+def _framed(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`frames` (T, h, w, 3) as (T, height, width, 3), letterboxed as the CLI does: nothing cut off."""
+    return (
+        frames if frames.shape[1:3] == (height, width) else media.fit(frames, width, height, mode="letterbox")
+    )
+
+
+def _frames_at(blobs: BlobStore, key: str, width: int, height: int, fps: float) -> np.ndarray:
+    """A stored image or video as frames (T, height, width, 3) at the backend's size and frame rate."""
+    return _framed(_read(blobs, key, [(width, height)], fps)[0], width, height)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a job's generation starts from: the backend's request, and for an extension whose
+    output is not the model's size, its source footage as kept, at the output's size (T, H, W, 3)."""
+
+    request: GenerationRequest
+    kept: np.ndarray | None = None
 
 
 def generation_request(job: Job, blobs: BlobStore, fps: float) -> GenerationRequest:
     """What the backend is asked to make for `job`; its inputs read from the blob store at the
     backend's size and `fps`."""
+    return generation_inputs(job, blobs, fps).request
+
+
+def generation_inputs(job: Job, blobs: BlobStore, fps: float) -> Inputs:
+    """`generation_request`, with an extension's footage to keep where the output is not the
+    model's size, both from one decode of the source."""
     p = job.params
     width, height = p["native_width"], p["native_height"]
-    source = None
+    source = kept = None
     if p.get("source_key"):
-        source = _frames_at(blobs, p["source_key"], width, height, fps)
+        out_width, out_height = (int(v) for v in job.size.split("x")) if job.size else (width, height)
+        if job.task in ("extend", "extend_backward") and (out_width, out_height) != (width, height):
+            at_model, at_output = _read(
+                blobs, p["source_key"], [(width, height), (out_width, out_height)], fps
+            )
+            source, kept = _framed(at_model, width, height), _framed(at_output, out_width, out_height)
+        else:
+            source = _frames_at(blobs, p["source_key"], width, height, fps)
     elif p.get("reference_key"):
         source = _frames_at(blobs, p["reference_key"], width, height, fps)[:1]
     target = _frames_at(blobs, p["target_key"], width, height, fps) if p.get("target_key") else None
@@ -55,7 +90,7 @@ def generation_request(job: Job, blobs: BlobStore, fps: float) -> GenerationRequ
         task = "i2v"
     seconds = p["new_seconds"] if p.get("new_seconds") is not None else float(job.seconds)
     kw = {k: p[k] for k in ("strength", "strength_end") if p.get(k) is not None}
-    return GenerationRequest(
+    request = GenerationRequest(
         prompt=job.prompt,
         width=width,
         height=height,
@@ -68,20 +103,21 @@ def generation_request(job: Job, blobs: BlobStore, fps: float) -> GenerationRequ
         trim=trim,  # type: ignore[arg-type]
         **kw,
     )
+    return Inputs(request, kept)
 
 
 def render(job: Job, backend: Backend, blobs: BlobStore, progress: Progress) -> tuple[dict, dict]:
     """Generate, post-process, encode and store the job's outputs; returns (outputs, details)."""
-    request = generation_request(job, blobs, backend.capabilities.fps)
+    inputs = generation_inputs(job, blobs, backend.capabilities.fps)
+    request = inputs.request
     frames = np.concatenate(list(backend.generate(request, progress)), axis=0)  # (T, h, w, 3)
     width, height = (int(v) for v in job.size.split("x"))
     fps = request.fps or backend.capabilities.fps
     # Backends yield only the new frames of an extension; the video object is the stitched whole,
-    # whose source footage is kept as it was: read again at the output's size, not the model's.
+    # whose source footage is kept as it was: at the output's size, not the model's.
     if request.task in ("extend", "extend_backward") and request.source is not None:
-        kept = request.source
-        if (width, height) != (request.width, request.height):
-            kept = _frames_at(blobs, job.params["source_key"], width, height, backend.capabilities.fps)
+        kept = request.source if inputs.kept is None else inputs.kept
+        if inputs.kept is not None:
             frames = media.fit(frames, width, height, mode="crop")  # as `finalize` would: never stretched
         frames = np.concatenate([kept, frames] if request.task == "extend" else [frames, kept], axis=0)
     prefix = f"videos/{job.id}/{job.attempts}"

@@ -4,7 +4,15 @@ Frames are always uint8 numpy arrays (T, H, W, 3); an image is one frame (H, W, 
 Bad uploads raise `zoetrope.errors.InvalidMedia` within the limits of `get_settings()`.
 """
 
-from zoetrope.media.decode import DEFAULT_FPS, Media, MediaInfo, probe, read_frames, read_video
+from zoetrope.media.decode import (
+    DEFAULT_FPS,
+    Media,
+    MediaInfo,
+    probe,
+    read_frames,
+    read_video,
+    read_video_sizes,
+)
 from zoetrope.media.encode import DEFAULT_CRF, encode_image, encode_mp4, encode_png, write_mp4, write_png
 from zoetrope.media.geometry import fit, resize, retime
 from zoetrope.media.overlay import overlay, render_text
@@ -29,6 +37,7 @@ __all__ = [
     "probe",
     "read_frames",
     "read_video",
+    "read_video_sizes",
     "render_text",
     "resize",
     "retime",

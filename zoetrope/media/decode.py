@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
@@ -23,7 +23,8 @@ _IMAGE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 
 @dataclass(frozen=True, eq=False)
 class Media:
-    """Decoded media: `frames` is uint8 (T, H, W, 3); `fps` is None for a still image (T == 1).
+    """Decoded media: `frames` is uint8 (T, H, W, 3); `fps` is None for a still image (T == 1), else
+    T over the clip's length by its timestamps (the file's declared rate where they agree with it).
     `times` is each video frame's presentation time in seconds from the first (None for a still, or
     where the file gives none): a variable-frame-rate clip is shown by them, not by its average rate."""
 
@@ -76,13 +77,14 @@ def read_frames(source: Source, *, param: str | None = None) -> Media:
     if upload.format != "mp4":
         return Media(frames=_read_image(upload, param)[None], fps=None, kind="image")
     frames: list[np.ndarray] = []
-    times: list[float | None] = []
     with _video(upload, param) as (container, stream):
+        check_frames(upload, stream.frames, param)
+        timeline = _Timeline(_fps(stream))
         for frame in _pictures(upload, container, stream, param):
+            check_frames(upload, len(frames) + 1, param)
             frames.append(_upright(frame.to_ndarray(format="rgb24"), _quarter_turns(frame)))
-            times.append(frame.time)
-        fps = _fps(stream)
-    return Media(frames=np.stack(frames), fps=fps, kind="video", times=_relative(times))
+            timeline.add(*_when(frame))
+    return Media(frames=np.stack(frames), fps=timeline.rate, kind="video", times=timeline.times)
 
 
 def read_video(
@@ -93,36 +95,58 @@ def read_video(
     time: only the pictures kept become RGB, and with `within` (width, height) each larger than
     fits inside it is shrunk as it is read, keeping its aspect. So memory holds the kept frames at that size, not
     the whole file: a phone's 4K clip at 60 fps would be 15 GB of RGB. `fps` None keeps every
-    picture (at the file's average rate). An image is one frame, shrunk the same way. Raises
-    InvalidMedia as `read_frames` does."""
+    picture (at the rate its timestamps give). An image is one frame, shrunk the same way. Raises
+    InvalidMedia as `read_frames` does; the frame limit counts the frames kept, at `fps`."""
+    return read_video_sizes(source, fps, [within], param=param)[0]
+
+
+def read_video_sizes(
+    source: Source, fps: float | None, boxes: Sequence[tuple[int, int] | None], *, param: str | None = None
+) -> list[Media]:
+    """`read_video` into each of `boxes` (each a `within`) from one decode: a Media per box, the
+    same as one `read_video` per box would give (an extension keeps its source at the output's size
+    and gives it to the model at the model's)."""
     upload = load(source, param)
     if upload.format != "mp4":
         still = _read_image(upload, param)
-        return Media(frames=_shrunk_image(still, within)[None], fps=None, kind="image")
-    kept: list[np.ndarray] = []
+        return [Media(frames=_shrunk_image(still, box)[None], fps=None, kind="image") for box in boxes]
+    kept: list[tuple[np.ndarray, ...]] = []  # each kept frame, (H, W, 3) once per box
+
+    def keep(picture: tuple[np.ndarray, ...] | av.VideoFrame, at: float | None) -> tuple[np.ndarray, ...]:
+        # The limit counts the frames as they are kept (at `fps`), not as the file stores them.
+        check_frames(upload, len(kept) + 1, param, at)
+        kept.append(picture if isinstance(picture, tuple) else tuple(_rgb(picture, box) for box in boxes))
+        return kept[-1]
+
     with _video(upload, param) as (container, stream):
-        average = _fps(stream)
+        timeline = _Timeline(_fps(stream))
         if fps is None:
-            kept = [_rgb(frame, within) for frame in _pictures(upload, container, stream, param)]
-            return Media(frames=np.stack(kept), fps=average, kind="video")
-        on_screen: np.ndarray | av.VideoFrame | None = None  # the last picture read, made RGB once kept
-        first: float | None = None
-        decoded = 0
-        # Never more than the file's length holds, whatever its timestamps say (a stray pts far ahead).
-        most = max(1, round(max(stream.frames, 1) * fps / average)) if stream.frames else None
-        for decoded, frame in enumerate(_pictures(upload, container, stream, param), 1):
-            if decoded == 1:
-                first = frame.time
-            shown = frame.time - first if frame.time is not None and first is not None else (decoded - 1) / average
-            while on_screen is not None and len(kept) / fps + 1e-9 < shown and (most is None or len(kept) < most):
-                on_screen = on_screen if isinstance(on_screen, np.ndarray) else _rgb(on_screen, within)
-                kept.append(on_screen)
-            on_screen = frame
-        count = max(1, round(decoded * fps / average))  # as long as the file: `retime`'s count
-        while len(kept) < count:
-            on_screen = on_screen if isinstance(on_screen, np.ndarray) else _rgb(on_screen, within)
-            kept.append(on_screen)
-    return Media(frames=np.stack(kept[:count]), fps=fps, kind="video")
+            check_frames(upload, stream.frames, param)
+            for frame in _pictures(upload, container, stream, param):
+                keep(frame, None)
+                timeline.add(*_when(frame))
+            count, rate = len(kept), timeline.rate
+        else:
+            on_screen: tuple[np.ndarray, ...] | av.VideoFrame | None = None  # made RGB once kept
+            # Never more than the file's samples last, whatever its timestamps say (a stray pts far ahead).
+            most = max(1, round(stream.frames * fps / timeline.declared)) if stream.frames else None
+            for frame in _pictures(upload, container, stream, param):
+                shown = timeline.add(*_when(frame))
+                while (
+                    on_screen is not None
+                    and len(kept) / fps + 1e-9 < shown
+                    and (most is None or len(kept) < most)
+                ):
+                    on_screen = keep(on_screen, fps)
+                on_screen = frame
+            count = max(1, round(timeline.length * fps))  # as long as the file: `retime`'s count
+            count, rate = count if most is None else min(count, most), fps
+            while len(kept) < count and on_screen is not None:
+                on_screen = keep(on_screen, fps)
+    return [
+        Media(frames=np.stack([frame[n] for frame in kept[:count]]), fps=rate, kind="video")
+        for n in range(len(boxes))
+    ]
 
 
 def _rgb(frame: av.VideoFrame, within: tuple[int, int] | None) -> np.ndarray:
@@ -133,7 +157,9 @@ def _rgb(frame: av.VideoFrame, within: tuple[int, int] | None) -> np.ndarray:
     if size is None:
         return _upright(frame.to_ndarray(format="rgb24"), turns)
     width, height = size[::-1] if turns % 2 else size
-    return _upright(frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_ndarray(), turns)
+    return _upright(
+        frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_ndarray(), turns
+    )
 
 
 def _shrunk_image(still: np.ndarray, within: tuple[int, int] | None) -> np.ndarray:
@@ -151,8 +177,8 @@ def _inside(width: int, height: int, within: tuple[int, int] | None) -> tuple[in
 def _pictures(
     upload: Upload, container: av.container.InputContainer, stream: av.VideoStream, param: str | None
 ) -> Iterator[av.VideoFrame]:
-    """Every decoded picture of `stream`, in presentation order, checked against the limits; raises
-    InvalidMedia for a corrupt or truncated stream (after the last picture, for a cut-off file)."""
+    """Every decoded picture of `stream`, in presentation order; raises InvalidMedia for a corrupt
+    or truncated stream (after the last picture, for a cut-off file), or one that changes size."""
     packets = decoded = 0
     size = (stream.codec_context.width, stream.codec_context.height)
     try:
@@ -162,29 +188,35 @@ def _pictures(
                 if (frame.width, frame.height) != size:
                     raise InvalidMedia(f"{upload.name} changes picture size mid-stream", param=param)
                 decoded += 1
-                check_frames(upload, decoded, param)
                 yield frame
     except av.FFmpegError as e:
         raise InvalidMedia(f"{upload.name} is a corrupt video: {_reason(e)}", param=param) from None
     _check_complete(upload, stream, packets, decoded, param)
 
 
-def probe(source: Source, *, param: str | None = None) -> MediaInfo:
-    """Return a MediaInfo for a file path or upload bytes, decoding at most one frame.
+def probe(source: Source, *, fps: float | None = None, param: str | None = None) -> MediaInfo:
+    """Return a MediaInfo for a file path or upload bytes, decoding at most one frame. A video's
+    `frames`, `duration` and `fps` are those it shows, by its packets' timestamps (an edit list's
+    cut-off samples left out), not the rate its header declares.
 
     Raises InvalidMedia exactly where `read_frames` would for empty, non-media, corrupt,
-    truncated or over-limit input.
+    truncated or over-limit input; with `fps`, the frame limit counts the frames at that rate, as
+    `read_video(source, fps)` would keep them.
     """
     upload = load(source, param)
     if upload.format != "mp4":
         height, width, _ = _read_image(upload, param).shape
         return MediaInfo("image", upload.format, upload.format, width, height, 1, None, None)
     with _video(upload, param) as (container, stream):
-        fps = _fps(stream)
+        if fps is None:
+            check_frames(upload, stream.frames, param)
         packets = decoded = turns = 0
+        shown: list[tuple[float | None, float | None]] = []  # (time, duration) of each shown packet
         try:
             for packet in container.demux(stream):
                 packets += 1 if packet.size else 0
+                if packet.size and not packet.is_discard:
+                    shown.append(_when(packet))
                 if not decoded:  # one picture proves the stream decodes; the rest are counted
                     pictures = packet.decode()
                     decoded = len(pictures)
@@ -192,11 +224,17 @@ def probe(source: Source, *, param: str | None = None) -> MediaInfo:
         except av.FFmpegError as e:
             raise InvalidMedia(f"{upload.name} is a corrupt video: {_reason(e)}", param=param) from None
         _check_complete(upload, stream, packets, decoded, param)
-        frames = max(stream.frames, packets)
-        check_frames(upload, frames, param)
+        timeline = _Timeline(_fps(stream))
+        # Packets come in decoding order: a B-frame is shown before the picture it was decoded after.
+        for time, duration in (
+            sorted(shown, key=lambda s: s[0]) if all(t is not None for t, _ in shown) else shown
+        ):
+            timeline.add(time, duration)
+        frames = max(timeline.count, 1)
+        check_frames(upload, frames if fps is None else round(timeline.length * fps), param, fps)
         ctx = stream.codec_context
         width, height = (ctx.height, ctx.width) if turns % 2 else (ctx.width, ctx.height)
-        return MediaInfo("video", "mp4", ctx.name, width, height, frames, fps, frames / fps)
+        return MediaInfo("video", "mp4", ctx.name, width, height, frames, timeline.rate, timeline.length)
 
 
 def _reason(e: av.FFmpegError) -> str:
@@ -206,11 +244,14 @@ def _reason(e: av.FFmpegError) -> str:
 
 @contextmanager
 def _video(upload: Upload, param: str | None) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
-    """Yield the open container and its first video stream after the header-level limit checks."""
+    """Yield the open container and its first video stream after the picture-size check (the frame
+    limit is the caller's: it counts the frames it keeps)."""
     try:
         container = av.open(str(upload.path) if upload.path else upload.open(), mode="r")
     except av.FFmpegError as e:
-        raise InvalidMedia(f"{upload.name} is a corrupt or truncated video: {_reason(e)}", param=param) from None
+        raise InvalidMedia(
+            f"{upload.name} is a corrupt or truncated video: {_reason(e)}", param=param
+        ) from None
     with container:
         if not container.streams.video:
             raise InvalidMedia(
@@ -218,7 +259,6 @@ def _video(upload: Upload, param: str | None) -> Iterator[tuple[av.container.Inp
             )
         stream = container.streams.video[0]
         check_size(upload, stream.codec_context.width, stream.codec_context.height, param)
-        check_frames(upload, stream.frames, param)
         yield container, stream
 
 
@@ -244,12 +284,70 @@ def _upright(picture: np.ndarray, turns: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(picture, turns)) if turns else picture
 
 
-def _relative(times: list[float | None]) -> np.ndarray | None:
-    """Presentation times from the first frame's, or None unless every frame has one and they rise."""
-    if any(t is None for t in times):
-        return None
-    stamps = np.asarray(times, np.float64) - times[0]
-    return stamps if np.all(np.diff(stamps) > 0) else None
+class _Timeline:
+    """When a video's pictures are shown, by their own timestamps: each one's time from the first,
+    and the clip's length, to the end of the last (its time plus how long it is shown). The rate a
+    file declares is an average over every sample it stores, which an edit list that cuts the clip
+    (as `ffmpeg -ss ... -c copy` writes) or a muxer's wrong table throws off; it counts only where
+    the timestamps are missing or do not rise, and where it agrees with them (a steady clip keeps
+    its exact 30000/1001)."""
+
+    def __init__(self, declared: float) -> None:
+        self.declared = declared
+        self.count = 0
+        self._times: list[float] = []  # from the first picture's, while every one has one and they rise
+        self._first: float | None = None
+        self._last_duration: float | None = None
+        self._rising = True
+
+    def add(self, time: float | None, duration: float | None) -> float:
+        """Seconds from the first picture at which the next one (at `time`, shown `duration`) is shown."""
+        self.count += 1
+        if self.count == 1:
+            self._first = time
+        shown = time - self._first if time is not None and self._first is not None else None
+        if shown is None or (self._times and shown <= self._times[-1]):
+            self._rising = False
+        elif self._rising:
+            self._times.append(shown)
+        self._last_duration = duration
+        return shown if shown is not None else (self.count - 1) / self.declared
+
+    @property
+    def times(self) -> np.ndarray | None:
+        """Every picture's time from the first's, or None unless all have one and they rise."""
+        return np.asarray(self._times, np.float64) if self._rising and self.count else None
+
+    @property
+    def rate(self) -> float:
+        """Pictures a second over the clip's length: the declared rate unless the timestamps say otherwise."""
+        times = self.times
+        if times is None or not self.count:
+            return self.declared
+        last = self._last_duration or (times[-1] / (self.count - 1) if self.count > 1 else 1 / self.declared)
+        span = times[-1] + last
+        # Within half a frame of the declared rate's length: that rate, exactly.
+        return (
+            self.declared
+            if abs(span - self.count / self.declared) < 0.5 / self.declared
+            else self.count / span
+        )
+
+    @property
+    def length(self) -> float:
+        """Seconds from the first picture's time to the end of the last."""
+        return self.count / self.rate
+
+
+def _when(picture: av.VideoFrame | av.Packet) -> tuple[float | None, float | None]:
+    """When a decoded picture (or the packet it comes from) is shown, and for how long, in seconds;
+    None for what the file does not say."""
+    base = picture.time_base
+    if base is None:
+        return None, None
+    time = None if picture.pts is None else float(picture.pts * base)
+    ticks = getattr(picture, "duration", None)  # a frame of an older PyAV has none
+    return time, float(ticks * base) if ticks else None
 
 
 def _fps(stream: av.VideoStream) -> float:

@@ -95,12 +95,22 @@ def check_size(upload: Upload, width: int, height: int, param: str | None) -> No
         raise InvalidMedia(f"{upload.name} has no picture ({width}x{height})", param=param)
 
 
-def check_frames(upload: Upload, frames: int, param: str | None) -> None:
-    """Raise InvalidMedia when a video has more frames than the configured limit."""
+def check_frames(upload: Upload, frames: int, param: str | None, fps: float | None = None) -> None:
+    """Raise InvalidMedia when a video holds more frames than the configured limit: `frames` as the
+    file stores them, or, with `fps`, as many as it gives at that rate (the rate a model reads it at:
+    a 60 fps clip read at 8 fps is 8 frames a second, so its length is what counts)."""
     limit = get_settings().max_frames
-    if frames > limit:
+    if frames <= limit:
+        return
+    field = f" for {param}" if param else ""
+    if fps is not None:
         raise InvalidMedia(
-            f"{upload.name} has {frames} frames, over the limit of {limit}; send a shorter clip, or one at a "
-            "lower frame rate (a model reads a clip at its own rate, 8 fps for zoetrope-mini)",
+            f"{upload.name} is more than {limit} frames at the {fps:g} fps it is read at, over the limit of "
+            f"{limit}{field}; send a clip of at most {limit / fps:.4g} seconds",
             param=param,
         )
+    raise InvalidMedia(
+        f"{upload.name} has {frames} frames, over the limit of {limit}{field}; send a shorter clip, or one at a "
+        "lower frame rate (a model reads a clip at its own rate, 8 fps for zoetrope-mini)",
+        param=param,
+    )
