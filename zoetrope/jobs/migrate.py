@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+# The key of the PostgreSQL advisory lock that migrating processes queue for ("Zoetrope" in ASCII):
+# any fixed bigint would do, as long as every version of Zoetrope uses the same one.
+MIGRATION_LOCK_KEY = 0x5A6F_6574_726F_7065
 
 
 def alembic_config(url: str | None = None) -> AlembicConfig:
@@ -20,8 +29,42 @@ def alembic_config(url: str | None = None) -> AlembicConfig:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to `revision`; safe to call on every start."""
+    """Apply every migration up to `revision`; safe to call on every start, from any number of
+    processes at once: they take turns, and the ones that wait find the schema migrated."""
     cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with _postgres_lock(engine) if engine.dialect.name == "postgresql" else nullcontext():
+        with engine.connect() as conn:
+            # SQLite: BEGIN IMMEDIATE takes the write lock before Alembic reads the version, so a
+            # second process waits for the first to commit (busy timeout) instead of reading the old
+            # schema and failing to write. Alembic adds no transaction of its own to one already begun.
+            conn.info["immediate"] = engine.dialect.name == "sqlite"
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, revision)
+            finally:
+                conn.info["immediate"] = False
+
+
+@contextmanager
+def _postgres_lock(engine: Engine) -> Iterator[None]:
+    """Hold the migration advisory lock, on a connection of its own, until the block ends. A
+    session-level lock, not a transaction's: it does not depend on how Alembic commits."""
+    with engine.connect() as conn:
+        if not _try_lock(conn):
+            log.info("waiting for another process to finish migrating the database")
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        conn.commit()  # the lock outlives the transaction; the connection is not left idle in one
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                conn.commit()
+            except Exception:  # noqa: BLE001 - the connection is broken: closing it ends the lock
+                log.warning("could not release the migration lock; closing its connection", exc_info=True)
+                conn.invalidate()
+
+
+def _try_lock(conn: Connection) -> bool:
+    return bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY}).scalar())
