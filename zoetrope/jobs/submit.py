@@ -170,7 +170,11 @@ def submit_once(
             moderate(*(card.prompt for card in cards), params=[f"cards[{i}].prompt" for i in range(len(cards))])
     if not quote:
         moderate(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
-    source, source_seconds, source_frames, source_size = _source(engine, principal, req)
+    # An upload is made by the model asked, else the default: counted at that model's frame rate.
+    upload_fps = None
+    if req.source_upload is not None:
+        upload_fps = registry.backend(registry.entry(req.model or DEFAULT_MODEL).name).capabilities.fps
+    source, source_seconds, source_frames, source_size = _source(engine, principal, req, upload_fps)
     if req.model is None:  # a task on a video uses its model (a Wan clip is extended by Wan)
         req = replace(req, model=source.model if source is not None else DEFAULT_MODEL)
     entry = registry.entry(req.model)
@@ -309,10 +313,11 @@ def _store_inputs(blobs: BlobStore, req: VideoRequest, source: Job | None, job_i
 
 
 def _source(
-    engine: Engine, principal: Principal, req: VideoRequest
+    engine: Engine, principal: Principal, req: VideoRequest, upload_fps: float | None = None
 ) -> tuple[Job | None, float, int, str | None]:
     """The job (or checked upload) a remix, edit or extension starts from: its duration, frames and
-    size (an image to animate gives its size alone)."""
+    size (an image to animate gives its size alone). An upload's frames count against the frame
+    limit at `upload_fps`, the rate the worker reads it at."""
     if req.reference is not None:
         info = media.probe(req.reference, param="input_reference")
         if not (req.source_video_id or req.source_upload is not None):
@@ -323,7 +328,7 @@ def _source(
         _require_video(job, req.task, req.source_param)
         return job, float(job.seconds), _frames_of(job), job.size
     if req.source_upload is not None:
-        info = media.probe(req.source_upload, param="video")
+        info = media.probe(req.source_upload, fps=upload_fps, param="video")
         if info.kind != "video":
             raise InvalidRequest("video must be an MP4 video, not an image", param="video")
         # Its length as frames / fps: submit counts the frames the worker will read at the model's rate.
