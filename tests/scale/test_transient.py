@@ -149,3 +149,35 @@ def test_a_full_disk_sets_the_job_back_and_it_completes_once_space_is_freed(engi
     assert blobs.get(job.outputs["video"])[4:8] == b"ftyp"
     with transaction(engine) as s:
         assert ledger.get_charge(s, jid).status == "captured" and ledger.balance(s, account.id) == 97
+
+
+class _ReadOnlyBlobs(BlobStore):
+    """A blob store on a disk mounted read-only: every write fails as the OS says, naming the file."""
+
+    def put(self, key: str, data: bytes) -> None:
+        import errno
+
+        raise OSError(errno.EROFS, "Read-only file system", f"/srv/zoetrope-private/blobs/{key}")
+
+
+def test_a_storage_failure_tells_the_client_why_without_the_servers_paths(engine, tmp_path):  # noqa: F811
+    from zoetrope.config import load_config
+    from zoetrope.jobs.worker import Worker
+
+    config = tmp_path / "zoetrope.toml"
+    defaults = resources.files("zoetrope.config").joinpath("defaults.toml").read_text()
+    config.write_text(
+        defaults + '\n[[models]]\nname = "steady"\nbackend = "tests.scale.steady_backend:SteadyBackend"\n'
+    )
+    worker = Worker(engine, Registry(load_config(config)), _ReadOnlyBlobs(str(tmp_path / "blobs")), POLICY)
+    with transaction(engine, immediate=True) as s:
+        job = Job(
+            account_id="a", model="steady", backend_model="steady", prompt="p", seconds="4", max_attempts=1
+        )
+        job.size, job.params = "64x64", {"native_width": 64, "native_height": 64}
+        jid = store.add_job(s, job).id
+    assert worker.run_once()
+    with transaction(engine) as s:
+        job = s.scalar(select(Job).where(Job.id == jid))
+    assert job.status == "failed" and job.error["code"] == "service_unavailable"
+    assert "Read-only file system" in job.error["message"] and "/srv" not in job.error["message"], job.error

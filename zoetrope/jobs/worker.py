@@ -45,6 +45,17 @@ try:
 except ImportError:  # pragma: no cover - s3fs brings botocore
     pass
 
+
+def _reason(e: BaseException) -> str:
+    """What a client may read of an error the server met: its kind, and an OS error's reason
+    without the server's file names or a database error's statement (both are in the log)."""
+    if isinstance(e, OSError) and e.strerror:
+        return f"{type(e).__name__}: {e.strerror}"
+    if isinstance(e, OSError | OperationalError):
+        return type(e).__name__
+    return f"{type(e).__name__}: {e}"
+
+
 # Jobs this process runs, by id: the API of the same process sets the event on delete, so a
 # worker of this process (or, through `forward_cancels`, of its worker process) stops at the next
 # step without waiting for its heartbeat.
@@ -205,7 +216,7 @@ class Worker:
                 self.worker_id,
                 self.policy,
                 code="service_unavailable",
-                message=f"storage or database unavailable ({type(e).__name__}: {e})",
+                message=f"storage or database unavailable ({_reason(e)})",
             )
             status = "retrying"
         except ZoetropeError as e:  # output_blocked among them: no file of it is kept
@@ -218,7 +229,7 @@ class Worker:
                 job.id,
                 self.worker_id,
                 code="generation_failed",
-                message=f"{type(e).__name__}: {e}",
+                message=_reason(e),
             )
         finally:
             lease.close()
