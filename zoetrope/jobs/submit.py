@@ -162,14 +162,15 @@ def submit_once(
     options = dict(req.options or {})
     cards = _cards(options)
     check_length(req.prompt, "prompt")
-    if cards:  # each card first, so a refusal names the card (a storyboard's prompt joins them)
-        for i, card in enumerate(cards):
-            unicode_text(card.prompt, f"cards[{i}].prompt")
-            check_length(card.prompt, f"cards[{i}].prompt")
-        if not quote:
-            moderate(*(card.prompt for card in cards), params=[f"cards[{i}].prompt" for i in range(len(cards))])
-    if not quote:
-        moderate(req.prompt)  # ModerationBlocked (400) naming the category; nothing stored yet
+    for i, card in enumerate(cards):
+        unicode_text(card.prompt, f"cards[{i}].prompt")
+        check_length(card.prompt, f"cards[{i}].prompt")
+    if sum(len(card.prompt) for card in cards) > MAX_BOARD_CHARS:
+        raise InvalidRequest(
+            f"the cards' prompts come to {sum(len(c.prompt) for c in cards):,} characters, over "
+            f"{MAX_BOARD_CHARS:,}; shorten them or use fewer cards",
+            param="cards",
+        )
     # An upload is made by the model asked, else the default: counted at that model's frame rate.
     upload_fps = None
     if req.source_upload is not None:
@@ -239,6 +240,9 @@ def submit_once(
         check_model_allowed(principal, summary.model)
         check_plan(get_config(), principal.plan, summary)
         return Submitted(None, False, summary)
+    # Last of the checks, as it is the dearest; ModerationBlocked (400) names the category and the
+    # field, and nothing is stored yet.
+    _moderate(req, cards, source)
     job_id = new_video_id()
 
     def write(s: Session) -> Submitted:
@@ -312,6 +316,24 @@ def _store_inputs(blobs: BlobStore, req: VideoRequest, source: Job | None, job_i
         blobs.put(params["reference_key"], req.reference)
 
 
+def _moderate(req: VideoRequest, cards: tuple[StoryCard, ...], source: Job | None) -> None:
+    """Each text the video is made from, and the texts it combines read together: a request
+    cannot split what the policy refuses across cards, or between a video and its remix."""
+    texts, params = [], []
+    for i, card in enumerate(cards):  # each card first, so a refusal names the card
+        texts.append(card.prompt)
+        params.append(f"cards[{i}].prompt")
+    if len(cards) > 1:
+        texts.append(". ".join(card.prompt for card in cards if card.prompt.strip()))
+        params.append("cards")
+    texts.append(req.prompt)
+    params.append("prompt")
+    if source is not None and (source.prompt or "").strip() and source.prompt != req.prompt:
+        texts.append(f"{source.prompt}. {req.prompt}")  # what the new video shows: its source, changed
+        params.append("prompt")
+    moderate(*texts, params=params)
+
+
 def _source(
     engine: Engine, principal: Principal, req: VideoRequest, upload_fps: float | None = None
 ) -> tuple[Job | None, float, int, str | None]:
@@ -371,6 +393,9 @@ def _target(engine: Engine, principal: Principal, req: VideoRequest, options: di
 
 
 CARD_FIELDS = ("prompt", "start")
+
+
+MAX_BOARD_CHARS = 32_000  # a storyboard's card prompts together, as `/v1/moderations` reads at most
 
 
 def _cards(options: dict) -> tuple[StoryCard, ...]:
