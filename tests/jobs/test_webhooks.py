@@ -1,6 +1,9 @@
 """Webhook delivery against a real HTTP receiver on loopback: signed so the `openai` client verifies
-it, retried on Standard Webhooks' schedule, sent once however slow the receiver, given up on after the
-last attempt and sent again on request; a secret or URL that could never work is refused at start."""
+it (with each secret while one is rotated), retried on Standard Webhooks' schedule, sent once however
+slow the receiver, cut off at its deadline when the receiver drips its answer, given up on after the
+last attempt and sent again on request; queued for the URL the API was given whichever worker
+finishes the job; a secret or URL that could never work is refused at start, and a worker that would
+send unsigned events says so."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import SimpleNamespace
 
 import openai
@@ -24,21 +28,37 @@ from zoetrope.settings import Settings, get_settings
 
 
 class Receiver:
-    """A local webhook endpoint: records each request, answers `status` after `delay` seconds."""
+    """A local webhook endpoint: records each request, answers `status` after `delay` seconds, or with
+    `drip`, one header line every `drip` seconds (noting in `cut_at` when the sender hung up)."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[dict, bytes]] = []
         self.status, self.delay = 200, 0.0
+        self.drip: float | None = None
+        self.cut_at: float | None = None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers["content-length"]))
+                if receiver.drip is not None:
+                    receiver.requests.append((dict(self.headers), body))
+                    return self.drip_answer(receiver.drip)
                 time.sleep(receiver.delay)
                 receiver.requests.append((dict(self.headers), body))
                 self.send_response(receiver.status)
                 self.send_header("content-length", "0")
                 self.end_headers()
+
+            def drip_answer(self, seconds: float) -> None:
+                try:  # each line well within a read timeout; the whole answer far past any deadline
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    for i in range(200):
+                        time.sleep(seconds)
+                        self.wfile.write(b"x-drip: %d\r\n" % i)
+                    self.wfile.write(b"content-length: 0\r\n\r\n")
+                except OSError:
+                    receiver.cut_at = time.monotonic()
 
             def log_message(self, *args) -> None:
                 pass
@@ -62,8 +82,10 @@ def receiver(monkeypatch):
 
 def _queue(engine, url: str, n: int = 1) -> list[str]:
     with transaction(engine) as s:
-        rows = [webhooks.record_event(s, SimpleNamespace(id=f"video_{i:032x}", status=COMPLETED), url)
-                for i in range(n)]
+        rows = [
+            webhooks.record_event(s, SimpleNamespace(id=f"video_{i:032x}", status=COMPLETED, params={}), url)
+            for i in range(n)
+        ]
         return [row.event_id for row in rows]
 
 
@@ -206,3 +228,138 @@ def test_the_cli_lists_deliveries_and_sends_failed_ones_again(monkeypatch):
     row = _rows(engine)[0]
     assert (row.status, row.attempts, row.url) == ("pending", 0, "https://hooks.example/b")
     assert runner.invoke(app, ["webhooks", "secret"]).output.startswith("whsec_")
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_deadline_and_tried_again_later(engine, receiver):
+    import httpx
+
+    # Every header line comes well within the 1 s read timeout; the whole answer would take 50 s.
+    receiver.drip = 0.25
+    policy = webhooks.RetryPolicy(delays=(5.0,), timeout=1.0, deadline=1.0)
+    [event_id] = _queue(engine, receiver.url)
+    start = time.monotonic()
+    with httpx.Client() as http:
+        assert webhooks.deliver_due(engine, http, None, policy) == 0
+    took = time.monotonic() - start
+    assert took < policy.hold, took  # over while its claim held: no other sender could have sent it
+    [row] = _rows(engine)
+    assert (row.status, row.attempts) == ("pending", 1) and "1 s deadline" in row.last_error
+    assert row.next_attempt_at > time.time() + 3  # a failed attempt: tried again after the backoff
+    for _ in range(40):  # the connection was closed: the receiver's next line fails
+        if receiver.cut_at is not None:
+            break
+        time.sleep(0.05)
+    assert receiver.cut_at is not None and receiver.cut_at - start < policy.deadline + 2.0
+    assert receiver.event_ids() == [event_id]
+
+
+def test_the_deadline_of_a_send_is_well_inside_the_claim_on_its_event():
+    policy = webhooks.RetryPolicy()
+    assert (policy.timeout, policy.deadline, policy.hold) == (10.0, 30.0, 60.0)
+
+
+@pytest.mark.parametrize("separator", [" ", ",", ", "])
+def test_while_a_secret_is_rotated_each_event_verifies_with_the_new_and_the_old(engine, receiver, separator):
+    import httpx
+
+    new, old = webhooks.new_secret(), webhooks.new_secret()
+    webhooks.check_settings(separator.join([new, old]), receiver.url)
+    _queue(engine, receiver.url)
+    with httpx.Client() as http:
+        assert webhooks.deliver_due(engine, http, separator.join([new, old])) == 1
+    [(headers, body)] = receiver.requests
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    client = openai.OpenAI(api_key="unused")
+    for secret in (new, old):  # a receiver holding either one alone
+        assert client.webhooks.unwrap(body, headers, secret=secret).type == "video.completed"
+    with pytest.raises(openai.InvalidWebhookSignatureError):
+        client.webhooks.unwrap(body, headers, secret=webhooks.new_secret())
+
+
+def test_a_bad_secret_in_a_rotation_list_is_named_at_start():
+    from zoetrope.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="secret 2 of 2: .*base64"):
+        webhooks.check_settings(f"{webhooks.new_secret()} whsec_abc", None)
+    webhooks.check_settings("a raw secret, with a comma", None)  # not whsec_: one secret, kept whole
+
+
+def test_a_worker_without_a_webhook_url_queues_the_event_for_the_url_the_api_was_given(
+    engine, receiver, tmp_path, monkeypatch
+):
+    import httpx
+
+    from zoetrope.access.accounts import open_account
+    from zoetrope.access.keys import authenticate, create_key
+    from zoetrope.backends.registry import Registry
+    from zoetrope.config import load_config
+    from zoetrope.jobs import dispatch, submit
+    from zoetrope.storage import BlobStore
+
+    with transaction(engine, immediate=True) as s:
+        alice = authenticate(s, create_key(s, open_account(s, "alice", plan="pro").id)[1])
+    monkeypatch.setenv("ZOETROPE_WEBHOOK_URL", receiver.url)  # the API's process
+    get_settings.cache_clear()
+    registry, blobs = Registry(load_config()), BlobStore(str(tmp_path / "blobs"))
+    job = submit.submit(
+        engine, registry, blobs, alice, submit.VideoRequest(prompt="a red ball", size="64x64")
+    )
+    monkeypatch.delenv("ZOETROPE_WEBHOOK_URL")  # a worker on another machine, without webhook settings
+    get_settings.cache_clear()
+    assert dispatch.claim_next(engine, "w1", dispatch.DispatchPolicy()).id == job.id
+    assert dispatch.complete(engine, job.id, "w1", dispatch.DispatchPolicy(), outputs={}, details={})
+    [row] = _rows(engine)
+    assert (row.job_id, row.url, row.status) == (job.id, receiver.url, "pending")
+    # That worker's sender sends nothing (it might lack the secret too); the API's signs it.
+    stop = threading.Event()
+    sender = threading.Thread(target=webhooks.run_sender, args=(engine, stop), kwargs={"secret": None})
+    sender.start()
+    sender.join(timeout=3)
+    stop.set()
+    assert not sender.is_alive() and receiver.requests == []
+    secret = webhooks.new_secret()
+    with httpx.Client() as http:
+        assert webhooks.deliver_due(engine, http, secret) == 1
+    [(headers, body)] = receiver.requests
+    assert openai.OpenAI(api_key="unused").webhooks.unwrap(body, headers, secret=secret).data.id == job.id
+
+
+def test_a_worker_that_would_send_unsigned_events_says_so(tmp_path):
+    from importlib import resources
+
+    config = tmp_path / "zoetrope.toml"
+    defaults = resources.files("zoetrope.config").joinpath("defaults.toml").read_text()
+    config.write_text(
+        defaults + '\n[[models]]\nname = "slow-test"\nbackend = "tests.jobs.slow_backend:SlowBackend"\n'
+    )
+    env = {
+        **os.environ,
+        "ZOETROPE_DATA_DIR": str(tmp_path),
+        "ZOETROPE_CONFIG_FILE": str(config),
+        "ZOETROPE_WEBHOOK_URL": "https://hooks.example/zoetrope",
+        "COLUMNS": "250",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    env.pop("ZOETROPE_WEBHOOK_SECRET", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zoetrope", "worker", "-n", "1", "--model", "slow-test"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        out = ""
+        for line in proc.stdout:  # its start, up to the line it prints once its workers run
+            out += line
+            if line.startswith("worker "):
+                break
+        proc.terminate()  # what it printed before waiting for jobs comes before what it prints stopping
+        out += proc.stdout.read()  # (not communicate: it would skip what this pipe's buffer holds)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert webhooks.unsigned_warning(None, env["ZOETROPE_WEBHOOK_URL"]) in out, out

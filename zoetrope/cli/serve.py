@@ -111,6 +111,7 @@ def serve(
     from zoetrope.api import Services, create_app
     from zoetrope.jobs import activity, moderation
     from zoetrope.jobs.runtime import open_runtime
+    from zoetrope.jobs.webhooks import unsigned_warning
 
     heap.watch()
     logging.getLogger("mcp").setLevel(logging.WARNING)  # its INFO lines ("session manager started") are noise here
@@ -139,9 +140,8 @@ def serve(
                   soft_wrap=True)
     console.print(f"Studio on http://{host}:{port}/ (sign in with an API key or an email and password)",
                   soft_wrap=True)
-    if s.webhook_url and not s.webhook_secret:
-        console.print("Webhooks go to ZOETROPE_WEBHOOK_URL unsigned: set ZOETROPE_WEBHOOK_SECRET "
-                      "(`zoetrope webhooks secret` makes one) so receivers can verify them", style="yellow")
+    if warning := unsigned_warning(s.webhook_secret, s.webhook_url):
+        console.print(warning, style="yellow")
     if token:
         console.print("First run: created account 'local' (plan pro) with this API key, shown once:")
         console.print(f"  OPENAI_BASE_URL=http://{host}:{port}/v1 OPENAI_API_KEY={token}", soft_wrap=True)

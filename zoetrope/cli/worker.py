@@ -43,6 +43,7 @@ def worker(
     from zoetrope import heap
     from zoetrope.jobs import activity, children, dispatch
     from zoetrope.jobs.runtime import open_runtime
+    from zoetrope.jobs.webhooks import unsigned_warning
     from zoetrope.jobs.worker import Worker, new_worker_id, signal_cancel, start_workers
 
     if niceness or idle:
@@ -100,6 +101,8 @@ def worker(
     console.print(
         f"worker {proto.worker_id}: {max(1, count)} thread(s) on {s.resolved_database_url.split('@')[-1]}"
     )
+    if fd is None and (warning := unsigned_warning(s.webhook_secret, s.webhook_url)):  # serve warns for its child
+        console.print(warning, style="yellow")
     done.wait()
     console.print("stopping: finishing running jobs")
     runtime.shutdown(timeout=60)

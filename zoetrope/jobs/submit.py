@@ -30,7 +30,7 @@ from zoetrope.backends.registry import Registry
 from zoetrope.config import get_config
 from zoetrope.db import batched_write, transaction
 from zoetrope.errors import InvalidRequest, UnsupportedByBackend
-from zoetrope.jobs import dispatch, store
+from zoetrope.jobs import dispatch, store, webhooks
 from zoetrope.jobs.models import Job, new_video_id
 from zoetrope.jobs.moderation import moderate
 from zoetrope.jobs.sizes import parse_seconds, plan_size, seconds_str, size_for_source
@@ -205,6 +205,7 @@ def submit_once(
     if req.strength_end is not None:
         params["strength_end"] = req.strength_end
     params.update(native_width=sizing.native_width, native_height=sizing.native_height)
+    webhooks.record_target(params)  # the event goes where this process says, whichever worker finishes
     if options:
         params["options"] = options
     if image:

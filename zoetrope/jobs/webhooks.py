@@ -2,8 +2,9 @@
 
 Events are written to an outbox table in the same transaction that finishes the job, then a
 sender loop POSTs them with `webhook-id`, `webhook-timestamp` and `webhook-signature`
-(`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`), retrying with exponential backoff. This is
-exactly what `openai.OpenAI().webhooks.unwrap(body, headers, secret=...)` verifies.
+(`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per secret while a secret is rotated),
+retrying with exponential backoff. This is exactly what
+`openai.OpenAI().webhooks.unwrap(body, headers, secret=...)` verifies.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 import secrets
 import socket
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -39,7 +42,14 @@ RETRY_DELAYS = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 @dataclass(frozen=True)
 class RetryPolicy:
     delays: tuple[float, ...] = RETRY_DELAYS  # seconds before the 2nd, 3rd, ... attempt
-    timeout: float = 10.0
+    timeout: float = 10.0  # each connect, write and read of a send
+    deadline: float = 30.0  # the whole send: httpx's timeout is per read, and a receiver may drip
+
+    @property
+    def hold(self) -> float:
+        """Seconds an event is held by the sender sending it: twice the deadline, so that the send and
+        what the deadline cannot cut (a DNS lookup, the database write) end before another may take it."""
+        return 2 * self.deadline
 
     @property
     def max_attempts(self) -> int:
@@ -69,10 +79,32 @@ def secret_key(secret: str) -> bytes:
     return key
 
 
+def signing_secrets(value: str) -> list[str]:
+    """The secrets in ZOETROPE_WEBHOOK_SECRET, the current one first: `whsec_` secrets separated by
+    spaces or commas (several while receivers move to a new one), or one raw text secret, kept whole."""
+    if not value.strip().startswith("whsec_"):
+        return [value]
+    return list(dict.fromkeys(re.split(r"[\s,]+", value.strip())))
+
+
 def sign(secret: str, event_id: str, timestamp: int, body: str) -> str:
-    """The `webhook-signature` header value for one delivery."""
-    digest = hmac.new(secret_key(secret), f"{event_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
+    """The `webhook-signature` header value for one delivery: one `v1,<signature>` per secret in
+    `secret` (see `signing_secrets`), space-separated as Standard Webhooks allows."""
+    signed = f"{event_id}.{timestamp}.{body}".encode()
+    return " ".join(
+        "v1," + base64.b64encode(hmac.new(secret_key(s), signed, hashlib.sha256).digest()).decode()
+        for s in signing_secrets(secret)
+    )
+
+
+def _check_secrets(value: str) -> None:
+    """ValueError, naming which of several, for a secret in ZOETROPE_WEBHOOK_SECRET no receiver could use."""
+    parts = signing_secrets(value)
+    for i, part in enumerate(parts, 1):
+        try:
+            secret_key(part)
+        except ValueError as e:
+            raise ValueError(f"secret {i} of {len(parts)}: {e}" if len(parts) > 1 else str(e)) from None
 
 
 def check_url(url: str) -> str:
@@ -92,7 +124,7 @@ def check_settings(secret: str | None, url: str | None) -> None:
     and `worker`, which send webhooks, check at start (commands that send none never read them)."""
     from zoetrope.errors import ConfigError
 
-    for variable, value, check in (("ZOETROPE_WEBHOOK_SECRET", secret, secret_key),
+    for variable, value, check in (("ZOETROPE_WEBHOOK_SECRET", secret, _check_secrets),
                                    ("ZOETROPE_WEBHOOK_URL", url, check_url)):
         if value is not None:
             try:
@@ -105,9 +137,30 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def unsigned_warning(secret: str | None, url: str | None) -> str | None:
+    """What `serve` and `worker` warn at start when they would send events that no receiver can verify."""
+    if url and not secret:
+        return (
+            "Webhooks go to ZOETROPE_WEBHOOK_URL unsigned: set ZOETROPE_WEBHOOK_SECRET "
+            "(`zoetrope webhooks secret` makes one) so receivers can verify them"
+        )
+    return None
+
+
+_TARGET = "webhook_url"  # the key in a job's params
+
+
+def record_target(params: dict) -> None:
+    """Note in a new job's `params` where its event goes: the submitting process's webhook URL, so
+    that a worker without ZOETROPE_WEBHOOK_URL (another machine) still queues the event."""
+    if url := get_settings().webhook_url:
+        params[_TARGET] = url
+
+
 def record_event(session: Session, job: Job, url: str | None = None) -> WebhookDelivery | None:
-    """Queue the job's `video.completed` / `video.failed` event when a webhook URL is configured."""
-    url = url or get_settings().webhook_url
+    """Queue the job's `video.completed` / `video.failed` event when it has a webhook URL: `url`, the
+    one noted at submit (`record_target`), or else this process's."""
+    url = url or (job.params or {}).get(_TARGET) or get_settings().webhook_url
     if not url:
         return None
     event_type = "video.completed" if job.status == COMPLETED else "video.failed"
@@ -141,7 +194,7 @@ def _claim_next(engine: Engine, policy: RetryPolicy, tried: set[int]) -> Webhook
             .with_for_update(skip_locked=True)
         ).first()
         if d is not None:
-            d.next_attempt_at = t + policy.timeout * 6  # past a send's connect, write and read timeouts
+            d.next_attempt_at = t + policy.hold  # past the send's deadline
         return d
 
 
@@ -176,6 +229,7 @@ def deliver_due(
         if (d := _claim_next(engine, policy, tried)) is None:
             break
         tried.add(d.seq)
+        by = now() + policy.deadline
         ts = int(now())
         headers = {"content-type": "application/json", "webhook-id": d.event_id, "webhook-timestamp": str(ts)}
         try:
@@ -187,13 +241,8 @@ def deliver_due(
                 headers["webhook-signature"] = sign(secret, d.event_id, ts, d.payload)
             except ValueError as e:  # a secret no receiver could verify with: retried once it is fixed
                 error = f"ZOETROPE_WEBHOOK_SECRET: {e}"
-        try:
-            if not error:
-                r = client.post(d.url, content=d.payload.encode(), headers=headers, timeout=policy.timeout)
-                if r.status_code >= 300:
-                    error = f"HTTP {r.status_code}"
-        except httpx.HTTPError as e:
-            error = f"{type(e).__name__}: {e}"
+        if not error:
+            error = _send(client, d.url, d.payload.encode(), headers, policy, by)
         with transaction(engine, immediate=True) as s:
             row = s.get(WebhookDelivery, d.seq)
             if row is None:
@@ -212,8 +261,66 @@ def deliver_due(
     return delivered
 
 
+def _send(
+    client: httpx.Client, url: str, body: bytes, headers: dict, policy: RetryPolicy, by: float
+) -> str | None:
+    """POST one event; None if the receiver answered 2xx, else what went wrong. httpx's timeout bounds
+    each read, not the request: a receiver that drips its answer could hold the send past its claim
+    (and have another sender send the event again), so the connection is shut down at `by`."""
+    if (seconds := by - now()) <= 0:
+        return f"not sent: the send's {policy.deadline:g} s deadline passed before it began"
+    lock, sockets, cut = threading.Lock(), [], threading.Event()
+
+    def shut_down() -> None:
+        with lock:
+            cut.set()
+            for sock in sockets:
+                _shut(sock)
+
+    def trace(event: str, info: dict) -> None:
+        if event != "connection.connect_tcp.complete":
+            return
+        if (sock := info["return_value"].get_extra_info("socket")) is not None:
+            sock = sock.dup()  # a duplicate of its socket, ours to shut down and close
+            with lock:
+                sockets.append(sock)
+                if cut.is_set():
+                    _shut(sock)
+
+    timer = threading.Timer(seconds, shut_down)
+    timer.start()
+    try:  # `connection: close`: each send on a connection of its own, one whose socket `trace` saw
+        r = client.post(
+            url,
+            content=body,
+            headers={**headers, "connection": "close"},
+            timeout=min(policy.timeout, seconds),
+            extensions={"trace": trace},
+        )
+    except httpx.HTTPError as e:
+        if cut.is_set():
+            return f"no answer within the send's {policy.deadline:g} s deadline"
+        return f"{type(e).__name__}: {e}"
+    finally:
+        timer.cancel()
+        with lock:
+            for sock in sockets:
+                sock.close()
+    return f"HTTP {r.status_code}" if r.status_code >= 300 else None
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)  # wakes the read or write blocked on the connection
+    except OSError:
+        pass  # already closed
+
+
 def run_sender(engine: Engine, stop, *, secret: str | None, interval: float = 0.5) -> None:
-    """Deliver due webhook events until `stop` (a threading.Event) is set."""
+    """Deliver due webhook events until `stop` (a threading.Event) is set; in a process without
+    ZOETROPE_WEBHOOK_URL, none (it was not told to send webhooks, nor perhaps given the secret)."""
+    if not get_settings().webhook_url:
+        return
     streak = FailureStreak(log, "webhook sender")
     with httpx.Client() as client:
         while not stop.is_set():
