@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from zoetrope.safety import convcode, detect_watermark, embed_watermark, payload_for, visible_watermark
-from zoetrope.safety.watermark import Z_FOUND
+from zoetrope.safety.watermark import SMALL_STRENGTH, STRENGTH, Z_FOUND, Z_UNCROPPED, strip_watermark
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from watermark import clip, crop, h264, resize  # noqa: E402  (the bench's own attacks)
@@ -38,15 +38,50 @@ def test_mark_survives_attacks_with_its_payload(released, attack):
     assert 0 < result.confidence <= 1
 
 
+@pytest.mark.parametrize("strength", [STRENGTH, SMALL_STRENGTH], ids=["released-before-at-4.2", "now-at-5.5"])
 @pytest.mark.parametrize(
     "attack",
     [pytest.param(h264, id="reencode-crf28"), pytest.param(lambda v: h264(crop(v)), id="crop-10pct")],
 )
-def test_mark_survives_attacks_at_64x64(attack):
-    # 64x64 is the bundled model's default size; the mark is laid out relative to the frame.
-    released = h264(embed_watermark(clip(1002, 64), "video_small"), crf=18)
+def test_mark_survives_attacks_at_64x64(attack, strength):
+    # 64x64 is the bundled model's default size; the mark is laid out relative to the frame. Files
+    # released before small frames got SMALL_STRENGTH carry STRENGTH, and must still verify.
+    released = h264(embed_watermark(clip(1002, 64), "video_small", strength=strength), crf=18)
     result = detect_watermark(attack(released))
     assert result.found and result.payload == payload_for("video_small").hex()
+
+
+@pytest.mark.parametrize(("frames", "seed"), [(16, 15), (16, 18), (16, 38), (32, 3)])
+def test_halved_64x64_clip_is_found_after_crf28(frames, seed):
+    # Halved, a 64x64 clip is 32x32. The stronger mark for small frames, the uncut position's lower
+    # bar and list decoding find these clips in every try (18 tries each), where they were found in
+    # none of 19 before. The CRF 28 encode of so small a clip varies from run to run, so the rate
+    # over many clips (below 90 % at 16 frames) is the bench's, in bench/results/watermark.json.
+    released = h264(embed_watermark(clip(seed, 64, frames), f"video_half_{seed}"), crf=18)
+    result = detect_watermark(h264(resize(released, 0.5)))
+    assert result.found and result.payload == payload_for(f"video_half_{seed}").hex()
+
+
+@pytest.mark.parametrize("strength", [STRENGTH, SMALL_STRENGTH], ids=["released-before-at-4.2", "now-at-5.5"])
+def test_strip_removes_a_64x64_mark_made_at_either_strength(strength):
+    # The frame size does not say which strength a 64 px file was marked at (4.2 before, 5.5 now):
+    # strip reads it from the frames. With the right one, the original comes back exactly.
+    original = clip(2006, 64)
+    stripped, payload = strip_watermark(embed_watermark(original, "video_strip", strength=strength))
+    assert payload == payload_for("video_strip").hex()
+    assert np.array_equal(stripped, original)
+
+
+def test_a_64x64_file_released_at_the_old_strength_verifies_and_strips():
+    original = clip(1002, 64)
+    released = h264(embed_watermark(original, "video_old", strength=STRENGTH), crf=18)
+    assert detect_watermark(released).payload == payload_for("video_old").hex()
+    stripped, payload = strip_watermark(released)
+    assert payload == payload_for("video_old").hex() and not detect_watermark(stripped).found
+    # Against the clean clip released the same way, most of what differed was the mark.
+    reference = h264(original, crf=18).astype(float)
+    before, after = (np.sqrt(np.mean((v - reference) ** 2)) for v in (released, stripped))
+    assert after < 0.75 * before
 
 
 def test_mark_survives_a_resize_that_changes_the_aspect():
@@ -56,6 +91,14 @@ def test_mark_survives_a_resize_that_changes_the_aspect():
     )
     result = detect_watermark(h264(squeezed, crf=23))
     assert result.found and result.payload == payload_for("video_wide").hex()
+
+
+def test_list_decoding_recovers_a_payload_whose_best_path_fails_the_crc():
+    payload = payload_for("video_list")
+    coded = convcode.encode(payload)
+    soft = (1 - 2 * coded) + np.random.default_rng(36).normal(0, 1.2, coded.size)
+    assert convcode.decode(soft, list_size=1) is None  # the single best path has wrong bits
+    assert convcode.decode(soft) == payload
 
 
 def test_error_correction_fixes_flipped_bits_and_rejects_noise():
@@ -69,19 +112,22 @@ def test_error_correction_fixes_flipped_bits_and_rejects_noise():
     assert sum(convcode.decode(rng.normal(size=coded.size)) is not None for _ in range(200)) == 0
 
 
-def test_mark_is_invisible_enough():
-    original = clip(3, 128)
+@pytest.mark.parametrize(("size", "floor"), [(128, 35.0), (64, 33.0)])
+def test_mark_is_invisible_enough(size, floor):
+    # Frames up to 64 px on the shorter side carry the stronger mark (SMALL_STRENGTH): 33.4 dB, not 35.8.
+    original = clip(3, size)
     marked = embed_watermark(original, "video_x")
     psnr = 10 * np.log10(255**2 / np.mean((marked.astype(float) - original) ** 2))
-    assert psnr > 35
+    assert floor < psnr < floor + 1.5
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_clean_clips_have_no_mark(seed):
-    # The rate over 200 clean clips is in bench/results/watermark.json. A clean clip's sync peak
-    # stays under the bar, so no payload is even read from it: the CRC is a second guard, not the only one.
+    # The rate over 300 clean clips per size is in bench/results/watermark.json. A clean clip's sync
+    # peaks stay under the bars (the search's and the uncut position's), so no payload is even read
+    # from it: the CRC is a second guard, not the only one.
     result = detect_watermark(h264(clip(seed, (32, 64, 128)[seed % 3]), crf=18))
-    assert not result.found and result.z < Z_FOUND
+    assert not result.found and result.z < Z_FOUND and result.z_uncropped < Z_UNCROPPED
 
 
 def test_payload_may_be_hex_bytes_or_an_id():
