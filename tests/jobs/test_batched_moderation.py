@@ -62,3 +62,28 @@ def test_the_embedding_thread_runs_on_one_core_and_leaves_other_threads_default(
         thread.join()
     assert seen == {"embedder": 1, "later": default}
     assert torch.get_num_threads() == default
+
+
+def test_a_short_prompt_is_read_in_the_next_round_not_after_a_long_text():
+    """A long `/v1/moderations` text is read a round at a time, fewest windows first: a submit's
+    prompt that arrives meanwhile is read in the next round instead of after all of the text."""
+    from zoetrope.jobs import moderation
+
+    rounds: list[list[str]] = []
+
+    class Recording(moderation._Embedder):
+        def _prefetch(self, windows: list[str]) -> None:
+            rounds.append(windows)
+
+    embedder = Recording()
+    long = moderation._Request(
+        [f"long window {i}" for i in range(5 * moderation.ROUND_WINDOWS)], threading.Event()
+    )
+    pending = embedder._read_round([long])  # the text's first round
+    short = moderation._Request(["a kite over a windy beach"], threading.Event())
+    pending = embedder._read_round([*pending, short])
+    assert short.done.is_set() and "a kite over a windy beach" in rounds[1] and not long.done.is_set()
+    assert all(len(r) <= moderation.ROUND_WINDOWS for r in rounds)
+    while pending:
+        pending = embedder._read_round(pending)
+    assert long.done.is_set() and sum(map(len, rounds)) == 5 * moderation.ROUND_WINDOWS + 1

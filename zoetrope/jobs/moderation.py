@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from zoetrope.jobs.embedder import EmbedderGone, EmbedderProcess
 from zoetrope.jobs.metrics import PROMPT_EMBEDDER
@@ -57,6 +58,15 @@ def check(texts: list[str]) -> list[ModerationResult]:
     return [check_prompt(text) for text in texts]
 
 
+ROUND_WINDOWS = 32  # windows read in one round of the embedding thread
+
+
+@dataclass
+class _Request:
+    windows: list[str]  # still to read
+    done: threading.Event
+
+
 class _Embedder:
     """One daemon thread that embeds whatever prompts are waiting, all in one batch."""
 
@@ -82,23 +92,50 @@ class _Embedder:
 
     def _run(self) -> None:
         one_compute_thread()
+        pending: list[_Request] = []  # requests with windows still to read, in arrival order
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: bool(self._waiting))
-                batch, self._waiting = self._waiting, []
-            try:
-                self._prefetch([prompt for prompts, _ in batch for prompt in prompts])
-            except Exception:  # each prompt is still moderated on its own, which raises if it must
-                log.warning("batched prompt embedding failed", exc_info=True)
-            finally:
-                for _, done in batch:
+                if not pending:
+                    self._cond.wait_for(lambda: bool(self._waiting))
+                arrived, self._waiting = self._waiting, []
+            for prompts, done in arrived:
+                try:
+                    windows = get_moderator().unread(prompts)
+                except Exception:  # each prompt is still moderated on its own, which raises if it must
+                    log.warning("reading prompts for their windows failed", exc_info=True)
+                    windows = []
+                if windows:
+                    pending.append(_Request(windows, done))
+                else:
                     done.set()
+            if pending:
+                pending = self._read_round(pending)
 
-    def _prefetch(self, prompts: list[str]) -> None:
+    def _read_round(self, pending: list[_Request]) -> list[_Request]:
+        """Read up to ROUND_WINDOWS windows, the requests with the fewest left first: a prompt that
+        arrives while a long text is being read rides in the next round instead of waiting behind
+        all of it. Returns the requests with windows still unread."""
+        chosen: list[str] = []
+        for request in sorted(pending, key=lambda r: len(r.windows)):
+            take = request.windows[: ROUND_WINDOWS - len(chosen)]
+            request.windows = request.windows[len(take) :]
+            chosen += take
+            if len(chosen) >= ROUND_WINDOWS:
+                break
+        try:
+            self._prefetch(list(dict.fromkeys(chosen)))
+        except Exception:  # each prompt is still moderated on its own, which raises if it must
+            log.warning("batched prompt embedding failed", exc_info=True)
+        left = []
+        for request in pending:
+            if request.windows:
+                left.append(request)
+            else:
+                request.done.set()
+        return left
+
+    def _prefetch(self, windows: list[str]) -> None:
         moderator = get_moderator()
-        windows = moderator.unread(prompts)
-        if not windows:
-            return
         child = self._child_or_start()
         if child is not None:
             try:
