@@ -3,9 +3,11 @@ data dir of a live server whose workers run the jobs."""
 
 from __future__ import annotations
 
+import sys
+
 import anyio
 import httpx
-from conftest import stdio_session
+from conftest import REPO, stdio_session
 from test_http import TOOLS
 
 
@@ -49,3 +51,20 @@ def test_stdio_applies_the_same_moderation_and_plan_limits(server):
     blocked, too_long = anyio.run(go)
     assert blocked.is_error and blocked.structured_content["error"]["category"] == "self-harm"
     assert too_long.is_error and too_long.structured_content["error"]["code"] == "duration_exceeds_plan"
+
+
+def test_mcp_over_stdio_warns_of_unsigned_webhooks_on_stderr_and_keeps_stdout_for_the_protocol(server):
+    import subprocess
+
+    env = {
+        **server.env,
+        "ZOETROPE_API_KEY": next(iter(server.keys.values())),
+        "ZOETROPE_WEBHOOK_URL": "http://127.0.0.1:9/hook",
+        "ZOETROPE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+    }
+    env.pop("ZOETROPE_WEBHOOK_SECRET", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "zoetrope", "mcp", "--workers", "0"],
+        input=b"", capture_output=True, env=env, cwd=str(REPO), timeout=120,
+    )  # fmt: skip
+    assert b"ZOETROPE_WEBHOOK_SECRET" in done.stderr and done.stdout == b"", done

@@ -41,6 +41,10 @@ def mcp(
     from zoetrope.mcp.stdio import run_stdio
 
     runtime = open_runtime(s)
+    from zoetrope.jobs.webhooks import unsigned_warning
+
+    if warning := unsigned_warning(s.webhook_secret, s.webhook_url):  # stderr: stdout carries the protocol
+        typer.echo(warning, err=True)
     count = s.workers if workers is None else workers
     if count:
         runtime.start(count, webhook_secret=s.webhook_secret)
