@@ -18,11 +18,14 @@ import torch
 
 from zoetrope.errors import ModerationBlocked
 from zoetrope.model.text import get_text_encoder, on_one_core
-from zoetrope.safety.normalize import normalize
+from zoetrope.safety.normalize import normalize, unmasked
 from zoetrope.safety.policy import Policy, RuleSet, default_policy
 
 MODEL_NAME = "zoetrope-moderation-1"
 _WINDOW, _STRIDE = 14, 7  # words; MiniLM sees 32 tokens, so long prompts are read in windows
+# A semantic score held just under flagging: the category's needed words are absent (a prompt
+# with no child in it is not sexual/minors, however close it reads to an exemplar).
+_UNMET = 0.49
 CACHE_SIZE = 4096  # verdicts kept per process: a busy API sees the same prompts again and again
 # How close (in cosine) to flagging a reading of each fast pass (`TextEncoder.fast_pass`) may come
 # before the float pass decides: about twice the largest difference in slack from the float pass
@@ -45,17 +48,20 @@ class ModerationResult:
 
 
 def _windows(text: str) -> list[str]:
-    """The normalised sentences of `text`, long ones cut into overlapping word windows."""
+    """The normalised sentences of `text`, long ones cut into overlapping word windows; then
+    those of its `unmasked` reading where that differs."""
     out = []
-    for sentence in re.split(r"[.;!?\n]+", text):
-        words = normalize(sentence).split()
-        if len(words) <= _WINDOW:
-            out.append(" ".join(words))
-            continue
-        for start in range(0, len(words) - _WINDOW + _STRIDE, _STRIDE):
-            out.append(" ".join(words[start : start + _WINDOW]))
-    whole = normalize(text)
-    return list(dict.fromkeys(w for w in [whole, *out] if w)) or [""]
+    readings = [normalize] if unmasked(text) == normalize(text) else [normalize, unmasked]
+    for reading in readings:
+        out.append(reading(text))
+        for sentence in re.split(r"[.;!?\n]+", text):
+            words = reading(sentence).split()
+            if len(words) <= _WINDOW:
+                out.append(" ".join(words))
+                continue
+            for start in range(0, len(words) - _WINDOW + _STRIDE, _STRIDE):
+                out.append(" ".join(words[start : start + _WINDOW]))
+    return list(dict.fromkeys(w for w in out if w)) or [""]
 
 
 class Moderator:
@@ -202,8 +208,13 @@ class Moderator:
         return result
 
     def _check(self, text: str, windows: list[str]) -> ModerationResult:
-        hits = self.rules.match(self.rules.prepare(text))
+        readings = self.rules.readings(text)
+        hits = self.rules.check(readings)
         scores, reasons = self._semantic(windows)
+        for name in self.rules.unmet(readings):
+            if scores[name] >= 0.5:
+                scores[name] = _UNMET
+                del reasons[name]
         for name, words in hits.items():
             scores[name] = 1.0
             reasons[name] = f"rule: {words}"

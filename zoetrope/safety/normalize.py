@@ -1,36 +1,87 @@
 """Prompt normalisation for the rule layer: one canonical spelling for the ways people hide words.
 
-Undoes, in order: invisible characters, compatibility forms (fullwidth, math letters), homoglyphs
-(Cyrillic and Greek look-alikes), accents, case, ages ("12yo" -> "minor"), leetspeak inside words
-("s3x"), letters spelled apart ("n u d e", "n.u.d.e"), and stretched letters ("nuuude"; a word
-that is one letter repeated is not stretched: "x", "xx" and "xxx" stay apart).
+Undoes, in order: HTML entities, invisible characters (format characters, combining marks,
+variation selectors, blank fillers), compatibility forms (fullwidth, math letters), look-alikes
+(Cyrillic, Greek, Armenian and Cherokee letters that render as Latin ones, Latin letters with
+strokes and hooks, small capitals), accents, letters spelled apart ("n u d e", "n.u.d.e",
+"k - i - l - l"), case, ages ("12yo" -> "minor"), leetspeak inside words ("s3x", "n∆k€d"), and
+stretched letters ("nuuude"; a word that is one letter repeated is not stretched: "x", "xx" and
+"xxx" stay apart).
+
+`unmasked` is a second reading for words broken up by markup or symbols inside them ("na-ked",
+"**na**ked", "<b>na</b>ked", "n🔥a🔥k🔥e🔥d", "n*ked"): moderation reads both, because joining
+across a hyphen or a tag also joins words that were meant apart ("x-ray", "t-shirt").
 """
 
 from __future__ import annotations
 
+import html
 import re
+import sys
 import unicodedata
 from functools import lru_cache
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\ufeff"))
+# Characters that render as nothing (or as blank space inside a word) beyond format (Cf) and
+# combining characters: Hangul fillers and the blank Braille pattern.
+_BLANK = frozenset(map(ord, "\u115f\u1160\u3164\uffa0\u2800"))
 
-# Look-alikes that NFKC leaves alone: Cyrillic and Greek letters that render as Latin ones.
-_HOMOGLYPHS = str.maketrans(
-    "аеорсухіјѕԁһӏвнкмтАВЕКМНОРСТХІЈЅαβεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧ",
-    "aeopcyxijsdhlbhkmtabekmhopctxijsabeiknoptyxabehikmnoptyx",
+# Look-alikes NFKC leaves alone. Capitals first (Greek and Cherokee capitals look Latin while
+# their small letters do not), then small letters, before case folding and again after it (which
+# turns Cyrillic and Greek capitals into small letters that look Latin).
+_CAPITALS = str.maketrans(
+    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧᎪᏴᏟᎠᎬᏀᎻᎫᏦᏞᎷᏢᏒᏚᎢᏙᏔᏃ",
+    "abezhikmnoptyxabcdeghjklmprstvwz",
 )
+_SMALL = str.maketrans(
+    "аеорсухіјѕԁһӏвнкмтпгьѵүԛԝҽɡєѐёӑӓәӧӱӹӗ"  # Cyrillic
+    "αβγεικνορτυχωςϳ"  # Greek
+    "օսցհոռքզ"  # Armenian
+    "ɑɩǀ⍺℮",  # Latin and APL oddities
+    "aeopcyxijsdhlbhkmtnrbvyqwegeeeaaeouyeabyeiknoptuxwcjoughnnpqailae",
+)
+_LEET = str.maketrans("01345789@$!|+€∆£†§", "oieastbgasiltealts")
 
-_LEET = str.maketrans("0134578@$!|+", "oieastbasilt")
+
+def _latin_variants() -> dict[int, str]:
+    """Latin letters with a stroke, hook, bar or dot, small capitals and boxed letters, by their
+    Unicode names ("LATIN SMALL LETTER D WITH STROKE" -> "d"): the skeleton NFKD cannot give."""
+    name = re.compile(
+        r"LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL )?(?:SCRIPT |DOTLESS |REVERSED |OPEN |CLOSED )?"
+        r"([A-Z])(?: WITH .*)?|(?:NEGATIVE )?(?:SQUARED|CIRCLED|PARENTHESIZED) LATIN (?:SMALL |CAPITAL )?"
+        r"LETTER ([A-Z])"
+    )
+    table = {}
+    for block in (range(0xC0, 0x2C80), range(0xA720, 0xA800), range(0xAB30, 0xAB70), range(0x1F100, 0x1F200)):
+        for code in block:
+            if (m := name.fullmatch(unicodedata.name(chr(code), ""))) is not None:
+                table[code] = next(g for g in m.groups() if g).lower()
+    return table
+
+
+_VARIANTS = _latin_variants() if sys.maxunicode > 0xFFFF else {}
 
 _AGE = re.compile(r"\b(\d{1,2})\s*[-\s]?\s*(?:yo|y/o|yr?s?|years?)(?:[-\s]*old)?\b|\baged?\s+(\d{1,2})\b")
-# A run of three or more single characters split by one space or punctuation mark: "n u d e",
-# "s.e.x"; a wider gap ends a word, so "h e i l  h i t l e r" reads as two.
-_SPELLED = re.compile(r"(?<![\w@$])(?:[\w@$][\s._\-*~/]){2,}[\w@$](?![\w@$])")
-_WORD = re.compile(r"[a-z0-9@$!|+]+")
+# A run of three or more single characters split by the same gap each time: "n u d e", "s.e.x",
+# "k - i - l - l". A different gap ends a word, so "h e i l  h i t l e r" reads as two, and so
+# does a capital after a small letter ("D o n a l d T r u m p").
+_SPELLED = re.compile(
+    r"(?<![\w@$€£§])[\w@$€£§](\s*[._\-*~/|,·•]\s*|\s+)(?:[\w@$€£§]\1){1,}[\w@$€£§](?![\w@$€£§])"
+)
+_WORD = re.compile(r"[a-z0-9@$!|+€∆£†§*]+")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
+# Markup and symbols inside a word, for `unmasked`: tags and comments, then any run of marks,
+# emoji or punctuation (not an apostrophe) between two letters. A `*` standing for a letter stays.
+_MARKUP = re.compile(r"<!--.*?-->|</?[a-zA-Z][^<>]*>", re.S)
+_INSIDE = re.compile(r"(?<=[^\W\d_])(?:[^\w\s'’*@$!|+€∆£†§]|_)+(?=[^\W\d_])")
 
 _NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen"
 _WORD_AGE = re.compile(r"\b(" + _NUMBER_WORDS.replace(" ", "|") + r")[\s-]*(?:years?|yrs?)[\s-]*old\b")
+# "a boy of ten", "a girl aged 9": a person's age stated after them.
+_AGE_AFTER = re.compile(
+    r"\b((?:boy|girl|child|kid|son|daughter|lad|lass|youngster)s?)\s+(?:of|aged?)\s+("
+    + _NUMBER_WORDS.replace(" ", "|")
+    + r"|\d{1,2})\b"
+)
 
 
 def _ages(text: str) -> str:
@@ -40,7 +91,12 @@ def _ages(text: str) -> str:
         age = int(m.group(1) or m.group(2))
         return " minor " if age < 18 else " adult "
 
+    def after(m: re.Match[str]) -> str:
+        young = not m.group(2).isdigit() or int(m.group(2)) < 18  # the number words stop at seventeen
+        return f"{m.group(1)} {'minor' if young else 'adult'}"
+
     text = _WORD_AGE.sub(lambda m: " minor ", text)
+    text = _AGE_AFTER.sub(after, text)
     return _AGE.sub(by_digits, text)
 
 
@@ -59,15 +115,10 @@ def _unstretch(m: re.Match[str]) -> str:
     return m.group(1) * (3 if alone else 2)
 
 
-def squeeze(word: str) -> str:
-    """`word` with every run of a repeated letter cut to one ("nuuude" and "nude" both give "nude").
-
-    Digits are left alone: "88" and "8" are different numbers, and "148" is not "1488". So is a
-    word that is one letter repeated: "x" is a letter, "xxx" is a rating.
-    """
-    if len(set(word)) == 1:
-        return word
-    return re.sub(r"([a-z])\1+", r"\1", word)
+def _unspell(m: re.Match[str]) -> str:
+    letters = m.group(0)[:: len(m.group(1)) + 1]
+    # A capital after a small letter starts a new word: "D o n a l d T r u m p".
+    return re.sub(r"(?<=[^\W\d_])(?=[A-Z])", " ", letters) if not letters.isupper() else letters
 
 
 def normalize(text: str) -> str:
@@ -79,19 +130,41 @@ def normalize(text: str) -> str:
     return _remembered(text) if len(text) <= 2000 else _normalize(text)
 
 
+def unmasked(text: str) -> str:
+    """`text` normalised after removing markup and rejoining words broken by symbols, emoji or
+    markdown inside them ("na-ked", "<b>na</b>ked" -> "naked"; "n*ked" keeps its `*`, which
+    the rule layer reads as any one letter). Usually the same as `normalize(text)`."""
+    if "<" in text:
+        text = _MARKUP.sub("", text)
+    return normalize(_INSIDE.sub("", _visible(text)))
+
+
 @lru_cache(maxsize=4096)
 def _remembered(text: str) -> str:
     return _normalize(text)
 
 
+def _visible(text: str) -> str:
+    text = html.unescape(text) if "&" in text else text
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(
+        c for c in text if unicodedata.category(c) not in ("Cf", "Mn", "Me") and ord(c) not in _BLANK
+    )
+
+
 def _normalize(text: str) -> str:
-    text = text.translate(_INVISIBLE)
-    text = unicodedata.normalize("NFKC", text).translate(_HOMOGLYPHS)
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = _visible(text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_CAPITALS).translate(_SMALL).translate(_VARIANTS)
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = _SPELLED.sub(_unspell, text)
     text = text.casefold()
+    if not text.isascii():
+        text = text.translate(_SMALL).translate(_VARIANTS)
     text = _ages(text)
-    text = _SPELLED.sub(lambda m: re.sub(r"[\s._\-*~/]", "", m.group(0)), text)
     text = _STRETCH.sub(_unstretch, text)
     words = [_unleet(w) for w in _WORD.findall(text)]
-    words = [re.sub(r"[^a-z0-9]", "", w) for w in words]
+    words = [re.sub(r"[^a-z0-9*]", "", w).strip("*") for w in words]
     return " ".join(w for w in words if w)

@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from zoetrope.errors import ConfigError
-from zoetrope.safety.normalize import normalize, squeeze
+from zoetrope.safety.normalize import normalize, unmasked
 
 # Endings every listed word may carry ("stab" matches "stabs", "stabbed", "stabbing").
 _ENDINGS = r"(?:s|es|d|ed|ing|er|ers|y)?"
@@ -27,23 +27,37 @@ class Category(BaseModel):
     threshold: float = Field(ge=0, le=1, description="cosine similarity to an exemplar that flags")
     terms: list[str] = Field(default_factory=list)
     all_of: list[list[list[str]]] = Field(default_factory=list)
+    semantic_needs: list[str] = Field(
+        default_factory=list, description="words one of which a prompt must hold for a semantic hit to count"
+    )
 
 
 class Policy(BaseModel):
     benign_phrases: list[str] = Field(default_factory=list)
     categories: dict[str, Category]
     exemplars: dict[str, list[str]]
+    more_exemplars: dict[str, list[str]] = Field(
+        default_factory=dict, description="added to the exemplars' lists (the policy file's own additions)"
+    )
     margin: float = Field(default=0.02, description="how far a category must beat the benign exemplars")
     temperature: float = Field(default=0.03, description="softness of the score around a threshold")
 
     def model_post_init(self, _context: object) -> None:
+        for name, texts in self.more_exemplars.items():
+            self.exemplars[name] = [*self.exemplars.get(name, []), *texts]
         unknown = set(self.exemplars) - set(self.categories) - {"benign"}
         if unknown:
             raise ValueError(f"exemplars for unknown categories: {sorted(unknown)}")
 
 
+def _letters(word: str) -> str:
+    """A regex for `word` that also takes its letters stretched ("nuude") or masked by a `*`
+    ("n*ked"): each letter may repeat, so "coon" still needs two o's and is not "con"."""
+    return "".join(f"[{c}*]+" if c.isalpha() else re.escape(c) for c in word)
+
+
 def _pattern(terms: list[str]) -> re.Pattern[str] | None:
-    """One regex matching any of `terms` as whole words of squeezed, normalised text."""
+    """One regex matching any of `terms` as whole words of normalised text."""
     alternatives = []
     for term in terms:
         raw_words = term.split()
@@ -51,10 +65,10 @@ def _pattern(terms: list[str]) -> re.Pattern[str] | None:
         for i, raw in enumerate(raw_words):
             # `*` may end any word ("gouge* out"); the last word also takes the usual endings.
             default = _ENDINGS if i == len(raw_words) - 1 else ""
-            ending = {"*": r"[a-z0-9]*", "!": ""}.get(raw[-1:], default)
-            words = [squeeze(w) for w in normalize(raw.rstrip("*!")).split()]
+            ending = {"*": r"[a-z0-9*]*", "!": ""}.get(raw[-1:], default)
+            words = normalize(raw.rstrip("*!")).split()
             if words:
-                parts.append(r"\s".join(re.escape(w) for w in words) + ending)
+                parts.append(r"\s".join(map(_letters, words)) + ending)
         if parts:
             alternatives.append(r"\s".join(parts))
     if not alternatives:
@@ -63,7 +77,7 @@ def _pattern(terms: list[str]) -> re.Pattern[str] | None:
 
 
 class RuleSet:
-    """The fast layer: compiled word lists, matched against normalised, squeezed prompt text."""
+    """The fast layer: compiled word lists, matched against normalised prompt text."""
 
     def __init__(self, policy: Policy) -> None:
         self._benign = _pattern(policy.benign_phrases)
@@ -72,13 +86,36 @@ class RuleSet:
             name: [[p for p in map(_pattern, group) if p is not None] for group in c.all_of]
             for name, c in policy.categories.items()
         }
+        self._needs = {name: _pattern(c.semantic_needs) for name, c in policy.categories.items()}
 
     def prepare(self, text: str) -> str:
-        """Normalised, squeezed `text` with the benign look-alike phrases cut out."""
-        prepared = " ".join(squeeze(w) for w in normalize(text).split())
+        """Normalised `text` with the benign look-alike phrases cut out."""
+        return self._cut_benign(normalize(text))
+
+    def _cut_benign(self, prepared: str) -> str:
         if self._benign is not None:
             prepared = self._benign.sub(" | ", prepared)
         return prepared
+
+    def readings(self, text: str) -> list[str]:
+        """`text` prepared for matching, once per distinct reading (`normalize`, `unmasked`)."""
+        first, other = normalize(text), unmasked(text)
+        return [self._cut_benign(r) for r in ([first] if other == first else [first, other])]
+
+    def check(self, readings: list[str]) -> dict[str, str]:
+        """The categories whose rules fire on any of `readings`, each with the words that fired."""
+        hits: dict[str, str] = {}
+        for prepared in reversed(readings):
+            hits |= self.match(prepared)
+        return hits
+
+    def unmet(self, readings: list[str]) -> set[str]:
+        """The categories whose `semantic_needs` words appear in none of `readings`."""
+        return {
+            name
+            for name, pattern in self._needs.items()
+            if pattern is not None and not any(pattern.search(r) for r in readings)
+        }
 
     def match(self, prepared: str) -> dict[str, str]:
         """The categories whose rules fire on `prepared` text, each with the words that fired."""
