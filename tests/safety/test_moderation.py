@@ -382,3 +382,16 @@ def test_an_age_stated_after_the_child_is_read_as_a_minor(prompt):
 def test_an_age_after_a_person_names_no_minor_when_it_is_an_adults():
     assert check_prompt("a boy of ten flying a kite on a beach").flagged is False
     assert "minor" not in (check_prompt("a daughter of 30 naked").category or "")
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["a same-sex couple's wedding in a garden", "two brides at a same sex wedding", "both sexes of the bird"],
+)
+def test_sex_as_a_kind_of_people_is_not_sexual_content(prompt):
+    assert check_prompt(prompt).flagged is False, check_prompt(prompt).reasons
+
+
+def test_sex_between_people_of_any_sex_is_still_sexual_content():
+    for prompt in ("a same-sex couple having sex on a bed", "two women having sex", "a gay couple having intercourse"):
+        assert check_prompt(prompt).category == "sexual", prompt
