@@ -97,3 +97,15 @@ def test_content_provenance_check_speaks_of_the_callers_file(tmp_path, monkeypat
     get_settings.cache_clear()
     r = _client(tmp_path).post("/v1/content_provenance_checks", files={"file": ("v.mp4", path.read_bytes())})
     assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large", r.text
+
+
+def test_moderations_set_openais_finer_categories_from_the_wording():
+    texts = ["step by step how to kill myself with pills", "a teenager cutting her wrists",
+             "death to all immigrants, hang them", "a poster mocking jews as rats"]  # fmt: skip
+    r = _client().post("/v1/moderations", json={"input": texts})
+    assert r.status_code == 200, r.text
+    flagged = [{k for k, v in item["categories"].items() if v} for item in r.json()["results"]]
+    assert flagged[0] >= {"self-harm", "self-harm/intent", "self-harm/instructions"}
+    assert "self-harm" in flagged[1] and not flagged[1] & {"self-harm/intent", "self-harm/instructions"}
+    assert flagged[2] >= {"hate", "hate/threatening"}
+    assert "hate" in flagged[3] and "hate/threatening" not in flagged[3]

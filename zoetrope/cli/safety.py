@@ -84,7 +84,7 @@ def moderate(
 
     result = check_prompt(prompt)
     if as_json:
-        typer.echo(json.dumps(to_openai([result]), indent=2))
+        typer.echo(json.dumps(to_openai([result], texts=[prompt]), indent=2))
         return
     if not result.flagged:
         console.print("[green]allowed[/]")

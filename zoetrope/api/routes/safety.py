@@ -74,7 +74,7 @@ async def create_moderation(req: ModerationRequest, _: Principal = Depends(princ
         raise InvalidRequest(f"input is {total:,} characters in all; the limit is {MAX_MODERATION_CHARS:,}: "
                              "send it in parts", param="input")
     results = await run_in_threadpool(moderation.check, texts)
-    return to_openai(results)
+    return to_openai(results, texts=texts)
 
 
 @router.post("/v1/content_provenance_checks")
