@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from zoetrope.errors import InvalidMedia
-from zoetrope.media.sources import Source, Upload, check_frames, check_size, load
+from zoetrope.media.sources import Source, Upload, check_frames, check_pictures, check_size, load
 
 DEFAULT_FPS = 8.0
 """Frames per second of the bundled model, used when a file does not say its own rate."""
@@ -96,7 +97,8 @@ def read_video(
     fits inside it is shrunk as it is read, keeping its aspect. So memory holds the kept frames at that size, not
     the whole file: a phone's 4K clip at 60 fps would be 15 GB of RGB. `fps` None keeps every
     picture (at the rate its timestamps give). An image is one frame, shrunk the same way. Raises
-    InvalidMedia as `read_frames` does; the frame limit counts the frames kept, at `fps`."""
+    InvalidMedia as `read_frames` does; the frame limit counts the frames kept, at `fps`, and no more
+    than `max_frames` × SOURCE_RATE_FACTOR pictures are decoded to keep them."""
     return read_video_sizes(source, fps, [within], param=param)[0]
 
 
@@ -178,12 +180,14 @@ def _pictures(
     upload: Upload, container: av.container.InputContainer, stream: av.VideoStream, param: str | None
 ) -> Iterator[av.VideoFrame]:
     """Every decoded picture of `stream`, in presentation order; raises InvalidMedia for a corrupt
-    or truncated stream (after the last picture, for a cut-off file), or one that changes size."""
+    or truncated stream (after the last picture, for a cut-off file), one that changes size, or one
+    of more pictures than `check_pictures` allows (before decoding the first one over)."""
     packets = decoded = 0
     size = (stream.codec_context.width, stream.codec_context.height)
     try:
         for packet in container.demux(stream):
             packets += 1 if packet.size else 0
+            check_pictures(upload, packets, param)
             for frame in packet.decode():
                 if (frame.width, frame.height) != size:
                     raise InvalidMedia(f"{upload.name} changes picture size mid-stream", param=param)
@@ -201,7 +205,8 @@ def probe(source: Source, *, fps: float | None = None, param: str | None = None)
 
     Raises InvalidMedia exactly where `read_frames` would for empty, non-media, corrupt,
     truncated or over-limit input; with `fps`, the frame limit counts the frames at that rate, as
-    `read_video(source, fps)` would keep them.
+    `read_video(source, fps)` would keep them. Either way it stops reading packets past
+    `max_frames` × SOURCE_RATE_FACTOR, as the readers stop decoding there.
     """
     upload = load(source, param)
     if upload.format != "mp4":
@@ -211,12 +216,16 @@ def probe(source: Source, *, fps: float | None = None, param: str | None = None)
         if fps is None:
             check_frames(upload, stream.frames, param)
         packets = decoded = turns = 0
-        shown: list[tuple[float | None, float | None]] = []  # (time, duration) of each shown packet
+        times: list[float | None] = []  # when each shown packet is shown, in decoding order
+        end: tuple[float, float | None] = (-math.inf, None)  # (time, duration) of the last one shown
         try:
             for packet in container.demux(stream):
                 packets += 1 if packet.size else 0
+                check_pictures(upload, packets, param)
                 if packet.size and not packet.is_discard:
-                    shown.append(_when(packet))
+                    time, duration = _when(packet)
+                    times.append(time)
+                    end = (time, duration) if time is not None and time >= end[0] else end
                 if not decoded:  # one picture proves the stream decodes; the rest are counted
                     pictures = packet.decode()
                     decoded = len(pictures)
@@ -226,10 +235,11 @@ def probe(source: Source, *, fps: float | None = None, param: str | None = None)
         _check_complete(upload, stream, packets, decoded, param)
         timeline = _Timeline(_fps(stream))
         # Packets come in decoding order: a B-frame is shown before the picture it was decoded after.
-        for time, duration in (
-            sorted(shown, key=lambda s: s[0]) if all(t is not None for t, _ in shown) else shown
-        ):
-            timeline.add(time, duration)
+        # Only the last one's duration counts (the clip lasts to its end).
+        timed = [time for time in times if time is not None]
+        ordered = sorted(timed) if len(timed) == len(times) else times
+        for n, time in enumerate(ordered, 1):
+            timeline.add(time, end[1] if n == len(ordered) else None)
         frames = max(timeline.count, 1)
         check_frames(upload, frames if fps is None else round(timeline.length * fps), param, fps)
         ctx = stream.codec_context
@@ -244,7 +254,8 @@ def _reason(e: av.FFmpegError) -> str:
 
 @contextmanager
 def _video(upload: Upload, param: str | None) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
-    """Yield the open container and its first video stream after the picture-size check (the frame
+    """Yield the open container and its first video stream after the picture-size check and the
+    picture count its header declares (`check_pictures`: refused before any is read; the frame
     limit is the caller's: it counts the frames it keeps)."""
     try:
         container = av.open(str(upload.path) if upload.path else upload.open(), mode="r")
@@ -259,6 +270,7 @@ def _video(upload: Upload, param: str | None) -> Iterator[tuple[av.container.Inp
             )
         stream = container.streams.video[0]
         check_size(upload, stream.codec_context.width, stream.codec_context.height, param)
+        check_pictures(upload, stream.frames, param)
         yield container, stream
 
 

@@ -22,6 +22,11 @@ SUPPORTED = "MP4, PNG, JPEG or WebP"
 # open files from older QuickTime writers.
 _MP4_ATOMS = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
 
+SOURCE_RATE_FACTOR = 30
+"""Pictures a video may store per frame of the limit (`max_frames`): the frame limit counts a clip
+at the rate it is read at, but every stored picture is demuxed and decoded to get there, so at most
+`max_frames` × this many are (a camera's 240 fps slow motion read at a model's 8 fps is 30)."""
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -112,5 +117,21 @@ def check_frames(upload: Upload, frames: int, param: str | None, fps: float | No
     raise InvalidMedia(
         f"{upload.name} has {frames} frames, over the limit of {limit}{field}; send a shorter clip, or one at a "
         "lower frame rate (a model reads a clip at its own rate, 8 fps for zoetrope-mini)",
+        param=param,
+    )
+
+
+def check_pictures(upload: Upload, pictures: int, param: str | None) -> None:
+    """Raise InvalidMedia when a video stores more pictures than are read for it: `max_frames` ×
+    SOURCE_RATE_FACTOR, whatever rate it is read at (a clip of 100,000 tiny pictures at 40,000 fps
+    is a few frames at 8 fps, but every picture decoded). `pictures` is the count a header declares,
+    or the count read so far: the caller checks each before decoding it, to stop there."""
+    limit = get_settings().max_frames * SOURCE_RATE_FACTOR
+    if pictures <= limit:
+        return
+    field = f" for {param}" if param else ""
+    raise InvalidMedia(
+        f"{upload.name} has more than {limit} pictures{field} (the limit: {limit // SOURCE_RATE_FACTOR} frames × "
+        f"{SOURCE_RATE_FACTOR} pictures each); send a shorter clip or one at a lower frame rate",
         param=param,
     )
