@@ -11,10 +11,6 @@ from sqlalchemy import text
 from zoetrope import db
 
 
-def _checkpoint_threads() -> int:
-    return sum(t.name == "sqlite-checkpoint" for t in threading.enumerate())
-
-
 def _wait(condition, seconds: float = 5.0) -> bool:
     stop = time.monotonic() + seconds
     while not condition() and time.monotonic() < stop:
@@ -39,15 +35,21 @@ def test_commits_leave_the_log_to_a_background_thread_that_copies_it_in(tmp_path
 
 
 def test_the_thread_ends_with_its_engines_and_never_creates_the_file(tmp_path):
-    before = _checkpoint_threads()
+    path = tmp_path / "never.db"
 
-    def engine_never_connected():
-        engine = db.make_engine(f"sqlite:///{tmp_path / 'never.db'}")
-        assert _checkpoint_threads() == before + 1
+    def engine_never_connected() -> threading.Thread:
+        engine = db.make_engine(f"sqlite:///{path}")
+        thread = db._checkpointers[str(path.resolve())].thread
         time.sleep(3 * db.CHECKPOINT_SECONDS)  # the thread has tried the missing file
+        assert thread.is_alive()
         engine.dispose()
+        return thread
 
-    engine_never_connected()
-    assert not (tmp_path / "never.db").exists()
+    thread = engine_never_connected()
+    assert not path.exists()
     gc.collect()
-    assert _wait(lambda: _checkpoint_threads() == before)
+    assert _wait(lambda: not thread.is_alive())
+    assert str(path.resolve()) not in db._checkpointers
+    again = db.make_engine(f"sqlite:///{path}")  # a new engine on the file gets a thread of its own
+    assert db._checkpointers[str(path.resolve())].thread.is_alive()
+    again.dispose()

@@ -60,8 +60,13 @@ class _Checkpointer:
     def _run(self) -> None:
         conn = None
         try:
-            while self.engines:
+            while True:
                 time.sleep(CHECKPOINT_SECONDS)
+                with _checkpointers_guard:  # decided under the lock an engine registers under
+                    if not self.engines:
+                        if _checkpointers.get(self.path) is self:
+                            del _checkpointers[self.path]
+                        return
                 try:
                     if conn is None:  # mode=rw: never create the file, which the engine may not have made yet
                         conn = sqlite3.connect(f"file:{quote(self.path)}?mode=rw", uri=True, timeout=0,

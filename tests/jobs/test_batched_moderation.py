@@ -87,3 +87,22 @@ def test_a_short_prompt_is_read_in_the_next_round_not_after_a_long_text():
     while pending:
         pending = embedder._read_round(pending)
     assert long.done.is_set() and sum(map(len, rounds)) == 5 * moderation.ROUND_WINDOWS + 1
+
+
+def test_a_long_text_moves_on_however_many_short_prompts_keep_arriving():
+    from zoetrope.jobs import moderation
+
+    class Quiet(moderation._Embedder):
+        def _prefetch(self, windows: list[str]) -> None:
+            pass
+
+    embedder = Quiet()
+    long = moderation._Request([f"long {i}" for i in range(10 * moderation.ROUND_WINDOWS)], threading.Event())
+    pending = [long]
+    for round_ in range(40):  # each round, a burst of short prompts that alone would fill it
+        burst = [
+            moderation._Request([f"short {round_} {i}"], threading.Event())
+            for i in range(moderation.ROUND_WINDOWS)
+        ]
+        pending = embedder._read_round([*pending, *burst])
+    assert long.done.is_set()  # a quarter of every round was the long text's

@@ -253,11 +253,6 @@ def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_deadline_and_tried_a
     assert receiver.event_ids() == [event_id]
 
 
-def test_the_deadline_of_a_send_is_well_inside_the_claim_on_its_event():
-    policy = webhooks.RetryPolicy()
-    assert (policy.timeout, policy.deadline, policy.hold) == (10.0, 30.0, 60.0)
-
-
 @pytest.mark.parametrize("separator", [" ", ",", ", "])
 def test_while_a_secret_is_rotated_each_event_verifies_with_the_new_and_the_old(engine, receiver, separator):
     import httpx

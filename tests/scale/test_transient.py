@@ -181,3 +181,13 @@ def test_a_storage_failure_tells_the_client_why_without_the_servers_paths(engine
         job = s.scalar(select(Job).where(Job.id == jid))
     assert job.status == "failed" and job.error["code"] == "service_unavailable"
     assert "Read-only file system" in job.error["message"] and "/srv" not in job.error["message"], job.error
+
+
+def test_a_database_or_object_store_error_is_named_without_its_statement_or_endpoint():
+    from sqlalchemy.exc import IntegrityError
+
+    from zoetrope.jobs.worker import _reason
+
+    error = IntegrityError("INSERT INTO jobs (id, prompt) VALUES (?, ?)", ("video_1", "a secret prompt"), Exception())
+    assert _reason(error) == "IntegrityError"
+    assert _reason(ValueError("steps must be positive")) == "ValueError: steps must be positive"

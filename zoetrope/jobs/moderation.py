@@ -112,10 +112,13 @@ class _Embedder:
                 pending = self._read_round(pending)
 
     def _read_round(self, pending: list[_Request]) -> list[_Request]:
-        """Read up to ROUND_WINDOWS windows, the requests with the fewest left first: a prompt that
-        arrives while a long text is being read rides in the next round instead of waiting behind
-        all of it. Returns the requests with windows still unread."""
-        chosen: list[str] = []
+        """Read up to ROUND_WINDOWS windows: a quarter of them for the request waiting longest (so a
+        long text always moves on, however many short prompts arrive), the rest for the requests
+        with the fewest left, so a prompt that arrives while a long text is being read rides in the
+        next round instead of waiting behind all of it. Returns the requests with windows unread."""
+        oldest = pending[0]
+        chosen = oldest.windows[: ROUND_WINDOWS // 4]
+        oldest.windows = oldest.windows[len(chosen) :]
         for request in sorted(pending, key=lambda r: len(r.windows)):
             take = request.windows[: ROUND_WINDOWS - len(chosen)]
             request.windows = request.windows[len(take) :]

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from zoetrope import heap
 from zoetrope.backends.base import Cancelled
@@ -51,8 +51,10 @@ def _reason(e: BaseException) -> str:
     without the server's file names or a database error's statement (both are in the log)."""
     if isinstance(e, OSError) and e.strerror:
         return f"{type(e).__name__}: {e.strerror}"
-    if isinstance(e, OSError | OperationalError):
-        return type(e).__name__
+    if isinstance(e, OSError | SQLAlchemyError) or type(e).__module__.startswith(
+        ("botocore", "aiobotocore", "s3fs")
+    ):
+        return type(e).__name__  # their text holds SQL with its values, or the store's endpoint and keys
     return f"{type(e).__name__}: {e}"
 
 
