@@ -26,6 +26,7 @@ _WINDOW, _STRIDE = 14, 7  # words; MiniLM sees 32 tokens, so long prompts are re
 # A semantic score held just under flagging: the category's needed words are absent (a prompt
 # with no child in it is not sexual/minors, however close it reads to an exemplar).
 _UNMET = 0.49
+_UNMET_TO = {"sexual/minors": "sexual"}  # where such a hit still blocks: never let it pass
 CACHE_SIZE = 4096  # verdicts kept per process: a busy API sees the same prompts again and again
 # How close (in cosine) to flagging a reading of each fast pass (`TextEncoder.fast_pass`) may come
 # before the float pass decides: about twice the largest difference in slack from the float pass
@@ -212,7 +213,10 @@ class Moderator:
         hits = self.rules.check(readings)
         scores, reasons = self._semantic(windows)
         for name in self.rules.unmet(readings):
-            if scores[name] >= 0.5:
+            if scores[name] >= 0.5:  # still blocked, under the broader category the words do support
+                broader = _UNMET_TO.get(name)
+                if broader is not None and scores[name] > scores[broader]:
+                    scores[broader], reasons[broader] = scores[name], f"{reasons[name]} (no minor named)"
                 scores[name] = _UNMET
                 del reasons[name]
         for name, words in hits.items():

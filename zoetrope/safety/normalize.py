@@ -71,6 +71,7 @@ _WORD = re.compile(r"[a-z0-9@$!|+€∆£†§*]+")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
 # Markup and symbols inside a word, for `unmasked`: tags and comments, then any run of marks,
 # emoji or punctuation (not an apostrophe) between two letters. A `*` standing for a letter stays.
+_BOLD = re.compile(r"(?:\*\*|__)([^*_\s]+?)(?:\*\*|__)")
 _MARKUP = re.compile(r"<!--.*?-->|</?[a-zA-Z][^<>]*>", re.S)
 _INSIDE = re.compile(r"(?<=[^\W\d_])(?:[^\w\s'’*@$!|+€∆£†§]|_)+(?=[^\W\d_])")
 
@@ -117,8 +118,16 @@ def _unstretch(m: re.Match[str]) -> str:
 
 def _unspell(m: re.Match[str]) -> str:
     letters = m.group(0)[:: len(m.group(1)) + 1]
-    # A capital after a small letter starts a new word: "D o n a l d T r u m p".
-    return re.sub(r"(?<=[^\W\d_])(?=[A-Z])", " ", letters) if not letters.isupper() else letters
+    if letters.isupper():
+        return letters
+    # A capital after a small letter starts a new word where both are words of three letters or
+    # more: "D o n a l d T r u m p" is two, while "N u D e" and "K i L l" stay one.
+    runs = re.split(r"(?<=[a-z])(?=[A-Z])", letters)
+    out = runs[0]
+    for run in runs[1:]:
+        last = out.split(" ")[-1]
+        out += (" " if len(last) >= 3 and len(run) >= 3 else "") + run
+    return out
 
 
 def normalize(text: str) -> str:
@@ -136,6 +145,7 @@ def unmasked(text: str) -> str:
     the rule layer reads as any one letter). Usually the same as `normalize(text)`."""
     if "<" in text:
         text = _MARKUP.sub("", text)
+    text = _BOLD.sub(r"\1", text)  # markdown's **bold** and __bold__ inside a word
     return normalize(_INSIDE.sub("", _visible(text)))
 
 

@@ -52,8 +52,15 @@ class Policy(BaseModel):
 
 def _letters(word: str) -> str:
     """A regex for `word` that also takes its letters stretched ("nuude") or masked by a `*`
-    ("n*ked"): each letter may repeat, so "coon" still needs two o's and is not "con"."""
-    return "".join(f"[{c}*]+" if c.isalpha() else re.escape(c) for c in word)
+    ("n*ked"): each letter may repeat, so "coon" still needs two o's and is not "con", and a `*`
+    stands for one letter (one alternative or the other at each place: no backtracking to try)."""
+    parts = []
+    for run in re.finditer(r"([a-z])\1*|.", word):
+        c, k = run.group(0)[0], len(run.group(0))
+        # k of the letter, each of which a `*` may stand for, then any more of it, kept (`*+`: a
+        # long run of stars or letters is never tried split another way).
+        parts.append(f"(?:{c}|\\*){{{k}}}{c}*+" if c.isalpha() else re.escape(run.group(0)))
+    return "".join(parts)
 
 
 def _pattern(terms: list[str]) -> re.Pattern[str] | None:
