@@ -297,6 +297,22 @@ def test_the_create_pages_price_is_what_a_video_and_an_image_are_charged(page, w
     assert all(re.search(r"status of 4\d\d", e) for e in page.errors), page.errors
 
 
+def test_a_card_added_past_the_end_lengthens_the_storyboard_within_the_plan(page, warm_studio):
+    _sign_up(page, "adds@example.com")
+    sb = page.goto("/storyboard")
+    sb.select_option("#sb-aspect", "square")
+    sb.select_option("#sb-resolution", "480")
+    _price(sb, "#sb-price", r"^\d+ credits \(8 s at 480x480\)$")  # cards at 0 s and 4 s
+    most = float(sb.locator("#sb-seconds").get_attribute("data-max"))
+    sb.click("#sb-add")  # a third card at 8 s: the board grows to hold it
+    assert sb.locator("#cards li").nth(2).locator("[name=start]").input_value() == "8"
+    assert float(sb.locator("#sb-seconds").input_value()) == min(12, most)
+    sb.locator("#cards li").nth(2).locator("[name=prompt]").fill("The ball rolls away")
+    sb.dispatch_event("#sb-seconds", "change")
+    _price(sb, "#sb-price", rf"^\d+ credits \({min(12, most):g} s at 480x480\)$")
+    assert sb.locator("#sb-seconds").get_attribute("aria-invalid") == "false"
+
+
 def test_a_storyboard_lasts_the_length_chosen_and_a_length_before_the_last_card_is_refused(page, warm_studio):
     _sign_up(page, "lengths@example.com")
     sb = page.goto("/storyboard")

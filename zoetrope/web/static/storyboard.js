@@ -94,7 +94,13 @@ document.addEventListener("DOMContentLoaded", () => {
     if (mine === asked) price.textContent = text;
   }
 
-  document.getElementById("sb-add").addEventListener("click", () => { add(); reprice(); });
+  // A card added at or past the end lengthens the video to hold it (to the plan's longest at most).
+  document.getElementById("sb-add").addEventListener("click", () => {
+    add();
+    const start = Number(list.lastElementChild.querySelector("[name=start]").value);
+    if (Number(length.value) <= start) length.value = String(Math.min(start + 4, Number(length.dataset.max || Infinity)));
+    reprice();
+  });
   list.addEventListener("click", reprice);
   document.addEventListener("change", reprice);
   list.addEventListener("dragend", reprice);
