@@ -48,11 +48,17 @@ class ModerationResult:
     reasons: dict[str, str] = field(default_factory=dict)  # category -> what fired
 
 
+_HIDING = re.compile(r"[^\w\s.,;:!?'\"()\-]|[*_]")  # anything but letters, digits and plain punctuation
+
+
 def _windows(text: str) -> list[str]:
     """The normalised sentences of `text`, long ones cut into overlapping word windows; then
-    those of its `unmasked` reading where that differs."""
+    those of its `unmasked` reading where that differs and the text holds what hides words
+    (markup, emoji, symbols; a hyphenated word alone is left to the rules, which read both
+    readings: "close-up" would double the encoder's work for every ordinary prompt)."""
     out = []
-    readings = [normalize] if unmasked(text) == normalize(text) else [normalize, unmasked]
+    hidden = _HIDING.search(text) is not None and unmasked(text) != normalize(text)
+    readings = [normalize, unmasked] if hidden else [normalize]
     for reading in readings:
         out.append(reading(text))
         for sentence in re.split(r"[.;!?\n]+", text):
