@@ -99,7 +99,7 @@ def test_a_long_text_moves_on_however_many_short_prompts_keep_arriving():
     embedder = Quiet()
     long = moderation._Request([f"long {i}" for i in range(10 * moderation.ROUND_WINDOWS)], threading.Event())
     pending = [long]
-    for round_ in range(40):  # each round, a burst of short prompts that alone would fill it
+    for round_ in range(50):  # each round, a burst of short prompts that alone would fill it
         burst = [
             moderation._Request([f"short {round_} {i}"], threading.Event())
             for i in range(moderation.ROUND_WINDOWS)

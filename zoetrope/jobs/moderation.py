@@ -58,7 +58,7 @@ def check(texts: list[str]) -> list[ModerationResult]:
     return [check_prompt(text) for text in texts]
 
 
-ROUND_WINDOWS = 32  # windows read in one round of the embedding thread
+ROUND_WINDOWS = 128  # windows read in one round of the embedding thread: a burst of creates fits one
 
 
 @dataclass
