@@ -201,7 +201,10 @@ def test_the_other_pages_render_and_fit_a_phone(page, browser, studio):
     assert "bounces" in cards.nth(0).locator("textarea").input_value()
     # the shots swap places, the clock does not: the first card still starts at 0
     assert [cards.nth(i).locator("[name=start]").input_value() for i in range(2)] == ["0", "4"]
-    # The price as the board stands (two cards, 8 s), from the API before the click.
+    # The price as the board stands (two cards, 8 s: the added card had lengthened it to 12 s),
+    # from the API before the click.
+    sb.fill("#sb-seconds", "8")
+    sb.dispatch_event("#sb-seconds", "change")
     sb.wait_for_function(
         "() => /^\\d+ credits \\(8 s at /.test(document.getElementById('sb-price').textContent)"
     )
