@@ -43,3 +43,15 @@ def engine(request, tmp_path):
     with admin.begin() as c:
         c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture()
+def alice(engine):
+    """A pro account's principal, as a key authenticates it: who the submit tests submit as."""
+    from zoetrope.access.accounts import open_account
+    from zoetrope.access.keys import authenticate, create_key
+    from zoetrope.db import transaction
+
+    with transaction(engine, immediate=True) as s:
+        account = open_account(s, "alice", plan="pro")
+        return authenticate(s, create_key(s, account.id)[1])

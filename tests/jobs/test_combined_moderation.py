@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from zoetrope.access.accounts import open_account
-from zoetrope.access.keys import authenticate, create_key
 from zoetrope.backends.registry import Registry
 from zoetrope.config import load_config
 from zoetrope.db import transaction
@@ -13,13 +11,6 @@ from zoetrope.errors import InvalidRequest, ModerationBlocked
 from zoetrope.jobs import store, submit
 from zoetrope.jobs.models import Job
 from zoetrope.storage import BlobStore
-
-
-@pytest.fixture()
-def alice(engine):
-    with transaction(engine, immediate=True) as s:
-        account = open_account(s, "alice", plan="pro")
-        return authenticate(s, create_key(s, account.id)[1])
 
 
 @pytest.fixture()

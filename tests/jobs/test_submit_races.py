@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
-from zoetrope.access.accounts import open_account
-from zoetrope.access.keys import authenticate, create_key
 from zoetrope.backends.registry import Registry
 from zoetrope.config import load_config
 from zoetrope.db import transaction
 from zoetrope.jobs import store, submit
 from zoetrope.storage import BlobStore
-
-
-@pytest.fixture()
-def alice(engine):
-    with transaction(engine, immediate=True) as s:
-        account = open_account(s, "alice", plan="pro")
-        return authenticate(s, create_key(s, account.id)[1])
 
 
 def test_a_key_another_request_inserted_first_answers_with_that_requests_job(

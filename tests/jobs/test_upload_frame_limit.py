@@ -5,23 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoetrope.access.accounts import open_account
-from zoetrope.access.keys import authenticate, create_key
 from zoetrope.backends.registry import Registry
 from zoetrope.config import load_config
-from zoetrope.db import transaction
 from zoetrope.errors import InvalidMedia
 from zoetrope.jobs import submit
 from zoetrope.media import encode_mp4
 from zoetrope.settings import get_settings
 from zoetrope.storage import BlobStore
-
-
-@pytest.fixture()
-def alice(engine):
-    with transaction(engine, immediate=True) as s:
-        account = open_account(s, "alice", plan="pro")
-        return authenticate(s, create_key(s, account.id)[1])
 
 
 def test_a_60_fps_clip_within_the_limit_at_8_fps_is_extended_and_a_longer_one_refused(
