@@ -13,7 +13,8 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[test]"
+	# The pin again: pip backtracks over s3fs/fsspec releases and would otherwise reach torch 2.14 (CUDA).
+	$(BIN)/pip install -q -e ".[test]" "torch==2.13.0"
 	# Chromium for the studio's browser tests (they skip, saying why, where apt is unavailable).
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) || true
 	touch $(STAMP)

@@ -97,6 +97,27 @@ def _checkpoint_in_background(engine: Engine, path: str) -> None:
             checkpointer.engines.add(engine)
 
 
+# Turning a new file's journal into WAL needs its exclusive lock, and SQLite answers "database is
+# locked" at once, without its busy handler, when another connection is doing the same (processes
+# starting together on a new data directory). So the switch is retried, for as long as a busy
+# timeout would have waited.
+WAL_SWITCH_SECONDS = 30.0
+
+
+def _use_wal(dbapi_conn: sqlite3.Connection) -> None:
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            dbapi_conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
@@ -117,8 +138,8 @@ def make_engine(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_conn, _record) -> None:
             # Let SQLAlchemy, not pysqlite, decide when transactions begin (needed for BEGIN IMMEDIATE).
             dbapi_conn.isolation_level = None
+            _use_wal(dbapi_conn)
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             if background:
