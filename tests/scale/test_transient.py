@@ -43,10 +43,12 @@ def test_transient_error_requeues_after_backoff_then_fails_when_attempts_are_spe
     jid = _submit(engine, max_attempts=2)
     assert dispatch.claim_next(engine, "w1", POLICY).id == jid
     assert dispatch.retry_later(engine, jid, "w1", POLICY, code="service_unavailable", message="s3 away")
+    with transaction(engine) as s:  # what the client sees meanwhile: waiting to run, not running
+        job = s.scalar(select(Job).where(Job.id == jid))
+        assert (job.status, job.worker_id, job.progress) == ("queued", None, 0)
     assert dispatch.claim_next(engine, "w2", POLICY) is None  # still backing off
     assert not dispatch.complete(engine, jid, "w1", POLICY, outputs={}, details={})  # fenced off
     time.sleep(0.1)
-    dispatch.release_expired(engine)
     job = dispatch.claim_next(engine, "w2", POLICY)
     assert (job.id, job.attempts) == (jid, 2)
     assert dispatch.retry_later(engine, jid, "w2", POLICY, code="service_unavailable", message="s3 away")
@@ -138,7 +140,7 @@ def test_a_full_disk_sets_the_job_back_and_it_completes_once_space_is_freed(engi
     assert worker.run_once()
     with transaction(engine) as s:
         job = s.scalar(select(Job).where(Job.id == jid))
-    assert (job.status, job.worker_id, job.attempts) == ("in_progress", None, 1)  # set back, not failed
+    assert (job.status, job.worker_id, job.attempts) == ("queued", None, 1)  # set back, not failed
     assert not [p for p in (small_disk / "blobs").rglob("*") if p.is_file()]  # no partial file left
 
     ballast.unlink()

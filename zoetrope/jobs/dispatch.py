@@ -135,7 +135,9 @@ def claim_next(
     """Take the next runnable job for this worker, or None when there is nothing to do."""
     t = now()
     postgres = engine.dialect.name == "postgresql"
-    queued = select(Job.id).where(Job.status == QUEUED, Job.deleted_at.is_(None))
+    # A queued job's lease_expires_at, where set, is when its backoff after a transient error ends.
+    due = or_(Job.lease_expires_at.is_(None), Job.lease_expires_at <= t)
+    queued = select(Job.id).where(Job.status == QUEUED, Job.deleted_at.is_(None), due)
     if models is not None:
         queued = queued.where(Job.backend_model.in_(list(models)))
     if not _finds(engine, queued):
@@ -148,7 +150,9 @@ def claim_next(
             .scalar_subquery()
         )
         rank = case((or_(Job.lane == "fast", Job.created_at <= t - policy.starvation_seconds), 0), else_=1)
-        stmt = select(Job).where(Job.status == QUEUED, Job.deleted_at.is_(None), running < Job.max_concurrent)
+        stmt = select(Job).where(
+            Job.status == QUEUED, Job.deleted_at.is_(None), due, running < Job.max_concurrent
+        )
         if models is not None:
             stmt = stmt.where(Job.backend_model.in_(list(models)))
         stmt = stmt.order_by(rank, Job.seq).limit(policy.claim_batch)
@@ -245,8 +249,8 @@ def retry_later(
         if job.attempts >= job.max_attempts:
             _mark_failed(s, job, code, f"{message}; giving up after {job.attempts} attempts")
         else:
-            # Held by no worker until the backoff passes; release_expired then queues it again.
-            job.worker_id, job.progress = None, 0
+            # Queued again, held by no worker, and not claimed until the backoff has passed.
+            job.status, job.worker_id, job.progress = QUEUED, None, 0
             job.lease_expires_at = now() + policy.retry_seconds * 2 ** max(0, job.attempts - 1)
         return True
 
