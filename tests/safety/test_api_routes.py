@@ -43,6 +43,15 @@ def test_moderations_route_parses_as_openai_moderation_response():
     assert [m.flagged for m in parsed.results] == [True, False]
 
 
+def test_moderations_route_has_openais_top_level_fields_only():
+    from openai.types import ModerationCreateResponse
+
+    body = _client().post("/v1/moderations", json={"input": "a sunny meadow"}).json()
+    # The client's model allows extra fields, so it parses either way: compare the names themselves.
+    assert set(body) == set(ModerationCreateResponse.model_fields) == {"id", "model", "results"}
+    assert body["id"].startswith("modr-") and body["model"] == "zoetrope-moderation-1"
+
+
 def test_content_provenance_check_reads_c2pa_and_watermark(tmp_path):
     from openai.types import ContentProvenanceCheck
 

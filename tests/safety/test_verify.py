@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import struct
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from zoetrope.cli import app
-from zoetrope.errors import OutputBlocked
+from zoetrope.errors import InvalidMedia, OutputBlocked
 from zoetrope.media import write_mp4
 from zoetrope.safety import check_frames, embed_watermark, moderate_frames, payload_for, sign_file, verify
 
@@ -123,3 +125,30 @@ def test_verify_finds_the_mark_in_a_turned_copy(tmp_path):
     path = write_mp4(tmp_path / "turned.mp4", np.ascontiguousarray(turned), fps=8)
     report = verify(path)
     assert report.watermark.found and report.watermark.payload == payload_for("video_turned").hex()
+
+
+def test_cli_verifies_a_local_file_over_the_upload_limit(tmp_path, monkeypatch):
+    # A real MP4 made larger than the 64 MiB upload limit by a `free` box (ISO BMFF padding every
+    # reader skips), then signed: the CLI reads the user's own file whatever its size.
+    path = write_mp4(tmp_path / "huge.mp4", embed_watermark(clip(1000, 128), "video_huge"), fps=8)
+    end, pad = path.stat().st_size, 65 * 1024 * 1024
+    with path.open("r+b") as f:
+        f.seek(end)
+        f.write(struct.pack(">I4s", 8 + pad, b"free"))
+        f.truncate(end + 8 + pad)
+    sign_file(path, generation_id="video_huge", model="zoetrope-mini")
+    assert path.stat().st_size > 64 * 1024 * 1024
+    # More pictures than an upload may hold, too (16 against 4): they are read one at a time.
+    monkeypatch.setenv("ZOETROPE_MAX_FRAMES", "4")
+    from zoetrope.settings import get_settings
+
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["verify", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["c2pa"]["state"] == "trusted" and body["c2pa"]["generation_id"] == "video_huge"
+    assert body["watermark"]["found"] and body["watermark"]["payload"] == payload_for("video_huge").hex()
+    assert body["watermark"]["matches_manifest"] is True
+    # A file someone sends (the API, MCP) is still held to the upload limit.
+    with pytest.raises(InvalidMedia, match="over the upload limit"):
+        verify(path)

@@ -22,10 +22,11 @@ def verify(
 
     Reports the C2PA state (trusted, valid, invalid or not_present) and what the manifest says
     (issuer, actions, model, generation id), whether the watermark is found, with its payload
-    and confidence, and the generation record in this machine's data directory. Exits 1 when the
-    manifest is invalid (the file changed after signing), names a Zoetrope generation but was
-    signed outside this installation, or the watermark names another generation; exits 2 when the
-    file is not readable media (with --json, as `{"error": {"message", "param"}}` on stdout).
+    and confidence, and the generation record in this machine's data directory. A file of any size
+    is read, a picture at a time. Exits 1 when the manifest is invalid (the file changed after
+    signing), names a Zoetrope generation but was signed outside this installation, or the watermark
+    names another generation; exits 2 when the file is not readable media (with --json, as
+    `{"error": {"message", "param"}}` on stdout).
     Example: zoetrope verify clip.mp4 --json
     """
     from zoetrope.errors import ZoetropeError
@@ -33,7 +34,8 @@ def verify(
     from zoetrope.safety import verify as run_verify
 
     try:
-        report = run_verify(file, local_record_lookup())
+        # The user's own file: any size, not an upload (the API keeps its upload limit).
+        report = run_verify(file, local_record_lookup(), upload_limits=False)
     except ZoetropeError as e:
         if not as_json:
             raise

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 import threading
-import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -324,4 +323,4 @@ def to_openai(results: list[ModerationResult], *, model: str = MODEL_NAME, texts
                 "category_applied_input_types": {k: ["text"] for k in scores},
             }
         )
-    return {"id": f"modr-{uuid.uuid4().hex}", "model": model, "results": items, "created": int(time.time())}
+    return {"id": f"modr-{uuid.uuid4().hex}", "model": model, "results": items}

@@ -7,13 +7,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import numpy as np
 
+from zoetrope.errors import InvalidMedia
 from zoetrope.media import read_video
+from zoetrope.media.decode import _reason, _rgb
+from zoetrope.media.sources import SUPPORTED, sniff
 from zoetrope.safety.provenance import C2PAReport, read_provenance
 from zoetrope.safety.watermark import WatermarkResult, detect_watermark, payload_for
 
 RecordLookup = Callable[[str], dict | None]
+
+# Pictures are read shrunk to fit inside this (the detector reads the mark at 96 px at most).
+_WITHIN = (256, 256)
 
 
 @dataclass(frozen=True)
@@ -32,13 +39,18 @@ class VerifyReport:
         }
 
 
-def verify(path: str | os.PathLike[str], record_lookup: RecordLookup | None = None) -> VerifyReport:
+def verify(
+    path: str | os.PathLike[str], record_lookup: RecordLookup | None = None, *, upload_limits: bool = True
+) -> VerifyReport:
     """Read both provenance signals of the MP4 or image at `path`.
 
     `record_lookup` is asked for the generation record: first with the generation id from a
     C2PA manifest signed under this installation's root (`trusted`; an intact manifest signed by
     anyone else names no record), else with the watermark payload (8 hex digits, `payload_for(id)`); it
     returns the record as a dict, or None when there is none or the caller may not see it.
+    `upload_limits` False is for a file on this machine's own disk (`zoetrope verify`): it is read
+    whatever its size in bytes or frames, a picture at a time, where a file someone sent (the API,
+    MCP) is held to the limits of an upload (`ZOETROPE_MAX_UPLOAD_BYTES`, `ZOETROPE_MAX_FRAMES`).
     Raises InvalidMedia when the file is not readable media.
     """
     path = Path(path)
@@ -46,7 +58,11 @@ def verify(path: str | os.PathLike[str], record_lookup: RecordLookup | None = No
     # a manifest out of megabytes of a fake PNG's zeros took the C2PA reader most of a minute.
     # The detector reads the mark at 96 px at most: pictures are shrunk as they are decoded, so a
     # long 4K file is never held whole.
-    frames = read_video(path, None, within=(256, 256), param="file").frames
+    frames = (
+        read_video(path, None, within=_WITHIN, param="file").frames
+        if upload_limits
+        else _local_pictures(path)
+    )
     c2pa = read_provenance(path)
     watermark = _detect_turned(frames)
     matches = None
@@ -59,6 +75,59 @@ def verify(path: str | os.PathLike[str], record_lookup: RecordLookup | None = No
         if record is None and watermark.found and watermark.payload:
             record = record_lookup(watermark.payload)
     return VerifyReport(c2pa=c2pa, watermark=watermark, record=record, watermark_matches_manifest=matches)
+
+
+def _local_pictures(path: Path) -> np.ndarray:
+    """The pictures of a file on this machine's disk as the detector reads them, at any size: a
+    video's mean picture (the detector averages luma over time, and luma is linear, so the mean of
+    the pictures reads as the pictures do), summed a decoded picture at a time, so memory holds one
+    picture however long the file; an image as `read_video` reads it. Raises InvalidMedia as
+    `read_video` does for a missing, empty, non-media, corrupt or truncated file."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(16)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise InvalidMedia(f"{path.name}: no such media file", param="file") from None
+    if not head:
+        raise InvalidMedia(f"{path.name} is empty", param="file")
+    fmt = sniff(head)
+    if fmt is None:
+        raise InvalidMedia(f"{path.name} is not a supported media file (expected {SUPPORTED})", param="file")
+    if fmt != "mp4":  # one picture: the upload limits are what a still that large meets anyway
+        return read_video(path, None, within=_WITHIN, param="file").frames
+    try:
+        container = av.open(str(path), mode="r")
+    except av.FFmpegError as e:
+        raise InvalidMedia(
+            f"{path.name} is a corrupt or truncated video: {_reason(e)}", param="file"
+        ) from None
+    total: np.ndarray | None = None
+    pictures = packets = 0
+    with container:
+        if not container.streams.video:
+            raise InvalidMedia(
+                f"{path.name} has no readable video stream (truncated, corrupt or audio only)", param="file"
+            )
+        stream = container.streams.video[0]
+        try:
+            for packet in container.demux(stream):
+                packets += 1 if packet.size else 0
+                for frame in packet.decode():
+                    picture = _rgb(frame, _WITHIN)
+                    if total is None:
+                        total = np.zeros(picture.shape, np.float64)
+                    elif picture.shape != total.shape:
+                        raise InvalidMedia(f"{path.name} changes picture size mid-stream", param="file")
+                    total += picture
+                    pictures += 1
+        except av.FFmpegError as e:
+            raise InvalidMedia(f"{path.name} is a corrupt video: {_reason(e)}", param="file") from None
+        if total is None or packets < stream.frames:  # a cut-off MP4 keeps its index, not its samples
+            raise InvalidMedia(
+                f"{path.name} is a truncated or corrupt video ({packets} of {stream.frames} frames readable)",
+                param="file",
+            )
+    return (total / pictures)[None]
 
 
 def _detect_turned(frames) -> WatermarkResult:
