@@ -41,6 +41,7 @@ SETS = {
     "eval": ROOT / "tests/data/moderation_eval.jsonl",
     "audit-dev": ROOT / "tests/data/moderation_audit_dev.jsonl",
     "audit-heldout": ROOT / "tests/data/moderation_audit_heldout.jsonl",
+    "fresh": ROOT / "tests/data/moderation_fresh.jsonl",
 }
 
 

@@ -21,12 +21,32 @@ from zoetrope.safety.normalize import normalize, unmasked
 _ENDINGS = r"(?:s|es|d|ed|ing|er|ers|y)?"
 
 
+class Excused(BaseModel):
+    """Words of a category that fire only where the prompt gives them no ordinary sense: the
+    same word list (`terms`, or one `all_of` group), not firing where a word of `by` is present
+    (a gallery or a statue for "nude", a river or a goddess for "isis", a punk band for
+    "hardcore") unless a word of `never_with` is present too (a bed, "glorifying"), which
+    makes the setting no excuse. The semantic layer reads every prompt regardless."""
+
+    terms: list[str] = Field(default_factory=list)
+    all_of: list[list[str]] = Field(default_factory=list)
+    by: list[str] = Field(min_length=1)
+    never_with: list[str] = Field(default_factory=list)
+
+
 class Category(BaseModel):
     description: str
     openai: str | None = Field(default=None, description="the OpenAI moderation category it maps to")
     threshold: float = Field(ge=0, le=1, description="cosine similarity to an exemplar that flags")
     terms: list[str] = Field(default_factory=list)
     all_of: list[list[list[str]]] = Field(default_factory=list)
+    excused: list[Excused] = Field(
+        default_factory=list, description="terms or all_of groups that a prompt's setting can excuse"
+    )
+    inflect: bool = Field(
+        default=True,
+        description="whether the last word of a term also takes s/ed/ing/er endings (not for names)",
+    )
     semantic_needs: list[str] = Field(
         default_factory=list, description="words one of which a prompt must hold for a semantic hit to count"
     )
@@ -63,15 +83,16 @@ def _letters(word: str) -> str:
     return "".join(parts)
 
 
-def _pattern(terms: list[str]) -> re.Pattern[str] | None:
-    """One regex matching any of `terms` as whole words of normalised text."""
+def _pattern(terms: list[str], *, inflect: bool = True) -> re.Pattern[str] | None:
+    """One regex matching any of `terms` as whole words of normalised text; with `inflect`, the
+    last word of each also takes the usual endings (without, "trump" is not "trumped")."""
     alternatives = []
     for term in terms:
         raw_words = term.split()
         parts = []
         for i, raw in enumerate(raw_words):
             # `*` may end any word ("gouge* out"); the last word also takes the usual endings.
-            default = _ENDINGS if i == len(raw_words) - 1 else ""
+            default = _ENDINGS if inflect and i == len(raw_words) - 1 else ""
             ending = {"*": r"[a-z0-9*]*", "!": ""}.get(raw[-1:], default)
             words = normalize(raw.rstrip("*!")).split()
             if words:
@@ -88,9 +109,22 @@ class RuleSet:
 
     def __init__(self, policy: Policy) -> None:
         self._benign = _pattern(policy.benign_phrases)
-        self._terms = {name: _pattern(c.terms) for name, c in policy.categories.items()}
+        self._terms = {name: _pattern(c.terms, inflect=c.inflect) for name, c in policy.categories.items()}
         self._groups = {
-            name: [[p for p in map(_pattern, group) if p is not None] for group in c.all_of]
+            name: [_group(group, inflect=c.inflect) for group in c.all_of]
+            for name, c in policy.categories.items()
+        }
+        # Per category: (terms, all_of group, by, never_with) of each `excused` entry.
+        self._excused = {
+            name: [
+                (
+                    _pattern(e.terms, inflect=c.inflect),
+                    _group(e.all_of, inflect=c.inflect),
+                    _pattern(e.by, inflect=False),
+                    _pattern(e.never_with, inflect=False),
+                )
+                for e in c.excused
+            ]
             for name, c in policy.categories.items()
         }
         self._needs = {name: _pattern(c.semantic_needs) for name, c in policy.categories.items()}
@@ -132,11 +166,33 @@ class RuleSet:
                 hits[name] = m.group(0)
                 continue
             for group in self._groups[name]:
-                found = [p.search(prepared) for p in group]
-                if group and all(found):
-                    hits[name] = " + ".join(m.group(0) for m in found if m)
+                if (words := _all_found(group, prepared)) is not None:
+                    hits[name] = words
                     break
+            else:
+                for terms, group, by, never in self._excused[name]:
+                    m = terms.search(prepared) if terms is not None else None
+                    words = m.group(0) if m else _all_found(group, prepared)
+                    if words is None:
+                        continue
+                    excuse = by is not None and by.search(prepared) is not None
+                    if not excuse or (never is not None and never.search(prepared) is not None):
+                        hits[name] = words
+                        break
         return hits
+
+
+def _group(lists: list[list[str]], *, inflect: bool = True) -> list[re.Pattern[str]]:
+    """An `all_of` group compiled: one pattern per word list."""
+    return [p for p in (_pattern(words, inflect=inflect) for words in lists) if p is not None]
+
+
+def _all_found(group: list[re.Pattern[str]], prepared: str) -> str | None:
+    """The words that fired, " + "-joined, when every list of `group` has one in `prepared`."""
+    if not group:
+        return None
+    found = [p.search(prepared) for p in group]
+    return " + ".join(m.group(0) for m in found if m) if all(found) else None
 
 
 def _read_toml(path: Path | None, default: str) -> dict:
