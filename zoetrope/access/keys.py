@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from zoetrope.access.accounts import get_account
 from zoetrope.access.models import ApiKey, utcnow
-from zoetrope.access.usage import checked_quota
+from zoetrope.access.usage import checked_quota, checked_text
 from zoetrope.config import Plan, get_config
 from zoetrope.errors import AuthenticationFailed, InvalidRequest, NotFound
 
@@ -64,6 +64,7 @@ def create_key(
     allowed_models: list[str] | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key for the account and its plaintext `zk-...` token, which is never stored."""
+    name = checked_text(name, ApiKey.name, "name")
     account = get_account(session, account_id)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from zoetrope.access.entitlements import RequestSummary
 from zoetrope.access.models import Account, AccountBalance, Charge, LedgerEntry, UsageEvent, new_id, utcnow
 from zoetrope.access.pricing import Charge as Cost
+from zoetrope.access.usage import checked_text
 from zoetrope.config import Plan
 from zoetrope.db import Prepared
 
@@ -109,6 +110,7 @@ def grant(
     """Add (or with a negative amount, remove) credits or points; `key` makes it once-only."""
     if currency not in CURRENCIES:
         raise ValueError(f"currency must be one of {CURRENCIES}")
+    note = checked_text(note, LedgerEntry.note, "note")
     key = key or f"adjust:{account_id}:{currency}:{utcnow().isoformat()}:{amount}"
     return _append(
         session, key, account_id, "adjust" if amount < 0 else "grant", amount, currency=currency, note=note

@@ -50,6 +50,31 @@ def checked_quota(quota: dict | None) -> dict | None:
         raise InvalidRequest(f"quota.{field}: {first['msg']}", param=f"quota.{field}") from None
 
 
+def max_chars(column) -> int:
+    """The most characters the String(n) `column` (a mapped attribute, `ApiKey.name`) stores."""
+    return column.property.columns[0].type.length
+
+
+def checked_text(value: str, column, param: str) -> str:
+    """`value` if `column` can store it: at most its `max_chars`, and no NUL (PostgreSQL's text cannot
+    hold one) or lone surrogate (nor can its UTF-8); a 400 naming `param` and the limit otherwise, before
+    anything is written, where the database would fail (PostgreSQL) or keep it whole (SQLite)."""
+    limit = max_chars(column)
+    if len(value) > limit:
+        raise InvalidRequest(
+            f"{param} is {len(value):,} characters; the limit is {limit:,}: shorten it", param=param
+        )
+    if "\x00" in value:
+        raise InvalidRequest(f"{param} holds a NUL character (U+0000); remove it", param=param)
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise InvalidRequest(
+            f"{param} is not valid Unicode text: it holds a lone surrogate (U+D800-U+DFFF)", param=param
+        ) from None
+    return value
+
+
 def effective_quota(plan: Plan, override: dict | None) -> Quota:
     """The account's quota: the plan's, with the account's own fields on top."""
     return plan.quota.model_copy(update={k: v for k, v in (override or {}).items() if v is not None})
@@ -256,6 +281,17 @@ def _billed_plans(session: Session, start: datetime, end: datetime) -> dict[str,
     return held
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP, CSV injection): an account named, or signed
+# up with an email beginning, `=HYPERLINK(...)` or `+1+cmd|calc!A0@a.co` must stay text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: str) -> str:
+    """A text cell as a CSV the product writes holds it: behind a `'` (which spreadsheets read as "this is
+    text" and do not show) where it would begin a formula, as it is otherwise."""
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+
+
 def invoice_csv(session: Session, config: Config, month: str) -> str:
     """One CSV line per account for `month`: its subscription and its metered usage. The month bills
     the dearest plan (with its seats) the account held in it, as its credits were granted: a larger
@@ -264,7 +300,9 @@ def invoice_csv(session: Session, config: Config, month: str) -> str:
     by_account = {r.group: r for r in usage(session, since=start, until=end, group_by="account")}
     held = _billed_plans(session, start, end)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=INVOICE_FIELDS, lineterminator="\n")
+    # RFC 4180's CRLF: the writer quotes a cell holding either character of its line end, so a name with a
+    # lone CR in it (`ada\r=1+1`) stays one cell of one row, not the start of a row of its own.
+    writer = csv.DictWriter(out, fieldnames=INVOICE_FIELDS, lineterminator="\r\n")
     writer.writeheader()
     for account in session.scalars(select(Account).where(Account.created_at < end).order_by(Account.name)):
         # max keeps the first of equal prices: the plan at the month's start over a later equal one.
@@ -276,10 +314,10 @@ def invoice_csv(session: Session, config: Config, month: str) -> str:
         row = by_account.get(account.id, UsageRow(account.id))
         writer.writerow(
             {
-                "month": month,
-                "account_id": account.id,
-                "account": account.name,
-                "plan": plan_name,
+                "month": csv_text(month),  # text cells neutralised, numbers written by this code
+                "account_id": csv_text(account.id),
+                "account": csv_text(account.name),
+                "plan": csv_text(plan_name),
                 "seats": seats,
                 "subscription_usd": f"{price:.2f}",
                 "requests": row.requests,

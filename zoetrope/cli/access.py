@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import typer
@@ -46,6 +48,29 @@ def _table(*columns: str, title: str | None = None) -> Table:
     return table
 
 
+@contextmanager
+def _options(options: dict[str, str]) -> Iterator[None]:
+    """Within, an InvalidRequest about a stored field names the option the user typed instead."""
+    try:
+        yield
+    except InvalidRequest as e:
+        option = options.get(e.param or "")
+        if option is None:
+            raise
+        # A stored field's name in the message (quota.requests_per_minute) becomes the option's; a
+        # plain word (plan, name) stays a word.
+        message = e.message.replace(e.param, option) if "." in e.param or "_" in e.param else e.message
+        raise InvalidRequest(message, param=option) from None
+
+
+def _account_name(name: str) -> str:
+    """A new account's name, if it can be stored (the admin API checks the same)."""
+    from zoetrope.access.models import Account
+    from zoetrope.access.usage import checked_text
+
+    return checked_text(name, Account.name, "name")
+
+
 def _quota(rpm: int | None, seconds_per_day: float | None) -> dict | None:
     q = {"requests_per_minute": rpm, "seconds_per_day": seconds_per_day}
     return {k: v for k, v in q.items() if v is not None} or None
@@ -64,6 +89,7 @@ def accounts_create(
     from zoetrope.access import open_account
     from zoetrope.db import transaction
 
+    _account_name(name)
     with transaction(_engine()) as s:
         a = open_account(
             s, name, plan, country, date.fromisoformat(birth_date), seats=seats, is_admin=admin
@@ -169,7 +195,7 @@ def accounts_grant(
     from zoetrope.db import transaction
 
     currency = "points" if points else "credits"
-    with transaction(_engine()) as s:
+    with transaction(_engine()) as s, _options({"note": "--note"}):
         a = get_account(s, account)
         ledger.grant(s, a.id, amount, currency=currency, note=note or "granted from the CLI")
         typer.echo(f"{a.name}: {ledger.balance(s, a.id, currency)} {currency}")
@@ -189,29 +215,23 @@ def keys_create(
     from zoetrope.access.accounts import find_account
     from zoetrope.db import transaction
 
-    try:
-        with transaction(_engine()) as s:
+    with transaction(_engine()) as s:
+        with _options({"name": "--account", "plan": "--plan"}):
             a = find_account(s, account)
             if a is None:
-                a = open_account(s, account, plan or "plus")
+                a = open_account(s, _account_name(account), plan or "plus")
             elif plan is not None and plan != a.plan:
                 raise InvalidRequest(
                     f"account {a.name} is on plan {a.plan}, and --plan applies only to an account created here: "
                     f"change its plan with `zoetrope accounts set {a.name} --plan {plan}`, or leave --plan out",
                     param="--plan",
                 )
+        # Name the option the user typed, not the stored field.
+        with _options({"quota.requests_per_minute": "--rpm", "quota.seconds_per_day": "--seconds-per-day",
+                       "name": "--name", "allowed_models": "--model"}):
             key, token = create_key(
                 s, a.id, name, quota=_quota(rpm, seconds_per_day), allowed_models=model or None
             )
-    except InvalidRequest as e:  # name the option the user typed, not the stored field
-        option = {"quota.requests_per_minute": "--rpm", "quota.seconds_per_day": "--seconds-per-day",
-                  "name": "--account", "allowed_models": "--model", "plan": "--plan"}.get(e.param or "")
-        if option is None:
-            raise
-        # A stored field's name in the message (quota.requests_per_minute) becomes the option's; a
-        # plain word (plan, name) stays a word.
-        message = e.message.replace(e.param, option) if "." in e.param or "_" in e.param else e.message
-        raise InvalidRequest(message, param=option) from None
     console.print(f"key {key.id} for {a.name} ({a.plan}); copy it now, it is not shown again:", style="dim")
     typer.echo(token)
 

@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from zoetrope.access import keys
 from zoetrope.access.accounts import find_account, open_account
+from zoetrope.access.models import Account
+from zoetrope.access.usage import checked_text
 from zoetrope.db import transaction
 from zoetrope.errors import InvalidRequest, PermissionDenied, ZoetropeError
 from zoetrope.jobs import store
@@ -77,7 +79,9 @@ def sign_in(
     return response
 
 
-# One @, a dot in the domain, and none of the characters that only markup or a typo puts there.
+# One @, a dot in the domain, and none of the characters that only markup or a typo puts there. RFC 5321
+# allows `+`, `=`, `|` and `!` in the local part, so an address may begin like a spreadsheet formula
+# (`+1+cmd|calc!A0@a.co`): the invoice CSV neutralises such cells rather than this refusing them.
 _EMAIL = re.compile(r"[^@\s<>\"'(),;:]+@[^@\s<>\"'(),;:]+\.[^@\s<>\"'(),;:.]+")
 
 
@@ -94,6 +98,7 @@ def _check_credentials(email: str, password: str) -> str:
 def sign_up(request: Request, email: str = Form(""), password: str = Form("")) -> Response:
     try:
         email = _check_credentials(email, password)
+        checked_text(email, Account.name, "email")  # the account is named by it: at most 200 characters
         with transaction(_engine(request), immediate=True) as s:
             # A studio user, or an account made elsewhere (CLI, admin API) under this name.
             if s.scalar(select(StudioUser.id).where(StudioUser.email == email)) or find_account(s, email):

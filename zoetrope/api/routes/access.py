@@ -10,8 +10,16 @@ from pydantic import BaseModel, Field
 
 from zoetrope.access import accounts, keys, ledger
 from zoetrope.access.keys import Principal
-from zoetrope.access.models import Account, ApiKey
-from zoetrope.access.usage import GROUPS, checked_month, invoice_csv, month_bounds, usage
+from zoetrope.access.models import Account, ApiKey, LedgerEntry
+from zoetrope.access.usage import (
+    GROUPS,
+    checked_month,
+    checked_text,
+    invoice_csv,
+    max_chars,
+    month_bounds,
+    usage,
+)
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.config import get_config
 from zoetrope.db import transaction
@@ -104,8 +112,10 @@ MAX_SEATS = 1_000_000
 MAX_GRANT = 10**15
 
 
+# Free text is at most what its column stores (a 400 naming the field, before anything is written); the
+# functions the CLI shares check the same (`checked_text`), NUL characters and lone surrogates too.
 class AccountIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=max_chars(Account.name))
     plan: str = "plus"
     country: str = "US"
     birth_date: date = date(1990, 1, 1)
@@ -123,7 +133,7 @@ class AccountPatch(BaseModel):
 
 
 class KeyIn(BaseModel):
-    name: str = "default"
+    name: str = Field("default", max_length=max_chars(ApiKey.name))
     quota: dict | None = None
     allowed_models: list[str] | None = None
 
@@ -131,7 +141,7 @@ class KeyIn(BaseModel):
 class CreditsIn(BaseModel):
     amount: int = Field(ge=-MAX_GRANT, le=MAX_GRANT)  # negative: a correction taken back
     currency: str = Field("credits", pattern="^(credits|points)$")
-    note: str = ""
+    note: str = Field("", max_length=max_chars(LedgerEntry.note))
 
 
 @admin.get("/plans")
@@ -149,6 +159,7 @@ def list_accounts(_: Principal = Depends(admin_principal), svc: Services = Depen
 def create_account(
     body: AccountIn, _: Principal = Depends(admin_principal), svc: Services = Depends(services)
 ) -> dict:
+    checked_text(body.name, Account.name, "name")
     with transaction(svc.engine) as s:
         a = accounts.open_account(
             s,
