@@ -109,8 +109,8 @@ def test_images_refused_partway_withdraw_the_ones_already_queued(server, db):
 
 
 def test_an_image_request_refused_partway_keeps_the_image_an_earlier_request_paid_for(server, db):
-    """The same Idempotency-Key, first for one image, then for two with one credit too few: the
-    refusal withdraws only what it queued, never the first request's paid image."""
+    """The same Idempotency-Key, first for one image, then for two (another body: 409): the
+    refusal queues and charges nothing and never touches the first request's paid image."""
     with transaction(db, immediate=True) as s:
         account = open_account(s, "erin", plan="plus")  # this month's credits granted, then all but one spent
         server.keys["erin"] = create_key(s, account.id)[1]
@@ -120,7 +120,8 @@ def test_an_image_request_refused_partway_keeps_the_image_an_earlier_request_pai
     assert first.status_code == 200, first.text
     with transaction(db) as s:
         (paid,) = s.scalars(select(Job).where(Job.account_id == account.id)).all()
-    assert _error(_post(server, "/images/generations", key="erin", headers=headers, json={**body, "n": 2}), 402)
+    refused = _post(server, "/images/generations", key="erin", headers=headers, json={**body, "n": 2})
+    assert _error(refused, 409)["code"] == "idempotency_key_reused"
     with transaction(db) as s:
         kept = s.scalar(select(Job).where(Job.id == paid.id))
         assert kept.deleted_at is None and kept.status == "completed"

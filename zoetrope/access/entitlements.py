@@ -89,6 +89,53 @@ def _example_size(aspect: str, short_side: int) -> str:
     return f"{round(w * scale / 2) * 2}x{round(h * scale / 2) * 2}"
 
 
+def _trim_how(end: float | None) -> str:
+    """How to trim a source to `end` seconds (its first `end` seconds; None: to a length of one's choice)."""
+    cut = f"--start 0 --end {end:g}" if end is not None else "--start S --end E"
+    return f"POST /v1/videos/{{video_id}}/recut with start and end, or `zoetrope recut FILE {cut}` for a file"
+
+
+def _too_long(plan: Plan, req: RequestSummary) -> tuple[str, str]:
+    """What a request longer than `plan.max_seconds` should change, and its field. When the source
+    it starts from leaves no room (a remix keeps its length; an extension adds at least a frame),
+    that is the source video, as no `seconds` would do."""
+    limit = plan.max_seconds or 0.0
+    head = f"{plan.name} allows up to {limit:g} s"
+    if req.task == "remix":  # as long as its source, frame for frame: `seconds` cannot change it
+        return (
+            f"{head}, and a remix keeps its source's length: the video is {req.seconds:g} s. Trim it to "
+            f"{limit:g} s or less first ({_trim_how(limit)}) or use a shorter clip",
+            "video",
+        )
+    if req.task == "recut":  # the kept range plus `extend`: the range is what a recut chooses
+        return (
+            f"{head}; the recut would be {req.seconds:g} s: keep a shorter range between start and end, "
+            f"or extend less, to make {limit:g} s or less",
+            "end",
+        )
+    if req.new_seconds is None or req.new_seconds >= req.seconds:  # `seconds` is the whole video
+        return f"{head}; ask for {limit:g} s", "seconds"
+    new = req.new_seconds
+    source = req.seconds - new
+    room = limit - source
+    if room > 1e-6:  # the source fits: less new footage does too
+        return f"{head}; the result would be {req.seconds:g} s: add at most {room:g} s", "seconds"
+    what = {"loop": "loop", "blend": "blend"}.get(req.task, "extension")
+    clips, them = ("the two videos are", "them") if req.task == "blend" else ("the video is", "it")
+    together = " together" if req.task == "blend" else ""
+    target = limit - new  # the source that leaves room for the footage asked
+    if target > 1e-6:
+        fix = (
+            f"Trim {them} to {target:g} s or less{together} first ({_trim_how(target)}) or use a shorter clip"
+        )
+    else:
+        fix = (
+            f"Trim {them} first ({_trim_how(None)}) and add less: the source{together} and what is added "
+            f"must come to {limit:g} s or less"
+        )
+    return f"{head}, and {clips} already {source:g} s: no {what} fits. {fix}", "video"
+
+
 def check_request(config: Config, plan: Plan, req: RequestSummary) -> Entitlement:
     """The entitlement for `req` on `plan`, or EntitlementExceeded naming the limit and the fix."""
     if req.width <= 0 or req.height <= 0 or req.seconds < 0 or req.n < 1:
@@ -111,6 +158,13 @@ def check_request(config: Config, plan: Plan, req: RequestSummary) -> Entitlemen
             )
     if plan.tasks is not None and req.task not in plan.tasks:
         hint = upgrade_hint(config, plan, lambda p: p.tasks is None or req.task in p.tasks)
+        if req.task == "i2v":  # the request asked for it by sending an image to animate
+            raise EntitlementExceeded(
+                f"{who} allows only {', '.join(plan.tasks)}, not i2v (animating an input_reference); "
+                f"leave input_reference out{hint}",
+                code="task_not_in_plan",
+                param="input_reference",
+            )
         raise EntitlementExceeded(
             f"{who} allows only {', '.join(plan.tasks)}, not {req.task}; ask for {plan.tasks[0]}{hint}",
             code="task_not_in_plan",
@@ -118,16 +172,8 @@ def check_request(config: Config, plan: Plan, req: RequestSummary) -> Entitlemen
         )
     if not req.is_image and plan.max_seconds is not None and req.seconds > plan.max_seconds:
         hint = upgrade_hint(config, plan, lambda p: p.max_seconds is None or p.max_seconds >= req.seconds)
-        limit = f"{plan.max_seconds:g}"
-        ask = f"ask for {limit} s"
-        if req.new_seconds is not None and req.new_seconds < req.seconds:  # the source counts too
-            room = max(0.0, plan.max_seconds - (req.seconds - req.new_seconds))
-            ask = f"the result would be {req.seconds:g} s: add at most {room:g} s"
-        raise EntitlementExceeded(
-            f"{plan.name} allows up to {limit} s; {ask}{hint}",
-            code="duration_exceeds_plan",
-            param="seconds",
-        )
+        message, param = _too_long(plan, req)
+        raise EntitlementExceeded(f"{message}{hint}", code="duration_exceeds_plan", param=param)
     if plan.max_resolution is not None and req.short_side > plan.max_resolution:
         hint = upgrade_hint(
             config, plan, lambda p: p.max_resolution is None or p.max_resolution >= req.short_side

@@ -105,11 +105,52 @@ def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> 
     if task == "storyboard":
         check_cards(req, max_seconds, fps)
     total = src_seconds + new if task in ("extend", "extend_backward", "loop", "blend", "recut") else new
+    if task == "remix" and req.source is not None:
+        total = src_seconds  # a remix redraws its source frame for frame, whatever `seconds` says
     if total > max_seconds + 1e-6:
+        _too_long(task, total, src_seconds, new, fps, max_seconds)
+
+
+def _trim_how(end: float | None) -> str:
+    """How to keep a video's first `end` seconds (None: a range of one's choice) before a task on it."""
+    cut = f"--start 0 --end {end:g}" if end is not None else "--start S --end E"
+    return f"POST /v1/videos/{{video_id}}/recut with start and end, or `zoetrope recut FILE {cut}` for a file"
+
+
+def _too_long(task: str, total: float, source: float, new: float, fps: float, max_seconds: float) -> None:
+    """Refuse a result longer than `max_seconds`, naming what to change: `seconds` (`extend` for a
+    re-cut) with the most new footage that fits, in the whole steps of 4 frames it is made in; or,
+    when the source alone leaves no room for even one step (or a remix, as long as its source), the
+    source video itself, as no `seconds` would do."""
+    limit = f"the limit is {max_seconds:g} s"
+    if task not in SOURCE_TASKS or task == "i2v":  # `seconds` is the whole video
+        raise InvalidRequest(f"the result would be {total:.1f} s; {limit}: ask for {max_seconds:.1f} s or fewer",
+                             param="seconds")
+    if task == "remix":
+        target = math.floor(max_seconds * fps + 1e-6) / fps
         raise InvalidRequest(
-            f"the result would be {total:.1f} s; the limit is {max_seconds:g} s: ask for "
-            f"{max(0.0, max_seconds - (total - new)):.1f} s or fewer",
-            param="extend" if task == "recut" else "seconds")
+            f"video is {source:.1f} s and a remix keeps its source's length; {limit}: trim it to {target:g} s or "
+            f"less first ({_trim_how(target)}) or use a shorter clip", param="video")
+    field = "extend" if task == "recut" else "seconds"
+    fits = int(math.floor((max_seconds - source) * fps + 1e-6)) // 4 * 4  # new frames that fit, in whole steps
+    if fits >= 4:
+        raise InvalidRequest(f"the result would be {total:.1f} s; {limit}: add at most {fits / fps:g} s",
+                             param=field)
+    if task == "recut":  # the cut is what a re-cut chooses: end it earlier
+        more = f", which leaves no room for {new:g} s more" if new > 0 else ""
+        raise InvalidRequest(
+            f"the cut keeps {source:.2f} s{more}; {limit}: end the cut earlier"
+            f"{', or leave extend out' if new > 0 else ''}", param="end")
+    clips, them = ("the two videos are", "them") if task == "blend" else ("video is", "it")
+    keep = math.floor((max_seconds - new) * fps + 1e-6) / fps  # a source that leaves room for what is asked
+    if keep > 0:
+        together = " together" if task == "blend" else ""
+        fix = f"trim {them} to {keep:g} s or less{together} first ({_trim_how(keep)}) or use a shorter clip"
+    else:
+        fix = f"trim {them} first ({_trim_how(None)}) and add less: together at most {max_seconds:g} s"
+    what = {"loop": "loop", "blend": "blend"}.get(task, "extension")
+    raise InvalidRequest(f"{clips} already {source:.1f} s; {limit} for the whole result, so no {what} fits: {fix}",
+                         param="video")
 
 
 def _check_frames(frames, param: str) -> None:

@@ -45,6 +45,8 @@ DEFAULT_JOIN_SECONDS = "1"  # the transition of a loop or a blend
 SOURCE_TASKS = ("remix", "extend", "extend_backward", "loop", "blend", "recut")
 DEFAULT_MODEL = "sora-2"  # an alias of the bundled model in the shipped config
 NEW_FOOTAGE = ("extend", "extend_backward", "loop", "blend")  # `seconds` is what is added to the source
+LANES = ("fast", "relaxed")  # what a request's `lane` may ask for (its plan says which it has)
+MAX_IDEMPOTENCY_KEY_CHARS = 255  # the stored key's column (VARCHAR(255) on PostgreSQL)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class VideoRequest:
     source_upload: bytes | None = field(default=None, repr=False)
     remix_of: str | None = None
     seed: int | None = None
+    lane: str | None = None  # "fast" or "relaxed"; None: the plan's default lane
     strength: float | None = None
     strength_end: float | None = None  # remix: the last frame's strength (None: `strength` throughout)
     # Per-task inputs, stored in the job's params: `target` (clip B's video id, blend), `cards`
@@ -77,8 +80,9 @@ class VideoRequest:
         del fields["source_param"]
         if fields["model"] is None and not fields["source_video_id"]:  # as keys stored before None meant this
             fields["model"] = DEFAULT_MODEL
-        if fields["strength_end"] is None:  # keys stored before the field existed still match
-            del fields["strength_end"]
+        for name in ("strength_end", "lane"):  # keys stored before the field existed still match
+            if fields[name] is None:
+                del fields[name]
         for name in ("reference", "source_upload"):
             blob = fields.pop(name)
             fields[name] = hashlib.sha256(blob).hexdigest() if blob else None
@@ -109,6 +113,31 @@ def unicode_text(text: str, param: str) -> str:
             param=param,
         ) from None
     return text
+
+
+def check_idempotency_key(key: str | None) -> None:
+    """A 400 for an `Idempotency-Key` that cannot be stored: empty, or longer than the column."""
+    if key is None:
+        return
+    if not key.strip():
+        raise InvalidRequest(
+            f"Idempotency-Key is empty; send a key of 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters, "
+            "or leave the header out",
+            param="Idempotency-Key",
+        )
+    if len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
+        raise InvalidRequest(
+            f"Idempotency-Key is {len(key):,} characters; the limit is {MAX_IDEMPOTENCY_KEY_CHARS}: "
+            "send a shorter key (a UUID is 36)",
+            param="Idempotency-Key",
+        )
+
+
+def check_lane(lane: str | None) -> None:
+    if lane is not None and lane not in LANES:
+        raise InvalidRequest(
+            f"lane must be {' or '.join(repr(v) for v in LANES)}, not {lane!r}", param="lane"
+        )
 
 
 def submit(
@@ -150,11 +179,20 @@ def submit_once(
     (several images, one of them refused) must not withdraw what an earlier request made. With
     `quote`, nothing is queued or moderated: `Submitted.summary` is what it would be charged for
     (`price_of`), refusals of the request itself as they would be."""
+    check_idempotency_key(idempotency_key)  # before anything is read or stored under it
+    # The request as the client sent it, before the defaults and the task below are filled in: what
+    # a retry with the same key and body hashes to.
+    fingerprint = req.fingerprint()
     if idempotency_key and not quote:
         with transaction(engine) as s:
-            earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
+            earlier = store.find_idempotent(s, principal.account_id, idempotency_key, fingerprint)
             if earlier is not None:
                 return Submitted(earlier, False)
+    check_lane(req.lane)
+    if req.task == "t2v" and req.reference is not None:
+        # An image to animate: image to video for every check (the model's tasks, the plan's), as the
+        # worker makes it; not text to video with its image dropped or refused only at render.
+        req = replace(req, task="i2v")
     if not req.prompt or not req.prompt.strip():
         raise InvalidRequest("prompt must not be empty", param="prompt")
     unicode_text(req.prompt, "prompt")
@@ -181,6 +219,13 @@ def submit_once(
     entry = registry.entry(req.model)
     caps = registry.backend(entry.name).capabilities
     if req.task not in caps.tasks:
+        if req.task == "i2v":
+            able = _models_that_do(registry, "i2v")
+            hint = f"ask for {' or '.join(able)}, or" if able else "no model on this server can;"
+            raise UnsupportedByBackend(
+                f"{entry.name} cannot animate an image (input_reference); {hint} leave input_reference out",
+                param="input_reference",
+            )
         raise UnsupportedByBackend(
             f"{entry.name} cannot do {req.task}; it does {', '.join(caps.tasks)}", param="model"
         )
@@ -235,6 +280,7 @@ def submit_once(
         height=sizing.height,
         seconds=total,
         task=req.task,
+        lane=req.lane,
         new_seconds=params.get("new_seconds") if req.task in NEW_FOOTAGE else None,
     )
     if quote:  # the plan's own limits too (its funds and free slots are the moment's, not the price's)
@@ -248,10 +294,10 @@ def submit_once(
 
     def write(s: Session) -> Submitted:
         if idempotency_key:
-            earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
+            earlier = store.find_idempotent(s, principal.account_id, idempotency_key, fingerprint)
             if earlier is not None:
                 return Submitted(earlier, False)
-            store.remember_idempotent(s, principal.account_id, idempotency_key, req.fingerprint(), job_id)
+            store.remember_idempotent(s, principal.account_id, idempotency_key, fingerprint, job_id)
         # Refusals (403/402/429) roll back all of this submit (its savepoint); credits are held only
         # with the job row.
         admission = admit(s, principal, summary, job_id)
@@ -293,7 +339,7 @@ def submit_once(
         # Another request with this key (another process, or PostgreSQL's next transaction)
         # committed between this one's check and its insert: that request's job is the answer.
         with transaction(engine) as s:
-            earlier = store.find_idempotent(s, principal.account_id, idempotency_key, req.fingerprint())
+            earlier = store.find_idempotent(s, principal.account_id, idempotency_key, fingerprint)
         if earlier is None:
             raise
         return Submitted(earlier, False)
@@ -303,6 +349,18 @@ def submit_once(
     if done.new:
         dispatch.doorbell.ring()  # committed: an idle worker of this process claims it now
     return done
+
+
+def _models_that_do(registry: Registry, task: str) -> list[str]:
+    """The models of this server whose backend does `task` (those that cannot be built are left out)."""
+    able = []
+    for name in registry.model_names():
+        try:
+            if task in registry.backend(name).capabilities.tasks:
+                able.append(name)
+        except Exception:  # a model that cannot be built is no suggestion
+            continue
+    return able
 
 
 def _store_inputs(blobs: BlobStore, req: VideoRequest, source: Job | None, job_id: str, params: dict) -> None:

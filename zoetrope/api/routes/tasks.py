@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.forms import Body, read_body
-from zoetrope.api.routes.videos import body_request, queue_video
+from zoetrope.api.routes.videos import LANE_FIELD, body_request, queue_video
 from zoetrope.api.schemas import Video
 from zoetrope.errors import InvalidRequest
 from zoetrope.jobs.submit import CARD_FIELDS, MAX_PROMPT_CHARS
@@ -28,7 +28,7 @@ def _schema(properties: dict, required: list[str]) -> dict:
 _STR = {"type": "string"}
 _NUM = {"type": "number"}
 _REF = {"oneOf": [_STR, {"type": "object", "properties": {"id": _STR}}], "description": "a video id"}
-_COMMON = {"prompt": _STR, "model": _STR, "size": _STR, "seed": {"type": "integer"}}
+_COMMON = {"prompt": _STR, "model": _STR, "size": _STR, "seed": {"type": "integer"}, "lane": LANE_FIELD}
 _CARD = {"type": "object", "properties": {"prompt": _STR, "start": _NUM}, "required": list(CARD_FIELDS),
          "additionalProperties": False}  # submit refuses any other field by name
 

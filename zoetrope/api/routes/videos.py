@@ -24,11 +24,19 @@ router = APIRouter(prefix="/v1/videos", tags=["videos"])
 # The `openai` client's create_and_poll waits this long between polls (it defaults to 1 s).
 POLL_AFTER_MS = "250"
 
+# Zoetrope's fields beside OpenAI's, on every create (the rest are read by `read_body`).
+LANE_FIELD = {
+    "type": "string",
+    "enum": list(submit.LANES),
+    "description": "the queue lane to run in, if the plan has it (403 lane_not_in_plan otherwise); "
+    "left out: the plan's default lane",
+}
+_CREATE_SCHEMA = {"type": "object", "properties": {"lane": LANE_FIELD}}
 _FORM = {
     "requestBody": {
         "content": {
-            "multipart/form-data": {"schema": {"type": "object"}},
-            "application/json": {"schema": {"type": "object"}},
+            "multipart/form-data": {"schema": _CREATE_SCHEMA},
+            "application/json": {"schema": _CREATE_SCHEMA},
         }
     }
 }
@@ -41,11 +49,15 @@ def wants_quote(request: Request | None) -> bool:
     return request is not None and request.headers.get(QUOTE_HEADER, "").lower() in ("1", "true")
 
 
-async def quote(svc: Services, who: Principal, req: VideoRequest, count: int = 1) -> JSONResponse:
+async def quote(
+    svc: Services, who: Principal, req: VideoRequest, count: int = 1, key: str | None = None
+) -> JSONResponse:
     """What `count` creates of `req` would cost, refused as a create would be (its plan, model and
-    size checks); nothing is queued, charged or moderated."""
+    size checks, its `Idempotency-Key` header's form); nothing is queued, charged or moderated."""
     summary = (
-        await run_in_threadpool(submit.submit_once, svc.engine, svc.registry, svc.blobs, who, req, quote=True)
+        await run_in_threadpool(
+            submit.submit_once, svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key, quote=True
+        )
     ).summary
     return JSONResponse(
         {
@@ -64,7 +76,7 @@ async def queue_video(
     """Submit `req` for `who` and answer with the queued video object (the path every create takes);
     with `Zoetrope-Quote: true`, answer with what it would cost instead (refusals as a create's)."""
     if wants_quote(request):
-        return await quote(svc, who, req)
+        return await quote(svc, who, req, key=key)
     # Submitting moderates the prompt (a model) and writes the database: off the event loop.
     job = await run_in_threadpool(
         submit.submit, svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key
@@ -83,6 +95,7 @@ def body_request(
         size=body.text("size"),
         task=task,
         seed=body.integer("seed"),
+        lane=body.text("lane"),  # None: the plan's default lane
         strength=body.number("strength"),
         strength_end=body.number("strength_end"),
         **kw,
