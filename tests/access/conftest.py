@@ -64,3 +64,21 @@ def pg_engine() -> Iterator[Engine]:
 def engine(request) -> Engine:
     """Both engines, so every persistence test runs on SQLite and PostgreSQL."""
     return request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "pg_engine")
+
+
+def access_app(engine: Engine):
+    """A FastAPI app serving only the access routes (accounts, keys, credits, invoices) over `engine`."""
+    from types import SimpleNamespace
+
+    from fastapi import FastAPI
+
+    from zoetrope.api import errors
+    from zoetrope.api.deps import new_principal_cache
+    from zoetrope.api.routes import access
+
+    app = FastAPI()
+    app.state.services = SimpleNamespace(engine=engine)
+    app.state.principals = new_principal_cache()
+    errors.install(app)
+    app.include_router(access.router)
+    return app

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select, text
 from typer.testing import CliRunner
 
+from tests.access.conftest import access_app
 from zoetrope.access import ledger
 from zoetrope.access.accounts import create_account
 from zoetrope.access.keys import create_key
@@ -30,15 +31,7 @@ PG_URL = os.environ.get("ZOETROPE_TEST_POSTGRES_URL", "postgresql+psycopg://post
 
 @pytest.fixture
 def api(engine):
-    from zoetrope.api import errors
-    from zoetrope.api.deps import new_principal_cache
-    from zoetrope.api.routes import access
-
-    app = FastAPI()
-    app.state.services = SimpleNamespace(engine=engine)
-    app.state.principals = new_principal_cache()
-    errors.install(app)
-    app.include_router(access.router)
+    app = access_app(engine)
     with transaction(engine) as s:
         root = create_account(s, "root", is_admin=True)
         user = create_account(s, "ada", plan="pro")

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-from types import SimpleNamespace
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from tests.access.conftest import access_app
 from zoetrope.access.accounts import create_account
 from zoetrope.access.keys import create_key
 from zoetrope.access.usage import csv_text, invoice_csv
@@ -63,15 +62,7 @@ def test_invoice_csv_neutralises_formula_names(engine):
 
 
 def test_the_admin_invoice_download_neutralises_formula_names(sqlite_engine):
-    from zoetrope.api import errors
-    from zoetrope.api.deps import new_principal_cache
-    from zoetrope.api.routes import access
-
-    app = FastAPI()
-    app.state.services = SimpleNamespace(engine=sqlite_engine)
-    app.state.principals = new_principal_cache()
-    errors.install(app)
-    app.include_router(access.router)
+    app = access_app(sqlite_engine)
     with transaction(sqlite_engine) as s:
         root = create_account(s, "root", is_admin=True)
         token = create_key(s, root.id)[1]

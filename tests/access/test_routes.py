@@ -3,9 +3,9 @@
 from types import SimpleNamespace
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tests.access.conftest import access_app
 from zoetrope.access import ledger
 from zoetrope.access.accounts import create_account, get_account, list_accounts
 from zoetrope.access.admission import admit
@@ -16,15 +16,7 @@ from zoetrope.db import transaction
 
 @pytest.fixture
 def api(sqlite_engine):
-    from zoetrope.api import errors
-    from zoetrope.api.deps import new_principal_cache
-    from zoetrope.api.routes import access
-
-    app = FastAPI()
-    app.state.services = SimpleNamespace(engine=sqlite_engine)
-    app.state.principals = new_principal_cache()
-    errors.install(app)
-    app.include_router(access.router)
+    app = access_app(sqlite_engine)
     with transaction(sqlite_engine) as s:
         root = create_account(s, "root", is_admin=True)
         user = create_account(s, "ada", plan="pro")
