@@ -36,6 +36,7 @@ PEOPLE = (
     ("root", "pro", True),
     ("dana", "pro", False),
     ("erin", "pro", False),
+    ("fay", "pro", False),
 )
 
 

@@ -350,3 +350,34 @@ def test_a_storyboard_lasts_the_length_chosen_and_a_length_before_the_last_card_
     assert media.probe(mp4).duration == 2.5
     page.shot("storyboard-length")
     assert all(re.search(r"status of 4\d\d", e) for e in page.errors), page.errors
+
+
+def test_a_plan_with_two_lanes_chooses_one_on_the_create_page(page, warm_studio):
+    """Pro runs fast or relaxed: the Create page offers both, fast first, and the job runs in the one
+    chosen; plus has one lane and no chooser."""
+    page.sign_in("fay")  # pro, and no other test looks at its jobs
+    p = page.page
+    assert p.locator("select[name=lane]").input_value() == "fast"
+    assert p.locator("select[name=lane] option").all_inner_texts() == ["Fast", "Relaxed"]
+    sent = []
+    p.on("request", lambda r: r.method == "POST" and "zoetrope-quote" not in r.headers and sent.append(r))
+    p.fill("textarea[name=prompt]", "a blue cube drifts left")
+    p.select_option("select[name=seconds]", "2")
+    p.select_option("select[name=resolution]", "480")
+    p.select_option("select[name=lane]", "relaxed")
+    p.click("#create button[type=submit]")
+    p.wait_for_selector("#jobs .tile[data-id], #create-error:not([hidden])", state="attached")
+    assert p.locator("#create-error").is_hidden(), p.locator("#create-error").inner_text()
+    assert [r.post_data_json["lane"] for r in sent if r.url.endswith("/v1/videos")] == ["relaxed"]
+    video_id = p.locator("#jobs .tile").first.get_attribute("data-id")
+    v = page.goto(f"/videos/{video_id}")
+    assert v.locator("dt:has-text('Lane') + dd").inner_text() == "relaxed"
+
+    bob = page.page.context.browser.new_context().new_page()
+    bob.goto(warm_studio.url + "/signin")
+    bob.fill("input[name=email]", warm_studio.email("bob"))
+    bob.fill("input[name=password]", PASSWORD)
+    bob.click("button[type=submit]")
+    bob.wait_for_url("**/create")
+    assert bob.locator("select[name=lane]").count() == 0  # plus: relaxed only
+    bob.context.close()

@@ -60,6 +60,8 @@ def create_page(request: Request) -> Response:
         aspects=list(ASPECTS),
         seconds=SECONDS,
         resolutions=_resolutions(v.plan),
+        lanes=v.plan.allowed_lanes(),
+        lane=v.plan.lane,
         limits=limits(v.plan),
     )
 

@@ -42,6 +42,7 @@ document.addEventListener("DOMContentLoaded", () => {
   function body(i, prompt = form.prompt.value) {
     const seed = form.seed.value === "" ? null : Number(form.seed.value) + i;
     const fields = { prompt, model: form.model.value, size: size() };
+    if (form.lane) fields.lane = form.lane.value;  // only where the plan has more than one lane
     if (!isImage()) fields.seconds = form.seconds.value;
     else fields.n = 1;
     if (seed !== null) fields.seed = seed;
