@@ -4,6 +4,8 @@ length, if one does); when the source fits, it names `seconds` with how much may
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from zoetrope.access.entitlements import RequestSummary, check_request
@@ -75,3 +77,26 @@ def test_a_source_that_fits_still_names_seconds_with_how_much_to_add():
     e = refused("pro", summary(25, "extend", new_seconds=10))
     assert e.param == "seconds"
     assert e.message == "pro allows up to 20 s; the result would be 25 s: add at most 5 s"
+
+
+def test_with_the_models_frame_rate_the_room_is_whole_steps_of_new_footage():
+    """At 8 fps new footage comes in steps of 0.5 s: 0.75 s of room is one step; under a step is none."""
+    step = RequestSummary(
+        model="zoetrope-mini", width=1280, height=720, seconds=20.25, task="extend", new_seconds=1
+    )
+    assert refused("pro", step).message.endswith("add at most 0.75 s")  # no frame rate: the room as it is
+    e = refused("pro", replace(step, fps=8))
+    assert e.param == "seconds" and e.message.endswith("add at most 0.5 s")
+    tight = replace(step, seconds=20.875, fps=8)  # 19.875 s leaves 0.125 s: one frame, no step
+    e = refused("pro", tight)
+    assert e.param == "video" and "already 19.875 s" in e.message and "Trim it to 19 s or less" in e.message
+    check_request(
+        CFG, CFG.plan("pro"), replace(step, seconds=19.75, new_seconds=0.5, fps=8)
+    )  # the fix it gives
+
+
+def test_the_plans_step_is_the_models():
+    from zoetrope.access import entitlements
+    from zoetrope.backends import checks
+
+    assert entitlements.STEP_FRAMES == checks.STEP_FRAMES == checks.extension_frames(0.01, 8)

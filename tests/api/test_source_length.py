@@ -6,6 +6,7 @@ be added. The fix each refusal gives is accepted."""
 from __future__ import annotations
 
 import io
+import re
 from types import SimpleNamespace
 
 import av
@@ -31,7 +32,8 @@ def mp4(seconds: float) -> bytes:
 
 
 @pytest.fixture
-def api(tmp_path):
+def served(tmp_path):
+    """The app in process, with a pro and a plus account: its client, keys, accounts and database."""
     from zoetrope.access.accounts import create_account
     from zoetrope.access.keys import create_key
     from zoetrope.api import Services, create_app
@@ -43,23 +45,35 @@ def api(tmp_path):
 
     engine = make_engine(f"sqlite:///{tmp_path / 'z.db'}")
     upgrade(engine)
+    keys, accounts = {}, {}
     with transaction(engine, immediate=True) as s:
-        keys = {plan: create_key(s, create_account(s, plan, plan=plan).id)[1] for plan in ("pro", "plus")}
+        for plan in ("pro", "plus"):
+            accounts[plan] = create_account(s, plan, plan=plan).id
+            keys[plan] = create_key(s, accounts[plan])[1]
     app = create_app(Services(engine, get_registry(), BlobStore(str(tmp_path / "blobs")), DispatchPolicy()))
     with TestClient(app) as client:
+        yield SimpleNamespace(client=client, keys=keys, accounts=accounts, engine=engine)
+    engine.dispose()
 
-        def post(path: str, clip_seconds: float, plan: str = "pro", **fields) -> SimpleNamespace:
-            r = client.post(
+
+def answer(r) -> SimpleNamespace:
+    body = r.json()
+    return SimpleNamespace(status=r.status_code, body=body, error=body.get("error") or {})
+
+
+@pytest.fixture
+def api(served):
+    def post(path: str, clip_seconds: float, plan: str = "pro", **fields) -> SimpleNamespace:
+        return answer(
+            served.client.post(
                 path,
-                headers={"Authorization": f"Bearer {keys[plan]}"},
+                headers={"Authorization": f"Bearer {served.keys[plan]}"},
                 data={"prompt": "a ball rolls", **fields},
                 files={"video": ("clip.mp4", mp4(clip_seconds), "video/mp4")},
             )
-            body = r.json()
-            return SimpleNamespace(status=r.status_code, body=body, error=body.get("error") or {})
+        )
 
-        yield post
-    engine.dispose()
+    return post
 
 
 def test_extending_a_video_already_over_the_plan_names_the_video_and_how_to_trim_it(api):
@@ -113,3 +127,130 @@ def test_a_source_that_fits_names_seconds_with_what_may_be_added(api):
     model = api("/v1/videos/extensions", 59, seconds="2")  # over the model's 60 s before the plan's
     assert (model.status, model.error["param"]) == (400, "seconds")
     assert model.error["message"] == "the result would be 61.0 s; the limit is 60 s: add at most 1 s"
+
+
+@pytest.fixture
+def on_video(served):
+    """`video(seconds)`: the id of a finished video of pro's that long; `post(path, body)`: a JSON
+    request of pro's (with `quote`, the price it would be, nothing queued)."""
+    from zoetrope.db import transaction
+    from zoetrope.jobs import store
+    from zoetrope.jobs.models import Job
+
+    def video(seconds: float) -> str:
+        with transaction(served.engine, immediate=True) as s:
+            job = Job(account_id=served.accounts["pro"], model="zoetrope-mini", backend_model="zoetrope-mini",
+                      prompt="a ball rolls", seconds=f"{seconds:g}", size="16x16", status="completed",
+                      outputs={"video": "videos/none/1/video.mp4"}, details={"frames": round(seconds * FPS)})  # fmt: skip
+            return store.add_job(s, job).id
+
+    def post(path: str, body: dict, quote: bool = False) -> SimpleNamespace:
+        headers = {"Authorization": f"Bearer {served.keys['pro']}"}
+        if quote:
+            headers["Zoetrope-Quote"] = "true"
+        return answer(served.client.post(path, headers=headers, json={"prompt": "a ball rolls", **body}))
+
+    return SimpleNamespace(video=video, post=post)
+
+
+@pytest.mark.parametrize("quote", [False, True])
+def test_a_refusal_about_a_source_named_in_the_path_names_video_id(on_video, quote):
+    """Remix, loop and recut take their source from the path: the plan's and the model's refusals
+    about it said `video`, a field these requests do not have."""
+    long, over_model = on_video.video(30), on_video.video(75)
+    remix = on_video.post(f"/v1/videos/{long}/remix", {}, quote)
+    assert (remix.status, remix.error["code"], remix.error["param"]) == (
+        403,
+        "duration_exceeds_plan",
+        "video_id",
+    )
+    assert (
+        "a remix keeps its source's length" in remix.error["message"] and "--end 20" in remix.error["message"]
+    )
+    loop = on_video.post(f"/v1/videos/{long}/loop", {"seconds": "1"}, quote)
+    assert (loop.status, loop.error["code"], loop.error["param"]) == (
+        403,
+        "duration_exceeds_plan",
+        "video_id",
+    )
+    assert "Trim it to 19 s or less" in loop.error["message"]
+    model = on_video.post(f"/v1/videos/{over_model}/loop", {"seconds": "1"}, quote)
+    assert (model.status, model.error["code"], model.error["param"]) == (400, "invalid_request", "video_id")
+    assert "trim it to 59 s or less" in model.error["message"]
+    # The fixes they give, sent back: the source cut to the length named, then the task on it
+    assert on_video.post(f"/v1/videos/{long}/recut", {"start": 0, "end": 20}, quote).status == 200
+    assert on_video.post(f"/v1/videos/{on_video.video(20)}/remix", {}, quote).status == 200
+    assert on_video.post(f"/v1/videos/{on_video.video(19)}/loop", {"seconds": "1"}, quote).status == 200
+
+
+@pytest.mark.parametrize("quote", [False, True])
+def test_a_blend_with_no_room_names_video_a(on_video, quote):
+    def blend(a: float, b: float) -> SimpleNamespace:
+        ids = on_video.video(a), on_video.video(b)
+        return on_video.post(
+            "/v1/videos/blends", {"video_a": ids[0], "video_b": {"id": ids[1]}, "seconds": "1"}, quote
+        )
+
+    plan = blend(15, 10)
+    assert (plan.status, plan.error["code"], plan.error["param"]) == (403, "duration_exceeds_plan", "video_a")
+    assert "the two videos are already 25 s" in plan.error["message"]
+    assert "Trim them to 19 s or less together" in plan.error["message"]
+    model = blend(40, 40)
+    assert (model.status, model.error["code"], model.error["param"]) == (400, "invalid_request", "video_a")
+    assert blend(10, 9).status == 200  # the fix it gives: 19 s together
+
+
+def test_a_source_sent_as_video_still_names_video(on_video):
+    r = on_video.post("/v1/videos/extensions", {"video": {"id": on_video.video(30)}, "seconds": "1"})
+    assert (r.status, r.error["param"]) == (403, "video")
+
+
+def test_what_may_be_added_is_whole_steps_that_are_accepted(api):
+    """New footage comes in steps of 4 frames (0.5 s at 8 fps): a 19.25 s upload was told 'add at
+    most 0.75 s', which is made as 1 s (20.25 s) and refused again."""
+    r = api("/v1/videos/extensions", 19.25, seconds="1")
+    assert (r.status, r.error["param"]) == (403, "seconds")
+    assert r.error["message"] == "pro allows up to 20 s; the result would be 20.25 s: add at most 0.5 s"
+    assert api("/v1/videos/extensions", 19.25, seconds="0.5").status == 200  # the fix it gives
+
+
+def test_a_loop_is_offered_whole_steps_too(on_video):
+    clip = on_video.video(19.25)
+    r = on_video.post(f"/v1/videos/{clip}/loop", {"seconds": "1"})
+    assert (r.status, r.error["param"]) == (403, "seconds") and r.error["message"].endswith(
+        "add at most 0.5 s"
+    )
+    assert on_video.post(f"/v1/videos/{clip}/loop", {"seconds": "0.5"}).status == 200
+
+
+def test_room_for_less_than_a_step_names_the_video(api):
+    """19.875 s leaves 0.125 s, one frame and no step: 'add at most 0.125 s' could not be made."""
+    r = api("/v1/videos/extensions", 19.875, seconds="1")
+    assert (r.status, r.error["code"], r.error["param"]) == (403, "duration_exceeds_plan", "video")
+    assert "the video is already 19.875 s: no extension fits" in r.error["message"]
+    assert "Trim it to 19 s or less" in r.error["message"] and "add at most" not in r.error["message"]
+    assert api("/v1/videos/extensions", 19, seconds="1").status == 200  # the fix it gives
+
+
+@pytest.mark.parametrize(
+    ("clip", "seconds"),
+    [
+        (19.25, "1"),
+        (19.375, "1"),
+        (19.625, "1"),
+        (19.875, "1"),
+        (17.625, "2.5"),
+        (18.125, "2.5"),
+        (19.125, "3"),
+    ],
+)
+def test_every_suggested_length_is_accepted_when_sent_back(api, clip, seconds):
+    r = api("/v1/videos/extensions", clip, seconds=seconds)
+    assert r.status == 403
+    if r.error["param"] == "seconds":
+        fix = re.search(r"add at most ([0-9.]+) s", r.error["message"]).group(1)
+        assert api("/v1/videos/extensions", clip, seconds=fix).status == 200
+    else:
+        assert r.error["param"] == "video"
+        keep = float(re.search(r"--end ([0-9.]+)", r.error["message"]).group(1))
+        assert api("/v1/videos/extensions", keep, seconds=seconds).status == 200

@@ -6,6 +6,7 @@ names the plan, the limit and what to change.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,6 +14,9 @@ from zoetrope.config import Config, Plan
 from zoetrope.errors import EntitlementExceeded, InvalidRequest, QuotaExceeded
 
 IMAGE_TASKS = ("t2i",)
+# New footage (an extension, loop or blend) is made in whole steps of the VAE's 4 frames, as the
+# model's checks count it (zoetrope.backends.checks.STEP_FRAMES).
+STEP_FRAMES = 4
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,9 @@ class RequestSummary:
     lane: str | None = None  # None: the plan's default lane
     # Of `seconds`, what the request adds to a source (an extension, loop, blend); None: all of it.
     new_seconds: float | None = None
+    # The model's frame rate: with it, what a refusal suggests adding is whole steps of new
+    # footage (STEP_FRAMES), as made. None: unknown, the room as it is.
+    fps: float | None = None
 
     @property
     def is_image(self) -> bool:
@@ -97,8 +104,8 @@ def _trim_how(end: float | None) -> str:
 
 def _too_long(plan: Plan, req: RequestSummary) -> tuple[str, str]:
     """What a request longer than `plan.max_seconds` should change, and its field. When the source
-    it starts from leaves no room (a remix keeps its length; an extension adds at least a frame),
-    that is the source video, as no `seconds` would do."""
+    it starts from leaves no room (a remix keeps its length; an extension adds at least a frame, a
+    step of STEP_FRAMES at `req.fps`), that is the source video, as no `seconds` would do."""
     limit = plan.max_seconds or 0.0
     head = f"{plan.name} allows up to {limit:g} s"
     if req.task == "remix":  # as long as its source, frame for frame: `seconds` cannot change it
@@ -118,12 +125,16 @@ def _too_long(plan: Plan, req: RequestSummary) -> tuple[str, str]:
     new = req.new_seconds
     source = req.seconds - new
     room = limit - source
+    if req.fps:  # the whole steps that fit: less than one is no room (what is made is a step at least)
+        room = math.floor(room * req.fps + 1e-6) // STEP_FRAMES * STEP_FRAMES / req.fps
     if room > 1e-6:  # the source fits: less new footage does too
         return f"{head}; the result would be {req.seconds:g} s: add at most {room:g} s", "seconds"
     what = {"loop": "loop", "blend": "blend"}.get(req.task, "extension")
     clips, them = ("the two videos are", "them") if req.task == "blend" else ("the video is", "it")
     together = " together" if req.task == "blend" else ""
     target = limit - new  # the source that leaves room for the footage asked
+    if req.fps:  # in whole frames, as a recut keeps them
+        target = math.floor(target * req.fps + 1e-6) / req.fps
     if target > 1e-6:
         fix = (
             f"Trim {them} to {target:g} s or less{together} first ({_trim_how(target)}) or use a shorter clip"

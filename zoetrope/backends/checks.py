@@ -17,12 +17,13 @@ from zoetrope.errors import InvalidRequest
 MIN_EXTEND_FRAMES = 5  # a forward extension re-encodes the last 5 frames (two latent frames)
 MIN_BACKWARD_FRAMES = 8  # a backward extension holds the first 8 frames (two latent frames after frame 0)
 MIN_JOIN_FRAMES = 4  # blend and loop hold the first 4 frames of what they lead into
+STEP_FRAMES = 4  # new footage comes in whole steps of the VAE's time stride
 SOURCE_TASKS = ("i2v", "extend", "extend_backward", "remix", "loop", "blend", "recut")
 
 
 def extension_frames(seconds: float, fps: float) -> int:
     """New frames for an extension of `seconds`: a positive multiple of 4 (the VAE's time stride)."""
-    return 4 * max(1, round(seconds * fps / 4))
+    return STEP_FRAMES * max(1, round(seconds * fps / STEP_FRAMES))
 
 
 def whole_frames(seconds: float, fps: float) -> int:
@@ -132,8 +133,8 @@ def _too_long(task: str, total: float, source: float, new: float, fps: float, ma
             f"video is {source:.1f} s and a remix keeps its source's length; {limit}: trim it to {target:g} s or "
             f"less first ({_trim_how(target)}) or use a shorter clip", param="video")
     field = "extend" if task == "recut" else "seconds"
-    fits = int(math.floor((max_seconds - source) * fps + 1e-6)) // 4 * 4  # new frames that fit, in whole steps
-    if fits >= 4:
+    fits = int(math.floor((max_seconds - source) * fps + 1e-6)) // STEP_FRAMES * STEP_FRAMES  # whole steps
+    if fits >= STEP_FRAMES:
         raise InvalidRequest(f"the result would be {total:.1f} s; {limit}: add at most {fits / fps:g} s",
                              param=field)
     if task == "recut":  # the cut is what a re-cut chooses: end it earlier

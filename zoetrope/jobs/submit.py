@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
@@ -29,7 +31,7 @@ from zoetrope.backends.checks import check_request, check_seed, extension_frames
 from zoetrope.backends.registry import Registry
 from zoetrope.config import get_config
 from zoetrope.db import batched_write, transaction
-from zoetrope.errors import InvalidRequest, UnsupportedByBackend
+from zoetrope.errors import InvalidRequest, UnsupportedByBackend, ZoetropeError
 from zoetrope.jobs import dispatch, store, webhooks
 from zoetrope.jobs.models import Job, new_video_id
 from zoetrope.jobs.moderation import moderate
@@ -265,7 +267,8 @@ def submit_once(
             new = extension_frames(new, caps.fps) / caps.fps
         elif req.task == "storyboard" and math.isfinite(new) and new > 0:
             new = whole_frames(new, caps.fps) / caps.fps  # as text to video: the frames made
-        _check(req, caps, sizing, new, source_frames, target, cards)
+        with _naming_source(req):
+            _check(req, caps, sizing, new, source_frames, target, cards)
         params["new_seconds"] = new
         total = _total(req.task, new, source_seconds, source_frames, target, options, caps.fps)
     else:
@@ -282,10 +285,12 @@ def submit_once(
         task=req.task,
         lane=req.lane,
         new_seconds=params.get("new_seconds") if req.task in NEW_FOOTAGE else None,
+        fps=caps.fps,  # new footage comes in whole steps of frames: what the plan may suggest adding
     )
     if quote:  # the plan's own limits too (its funds and free slots are the moment's, not the price's)
         check_model_allowed(principal, summary.model)
-        check_plan(get_config(), principal.plan, summary)
+        with _naming_source(req):
+            check_plan(get_config(), principal.plan, summary)
         return Submitted(None, False, summary)
     # Last of the checks, as it is the dearest; ModerationBlocked (400) names the category and the
     # field, and nothing is stored yet.
@@ -300,7 +305,8 @@ def submit_once(
             store.remember_idempotent(s, principal.account_id, idempotency_key, fingerprint, job_id)
         # Refusals (403/402/429) roll back all of this submit (its savepoint); credits are held only
         # with the job row.
-        admission = admit(s, principal, summary, job_id)
+        with _naming_source(req):
+            admission = admit(s, principal, summary, job_id)
         params["watermark"] = admission.watermark
         _store_inputs(blobs, req, source, job_id, params)
         if target is not None:
@@ -349,6 +355,19 @@ def submit_once(
     if done.new:
         dispatch.doorbell.ring()  # committed: an idle worker of this process claims it now
     return done
+
+
+@contextmanager
+def _naming_source(req: VideoRequest) -> Iterator[None]:
+    """Refusals about the source video, which the model's and the plan's checks call `video`, name
+    the field this request named it with (the path's `video_id`, a blend's `video_a`): message,
+    code and status as they are."""
+    try:
+        yield
+    except ZoetropeError as e:
+        if e.param == "video" and req.source_param != "video":
+            e.param = req.source_param
+        raise
 
 
 def _models_that_do(registry: Registry, task: str) -> list[str]:
