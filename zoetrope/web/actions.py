@@ -22,6 +22,7 @@ from zoetrope.web.session import (
     check_csrf,
     end_other_sessions,
     end_session,
+    from_another_site,
     hand_over_key,
     hash_password,
     limited_key,
@@ -55,6 +56,22 @@ def _go(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
+def _refused_from_another_site(request: Request) -> Response | None:
+    """A 403 page for a sign-in, sign-up or sign-out that a page of another site sent (it would sign
+    the browser into the sender's account, or out of its own); None for the studio's own forms."""
+    if not from_another_site(request):
+        return None
+    return render(
+        request,
+        "message.html",
+        None,
+        403,
+        title="Refused: sent from another site",
+        message="Another website sent this form to the studio, so it was refused and nothing changed. "
+        "To sign in, up or out, use the studio's own pages.",
+    )
+
+
 @router.post("/signin")
 def sign_in(
     request: Request,
@@ -63,6 +80,8 @@ def sign_in(
     api_key: str = Form(""),
     next: str = Form("/create"),
 ) -> Response:
+    if refused := _refused_from_another_site(request):
+        return refused
     try:
         if api_key.strip():
             who = sign_in_key(_engine(request), api_key)
@@ -96,6 +115,8 @@ def _check_credentials(email: str, password: str) -> str:
 
 @router.post("/signup")
 def sign_up(request: Request, email: str = Form(""), password: str = Form("")) -> Response:
+    if refused := _refused_from_another_site(request):
+        return refused
     try:
         email = _check_credentials(email, password)
         checked_text(email, Account.name, "email")  # the account is named by it: at most 200 characters
@@ -117,12 +138,15 @@ def sign_up(request: Request, email: str = Form(""), password: str = Form("")) -
 
 @router.post("/signout")
 def sign_out(request: Request, csrf: str = Form("")) -> Response:
+    if refused := _refused_from_another_site(request):
+        return refused
     session = read_session(request)
-    if session is not None:
-        try:
-            check_csrf(request, session, csrf)  # another site cannot sign the browser out
-        except ZoetropeError as e:
-            return _go(f"/account?error={signed_message(e.message)}")
+    if session is None:  # no cookie came (or none of ours): nothing to end, and no cookie to clear
+        return _go("/signin")
+    try:
+        check_csrf(request, session, csrf)  # another site cannot sign the browser out
+    except ZoetropeError as e:
+        return _go(f"/account?error={signed_message(e.message)}")
     response = _go("/signin")
     end_session(response, _engine(request), session)
     return response

@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -171,6 +172,38 @@ def end_other_sessions(s, account_id: str, keep: str | None) -> None:
         )
         .values(ended_at=utcnow())
     )
+
+
+def _host(netloc: str, scheme: str = "") -> str:
+    """`host[:port]` in lower case, without the scheme's default port."""
+    netloc = netloc.strip().lower()
+    for default in {"http": (":80",), "https": (":443",)}.get(scheme, (":80", ":443")):
+        netloc = netloc.removesuffix(default)
+    return netloc
+
+
+def same_host(url: str, request: Request) -> bool:
+    """Whether `url` (an Origin or a Referer) names the host this request was sent to: its `Host`
+    header, or `X-Forwarded-Host` behind a proxy. The scheme is not compared: behind a proxy that ends
+    TLS the server sees http where the browser sent https (a page's own form cannot set these headers)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    sent_to = [request.headers.get("host", "")]
+    sent_to += request.headers.get("x-forwarded-host", "").split(",")
+    origin = _host(parts.netloc, parts.scheme)
+    return any(h.strip() and _host(h, parts.scheme) == origin for h in sent_to)
+
+
+def from_another_site(request: Request) -> bool:
+    """Whether a browser sent this request from a page of another site (or another origin of this
+    one): `Sec-Fetch-Site` where the browser sends it, else an `Origin` that is not this host.
+    A request with neither (curl, an old browser, a script) is not refused here."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")  # none: typed or bookmarked by the user
+    origin = request.headers.get("origin")
+    return origin is not None and not same_host(origin, request)
 
 
 def check_csrf(request: Request, session: Session, token: str | None) -> None:

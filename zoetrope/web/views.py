@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
@@ -15,7 +16,7 @@ from zoetrope.access.models import Account
 from zoetrope.config import Plan
 from zoetrope.db import transaction
 from zoetrope.errors import ZoetropeError
-from zoetrope.web.session import Session, read_session, session_principal
+from zoetrope.web.session import Session, read_session, same_host, session_principal
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 ASPECTS = {"landscape": (16, 9), "vertical": (9, 16), "square": (1, 1)}
@@ -65,13 +66,28 @@ def viewer(request: Request, *, required: bool = True) -> Viewer | None:
 def render(request: Request, template: str, viewer: Viewer | None, status: int = 200, **context):
     context.update(request=request, viewer=viewer, csrf=viewer.session.csrf if viewer else "")
     response = templates.TemplateResponse(request, template, context, status_code=status)
+    # A page's forms tell the studio which page they were on (the Referer, and an Origin that is not
+    # "null"), so a sign-in can go back there and a form from another site is told apart; other sites
+    # still get no referrer.
+    response.headers["referrer-policy"] = "same-origin"
     if viewer is not None:  # a signed-in page: Back after signing out or deleting asks the server again
         response.headers["cache-control"] = "no-store"
     return response
 
 
 def to_sign_in(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+    """To the sign-in page, which then goes back to the page asked for. A form sent after the session
+    ended goes back to the page the form was on (its path is a POST-only action): the same-origin
+    Referer's path, else the account page or Create."""
+    path = request.url.path
+    if request.method not in ("GET", "HEAD"):
+        referer = request.headers.get("referer", "")
+        back = urlsplit(referer).path if same_host(referer, request) else ""
+        if back.startswith("/") and not back.startswith("//") and back not in ("/signin", "/signup"):
+            path = back
+        else:
+            path = "/account" if path.startswith("/account") else "/create"
+    return RedirectResponse(f"/signin?next={quote(path)}", status_code=303)
 
 
 def size_of(aspect: str, resolution: int) -> str:

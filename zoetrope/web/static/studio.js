@@ -1,5 +1,6 @@
 // The studio's shared client: calls to the /v1 API with the session's CSRF token, errors shown
-// in place with the API's own message, live progress bars, and spritesheet previews on hover.
+// in place with the API's own message (an ended session: a link to sign in again), live progress
+// bars, and spritesheet previews on hover.
 "use strict";
 
 const Studio = (() => {
@@ -27,12 +28,39 @@ const Studio = (() => {
     }
     const res = await fetch(path, init);
     const data = await res.json().catch(() => ({}));
+    if (res.status === 401) throw sessionEnded();  // signed out elsewhere, or the cookie expired
     if (!res.ok) {
       const msg = (data.error && data.error.message) || `${res.status} ${res.statusText}`;
       throw new Error(msg);
     }
     if (method !== "GET" && !headers["Zoetrope-Quote"]) refreshCredits();  // a submit reserves credits
     return data;
+  }
+
+  // A page's call answered 401: its session ended (signed out in another tab, the cookie expired, a
+  // new password). Not the API's words about keys: the page says so once, above its content, with a
+  // link to sign in and come back here; the error the caller shows says the same.
+  const SESSION_ENDED = "Your session has ended: sign in again";
+  // "Your session has ended: " and a link "sign in again" that comes back to this page.
+  function sessionEndedText() {
+    const a = document.createElement("a");
+    a.href = `/signin?next=${encodeURIComponent(location.pathname + location.search)}`;
+    a.textContent = "sign in again";
+    return ["Your session has ended: ", a];
+  }
+  function sessionEnded() {
+    if (!document.getElementById("session-ended")) {
+      const p = document.createElement("p");
+      p.id = "session-ended";
+      p.className = "error";
+      p.setAttribute("role", "alert");
+      p.style.marginBottom = "1rem";
+      p.append(...sessionEndedText());
+      (document.querySelector("main") || document.body).prepend(p);
+    }
+    const err = new Error(SESSION_ENDED);
+    err.signIn = true;
+    return err;
   }
 
   // What a create would cost, nothing queued (the API's `Zoetrope-Quote: true`); refusals throw.
@@ -50,6 +78,7 @@ const Studio = (() => {
   function showError(el, err) {
     if (!el) return;
     el.textContent = err ? (err.message || String(err)) : "";
+    if (err && err.signIn) el.replaceChildren(...sessionEndedText());
     el.hidden = !err;
   }
 
