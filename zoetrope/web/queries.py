@@ -15,6 +15,12 @@ KINDS = {"video": Job.task != "t2i", "image": Job.task == "t2i"}
 STATUSES = ("completed", "in_progress", "queued", "failed")
 
 
+def like_literal(text: str) -> str:
+    """`text` as a LIKE pattern that matches only itself (with `escape="\\"`): `%` and `_` are
+    characters a prompt may hold, not wildcards, on SQLite and PostgreSQL alike."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 @dataclass(frozen=True)
 class LibraryPage:
     jobs: list[Job]
@@ -33,7 +39,7 @@ def library(
     if status in STATUSES:
         where.append(Job.status == status)
     if q:
-        where.append(Job.prompt.ilike(f"%{q}%"))
+        where.append(Job.prompt.ilike(f"%{like_literal(q)}%", escape="\\"))
     total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)

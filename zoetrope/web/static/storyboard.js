@@ -13,26 +13,43 @@ document.addEventListener("DOMContentLoaded", () => {
     return `${Math.round((w * s) / 2) * 2}x${Math.round((h * s) / 2) * 2}`;
   };
 
+  const SPACING = 4;  // seconds between a new card and the latest one
+  // The start fields that hold a number (an emptied one is the card's error to fix, not a 0).
+  const starts = () => [...list.querySelectorAll("[name=start]")];
+  const timed = () => starts().filter((i) => i.value !== "");
+  // Where a new card goes: 4 s after the latest start on the board (0 on an empty board).
+  const next = () => {
+    const times = timed().map((i) => Number(i.value));
+    return times.length ? Math.max(...times) + SPACING : 0;
+  };
+
   function add(prompt = "", start = null) {
     const card = tpl.content.firstElementChild.cloneNode(true);
-    const last = list.lastElementChild;
-    card.querySelector("[name=start]").value = start ?? (last ? Number(last.querySelector("[name=start]").value) + 4 : 0);
+    card.querySelector("[name=start]").value = start ?? next();
     card.querySelector("[name=prompt]").value = prompt;
     list.append(card);
   }
 
   // Reordering moves the shots, not the clock: the start times stay in their slots, in time
-  // order, and each card takes the slot of its new position.
-  function retime() {
-    const inputs = [...list.querySelectorAll("[name=start]")];
-    const starts = inputs.map((i) => Number(i.value)).sort((a, b) => a - b);
-    inputs.forEach((input, i) => { input.value = starts[i]; });
+  // order, and each card takes the slot of its new position (a card with no start keeps none).
+  // `slots` are the times to share out: the board's own, or, after a remove, the board's before
+  // it less its latest, so the cards left keep the earliest slots and the first still starts at 0.
+  function retime(slots = timed().map((i) => Number(i.value))) {
+    const sorted = [...slots].sort((a, b) => a - b);
+    timed().forEach((input, i) => { input.value = sorted[i]; });
+  }
+
+  function remove(card) {
+    const slots = timed().map((i) => Number(i.value)).sort((a, b) => a - b);
+    if (card.querySelector("[name=start]").value !== "") slots.pop();
+    card.remove();
+    retime(slots);
   }
 
   list.addEventListener("click", (e) => {
     const card = e.target.closest("li");
     if (!card) return;
-    if (e.target.dataset.remove !== undefined) card.remove();
+    if (e.target.dataset.remove !== undefined) remove(card);
     const move = Number(e.target.dataset.move || 0);
     if (move < 0 && card.previousElementSibling) list.insertBefore(card, card.previousElementSibling);
     if (move > 0 && card.nextElementSibling) list.insertBefore(card.nextElementSibling, card);
@@ -74,15 +91,23 @@ document.addEventListener("DOMContentLoaded", () => {
       prompt: li.querySelector("[name=prompt]").value.trim(),
       start: Number(li.querySelector("[name=start]").value),
     }));
+    // An emptied Start reads as "" (Number("") is 0): say so rather than send a 0 nobody typed.
+    const blank = starts().findIndex((i) => i.value === "");
+    starts().forEach((input) => input.setAttribute("aria-invalid", String(input.value === "")));
     if (!cards.length || cards.some((c) => !c.prompt)) {
       throw new Error("every card needs a prompt, and a storyboard needs at least one card");
     }
+    if (blank >= 0) throw new Error(`card ${blank + 1} needs a start second`);
     return { model: document.getElementById("sb-model").value, size: size(), seconds: seconds(cards), cards };
   }
 
   const price = document.getElementById("sb-price");
+  const most = () => Number(length.dataset.max || Infinity);
+  // Why Add did nothing, shown until the board has room again.
+  const full = () => `the board is at your plan's ${most()} s; remove a card or shorten one`;
   let asked = 0;
   async function reprice() {
+    if (!error.hidden && error.textContent === full() && next() < most()) Studio.showError(error, null);
     const mine = ++asked;  // an answer to an older board must not overwrite a newer one
     let text;
     try {
@@ -94,11 +119,17 @@ document.addEventListener("DOMContentLoaded", () => {
     if (mine === asked) price.textContent = text;
   }
 
-  // A card added at or past the end lengthens the video to hold it (to the plan's longest at most).
+  // A card added at or past the end lengthens the video to hold it (to the plan's longest at most);
+  // none is added at or past the plan's longest, where it could not be rendered.
   document.getElementById("sb-add").addEventListener("click", () => {
-    add();
-    const start = Number(list.lastElementChild.querySelector("[name=start]").value);
-    if (Number(length.value) <= start) length.value = String(Math.min(start + 4, Number(length.dataset.max || Infinity)));
+    const start = next();
+    if (start >= most()) {
+      Studio.showError(error, new Error(full()));
+      return;
+    }
+    Studio.showError(error, null);
+    add("", start);
+    if (Number(length.value) <= start) length.value = String(Math.min(start + SPACING, most()));
     reprice();
   });
   list.addEventListener("click", reprice);
