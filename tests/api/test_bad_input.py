@@ -192,8 +192,11 @@ def test_blend_into_a_missing_video_names_video_b(client, server):
     a = client.videos.create_and_poll(prompt="a red ball", size="64x64", seconds="2", poll_interval_ms=100)
     r = _post(server, "/videos/blends", json={"prompt": "on", "video_a": a.id, "video_b": "video_nope"})
     assert _error(r, 404)["param"] == "video_b"
-    r = _post(server, f"/videos/{a.id}/recut", json={"prompt": "on", "start": 0, "end": 1, "extend": 100})
+    r = _post(server, f"/videos/{a.id}/recut", json={"prompt": "on", "start": 0, "end": 1, "extend": -1})
     assert _error(r, 400)["param"] == "extend"
+    # Over the model's 60 s and alice's plan's lower 20 s: the plan's refusal, whose advice it accepts.
+    r = _post(server, f"/videos/{a.id}/recut", json={"prompt": "on", "start": 0, "end": 1, "extend": 100})
+    assert _error(r, 403)["code"] == "duration_exceeds_plan"
 
 
 def test_range_headers_follow_rfc_9110(client, server):

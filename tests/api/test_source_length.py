@@ -1,7 +1,7 @@
 """Length refusals of tasks on an uploaded video, through the API in process: when the source alone
 reaches the limit (the plan's, 403; the model's, 400), the error names `video` and says how to trim
 it, never a `seconds` that cannot help; when the source fits, it names `seconds` with how much may
-be added. The fix each refusal gives is accepted."""
+be added. Over both limits, the lower one's refusal is answered. The fix each refusal gives is accepted."""
 
 from __future__ import annotations
 
@@ -31,23 +31,37 @@ def mp4(seconds: float) -> bytes:
     return buf.getvalue()
 
 
+# A plan with no length limit of its own (a channel's: never offered as an upgrade), whose accounts
+# meet the model's limit (60 s) alone.
+STUDIO = '\n[plans.studio]\nchannel = "studio"\nvideo = true\nimages = "unlimited"\nconcurrent_jobs = 5\n'
+
+
 @pytest.fixture
-def served(tmp_path):
-    """The app in process, with a pro and a plus account: its client, keys, accounts and database."""
+def served(tmp_path, monkeypatch):
+    """The app in process, with a pro, a plus and a studio account: its client, keys, accounts and database."""
+    from importlib import resources
+
     from zoetrope.access.accounts import create_account
     from zoetrope.access.keys import create_key
     from zoetrope.api import Services, create_app
     from zoetrope.backends.registry import get_registry
+    from zoetrope.config import get_config
     from zoetrope.db import make_engine, transaction
     from zoetrope.jobs.dispatch import DispatchPolicy
     from zoetrope.jobs.migrate import upgrade
+    from zoetrope.settings import get_settings
     from zoetrope.storage import BlobStore
 
+    config = tmp_path / "zoetrope.toml"
+    config.write_text(resources.files("zoetrope.config").joinpath("defaults.toml").read_text() + STUDIO)
+    monkeypatch.setenv("ZOETROPE_CONFIG_FILE", str(config))
+    get_settings.cache_clear()
+    get_config.cache_clear()
     engine = make_engine(f"sqlite:///{tmp_path / 'z.db'}")
     upgrade(engine)
     keys, accounts = {}, {}
     with transaction(engine, immediate=True) as s:
-        for plan in ("pro", "plus"):
+        for plan in ("pro", "plus", "studio"):
             accounts[plan] = create_account(s, plan, plan=plan).id
             keys[plan] = create_key(s, accounts[plan])[1]
     app = create_app(Services(engine, get_registry(), BlobStore(str(tmp_path / "blobs")), DispatchPolicy()))
@@ -112,7 +126,7 @@ def test_editing_a_video_over_the_plan_names_the_video_never_seconds(api):
 )
 def test_a_video_over_the_models_limit_names_the_video(api, path, fields, keep):
     """The bundled model makes 60 s: a 75 s upload was 'ask for 0.0 s or fewer', naming seconds."""
-    r = api(path, 75, **fields)
+    r = api(path, 75, plan="studio", **fields)
     assert r.status == 400 and r.error["code"] == "invalid_request"
     assert r.error["param"] == "video"
     assert "75.0 s" in r.error["message"] and "the limit is 60 s" in r.error["message"]
@@ -124,28 +138,28 @@ def test_a_source_that_fits_names_seconds_with_what_may_be_added(api):
     plan = api("/v1/videos/extensions", 15, seconds="10")
     assert (plan.status, plan.error["param"]) == (403, "seconds")
     assert plan.error["message"] == "pro allows up to 20 s; the result would be 25 s: add at most 5 s"
-    model = api("/v1/videos/extensions", 59, seconds="2")  # over the model's 60 s before the plan's
+    model = api("/v1/videos/extensions", 59, plan="studio", seconds="2")  # over the model's 60 s
     assert (model.status, model.error["param"]) == (400, "seconds")
     assert model.error["message"] == "the result would be 61.0 s; the limit is 60 s: add at most 1 s"
 
 
 @pytest.fixture
 def on_video(served):
-    """`video(seconds)`: the id of a finished video of pro's that long; `post(path, body)`: a JSON
-    request of pro's (with `quote`, the price it would be, nothing queued)."""
+    """`video(seconds)`: the id of a finished video of pro's (or `plan`'s account's) that long;
+    `post(path, body)`: a JSON request of pro's (with `quote`, the price it would be, nothing queued)."""
     from zoetrope.db import transaction
     from zoetrope.jobs import store
     from zoetrope.jobs.models import Job
 
-    def video(seconds: float) -> str:
+    def video(seconds: float, plan: str = "pro") -> str:
         with transaction(served.engine, immediate=True) as s:
-            job = Job(account_id=served.accounts["pro"], model="zoetrope-mini", backend_model="zoetrope-mini",
+            job = Job(account_id=served.accounts[plan], model="zoetrope-mini", backend_model="zoetrope-mini",
                       prompt="a ball rolls", seconds=f"{seconds:g}", size="16x16", status="completed",
                       outputs={"video": "videos/none/1/video.mp4"}, details={"frames": round(seconds * FPS)})  # fmt: skip
             return store.add_job(s, job).id
 
-    def post(path: str, body: dict, quote: bool = False) -> SimpleNamespace:
-        headers = {"Authorization": f"Bearer {served.keys['pro']}"}
+    def post(path: str, body: dict, quote: bool = False, plan: str = "pro") -> SimpleNamespace:
+        headers = {"Authorization": f"Bearer {served.keys[plan]}"}
         if quote:
             headers["Zoetrope-Quote"] = "true"
         return answer(served.client.post(path, headers=headers, json={"prompt": "a ball rolls", **body}))
@@ -157,7 +171,7 @@ def on_video(served):
 def test_a_refusal_about_a_source_named_in_the_path_names_video_id(on_video, quote):
     """Remix, loop and recut take their source from the path: the plan's and the model's refusals
     about it said `video`, a field these requests do not have."""
-    long, over_model = on_video.video(30), on_video.video(75)
+    long, over_model = on_video.video(30), on_video.video(75, "studio")
     remix = on_video.post(f"/v1/videos/{long}/remix", {}, quote)
     assert (remix.status, remix.error["code"], remix.error["param"]) == (
         403,
@@ -174,7 +188,7 @@ def test_a_refusal_about_a_source_named_in_the_path_names_video_id(on_video, quo
         "video_id",
     )
     assert "Trim it to 19 s or less" in loop.error["message"]
-    model = on_video.post(f"/v1/videos/{over_model}/loop", {"seconds": "1"}, quote)
+    model = on_video.post(f"/v1/videos/{over_model}/loop", {"seconds": "1"}, quote, "studio")
     assert (model.status, model.error["code"], model.error["param"]) == (400, "invalid_request", "video_id")
     assert "trim it to 59 s or less" in model.error["message"]
     # The fixes they give, sent back: the source cut to the length named, then the task on it
@@ -185,17 +199,17 @@ def test_a_refusal_about_a_source_named_in_the_path_names_video_id(on_video, quo
 
 @pytest.mark.parametrize("quote", [False, True])
 def test_a_blend_with_no_room_names_video_a(on_video, quote):
-    def blend(a: float, b: float) -> SimpleNamespace:
-        ids = on_video.video(a), on_video.video(b)
+    def blend(a: float, b: float, plan: str = "pro") -> SimpleNamespace:
+        ids = on_video.video(a, plan), on_video.video(b, plan)
         return on_video.post(
-            "/v1/videos/blends", {"video_a": ids[0], "video_b": {"id": ids[1]}, "seconds": "1"}, quote
+            "/v1/videos/blends", {"video_a": ids[0], "video_b": {"id": ids[1]}, "seconds": "1"}, quote, plan
         )
 
     plan = blend(15, 10)
     assert (plan.status, plan.error["code"], plan.error["param"]) == (403, "duration_exceeds_plan", "video_a")
     assert "the two videos are already 25 s" in plan.error["message"]
     assert "Trim them to 19 s or less together" in plan.error["message"]
-    model = blend(40, 40)
+    model = blend(40, 40, "studio")
     assert (model.status, model.error["code"], model.error["param"]) == (400, "invalid_request", "video_a")
     assert blend(10, 9).status == 200  # the fix it gives: 19 s together
 
@@ -254,3 +268,37 @@ def test_every_suggested_length_is_accepted_when_sent_back(api, clip, seconds):
         assert r.error["param"] == "video"
         keep = float(re.search(r"--end ([0-9.]+)", r.error["message"]).group(1))
         assert api("/v1/videos/extensions", keep, seconds=seconds).status == 200
+
+
+def test_over_the_models_limit_and_the_plans_lower_one_the_plans_advice_is_answered(api):
+    """pro makes 20 s, the model 60 s: 2 s extended by 59 s was told the model's 'add at most 58 s',
+    and 58 s was then refused by the plan ('add at most 18 s'). Status and code are the plan's."""
+    r = api("/v1/videos/extensions", 2, seconds="59")
+    assert (r.status, r.error["code"], r.error["param"]) == (403, "duration_exceeds_plan", "seconds")
+    assert r.error["message"] == "pro allows up to 20 s; the result would be 61 s: add at most 18 s"
+    fix = re.search(r"add at most ([0-9.]+) s", r.error["message"]).group(1)
+    assert api("/v1/videos/extensions", 2, seconds=fix).status == 200  # the fix it gives
+    plus = api("/v1/videos/extensions", 2, plan="plus", seconds="59")
+    assert (plus.status, plus.error["code"]) == (403, "duration_exceeds_plan")
+    assert plus.error["message"].startswith(
+        "plus allows up to 10 s; the result would be 61 s: add at most 8 s"
+    )
+    assert api("/v1/videos/extensions", 2, plan="plus", seconds="8").status == 200
+    # A source over both: trimmed to what the plan's refusal says, not the model's 59 s.
+    video = api("/v1/videos/extensions", 75, seconds="1")
+    assert (video.status, video.error["code"], video.error["param"]) == (
+        403,
+        "duration_exceeds_plan",
+        "video",
+    )
+    keep = float(re.search(r"--end ([0-9.]+)", video.error["message"]).group(1))
+    assert keep == 19 and api("/v1/videos/extensions", keep, seconds="1").status == 200
+
+
+@pytest.mark.parametrize("quote", [False, True])
+def test_a_loop_over_both_limits_is_refused_by_the_plan_with_advice_that_is_accepted(on_video, quote):
+    clip = on_video.video(2)
+    r = on_video.post(f"/v1/videos/{clip}/loop", {"seconds": "59"}, quote)
+    assert (r.status, r.error["code"], r.error["param"]) == (403, "duration_exceeds_plan", "seconds")
+    assert r.error["message"].endswith("add at most 18 s")
+    assert on_video.post(f"/v1/videos/{clip}/loop", {"seconds": "18"}, quote).status == 200

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from zoetrope.backends.bundled import write_tiny_random_weights
 from zoetrope.cli import app
-from zoetrope.errors import InvalidRequest, ModerationBlocked
+from zoetrope.errors import InvalidRequest, ModerationBlocked, ZoetropeError
 from zoetrope.jobs.local import local_record_lookup
 from zoetrope.media import read_frames, write_mp4, write_png
 from zoetrope.safety import verify
@@ -129,23 +129,77 @@ def test_storyboard_from_toml_and_json(tmp_path):
 @pytest.mark.parametrize(
     ("args", "param"),
     [
-        (["remix", "CLIP", "x", "--strength", 1.5], "strength"),
-        (["remix", "CLIP", "x", "--strength-end", 2], "strength_end"),
-        (["extend", "CLIP", "--seconds", 59], "seconds"),
-        (["recut", "CLIP", "--start", 1, "--end", 0.5], "end"),
-        (["animate", "CLIP", "it spins"], "image"),
+        (["remix", "CLIP", "x", "--strength", 1.5], "--strength"),
+        (["remix", "CLIP", "x", "--strength-end", 2], "--strength-end"),
+        (["remix", "NOPE", "x"], "VIDEO"),
+        (["extend", "CLIP", "--seconds", 59], "--seconds"),
+        (["extend", "CLIP", "--seconds", -2], "--seconds"),
+        (["extend", "CLIP", "--seconds", 1, "--guidance", -1], "--guidance"),
+        (["extend", "NOPE", "--seconds", 1], "VIDEO"),
+        (["loop", "CLIP", "--seconds", 0], "--seconds"),
+        (["loop", "CLIP", "--seconds", 1, "--steps", 0], "--steps"),
+        (["blend", "CLIP", "NOPE"], "B"),
+        (["blend", "NOPE", "CLIP"], "A"),
+        (["blend", "CLIP", "CLIP", "--seconds", -1], "--seconds"),
+        (["recut", "CLIP", "--start", 1, "--end", 0.5], "--end"),
+        (["recut", "CLIP", "--start", -1, "--end", 1], "--start"),
+        (["recut", "CLIP", "--end", 1, "--extend", -1], "--extend"),
+        (["recut", "CLIP", "--end", 1, "--extend", 60], "--extend"),
+        (["recut", "NOPE", "--end", 1], "VIDEO"),
+        (["animate", "CLIP", "it spins"], "IMAGE"),
+        (["animate", "NOPE", "it spins"], "IMAGE"),
+        (["animate", "STILL", "it spins", "--seconds", 61], "--seconds"),
+        (["animate", "STILL", "it spins", "--seed", -1], "--seed"),
     ],
 )
 def test_bad_input_names_the_field(tmp_path, clip, args, param):
-    result = invoke(*[clip if a == "CLIP" else a for a in args], "-o", tmp_path / "x.mp4")
-    assert isinstance(result.exception, InvalidRequest), result.output
-    assert result.exception.param == param
+    """As the command has it (`--strength-end`, `B`), not as the request or the API does (`strength_end`, `target`)."""
+    still = write_png(tmp_path / "still.png", np.full((64, 64, 3), 90, np.uint8))
+    files = {"CLIP": clip, "STILL": still, "NOPE": tmp_path / "nope.mp4"}
+    result = invoke(*[files.get(a, a) for a in args], "-o", tmp_path / "x.mp4")
+    assert isinstance(result.exception, ZoetropeError), result.output  # InvalidMedia for a missing file
+    assert result.exception.param == param, result.exception.message
+    assert result.exception.param in typed_names(args[0])
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def typed_names(command: str) -> set[str]:
+    """What `command`'s user types: its options (`--strength-end`) and its arguments (`VIDEO`)."""
+    import typer.main
+
+    params = typer.main.get_command(app).commands[command].params
+    return {p.name.upper() for p in params if p.param_type_name == "argument"} | {
+        opt for p in params if p.param_type_name == "option" for opt in p.opts if opt.startswith("--")}
+
+
+def test_every_name_a_task_command_gives_its_errors_is_one_it_has():
+    from zoetrope.cli.tasks import TYPED_NAMES
+
+    for command, names in TYPED_NAMES.items():
+        for field, name in names.items():  # a storyboard's first prompt is its file's first card's
+            assert name in typed_names(command) or name == "cards[0].prompt", (command, field, name)
+
+
+@pytest.mark.parametrize("seconds", [-2, 0])
+def test_new_footage_that_is_not_more_than_0_says_so(tmp_path, clip, seconds):
+    """--seconds -2 was told 'a finite number 0 or more', and 0 then 'must be positive'."""
+    result = invoke("extend", clip, "--seconds", seconds, "-o", tmp_path / "x.mp4")
+    assert isinstance(result.exception, InvalidRequest) and result.exception.param == "--seconds"
+    assert "more than 0" in result.exception.message and "0 or more" not in result.exception.message
+
+
+def test_generate_seconds_0_to_a_video_name_says_it_makes_an_image(tmp_path):
+    result = invoke("generate", "a red ball", "--seconds", 0, "-o", tmp_path / "g0.mp4")
+    assert isinstance(result.exception, InvalidRequest) and result.exception.param == "--output"
+    message = result.exception.message
+    assert "must end in .png" in message and "--seconds 0" in message and "image" in message
+    assert "--seconds more than 0" in message and not (tmp_path / "g0.mp4").exists()
 
 
 def test_too_short_video_cannot_be_extended(tmp_path):
     short = write_mp4(tmp_path / "short.mp4", np.zeros((3, 64, 64, 3), np.uint8), fps=8)
     result = invoke("extend", short, "--backward", "-o", tmp_path / "x.mp4")
-    assert isinstance(result.exception, InvalidRequest) and result.exception.param == "video"
+    assert isinstance(result.exception, InvalidRequest) and result.exception.param == "VIDEO"
     assert "at least" in result.exception.message
 
 
@@ -232,7 +286,7 @@ def test_an_extension_is_signed_marked_and_recorded_as_its_own_generation(tmp_pa
         (["generate", "a red ball", "-o", "OUT/nodir/x.mp4"], "--output"),
         (["generate", "a red ball", "-o", "OUT/x.xyz"], "--output"),
         (["generate", "a red ball", "-o", "OUT"], "--output"),
-        (["animate", "STILL", "a ball", "--seconds", "nan"], "seconds"),
+        (["animate", "STILL", "a ball", "--seconds", "nan"], "--seconds"),
         (["remix", "CLIP", "a ball", "-o", "OUT/x.png"], "--output"),
     ],
 )
@@ -252,7 +306,7 @@ def test_a_storyboard_that_is_not_text_names_the_file(tmp_path):
     board = tmp_path / "board.toml"
     board.write_bytes(b"\xff\xfe bad utf8")
     result = invoke("storyboard", board, "-o", tmp_path / "s.mp4")
-    assert isinstance(result.exception, InvalidRequest) and result.exception.param == "file"
+    assert isinstance(result.exception, InvalidRequest) and result.exception.param == "FILE"
 
 
 @pytest.mark.parametrize(
@@ -304,3 +358,51 @@ def test_a_clip_of_another_aspect_is_extended_whole_between_bars(tmp_path):
     made = frames_of(out)
     assert made.shape == (16, 72, 126, 3)  # the model's 7:4, just large enough to hold the 4:3 clip
     assert np.abs(made[0, :, 15:111].astype(int) - webcam[0]).mean() < 6 and made[0, :, :12].max() < 40
+
+
+def test_a_storyboard_never_writes_over_a_cards_image(tmp_path):
+    """`-o` naming a card's still was written over it (only the storyboard file was checked)."""
+    board_dir = tmp_path / "sb"
+    board_dir.mkdir()
+    still = board_dir / "still.mp4"  # a PNG, whatever its name says: read as the still it is
+    still.write_bytes(write_png(tmp_path / "still.png", np.full((64, 64, 3), 90, np.uint8)).read_bytes())
+    before = still.read_bytes()
+    (board_dir / "b.toml").write_text('seconds = 1\n[[cards]]\nprompt = "a ball"\nstart = 0\nimage = "still.mp4"\n')
+    result = invoke("storyboard", board_dir / "b.toml", "--steps", 1, "-o", still)
+    assert isinstance(result.exception, InvalidRequest), result.output
+    assert result.exception.param == "--output" and "destroy the source" in result.exception.message
+    assert still.read_bytes() == before
+
+
+def test_a_cards_image_must_be_a_still(tmp_path, clip):
+    """A video as a card's image was taken silently by its first frame."""
+    board = tmp_path / "b.toml"
+    (tmp_path / "clip.mp4").write_bytes(Path(clip).read_bytes())
+    board.write_text('seconds = 1\n[[cards]]\nprompt = "a ball"\nstart = 0\nimage = "clip.mp4"\n')
+    result = invoke("storyboard", board, "--steps", 1, "-o", tmp_path / "s.mp4")
+    assert isinstance(result.exception, InvalidRequest), result.output
+    assert result.exception.param == "cards[0].image"
+    assert "PNG, JPEG or WebP" in result.exception.message and "extract a frame" in result.exception.message
+    assert not (tmp_path / "s.mp4").exists()
+
+
+def test_a_storyboard_naming_its_card_video_as_output_exits_2_and_keeps_it(tmp_path, clip, tiny_weights):
+    """The audit's case, through the `zoetrope` command: it exited 0 and replaced clip.mp4."""
+    import os
+    import subprocess
+    import sys
+
+    board_dir = tmp_path / "sbdir"
+    board_dir.mkdir()
+    source = board_dir / "clip.mp4"
+    source.write_bytes(Path(clip).read_bytes())
+    (board_dir / "b.toml").write_text('seconds = 1\n[[cards]]\nprompt = "a ball"\nstart = 0\nimage = "clip.mp4"\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "zoetrope", "storyboard", "sbdir/b.toml", "--steps", "1", "-o", "sbdir/clip.mp4"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "ZOETROPE_WEIGHTS_DIR": str(tiny_weights)},
+    )
+    assert run.returncode == 2, run.stderr
+    assert "cards[0].image" in run.stderr and "error" in run.stderr
+    assert source.read_bytes() == Path(clip).read_bytes() and sorted(p.name for p in board_dir.iterdir()) == [
+        "b.toml", "clip.mp4"]

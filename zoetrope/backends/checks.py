@@ -19,6 +19,17 @@ MIN_BACKWARD_FRAMES = 8  # a backward extension holds the first 8 frames (two la
 MIN_JOIN_FRAMES = 4  # blend and loop hold the first 4 frames of what they lead into
 STEP_FRAMES = 4  # new footage comes in whole steps of the VAE's time stride
 SOURCE_TASKS = ("i2v", "extend", "extend_backward", "remix", "loop", "blend", "recut")
+NEW_FOOTAGE = ("extend", "extend_backward", "loop", "blend")  # `seconds` is footage added: more than 0
+
+
+class ResultTooLong(InvalidRequest):
+    """A result longer than the model makes (400 invalid_request, as any InvalidRequest). A caller
+    with a lower limit of its own (an account's plan) answers that limit's refusal instead: advice
+    that fits the model's limit alone would only be refused again by the lower one."""
+
+    def __init__(self, message: str, *, param: str, limit: float) -> None:
+        super().__init__(message, param=param)
+        self.limit = limit
 
 
 def extension_frames(seconds: float, fps: float) -> int:
@@ -66,7 +77,8 @@ def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> 
                              param="guidance")
     if not math.isfinite(req.seconds) or req.seconds < 0:
         name = "extend" if task == "recut" else "seconds"  # a re-cut's new footage is its `extend`
-        raise InvalidRequest(f"{name} must be a finite number 0 or more, got {req.seconds:g}", param=name)
+        accepted = "more than 0" if task in NEW_FOOTAGE else "0 or more"  # what the check below takes
+        raise InvalidRequest(f"{name} must be a finite number {accepted}, got {req.seconds:g}", param=name)
     if task in ("t2v", "i2v", "storyboard") and req.seconds * fps < 1 - 1e-9:
         raise InvalidRequest(f"seconds must be at least one frame ({1 / fps:.3g} s at {fps:g} fps) for a video, "
                              f"got {req.seconds:g}", param="seconds")
@@ -87,8 +99,8 @@ def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> 
             "try 1, or leave it out for the same strength throughout", param="strength_end")
     src_seconds = 0.0 if req.source is None else len(req.source) / fps
     new = req.seconds
-    if task in ("extend", "extend_backward", "loop", "blend") and not (math.isfinite(new) and new > 0):
-        raise InvalidRequest(f"seconds of new footage must be positive, got {new:g}", param="seconds")
+    if task in NEW_FOOTAGE and not (math.isfinite(new) and new > 0):
+        raise InvalidRequest(f"seconds of new footage must be more than 0, got {new:g}", param="seconds")
     if task in ("extend", "extend_backward"):
         need = MIN_EXTEND_FRAMES if task == "extend" else MIN_BACKWARD_FRAMES
         _long_enough(req.source, need, fps, "video", "to extend")
@@ -119,29 +131,29 @@ def _trim_how(end: float | None) -> str:
 
 
 def _too_long(task: str, total: float, source: float, new: float, fps: float, max_seconds: float) -> None:
-    """Refuse a result longer than `max_seconds`, naming what to change: `seconds` (`extend` for a
-    re-cut) with the most new footage that fits, in the whole steps of 4 frames it is made in; or,
-    when the source alone leaves no room for even one step (or a remix, as long as its source), the
-    source video itself, as no `seconds` would do."""
+    """Refuse a result longer than `max_seconds` (ResultTooLong), naming what to change: `seconds`
+    (`extend` for a re-cut) with the most new footage that fits, in the whole steps of 4 frames it is
+    made in; or, when the source alone leaves no room for even one step (or a remix, as long as its
+    source), the source video itself, as no `seconds` would do."""
     limit = f"the limit is {max_seconds:g} s"
     if task not in SOURCE_TASKS or task == "i2v":  # `seconds` is the whole video
-        raise InvalidRequest(f"the result would be {total:.1f} s; {limit}: ask for {max_seconds:.1f} s or fewer",
-                             param="seconds")
+        raise ResultTooLong(f"the result would be {total:.1f} s; {limit}: ask for {max_seconds:.1f} s or fewer",
+                            param="seconds", limit=max_seconds)
     if task == "remix":
         target = math.floor(max_seconds * fps + 1e-6) / fps
-        raise InvalidRequest(
+        raise ResultTooLong(
             f"video is {source:.1f} s and a remix keeps its source's length; {limit}: trim it to {target:g} s or "
-            f"less first ({_trim_how(target)}) or use a shorter clip", param="video")
+            f"less first ({_trim_how(target)}) or use a shorter clip", param="video", limit=max_seconds)
     field = "extend" if task == "recut" else "seconds"
     fits = int(math.floor((max_seconds - source) * fps + 1e-6)) // STEP_FRAMES * STEP_FRAMES  # whole steps
     if fits >= STEP_FRAMES:
-        raise InvalidRequest(f"the result would be {total:.1f} s; {limit}: add at most {fits / fps:g} s",
-                             param=field)
+        raise ResultTooLong(f"the result would be {total:.1f} s; {limit}: add at most {fits / fps:g} s",
+                            param=field, limit=max_seconds)
     if task == "recut":  # the cut is what a re-cut chooses: end it earlier
         more = f", which leaves no room for {new:g} s more" if new > 0 else ""
-        raise InvalidRequest(
+        raise ResultTooLong(
             f"the cut keeps {source:.2f} s{more}; {limit}: end the cut earlier"
-            f"{', or leave extend out' if new > 0 else ''}", param="end")
+            f"{', or leave extend out' if new > 0 else ''}", param="end", limit=max_seconds)
     clips, them = ("the two videos are", "them") if task == "blend" else ("video is", "it")
     keep = math.floor((max_seconds - new) * fps + 1e-6) / fps  # a source that leaves room for what is asked
     if keep > 0:
@@ -150,8 +162,8 @@ def _too_long(task: str, total: float, source: float, new: float, fps: float, ma
     else:
         fix = f"trim {them} first ({_trim_how(None)}) and add less: together at most {max_seconds:g} s"
     what = {"loop": "loop", "blend": "blend"}.get(task, "extension")
-    raise InvalidRequest(f"{clips} already {source:.1f} s; {limit} for the whole result, so no {what} fits: {fix}",
-                         param="video")
+    raise ResultTooLong(f"{clips} already {source:.1f} s; {limit} for the whole result, so no {what} fits: {fix}",
+                        param="video", limit=max_seconds)
 
 
 def _check_frames(frames, param: str) -> None:

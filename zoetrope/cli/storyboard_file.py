@@ -8,7 +8,7 @@
     [[cards]]
     prompt = "a blue square falls"
     start = 4
-    image = "square.png"   # optional, a path relative to this file: the segment starts on this still
+    image = "square.png"   # optional: a PNG/JPEG/WebP still, relative to this file; the segment starts on it
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Storyboard:
     cards: tuple[StoryCard, ...]
     seconds: float
     size: tuple[int, int]  # (width, height)
+    images: tuple[Path, ...] = ()  # the stills the cards name: inputs a command must not write over
 
 
 def read_storyboard(path: Path) -> Storyboard:
@@ -61,14 +62,17 @@ def read_storyboard(path: Path) -> Storyboard:
         _known(data, BOARD_KEYS, "", path)
     if not isinstance(raw, list) or not raw:
         raise InvalidRequest(f"{path} needs a list of cards, each with prompt and start", param="cards")
-    cards = tuple(_card(path, i, c) for i, c in enumerate(raw))
+    read = [_card(path, i, c) for i, c in enumerate(raw)]
+    cards = tuple(card for card, _ in read)
+    images = tuple(image for _, image in read if image is not None)
     seconds = data.get("seconds", max(c.start for c in cards) + DEFAULT_LAST_SECONDS)
     if not isinstance(seconds, int | float) or isinstance(seconds, bool):
         raise InvalidRequest(f"seconds must be a number, got {seconds!r}", param="seconds")
-    return Storyboard(cards, float(seconds), _size(str(data.get("size", "64x64"))))
+    return Storyboard(cards, float(seconds), _size(str(data.get("size", "64x64"))), images)
 
 
-def _card(path: Path, i: int, raw: object) -> StoryCard:
+def _card(path: Path, i: int, raw: object) -> tuple[StoryCard, Path | None]:
+    """The card, and the path of the still it names (None for none)."""
     where = f"cards[{i}]"
     if not isinstance(raw, dict):
         raise InvalidRequest(f"{where} must be a table with prompt and start", param=where)
@@ -78,12 +82,21 @@ def _card(path: Path, i: int, raw: object) -> StoryCard:
         raise InvalidRequest(f"{where}.prompt must be text", param=f"{where}.prompt")
     if not isinstance(start, int | float) or isinstance(start, bool):
         raise InvalidRequest(f"{where}.start must be a number of seconds, got {start!r}", param=f"{where}.start")
-    image = None
+    image, file = None, None
     if raw.get("image"):
         from zoetrope.media import read_frames
+        from zoetrope.media.sources import load
 
-        image = read_frames(path.parent / str(raw["image"]), param=f"{where}.image").frames[0]
-    return StoryCard(prompt=prompt, start=float(start), image=image)
+        file = path.parent / str(raw["image"])
+        # A still only, known by its first bytes before anything is decoded: a video's first frame
+        # taken without a word would hide that the card names the wrong file.
+        if load(file, param=f"{where}.image").format == "mp4":
+            raise InvalidRequest(
+                f"{where}.image {raw['image']} is a video; a card starts on a still image: give a PNG, JPEG "
+                f"or WebP, or extract a frame first (ffmpeg -i {raw['image']} -frames:v 1 frame.png)",
+                param=f"{where}.image")
+        image = read_frames(file, param=f"{where}.image").frames[0]
+    return StoryCard(prompt=prompt, start=float(start), image=image), file
 
 
 def _size(size: str) -> tuple[int, int]:

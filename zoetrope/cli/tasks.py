@@ -6,15 +6,16 @@ the API's worker makes) and streams the frames into the MP4 as they are decoded.
 
 from __future__ import annotations
 
+import functools
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 import typer
 
 from zoetrope.cli import app
-from zoetrope.errors import InvalidRequest
+from zoetrope.errors import InvalidRequest, ZoetropeError
 
 PROMPT_HELP = "what the new footage shows (empty: carry on with what the video shows)"
 _SEED = typer.Option(0, help="random seed")
@@ -76,6 +77,10 @@ def check_output(out: Path, suffixes: tuple[str, ...] = VIDEO_SUFFIXES, inputs: 
         raise InvalidRequest(f"-o {out} is a directory; give a file name such as {out / ('out' + suffixes[0])}",
                              param="--output")
     if out.suffix.lower() not in suffixes:
+        if suffixes == (".png",):  # `generate --seconds 0` and `image`: an -o of a video's name says why not
+            raise InvalidRequest(
+                f"-o {out} must end in .png: --seconds 0 (as `image`) makes one image, written as a PNG; "
+                "for a video, use `generate` with --seconds more than 0", param="--output")
         raise InvalidRequest(f"-o {out} must end in {' or '.join(suffixes)}", param="--output")
     for source in inputs:
         if out.exists() and source.exists() and out.resolve() == source.resolve():
@@ -157,20 +162,48 @@ def _request(backend, frames: np.ndarray, **kw):
     return GenerationRequest(width=w, height=h, source=frames, **kw)
 
 
-def _check(backend, request, names: dict[str, str] | None = None) -> None:
-    """Refuse bad input before the weights load, naming the argument as the command calls it (`names`
-    maps the request's field to it: blend's clips are A and B)."""
+def _check(backend, request) -> None:
+    """Refuse bad input before the weights load (the API's checks: `_typed` names the fields as typed)."""
     from zoetrope.backends.checks import check_request
 
-    try:
-        check_request(request, fps=backend.capabilities.fps, max_seconds=backend.capabilities.max_seconds)
-    except InvalidRequest as e:
-        if not names or e.param not in names:
+    check_request(request, fps=backend.capabilities.fps, max_seconds=backend.capabilities.max_seconds)
+
+
+# What each command calls the fields its errors name (the request's, the media readers', the prompt
+# check's): the option or argument as the user typed it. A name not here is already the command's
+# (`--output`) or the storyboard file's (`size`, `cards[1].start`).
+_TUNING = {"seed": "--seed", "steps": "--steps", "guidance": "--guidance"}
+_ON_VIDEO = {"video": "VIDEO", "prompt": "--prompt", **_TUNING}
+TYPED_NAMES: dict[str, dict[str, str]] = {
+    "animate": {"image": "IMAGE", "input_reference": "IMAGE", "prompt": "PROMPT", "seconds": "--seconds", **_TUNING},
+    "extend": {**_ON_VIDEO, "seconds": "--seconds"},
+    "loop": {**_ON_VIDEO, "seconds": "--seconds"},
+    "blend": {**_ON_VIDEO, "video": "A", "video_b": "B", "seconds": "--seconds"},
+    "remix": {**_ON_VIDEO, "prompt": "PROMPT", "strength": "--strength", "strength_end": "--strength-end"},
+    "recut": {**_ON_VIDEO, "start": "--start", "end": "--end", "extend": "--extend"},
+    # the request's prompt is the first card's; `seconds` and `size` are the file's own keys
+    "storyboard": {"file": "FILE", "prompt": "cards[0].prompt", **_TUNING},
+}
+
+
+def _typed(command: Callable[..., None]) -> Callable[..., None]:
+    """The command, its errors naming each field as it has it (`--strength-end`, `VIDEO`, blend's `A`
+    and `B`), not as the request or the API calls it (`strength_end`, `video`, `video_b`)."""
+    names = TYPED_NAMES[command.__name__]
+
+    @functools.wraps(command)  # typer reads the wrapped signature: the options stay the command's
+    def run(*args, **kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except ZoetropeError as e:
+            e.param = names.get(e.param or "", e.param)
             raise
-        raise InvalidRequest(e.message, param=names[e.param]) from None
+
+    return run
 
 
 @app.command()
+@_typed
 def animate(
     image: Path = typer.Argument(..., help="PNG/JPEG/WebP still: the first frame (any size; fitted to the model)"),
     prompt: str = typer.Argument(..., help="how it moves"),
@@ -195,6 +228,7 @@ def animate(
 
 
 @app.command()
+@_typed
 def extend(
     video: Path = typer.Argument(..., help="the MP4 to extend"),
     seconds: float = typer.Option(4.0, help="seconds of new footage"),
@@ -216,6 +250,7 @@ def extend(
 
 
 @app.command()
+@_typed
 def loop(
     video: Path = typer.Argument(..., help="the MP4 to make loop"),
     seconds: float = typer.Option(1.5, help="seconds of the transition from the end back into the start"),
@@ -234,6 +269,7 @@ def loop(
 
 
 @app.command()
+@_typed
 def blend(
     a: Path = typer.Argument(..., help="the first clip"),
     b: Path = typer.Argument(..., help="the clip to lead into"),
@@ -245,14 +281,15 @@ def blend(
     """Join two clips: A, a transition from A's end into B's start, then B."""
     check_output(output, inputs=(a, b))
     backend = _backend()
-    first, second = read_video(a, backend.capabilities, "video"), read_video(b, backend.capabilities, "target")
+    first, second = read_video(a, backend.capabilities, "A"), read_video(b, backend.capabilities, "B")
     req = _request(backend, first, prompt=prompt, task="blend", target=second, seconds=seconds, seed=seed,
                    steps=steps, guidance=guidance)
-    _check(backend, req, {"video": "A", "video_b": "B"})
+    _check(backend, req)
     release_video(backend, req, output, size=(first.shape[2], first.shape[1]), label="blending", parent=a)
 
 
 @app.command()
+@_typed
 def remix(
     video: Path = typer.Argument(..., help="the MP4 to remix"),
     prompt: str = typer.Argument(..., help="the new prompt"),
@@ -278,6 +315,7 @@ def remix(
 
 
 @app.command()
+@_typed
 def recut(
     video: Path = typer.Argument(..., help="the MP4 to cut"),
     start: float = typer.Option(0.0, help="first second kept"),
@@ -298,6 +336,7 @@ def recut(
 
 
 @app.command()
+@_typed
 def storyboard(
     file: Path = typer.Argument(..., help="TOML or JSON: seconds, size, and \\[\\[cards]] with prompt, start, image"),
     seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
@@ -311,6 +350,7 @@ def storyboard(
     check_output(output, inputs=(file,))
     backend = _backend()
     board = read_storyboard(file)
+    check_output(output, inputs=(file, *board.images))  # a card's still is an input too
     # `generate`'s rule: a size of an aspect the model makes, else an error naming `size`
     plan = plan_size("{}x{}".format(*board.size), backend.capabilities, backend.name)
     w, h = plan.native_width, plan.native_height

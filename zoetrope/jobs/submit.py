@@ -27,7 +27,14 @@ from zoetrope.access.entitlements import check_request as check_plan
 from zoetrope.access.keys import Principal
 from zoetrope.access.pricing import price
 from zoetrope.backends.base import GenerationRequest, StoryCard
-from zoetrope.backends.checks import check_request, check_seed, extension_frames, trim_frames, whole_frames
+from zoetrope.backends.checks import (
+    ResultTooLong,
+    check_request,
+    check_seed,
+    extension_frames,
+    trim_frames,
+    whole_frames,
+)
 from zoetrope.backends.registry import Registry
 from zoetrope.config import get_config
 from zoetrope.db import batched_write, transaction
@@ -255,6 +262,7 @@ def submit_once(
     webhooks.record_target(params)  # the event goes where this process says, whichever worker finishes
     if options:
         params["options"] = options
+    too_long: ResultTooLong | None = None  # the model's length refusal, answered once the plan's is known
     if image:
         total = 0.0
     elif req.task in SOURCE_TASKS or req.task == "storyboard":
@@ -267,8 +275,11 @@ def submit_once(
             new = extension_frames(new, caps.fps) / caps.fps
         elif req.task == "storyboard" and math.isfinite(new) and new > 0:
             new = whole_frames(new, caps.fps) / caps.fps  # as text to video: the frames made
-        with _naming_source(req):
-            _check(req, caps, sizing, new, source_frames, target, cards)
+        try:
+            with _naming_source(req):
+                _check(req, caps, sizing, new, source_frames, target, cards)
+        except ResultTooLong as e:
+            too_long = e
         params["new_seconds"] = new
         total = _total(req.task, new, source_seconds, source_frames, target, options, caps.fps)
     else:
@@ -287,6 +298,14 @@ def submit_once(
         new_seconds=params.get("new_seconds") if req.task in NEW_FOOTAGE else None,
         fps=caps.fps,  # new footage comes in whole steps of frames: what the plan may suggest adding
     )
+    if too_long is not None:
+        plan = principal.plan
+        if plan.max_seconds is not None and plan.max_seconds < too_long.limit:
+            # Over the model's limit and the plan's lower one: the plan's refusal (403) says what it
+            # accepts; the model's ("add at most 58 s") would only be refused again by the plan.
+            with _naming_source(req):
+                check_plan(get_config(), plan, summary)
+        raise too_long
     if quote:  # the plan's own limits too (its funds and free slots are the moment's, not the price's)
         check_model_allowed(principal, summary.model)
         with _naming_source(req):
