@@ -107,9 +107,9 @@ def test_s3_refusing_connections_for_a_while(deployment):
         ids = _submit(deployment, 6)
         wait_until(lambda: _running(deployment, ids), WAIT, "a running job")
         deployment.s3.stop()
-    try:  # the held jobs finish generating and cannot store their video: they are set back
+    try:  # the held jobs finish generating and cannot store their video: they are queued again
         set_back = wait_until(
-            lambda: [j for j in _jobs(deployment, ids) if j.status == "in_progress" and j.worker_id is None],
+            lambda: [j for j in _jobs(deployment, ids) if j.status == "queued" and j.attempts >= 1],
             WAIT,
             "a job set back by the storage outage",
         )
