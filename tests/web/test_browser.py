@@ -381,3 +381,122 @@ def test_a_plan_with_two_lanes_chooses_one_on_the_create_page(page, warm_studio)
     bob.wait_for_url("**/create")
     assert bob.locator("select[name=lane]").count() == 0  # plus: relaxed only
     bob.context.close()
+
+
+def _storyboard(page, name: str = "alice"):
+    """The Storyboard page of a pro account (20 s at most), its two default cards priced."""
+    page.sign_in(name)
+    sb = page.goto("/storyboard")
+    sb.select_option("#sb-resolution", "480")
+    _price(sb, "#sb-price", r"^\d+ credits \(8 s at 854x480\)$")  # cards at 0 s and 4 s
+    return sb
+
+
+def _starts(sb) -> list[str]:
+    return sb.locator("#cards [name=start]").evaluate_all("els => els.map(e => e.value)")
+
+
+def test_a_storyboard_stays_renderable_after_its_first_card_is_removed(page, studio):
+    sb = _storyboard(page)
+    sb.locator("#cards li").nth(0).locator("[data-remove]").click()
+    assert sb.locator("#cards li").count() == 1
+    assert sb.locator("#cards [name=prompt]").input_value() == "The ball bounces twice"
+    assert _starts(sb) == ["0"]  # the card left takes the first slot: the board starts at 0
+    _price(sb, "#sb-price", r"^\d+ credits \(8 s at 854x480\)$")  # the API quotes it: renderable
+
+    # Three cards (0, 4, 8 s): removing the middle one keeps the order, and the slots from 0 on.
+    sb.click("#sb-add")
+    sb.click("#sb-add")
+    sb.locator("#cards [name=prompt]").nth(1).fill("The ball rolls away")
+    sb.locator("#cards [name=prompt]").nth(2).fill("The ball stops")
+    assert _starts(sb) == ["0", "4", "8"]
+    sb.locator("#cards li").nth(1).locator("[data-remove]").click()
+    assert sb.locator("#cards [name=prompt]").evaluate_all("els => els.map(e => e.value)") == [
+        "The ball bounces twice",
+        "The ball stops",
+    ]
+    assert _starts(sb) == ["0", "4"]
+    _price(sb, "#sb-price", r"^\d+ credits \(12 s at 854x480\)$")
+    assert page.errors == []
+
+
+def test_add_makes_no_storyboard_card_at_or_past_the_plans_longest_video(page, studio):
+    sb = _storyboard(page)
+    assert sb.locator("#sb-seconds").get_attribute("data-max") == "20"  # pro
+    for _ in range(3):
+        sb.click("#sb-add")
+    assert _starts(sb) == ["0", "4", "8", "12", "16"]
+    assert sb.locator("#sb-seconds").input_value() == "20"
+    sb.click("#sb-add")  # a card at 20 s could never render within 20 s: none is added, and why is said
+    assert _starts(sb) == ["0", "4", "8", "12", "16"]
+    error = sb.locator("#sb-error")
+    error.wait_for()
+    assert error.inner_text() == "the board is at your plan's 20 s; remove a card or shorten one"
+    assert sb.locator("#sb-seconds").input_value() == "20"
+    page.shot("storyboard-full")
+
+    sb.locator("#cards li").nth(4).locator("[data-remove]").click()  # room again: the message goes
+    error.wait_for(state="hidden")
+    sb.click("#sb-add")
+    assert _starts(sb) == ["0", "4", "8", "12", "16"]
+    assert page.errors == []
+
+
+def test_an_emptied_storyboard_start_is_an_error_not_zero(page, studio):
+    sb = _storyboard(page)
+    sent = _sent(sb)
+    start = sb.locator("#cards li").nth(1).locator("[name=start]")
+    start.fill("")
+    start.dispatch_event("change")
+    message = "card 2 needs a start second"
+    sb.wait_for_function("m => document.getElementById('sb-price').textContent === m", arg=message)
+    assert start.get_attribute("aria-invalid") == "true"
+    sb.click("#sb-render")
+    error = sb.locator("#sb-error")
+    error.wait_for()
+    assert error.inner_text() == message
+    assert sb.locator("#sb-out .tile").count() == 0
+    assert not [r for r in sent if r[1] == "v1/videos/storyboards" and not r[2]]
+
+    start.fill("4")
+    start.dispatch_event("change")
+    _price(sb, "#sb-price", r"^\d+ credits \(8 s at 854x480\)$")
+    assert start.get_attribute("aria-invalid") == "false"
+    assert page.errors == []
+
+
+def test_a_page_whose_session_ended_says_so_and_signs_in_back_to_it(page, studio):
+    """Signed out in another tab, the Create page's next API call says the session ended (not the API's
+    words about keys), with a link that signs in again and comes back to the page."""
+    create = _sign_up(page, "session-ended@example.com")
+    create.wait_for_function("() => document.getElementById('cost').textContent !== '…'")
+    other = create.context.new_page()  # another tab of the same browser signs out
+    other.goto(studio.url + "/account")
+    other.click("header form[action='/signout'] button")
+    other.wait_for_url("**/signin")
+    other.close()
+
+    ended = "Your session has ended: sign in again"
+    back = "/signin?next=%2Fcreate"
+    create.select_option("select[name=seconds]", "4")  # a change asks the API for the price
+    create.wait_for_function("m => document.getElementById('cost').textContent === m", arg=ended)
+    banner = create.locator("#session-ended")
+    assert banner.inner_text() == ended and banner.get_attribute("role") == "alert"
+    assert banner.locator("a").get_attribute("href") == back
+    create.fill("textarea[name=prompt]", "a red ball")
+    create.click("#create button[type=submit]")
+    error = create.locator("#create-error")
+    error.wait_for()
+    assert error.inner_text() == ended and error.locator("a").get_attribute("href") == back
+    assert "Bearer" not in create.locator("main").inner_text()
+    assert create.locator("#session-ended").count() == 1 and create.locator("#jobs .tile").count() == 0
+    page.shot("session-ended")
+
+    banner.locator("a").click()
+    create.wait_for_url("**/signin?next=*")
+    create.fill("input[name=email]", "session-ended@example.com")
+    create.fill("input[name=password]", PASSWORD)
+    create.click("button[type=submit]")
+    create.wait_for_url("**/create")
+    _price(create, "#cost", r"^\d+ credits \(")
+    assert all(re.search(r"status of 401", e) for e in page.errors), page.errors
