@@ -152,3 +152,20 @@ def test_cli_verifies_a_local_file_over_the_upload_limit(tmp_path, monkeypatch):
     # A file someone sends (the API, MCP) is still held to the upload limit.
     with pytest.raises(InvalidMedia, match="over the upload limit"):
         verify(path)
+
+
+def test_cli_verifies_a_local_still_over_the_upload_limit(tmp_path, monkeypatch):
+    from zoetrope.media import encode_png
+    from zoetrope.settings import get_settings
+
+    still = embed_watermark(clip(1005, 128)[:1], "video_still")[0]  # one frame the mark reads in
+    path = tmp_path / "still.png"
+    path.write_bytes(encode_png(still))
+    monkeypatch.setenv("ZOETROPE_MAX_UPLOAD_BYTES", "1000")  # far below the PNG's size
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["verify", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["watermark"]["found"] and body["watermark"]["payload"] == payload_for("video_still").hex()
+    with pytest.raises(InvalidMedia, match="over the upload limit"):
+        verify(path)

@@ -12,8 +12,8 @@ import numpy as np
 
 from zoetrope.errors import InvalidMedia
 from zoetrope.media import read_video
-from zoetrope.media.decode import _reason, _rgb
-from zoetrope.media.sources import SUPPORTED, sniff
+from zoetrope.media.decode import _read_image, _reason, _rgb, _shrunk_image
+from zoetrope.media.sources import SUPPORTED, Upload, sniff
 from zoetrope.safety.provenance import C2PAReport, read_provenance
 from zoetrope.safety.watermark import WatermarkResult, detect_watermark, payload_for
 
@@ -93,8 +93,8 @@ def _local_pictures(path: Path) -> np.ndarray:
     fmt = sniff(head)
     if fmt is None:
         raise InvalidMedia(f"{path.name} is not a supported media file (expected {SUPPORTED})", param="file")
-    if fmt != "mp4":  # one picture: the upload limits are what a still that large meets anyway
-        return read_video(path, None, within=_WITHIN, param="file").frames
+    if fmt != "mp4":  # one picture, of any size in bytes (its pixel count is still checked)
+        return _shrunk_image(_read_image(Upload(format=fmt, name=path.name, path=path), "file"), _WITHIN)[None]
     try:
         container = av.open(str(path), mode="r")
     except av.FFmpegError as e:
