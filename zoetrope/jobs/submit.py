@@ -229,7 +229,7 @@ def submit_once(
     caps = registry.backend(entry.name).capabilities
     if req.task not in caps.tasks:
         if req.task == "i2v":
-            able = _models_that_do(registry, "i2v")
+            able = _models_that_do(registry, "i2v", principal)
             hint = f"ask for {' or '.join(able)}, or" if able else "no model on this server can;"
             raise UnsupportedByBackend(
                 f"{entry.name} cannot animate an image (input_reference); {hint} leave input_reference out",
@@ -389,14 +389,16 @@ def _naming_source(req: VideoRequest) -> Iterator[None]:
         raise
 
 
-def _models_that_do(registry: Registry, task: str) -> list[str]:
-    """The models of this server whose backend does `task` (those that cannot be built are left out)."""
+def _models_that_do(registry: Registry, task: str, principal: Principal) -> list[str]:
+    """The models of this server whose backend does `task` and that `principal`'s key may use (those
+    that cannot be built are left out): what a refusal may suggest instead."""
     able = []
     for name in registry.model_names():
         try:
+            check_model_allowed(principal, name)
             if task in registry.backend(name).capabilities.tasks:
                 able.append(name)
-        except Exception:  # a model that cannot be built is no suggestion
+        except Exception:  # a model this key may not use, or that cannot be built, is no suggestion
             continue
     return able
 
