@@ -167,7 +167,9 @@ def test_a_key_limited_to_a_model_that_cannot_animate_is_suggested_no_other(api)
     with transaction(api.engine, immediate=True) as s:  # a second key, for the stub model only
         api.tokens["cy"] = create_key(s, account_id, allowed_models=["stub-fast"])[1]
     files = {"input_reference": ("still.png", _png(64, 112), "image/png")}
-    r = api.post("cy", "/videos", data={"prompt": "it drifts", "model": "stub-fast", "seconds": "1"}, files=files)
+    r = api.post(
+        "cy", "/videos", data={"prompt": "it drifts", "model": "stub-fast", "seconds": "1"}, files=files
+    )
     error = _error(r, 400)
     assert error["param"] == "input_reference" and "zoetrope-mini" not in error["message"], error
     assert "leave input_reference out" in error["message"], error

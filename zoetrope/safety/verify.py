@@ -94,7 +94,8 @@ def _local_pictures(path: Path) -> np.ndarray:
     if fmt is None:
         raise InvalidMedia(f"{path.name} is not a supported media file (expected {SUPPORTED})", param="file")
     if fmt != "mp4":  # one picture, of any size in bytes (its pixel count is still checked)
-        return _shrunk_image(_read_image(Upload(format=fmt, name=path.name, path=path), "file"), _WITHIN)[None]
+        still = _read_image(Upload(format=fmt, name=path.name, path=path), "file")
+        return _shrunk_image(still, _WITHIN)[None]
     try:
         container = av.open(str(path), mode="r")
     except av.FFmpegError as e:
