@@ -66,6 +66,7 @@ def test_a_blend_with_no_room_names_the_videos():
     e = refused("pro", summary(25, "blend", new_seconds=1))
     assert e.param == "video" and "the two videos are already 24 s" in e.message
     assert "Trim them to 19 s or less together" in e.message
+    assert "--end 19" not in e.message  # two clips: no one cut of one file is the fix
 
 
 def test_a_recut_over_the_limit_names_its_range_not_seconds():

@@ -209,6 +209,7 @@ def test_a_blend_with_no_room_names_video_a(on_video, quote):
     assert (plan.status, plan.error["code"], plan.error["param"]) == (403, "duration_exceeds_plan", "video_a")
     assert "the two videos are already 25 s" in plan.error["message"]
     assert "Trim them to 19 s or less together" in plan.error["message"]
+    assert "--end 19" not in plan.error["message"]  # two clips: no one cut of one file is the fix
     model = blend(40, 40, "studio")
     assert (model.status, model.error["code"], model.error["param"]) == (400, "invalid_request", "video_a")
     assert blend(10, 9).status == 200  # the fix it gives: 19 s together

@@ -73,6 +73,7 @@ def test_a_blend_of_two_videos_with_no_room_names_the_videos():
     e = refused(task="blend", source=clip(40), target=clip(30), seconds=1)
     assert e.param == "video" and "the two videos are already 70.0 s" in e.message
     assert "trim them to 59 s or less together" in e.message
+    assert "--end 59" not in e.message  # two clips: no one cut of one file is the fix
 
 
 def test_a_recut_names_extend_when_the_cut_fits_and_end_when_it_does_not():

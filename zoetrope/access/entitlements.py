@@ -10,13 +10,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from zoetrope.backends.checks import STEP_FRAMES, trim_how
 from zoetrope.config import Config, Plan
 from zoetrope.errors import EntitlementExceeded, InvalidRequest, QuotaExceeded
 
 IMAGE_TASKS = ("t2i",)
-# New footage (an extension, loop or blend) is made in whole steps of the VAE's 4 frames, as the
-# model's checks count it (zoetrope.backends.checks.STEP_FRAMES).
-STEP_FRAMES = 4
 
 
 @dataclass(frozen=True)
@@ -96,12 +94,6 @@ def _example_size(aspect: str, short_side: int) -> str:
     return f"{round(w * scale / 2) * 2}x{round(h * scale / 2) * 2}"
 
 
-def _trim_how(end: float | None) -> str:
-    """How to trim a source to `end` seconds (its first `end` seconds; None: to a length of one's choice)."""
-    cut = f"--start 0 --end {end:g}" if end is not None else "--start S --end E"
-    return f"POST /v1/videos/{{video_id}}/recut with start and end, or `zoetrope recut FILE {cut}` for a file"
-
-
 def _too_long(plan: Plan, req: RequestSummary) -> tuple[str, str]:
     """What a request longer than `plan.max_seconds` should change, and its field. When the source
     it starts from leaves no room (a remix keeps its length; an extension adds at least a frame, a
@@ -111,7 +103,7 @@ def _too_long(plan: Plan, req: RequestSummary) -> tuple[str, str]:
     if req.task == "remix":  # as long as its source, frame for frame: `seconds` cannot change it
         return (
             f"{head}, and a remix keeps its source's length: the video is {req.seconds:g} s. Trim it to "
-            f"{limit:g} s or less first ({_trim_how(limit)}) or use a shorter clip",
+            f"{limit:g} s or less first ({trim_how(limit)}) or use a shorter clip",
             "video",
         )
     if req.task == "recut":  # the kept range plus `extend`: the range is what a recut chooses
@@ -135,13 +127,13 @@ def _too_long(plan: Plan, req: RequestSummary) -> tuple[str, str]:
     target = limit - new  # the source that leaves room for the footage asked
     if req.fps:  # in whole frames, as a recut keeps them
         target = math.floor(target * req.fps + 1e-6) / req.fps
-    if target > 1e-6:
-        fix = (
-            f"Trim {them} to {target:g} s or less{together} first ({_trim_how(target)}) or use a shorter clip"
-        )
+    if target > 1e-6 and req.task == "blend":  # two clips: which to shorten, and how much, is the caller's
+        fix = f"Trim {them} to {target:g} s or less together first ({trim_how(None)}) or use shorter clips"
+    elif target > 1e-6:
+        fix = f"Trim {them} to {target:g} s or less first ({trim_how(target)}) or use a shorter clip"
     else:
         fix = (
-            f"Trim {them} first ({_trim_how(None)}) and add less: the source{together} and what is added "
+            f"Trim {them} first ({trim_how(None)}) and add less: the source{together} and what is added "
             f"must come to {limit:g} s or less"
         )
     return f"{head}, and {clips} already {source:g} s: no {what} fits. {fix}", "video"

@@ -124,8 +124,9 @@ def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> 
         _too_long(task, total, src_seconds, new, fps, max_seconds)
 
 
-def _trim_how(end: float | None) -> str:
-    """How to keep a video's first `end` seconds (None: a range of one's choice) before a task on it."""
+def trim_how(end: float | None) -> str:
+    """How to keep a video's first `end` seconds (None: a range of one's choice) before a task on it;
+    the plan's refusals (zoetrope.access.entitlements) give the same advice."""
     cut = f"--start 0 --end {end:g}" if end is not None else "--start S --end E"
     return f"POST /v1/videos/{{video_id}}/recut with start and end, or `zoetrope recut FILE {cut}` for a file"
 
@@ -143,7 +144,7 @@ def _too_long(task: str, total: float, source: float, new: float, fps: float, ma
         target = math.floor(max_seconds * fps + 1e-6) / fps
         raise ResultTooLong(
             f"video is {source:.1f} s and a remix keeps its source's length; {limit}: trim it to {target:g} s or "
-            f"less first ({_trim_how(target)}) or use a shorter clip", param="video", limit=max_seconds)
+            f"less first ({trim_how(target)}) or use a shorter clip", param="video", limit=max_seconds)
     field = "extend" if task == "recut" else "seconds"
     fits = int(math.floor((max_seconds - source) * fps + 1e-6)) // STEP_FRAMES * STEP_FRAMES  # whole steps
     if fits >= STEP_FRAMES:
@@ -156,11 +157,12 @@ def _too_long(task: str, total: float, source: float, new: float, fps: float, ma
             f"{', or leave extend out' if new > 0 else ''}", param="end", limit=max_seconds)
     clips, them = ("the two videos are", "them") if task == "blend" else ("video is", "it")
     keep = math.floor((max_seconds - new) * fps + 1e-6) / fps  # a source that leaves room for what is asked
-    if keep > 0:
-        together = " together" if task == "blend" else ""
-        fix = f"trim {them} to {keep:g} s or less{together} first ({_trim_how(keep)}) or use a shorter clip"
+    if keep > 0 and task == "blend":  # two clips: which to shorten, and by how much, is the caller's
+        fix = f"trim {them} to {keep:g} s or less together first ({trim_how(None)}) or use shorter clips"
+    elif keep > 0:
+        fix = f"trim {them} to {keep:g} s or less first ({trim_how(keep)}) or use a shorter clip"
     else:
-        fix = f"trim {them} first ({_trim_how(None)}) and add less: together at most {max_seconds:g} s"
+        fix = f"trim {them} first ({trim_how(None)}) and add less: together at most {max_seconds:g} s"
     what = {"loop": "loop", "blend": "blend"}.get(task, "extension")
     raise ResultTooLong(f"{clips} already {source:.1f} s; {limit} for the whole result, so no {what} fits: {fix}",
                         param="video", limit=max_seconds)
