@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from bisect import bisect_right
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -19,14 +20,30 @@ from zoetrope.safety.normalize import normalize, unmasked
 
 # Endings every listed word may carry ("stab" matches "stabs", "stabbed", "stabbing").
 _ENDINGS = r"(?:s|es|d|ed|ing|er|ers|y)?"
+# A name's only ending: a plural or a possessive typed without its apostrophe ("the bidens",
+# "putins face"); "trumped" and "trumping" name no one.
+_NAME_ENDINGS = r"s?"
+# How near an excusing word must be to the listed word it excuses, in word positions: adjacent
+# is 1, so "a statue of a nude" (3) is excused and "a nude selfie in the gallery" (4) is not.
+_NEAR = 3
 
 
 class Excused(BaseModel):
     """Words of a category that fire only where the prompt gives them no ordinary sense: the
-    same word list (`terms`, or one `all_of` group), not firing where a word of `by` is present
-    (a gallery or a statue for "nude", a river or a goddess for "isis", a punk band for
-    "hardcore") unless a word of `never_with` is present too (a bed, "glorifying"), which
-    makes the setting no excuse. The semantic layer reads every prompt regardless."""
+    same word list (`terms`, or one `all_of` group), not firing where a word of `by` stands
+    next to them (a statue or a bronze for "nude", "river isis" or "temple of isis", a punk
+    band for "hardcore") unless a word of `never_with` is anywhere in the prompt (a bed, a
+    selfie, "glorifying"), which makes the setting no excuse.
+
+    Next to means within `_NEAR` (3) word positions: "a bronze nude" and "a statue of a nude"
+    are excused, "naked sunbathing on the beach, a renaissance statue far off" is not. Every
+    occurrence of a listed word needs its own excuse ("a bronze nude by the lake and later
+    nude dancing at the beach" fires); for an `all_of` group the excuse must stand next to the
+    word of its first list (the group named: "a museum exhibit on nazi propaganda"), and the
+    group fires wherever that word has none. Prefer a compound that holds the listed word
+    ("blue tits", "nude painting*") to a common word alone ("blue", "painting"): the compound
+    excuses nothing else near it.
+    The semantic layer reads every prompt regardless."""
 
     terms: list[str] = Field(default_factory=list)
     all_of: list[list[str]] = Field(default_factory=list)
@@ -45,7 +62,7 @@ class Category(BaseModel):
     )
     inflect: bool = Field(
         default=True,
-        description="whether the last word of a term also takes s/ed/ing/er endings (not for names)",
+        description="whether the last word of a term also takes ed/ing/er endings; without, only a bare s (names)",
     )
     semantic_needs: list[str] = Field(
         default_factory=list, description="words one of which a prompt must hold for a semantic hit to count"
@@ -83,16 +100,17 @@ def _letters(word: str) -> str:
     return "".join(parts)
 
 
-def _pattern(terms: list[str], *, inflect: bool = True) -> re.Pattern[str] | None:
-    """One regex matching any of `terms` as whole words of normalised text; with `inflect`, the
-    last word of each also takes the usual endings (without, "trump" is not "trumped")."""
+def _pattern(terms: list[str], *, endings: str = _ENDINGS) -> re.Pattern[str] | None:
+    """One regex matching any of `terms` as whole words of normalised text, the last word of
+    each also taking `endings` (the usual ones; `_NAME_ENDINGS`: "trump" is "trumps", not
+    "trumped"; "": the word as written)."""
     alternatives = []
     for term in terms:
         raw_words = term.split()
         parts = []
         for i, raw in enumerate(raw_words):
-            # `*` may end any word ("gouge* out"); the last word also takes the usual endings.
-            default = _ENDINGS if inflect and i == len(raw_words) - 1 else ""
+            # `*` may end any word ("gouge* out"); the last word also takes the endings.
+            default = endings if i == len(raw_words) - 1 else ""
             ending = {"*": r"[a-z0-9*]*", "!": ""}.get(raw[-1:], default)
             words = normalize(raw.rstrip("*!")).split()
             if words:
@@ -109,19 +127,22 @@ class RuleSet:
 
     def __init__(self, policy: Policy) -> None:
         self._benign = _pattern(policy.benign_phrases)
-        self._terms = {name: _pattern(c.terms, inflect=c.inflect) for name, c in policy.categories.items()}
+        endings = {name: _ENDINGS if c.inflect else _NAME_ENDINGS for name, c in policy.categories.items()}
+        self._terms = {
+            name: _pattern(c.terms, endings=endings[name]) for name, c in policy.categories.items()
+        }
         self._groups = {
-            name: [_group(group, inflect=c.inflect) for group in c.all_of]
+            name: [_group(group, endings=endings[name]) for group in c.all_of]
             for name, c in policy.categories.items()
         }
         # Per category: (terms, all_of group, by, never_with) of each `excused` entry.
         self._excused = {
             name: [
                 (
-                    _pattern(e.terms, inflect=c.inflect),
-                    _group(e.all_of, inflect=c.inflect),
-                    _pattern(e.by, inflect=False),
-                    _pattern(e.never_with, inflect=False),
+                    _pattern(e.terms, endings=endings[name]),
+                    _group(e.all_of, endings=endings[name]),
+                    _pattern(e.by, endings=""),
+                    _pattern(e.never_with, endings=""),
                 )
                 for e in c.excused
             ]
@@ -170,21 +191,49 @@ class RuleSet:
                     hits[name] = words
                     break
             else:
-                for terms, group, by, never in self._excused[name]:
-                    m = terms.search(prepared) if terms is not None else None
-                    words = m.group(0) if m else _all_found(group, prepared)
-                    if words is None:
-                        continue
-                    excuse = by is not None and by.search(prepared) is not None
-                    if not excuse or (never is not None and never.search(prepared) is not None):
+                for entry in self._excused[name]:
+                    if (words := _unexcused(*entry, prepared)) is not None:
                         hits[name] = words
                         break
         return hits
 
 
-def _group(lists: list[list[str]], *, inflect: bool = True) -> list[re.Pattern[str]]:
+def _unexcused(
+    terms: re.Pattern[str] | None,
+    group: list[re.Pattern[str]],
+    by: re.Pattern[str] | None,
+    never: re.Pattern[str] | None,
+    prepared: str,
+) -> str | None:
+    """The words that fired of one `excused` entry (see `Excused`), or None: its listed words
+    are absent, or each occurrence has a word of `by` within `_NEAR` words and no word of
+    `never_with` is anywhere in `prepared`."""
+    if terms is not None and (found := list(terms.finditer(prepared))):
+        words = None
+    elif (words := _all_found(group, prepared)) is not None:
+        found = list(group[0].finditer(prepared))  # the group's first list: the word to excuse
+    else:
+        return None
+    fired = words or found[0].group(0)
+    if by is None or (never is not None and never.search(prepared)):
+        return fired
+    starts = [m.start() for m in re.finditer(r"\S+", prepared)]
+    excuses = [_span(starts, m) for m in by.finditer(prepared)]
+    for m in found:
+        first, last = _span(starts, m)
+        if not any(max(a - last, first - b) <= _NEAR for a, b in excuses):
+            return words or m.group(0)
+    return None
+
+
+def _span(starts: list[int], m: re.Match[str]) -> tuple[int, int]:
+    """The positions of the first and last words of match `m`, given where each word starts."""
+    return bisect_right(starts, m.start()) - 1, bisect_right(starts, m.end() - 1) - 1
+
+
+def _group(lists: list[list[str]], *, endings: str = _ENDINGS) -> list[re.Pattern[str]]:
     """An `all_of` group compiled: one pattern per word list."""
-    return [p for p in (_pattern(words, inflect=inflect) for words in lists) if p is not None]
+    return [p for p in (_pattern(words, endings=endings) for words in lists) if p is not None]
 
 
 def _all_found(group: list[re.Pattern[str]], prepared: str) -> str | None:
