@@ -204,6 +204,15 @@ def test_an_input_reference_is_image_to_video_from_submit_to_the_worker(api, tin
 def test_a_lane_asked_for_runs_there_and_is_charged_as_that_lanes(api):
     account_id = api.account("bo", "bing-free")  # relaxed by default; fast: 10 free, then 100 points each
     body = {"prompt": "a red ball", "size": PORTRAIT, "seconds": "1"}
+
+    def quote(lane: str) -> dict:
+        r = api.post("bo", "/videos", json={**body, "lane": lane}, headers={"Zoetrope-Quote": "true"})
+        assert r.status_code == 200, r.text
+        return {k: r.json()[k] for k in ("credits", "points", "lane")}
+
+    # The quote is this plan's price in that lane: free while free fast generations are left.
+    assert quote("fast") == {"credits": 0, "points": 0, "lane": "fast"}
+    assert quote("relaxed") == {"credits": 0, "points": 0, "lane": "relaxed"}
     fast = api.post("bo", "/videos", json={**body, "lane": "fast"})
     assert fast.status_code == 200, fast.text
     job, charge = api.job(fast.json()["id"])
@@ -213,6 +222,7 @@ def test_a_lane_asked_for_runs_there_and_is_charged_as_that_lanes(api):
         old = RequestSummary(model="zoetrope-mini", width=270, height=480, seconds=1)
         ledger.reserve(s, account_id, None, "video_earlier", old, "fast", Cost(fast_free_used=9))
         ledger.capture(s, "video_earlier")  # the free ten used
+    assert quote("fast") == {"credits": 0, "points": 100, "lane": "fast"}  # what the create then needs
     error = _error(api.post("bo", "/videos", json={**body, "lane": "fast"}), 402)
     assert (error["code"], error["param"]) == ("insufficient_points", "lane"), error
     relaxed = api.post("bo", "/videos", json={**body, "lane": "relaxed"})

@@ -37,6 +37,7 @@ PEOPLE = (
     ("dana", "pro", False),
     ("erin", "pro", False),
     ("fay", "pro", False),
+    ("gus", "bing-free", False),
 )
 
 

@@ -500,3 +500,22 @@ def test_a_page_whose_session_ended_says_so_and_signs_in_back_to_it(page, studio
     create.wait_for_url("**/create")
     _price(create, "#cost", r"^\d+ credits \(")
     assert all(re.search(r"status of 401", e) for e in page.errors), page.errors
+
+
+def test_a_free_plan_is_priced_as_it_pays(page, warm_studio):
+    """bing-free pays nothing in the relaxed lane, and nothing in the fast one while its free fast
+    generations last: the Create page says so, from the API's quote, rather than list-price credits."""
+    page.sign_in("gus")
+    p = page.page
+    assert p.locator("select[name=lane]").input_value() == "relaxed"  # the plan's own lane first
+    p.fill("textarea[name=prompt]", "a green cone spins")
+    p.select_option("select[name=seconds]", "2")
+    p.select_option("select[name=aspect]", "vertical")  # the plan's one aspect
+    p.wait_for_function("() => /^free \\(2 s at /.test(document.getElementById('cost').textContent)")
+    p.select_option("select[name=lane]", "fast")
+    p.wait_for_function("() => /^free \\(2 s at /.test(document.getElementById('cost').textContent)")
+    quoted = p.evaluate(
+        "async () => Studio.quote(Studio.tasks.create(),"
+        " {prompt: 'a cone', seconds: '2', size: '270x480', lane: 'fast'})"
+    )
+    assert (quoted["credits"], quoted["points"], quoted["lane"]) == (0, 0, "fast")

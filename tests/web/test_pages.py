@@ -219,6 +219,8 @@ def test_an_images_quote_is_what_the_images_cost_and_queues_and_charges_nothing(
         "size": "64x64",
         "seconds": "0",
         "credits": 2 * get_config().prices.image_credits,
+        "points": 0,
+        "lane": "fast",
     }
     assert c.get("/v1/usage").json()["credits"] == before
     assert c.get("/v1/videos").json()["data"] == []  # nothing queued

@@ -25,7 +25,6 @@ from zoetrope.access.admission import admit, check_model_allowed
 from zoetrope.access.entitlements import RequestSummary
 from zoetrope.access.entitlements import check_request as check_plan
 from zoetrope.access.keys import Principal
-from zoetrope.access.pricing import price
 from zoetrope.backends.base import GenerationRequest, StoryCard
 from zoetrope.backends.checks import (
     ResultTooLong,
@@ -169,11 +168,6 @@ class Submitted(NamedTuple):
     summary: RequestSummary | None = None  # a quote's: what the job would be charged for
 
 
-def price_of(summary: RequestSummary) -> int:
-    """Credits `summary` costs at list price (what a submit reserves on a plan that pays in credits)."""
-    return price(get_config(), summary)
-
-
 def submit_once(
     engine: Engine,
     registry: Registry,
@@ -186,8 +180,8 @@ def submit_once(
 ) -> Submitted:
     """`submit`, saying whether this call made the job: a request that withdraws what it queued
     (several images, one of them refused) must not withdraw what an earlier request made. With
-    `quote`, nothing is queued or moderated: `Submitted.summary` is what it would be charged for
-    (`price_of`), refusals of the request itself as they would be."""
+    `quote`, nothing is queued or moderated: `Submitted.summary` is what it would be charged for,
+    refusals of the request itself as they would be."""
     check_idempotency_key(idempotency_key)  # before anything is read or stored under it
     # The request as the client sent it, before the defaults and the task below are filled in: what
     # a retry with the same key and body hashes to.

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from zoetrope.access import ledger
+from zoetrope.access.entitlements import RequestSummary
 from zoetrope.access.keys import Principal
+from zoetrope.access.pricing import Charge, charge_for
+from zoetrope.access.usage import today_utc
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.forms import Body, read_body
 from zoetrope.api.schemas import Video, VideoDeleted, VideoList, respond
+from zoetrope.config import get_config
 from zoetrope.db import single_read, transaction
 from zoetrope.errors import InvalidRequest
 from zoetrope.jobs import store, submit
@@ -59,15 +65,33 @@ async def quote(
             submit.submit_once, svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key, quote=True
         )
     ).summary
+    lane = summary.lane or who.plan.lane
+    charge = await run_in_threadpool(_plan_charge, svc, who, summary, lane, count)
     return JSONResponse(
         {
             "object": "video.quote",
             "model": summary.model,
             "size": f"{summary.width}x{summary.height}",
             "seconds": seconds_str(summary.seconds),
-            "credits": count * submit.price_of(summary),
+            "credits": charge.credits,
+            "points": charge.points,
+            "lane": lane,
         }
     )
+
+
+def _plan_charge(svc: Services, who: Principal, summary: RequestSummary, lane: str, count: int) -> Charge:
+    """What `count` creates of `summary` take on the caller's plan in `lane`: list-price credits on a
+    plan that pays in credits (each create priced alone), none on a free plan, whose fast lane costs
+    points once the free fast generations left now are used."""
+    config, plan = get_config(), who.plan
+    if not plan.free_generations:
+        return Charge(credits=count * charge_for(config, plan, summary, lane).credits)
+    fast_used = 0
+    if lane == "fast":
+        with transaction(svc.engine) as s:
+            fast_used = ledger.fast_generations_used(s, who.account_id, plan, today_utc())
+    return charge_for(config, plan, replace(summary, n=summary.n * count), lane, fast_used)
 
 
 async def queue_video(

@@ -29,7 +29,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const q = await Studio.quote(isImage() ? Studio.tasks.image() : Studio.tasks.create(),
         body(0, form.prompt.value.trim() ? form.prompt.value : form.prompt.placeholder));
       const what = isImage() ? `${n} image${n > 1 ? "s" : ""}` : `${n > 1 ? `${n} × ` : ""}${q.seconds} s`;
-      text = `${q.credits * n} credits (${what} at ${q.size})`;
+      text = `${Studio.price(q, n)} (${what} at ${q.size})`;
     } catch (e) {
       text = e.message;
     }

@@ -112,7 +112,7 @@ document.addEventListener("DOMContentLoaded", () => {
     let text;
     try {
       const q = await Studio.quote(Studio.tasks.storyboard(), board());
-      text = `${q.credits} credits (${q.seconds} s at ${q.size})`;
+      text = `${Studio.price(q)} (${q.seconds} s at ${q.size})`;
     } catch (e) {
       text = e.message;
     }

@@ -65,6 +65,9 @@ const Studio = (() => {
 
   // What a create would cost, nothing queued (the API's `Zoetrope-Quote: true`); refusals throw.
   const quote = (path, body) => api("POST", path, body, { "Zoetrope-Quote": "true" });
+  // What a quote says `n` such requests take: credits on a plan that pays in credits, points on a
+  // free plan's fast lane once its free generations are used, else nothing.
+  const price = (q, n = 1) => (q.points ? `${q.points * n} points` : q.credits ? `${q.credits * n} credits` : "free");
 
   // The header's credit count, read again from /v1/usage (after a submit, and when a job ends and
   // its reservation is captured or released).
@@ -226,5 +229,5 @@ const Studio = (() => {
     });
   });
 
-  return { api, quote, showError, watch, jobTile, tasks, media };
+  return { api, quote, price, showError, watch, jobTile, tasks, media };
 })();

@@ -27,7 +27,7 @@ document.addEventListener("DOMContentLoaded", () => {
       try {
         const [path, body] = requests[box.dataset.action](form);
         const q = await Studio.quote(path, body);
-        price.textContent = `${q.credits} credits (${q.seconds} s at ${q.size})`;
+        price.textContent = `${Studio.price(q)} (${q.seconds} s at ${q.size})`;
       } catch (e) {
         price.textContent = e.message;
       }
