@@ -57,12 +57,15 @@ from zoetrope.jobs.children import lower_priority
 lower_priority(7, idle={idle})
 def show(name, tid):
     print(name, os.getpriority(os.PRIO_PROCESS, tid), os.sched_getscheduler(tid))
-later = threading.Thread(target=lambda: show("later", 0))
+later_ids = []
+later = threading.Thread(target=lambda: (later_ids.append(threading.get_native_id()), show("later", 0)))
 later.start(); later.join()
 for task in Path("/proc/self/task").iterdir():
     tid = int(task.name)
+    # The joined thread may still be listed for a moment after join: it is the later one, not other.
+    name = "caller" if tid == os.getpid() else "later" if tid in later_ids else "other"
     try:
-        show("caller" if tid == os.getpid() else "other", tid)
+        show(name, tid)
     except ProcessLookupError:  # a thread that ended after the listing (the joined one)
         pass
 """
