@@ -147,3 +147,29 @@ def client(server):
 
 def events(server: Server, video_id: str) -> list[tuple[dict, bytes]]:
     return [(h, b) for h, b in server.hooks if json.loads(b)["data"]["id"] == video_id]
+
+
+def images_app(tmp_path: Path):
+    """The images routes alone, in process, over a migrated SQLite file: (engine, blobs, dispatch
+    policy, app). The test plays the worker."""
+    from fastapi import FastAPI
+
+    from zoetrope.api import errors
+    from zoetrope.api.deps import Services, new_principal_cache
+    from zoetrope.api.routes import images
+    from zoetrope.backends.registry import Registry
+    from zoetrope.config import load_config
+    from zoetrope.db import make_engine
+    from zoetrope.jobs import dispatch
+    from zoetrope.jobs.migrate import upgrade
+    from zoetrope.storage import BlobStore
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    upgrade(engine)
+    blobs, policy = BlobStore(str(tmp_path / "blobs")), dispatch.DispatchPolicy()
+    app = FastAPI()
+    app.state.services = Services(engine, Registry(load_config()), blobs, policy)
+    app.state.principals = new_principal_cache()
+    errors.install(app)
+    app.include_router(images.router)
+    return engine, blobs, policy, app

@@ -9,38 +9,24 @@ import time
 
 import numpy as np
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from tests.api.conftest import images_app
 from zoetrope.access import ledger
 from zoetrope.access.accounts import open_account
 from zoetrope.access.keys import create_key
-from zoetrope.api import errors
-from zoetrope.api.deps import Services, new_principal_cache
-from zoetrope.api.routes import images
-from zoetrope.backends.registry import Registry
-from zoetrope.config import load_config
-from zoetrope.db import make_engine, transaction
+from zoetrope.db import transaction
 from zoetrope.jobs import dispatch
-from zoetrope.jobs.migrate import upgrade
 from zoetrope.jobs.models import IdempotencyKey, Job
 from zoetrope.media import encode_png
-from zoetrope.storage import BlobStore
 
 BODY = {"prompt": "a small red dot", "size": "64x64", "n": 2}
 
 
 @pytest.fixture
 def studio(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    upgrade(engine)
-    blobs, policy = BlobStore(str(tmp_path / "blobs")), dispatch.DispatchPolicy()
-    app = FastAPI()
-    app.state.services = Services(engine, Registry(load_config()), blobs, policy)
-    app.state.principals = new_principal_cache()
-    errors.install(app)
-    app.include_router(images.router)
+    engine, blobs, policy, app = images_app(tmp_path)
     with transaction(engine, immediate=True) as s:
         account = open_account(s, "ivy", plan="pro")
         token = create_key(s, account.id)[1]

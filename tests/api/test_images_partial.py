@@ -6,37 +6,23 @@ from __future__ import annotations
 import threading
 import time
 
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.api.conftest import images_app
 from zoetrope.access import ledger
 from zoetrope.access.accounts import open_account
 from zoetrope.access.keys import create_key
-from zoetrope.api import errors
-from zoetrope.api.deps import Services, new_principal_cache
-from zoetrope.api.routes import images
-from zoetrope.backends.registry import Registry
-from zoetrope.config import load_config
-from zoetrope.db import make_engine, transaction
+from zoetrope.db import transaction
 from zoetrope.jobs import dispatch
-from zoetrope.jobs.migrate import upgrade
 from zoetrope.jobs.models import Job
 from zoetrope.media import encode_png
-from zoetrope.storage import BlobStore
 
 
 def test_an_image_that_fails_leaves_the_others_in_the_answer_and_costs_nothing(tmp_path):
     import numpy as np
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    upgrade(engine)
-    blobs, policy = BlobStore(str(tmp_path / "blobs")), dispatch.DispatchPolicy()
-    app = FastAPI()
-    app.state.services = Services(engine, Registry(load_config()), blobs, policy)
-    app.state.principals = new_principal_cache()
-    errors.install(app)
-    app.include_router(images.router)
+    engine, blobs, policy, app = images_app(tmp_path)
     with transaction(engine, immediate=True) as s:
         account = open_account(s, "ivy", plan="pro")
         token = create_key(s, account.id)[1]
