@@ -10,7 +10,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from zoetrope.errors import InvalidRequest
-from zoetrope.jobs.submit import unicode_text
+from zoetrope.jobs.request import unicode_text
 from zoetrope.settings import get_settings
 
 

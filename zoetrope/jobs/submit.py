@@ -7,12 +7,10 @@ admits the job (eligibility, entitlement, concurrency, quota, credits reserved) 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -41,6 +39,16 @@ from zoetrope.errors import InvalidRequest, UnsupportedByBackend, ZoetropeError
 from zoetrope.jobs import dispatch, store, webhooks
 from zoetrope.jobs.models import Job, new_video_id
 from zoetrope.jobs.moderation import moderate
+from zoetrope.jobs.request import (
+    DEFAULT_MODEL,
+    MAX_BOARD_CHARS,
+    VideoRequest,
+    check_idempotency_key,
+    check_lane,
+    check_length,
+    story_cards,
+    unicode_text,
+)
 from zoetrope.jobs.sizes import parse_seconds, plan_size, seconds_str, size_for_source
 from zoetrope.safety import payload_for
 from zoetrope.settings import get_settings
@@ -51,101 +59,7 @@ DEFAULT_IMAGE_SIZE = "1024x1024"
 DEFAULT_SECONDS = "4"
 DEFAULT_JOIN_SECONDS = "1"  # the transition of a loop or a blend
 SOURCE_TASKS = ("remix", "extend", "extend_backward", "loop", "blend", "recut")
-DEFAULT_MODEL = "sora-2"  # an alias of the bundled model in the shipped config
 NEW_FOOTAGE = ("extend", "extend_backward", "loop", "blend")  # `seconds` is what is added to the source
-LANES = ("fast", "relaxed")  # what a request's `lane` may ask for (its plan says which it has)
-MAX_IDEMPOTENCY_KEY_CHARS = 255  # the stored key's column (VARCHAR(255) on PostgreSQL)
-
-
-@dataclass(frozen=True)
-class VideoRequest:
-    """One generation as a client asks for it. `source_video_id` or `source_upload` name the video
-    a remix, edit or extension starts from; `reference` is an image to animate."""
-
-    prompt: str
-    model: str | None = None  # None: the source video's model for a task on one, else DEFAULT_MODEL
-    seconds: str | None = None
-    size: str | None = None
-    task: str = "t2v"
-    reference: bytes | None = field(default=None, repr=False)
-    source_video_id: str | None = None
-    source_upload: bytes | None = field(default=None, repr=False)
-    remix_of: str | None = None
-    seed: int | None = None
-    lane: str | None = None  # "fast" or "relaxed"; None: the plan's default lane
-    strength: float | None = None
-    strength_end: float | None = None  # remix: the last frame's strength (None: `strength` throughout)
-    # Per-task inputs, stored in the job's params: `target` (clip B's video id, blend), `cards`
-    # ([{"prompt", "start"}], storyboard), `trim` ([start, end] seconds, recut).
-    options: dict | None = None
-    # The request field that named `source_video_id` (`video`, or the path's `video_id`): what
-    # an error about that video names. Not part of what the request asks for.
-    source_param: str = "video"
-
-    def fingerprint(self) -> str:
-        """A hash of everything in the request: what an `Idempotency-Key` is checked against."""
-        fields = asdict(self)
-        del fields["source_param"]
-        if fields["model"] is None and not fields["source_video_id"]:  # as keys stored before None meant this
-            fields["model"] = DEFAULT_MODEL
-        for name in ("strength_end", "lane"):  # keys stored before the field existed still match
-            if fields[name] is None:
-                del fields[name]
-        for name in ("reference", "source_upload"):
-            blob = fields.pop(name)
-            fields[name] = hashlib.sha256(blob).hexdigest() if blob else None
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
-
-
-MAX_PROMPT_CHARS = 4000  # as OpenAI's image prompts; moderation reads every word, so length is time
-
-
-def check_length(text: str, param: str, limit: int = MAX_PROMPT_CHARS) -> None:
-    if len(text) > limit:
-        raise InvalidRequest(f"{param} is {len(text):,} characters; the limit is {limit:,}: shorten it",
-                             param=param)
-
-
-def unicode_text(text: str, param: str) -> str:
-    """`text` if it can be stored; a 400 naming `param` if it holds a lone surrogate (what JSON's
-    `\\ud800` escapes and undecodable command-line bytes turn into) or a NUL (which PostgreSQL's
-    text cannot hold)."""
-    if "\x00" in text:
-        raise InvalidRequest(f"{param} holds a NUL character (U+0000); remove it", param=param)
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        raise InvalidRequest(
-            f"{param} is not valid Unicode text: it holds a lone surrogate (U+D800-U+DFFF); "
-            "send the character itself, or both halves of its surrogate pair",
-            param=param,
-        ) from None
-    return text
-
-
-def check_idempotency_key(key: str | None) -> None:
-    """A 400 for an `Idempotency-Key` that cannot be stored: empty, or longer than the column."""
-    if key is None:
-        return
-    if not key.strip():
-        raise InvalidRequest(
-            f"Idempotency-Key is empty; send a key of 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters, "
-            "or leave the header out",
-            param="Idempotency-Key",
-        )
-    if len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
-        raise InvalidRequest(
-            f"Idempotency-Key is {len(key):,} characters; the limit is {MAX_IDEMPOTENCY_KEY_CHARS}: "
-            "send a shorter key (a UUID is 36)",
-            param="Idempotency-Key",
-        )
-
-
-def check_lane(lane: str | None) -> None:
-    if lane is not None and lane not in LANES:
-        raise InvalidRequest(
-            f"lane must be {' or '.join(repr(v) for v in LANES)}, not {lane!r}", param="lane"
-        )
 
 
 def submit(
@@ -201,7 +115,7 @@ def submit_once(
     unicode_text(req.prompt, "prompt")
     check_seed(req.seed)  # t2v and t2i reach check_request only in the worker
     options = dict(req.options or {})
-    cards = _cards(options)
+    cards = story_cards(options)
     check_length(req.prompt, "prompt")
     for i, card in enumerate(cards):
         unicode_text(card.prompt, f"cards[{i}].prompt")
@@ -483,39 +397,6 @@ def _target(engine: Engine, principal: Principal, req: VideoRequest, options: di
         job = store.get_completed_job(s, principal.account_id, str(ref), param="video_b")
     _require_video(job, "blend", "video_b")
     return job
-
-
-CARD_FIELDS = ("prompt", "start")
-
-
-MAX_BOARD_CHARS = 32_000  # a storyboard's card prompts together, as `/v1/moderations` reads at most
-
-
-def _cards(options: dict) -> tuple[StoryCard, ...]:
-    raw = options.get("cards")
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise InvalidRequest("cards must be a list of {prompt, start}", param="cards")
-    cards = []
-    for i, card in enumerate(raw):
-        if not isinstance(card, dict):
-            raise InvalidRequest(f"cards[{i}] must be an object with prompt and start", param=f"cards[{i}]")
-        for key in card:  # a misspelt key would be dropped without a word
-            if key not in CARD_FIELDS:
-                raise InvalidRequest(f"cards[{i}] has no field {key!r}; a card takes {' and '.join(CARD_FIELDS)}",
-                                     param=f"cards[{i}].{key}")
-        try:
-            if isinstance(card.get("start"), bool):
-                raise TypeError
-            start = float(card.get("start", 0))
-        except (TypeError, ValueError):
-            raise InvalidRequest(f"cards[{i}].start must be a number", param=f"cards[{i}].start") from None
-        prompt = card.get("prompt")
-        if prompt is not None and not isinstance(prompt, str):
-            raise InvalidRequest(f"cards[{i}].prompt must be text", param=f"cards[{i}].prompt")
-        cards.append(StoryCard(prompt=prompt or "", start=start))
-    return tuple(cards)
 
 
 def _new_seconds(req: VideoRequest, caps, model: str, source_seconds: float) -> float:

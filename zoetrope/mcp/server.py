@@ -12,7 +12,7 @@ from pydantic import Field, ValidationError
 
 from zoetrope.config import get_config
 from zoetrope.errors import InvalidRequest, ZoetropeError
-from zoetrope.jobs.submit import VideoRequest
+from zoetrope.jobs.request import VideoRequest
 from zoetrope.mcp import videos
 from zoetrope.mcp.prompts import add_prompts
 from zoetrope.mcp.resources import add_resources

@@ -29,7 +29,7 @@ from zoetrope.errors import InvalidMedia, InvalidRequest, ModerationBlocked, Zoe
 from zoetrope.jobs import store
 from zoetrope.jobs import submit as submit_service
 from zoetrope.jobs.models import COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job
-from zoetrope.jobs.submit import VideoRequest
+from zoetrope.jobs.request import VideoRequest
 from zoetrope.media.sources import sniff
 from zoetrope.safety import verify as verify_file
 

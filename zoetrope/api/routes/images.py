@@ -23,7 +23,12 @@ from zoetrope.db import transaction
 from zoetrope.errors import InvalidRequest, ModelUnavailable, ZoetropeError
 from zoetrope.jobs import store, submit
 from zoetrope.jobs.models import IdempotencyKey
-from zoetrope.jobs.submit import MAX_PROMPT_CHARS, VideoRequest
+from zoetrope.jobs.request import (
+    MAX_IDEMPOTENCY_KEY_CHARS,
+    MAX_PROMPT_CHARS,
+    VideoRequest,
+    check_idempotency_key,
+)
 from zoetrope.jobs.worker import signal_cancel
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
@@ -71,7 +76,7 @@ def _image_key(key: str, i: int) -> str:
     """Image `i`'s own Idempotency-Key: the client's with `:i`, or where that would be longer than
     a key can be, its digest with `:i`."""
     own = f"{key}:{i}"
-    if len(own) <= submit.MAX_IDEMPOTENCY_KEY_CHARS:
+    if len(own) <= MAX_IDEMPOTENCY_KEY_CHARS:
         return own
     return f"sha256:{hashlib.sha256(key.encode()).hexdigest()}:{i}"
 
@@ -128,7 +133,7 @@ async def generate_images(
 ) -> ImagesResponse | JSONResponse:
     """The images, made while the request waits; with `Zoetrope-Quote: true`, what they would cost
     (a video create's quote object), nothing queued, charged or moderated."""
-    submit.check_idempotency_key(idempotency_key)  # the client's key, before image i's are made of it
+    check_idempotency_key(idempotency_key)  # the client's key, before image i's are made of it
     body = await read_body(request)
     n = body.integer("n")
     n = 1 if n is None else n

@@ -15,7 +15,7 @@ from zoetrope.api.forms import Body, read_body
 from zoetrope.api.routes.videos import LANE_FIELD, body_request, queue_video
 from zoetrope.api.schemas import Video
 from zoetrope.errors import InvalidRequest
-from zoetrope.jobs.submit import CARD_FIELDS, MAX_PROMPT_CHARS
+from zoetrope.jobs.request import CARD_FIELDS, MAX_PROMPT_CHARS
 
 router = APIRouter(prefix="/v1/videos", tags=["creative tasks"])
 

@@ -22,8 +22,8 @@ from zoetrope.db import single_read, transaction
 from zoetrope.errors import InvalidRequest
 from zoetrope.jobs import store, submit
 from zoetrope.jobs.content import open_content
+from zoetrope.jobs.request import LANES, VideoRequest
 from zoetrope.jobs.sizes import seconds_str
-from zoetrope.jobs.submit import VideoRequest
 from zoetrope.jobs.worker import signal_cancel
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"])
@@ -33,7 +33,7 @@ POLL_AFTER_MS = "250"
 # Zoetrope's fields beside OpenAI's, on every create (the rest are read by `read_body`).
 LANE_FIELD = {
     "type": "string",
-    "enum": list(submit.LANES),
+    "enum": list(LANES),
     "description": "the queue lane to run in, if the plan has it (403 lane_not_in_plan otherwise); "
     "left out: the plan's default lane",
 }
