@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from importlib import resources
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -55,3 +57,13 @@ def alice(engine):
     with transaction(engine, immediate=True) as s:
         account = open_account(s, "alice", plan="pro")
         return authenticate(s, create_key(s, account.id)[1])
+
+
+def slow_model_config(folder: str | os.PathLike) -> Path:
+    """A config file in `folder`: the shipped defaults plus the `slow-test` model (tests/jobs/slow_backend.py)."""
+    config = Path(folder) / "zoetrope.toml"
+    defaults = resources.files("zoetrope.config").joinpath("defaults.toml").read_text()
+    config.write_text(
+        defaults + '\n[[models]]\nname = "slow-test"\nbackend = "tests.jobs.slow_backend:SlowBackend"\n'
+    )
+    return config

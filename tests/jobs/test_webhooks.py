@@ -320,13 +320,9 @@ def test_a_worker_without_a_webhook_url_queues_the_event_for_the_url_the_api_was
 
 
 def test_a_worker_that_would_send_unsigned_events_says_so(tmp_path):
-    from importlib import resources
+    from tests.jobs.conftest import slow_model_config
 
-    config = tmp_path / "zoetrope.toml"
-    defaults = resources.files("zoetrope.config").joinpath("defaults.toml").read_text()
-    config.write_text(
-        defaults + '\n[[models]]\nname = "slow-test"\nbackend = "tests.jobs.slow_backend:SlowBackend"\n'
-    )
+    config = slow_model_config(tmp_path)
     env = {
         **os.environ,
         "ZOETROPE_DATA_DIR": str(tmp_path),

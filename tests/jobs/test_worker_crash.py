@@ -8,11 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 
 from sqlalchemy import select
 
+from tests.jobs.conftest import slow_model_config
 from zoetrope.access import ledger
 from zoetrope.access.accounts import create_account
 from zoetrope.access.entitlements import RequestSummary
@@ -52,11 +52,7 @@ def _wait(engine, job_id: str, ok, timeout: float, log: Path) -> Job:
 
 
 def test_killed_worker_job_completes_once_on_another_worker(tmp_path):
-    config = tmp_path / "zoetrope.toml"
-    defaults = resources.files("zoetrope.config").joinpath("defaults.toml").read_text()
-    config.write_text(
-        defaults + '\n[[models]]\nname = "slow-test"\nbackend = "tests.jobs.slow_backend:SlowBackend"\n'
-    )
+    config = slow_model_config(tmp_path)
     env = {
         **os.environ,
         "ZOETROPE_DATA_DIR": str(tmp_path),
