@@ -76,7 +76,7 @@ _MARKUP = re.compile(r"<!--.*?-->|</?[a-zA-Z][^<>]*>", re.S)
 _INSIDE = re.compile(r"(?<=[^\W\d_])(?:[^\w\s'’*@$!|+€∆£†§]|_)+(?=[^\W\d_])")
 
 _NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen"
-_WORD_AGE = re.compile(r"\b(" + _NUMBER_WORDS.replace(" ", "|") + r")[\s-]*(?:years?|yrs?)[\s-]*old\b")
+_WORD_AGE = re.compile(r"\b(" + _NUMBER_WORDS.replace(" ", "|") + r")[\s-]*(?:years?|yrs?)[\s-]*olds?\b")
 # "a boy of ten", "a girl aged 9": a person's age stated after them.
 _AGE_AFTER = re.compile(
     r"\b((?:boy|girl|child|kid|son|daughter|lad|lass|youngster)s?)\s+(?:of|aged?)\s+("

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from bisect import bisect_right
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -43,12 +44,24 @@ class Excused(BaseModel):
     group fires wherever that word has none. Prefer a compound that holds the listed word
     ("blue tits", "nude painting*") to a common word alone ("blue", "painting"): the compound
     excuses nothing else near it.
+
+    A `setting` (a life drawing class, an easel) excuses from further off, within
+    `setting_near` words, but only a listed word that is part of one of `in_setting` (a "nude
+    model", not a nude anything): "an elderly nude model posing for a life drawing class". A word
+    of `setting_never_with` anywhere makes the setting no excuse, though `by` may still excuse: it
+    sexualises a live model but not a statue ("dancing", "from behind").
     The semantic layer reads every prompt regardless."""
 
     terms: list[str] = Field(default_factory=list)
     all_of: list[list[str]] = Field(default_factory=list)
     by: list[str] = Field(min_length=1)
     never_with: list[str] = Field(default_factory=list)
+    setting: list[str] = Field(default_factory=list)
+    in_setting: list[str] = Field(default_factory=list)
+    setting_never_with: list[str] = Field(default_factory=list)
+    setting_near: int = Field(
+        default=8, ge=1, description="how near a `setting` word must be, in word positions"
+    )
 
 
 class Category(BaseModel):
@@ -135,17 +148,8 @@ class RuleSet:
             name: [_group(group, endings=endings[name]) for group in c.all_of]
             for name, c in policy.categories.items()
         }
-        # Per category: (terms, all_of group, by, never_with) of each `excused` entry.
         self._excused = {
-            name: [
-                (
-                    _pattern(e.terms, endings=endings[name]),
-                    _group(e.all_of, endings=endings[name]),
-                    _pattern(e.by, endings=""),
-                    _pattern(e.never_with, endings=""),
-                )
-                for e in c.excused
-            ]
+            name: [_Excuse.compile(e, endings=endings[name]) for e in c.excused]
             for name, c in policy.categories.items()
         }
         self._needs = {name: _pattern(c.semantic_needs) for name, c in policy.categories.items()}
@@ -192,38 +196,79 @@ class RuleSet:
                     break
             else:
                 for entry in self._excused[name]:
-                    if (words := _unexcused(*entry, prepared)) is not None:
+                    if (words := entry.unexcused(prepared)) is not None:
                         hits[name] = words
                         break
         return hits
 
 
-def _unexcused(
-    terms: re.Pattern[str] | None,
-    group: list[re.Pattern[str]],
-    by: re.Pattern[str] | None,
-    never: re.Pattern[str] | None,
-    prepared: str,
-) -> str | None:
-    """The words that fired of one `excused` entry (see `Excused`), or None: its listed words
-    are absent, or each occurrence has a word of `by` within `_NEAR` words and no word of
-    `never_with` is anywhere in `prepared`."""
-    if terms is not None and (found := list(terms.finditer(prepared))):
-        words = None
-    elif (words := _all_found(group, prepared)) is not None:
-        found = list(group[0].finditer(prepared))  # the group's first list: the word to excuse
-    else:
-        return None
-    fired = words or found[0].group(0)
-    if by is None or (never is not None and never.search(prepared)):
-        return fired
-    starts = [m.start() for m in re.finditer(r"\S+", prepared)]
-    excuses = [_span(starts, m) for m in by.finditer(prepared)]
-    for m in found:
-        first, last = _span(starts, m)
-        if not any(max(a - last, first - b) <= _NEAR for a, b in excuses):
+@dataclass(frozen=True)
+class _Excuse:
+    """One `excused` entry compiled (see `Excused`)."""
+
+    terms: re.Pattern[str] | None
+    group: list[re.Pattern[str]]
+    by: re.Pattern[str] | None
+    never: re.Pattern[str] | None
+    setting: re.Pattern[str] | None
+    in_setting: re.Pattern[str] | None
+    setting_never: re.Pattern[str] | None
+    setting_near: int
+
+    @classmethod
+    def compile(cls, e: Excused, *, endings: str) -> _Excuse:
+        return cls(
+            terms=_pattern(e.terms, endings=endings),
+            group=_group(e.all_of, endings=endings),
+            by=_pattern(e.by, endings=""),
+            never=_pattern(e.never_with, endings=""),
+            setting=_pattern(e.setting, endings=""),
+            in_setting=_pattern(e.in_setting, endings=""),
+            setting_never=_pattern(e.setting_never_with, endings=""),
+            setting_near=e.setting_near,
+        )
+
+    def unexcused(self, prepared: str) -> str | None:
+        """The words that fired, or None: the listed words are absent, or each occurrence has a
+        word of `by` within `_NEAR` words (or, inside an `in_setting` compound, a word of
+        `setting` within `setting_near`, where no word of `setting_never_with` is) and no word
+        of `never_with` is anywhere in `prepared`."""
+        if self.terms is not None and (found := list(self.terms.finditer(prepared))):
+            words = None
+        elif (words := _all_found(self.group, prepared)) is not None:
+            found = list(self.group[0].finditer(prepared))  # the group's first list: the word to excuse
+        else:
+            return None
+        fired = words or found[0].group(0)
+        if self.by is None or self._never(self.never, prepared):
+            return fired
+        starts = [m.start() for m in re.finditer(r"\S+", prepared)]
+        excuses = _spans(starts, self.by, prepared)
+        settings = [] if self._never(self.setting_never, prepared) else _spans(starts, self.setting, prepared)
+        subjects = _spans(starts, self.in_setting, prepared)
+        for m in found:
+            first, last = _span(starts, m)
+            if _within(first, last, excuses, _NEAR):
+                continue
+            inside = any(a <= first and last <= b for a, b in subjects)
+            if inside and _within(first, last, settings, self.setting_near):
+                continue
             return words or m.group(0)
-    return None
+        return None
+
+    @staticmethod
+    def _never(pattern: re.Pattern[str] | None, prepared: str) -> bool:
+        return pattern is not None and pattern.search(prepared) is not None
+
+
+def _spans(starts: list[int], pattern: re.Pattern[str] | None, prepared: str) -> list[tuple[int, int]]:
+    """The word positions (first, last) of each match of `pattern` in `prepared`."""
+    return [] if pattern is None else [_span(starts, m) for m in pattern.finditer(prepared)]
+
+
+def _within(first: int, last: int, spans: list[tuple[int, int]], near: int) -> bool:
+    """Whether any of `spans` is within `near` word positions of the words first..last."""
+    return any(max(a - last, first - b) <= near for a, b in spans)
 
 
 def _span(starts: list[int], m: re.Match[str]) -> tuple[int, int]:
