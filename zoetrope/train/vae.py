@@ -15,6 +15,12 @@ from zoetrope.model.vae import VAE_CONFIGS, VideoVAE
 from zoetrope.train.common import Clock, autocast, load_checkpoint, pick_device, progress_bar, save_checkpoint
 from zoetrope.world import WorldDataset
 
+# The analyzer's threshold (zoetrope.eval.segment): a pixel whose largest channel differs from its row's
+# backdrop by more, in 0..255, belongs to an object's silhouette; calm pixels (channel spread below
+# CALM_CHROMA) are the ones the backdrop is estimated from.
+FOREGROUND_DIFF = 35.0
+CALM_CHROMA = 100.0
+
 
 @dataclass
 class VAETrainConfig:
@@ -38,6 +44,9 @@ class VAETrainConfig:
     kl_weight: float = 1e-6
     detail_weight: float = 1.0
     temporal_weight: float = 0.0  # L1 on frame-to-frame change: no jump where one latent frame hands over to the next
+    # Hinge on each pixel landing on the clip's side of the analyzer's foreground threshold: pixel losses let
+    # the corners of small shapes fade into the backdrop, which rounds their silhouettes
+    silhouette_weight: float = 0.0
     seed: int = 0
     device: str = "auto"
     checkpoint_every_s: float = 180.0
@@ -83,6 +92,36 @@ def temporal_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """L1 between frame-to-frame changes: each latent frame decodes four video frames, and a
     reconstruction loss alone lets the picture jump at every hand-over from one latent to the next."""
     return (recon.diff(dim=2) - x.diff(dim=2)).abs().mean()
+
+
+def silhouette_targets(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the analyzer sees in clips (B, 3, T, H, W) in [-1, 1]: the backdrop of every row, (B, 3, T, H, 1),
+    and every pixel's largest channel difference from it, (B, 1, T, H, W); both in 0..255.
+
+    The world's backdrops are unsaturated and constant along each row, its objects saturated, so a
+    row's backdrop is the median of its calm pixels."""
+    pixels = (x.detach().float() + 1) * 127.5
+    calm = (pixels.amax(1, keepdim=True) - pixels.amin(1, keepdim=True)) < CALM_CHROMA
+    rows = torch.where(calm, pixels, torch.nan).nanmedian(dim=-1, keepdim=True).values  # (B, 3, T, H, 1)
+    # a row with no calm pixel (an object across the whole crop): the median of all its pixels
+    rows = torch.where(rows.isnan(), pixels.median(dim=-1, keepdim=True).values, rows)
+    return rows, (pixels - rows).abs().amax(1, keepdim=True)
+
+
+def silhouette_loss(
+    recon: torch.Tensor, rows: torch.Tensor, target: torch.Tensor, margin: float = 15.0
+) -> torch.Tensor:
+    """How far pixels fall on the wrong side of the foreground threshold, per foreground pixel, in [-1, 1] units.
+
+    A pixel of the object must stand out from the backdrop at least as much as in the clip (up to
+    `margin` past the threshold), a backdrop pixel no more than in the clip (down to `margin` below it):
+    zero for a perfect reconstruction, and no pull on pixels well inside or outside a silhouette.
+    """
+    diff = ((recon + 1) * 127.5 - rows).abs().amax(1, keepdim=True)  # (B, 1, T, H, W)
+    inside = target > FOREGROUND_DIFF
+    short = F.relu(torch.clamp(target, max=FOREGROUND_DIFF + margin) - diff)
+    spill = F.relu(diff - torch.clamp(target, min=FOREGROUND_DIFF - margin))
+    return torch.where(inside, short, spill).sum() / 127.5 / inside.sum().clamp(min=1)
 
 
 def random_crop(x: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor:
@@ -190,6 +229,8 @@ def train_vae(cfg: VAETrainConfig, show_progress: bool = True) -> Path:
             loss = loss + cfg.detail_weight * detail_loss(recon, x)
             if cfg.temporal_weight:
                 loss = loss + cfg.temporal_weight * temporal_loss(recon, x)
+            if cfg.silhouette_weight:
+                loss = loss + cfg.silhouette_weight * silhouette_loss(recon, *silhouette_targets(x))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
