@@ -6,8 +6,11 @@ Clips are procedural (moving discs over a gradient, like the bundled model's wor
 128x128, 16 and 32 frames at 8 fps (2 and 4 s). Each marked clip is released as Zoetrope does
 (H.264 CRF 18, the mark at the strength for its size), then attacked: re-encoded at CRF 28,
 resized to half size, cropped by 10 % (kept at the cropped size, or scaled back up), each followed
-by a CRF 28 encode. Clean clips (never marked, also released at CRF 18) measure false positives:
-any `found` on a clean clip counts.
+by a CRF 28 encode. Copies turned or framed (flipped either way, transposed, 16 px bars added
+above and below or either side, then CRF 28) are read with `find_watermark`, the search `verify`
+runs (every quarter turn of the pictures and of their mirror image, and the pictures less flat
+bars). Clean clips (never marked, also released at CRF 18) measure false positives of both: any
+`found` on a clean clip counts.
 """
 
 from __future__ import annotations
@@ -26,7 +29,14 @@ from rich.console import Console
 from rich.table import Table
 
 from zoetrope.media import encode_mp4, read_frames
-from zoetrope.safety.watermark import Z_FOUND, Z_UNCROPPED, detect_watermark, embed_watermark, payload_for
+from zoetrope.safety.watermark import (
+    Z_FOUND,
+    Z_UNCROPPED,
+    detect_watermark,
+    embed_watermark,
+    find_watermark,
+    payload_for,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,13 +82,30 @@ ATTACKS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+def bars(frames: np.ndarray, pixels: int = 16, axis: int = 1) -> np.ndarray:
+    """Black bars `pixels` wide added on both sides: above and below (axis 1), or either side (2)."""
+    pad = [(0, 0)] * 4
+    pad[axis] = (pixels, pixels)
+    return np.pad(frames, pad)
+
+
+# Read with `find_watermark`, the search `verify` runs: a copy turned, mirrored or framed.
+GEOMETRY: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "mirrored left-right + CRF 28": lambda v: h264(v[:, :, ::-1]),
+    "mirrored top-bottom + CRF 28": lambda v: h264(v[:, ::-1]),
+    "transposed + CRF 28": lambda v: h264(v.transpose(0, 2, 1, 3)),
+    "16 px letterbox + CRF 28": lambda v: h264(bars(v, axis=1)),
+    "16 px pillarbox + CRF 28": lambda v: h264(bars(v, axis=2)),
+}
+
+
 def psnr(marked: np.ndarray, original: np.ndarray) -> float:
     return float(10 * np.log10(255**2 / np.mean((marked.astype(float) - original) ** 2)))
 
 
 def marked_run(size: int, frames: int, n: int) -> dict:
     """Found rates, wrong payloads, PSNR and detection time over `n` marked clips."""
-    counts = {name: [0, 0] for name in ATTACKS}  # right, wrong
+    counts = {name: [0, 0] for name in [*ATTACKS, *GEOMETRY]}  # right, wrong
     psnrs, timings = [], []
     for i in range(n):
         original = clip(1000 + i, size, frames)
@@ -93,6 +120,10 @@ def marked_run(size: int, frames: int, n: int) -> dict:
             timings.append(time.perf_counter() - start)
             if result.found:
                 counts[name][result.payload != payload_for(generation_id).hex()] += 1
+        for name, attack in GEOMETRY.items():
+            result = find_watermark(np.ascontiguousarray(attack(released)))
+            if result.found:
+                counts[name][result.payload != payload_for(generation_id).hex()] += 1
     return {
         "psnr_db": float(np.mean(psnrs)),
         "found_rate": {name: right / n for name, (right, _) in counts.items()},
@@ -103,10 +134,15 @@ def marked_run(size: int, frames: int, n: int) -> dict:
 
 def clean_run(size: int, frames: int, n: int) -> dict:
     """False positives over `n` clean clips, and how near the detector's bars they came."""
-    clean = [detect_watermark(h264(clip(i, size, frames), crf=18)) for i in range(n)]
+    released = [h264(clip(i, size, frames), crf=18) for i in range(n)]
+    clean = [detect_watermark(v) for v in released]
+    start = time.perf_counter()
+    searched = [find_watermark(v) for v in released]
     return {
         "clean_clips": n,
         "clean_false_positives": sum(r.found for r in clean),
+        "clean_false_positives_search": sum(r.found for r in searched),
+        "search_seconds_clean_mean": (time.perf_counter() - start) / n,
         # Clean clips where a payload was read at all (each read passes the CRC by chance about once
         # in 4,096, the decoder trying 16 candidates): the false-positive rate's own scale. The
         # search reads past Z_FOUND, the uncut position past Z_UNCROPPED.
@@ -140,7 +176,7 @@ def main() -> None:
     table.add_column("attack")
     for size, frames in columns:
         table.add_column(f"{size}x{size}, {frames} frames", justify="right")
-    for name in ATTACKS:
+    for name in [*ATTACKS, *GEOMETRY]:
         cells = []
         for size, frames in columns:
             run = report["sizes"][size]["frames"][frames]
@@ -161,11 +197,20 @@ def main() -> None:
         "false positives on clean clips", *(f"{run['clean_false_positives']} / {args.clean}" for run in runs)
     )
     table.add_row(
+        "false positives on clean clips, verify's search",
+        *(f"{run['clean_false_positives_search']} / {args.clean}" for run in runs),
+    )
+    table.add_row(
         "detection per clip",
         *(f"{run['detect_seconds_mean']:.3f} s" for run in runs),
     )
+    table.add_row(
+        "verify's search per clean clip (every try)",
+        *(f"{run['search_seconds_clean_mean']:.3f} s" for run in runs),
+    )
     report["clean_clips_total"] = len(runs) * args.clean
     report["clean_false_positives_total"] = sum(run["clean_false_positives"] for run in runs)
+    report["clean_false_positives_search_total"] = sum(run["clean_false_positives_search"] for run in runs)
     start = time.perf_counter()
     embed_watermark(clip(0, 128, frames=16), "video_timing")
     report["embed_ms_per_128px_frame"] = 1000 * (time.perf_counter() - start) / 16

@@ -5,6 +5,7 @@ SQLite (WAL) is the embedded default; PostgreSQL (psycopg 3) is the scale-out en
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import threading
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
 
-from sqlalchemy import Connection, CursorResult, Engine, Executable, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Executable, create_engine, event, make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -153,7 +155,35 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # A server that is away (or a link that stalls) is found within seconds, and the request that met
+    # it answers 503, rather than waiting for the OS to give up on the connection.
+    engine_url = make_url(url)
+    connect_args = {k: v for k, v in _PG_CONNECT.items() if k not in engine_url.query}
+    return create_engine(
+        engine_url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=DATABASE_DEADLINE_SECONDS,
+        connect_args=connect_args,
+    )  # fmt: skip
+
+
+# How long a request waits for the database before it answers 503 (a connection, a pool slot, a poll).
+DATABASE_DEADLINE_SECONDS = 5
+# libpq: give up connecting after the deadline; probe an idle connection whose peer went silent.
+_PG_CONNECT = {
+    "connect_timeout": DATABASE_DEADLINE_SECONDS,
+    "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+}  # fmt: skip
+
+
+async def within_deadline(work: Callable[..., T], *args) -> T:
+    """`work(*args)` run in the threadpool, off the event loop, for at most DATABASE_DEADLINE_SECONDS;
+    past it the caller gets sqlalchemy's TimeoutError (the API answers 503 with Retry-After) while the
+    thread finishes, or fails, on its own."""
+    import anyio.to_thread
+
+    try:
+        return await asyncio.wait_for(anyio.to_thread.run_sync(work, *args), DATABASE_DEADLINE_SECONDS)
+    except TimeoutError:
+        raise PoolTimeout(f"the database did not answer within {DATABASE_DEADLINE_SECONDS} s") from None
 
 
 def python_default(column):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -34,10 +37,19 @@ class Settings(BaseSettings):
     )
     lease_seconds: float = Field(default=30.0, ge=1.0, description="a worker's hold on a job, renewed by heartbeat")
     max_attempts: int = Field(default=3, ge=1)
+    stop_grace_seconds: float | None = Field(
+        default=None, ge=0,
+        description="on SIGTERM a worker finishes its running jobs, for at most this long (default: however "
+        "long they take); then it gives them back to the queue for another worker and exits",
+    )
     webhook_secret: str | None = Field(default=None, description="whsec_... for signed webhooks")
     webhook_url: str | None = None
     # Webhooks go only to public addresses unless their network is listed here (e.g. "10.0.0.0/8").
     webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The address browsers (and links) reach this server at, e.g. https://studio.example.com: the
+    # studio's sign-in forms from it are its own, behind a proxy that rewrites Host and sets no
+    # X-Forwarded-Host; `zoetrope mcp`'s download links point at it.
+    public_url: str | None = Field(default=None, description="the address browsers reach the server at")
     # Origins allowed to call the API from a browser (CORS); none by default.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Upload limits for media the API and CLI read.
@@ -68,6 +80,31 @@ class Settings(BaseSettings):
                 raise ValueError(f"{net!r} is not a network; write one like 10.0.0.0/8 or fd00::/8") from None
         return v
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        parts = urlsplit(v)
+        try:
+            parts.port  # noqa: B018  (raises for a port out of range)
+        except ValueError:
+            raise ValueError(f"{v!r} has a port out of range (1-65535)") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"{v!r} is not an http(s) URL; write the address browsers use, e.g. https://studio.example.com"
+            )
+        return v
+
+    @field_validator("blob_url")
+    @classmethod
+    def _blob_url(cls, v: str | None) -> str | None:
+        if v and v.lower().startswith("s3:"):  # else a typo of one makes a local folder named `s3:`
+            parts = urlsplit(v)
+            if not v.lower().startswith("s3://") or not parts.netloc:
+                raise ValueError(f"{v!r} is not an S3 URL; write s3://BUCKET or s3://BUCKET/PREFIX")
+        return v
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -82,3 +119,23 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+# `ZOETROPE_*` variables read outside `Settings` (by backends, tests and child processes).
+OTHER_VARIABLES = frozenset({
+    "ZOETROPE_WEIGHTS_DIR", "ZOETROPE_INT8", "ZOETROPE_CPU_BF16", "ZOETROPE_API_KEY", "ZOETROPE_API_ACTIVITY",
+    "ZOETROPE_WAKE_FD", "ZOETROPE_STUDIO_SECRET", "ZOETROPE_TEST_POSTGRES_URL", "ZOETROPE_FUZZ_EXAMPLES",
+})  # fmt: skip
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """Each `ZOETROPE_*` variable in `environ` that nothing reads (a typo, most likely), with the
+    known name closest to it (None when none is close)."""
+    known = {f"ZOETROPE_{name.upper()}" for name in Settings.model_fields} | OTHER_VARIABLES
+    suffixes = {name.removeprefix("ZOETROPE_"): name for name in known}  # the common prefix is no likeness
+    unknown = []
+    for name in sorted(environ):
+        if name.startswith("ZOETROPE_") and name not in known:
+            close = difflib.get_close_matches(name.removeprefix("ZOETROPE_"), suffixes, n=1, cutoff=0.7)
+            unknown.append((name, suffixes[close[0]] if close else None))
+    return unknown

@@ -149,9 +149,9 @@ def events(server: Server, video_id: str) -> list[tuple[dict, bytes]]:
     return [(h, b) for h, b in server.hooks if json.loads(b)["data"]["id"] == video_id]
 
 
-def images_app(tmp_path: Path):
-    """The images routes alone, in process, over a migrated SQLite file: (engine, blobs, dispatch
-    policy, app). The test plays the worker."""
+def images_app(tmp_path: Path, engine=None):
+    """The images routes alone, in process, over a migrated SQLite file (or `engine`, migrated
+    already): (engine, blobs, dispatch policy, app). The test plays the worker."""
     from fastapi import FastAPI
 
     from zoetrope.api import errors
@@ -164,8 +164,9 @@ def images_app(tmp_path: Path):
     from zoetrope.jobs.migrate import upgrade
     from zoetrope.storage import BlobStore
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    upgrade(engine)
+    if engine is None:
+        engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+        upgrade(engine)
     blobs, policy = BlobStore(str(tmp_path / "blobs")), dispatch.DispatchPolicy()
     app = FastAPI()
     app.state.services = Services(engine, Registry(load_config()), blobs, policy)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from zoetrope.access import ledger
-from zoetrope.access.accounts import create_account, open_account
+from zoetrope.access.accounts import open_account
 from zoetrope.access.keys import create_key
 from zoetrope.config import get_config
 from zoetrope.db import make_engine, transaction
@@ -88,11 +88,11 @@ def test_images_answer_the_gpt_image_fields_the_client_sends(client, server, db)
     assert _jobs(db) == before
 
 
-def test_images_refused_partway_withdraw_the_ones_already_queued(server, db):
+def test_images_refused_partway_queue_none_and_cost_nothing(server, db):
     """A plus account runs one job at a time: the second of n=2 images is refused (429), and the
-    first, already queued, is withdrawn with its credits, so the refusal costs nothing."""
+    first is not left queued or charged: the refusal costs nothing."""
     with transaction(db, immediate=True) as s:
-        account = create_account(s, "carol", plan="plus")
+        account = open_account(s, "carol", plan="plus")
         server.keys["carol"] = create_key(s, account.id)[1]
     r = _post(
         server, "/images/generations", key="carol", json={"prompt": "a yellow star", "n": 2, "size": "64x64"}
@@ -101,7 +101,7 @@ def test_images_refused_partway_withdraw_the_ones_already_queued(server, db):
     with transaction(db) as s:
         live = s.scalar(select(func.count()).where(Job.account_id == account.id, Job.deleted_at.is_(None)))
         assert live == 0
-        assert ledger.balance(s, account.id) == get_config().plans["plus"].monthly_credits  # all of it back
+        assert ledger.balance(s, account.id) == get_config().plans["plus"].monthly_credits  # all of it
     retry = _post(
         server, "/images/generations", key="carol", json={"prompt": "a yellow star", "size": "64x64"}
     )

@@ -29,6 +29,7 @@ from zoetrope.db import make_engine, transaction
 from zoetrope.jobs import dispatch
 from zoetrope.jobs.models import IdempotencyKey, Job
 from zoetrope.jobs.render import generation_request, render
+from zoetrope.jobs.request import part_key
 from zoetrope.settings import get_settings
 from zoetrope.storage import BlobStore
 
@@ -328,6 +329,58 @@ def test_an_idempotency_key_of_255_characters_is_kept(api):
 
 def test_each_image_of_a_longest_key_has_a_key_that_fits():
     key = "k" * KEY_LIMIT
-    keys = {images._image_key(key, i) for i in range(4)}
+    keys = {part_key(key, i) for i in range(4)}
     assert len(keys) == 4 and all(len(k) <= KEY_LIMIT for k in keys)
-    assert images._image_key("short", 1) == "short:1"  # as keys were before
+    assert part_key("short", 1) == "short:1"  # as keys were before
+
+
+# An image to animate is sent as one `input_reference` file: anything else is refused by name.
+
+
+def test_a_video_sent_as_input_reference_is_a_400_pointing_at_extensions_and_edits(api):
+    api.account("vi", "pro")
+    form = {"prompt": "it drifts", "size": "64x112", "seconds": "1"}
+    r = api.post("vi", "/videos", data=form, files={"input_reference": ("v.mp4", _mp4(), "video/mp4")})
+    error = _error(r, 400)
+    assert error["param"] == "input_reference", error
+    for said in ("PNG", "JPEG", "WebP", "/v1/videos/extensions", "edits"):
+        assert said in error["message"], error
+    assert api.stored("vi") == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("form", "files", "param"),
+    [
+        ({"input_reference[image_url]": "data:image/png;base64,iVBORw0KGgo="}, None, "input_reference"),
+        ({}, {"file": ("still.png", _png(), "image/png")}, "file"),
+        ({}, [("input_reference", ("a.png", _png(), "image/png")), ("input_reference", ("b.png", _png(), "image/png"))],
+         "input_reference"),
+    ],
+)
+def test_an_image_sent_under_another_form_field_or_twice_is_a_400_naming_it(api, form, files, param):
+    api.account("ff", "pro")
+    data = {"prompt": "it drifts", "size": "64x112", "seconds": "1", **form}
+    error = _error(api.post("ff", "/videos", data=data, files=files), 400)
+    assert error["param"] == param, error
+    assert api.stored("ff") == (0, 0, 0)
+
+
+def test_json_input_reference_image_url_and_the_form_field_get_the_same_400(api):
+    api.account("js", "pro")
+    body = {"prompt": "it drifts", "size": "64x112", "seconds": "1"}
+    url = "data:image/png;base64,iVBORw0KGgo="
+    as_json = _error(api.post("js", "/videos", json={**body, "input_reference": {"image_url": url}}), 400)
+    as_form = _error(api.post("js", "/videos", data={**body, "input_reference[image_url]": url}), 400)
+    assert as_form == as_json
+
+
+def test_with_no_model_sent_the_quote_and_the_video_name_the_same_model(api):
+    api.account("dm", "pro")
+    form = {"prompt": "a red ball", "size": "64x112", "seconds": "1"}
+    quote = api.post("dm", "/videos", json=form, headers={"Zoetrope-Quote": "true"})
+    assert quote.status_code == 200, quote.text
+    made = api.post("dm", "/videos", json=form)
+    assert made.status_code == 200, made.text
+    assert made.json()["model"] == quote.json()["model"] == "zoetrope-mini"
+    again = api.post("dm", "/videos", json={**form, "model": made.json()["model"]}, headers={"Zoetrope-Quote": "true"})
+    assert again.json()["model"] == quote.json()["model"]

@@ -20,7 +20,7 @@ def test_create_and_poll_completes_and_downloads_every_variant(client, server):
         prompt="a red ball bounces", size=SIZE, seconds="2", poll_interval_ms=100
     )
     assert (video.status, video.progress, video.size, video.seconds) == ("completed", 100, SIZE, "2")
-    assert video.id.startswith("video_") and video.model == "sora-2" and video.completed_at
+    assert video.id.startswith("video_") and video.model == "zoetrope-mini" and video.completed_at
     assert video.model_extra["metadata"] == {
         **video.model_extra["metadata"],
         "generated_size": "64x112",

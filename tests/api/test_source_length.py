@@ -1,7 +1,8 @@
-"""Length refusals of tasks on an uploaded video, through the API in process: when the source alone
+"""Length refusals through the API in process. Of tasks on an uploaded video: when the source alone
 reaches the limit (the plan's, 403; the model's, 400), the error names `video` and says how to trim
 it, never a `seconds` that cannot help; when the source fits, it names `seconds` with how much may
-be added. Over both limits, the lower one's refusal is answered. The fix each refusal gives is accepted."""
+be added. Of a whole new video (text to video, a storyboard), the longest that is allowed. Over both
+limits, the lower one's refusal is answered. The fix each refusal gives is accepted."""
 
 from __future__ import annotations
 
@@ -167,6 +168,16 @@ def on_video(served):
     return SimpleNamespace(video=video, post=post)
 
 
+@pytest.fixture
+def studio_credits(served):
+    """Credits for the studio account, whose plan grants none: what it makes is charged."""
+    from zoetrope.access import ledger
+    from zoetrope.db import transaction
+
+    with transaction(served.engine, immediate=True) as s:
+        ledger.grant(s, served.accounts["studio"], 100)
+
+
 @pytest.mark.parametrize("quote", [False, True])
 def test_a_refusal_about_a_source_named_in_the_path_names_video_id(on_video, quote):
     """Remix, loop and recut take their source from the path: the plan's and the model's refusals
@@ -303,3 +314,55 @@ def test_a_loop_over_both_limits_is_refused_by_the_plan_with_advice_that_is_acce
     assert (r.status, r.error["code"], r.error["param"]) == (403, "duration_exceeds_plan", "seconds")
     assert r.error["message"].endswith("add at most 18 s")
     assert on_video.post(f"/v1/videos/{clip}/loop", {"seconds": "18"}, quote).status == 200
+
+
+@pytest.mark.parametrize("quote", [False, True])
+@pytest.mark.parametrize("plan", ["pro", "plus"])
+def test_a_video_longer_than_the_model_makes_gets_the_plans_advice_when_the_plan_allows_less(
+    on_video, plan, quote
+):
+    """The model makes 60 s, pro 20 s: asking for 61 s was told the model's 'makes at most 60
+    seconds', and 60 s was then refused by the plan. The plan's refusal (403) is answered first."""
+    r = on_video.post("/v1/videos", {"seconds": "61", "size": "64x112"}, quote, plan)
+    assert (r.status, r.error["code"], r.error["param"]) == (403, "duration_exceeds_plan", "seconds")
+    fix = re.search(r"ask for ([0-9.]+) s", r.error["message"]).group(1)
+    assert r.error["message"].startswith(f"{plan} allows up to {fix} s")
+    assert on_video.post("/v1/videos", {"seconds": fix, "size": "64x112"}, quote, plan).status == 200
+
+
+@pytest.mark.parametrize("quote", [False, True])
+def test_a_video_longer_than_the_model_makes_on_a_plan_without_a_limit_is_told_the_longest_it_makes(
+    studio_credits, on_video, quote
+):
+    r = on_video.post("/v1/videos", {"seconds": "61", "size": "64x112"}, quote, "studio")
+    assert (r.status, r.error["param"]) == (400, "seconds")
+    assert r.error["message"] == "zoetrope-mini makes at most 60 s; ask for 60 s or fewer"
+    assert on_video.post("/v1/videos", {"seconds": "60", "size": "64x112"}, quote, "studio").status == 200
+
+
+@pytest.mark.parametrize("quote", [False, True])
+def test_a_storyboard_longer_than_the_model_makes_gets_the_plans_advice(studio_credits, on_video, quote):
+    def board(seconds: str, plan: str = "pro") -> SimpleNamespace:
+        cards = [{"prompt": "a ball", "start": 0}, {"prompt": "a ball rolls", "start": 2}]
+        return on_video.post(
+            "/v1/videos/storyboards", {"seconds": seconds, "size": "64x112", "cards": cards}, quote, plan
+        )
+
+    r = board("61")
+    assert (r.status, r.error["code"], r.error["param"]) == (403, "duration_exceeds_plan", "seconds")
+    assert r.error["message"] == "pro allows up to 20 s; ask for 20 s"
+    assert board("20").status == 200
+    model = board("61", "studio")
+    assert (model.status, model.error["param"]) == (400, "seconds")
+    fix = re.search(r"seconds <= ([0-9.]+)", model.error["message"]).group(1)
+    assert board(fix, "studio").status == 200
+
+
+@pytest.mark.parametrize(("plan", "added"), [("pro", "18"), ("studio", "58")])
+def test_more_new_footage_than_the_model_makes_is_told_what_may_be_added(studio_credits, api, plan, added):
+    """An extension of 70 s was told 'makes at most 60 seconds', which a 2 s source cannot take either."""
+    r = api("/v1/videos/extensions", 2, plan=plan, seconds="70")
+    assert (r.status, r.error["param"]) == ((403 if plan == "pro" else 400), "seconds")
+    assert "the result would be 72" in r.error["message"]
+    assert re.search(r"add at most ([0-9.]+) s$", r.error["message"]).group(1) == added
+    assert api("/v1/videos/extensions", 2, plan=plan, seconds=added).status == 200

@@ -64,7 +64,7 @@ def test_a_task_on_a_video_uses_that_videos_model_unless_it_names_one(alice, cli
     for video in (remix, loop, named, plain):  # finished, so the plan's slots are free for the tests after
         alice.videos.poll(video.id, poll_interval_ms=100)
     assert remix.model == loop.model == "zoetrope-mini"  # the source's, not the default alias
-    assert named.model == "sora-2-pro" and plain.model == "sora-2"  # named; no source: the default
+    assert named.model == "sora-2-pro" and plain.model == "zoetrope-mini"  # named; no source: the default, by its name
 
 
 def test_loop_and_backward_extension_add_their_seconds_to_the_clip(alice, clip):
@@ -74,7 +74,7 @@ def test_loop_and_backward_extension_add_their_seconds_to_the_clip(alice, clip):
         "/videos/extensions",
         {"prompt": "the ball rolls in", "seconds": "1", "video": {"id": clip}, "direction": "backward"},
     )
-    assert loop.seconds == back.seconds == "2"  # charged for the whole result, not the transition
+    assert loop.seconds == back.seconds == "2"  # the whole result (the transition alone is charged)
     assert _frames(alice, loop) == ("2", 8 + 8)  # a 1 s clip is 8 frames
     assert _frames(alice, back) == ("2", 8 + 8)
 

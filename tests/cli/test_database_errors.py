@@ -15,6 +15,8 @@ import pytest
         ("postgresql+psycopg://postgres@127.0.0.1:9/zoetrope", "127.0.0.1"),
         ("postgres://postgres@127.0.0.1/zoetrope", "postgresql+psycopg://"),
         ("not a url", "Could not parse"),
+        ("postgresql+psycopg2://postgres@127.0.0.1/zoetrope", "sqlite:///PATH or postgresql+psycopg://"),
+        ("mysql://root@127.0.0.1/zoetrope", "sqlite:///PATH or postgresql+psycopg://"),
     ],
 )
 def test_an_unusable_database_url_is_one_clear_line(tmp_path, url, said):

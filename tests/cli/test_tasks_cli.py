@@ -406,3 +406,25 @@ def test_a_storyboard_naming_its_card_video_as_output_exits_2_and_keeps_it(tmp_p
     assert "cards[0].image" in run.stderr and "error" in run.stderr
     assert source.read_bytes() == Path(clip).read_bytes() and sorted(p.name for p in board_dir.iterdir()) == [
         "b.toml", "clip.mp4"]
+
+
+def test_edits_are_signed_as_ai_made_and_name_every_input_they_keep(tmp_path, clip):
+    from zoetrope.safety import read_provenance
+    from zoetrope.safety.provenance import COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA as COMPOSITE
+    from zoetrope.safety.provenance import TRAINED_ALGORITHMIC_MEDIA as TRAINED
+
+    other = write_mp4(tmp_path / "other.mp4", np.full((17, 64, 64, 3), 90, np.uint8), fps=8)
+    still = write_png(tmp_path / "still.png", np.full((64, 64, 3), 200, np.uint8))
+    cases = {
+        "blend": (["blend", clip, other, "--seconds", 1], COMPOSITE, [("clip.mp4", "parentOf"), ("other.mp4", "componentOf")]),
+        "extend": (["extend", clip, "--seconds", 1], COMPOSITE, [("clip.mp4", "parentOf")]),
+        "remix": (["remix", clip, "a blue ball", "--strength", 0.5], TRAINED, [("clip.mp4", "parentOf")]),
+        "animate": (["animate", still, "it bounces", "--seconds", 1], COMPOSITE, [("still.png", "componentOf")]),
+    }  # fmt: skip
+    for name, (args, source_type, inputs) in cases.items():
+        out = tmp_path / f"{name}.mp4"
+        result = invoke(*args, "-o", out)
+        assert result.exit_code == 0, (name, result.output)
+        report = read_provenance(out)
+        assert report.state == "trusted" and report.digital_source_type == source_type, (name, report)
+        assert [(i.title, i.relationship) for i in report.ingredients] == inputs, (name, report.ingredients)

@@ -32,3 +32,17 @@ def test_each_file_has_a_strong_etag_and_a_stale_if_range_gets_the_whole_file(tm
     assert part.status == 206 and b"".join(part.chunks) == b"456789"
     stale = open_content(blobs, job, "video", "bytes=4-", if_range='"older"')
     assert stale.status == 200 and b"".join(stale.chunks) == b"0123456789"
+
+
+def test_an_if_none_match_holding_the_etag_gets_304_and_no_bytes(tmp_path):
+    """A browser or a download manager revalidating its copy is told it is current, whatever its Range."""
+    blobs = BlobStore(str(tmp_path))
+    blobs.put("videos/video_x/1/video.mp4", b"0123456789")
+    job = Job(id="video_x", prompt="a red ball", status="completed", outputs={"video": "videos/video_x/1/video.mp4"})
+    etag = open_content(blobs, job, "video", None).headers["etag"]
+    for held in (etag, f'"older", {etag}', f"W/{etag}", "*"):
+        same = open_content(blobs, job, "video", "bytes=4-", if_none_match=held)
+        assert same.status == 304 and b"".join(same.chunks) == b"" and same.headers["etag"] == etag, held
+        assert "content-length" not in same.headers and same.media_type is None
+    other = open_content(blobs, job, "video", None, if_none_match='"older"')
+    assert other.status == 200 and b"".join(other.chunks) == b"0123456789"

@@ -118,3 +118,16 @@ def test_moderations_set_openais_finer_categories_from_the_wording():
     assert "self-harm" in flagged[1] and not flagged[1] & {"self-harm/intent", "self-harm/instructions"}
     assert flagged[2] >= {"hate", "hate/threatening"}
     assert "hate" in flagged[3] and "hate/threatening" not in flagged[3]
+
+
+def test_content_provenance_check_names_what_is_wrong_with_the_file_part(tmp_path):
+    path = write_mp4(tmp_path / "v.mp4", clip(1000, 64), fps=8)
+    c = _client(tmp_path)
+    for kwargs, says in (
+        ({"files": [("file", ("a.mp4", path.read_bytes())), ("file", ("b.mp4", path.read_bytes()))]}, "one file"),
+        ({"data": {"file": "hello"}}, "a file upload"),
+        ({"files": {"file": ("empty.mp4", b"")}}, "file is empty"),
+    ):
+        r = c.post("/v1/content_provenance_checks", **kwargs)
+        assert r.status_code == 400 and r.json()["error"]["param"] == "file", r.text
+        assert says in r.json()["error"]["message"], r.text

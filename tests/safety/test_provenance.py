@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,11 +42,77 @@ def test_fresh_signed_file_is_trusted_and_names_the_generation(kind, request):
     assert [p.name for p in path.parent.glob(f"*{path.suffix}*")] == [path.name]  # no temporary left
 
 
-def test_signed_file_reads_valid_without_our_root(mp4, tmp_path, monkeypatch):
+def _copy_identity(source, folder, names=("signer.pem", "signer.key", "root.pem")):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes((source / name).read_bytes())
+
+
+def test_an_operators_signer_without_its_root_is_refused_naming_the_file(mp4, tmp_path):
+    # The production setup as it used to be documented: the operator's signer.pem and signer.key,
+    # no root.pem. Nothing could read `trusted` and no forgery could be told from our files.
+    from typer.testing import CliRunner
+
+    from zoetrope.cli import app
+    from zoetrope.errors import ConfigError
+    from zoetrope.safety.keys import create_local_ca
+
+    create_local_ca(tmp_path / "operator-ca")
+    ours = tmp_path / "zoetrope-data" / "c2pa"
+    _copy_identity(tmp_path / "operator-ca", ours, ("signer.pem", "signer.key"))
+    with pytest.raises(ConfigError, match="root.pem is missing"):
+        sign_file(mp4, generation_id="video_abc", model="zoetrope-mini")
+    with pytest.raises(ConfigError, match="root.pem is missing"):
+        read_provenance(mp4)
+    result = CliRunner().invoke(app, ["verify", str(mp4), "--json"])
+    assert result.exit_code == 2 and "root.pem" in result.output, result.output
+    assert (ours / "signer.pem").read_bytes() == (tmp_path / "operator-ca" / "signer.pem").read_bytes()
+    # With the root that issued it, the operator's files read as this installation's.
+    _copy_identity(tmp_path / "operator-ca", ours, ("root.pem",))
     sign_file(mp4, generation_id="video_abc", model="zoetrope-mini")
-    (tmp_path / "zoetrope-data" / "c2pa" / "root.pem").unlink()
-    report = read_provenance(mp4)
-    assert report.state == "valid" and not report.failures
+    assert read_provenance(mp4).state == "trusted"
+
+
+def test_a_root_file_holding_the_old_local_root_too_keeps_earlier_files_trusted(tmp_path):
+    # Moving from the local CA to one's own: root.pem may hold both roots while old files matter.
+    from zoetrope.safety.keys import create_local_ca, signing_identity
+
+    old_file = write_mp4(tmp_path / "old.mp4", _frames(6), fps=8)
+    sign_file(old_file, generation_id="video_old", model="zoetrope-mini")
+    ours = tmp_path / "zoetrope-data" / "c2pa"
+    old_root = (ours / "root.pem").read_bytes()
+    create_local_ca(tmp_path / "operator-ca")
+    _copy_identity(tmp_path / "operator-ca", ours)
+    assert read_provenance(old_file).state == "valid"  # the local root is gone: not ours any more
+    (ours / "root.pem").write_bytes((tmp_path / "operator-ca" / "root.pem").read_bytes() + old_root)
+    signing_identity()  # the new chain leads to one of the two roots
+    new_file = write_mp4(tmp_path / "new.mp4", _frames(7), fps=8)
+    sign_file(new_file, generation_id="video_new", model="zoetrope-mini")
+    assert read_provenance(old_file).state == read_provenance(new_file).state == "trusted"
+
+
+def test_a_new_signer_beside_the_old_local_root_is_refused_naming_the_fix(mp4, tmp_path):
+    from zoetrope.errors import ConfigError
+    from zoetrope.safety.keys import create_local_ca, signing_identity
+
+    signing_identity()  # the local CA a first run made
+    create_local_ca(tmp_path / "operator-ca")
+    _copy_identity(tmp_path / "operator-ca", tmp_path / "zoetrope-data" / "c2pa", ("signer.pem", "signer.key"))
+    for attempt in (lambda: sign_file(mp4, generation_id="video_abc", model="zoetrope-mini"),
+                    lambda: read_provenance(mp4)):  # fmt: skip
+        with pytest.raises(ConfigError, match="signer.pem does not lead to .*root.pem"):
+            attempt()
+
+
+def test_a_signing_key_that_is_not_the_certificates_is_refused(tmp_path):
+    from zoetrope.errors import ConfigError
+    from zoetrope.safety.keys import create_local_ca, signing_identity
+
+    signing_identity()
+    create_local_ca(tmp_path / "other")
+    _copy_identity(tmp_path / "other", tmp_path / "zoetrope-data" / "c2pa", ("signer.key",))
+    with pytest.raises(ConfigError, match="signer.key is not the key"):
+        signing_identity()
 
 
 @pytest.mark.parametrize("kind", ["mp4", "png"])
@@ -105,3 +172,61 @@ def test_worker_processes_signing_their_first_videos_at_once_share_one_matching_
     assert len({chain for _, chain in outs}) == 1  # one CA made, the others read it
     on_disk = (folder / "signer.pem").read_text().replace("\n", "")
     assert {chain for _, chain in outs} == {on_disk}
+
+
+def test_edits_say_they_are_ai_made_and_name_every_input_kept(tmp_path, mp4, png):
+    from zoetrope.safety.provenance import COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA
+
+    sign_file(mp4, generation_id="video_a", model="zoetrope-mini")
+    clip_b = write_mp4(tmp_path / "b.mp4", _frames(2), fps=8)
+    sign_file(clip_b, generation_id="video_b", model="zoetrope-mini")
+    blend = write_mp4(tmp_path / "blend.mp4", _frames(3, 12), fps=8)
+    sign_file(blend, generation_id="video_blend", model="zoetrope-mini", parent=mp4, components=[clip_b],
+              source_type=COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA)  # fmt: skip
+    report = read_provenance(blend)
+    assert report.state == "trusted" and report.digital_source_type == COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA
+    assert report.actions == ["c2pa.opened", "c2pa.edited", "c2pa.placed"]
+    assert [(i.title, i.relationship, i.state) for i in report.ingredients] == [
+        ("clip.mp4", "parentOf", "trusted"),
+        ("b.mp4", "componentOf", "trusted"),
+    ]
+    # A remix is the model's own footage throughout; an unsigned still, animated, is a component.
+    remix = write_mp4(tmp_path / "remix.mp4", _frames(4), fps=8)
+    sign_file(remix, generation_id="video_remix", model="zoetrope-mini", parent=mp4)
+    assert read_provenance(remix).digital_source_type == TRAINED_ALGORITHMIC_MEDIA
+    animated = write_mp4(tmp_path / "animated.mp4", _frames(5), fps=8)
+    sign_file(animated, generation_id="video_i2v", model="zoetrope-mini", components=[png],
+              source_type=COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA)  # fmt: skip
+    report = read_provenance(animated)
+    assert report.actions == ["c2pa.created", "c2pa.placed"] and not report.altered_sources
+    assert [(i.title, i.relationship, i.state) for i in report.ingredients] == [
+        ("still.png", "componentOf", "not_present")
+    ]
+
+
+@pytest.mark.parametrize("damage", ["crc", "body"])
+def test_a_png_whose_manifest_chunk_was_changed_reads_invalid_not_unreadable(png, tmp_path, damage):
+    import json
+    import struct
+    import sys
+
+    from typer.testing import CliRunner
+
+    from zoetrope.cli import app
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_api_routes import _client
+
+    sign_file(png, generation_id="video_abc", model="zoetrope-mini")
+    data = bytearray(png.read_bytes())
+    at = data.index(b"caBX") - 4
+    (length,) = struct.unpack(">I", data[at : at + 4])
+    data[at + 8 + (length if damage == "crc" else length // 2)] ^= 0x01  # the CRC fixed neither way
+    png.write_bytes(bytes(data))
+    report = read_provenance(png)
+    assert report.state == "invalid" and report.failures, report
+    result = CliRunner().invoke(app, ["verify", str(png), "--json"])
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.output)["c2pa"]["state"] == "invalid"
+    r = _client(tmp_path).post("/v1/content_provenance_checks", files={"file": ("s.png", bytes(data))})
+    assert r.status_code == 200 and r.json()["results"][0]["validation_state"] == "invalid", r.text

@@ -54,7 +54,8 @@ def test_cli_verify_json_and_text(tmp_path):
     result = CliRunner().invoke(app, ["verify", str(path), "--json"])
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
-    assert set(body) == {"c2pa", "watermark", "record"} and body["record"] is None
+    assert set(body) == {"c2pa", "watermark", "record", "record_found_by", "problems", "notes"}
+    assert body["record"] is None and body["problems"] == []
     text = CliRunner().invoke(app, ["verify", str(path)]).output
     assert "trusted" in text and "found" in text
 
@@ -169,3 +170,51 @@ def test_cli_verifies_a_local_still_over_the_upload_limit(tmp_path, monkeypatch)
     assert body["watermark"]["found"] and body["watermark"]["payload"] == payload_for("video_still").hex()
     with pytest.raises(InvalidMedia, match="over the upload limit"):
         verify(path)
+
+
+@pytest.mark.timeout(120)  # a pipe once blocked the read for ever
+def test_verify_names_what_is_not_a_regular_readable_file_in_json(tmp_path, monkeypatch):
+    import os
+
+    (tmp_path / "loop.mp4").symlink_to("loop.mp4")
+    os.mkfifo(tmp_path / "pipe.mp4")
+    (tmp_path / "folder.mp4").mkdir()
+    locked = tmp_path / "locked.mp4"
+    locked.write_bytes(b"not media, and not readable")
+    locked.chmod(0)
+    if os.geteuid() == 0:  # root reads it anyway: make the command's own check see it as a user would
+        monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    cases = {
+        "loop.mp4": "cannot be read",
+        "pipe.mp4": "not a regular file",
+        "folder.mp4": "is a directory",
+        "locked.mp4": "",
+    }
+    for name, says in cases.items():
+        result = CliRunner().invoke(app, ["verify", str(tmp_path / name), "--json"])
+        assert result.exit_code == 2, (name, result.output)
+        error = json.loads(result.stdout)["error"]
+        assert error["param"] == "file" and name in error["message"] and says in error["message"], error
+
+
+def test_verify_finds_the_mark_in_a_mirrored_transposed_or_framed_copy(tmp_path):
+    # Copies made to shake the mark off: mirrored either way, transposed, or framed in 16 px bars,
+    # each re-encoded. The unmarked clip, treated alike, still reads as unmarked.
+    from zoetrope.media import encode_mp4, read_frames
+
+    marked = read_frames(encode_mp4(embed_watermark(clip(1003, 64), "video_geo"), fps=8, crf=18)).frames
+    copies = {
+        "mirrored": marked[:, :, ::-1],
+        "upside down": marked[:, ::-1],
+        "transposed": marked.transpose(0, 2, 1, 3),
+        "letterboxed": np.pad(marked, ((0, 0), (16, 16), (0, 0), (0, 0))),
+        "pillarboxed, mirrored": np.pad(
+            marked[:, ::-1], ((0, 0), (0, 0), (16, 16), (0, 0)), constant_values=90
+        ),
+    }
+    for name, frames in copies.items():
+        path = write_mp4(tmp_path / "copy.mp4", np.ascontiguousarray(frames), fps=8, crf=28)
+        report = verify(path)
+        assert report.watermark.found and report.watermark.payload == payload_for("video_geo").hex(), name
+    clean = np.pad(clip(1003, 64)[:, :, ::-1], ((0, 0), (16, 16), (0, 0), (0, 0)))
+    assert not verify(write_mp4(tmp_path / "clean.mp4", clean, fps=8, crf=28)).watermark.found

@@ -47,6 +47,42 @@ def test_cors_opens_only_to_configured_origins(tmp_path, monkeypatch):
     assert "access-control-allow-origin" not in other.headers
 
 
+def test_a_browser_may_send_the_openai_clients_headers_and_read_the_answers_headers(tmp_path, monkeypatch):
+    """The `openai` JS client in a page sends its x-stainless-* headers (and a download revalidates or
+    resumes): the preflight allows them, and the page may read the poll delay, ranges and ETag."""
+    monkeypatch.setenv("ZOETROPE_CORS_ORIGINS", '["https://studio.example"]')
+    get_settings.cache_clear()
+    asked = (
+        "authorization,content-type,x-stainless-os,x-stainless-retry-count,x-stainless-timeout,"
+        "openai-organization,openai-project,openai-beta,idempotency-key,zoetrope-quote,range,if-range,"
+        "if-none-match"
+    )
+    with _client(tmp_path) as c:
+        pre = c.options(
+            "/v1/videos",
+            headers={
+                "origin": "https://studio.example",
+                "access-control-request-method": "POST",
+                "access-control-request-headers": asked,
+            },
+        )
+        assert pre.status_code == 200, pre.text
+        allowed = {h.strip() for h in pre.headers["access-control-allow-headers"].split(",")}
+        assert set(asked.split(",")) <= allowed
+        evil = c.options(
+            "/v1/videos",
+            headers={
+                "origin": "https://studio.example",
+                "access-control-request-method": "POST",
+                "access-control-request-headers": "authorization,x-evil",
+            },
+        )
+        assert evil.status_code == 400  # only the named headers and the client's own prefix
+        answer = c.get("/v1/videos/video_x", headers={"origin": "https://studio.example"})
+    exposed = {h.strip() for h in answer.headers["access-control-expose-headers"].split(",")}
+    assert {"openai-poll-after-ms", "content-range", "accept-ranges", "etag", "retry-after"} <= exposed
+
+
 @pytest.mark.parametrize(
     "url",
     [

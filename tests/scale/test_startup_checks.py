@@ -131,3 +131,73 @@ def test_the_first_run_account_starts_with_its_months_credits(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+
+
+@pytest.mark.parametrize("command", [["worker"], ["serve"], ["accounts", "list"]])
+def test_a_data_dir_that_is_a_file_is_one_line_naming_the_setting(tmp_path, command):
+    in_the_way = tmp_path / "data"
+    in_the_way.write_text("not a folder")
+    if command == ["serve"]:
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            command += ["--port", str(free.getsockname()[1])]
+    done = _zoetrope(*command, env={"ZOETROPE_DATA_DIR": str(in_the_way), "COLUMNS": "300"})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("error (ZOETROPE_DATA_DIR): cannot write the data directory")
+    assert "it is a file, not a folder" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_accounts_on_a_plan_removed_from_the_config_stop_the_start(tmp_path):
+    from tests.api.conftest import make_keys
+
+    make_keys(tmp_path / "data")  # alice on pro, bob on plus
+    without_plus = tmp_path / "config.toml"
+    without_plus.write_text(DEFAULTS.read_text().replace("[plans.plus]", "[plans.plus-old]"))
+    done = _zoetrope("worker", env={"ZOETROPE_DATA_DIR": str(tmp_path / "data"),
+                                    "ZOETROPE_CONFIG_FILE": str(without_plus), "COLUMNS": "300"})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("error (ZOETROPE_CONFIG_FILE): plan 'plus' is not in the config")
+    assert "(bob)" in done.stderr and "--plan" in done.stderr
+
+
+def test_a_misspelt_setting_is_named_with_the_setting_meant(tmp_path):
+    done = _zoetrope("accounts", "list", env={"ZOETROPE_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "300",
+                                               "ZOETROPE_DATABSE_URL": "sqlite:///elsewhere.db",
+                                               "ZOETROPE_LEASE_SECOND": "5"})
+    assert done.returncode == 0, done.stderr
+    assert "warning (ZOETROPE_DATABSE_URL): not a Zoetrope setting; did you mean ZOETROPE_DATABASE_URL?" in done.stderr
+    assert "warning (ZOETROPE_LEASE_SECOND): not a Zoetrope setting; did you mean ZOETROPE_LEASE_SECONDS?" in done.stderr
+
+
+@pytest.mark.parametrize("url", ["s3://", "s3:/bucket/x"])
+def test_a_malformed_s3_url_is_refused_naming_the_form(tmp_path, url):
+    done = _zoetrope("worker", env={"ZOETROPE_DATA_DIR": str(tmp_path / "data"), "ZOETROPE_BLOB_URL": url,
+                                    "COLUMNS": "300"})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith(f"error (ZOETROPE_BLOB_URL): {url!r} is not an S3 URL; write s3://BUCKET")
+    assert not (tmp_path / "data").exists() and not Path("s3:").exists()
+
+
+UPSTREAM = ('\n[[models]]\nname = "relay"\nbackend = "upstream"\n'
+            'options = { base_url = "https://api.example.com/v1", api_key_env = "RELAY_TEST_KEY", model = "sora-2" }\n')
+
+
+def test_an_upstream_model_whose_key_variable_is_unset_refuses_the_start(tmp_path, monkeypatch):
+    monkeypatch.delenv("RELAY_TEST_KEY", raising=False)
+    registry = Registry(load_config(_config(tmp_path, UPSTREAM)))
+    with pytest.raises(ConfigError) as e:
+        registry.servable(["relay"])
+    assert e.value.param == "RELAY_TEST_KEY" and "model 'relay'" in e.value.message
+    assert "RELAY_TEST_KEY" in e.value.message
+    monkeypatch.setenv("RELAY_TEST_KEY", "k")
+    assert registry.servable(["relay"]) == (["relay"], {})
+
+
+def test_a_worker_for_an_upstream_model_without_its_key_refuses_to_start(tmp_path):
+    env = {"ZOETROPE_DATA_DIR": str(tmp_path / "data"), "ZOETROPE_WEIGHTS_DIR": str(tmp_path / "nowhere"),
+           "ZOETROPE_CONFIG_FILE": str(_config(tmp_path, UPSTREAM)), "COLUMNS": "300", "RELAY_TEST_KEY": ""}
+    done = _zoetrope("worker", env=env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("error (RELAY_TEST_KEY): model 'relay': no key"), done.stderr
+    assert "Traceback" not in done.stderr

@@ -39,23 +39,45 @@ def _submit(engine, max_attempts: int) -> str:  # noqa: F811
         return store.add_job(s, job).id
 
 
-def test_transient_error_requeues_after_backoff_then_fails_when_attempts_are_spent(engine):  # noqa: F811
+def test_transient_errors_requeue_without_spending_attempts_then_fail_after_the_window(engine):  # noqa: F811
+    policy = dispatch.DispatchPolicy(retry_seconds=0.3, retry_max_seconds=0.3, retry_window_seconds=3.0)
     jid = _submit(engine, max_attempts=2)
-    assert dispatch.claim_next(engine, "w1", POLICY).id == jid
-    assert dispatch.retry_later(engine, jid, "w1", POLICY, code="service_unavailable", message="s3 away")
+    assert dispatch.claim_next(engine, "w1", policy).id == jid
+    assert dispatch.retry_later(engine, jid, "w1", policy, code="service_unavailable", message="s3 away")
     with transaction(engine) as s:  # what the client sees meanwhile: waiting to run, not running
         job = s.scalar(select(Job).where(Job.id == jid))
         assert (job.status, job.worker_id, job.progress) == ("queued", None, 0)
-    assert dispatch.claim_next(engine, "w2", POLICY) is None  # still backing off
-    assert not dispatch.complete(engine, jid, "w1", POLICY, outputs={}, details={})  # fenced off
-    time.sleep(0.1)
-    job = dispatch.claim_next(engine, "w2", POLICY)
-    assert (job.id, job.attempts) == (jid, 2)
-    assert dispatch.retry_later(engine, jid, "w2", POLICY, code="service_unavailable", message="s3 away")
+    assert dispatch.claim_next(engine, "w2", policy) is None  # still backing off
+    assert not dispatch.complete(engine, jid, "w1", policy, outputs={}, details={})  # fenced off
+    # An outage outlasts the attempts meant for lost workers: the job keeps being set back.
+    for _ in range(3):
+        job = wait_until(lambda: dispatch.claim_next(engine, "w2", policy), 5, "the backoff to pass", 0.02)
+        assert (job.id, job.attempts) == (jid, 1)
+        assert dispatch.retry_later(engine, jid, "w2", policy, code="service_unavailable", message="s3 away")
+        with transaction(engine) as s:
+            assert s.scalar(select(Job.status).where(Job.id == jid)) == "queued"
+    time.sleep(3.0)
+    job = wait_until(lambda: dispatch.claim_next(engine, "w2", policy), 5, "the backoff to pass", 0.02)
+    assert dispatch.retry_later(engine, jid, "w2", policy, code="service_unavailable", message="s3 away")
     with transaction(engine) as s:
         job = s.scalar(select(Job).where(Job.id == jid))
     assert job.status == "failed" and job.error["code"] == "service_unavailable"
-    assert "giving up after 2 attempts" in job.error["message"]
+    assert "giving up after 5 tries" in job.error["message"]
+
+
+def test_the_retry_backoff_grows_to_its_cap(engine):  # noqa: F811
+    policy = dispatch.DispatchPolicy(retry_seconds=2, retry_max_seconds=60)
+    jid = _submit(engine, max_attempts=3)
+    waits = []
+    for _ in range(8):
+        with transaction(engine, immediate=True) as s:  # as a claim leaves it, without waiting out the backoff
+            job = s.scalar(select(Job).where(Job.id == jid))
+            job.status, job.worker_id, job.attempts = "in_progress", "w", job.attempts + 1
+        t = time.time()
+        assert dispatch.retry_later(engine, jid, "w", policy, code="service_unavailable", message="away")
+        with transaction(engine) as s:
+            waits.append(round(s.scalar(select(Job.lease_expires_at).where(Job.id == jid)) - t))
+    assert waits == [2, 4, 8, 16, 32, 60, 60, 60]
 
 
 def test_api_answers_503_with_retry_after_while_the_database_is_away(tmp_path):
@@ -140,14 +162,15 @@ def test_a_full_disk_sets_the_job_back_and_it_completes_once_space_is_freed(engi
     assert worker.run_once()
     with transaction(engine) as s:
         job = s.scalar(select(Job).where(Job.id == jid))
-    assert (job.status, job.worker_id, job.attempts) == ("queued", None, 1)  # set back, not failed
+    # Set back, not failed, and the attempt given back (attempts count lost workers, not outages).
+    assert (job.status, job.worker_id, job.attempts) == ("queued", None, 0)
     assert not [p for p in (small_disk / "blobs").rglob("*") if p.is_file()]  # no partial file left
 
     ballast.unlink()
     wait_until(worker.run_once, 60, "the job to be claimed again after its backoff")
     with transaction(engine) as s:
         job = s.scalar(select(Job).where(Job.id == jid))
-    assert (job.status, job.attempts) == ("completed", 2), job.error
+    assert (job.status, job.attempts) == ("completed", 1), job.error
     assert blobs.get(job.outputs["video"])[4:8] == b"ftyp"
     with transaction(engine) as s:
         assert ledger.get_charge(s, jid).status == "captured" and ledger.balance(s, account.id) == 97
@@ -171,7 +194,8 @@ def test_a_storage_failure_tells_the_client_why_without_the_servers_paths(engine
     config.write_text(
         defaults + '\n[[models]]\nname = "steady"\nbackend = "tests.scale.steady_backend:SteadyBackend"\n'
     )
-    worker = Worker(engine, Registry(load_config(config)), _ReadOnlyBlobs(str(tmp_path / "blobs")), POLICY)
+    policy = dispatch.DispatchPolicy(retry_window_seconds=0)  # fail at the first error
+    worker = Worker(engine, Registry(load_config(config)), _ReadOnlyBlobs(str(tmp_path / "blobs")), policy)
     with transaction(engine, immediate=True) as s:
         job = Job(
             account_id="a", model="steady", backend_model="steady", prompt="p", seconds="4", max_attempts=1

@@ -27,6 +27,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "correct horse battery"
+# The address browsers reach the studio at (ZOETROPE_PUBLIC_URL), as behind a reverse proxy.
+PUBLIC_URL = "https://zoetrope.example.org"
 # Loading the text encoder can take minutes on a busy 2-core machine.
 WARM_UP_TIMEOUT = 300
 # name, plan, admin; dana and erin each belong to one test that reads its balance before and after
@@ -79,6 +81,7 @@ class Studio:
     url: str
     keys: dict[str, str]
     data_dir: Path | None = None
+    public_url: str = PUBLIC_URL
 
     def email(self, name: str) -> str:
         return f"{name}@example.com"
@@ -127,6 +130,7 @@ def studio(tmp_path_factory) -> Studio:
         "ZOETROPE_DATA_DIR": str(data_dir),
         "ZOETROPE_WEIGHTS_DIR": str(weights),
         "ZOETROPE_WORKERS": "2",
+        "ZOETROPE_PUBLIC_URL": PUBLIC_URL,
         "PYTHONPATH": str(REPO),
         "PYTHONUNBUFFERED": "1",
     }

@@ -3,7 +3,10 @@ a form sent after the session ended comes back to its page after signing in, ove
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from urllib.parse import urlsplit
 
 import httpx
@@ -63,6 +66,41 @@ def test_another_site_cannot_sign_the_browser_into_its_own_account(studio):
         )
         assert r.status_code == 303 and r.headers["location"] == "/account", (headers, r.text[:300])
         assert _cookie_set(r), headers
+
+
+def test_behind_a_proxy_that_rewrites_host_a_form_from_the_public_address_is_the_studios_own(studio):
+    """Safari before 16.4 sends Origin and no Sec-Fetch-Site; a reverse proxy that rewrites Host (to
+    its upstream's, as nginx's `proxy_pass` does by default) and sets no X-Forwarded-Host leaves
+    the studio no header with the page's address. Its own sign-in and sign-up were refused as
+    another site's; with ZOETROPE_PUBLIC_URL set to that address, they are its own."""
+    # The requests as such a proxy forwards them: the upstream's Host, the browser's Origin.
+    own = {"origin": studio.public_url}
+    r = httpx.post(
+        studio.url + "/signin",
+        data={"email": "bob@example.com", "password": PASSWORD, "next": "/account"},
+        headers=own,
+        timeout=30,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/account", r.text[:300]
+    assert _cookie_set(r)
+    r = httpx.post(
+        studio.url + "/signup",
+        data={"email": "behind-a-proxy@example.com", "password": PASSWORD},
+        headers=own,
+        timeout=30,
+    )
+    assert r.status_code == 303 and _cookie_set(r), r.text[:300]
+    # The public address's origin, scheme and all: not another scheme or a host beside it.
+    for origin in (studio.public_url.replace("https:", "http:"), EVIL, "https://evil.zoetrope.example.org"):
+        r = httpx.post(
+            studio.url + "/signin",
+            data={"email": "bob@example.com", "password": PASSWORD},
+            headers={"origin": origin},
+            timeout=30,
+        )
+        assert r.status_code == 403 and not _cookie_set(r), origin
+        # A refusal judged by the Origin names the setting that tells the studio its address.
+        assert "ZOETROPE_PUBLIC_URL" in r.text, origin
 
 
 def test_another_site_cannot_sign_up_the_browser(studio):
@@ -133,3 +171,19 @@ def test_a_form_sent_after_the_session_ended_signs_in_back_to_its_page(studio):
     assert c.get("/account").headers["referrer-policy"] == "same-origin"
     # A page asked for with GET still comes back to itself.
     assert httpx.get(studio.url + "/library", timeout=30).headers["location"] == "/signin?next=/library"
+
+
+@pytest.mark.parametrize(
+    "value", ["zoetrope.example.org", "ftp://zoetrope.example.org", "https://a.example:99999"]
+)
+def test_a_public_url_that_is_no_address_stops_every_command_naming_the_setting(value, tmp_path):
+    """A public address the Origin check could never match is refused at start, not found out at sign-in."""
+    env = {**os.environ, "ZOETROPE_PUBLIC_URL": value, "ZOETROPE_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "zoetrope", "webhooks", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stderr.startswith("error (ZOETROPE_PUBLIC_URL): "), done.stderr

@@ -124,7 +124,7 @@ def admit(
         plan,
         principal.key_id,
         principal.key_quota,
-        seconds=0 if req.is_image else req.seconds * req.n,
+        seconds=0 if req.is_image else req.generated_seconds * req.n,
         now=now,
     )
     if not standing.granted and ledger.ensure_monthly_grant(session, account, plan, today):

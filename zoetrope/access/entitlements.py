@@ -28,8 +28,12 @@ class RequestSummary:
     task: str = "t2v"
     n: int = 1
     lane: str | None = None  # None: the plan's default lane
-    # Of `seconds`, what the request adds to a source (an extension, loop, blend); None: all of it.
+    # Of `seconds`, what the request adds to a source (an extension, loop, blend, a recut's
+    # `extend`): what is generated, so what is charged; None: all of it.
     new_seconds: float | None = None
+    # Of `seconds`, the source footage the result keeps (None: `seconds - new_seconds`); given where
+    # `new_seconds` may be too large beside it for that difference to say it.
+    source_seconds: float | None = None
     # The model's frame rate: with it, what a refusal suggests adding is whole steps of new
     # footage (STEP_FRAMES), as made. None: unknown, the room as it is.
     fps: float | None = None
@@ -41,6 +45,19 @@ class RequestSummary:
     @property
     def short_side(self) -> int:
         return min(self.width, self.height)
+
+    @property
+    def generated_seconds(self) -> float:
+        """The seconds the model generates, of each of the `n`: what credits and quotas count
+        (kept source footage is not generated)."""
+        return self.seconds if self.new_seconds is None else self.new_seconds
+
+    @property
+    def kept_seconds(self) -> float:
+        """The seconds of source footage the result keeps."""
+        if self.source_seconds is not None:
+            return self.source_seconds
+        return 0.0 if self.new_seconds is None else self.seconds - self.new_seconds
 
 
 @dataclass(frozen=True)
@@ -107,25 +124,26 @@ def _too_long(plan: Plan, req: RequestSummary) -> tuple[str, str]:
             "video",
         )
     if req.task == "recut":  # the kept range plus `extend`: the range is what a recut chooses
+        room = _room(limit, req.kept_seconds, req.fps)
+        if req.new_seconds and room > 1e-6:  # the cut fits: a shorter extension does too
+            return f"{head}; the recut would be {req.seconds:g} s: extend at most {room:g} s", "extend"
         return (
             f"{head}; the recut would be {req.seconds:g} s: keep a shorter range between start and end, "
             f"or extend less, to make {limit:g} s or less",
             "end",
         )
-    if req.new_seconds is None or req.new_seconds >= req.seconds:  # `seconds` is the whole video
+    if req.new_seconds is None or req.kept_seconds <= 0:  # `seconds` is the whole video
         return f"{head}; ask for {limit:g} s", "seconds"
     new = req.new_seconds
-    source = req.seconds - new
-    room = limit - source
-    if req.fps:  # the whole steps that fit: less than one is no room (what is made is a step at least)
-        room = math.floor(room * req.fps + 1e-6) // STEP_FRAMES * STEP_FRAMES / req.fps
+    source = req.kept_seconds
+    room = _room(limit, source, req.fps)
     if room > 1e-6:  # the source fits: less new footage does too
         return f"{head}; the result would be {req.seconds:g} s: add at most {room:g} s", "seconds"
     what = {"loop": "loop", "blend": "blend"}.get(req.task, "extension")
     clips, them = ("the two videos are", "them") if req.task == "blend" else ("the video is", "it")
     together = " together" if req.task == "blend" else ""
     target = limit - new  # the source that leaves room for the footage asked
-    if req.fps:  # in whole frames, as a recut keeps them
+    if req.fps and target > 0:  # in whole frames, as a recut keeps them
         target = math.floor(target * req.fps + 1e-6) / req.fps
     if target > 1e-6 and req.task == "blend":  # two clips: which to shorten, and how much, is the caller's
         fix = f"Trim {them} to {target:g} s or less together first ({trim_how(None)}) or use shorter clips"
@@ -137,6 +155,15 @@ def _too_long(plan: Plan, req: RequestSummary) -> tuple[str, str]:
             f"must come to {limit:g} s or less"
         )
     return f"{head}, and {clips} already {source:g} s: no {what} fits. {fix}", "video"
+
+
+def _room(limit: float, source: float, fps: float | None) -> float:
+    """The new footage that fits beside `source` within `limit`: with the model's frame rate, whole
+    steps of STEP_FRAMES (less than one is no room: what is made is a step at least)."""
+    room = limit - source
+    if fps and room > 0:
+        room = math.floor(room * fps + 1e-6) // STEP_FRAMES * STEP_FRAMES / fps
+    return room
 
 
 def check_request(config: Config, plan: Plan, req: RequestSummary) -> Entitlement:

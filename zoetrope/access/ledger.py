@@ -308,7 +308,7 @@ def hold(
         "model": req.model,
         "task": req.task,
         "lane": lane,
-        "seconds": req.seconds,
+        "seconds": req.generated_seconds,  # what usage and day quotas count
         "width": req.width,
         "height": req.height,
         "n": req.n,

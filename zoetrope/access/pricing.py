@@ -31,7 +31,8 @@ def _tier(rates: dict[str, float], short_side: int) -> float:
 
 
 def price(config: Config, req: RequestSummary) -> int:
-    """Credits for `req` at list price, rounded up to a whole credit."""
+    """Credits for `req` at list price, rounded up to a whole credit: per generated second
+    (source footage a task keeps is not charged) or per image."""
     override = config.prices.models.get(req.model)
     if req.is_image:
         each = (
@@ -42,7 +43,7 @@ def price(config: Config, req: RequestSummary) -> int:
         return math.ceil(each * req.n)
     rates = override.credits_per_second if override and override.credits_per_second else None
     rate = _tier(rates or config.prices.credits_per_second, req.short_side)
-    return math.ceil(round(rate * req.seconds * req.n, 6))
+    return math.ceil(round(rate * req.generated_seconds * req.n, 6))
 
 
 def charge_for(config: Config, plan: Plan, req: RequestSummary, lane: str, fast_used: int = 0) -> Charge:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from zoetrope.errors import ZoetropeError
 
@@ -87,15 +88,32 @@ async def _validation(_: Request, e: Exception) -> JSONResponse:
     )
 
 
-async def _http(_: Request, e: Exception) -> JSONResponse:
+async def _http(request: Request, e: Exception) -> JSONResponse:
     assert isinstance(e, HTTPException)
+    headers = getattr(e, "headers", None)
+    if e.status_code == 405:  # Starlette's Allow names the methods of the path's first route only
+        headers = {"allow": ", ".join(_methods(request))}
     code = {
         400: "invalid_request",  # Starlette's own: a malformed multipart body, too many parts
         404: "not_found",
         405: "method_not_allowed",
         413: "request_too_large",
     }.get(e.status_code)
-    return error_response(e.status_code, str(e.detail), code=code, headers=getattr(e, "headers", None))
+    return error_response(e.status_code, str(e.detail), code=code, headers=headers)
+
+
+def _methods(request: Request) -> list[str]:
+    """Every method the request's path is served with, by whichever of the app's routes (asked of
+    each route as the router asks: FastAPI nests included routers)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 # While the database is away (restart, failover) clients are told to come back, not that we broke.

@@ -4,13 +4,16 @@ endpoints as multipart, with nested objects written `video[id]`)."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from zoetrope.api.errors import error_response
 from zoetrope.errors import InvalidRequest
-from zoetrope.jobs.request import unicode_text
+from zoetrope.jobs.request import is_decimal, unicode_text
 from zoetrope.settings import get_settings
 
 
@@ -19,6 +22,11 @@ class BodyTooLarge(InvalidRequest):
 
     status = 413
     code = "request_too_large"
+
+
+def _shown(value: str) -> str:
+    """`value` quoted for an error message, cut short where it is long."""
+    return repr(value) if len(value) <= 40 else f"{value[:40]!r}..."
 
 
 @dataclass
@@ -39,18 +47,31 @@ class Body:
         return unicode_text(str(value), name)
 
     def integer(self, name: str) -> int | None:
+        raw = self.fields.get(name)
+        if isinstance(raw, float) and raw.is_integer():  # JSON's 4.0 is an integer, as JSON Schema reads it
+            return int(raw)
         value = self.text(name)
+        if value is None:
+            return None
         try:
-            return None if value is None else int(value)
-        except ValueError:
-            raise InvalidRequest(f"{name} must be an integer", param=name) from None
+            if not is_decimal(value, integer=True):  # int() would read "١٢", "４", "1_0" and padding
+                raise ValueError
+            return int(value)
+        except ValueError:  # also more digits than Python reads (4,300)
+            raise InvalidRequest(
+                f"{name} must be an integer in ASCII digits, like 42, not {_shown(value)}", param=name
+            ) from None
 
     def number(self, name: str) -> float | None:
         value = self.text(name)
-        try:
-            return None if value is None else float(value)
-        except ValueError:
-            raise InvalidRequest(f"{name} must be a number", param=name) from None
+        if value is None:
+            return None
+        number = float(value) if is_decimal(value) else math.nan  # float() would read "١٢", "inf", "1_0"
+        if not math.isfinite(number):
+            raise InvalidRequest(
+                f"{name} must be a finite number in ASCII digits, like 0.5, not {_shown(value)}", param=name
+            )
+        return number
 
     def reference_id(self, name: str) -> str | None:
         """`video={"id": ...}` in JSON, `video[id]=...` in a form, or the id alone (`video="video_..."`)."""
@@ -72,6 +93,12 @@ class Body:
 
 
 FRAMING = 64 * 1024  # a multipart body's room beyond the cap, for its boundaries and part headers
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def is_form(content_type: str) -> bool:
+    """Whether a Content-Type header names a form; media types are case-insensitive (RFC 9110)."""
+    return content_type.split(";", 1)[0].strip().lower() in FORM_TYPES
 
 
 async def _read_capped(request: Request, limit: int, *, framing: int = 0) -> bytes:
@@ -92,8 +119,7 @@ async def read_body(request: Request) -> Body:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + FRAMING:
         raise BodyTooLarge(f"request body is larger than {limit} bytes")
-    ctype = request.headers.get("content-type", "")
-    if ctype.startswith("multipart/form-data") or ctype.startswith("application/x-www-form-urlencoded"):
+    if is_form(request.headers.get("content-type", "")):
         if not declared.isdigit():
             # A chunked body says nothing of its size up front: read it within the cap first (the form
             # parser then reads it from memory), or its parts could add up to many times the cap.
@@ -102,6 +128,8 @@ async def read_body(request: Request) -> Body:
         body = Body()
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
+                if key in body.files:  # a dict keeps one: the other would be dropped unread
+                    raise InvalidRequest(f"{key} was sent as more than one file: send one", param=key)
                 if (value.size or 0) > limit:
                     raise BodyTooLarge(f"{key} is larger than {limit} bytes", param=key)
                 body.files[key] = await value.read()
@@ -118,3 +146,55 @@ async def read_body(request: Request) -> Body:
     if not isinstance(data, dict):
         raise InvalidRequest("request body must be a JSON object")
     return Body(fields=data)
+
+
+class BodyLimit:
+    """Pure ASGI middleware: the upload cap (ZOETROPE_MAX_UPLOAD_BYTES, with FRAMING more for a form)
+    on the body of every POST, PUT and PATCH, whatever reads it (`read_body`, a pydantic model,
+    an upload, the studio's forms, MCP). A body whose Content-Length is over it is a 413 unread; a
+    chunked one is read until it passes the cap (a 413), and handed to the route from memory."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k: v for k, v in scope["headers"] if k in (b"content-length", b"content-type")}
+        limit = get_settings().max_upload_bytes
+        allowed = limit + (FRAMING if is_form(headers.get(b"content-type", b"").decode("latin-1")) else 0)
+        declared = headers.get(b"content-length")
+        if declared is not None:  # the server reads no more than it says
+            if declared.isdigit() and int(declared) > allowed:
+                await _too_large(limit, scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > allowed:
+                await _too_large(limit, scope, receive, send)
+                return
+            more = message.get("more_body", False)
+        body, replayed = b"".join(chunks), False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # http.disconnect, when the client goes
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _too_large(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+    error = BodyTooLarge(f"request body is larger than {limit} bytes")
+    response = error_response(error.status, error.message, param=error.param, code=error.code)
+    await response(scope, receive, send)

@@ -96,3 +96,104 @@ class ImagesResponse(BaseModel):
     data: list[ImageData]
     output_format: str = "png"
     size: str | None = None  # WIDTHxHEIGHT of the images
+
+
+class VideoQuote(BaseModel):
+    """What a create would cost (`Zoetrope-Quote: true`): nothing is queued or charged."""
+
+    object: Literal["video.quote"] = "video.quote"
+    model: str
+    size: str
+    seconds: str
+    credits: int
+    points: int
+    lane: Literal["fast", "relaxed"]
+
+
+class ModerationResult(BaseModel):
+    flagged: bool
+    categories: dict[str, bool]
+    category_scores: dict[str, float]
+    category_applied_input_types: dict[str, list[str]]
+
+
+class Moderation(BaseModel):
+    id: str
+    model: str
+    results: list[ModerationResult]
+
+
+class C2paResult(BaseModel):
+    type: Literal["c2pa"] = "c2pa"
+    outcome: Literal["detected", "not_detected"]
+    validation_state: str
+    issuer: str | None
+    model: str | None
+    generated_at: str | None
+
+
+class Watermark(BaseModel):
+    found: bool
+    payload: str | None
+    confidence: float
+    # False: it names another generation than the manifest; None: there is nothing to compare.
+    matches_manifest: bool | None
+
+
+class Ingredient(BaseModel):
+    """A file the checked one was made from, as its manifest recorded it (depth 1: its own source)."""
+
+    title: str | None
+    relationship: str
+    state: str  # trusted, valid, invalid or not_present
+    failures: list[str]
+    impersonates: bool
+    depth: int
+
+
+class C2paManifest(BaseModel):
+    """The file's C2PA manifest as `zoetrope verify --json` reads it."""
+
+    valid: bool
+    impersonates: bool
+    state: str  # trusted, valid, invalid or not_present
+    issuer: str | None
+    common_name: str | None
+    actions: list[str]
+    digital_source_type: str | None
+    generation_id: str | None
+    model: str | None
+    generator: str | None
+    signed_at: str | None
+    parent: str | None
+    failures: list[str]
+    claims_zoetrope: bool
+    ingredients: list[Ingredient]
+
+
+class GenerationRecord(BaseModel):
+    """The caller's own video that a manifest or a watermark names."""
+
+    id: str
+    object: Literal["video"] = "video"
+    status: str
+    model: str
+    prompt: str | None
+    size: str
+    seconds: str
+    created_at: int
+    completed_at: int | None
+    remixed_from_video_id: str | None
+    watermark_payload: str | None
+
+
+class ProvenanceCheck(BaseModel):
+    object: Literal["content_provenance_check"] = "content_provenance_check"
+    created_at: int
+    results: list[C2paResult]
+    watermark: Watermark  # ours, beside OpenAI's shape (which has SynthID instead)
+    c2pa: C2paManifest
+    record: GenerationRecord | None
+    record_found_by: Literal["manifest", "watermark"] | None
+    problems: list[str]  # why the file does not check out; `outcome` is not_detected when there is any
+    notes: list[str]  # what the report cannot vouch for (a record found through the watermark alone)

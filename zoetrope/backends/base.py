@@ -58,6 +58,9 @@ class GenerationRequest:
     cards: tuple[StoryCard, ...] = ()  # storyboard
     trim: tuple[float, float] | None = None  # recut: keep source seconds [start, end), then extend by `seconds`
     negative_prompt: str = ""
+    # The job this generation is for: the same on every attempt, so a backend that creates work
+    # on a remote service (`upstream`) can ask for it idempotently and never make it twice.
+    job_id: str | None = None
 
 
 @dataclass(frozen=True)

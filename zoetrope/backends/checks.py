@@ -27,8 +27,8 @@ class ResultTooLong(InvalidRequest):
     with a lower limit of its own (an account's plan) answers that limit's refusal instead: advice
     that fits the model's limit alone would only be refused again by the lower one."""
 
-    def __init__(self, message: str, *, param: str, limit: float) -> None:
-        super().__init__(message, param=param)
+    def __init__(self, message: str, *, param: str, limit: float, code: str | None = None) -> None:
+        super().__init__(message, param=param, code=code)
         self.limit = limit
 
 
@@ -137,8 +137,9 @@ def _too_long(task: str, total: float, source: float, new: float, fps: float, ma
     made in; or, when the source alone leaves no room for even one step (or a remix, as long as its
     source), the source video itself, as no `seconds` would do."""
     limit = f"the limit is {max_seconds:g} s"
+    would_be = f"the result would be {total:.1f} s" if total < 1e9 else f"the result would be {total:.3g} s"
     if task not in SOURCE_TASKS or task == "i2v":  # `seconds` is the whole video
-        raise ResultTooLong(f"the result would be {total:.1f} s; {limit}: ask for {max_seconds:.1f} s or fewer",
+        raise ResultTooLong(f"{would_be}; {limit}: ask for {max_seconds:.1f} s or fewer",
                             param="seconds", limit=max_seconds)
     if task == "remix":
         target = math.floor(max_seconds * fps + 1e-6) / fps
@@ -148,7 +149,7 @@ def _too_long(task: str, total: float, source: float, new: float, fps: float, ma
     field = "extend" if task == "recut" else "seconds"
     fits = int(math.floor((max_seconds - source) * fps + 1e-6)) // STEP_FRAMES * STEP_FRAMES  # whole steps
     if fits >= STEP_FRAMES:
-        raise ResultTooLong(f"the result would be {total:.1f} s; {limit}: add at most {fits / fps:g} s",
+        raise ResultTooLong(f"{would_be}; {limit}: add at most {fits / fps:g} s",
                             param=field, limit=max_seconds)
     if task == "recut":  # the cut is what a re-cut chooses: end it earlier
         more = f", which leaves no room for {new:g} s more" if new > 0 else ""
@@ -156,7 +157,8 @@ def _too_long(task: str, total: float, source: float, new: float, fps: float, ma
             f"the cut keeps {source:.2f} s{more}; {limit}: end the cut earlier"
             f"{', or leave extend out' if new > 0 else ''}", param="end", limit=max_seconds)
     clips, them = ("the two videos are", "them") if task == "blend" else ("video is", "it")
-    keep = math.floor((max_seconds - new) * fps + 1e-6) / fps  # a source that leaves room for what is asked
+    keep = max_seconds - new  # a source that leaves room for what is asked, in whole frames
+    keep = math.floor(keep * fps + 1e-6) / fps if keep > 0 else 0.0
     if keep > 0 and task == "blend":  # two clips: which to shorten, and by how much, is the caller's
         fix = f"trim {them} to {keep:g} s or less together first ({trim_how(None)}) or use shorter clips"
     elif keep > 0:
@@ -216,9 +218,12 @@ def check_cards(req: GenerationRequest, max_seconds: float, fps: float) -> None:
     cards, total = req.cards, req.seconds
     if not cards:
         raise InvalidRequest("a storyboard needs at least one card (prompt, start)", param="cards")
-    if not (math.isfinite(total) and 0 < total <= max_seconds):
-        raise InvalidRequest(f"a storyboard lasts 0 < seconds <= {max_seconds:g}, got {total:g}; set `seconds` "
-                             "to when the last card ends", param="seconds")
+    lasts = (f"a storyboard lasts 0 < seconds <= {max_seconds:g}, got {total:g}; set `seconds` to when the last "
+             "card ends")
+    if not (math.isfinite(total) and total > 0):
+        raise InvalidRequest(lasts, param="seconds")
+    if total > max_seconds:  # a ResultTooLong: a caller's lower limit (its plan's) is answered instead
+        raise ResultTooLong(lasts, param="seconds", limit=max_seconds)
     for i, card in enumerate(cards):
         where = f"cards[{i}]"
         if not card.prompt or not card.prompt.strip():

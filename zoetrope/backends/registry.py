@@ -94,9 +94,16 @@ class Registry:
 
     def servable(self, names: list[str]) -> tuple[list[str], dict[str, str]]:
         """Of `names`, those whose backend finds what it needs on this machine (its `preflight`: the
-        weights, say), and why each other one cannot be served here."""
+        weights, say), and why each other one cannot be served here. A setting missing from this process
+        (an upstream model's key variable, say) is a ConfigError naming the model: the start is refused."""
         ready, missing = [], {}
         for name in names:
+            environment = getattr(self.backend(name), "check_environment", None)
+            if environment is not None:
+                try:
+                    environment()
+                except ConfigError as e:
+                    raise ConfigError(f"model {name!r}: {e.message}", param=e.param) from None
             check = getattr(self.backend(name), "preflight", None)
             try:
                 if check is not None:

@@ -103,6 +103,14 @@ class UpstreamBackend:
             raise ModelUnavailable(f"no key for the upstream {self.host}: set {self._key_setting()}")
         return key
 
+    def check_environment(self) -> None:
+        """Nothing, if this process holds the upstream's key; else a ConfigError naming where to set it,
+        so a worker refuses to start rather than fail its first job."""
+        try:
+            self._api_key()
+        except ModelUnavailable as e:
+            raise ConfigError(e.message, param=self.options.api_key_env) from None
+
     def _check_destination(self) -> None:
         from zoetrope.jobs.webhooks import refused_destination
         from zoetrope.settings import get_settings
@@ -173,10 +181,12 @@ class UpstreamBackend:
             "size": f"{request.width}x{request.height}",
             "seconds": seconds_str(request.seconds),
         }
-        # Multipart, as the official client sends it; the idempotency key makes retried POSTs safe.
+        # Multipart, as the official client sends it. The idempotency key makes retried POSTs safe;
+        # derived from our job's id, it is the same on the attempt after a worker crash, so the
+        # upstream hands back the video it is already making instead of making (and billing) another.
         files = {k: (None, v) for k, v in fields.items()}
-        created = self._call(client, "POST", "/videos", files=files,
-                             headers={"idempotency-key": f"zoetrope-{uuid.uuid4().hex}"}).json()
+        key = f"zoetrope-{request.job_id}" if request.job_id else f"zoetrope-{uuid.uuid4().hex}"
+        created = self._call(client, "POST", "/videos", files=files, headers={"idempotency-key": key}).json()
         video_id = created.get("id")
         if not video_id:
             raise ModelUnavailable(f"the upstream {self.host} answered POST /videos without a video id")

@@ -35,6 +35,14 @@ SERVICES = frozenset({"serve", "worker", "mcp"})
 @app.callback()
 def _root(ctx: typer.Context) -> None:
     """Zoetrope: text-to-video on your own machine. Generate, train, evaluate, serve."""
+    from zoetrope.settings import unknown_variables
+
+    if "ZOETROPE_WAKE_FD" not in os.environ:  # serve's worker child: serve has said so already
+        for name, close in unknown_variables(os.environ):
+            hint = f"did you mean {close}? " if close else ""
+            err_console.print(
+                f"[bold yellow]warning[/] ({name}): not a Zoetrope setting; {hint}it is ignored"
+            )
     if ctx.invoked_subcommand in SERVICES:
         # Read when torch loads, which no command has done yet; OMP_WAIT_POLICY=ACTIVE keeps spinning.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -74,6 +82,20 @@ def main() -> None:
     except (OperationalError, ArgumentError, NoSuchModuleError) as e:
         err_console.print(f"[bold red]error[/] (ZOETROPE_DATABASE_URL): {_database_problem(e)}")
         sys.exit(2)
+    except ModuleNotFoundError as e:  # SQLAlchemy importing a driver we do not ship (psycopg2, MySQLdb)
+        if _database_supported():
+            raise
+        err_console.print(f"[bold red]error[/] (ZOETROPE_DATABASE_URL): {_database_problem(e)}")
+        sys.exit(2)
+    except OSError as e:  # the data directory, met by a command that does not check it first
+        from zoetrope.jobs.runtime import data_dir_problem
+        from zoetrope.settings import get_settings
+
+        data_dir = get_settings().data_dir
+        if not e.filename or not str(e.filename).startswith(str(data_dir)):
+            raise
+        err_console.print(f"[bold red]error[/] (ZOETROPE_DATA_DIR): {data_dir_problem(data_dir, e)}")
+        sys.exit(2)
     except ValidationError as e:
         if e.title != "Settings":
             raise
@@ -93,6 +115,23 @@ def settings_problems(e: ValidationError) -> list[tuple[str, str]]:
     return problems
 
 
+# The SQLAlchemy drivers Zoetrope ships, and how to write a URL for them.
+_SUPPORTED_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "postgresql+psycopg"})
+_SUPPORTED_URLS = "sqlite:///PATH or postgresql+psycopg://user@host:port/database"
+
+
+def _database_supported() -> bool:
+    """Whether the database URL names a driver Zoetrope ships (an unparseable one counts as supported)."""
+    from sqlalchemy.engine import make_url
+
+    from zoetrope.settings import get_settings
+
+    try:
+        return make_url(get_settings().resolved_database_url).drivername in _SUPPORTED_DRIVERS
+    except Exception:
+        return True
+
+
 def _database_problem(e: Exception) -> str:
     """What is wrong with the database a command was given, in one line, with the fix."""
     from sqlalchemy.engine import make_url
@@ -106,5 +145,7 @@ def _database_problem(e: Exception) -> str:
         shown = url
     if url.startswith(("postgres://", "postgresql://")):
         return f"{shown}: write the URL as postgresql+psycopg://user@host:port/database (psycopg 3)"
+    if not _database_supported():
+        return f"{shown}: not a supported database; write the URL as {_SUPPORTED_URLS}"
     reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
     return f"cannot use the database at {shown}: {reason}"

@@ -27,6 +27,8 @@ def train_vae_cmd(
     freeze_encoder: bool = typer.Option(False, help="train the decoder only (cached latents stay valid)"),
     temporal_weight: float = typer.Option(0.0, help="weight of the frame-to-frame change loss (against "
                                                     "jumps between latent frames)"),
+    silhouette_weight: float = typer.Option(0.0, help="weight of a hinge that keeps each pixel on its side of the "
+                                                      "analyzer's object/backdrop threshold (crisp small shapes)"),
     frames: int = typer.Option(9, help="video frames per training clip, 1 + 4k: 17 matches the DiT's windows"),
     crop: int = typer.Option(32, help="train on random crops of this size from 64x64 clips, a multiple of 8; "
                                       "64 trains on whole frames (slower, sharper at full size)"),
@@ -38,7 +40,8 @@ def train_vae_cmd(
 
     try:
         cfg = VAETrainConfig(out=out, steps=steps, batch=batch, size=size, max_minutes=minutes, device=device, lr=lr,
-                             init=init, freeze_encoder=freeze_encoder, temporal_weight=temporal_weight, frames=frames,
+                             init=init, freeze_encoder=freeze_encoder, temporal_weight=temporal_weight,
+                             silhouette_weight=silhouette_weight, frames=frames,
                              crop=crop, pool=pool)
     except ValueError as e:
         field = str(e).split()[0]  # VAETrainConfig's errors open with the field's name
@@ -126,6 +129,7 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
     from zoetrope.jobs.models import new_video_id
     from zoetrope.jobs.sizes import parse_size, plan_size
     from zoetrope.safety import moderate_prompt
+    from zoetrope.safety.keys import signing_identity
 
     # Everything a user can get wrong is refused before the weights load.
     if not prompt.strip():
@@ -156,6 +160,7 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
         # recorded locally, so `zoetrope verify` finds the record.
         release_video(backend, request, out, size=(width, height))
     else:
+        signing_identity()  # a signing setup that would be refused at the end is refused first
         moderate_prompt(prompt)
         video_id, fps = new_video_id(), backend.capabilities.fps
         frames = next(iter(backend.generate(request)))

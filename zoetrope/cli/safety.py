@@ -15,18 +15,20 @@ console = Console()
 
 @app.command()
 def verify(
-    file: Path = typer.Argument(..., help="an MP4, PNG, JPEG or WebP file"),
+    # Not click's own readability check: it would answer a usage error, not the JSON `--json` promises.
+    file: Path = typer.Argument(..., help="an MP4, PNG, JPEG or WebP file", readable=False),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
     """Check a file's C2PA content credentials and its invisible Zoetrope watermark.
 
     Reports the C2PA state (trusted, valid, invalid or not_present) and what the manifest says
-    (issuer, actions, model, generation id), whether the watermark is found, with its payload
-    and confidence, and the generation record in this machine's data directory. A file of any size
-    is read, a picture at a time. Exits 1 when the manifest is invalid (the file changed after
-    signing), names a Zoetrope generation but was signed outside this installation, or the watermark
-    names another generation; exits 2 when the file is not readable media (with --json, as
-    `{"error": {"message", "param"}}` on stdout).
+    (issuer, actions, model, generation id, the files it was made from and their state), whether
+    the watermark is found, with its payload and confidence, and the generation record in this
+    machine's data directory. A file of any size is read, a picture at a time. Exits 1, naming the
+    problems, when the manifest is invalid (the file changed after signing), claims to be
+    Zoetrope's but was signed outside this installation, the watermark names another generation,
+    or a file it was made from had been altered or forged; exits 2 when the file is not readable
+    media (with --json, as `{"error": {"message", "param"}}` on stdout).
     Example: zoetrope verify clip.mp4 --json
     """
     from zoetrope.errors import ZoetropeError
@@ -45,7 +47,7 @@ def verify(
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:
         _print_report(report)
-    if report.c2pa.state == "invalid" or report.c2pa.impersonates or report.watermark_matches_manifest is False:
+    if report.problems:
         raise typer.Exit(1)  # tampered with or forged: a script can tell it from a file that checks out
 
 
@@ -57,12 +59,12 @@ def _print_report(report) -> None:
         console.print(f"  issuer     {c.issuer or '-'} ({c.common_name or '-'})")
         console.print(f"  actions    {', '.join(c.actions) or '-'}")
         console.print(f"  model      {c.model or '-'}   generation {c.generation_id or '-'}")
-        if c.parent:
-            console.print(f"  parent     {c.parent}")
+        for source in c.ingredients:
+            what = "parent" if source.relationship == "parentOf" and source.depth == 1 else "made from"
+            state = f"[red]{source.state}[/]" if source in c.altered_sources else source.state
+            console.print(f"  {what:<10} {'  ' * (source.depth - 1)}{source.title or '-'} ({state})")
         for failure in c.failures:
             console.print(f"  [red]failure[/]    {failure}")
-        if c.impersonates:
-            console.print("  [red]names a Zoetrope generation, but this installation did not sign it[/]")
     if w.found:
         console.print(f"[bold]Watermark[/] [green]found[/] payload {w.payload} confidence {w.confidence:.2f}")
     else:
@@ -72,8 +74,10 @@ def _print_report(report) -> None:
         console.print(f"[bold]Record[/]    {r['id']} ({r['status']}, {r['model']}): {r['prompt']}")
     else:
         console.print("[bold]Record[/]    not found in this machine's data directory")
-    if report.watermark_matches_manifest is False:
-        console.print("[red]the watermark does not match the manifest's generation id[/]")
+    for note in report.notes:
+        console.print(f"[yellow]{note}[/]", soft_wrap=True)
+    for problem in report.problems:
+        console.print(f"[red]{problem}[/]", soft_wrap=True)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 
 import typer
 from rich.console import Console
@@ -85,6 +86,26 @@ def check_bindable(host: str, port: int, *, option: str = "--port / ZOETROPE_POR
                               param=option) from None
 
 
+def _stop_serving(_signum: int, _frame) -> None:
+    raise SystemExit(0)
+
+
+def _finish_children(runtime) -> None:
+    """Say that the worker child is finishing its running jobs; another SIGTERM or Ctrl-C has it
+    give them back to the queue and stop at once (as `zoetrope worker` does)."""
+    if not any(child.process.poll() is None for child in runtime.children):
+        return
+
+    def hurry(*_) -> None:
+        for child in runtime.children:
+            child.hurry()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, hurry)
+    console.print("stopping: the workers finish their running jobs; SIGTERM or Ctrl-C again stops them now "
+                  "and gives the jobs back to the queue", soft_wrap=True)
+
+
 @app.command()
 def serve(
     host: str = typer.Option(None, help="interface to bind (default ZOETROPE_HOST or 127.0.0.1)"),
@@ -101,8 +122,10 @@ def serve(
     from pathlib import Path
 
     from zoetrope.jobs.children import share_metrics
+    from zoetrope.jobs.runtime import check_data_dir
 
     s = get_settings()
+    check_data_dir(s.data_dir)
     metrics_dir = share_metrics(s.data_dir)  # before prometheus_client is imported
 
     import uvicorn
@@ -112,11 +135,18 @@ def serve(
     from zoetrope.jobs import activity, moderation
     from zoetrope.jobs.runtime import open_runtime
     from zoetrope.jobs.webhooks import unsigned_warning
+    from zoetrope.safety.keys import signing_identity, trust_anchor
 
     heap.watch()
     logging.getLogger("mcp").setLevel(logging.WARNING)  # its INFO lines ("session manager started") are noise here
     runtime = open_runtime(s)
     count = s.workers if workers is None else workers
+    # Signing files that do not lead to their root are refused now, not at the first video's end;
+    # an API alone needs only the root to check files against.
+    if count:
+        signing_identity()
+    else:
+        trust_anchor()
     if count:  # the workers' child serves every model: say now which of them cannot run here
         ready, missing = runtime.registry.servable(runtime.registry.model_names())
         for name, why in missing.items():
@@ -148,10 +178,14 @@ def serve(
     else:
         console.print("More keys: zoetrope keys create --account NAME (each is shown once)", style="dim",
                       soft_wrap=True)
+    # uvicorn stops on SIGTERM, then raises it again once it has restored this handler: unwind
+    # through the cleanup below (the worker child finishes its jobs) instead of dying there.
+    signal.signal(signal.SIGTERM, _stop_serving)
     try:
         app = activity.ActivityMiddleware(web, requests)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
+        _finish_children(runtime)
         moderation.stop_process()
         runtime.shutdown()
         requests.path.unlink(missing_ok=True)

@@ -102,16 +102,19 @@ KEPT_FRAMES = 8  # source frames marked and written at a time
 
 def release_video(backend, request, out: Path, *, size: tuple[int, int] | None = None, label: str = "generating",
                   before: Iterable[np.ndarray] = (), after: Iterable[np.ndarray] = (),
-                  parent: Path | None = None) -> int:
+                  parent: Path | None = None, components: tuple[Path, ...] = ()) -> int:
     """Write a generation as `generate` and the API's workers do: its prompts moderated first, every
     frame (the kept source footage too) checked and marked with this generation's invisible
-    watermark, the file signed (`c2pa.edited` with `parent` as ingredient when it starts from one)
-    and recorded in the local data directory, so `zoetrope verify` finds it. Returns the frames written."""
+    watermark, the file signed (`c2pa.edited` with `parent` as ingredient when it starts from one,
+    `components` the other inputs kept in it) and recorded in the local data directory, so
+    `zoetrope verify` finds it. Returns the frames written."""
     from zoetrope.jobs.finalize import ReleasedBackend, mark_frames, prompt_text, sign
     from zoetrope.jobs.local import record_generation
     from zoetrope.jobs.models import new_video_id
     from zoetrope.safety import moderate_frames, moderate_prompt
+    from zoetrope.safety.keys import signing_identity
 
+    signing_identity()  # a signing setup that would be refused at the end is refused before any frame
     for i, text in enumerate([request.prompt, *(card.prompt for card in request.cards)]):
         if text.strip():
             moderate_prompt(text, param="prompt" if i == 0 else f"cards[{i - 1}].prompt")
@@ -130,7 +133,7 @@ def release_video(backend, request, out: Path, *, size: tuple[int, int] | None =
 
     count = write_video(released, request, out, size=(width, height), label=label, before=kept(before),
                         after=kept(after))
-    sign(out, video_id, backend.name, parent)
+    sign(out, video_id, backend.name, parent, components=components, task=request.task)
     record_generation(video_id, out, np.stack(released.previews), prompt=prompt_text(request), model=backend.name,
                       task=request.task, seconds=count / fps, fps=fps)
     typer.echo(f"recorded as {video_id}")
@@ -224,7 +227,7 @@ def animate(
     req = _request(backend, still, prompt=prompt, task="i2v", seconds=seconds, seed=seed, steps=steps,
                    guidance=guidance)
     _check(backend, req)
-    release_video(backend, req, output, label="animating")
+    release_video(backend, req, output, label="animating", components=(image,))
 
 
 @app.command()
@@ -285,7 +288,8 @@ def blend(
     req = _request(backend, first, prompt=prompt, task="blend", target=second, seconds=seconds, seed=seed,
                    steps=steps, guidance=guidance)
     _check(backend, req)
-    release_video(backend, req, output, size=(first.shape[2], first.shape[1]), label="blending", parent=a)
+    release_video(backend, req, output, size=(first.shape[2], first.shape[1]), label="blending", parent=a,
+                  components=(b,))
 
 
 @app.command()

@@ -45,6 +45,7 @@ def worker(
     from zoetrope.jobs.runtime import open_runtime
     from zoetrope.jobs.webhooks import unsigned_warning
     from zoetrope.jobs.worker import Worker, new_worker_id, signal_cancel, start_workers
+    from zoetrope.safety.keys import signing_identity
 
     if niceness or idle:
         try:  # every thread: those started later take the priority of the thread that starts them
@@ -53,6 +54,7 @@ def worker(
             console.print(f"could not lower this process's priority by {niceness}; running at normal priority")
     heap.watch()
     s = get_settings()
+    signing_identity()  # signing files that do not lead to their root: refused now, not after a render
     runtime = open_runtime(s)
     count = s.workers if workers is None else workers
     models = [runtime.registry.canonical(m) for m in model] if model else None
@@ -93,9 +95,13 @@ def worker(
     runtime.threads += start_workers(proto, max(1, count), runtime.stop)
     runtime.listen_for_jobs()
     runtime.start(0, webhook_secret=s.webhook_secret)
-    done = threading.Event()
+    done, hurry = threading.Event(), threading.Event()
+
+    def stop_requested(*_) -> None:  # the first SIGTERM/SIGINT finishes the jobs, the next one stops now
+        (hurry if done.is_set() else done).set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
+        signal.signal(sig, stop_requested)
     if (fd := os.environ.pop(children.WAKE_FD, None)) is not None:  # started by serve or mcp
         children.listen_to_parent(int(fd), dispatch.doorbell.ring, signal_cancel, done.set)
     console.print(
@@ -104,5 +110,34 @@ def worker(
     if fd is None and (warning := unsigned_warning(s.webhook_secret, s.webhook_url)):  # serve warns for its child
         console.print(warning, style="yellow")
     done.wait()
-    console.print("stopping: finishing running jobs")
-    runtime.shutdown(timeout=60)
+    _finish(runtime, proto.worker_id, hurry, s.stop_grace_seconds)
+
+
+def _finish(runtime, worker_id: str, hurry: threading.Event, grace: float | None) -> None:
+    """Claim nothing more and wait for the running jobs; on a second signal, or after `grace`
+    seconds, give them back to the queue at once (another worker takes them now) and exit."""
+    import time
+
+    from zoetrope.jobs import dispatch
+    from zoetrope.jobs.worker import give_back, signal_cancel
+
+    runtime.stop.set()
+    dispatch.doorbell.ring()  # idle workers see the stop now, not at their next poll
+    workers = [t for t in runtime.threads if t.name.startswith("worker-")]
+    if any(t.is_alive() for t in workers):
+        limit = "" if grace is None else f" for up to {grace:g} s (ZOETROPE_STOP_GRACE_SECONDS)"
+        console.print(f"stopping: finishing running jobs{limit}; SIGTERM or Ctrl-C again stops now and gives "
+                      "them back to the queue", soft_wrap=True)
+    deadline = None if grace is None else time.monotonic() + grace
+    while any(t.is_alive() for t in workers):
+        if hurry.wait(0.2) or (deadline is not None and time.monotonic() >= deadline):
+            ids = give_back(runtime.engine, worker_id)
+            for job_id in ids:
+                signal_cancel(job_id)  # its render stops at the next step; the job is no longer ours
+            why = "asked again" if hurry.is_set() else f"still running after {grace:g} s"
+            console.print(f"stopping now ({why}): gave {len(ids)} running job(s) back to the queue for another "
+                          f"worker: {', '.join(ids) or 'none'}", soft_wrap=True)
+            break
+    else:
+        console.print("stopped: no job running")
+    runtime.shutdown(timeout=2)

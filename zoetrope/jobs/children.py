@@ -22,9 +22,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +37,10 @@ METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # How much lower than the API the workers run (Linux nice steps, and the idle scheduling class):
 # generation is throughput work that can wait a few milliseconds, requests are not.
 WORKER_NICENESS = 10
+# A worker child that died is started again after this many seconds, doubling up to the most while
+# children keep dying within that time of their start.
+RESTART_SECONDS = 1.0
+RESTART_BACKOFF_MAX = 60.0
 
 
 def lower_priority(niceness: int, idle: bool = False) -> None:
@@ -110,24 +116,72 @@ def _alive(pid: int) -> bool:
 
 
 class WorkerProcess:
-    """`count` workers in a child `zoetrope worker` process, told of new jobs and deletions."""
+    """`count` workers in a child `zoetrope worker` process, told of new jobs and deletions. A child
+    that dies (the out-of-memory killer, a crash) is started again after a backoff, and said so: its
+    jobs go back to the queue when their leases expire and the new child runs them."""
 
     def __init__(self, count: int) -> None:
         # Here, not at the top: `worker` imports prometheus_client, which `share_metrics` must precede.
         from zoetrope.jobs import dispatch, worker
 
-        read_fd, self._write_fd = os.pipe()
+        self._count = count
         self._lock = threading.Lock()
-        env = {**os.environ, WAKE_FD: str(read_fd)}
-        argv = [sys.executable, "-m", "zoetrope", "worker", "--workers", str(count), "--niceness", str(WORKER_NICENESS), "--idle"]
-        # Its output goes to our stderr: `zoetrope mcp` speaks its protocol on stdout.
-        self.process = subprocess.Popen(argv, pass_fds=(read_fd,), env=env, stdout=sys.stderr.fileno())
-        os.close(read_fd)
-        os.set_blocking(self._write_fd, False)
+        self._write_fd = -1
+        self._stopping = threading.Event()
+        self.process = self._spawn()
         self._unhook: list[Callable[[], None]] = [
             dispatch.doorbell.forward(lambda: self._send("job")),
             worker.forward_cancels(lambda job_id: self._send(f"cancel {job_id}")),
         ]
+        self._watcher = threading.Thread(target=self._watch, name="worker-process-watch", daemon=True)
+        self._watcher.start()
+
+    def _spawn(self) -> subprocess.Popen:
+        read_fd, write_fd = os.pipe()
+        env = {**os.environ, WAKE_FD: str(read_fd)}
+        argv = [sys.executable, "-m", "zoetrope", "worker", "--workers", str(self._count),
+                "--niceness", str(WORKER_NICENESS), "--idle"]  # fmt: skip
+        # Its output goes to our stderr: `zoetrope mcp` speaks its protocol on stdout.
+        process = subprocess.Popen(argv, pass_fds=(read_fd,), env=env, stdout=sys.stderr.fileno())
+        os.close(read_fd)
+        os.set_blocking(write_fd, False)
+        with self._lock:
+            if self._write_fd >= 0:
+                os.close(self._write_fd)
+            self._write_fd = write_fd
+            if self._stopping.is_set():  # `stop` came meanwhile: this child finishes at once too
+                os.close(write_fd)
+                self._write_fd = -1
+        return process
+
+    def _watch(self) -> None:
+        """Wait for the child (so a dead one is reaped, not left a zombie); start another one if it
+        ended while this process still wants workers, after a backoff that doubles while children
+        keep dying young."""
+        backoff = RESTART_SECONDS
+        while True:
+            started = time.monotonic()
+            code = self.process.wait()
+            if code == 0:  # it was told to stop (SIGTERM, or Ctrl-C in this terminal): so are we, likely
+                if not self._stopping.wait(5.0):
+                    log.warning("worker process %d was stopped; this server runs no workers now", self.process.pid)
+                return
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - started > RESTART_BACKOFF_MAX:  # it ran a good while: start over
+                backoff = RESTART_SECONDS
+            why = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+            if code == -signal.SIGKILL:
+                why += " (the out-of-memory killer, or kill -9)"
+            log.warning("worker process %d %s; starting another in %.0f s (its jobs go back to the queue "
+                        "when their leases expire)", self.process.pid, why, backoff)
+            if self._stopping.wait(backoff):
+                return
+            try:
+                self.process = self._spawn()
+            except OSError as e:
+                log.warning("could not start a worker process: %s; trying again", e)
+            backoff = min(backoff * 2, RESTART_BACKOFF_MAX)
 
     def _send(self, line: str) -> None:
         with self._lock:
@@ -137,11 +191,13 @@ class WorkerProcess:
                 os.write(self._write_fd, f"{line}\n".encode())
             except BlockingIOError:  # a full pipe of news: the child has plenty to read already
                 pass
-            except OSError:  # the child is gone; `stop` reports it
+            except OSError:  # the child is gone; `_watch` starts another
                 pass
 
-    def stop(self, timeout: float = 60.0) -> None:
-        """Close the pipe (the child finishes its running jobs, then exits); kill it after `timeout`."""
+    def stop(self, timeout: float | None = None) -> None:
+        """Close the pipe (the child finishes its running jobs, then exits, as `zoetrope worker` does
+        on SIGTERM); kill it after `timeout` seconds (None: wait for it)."""
+        self._stopping.set()
         for unhook in self._unhook:
             unhook()
         with self._lock:
@@ -154,6 +210,11 @@ class WorkerProcess:
             log.warning("worker process %d did not stop within %.0f s; killing it", self.process.pid, timeout)
             self.process.kill()
             self.process.wait()
+
+    def hurry(self) -> None:
+        """Have the child stop at once, giving its running jobs back to the queue (a second SIGTERM)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
 
 
 def listen_to_parent(fd: int, on_job: Callable[[], None], on_cancel: Callable[[str], None], on_close: Callable[[], None]) -> threading.Thread:

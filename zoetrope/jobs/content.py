@@ -25,21 +25,22 @@ class RangeNotSatisfiable(ZoetropeError):
 @dataclass
 class Content:
     status: int
-    media_type: str
+    media_type: str | None  # None: no body to type (304)
     chunks: Iterator[bytes]
     headers: dict[str, str] = field(default_factory=dict)
 
 
 def open_content(
     blobs: BlobStore, job: Job, variant: str, range_header: str | None, *, body: bool = True,
-    if_range: str | None = None,
+    if_range: str | None = None, if_none_match: str | None = None,
 ) -> Content:
     """The variant's bytes; 206 with Content-Range when a satisfiable Range was asked for.
 
     Each file has a strong ETag (its bytes never change); a Range sent with an If-Range that is not
     that ETag (another version, or a date: there is no Last-Modified) gets the whole file, as RFC 9110
-    asks, so a resumed download never splices two files. `body=False` (a HEAD request) gives the same
-    status and headers with no bytes, and reads no blob."""
+    asks, so a resumed download never splices two files. An If-None-Match that holds the ETag (or `*`)
+    gets 304 and no bytes, whatever the Range: the client's copy is this file. `body=False` (a HEAD
+    request) gives the same status and headers with no bytes, and reads no blob."""
     if job.status == FAILED:
         raise InvalidRequest(f"video {job.id} failed, so it has no content; see its error",
                              param="video_id", code="video_failed")
@@ -58,6 +59,8 @@ def open_content(
     media_type = _MEDIA_TYPES.get(key.rsplit(".", 1)[-1], "application/octet-stream")
     etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:20]}-{size}"'
     headers = {"accept-ranges": "bytes", "cache-control": "private, max-age=3600", "etag": etag}
+    if if_none_match is not None and _holds(if_none_match, etag):
+        return Content(304, None, iter(()), headers)
     if if_range is not None and if_range.strip() != etag:
         range_header = None  # the client's copy is not this file: it gets all of this one
     try:
@@ -69,3 +72,10 @@ def open_content(
         headers["content-range"] = f"bytes {wanted.start}-{wanted.end}/{size}"
     headers["content-length"] = str(span.length)
     return Content(status, media_type, blobs.iter_range(key, span) if body else iter(()), headers)
+
+
+def _holds(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match list holds `etag` or is `*`; compared weakly (RFC 9110 13.1.2), so a
+    proxy's `W/` form of the tag matches too."""
+    tags = [tag.strip() for tag in if_none_match.split(",")]
+    return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)

@@ -37,8 +37,12 @@ class DispatchPolicy:
     retention_seconds: float = 7 * 24 * 3600.0
     claim_batch: int = 8
     # After a transient error (blob store or database away) a job waits this long, doubled per
-    # attempt, before it is queued again.
+    # retry up to `retry_max_seconds`, before it is queued again; it fails once it has been meeting
+    # such errors for `retry_window_seconds`. These retries spend none of the job's attempts, which
+    # count workers lost mid-job.
     retry_seconds: float = 2.0
+    retry_max_seconds: float = 60.0
+    retry_window_seconds: float = 900.0
 
 
 class Doorbell:
@@ -241,17 +245,24 @@ def retry_later(
     engine: Engine, job_id: str, worker_id: str, policy: DispatchPolicy, *, code: str, message: str
 ) -> bool:
     """Give the job back after a transient error: queued again after a backoff, or failed with
-    `code` once its attempts are spent. False if this worker no longer holds it."""
+    `code` once it has met such errors for `policy.retry_window_seconds`. False if this worker no
+    longer holds it."""
+    t = now()
     with transaction(engine, immediate=True) as s:
         job = s.scalar(select(Job).where(*_fenced(job_id, worker_id)))
         if job is None:
             return False
-        if job.attempts >= job.max_attempts:
-            _mark_failed(s, job, code, f"{message}; giving up after {job.attempts} attempts")
-        else:
-            # Queued again, held by no worker, and not claimed until the backoff has passed.
-            job.status, job.worker_id, job.progress = QUEUED, None, 0
-            job.lease_expires_at = now() + policy.retry_seconds * 2 ** max(0, job.attempts - 1)
+        params = dict(job.params or {})
+        since = params.setdefault("unavailable_since", t)
+        retries = params["unavailable_retries"] = params.get("unavailable_retries", 0) + 1
+        if t - since >= policy.retry_window_seconds:
+            _mark_failed(s, job, code, f"{message}; giving up after {retries} tries in {t - since:.0f} s")
+            return True
+        # Queued again, held by no worker, and not claimed until the backoff has passed. The attempt
+        # is given back: the next one stores its files where this one did.
+        job.params = params
+        job.status, job.worker_id, job.progress, job.attempts = QUEUED, None, 0, job.attempts - 1
+        job.lease_expires_at = t + min(policy.retry_seconds * 2 ** (retries - 1), policy.retry_max_seconds)
         return True
 
 

@@ -8,12 +8,15 @@ frame leaves before the output filter has seen it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from zoetrope import media, safety
 from zoetrope.backends.base import GenerationRequest
+from zoetrope.errors import ConfigError
+from zoetrope.safety.provenance import COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, TRAINED_ALGORITHMIC_MEDIA
 from zoetrope.yielding import pause
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,8 @@ def finalize(
     fps: float,
     visible_watermark: bool,
     parent: Path | None = None,
+    components: Sequence[Path] = (),
+    task: str = "t2v",
     prompt: str,
     depicts_people: bool,
 ) -> np.ndarray:
@@ -38,8 +43,10 @@ def finalize(
 
     Raises OutputBlocked before anything is written when the frame filter flags the frames.
     `parent` is the file a remix, extension or edit started from: the manifest then says
-    `c2pa.edited` with it as the parent ingredient instead of `c2pa.created`. `prompt` and
-    `depicts_people` go to the frame check: a backend that can show people gets the people check.
+    `c2pa.edited` with it as the parent ingredient instead of `c2pa.created`; `components` are the
+    other inputs kept in the output (a blend's clip B, an animated still), and `task` says whether
+    source footage is kept (`sign`). `prompt` and `depicts_people` go to the frame check: a backend
+    that can show people gets the people check.
     """
     frames = release_frames(
         frames,
@@ -57,7 +64,7 @@ def finalize(
     else:
         media.write_mp4(path, frames, fps=fps)
     pause()
-    sign(path, generation_id, model, parent)
+    sign(path, generation_id, model, parent, components=components, task=task)
     return frames
 
 
@@ -125,15 +132,42 @@ def prompt_text(request: GenerationRequest) -> str:
     return "\n".join([request.prompt, *(card.prompt for card in request.cards)])
 
 
-def sign(path: Path, generation_id: str, model: str, parent: Path | None = None) -> None:
-    """Sign the file at `path` in place: c2pa.created, or c2pa.edited with `parent` as ingredient."""
-    if parent is None:
-        safety.sign_file(path, generation_id=generation_id, model=model)
-        return
+# Tasks whose output keeps source footage or a still as it was: a composite, not wholly model-made.
+KEEPS_SOURCE = frozenset({"extend", "extend_backward", "loop", "blend", "recut", "i2v"})
+
+
+def sign(
+    path: Path,
+    generation_id: str,
+    model: str,
+    parent: Path | None = None,
+    *,
+    components: Sequence[Path] = (),
+    task: str = "t2v",
+) -> None:
+    """Sign the file at `path` in place: c2pa.created, or c2pa.edited with `parent` as ingredient,
+    and `components` (the other inputs kept in it) as ingredients too; the action's
+    digitalSourceType is compositeWithTrainedAlgorithmicMedia where `task` keeps source footage,
+    else trainedAlgorithmicMedia, so a viewer marks an edit as AI-made as it does a generation."""
+    kept = task in KEEPS_SOURCE
+    source_type = COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA if kept else TRAINED_ALGORITHMIC_MEDIA
     try:
-        safety.sign_file(path, generation_id=generation_id, model=model, parent=parent)
-    except Exception:  # an upload C2PA cannot read as an ingredient: still say it was an edit
-        log.warning(
-            "%s: parent %s not usable as a C2PA ingredient", generation_id, parent.name, exc_info=True
+        safety.sign_file(
+            path,
+            generation_id=generation_id,
+            model=model,
+            parent=parent,
+            components=components,
+            source_type=source_type,
         )
-        safety.sign_file(path, generation_id=generation_id, model=model, actions=["c2pa.edited"])
+    except ConfigError:  # this installation's signing files: no retry makes them right
+        raise
+    except Exception:  # an upload C2PA cannot read as an ingredient: still say what was done
+        if parent is None and not components:
+            raise
+        names = ", ".join(p.name for p in [*([parent] if parent else []), *components])
+        log.warning("%s: inputs %s not usable as C2PA ingredients", generation_id, names, exc_info=True)
+        actions = ["c2pa.edited"] if parent is not None else ["c2pa.created"]
+        safety.sign_file(
+            path, generation_id=generation_id, model=model, actions=actions, source_type=source_type
+        )

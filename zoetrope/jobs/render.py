@@ -13,6 +13,7 @@ from zoetrope.backends.base import Backend, GenerationRequest, Progress, StoryCa
 from zoetrope.errors import NotFound
 from zoetrope.jobs.finalize import finalize, prompt_text
 from zoetrope.jobs.models import Job
+from zoetrope.media.sources import sniff
 from zoetrope.safety.watermark import strip_watermark
 from zoetrope.storage import BlobStore
 from zoetrope.yielding import pause
@@ -101,6 +102,7 @@ def generation_inputs(job: Job, blobs: BlobStore, fps: float) -> Inputs:
         target=target,
         cards=cards,
         trim=trim,  # type: ignore[arg-type]
+        job_id=job.id,
         **kw,
     )
     return Inputs(request, kept)
@@ -128,6 +130,14 @@ def render(job: Job, backend: Backend, blobs: BlobStore, progress: Progress) -> 
         if job.params.get("source_key"):
             parent = Path(tmp) / f"source{Path(job.params['source_key']).suffix or '.mp4'}"
             parent.write_bytes(blobs.get(job.params["source_key"]))
+        # The other inputs kept in the output, for the manifest: a blend's clip B, an animated still.
+        components = []
+        for key, title in (("target_key", "video_b"), ("reference_key", "input_reference")):
+            if job.params.get(key):
+                data = blobs.get(job.params[key])
+                if fmt := sniff(data[:16]):
+                    components.append(Path(tmp) / f"{title}.{ {'jpeg': 'jpg'}.get(fmt, fmt) }")
+                    components[-1].write_bytes(data)
         out = Path(tmp) / name
         frames = finalize(
             frames,
@@ -139,6 +149,8 @@ def render(job: Job, backend: Backend, blobs: BlobStore, progress: Progress) -> 
             fps=fps,
             visible_watermark=job.params.get("watermark", True),
             parent=parent,
+            components=components,
+            task=request.task,
             prompt=prompt_text(request),
             depicts_people=backend.capabilities.depicts_people,
         )

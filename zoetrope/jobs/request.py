@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 from zoetrope.backends.base import StoryCard
@@ -83,6 +84,17 @@ def unicode_text(text: str, param: str) -> str:
     return text
 
 
+# Numbers as JSON (and OpenAI) write them: ASCII digits, with an optional sign, point and exponent.
+# float() and int() would also read other scripts' digits ("١٢", "４"), "1_0", padding, "inf", "nan".
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def is_decimal(text: str, *, integer: bool = False) -> bool:
+    """Whether `text` is a number in ASCII decimal notation (with `integer`, digits alone)."""
+    return (_INTEGER if integer else _DECIMAL).fullmatch(text) is not None
+
+
 def check_idempotency_key(key: str | None) -> None:
     """A 400 for an `Idempotency-Key` that cannot be stored: empty, or longer than the column."""
     if key is None:
@@ -99,6 +111,22 @@ def check_idempotency_key(key: str | None) -> None:
             "send a shorter key (a UUID is 36)",
             param="Idempotency-Key",
         )
+
+
+def part_key(key: str, i: int) -> str:
+    """Job `i`'s own Idempotency-Key in a request of several jobs (`n` images) under `key`: the
+    client's with `:i`, or where that would be longer than a key can be, its digest with `:i`."""
+    own = f"{key}:{i}"
+    if len(own) <= MAX_IDEMPOTENCY_KEY_CHARS:
+        return own
+    return f"sha256:{hashlib.sha256(key.encode()).hexdigest()}:{i}"
+
+
+def whole_fingerprint(reqs: list[VideoRequest]) -> str:
+    """What the Idempotency-Key of a request of several jobs is checked against: every job's
+    request, so their number too."""
+    whole = {"n": len(reqs), "images": [req.fingerprint() for req in reqs]}
+    return hashlib.sha256(json.dumps(whole, sort_keys=True).encode()).hexdigest()
 
 
 def check_lane(lane: str | None) -> None:
@@ -132,11 +160,15 @@ def story_cards(options: dict) -> tuple[StoryCard, ...]:
                     param=f"cards[{i}].{key}",
                 )
         try:
-            if isinstance(card.get("start"), bool):
+            start = card.get("start", 0)
+            if isinstance(start, bool) or (isinstance(start, str) and not is_decimal(start)):
                 raise TypeError
-            start = float(card.get("start", 0))
+            start = float(start)
         except (TypeError, ValueError):
-            raise InvalidRequest(f"cards[{i}].start must be a number", param=f"cards[{i}].start") from None
+            raise InvalidRequest(
+                f"cards[{i}].start must be a number of seconds in ASCII digits, like 4",
+                param=f"cards[{i}].start",
+            ) from None
         prompt = card.get("prompt")
         if prompt is not None and not isinstance(prompt, str):
             raise InvalidRequest(f"cards[{i}].prompt must be text", param=f"cards[{i}].prompt")

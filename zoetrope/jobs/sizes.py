@@ -11,7 +11,9 @@ import math
 from dataclasses import dataclass
 
 from zoetrope.backends.base import Capabilities
+from zoetrope.backends.checks import ResultTooLong
 from zoetrope.errors import InvalidRequest, UnsupportedByBackend
+from zoetrope.jobs.request import is_decimal
 
 # Aspect ratios within this relative difference count as the same (1792x1024 is 7:4, not 16:9,
 # but it is what clients ask for when they mean landscape).
@@ -43,7 +45,10 @@ class SizePlan:
 
 def parse_size(size: str, *, param: str = "size") -> tuple[int, int]:
     try:
-        w, h = (int(v) for v in size.lower().split("x"))
+        sides = size.lower().split("x")
+        if not all(side.isascii() and side.isdigit() for side in sides):  # not "６４", "+64", " 64"
+            raise ValueError
+        w, h = (int(side) for side in sides)
     except ValueError:
         raise InvalidRequest(
             f"size must be WIDTHxHEIGHT like '720x1280', not {size!r}", param=param
@@ -93,14 +98,34 @@ def size_for_source(width: int, height: int, caps: Capabilities, max_short: int 
     return f"{even[0]}x{even[1]}"
 
 
+def default_size(default: str, caps: Capabilities, max_short: int | None = None) -> str:
+    """The size made when the client names none (no source to take it from): `default` where the
+    backend makes its aspect, else the backend's first native size; scaled down so that its short
+    side is at most `max_short` (a plan's resolution), never up, its sides even."""
+    w, h = parse_size(default)
+    if not any(abs(nw / nh - w / h) / (w / h) <= ASPECT_TOLERANCE for nw, nh in caps.sizes):
+        w, h = caps.sizes[0]
+    if max_short is not None and min(w, h) > max_short:
+        short = max(16, max_short - max_short % 2)
+        long = 2 * round(max(w, h) * short / min(w, h) / 2)
+        w, h = (short, long) if w <= h else (long, short)
+    return f"{w}x{h}"
+
+
 def parse_seconds(
     seconds: str | int | float, caps: Capabilities, model: str, *, param: str = "seconds"
 ) -> float:
-    """Seconds as a positive number no longer than the backend makes."""
+    """Seconds as a positive number of at least one frame. Not checked against the longest the
+    backend makes: what that limits is the result (`check_model_seconds`, or `check_request` for a
+    task that adds to a source), and a caller whose plan allows less answers the plan's refusal."""
     try:
+        if isinstance(seconds, str) and not is_decimal(seconds):  # not "١٢", "４", "1_0", "inf"
+            raise ValueError
         value = float(seconds)
     except (TypeError, ValueError):
-        raise InvalidRequest(f"seconds must be a number like '4', not {seconds!r}", param=param) from None
+        raise InvalidRequest(
+            f"seconds must be a number in ASCII digits like '4', not {seconds!r}", param=param
+        ) from None
     if not math.isfinite(value) or value <= 0:
         raise InvalidRequest(f"seconds must be positive, not {seconds!r}", param=param)
     if value * caps.fps < 1 - 1e-9:
@@ -109,9 +134,19 @@ def parse_seconds(
             f"not {seconds!r}",
             param=param,
         )
-    if value > caps.max_seconds:
-        raise UnsupportedByBackend(f"{model} makes at most {caps.max_seconds:g} seconds", param=param)
     return value
+
+
+def check_model_seconds(value: float, caps: Capabilities, model: str, *, param: str = "seconds") -> None:
+    """ResultTooLong (400, with the backend's limit) when a whole video of `value` seconds is longer
+    than the backend makes; the longest it makes is the advice, and is accepted when sent back."""
+    if value > caps.max_seconds:
+        raise ResultTooLong(
+            f"{model} makes at most {caps.max_seconds:g} s; ask for {caps.max_seconds:g} s or fewer",
+            param=param,
+            limit=caps.max_seconds,
+            code=UnsupportedByBackend.code,
+        )
 
 
 def seconds_str(value: float) -> str:

@@ -173,6 +173,16 @@ def withdraw_jobs(session: Session, account_id: str, job_ids: list[str]) -> None
         session.flush()
 
 
+def remembered(session: Session, account_id: str, keys: list[str]) -> dict[str, str]:
+    """Of these Idempotency-Keys, those the account has used: key -> the hash of its request."""
+    rows = session.execute(
+        select(IdempotencyKey.key, IdempotencyKey.request_hash).where(
+            IdempotencyKey.account_id == account_id, IdempotencyKey.key.in_(keys)
+        )
+    )
+    return {key: request_hash for key, request_hash in rows}
+
+
 def remember_idempotent(session: Session, account_id: str, key: str, request_hash: str, job_id: str) -> None:
     session.add(IdempotencyKey(account_id=account_id, key=key, request_hash=request_hash, job_id=job_id))
     session.flush()

@@ -8,7 +8,7 @@ admits the job (eligibility, entitlement, concurrency, quota, credits reserved) 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import NamedTuple
@@ -35,7 +35,7 @@ from zoetrope.backends.checks import (
 from zoetrope.backends.registry import Registry
 from zoetrope.config import get_config
 from zoetrope.db import batched_write, transaction
-from zoetrope.errors import InvalidRequest, UnsupportedByBackend, ZoetropeError
+from zoetrope.errors import Conflict, InvalidRequest, UnsupportedByBackend, ZoetropeError
 from zoetrope.jobs import dispatch, store, webhooks
 from zoetrope.jobs.models import Job, new_video_id
 from zoetrope.jobs.moderation import moderate
@@ -46,10 +46,19 @@ from zoetrope.jobs.request import (
     check_idempotency_key,
     check_lane,
     check_length,
+    part_key,
     story_cards,
     unicode_text,
+    whole_fingerprint,
 )
-from zoetrope.jobs.sizes import parse_seconds, plan_size, seconds_str, size_for_source
+from zoetrope.jobs.sizes import (
+    check_model_seconds,
+    default_size,
+    parse_seconds,
+    plan_size,
+    seconds_str,
+    size_for_source,
+)
 from zoetrope.safety import payload_for
 from zoetrope.settings import get_settings
 from zoetrope.storage import BlobStore
@@ -60,6 +69,10 @@ DEFAULT_SECONDS = "4"
 DEFAULT_JOIN_SECONDS = "1"  # the transition of a loop or a blend
 SOURCE_TASKS = ("remix", "extend", "extend_backward", "loop", "blend", "recut")
 NEW_FOOTAGE = ("extend", "extend_backward", "loop", "blend")  # `seconds` is what is added to the source
+KEEPS_SOURCE = (*NEW_FOOTAGE, "recut")  # the result keeps source footage as it was, beside new footage
+# The job id in the record of a whole request of several jobs (`submit_all`): no job has it. Written
+# "images", as the images route wrote it before the record moved here.
+WHOLE_REQUEST = "images"
 
 
 def submit(
@@ -92,10 +105,133 @@ def submit_once(
     idempotency_key: str | None = None,
     quote: bool = False,
 ) -> Submitted:
-    """`submit`, saying whether this call made the job: a request that withdraws what it queued
-    (several images, one of them refused) must not withdraw what an earlier request made. With
-    `quote`, nothing is queued or moderated: `Submitted.summary` is what it would be charged for,
-    refusals of the request itself as they would be."""
+    """`submit`, saying whether this call made the job. With `quote`, nothing is queued or
+    moderated: `Submitted.summary` is what it would be charged for, refusals of the request itself
+    as they would be."""
+    ready = _prepare(engine, registry, blobs, principal, req, idempotency_key=idempotency_key, quote=quote)
+    if isinstance(ready, Submitted):
+        return ready
+    return _queue(engine, blobs, [ready], keyed=bool(idempotency_key))[0]
+
+
+def submit_all(
+    engine: Engine,
+    registry: Registry,
+    blobs: BlobStore,
+    principal: Principal,
+    reqs: list[VideoRequest],
+    *,
+    idempotency_key: str | None = None,
+) -> list[Submitted]:
+    """The jobs of `reqs` (`n` images) queued as one request, in one transaction: all of them, or on
+    any refusal none, so no other request ever answers with a job this one withdrew. An
+    `idempotency_key` covers them all, their number included: the same requests again answer the
+    jobs the first made (job i remembered under `part_key(key, i)`), others are a 409."""
+    check_idempotency_key(idempotency_key)  # the client's key, before job i's are made of it
+    key, account, whole = idempotency_key, principal.account_id, whole_fingerprint(reqs)
+    if key:  # another body (or number of jobs) under this key: a 409, before anything is done
+        with transaction(engine) as s:
+            _covers(s, account, key, whole, len(reqs))
+    done = [
+        _prepare(engine, registry, blobs, principal, req, idempotency_key=part_key(key, i) if key else None)
+        for i, req in enumerate(reqs)
+    ]
+    ready = [d for d in done if isinstance(d, _Ready)]
+    if not ready:  # every job made by an earlier request with this key
+        return [d for d in done if isinstance(d, Submitted)]
+
+    def cover(s: Session) -> None:  # the whole request's record: written with its jobs, or not at all
+        if key and not _covers(s, account, key, whole, len(reqs)):
+            store.remember_idempotent(s, account, key, whole, WHOLE_REQUEST)
+
+    written = iter(_queue(engine, blobs, ready, keyed=bool(key), first=cover))
+    return [next(written) if isinstance(d, _Ready) else d for d in done]
+
+
+def _covers(s: Session, account_id: str, key: str, whole: str, n: int) -> bool:
+    """Whether `key` already names this request of `n` jobs (`whole`, their fingerprint); a 409
+    Conflict when it names another. A key used before it covered the number of jobs has only each
+    job's record (`key:i`, none of the whole): it names this request only with exactly n of them,
+    each checked against its job's request when that is looked up."""
+    parts = [part_key(key, i) for i in range(n + 1)]  # one more: a record past the n says "more"
+    found = store.remembered(s, account_id, [key, *parts])
+    if key in found:
+        if found[key] != whole:
+            raise Conflict(
+                "this Idempotency-Key was already used with a different request body",
+                param="Idempotency-Key",
+                code="idempotency_key_reused",
+            )
+        return True
+    made = [k for k in parts if k in found]
+    if made and made != parts[:n]:
+        raise Conflict(
+            f"this Idempotency-Key was already used for {'more' if parts[n] in found else 'fewer'} "
+            f"images than {n}; send the request it was used for, or a new key",
+            param="Idempotency-Key",
+            code="idempotency_key_reused",
+        )
+    return bool(made)
+
+
+class _Ready(NamedTuple):
+    """A request checked and moderated: its job's id, and the write that queues it (or answers the
+    job an earlier request with its Idempotency-Key made)."""
+
+    job_id: str
+    write: Callable[[Session], Submitted]
+
+
+def _queue(
+    engine: Engine,
+    blobs: BlobStore,
+    ready: list[_Ready],
+    *,
+    keyed: bool,
+    first: Callable[[Session], None] | None = None,
+) -> list[Submitted]:
+    """Write `ready` (after `first`) in one transaction: a refusal of any rolls back all."""
+
+    def write(s: Session) -> list[Submitted]:
+        if first is not None:
+            first(s)
+        return [r.write(s) for r in ready]
+
+    try:
+        try:
+            # Concurrent submits share one transaction, each in a savepoint (`batched_write`).
+            done = batched_write(engine, write)
+        except IntegrityError:
+            if not keyed:
+                raise
+            # Another request with this key (another process, or PostgreSQL's next transaction)
+            # committed between this one's check and its insert: written again, the check finds
+            # that request's jobs, which are the answer.
+            done = batched_write(engine, write)
+            for r, d in zip(ready, done, strict=True):
+                if not d.new:
+                    blobs.delete_prefix(f"inputs/{r.job_id}")
+    except BaseException:
+        for r in ready:
+            blobs.delete_prefix(f"inputs/{r.job_id}")
+        raise
+    if any(d.new for d in done):
+        dispatch.doorbell.ring()  # committed: an idle worker of this process claims it now
+    return done
+
+
+def _prepare(
+    engine: Engine,
+    registry: Registry,
+    blobs: BlobStore,
+    principal: Principal,
+    req: VideoRequest,
+    *,
+    idempotency_key: str | None = None,
+    quote: bool = False,
+) -> Submitted | _Ready:
+    """Every check of `req` (moderation last), and the write that queues its job; a Submitted when
+    nothing is to be written (a quote, or the job an earlier request with this key made)."""
     check_idempotency_key(idempotency_key)  # before anything is read or stored under it
     # The request as the client sent it, before the defaults and the task below are filled in: what
     # a retry with the same key and body hashes to.
@@ -132,7 +268,8 @@ def submit_once(
         upload_fps = registry.backend(registry.entry(req.model or DEFAULT_MODEL).name).capabilities.fps
     source, source_seconds, source_frames, source_size = _source(engine, principal, req, upload_fps)
     if req.model is None:  # a task on a video uses its model (a Wan clip is extended by Wan)
-        req = replace(req, model=source.model if source is not None else DEFAULT_MODEL)
+        # The default by its own name, as the quote shows it, not by the alias that routes to it.
+        req = replace(req, model=source.model if source is not None else registry.entry(DEFAULT_MODEL).name)
     entry = registry.entry(req.model)
     caps = registry.backend(entry.name).capabilities
     if req.task not in caps.tasks:
@@ -154,8 +291,9 @@ def submit_once(
         size = req.size
     elif source_size:  # no larger than the plan makes: not a refusal about a size the client never sent
         size = size_for_source(*map(int, source_size.split("x")), caps, principal.plan.max_resolution)
-    else:
-        size = DEFAULT_IMAGE_SIZE if image else DEFAULT_VIDEO_SIZE
+    else:  # the default's aspect where the model makes it, no larger than the plan allows
+        default = DEFAULT_IMAGE_SIZE if image else DEFAULT_VIDEO_SIZE
+        size = default_size(default, caps, principal.plan.max_resolution)
     sizing = plan_size(size, caps, entry.name)
     if not image and (sizing.width % 2 or sizing.height % 2):  # the file would be a pixel larger than it says
         raise InvalidRequest(
@@ -171,6 +309,7 @@ def submit_once(
     if options:
         params["options"] = options
     too_long: ResultTooLong | None = None  # the model's length refusal, answered once the plan's is known
+    kept: float | None = None
     if image:
         total = 0.0
     elif req.task in SOURCE_TASKS or req.task == "storyboard":
@@ -178,10 +317,11 @@ def submit_once(
             source_frames = max(1, round(source_seconds * caps.fps))  # `media.retime`'s count
             source_seconds = source_frames / caps.fps
         new = _new_seconds(req, caps, entry.name, source_seconds)
-        if (req.task in NEW_FOOTAGE or req.task == "recut") and math.isfinite(new) and new > 0:
+        makes = 0 < new <= caps.max_seconds  # longer is refused as it is (and would overflow as frames)
+        if req.task in KEEPS_SOURCE and makes:
             # New footage comes in whole steps of the VAE's 4 frames: what is made is what is checked and charged.
             new = extension_frames(new, caps.fps) / caps.fps
-        elif req.task == "storyboard" and math.isfinite(new) and new > 0:
+        elif req.task == "storyboard" and makes:
             new = whole_frames(new, caps.fps) / caps.fps  # as text to video: the frames made
         try:
             with _naming_source(req):
@@ -190,11 +330,18 @@ def submit_once(
             too_long = e
         params["new_seconds"] = new
         total = _total(req.task, new, source_seconds, source_frames, target, options, caps.fps)
+        if req.task in KEEPS_SOURCE:  # the source footage the result keeps, in whole frames
+            kept = _total(req.task, 0.0, source_seconds, source_frames, target, options, caps.fps)
     else:
         total = parse_seconds(req.seconds or source_seconds or DEFAULT_SECONDS, caps, entry.name)
+        try:
+            check_model_seconds(total, caps, entry.name)
+        except ResultTooLong as e:
+            too_long = e
         # What is made is whole frames (1.06 s at 8 fps is 8 frames, 1 s): the video object, the
-        # charge and the day's quota count those, not the asked decimals.
-        total = whole_frames(total, caps.fps) / caps.fps
+        # charge and the day's quota count those, not the asked decimals. Longer is refused as asked.
+        if too_long is None:
+            total = whole_frames(total, caps.fps) / caps.fps
 
     summary = RequestSummary(
         model=entry.name,
@@ -203,7 +350,9 @@ def submit_once(
         seconds=total,
         task=req.task,
         lane=req.lane,
-        new_seconds=params.get("new_seconds") if req.task in NEW_FOOTAGE else None,
+        # Of a task that keeps source footage, only the new footage is generated, and charged.
+        new_seconds=params["new_seconds"] if req.task in KEEPS_SOURCE else None,
+        source_seconds=kept,
         fps=caps.fps,  # new footage comes in whole steps of frames: what the plan may suggest adding
     )
     if too_long is not None:
@@ -230,8 +379,8 @@ def submit_once(
             if earlier is not None:
                 return Submitted(earlier, False)
             store.remember_idempotent(s, principal.account_id, idempotency_key, fingerprint, job_id)
-        # Refusals (403/402/429) roll back all of this submit (its savepoint); credits are held only
-        # with the job row.
+        # Refusals (403/402/429) roll back all of this submit, and the other jobs of its request
+        # (their savepoint); credits are held only with the job row.
         with _naming_source(req):
             admission = admit(s, principal, summary, job_id)
         params["watermark"] = admission.watermark
@@ -262,26 +411,7 @@ def submit_once(
             ),
         ), True)
 
-    try:
-        # Concurrent submits share one transaction, each in a savepoint (`batched_write`).
-        done = batched_write(engine, write)
-    except IntegrityError:
-        blobs.delete_prefix(f"inputs/{job_id}")
-        if not idempotency_key:
-            raise
-        # Another request with this key (another process, or PostgreSQL's next transaction)
-        # committed between this one's check and its insert: that request's job is the answer.
-        with transaction(engine) as s:
-            earlier = store.find_idempotent(s, principal.account_id, idempotency_key, fingerprint)
-        if earlier is None:
-            raise
-        return Submitted(earlier, False)
-    except BaseException:
-        blobs.delete_prefix(f"inputs/{job_id}")
-        raise
-    if done.new:
-        dispatch.doorbell.ring()  # committed: an idle worker of this process claims it now
-    return done
+    return _Ready(job_id, write)
 
 
 @contextmanager
@@ -349,6 +479,12 @@ def _source(
     limit at `upload_fps`, the rate the worker reads it at."""
     if req.reference is not None:
         info = media.probe(req.reference, param="input_reference")
+        if info.kind != "image":
+            raise InvalidRequest(
+                "input_reference must be a still image (PNG, JPEG or WebP), not a video; to start from a "
+                "video, send it as video to POST /v1/videos/extensions or /v1/videos/edits",
+                param="input_reference",
+            )
         if not (req.source_video_id or req.source_upload is not None):
             return None, 0.0, 0, f"{info.width}x{info.height}"
     if req.source_video_id:
@@ -411,7 +547,8 @@ def _new_seconds(req: VideoRequest, caps, model: str, source_seconds: float) -> 
     if req.task == "remix":
         # A remix redraws its source frame for frame: it lasts as long as the source.
         asked = None if req.seconds is None else parse_seconds(req.seconds, caps, model)
-        if asked is not None and round(asked * caps.fps) != round(source_seconds * caps.fps):  # to the frame
+        frames = None if asked is None else asked * caps.fps  # inf for "1e308": no frame, so not the source's
+        if frames is not None and (not math.isfinite(frames) or round(frames) != round(source_seconds * caps.fps)):
             raise InvalidRequest(
                 f"a remix keeps its source's length ({seconds_str(source_seconds)} s), so seconds cannot be "
                 f"{req.seconds!r}: leave seconds out, then extend or re-cut the result", param="seconds")

@@ -17,18 +17,19 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from zoetrope import heap
 from zoetrope.backends.base import Cancelled
 from zoetrope.backends.registry import Registry
+from zoetrope.db import transaction
 from zoetrope.errors import StorageUnavailable, ZoetropeError
 from zoetrope.jobs import dispatch, metrics
 from zoetrope.jobs.activity import QuietWaiter
 from zoetrope.jobs.children import idle_class
 from zoetrope.jobs.dispatch import DispatchPolicy
-from zoetrope.jobs.models import Job, now
+from zoetrope.jobs.models import IN_PROGRESS, QUEUED, Job, now
 from zoetrope.jobs.render import render
 from zoetrope.jobs.streaks import FailureStreak
 from zoetrope.storage import BlobStore
@@ -49,6 +50,8 @@ except ImportError:  # pragma: no cover - s3fs brings botocore
 def _reason(e: BaseException) -> str:
     """What a client may read of an error the server met: its kind, and an OS error's reason
     without the server's file names or a database error's statement (both are in the log)."""
+    if isinstance(e, StorageUnavailable) and e.__cause__ is not None:
+        return _reason(e.__cause__)
     if isinstance(e, OSError) and e.strerror:
         return f"{type(e).__name__}: {e.strerror}"
     if isinstance(e, OSError | SQLAlchemyError) or type(e).__module__.startswith(
@@ -166,13 +169,17 @@ class Worker:
 
     def run_forever(self, stop: threading.Event) -> None:
         idle = self.idle_sleep
+        # While the database is away every poll fails: one traceback, then a line every 10 s.
+        streak = FailureStreak(log, f"worker {self.worker_id}: claiming a job", every=10.0)
         while not stop.is_set():
             rung = dispatch.doorbell.rings  # before the claim: a job queued after it rings again
             try:
                 worked = self.run_once()
-            except Exception:
-                log.exception("worker %s: claim failed", self.worker_id)
+            except Exception as e:
+                streak.failed(e)
                 worked = False
+            else:
+                streak.succeeded()
             # Back off gently while idle (up to 0.2 s) so an empty queue costs little; a job
             # queued in this process rings the doorbell and ends the wait at once.
             idle = self.idle_sleep if worked else min(idle * 1.5, 0.2)
@@ -201,6 +208,7 @@ class Worker:
                 self.engine, job.id, self.worker_id, self.policy, outputs=outputs, details=details
             ):
                 status = "completed"
+                self._delete_earlier_attempts(job)
             else:  # deleted meanwhile, or another worker owns it now: our files are orphans
                 self.blobs.delete_prefix(f"videos/{job.id}/{job.attempts}")
                 status = "abandoned"
@@ -239,6 +247,16 @@ class Worker:
             metrics.JOBS_FINISHED.labels(job.backend_model, status).inc()
             metrics.JOB_LATENCY.labels(job.backend_model, status).observe(max(0.0, now() - job.created_at))
 
+    def _delete_earlier_attempts(self, job: Job) -> None:
+        """Remove what attempts before this one stored (a worker lost between storing and completing
+        leaves its files under its own attempt's prefix)."""
+        for attempt in range(1, job.attempts):
+            try:
+                self.blobs.delete_prefix(f"videos/{job.id}/{attempt}")
+            except StorageUnavailable:
+                log.warning("job %s: could not remove attempt %d's files; storage is away", job.id, attempt)
+                return
+
     def _render(self, job: Job, backend, step: Callable[..., None]) -> tuple[dict, dict]:
         if not self.idle_compute:
             return self._render_here(job, backend, step)
@@ -276,6 +294,23 @@ def _enter_idle_class() -> None:
         idle_class()
     except OSError:  # refused: the thread renders at the process's niceness
         log.warning("could not move the render thread to the idle scheduling class")
+
+
+def give_back(engine: Engine, worker_id: str) -> list[str]:
+    """Put the jobs that the workers started from `worker_id` (`start_workers`) hold back in the
+    queue at once, for another worker to claim now rather than when their leases expire; their
+    ids. A worker stopping before its jobs are done calls this just before it exits."""
+    with transaction(engine, immediate=True) as s:
+        held = s.scalars(
+            select(Job).where(
+                Job.status == IN_PROGRESS, Job.worker_id.startswith(f"{worker_id}-", autoescape=True)
+            )
+        ).all()
+        for job in held:
+            job.status, job.worker_id, job.lease_expires_at, job.progress = QUEUED, None, None, 0
+        if held:
+            dispatch.announce(s)  # workers on other machines claim them now, not at their next poll
+        return [job.id for job in held]
 
 
 def start_workers(worker: Worker, count: int, stop: threading.Event) -> list[threading.Thread]:

@@ -297,6 +297,7 @@ def build_server(resolve: Resolve) -> MCPServer:
         text = f"C2PA: {c2pa.get('state')}; watermark found: {mark.get('found')}; record: " + (
             report["record"]["id"] if report["record"] else "none of yours"
         )
+        text += "".join(f"; {problem}" for problem in report["problems"])  # why it does not check out
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=report)
 
     add_resources(mcp, resolve)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import struct
 import warnings
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -385,7 +387,47 @@ def _image(upload: Upload, param: str | None) -> Iterator[Image.Image]:
 
 
 def _read_image(upload: Upload, param: str | None) -> np.ndarray:
-    """Return the decoded image as uint8 (H, W, 3)."""
+    """Return the decoded image as uint8 (H, W, 3).
+
+    A PNG whose only fault is an ancillary chunk with a wrong CRC (a tampered C2PA `caBX`, say) is
+    read without that chunk: the picture is intact, and it is for the manifest's check, not the
+    decoder's, to say what changed."""
+    try:
+        return _decoded_image(upload, param)
+    except InvalidMedia:
+        repaired = _without_broken_ancillary_chunks(upload) if upload.format == "png" else None
+        if repaired is None:
+            raise
+        return _decoded_image(Upload(format=upload.format, name=upload.name, data=repaired), param)
+
+
+def _without_broken_ancillary_chunks(upload: Upload) -> bytes | None:
+    """The PNG's bytes less its ancillary chunks whose CRC does not match, or None where there is
+    none such (or the chunk structure itself is broken)."""
+    with upload.open() as fp:
+        data = fp.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    kept, at, dropped = [data[:8]], 8, False
+    while at + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        end = at + 12 + length
+        if end > len(data):
+            return None
+        kind, body, (crc,) = (
+            data[at + 4 : at + 8],
+            data[at + 8 : end - 4],
+            struct.unpack(">I", data[end - 4 : end]),
+        )
+        if zlib.crc32(kind + body) != crc and kind[:1].islower():  # lower case first letter: ancillary
+            dropped = True
+        else:
+            kept.append(data[at:end])
+        at = end
+    return b"".join(kept) if dropped else None
+
+
+def _decoded_image(upload: Upload, param: str | None) -> np.ndarray:
     with _image(upload, param) as img:
         try:
             img.load()

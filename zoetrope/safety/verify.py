@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from zoetrope.media import read_video
 from zoetrope.media.decode import _read_image, _reason, _rgb, _shrunk_image
 from zoetrope.media.sources import SUPPORTED, Upload, sniff
 from zoetrope.safety.provenance import C2PAReport, read_provenance
-from zoetrope.safety.watermark import WatermarkResult, detect_watermark, payload_for
+from zoetrope.safety.watermark import WatermarkResult, find_watermark, payload_for
 
 RecordLookup = Callable[[str], dict | None]
 
@@ -29,14 +30,53 @@ class VerifyReport:
     watermark: WatermarkResult
     record: dict | None
     watermark_matches_manifest: bool | None  # None when either signal is missing
+    record_found_by: str | None = None  # "manifest" (signed under our root) or "watermark" (alone)
+
+    @property
+    def problems(self) -> list[str]:
+        """Why the file does not check out, each in a sentence; empty when nothing contradicts it.
+        `zoetrope verify` exits 1, and the API answers `not_detected`, when there is any."""
+        c, found = self.c2pa, []
+        if c.state == "invalid":
+            found.append("the file changed after it was signed, or its manifest is damaged")
+        if c.impersonates:
+            found.append("it claims to be Zoetrope's, but this installation did not sign it")
+        if self.watermark_matches_manifest is False:
+            found.append("the watermark does not match the manifest's generation id")
+        for source in c.altered_sources:
+            what = "the source it was made from" if source.depth == 1 else "a file its source was made from"
+            why = (
+                "had been altered"
+                if source.state == "invalid"
+                else "claims to be Zoetrope's, but this installation did not sign it"
+            )
+            found.append(f"{what} ({source.title or 'untitled'}) {why}")
+        return found
+
+    @property
+    def notes(self) -> list[str]:
+        """What the report cannot vouch for, though nothing contradicts it."""
+        if self.record is not None and self.record_found_by == "watermark":
+            return [WATERMARK_ONLY]
+        return []
 
     def to_json(self) -> dict:
-        """`{"c2pa": {...}, "watermark": {...}, "record": {...} | null}` as `zoetrope verify --json` prints."""
+        """`{"c2pa": {...}, "watermark": {...}, "record": {...} | null, "record_found_by", "problems",
+        "notes"}` as `zoetrope verify --json` prints."""
         return {
             "c2pa": self.c2pa.to_json(),
             "watermark": {**self.watermark.to_json(), "matches_manifest": self.watermark_matches_manifest},
             "record": self.record,
+            "record_found_by": self.record_found_by if self.record is not None else None,
+            "problems": self.problems,
+            "notes": self.notes,
         }
+
+
+WATERMARK_ONLY = (
+    "the record was found through the watermark alone, which no signature confirms: the watermark's "
+    "key is public in Zoetrope's source, so anyone can add it to a file or strip it"
+)
 
 
 def verify(
@@ -48,10 +88,13 @@ def verify(
     C2PA manifest signed under this installation's root (`trusted`; an intact manifest signed by
     anyone else names no record), else with the watermark payload (8 hex digits, `payload_for(id)`); it
     returns the record as a dict, or None when there is none or the caller may not see it.
+    `record_found_by` says which: a record found through the watermark alone is unconfirmed (the
+    watermark's key is public), and `notes` says so. `problems` lists every contradiction.
     `upload_limits` False is for a file on this machine's own disk (`zoetrope verify`): it is read
     whatever its size in bytes or frames, a picture at a time, where a file someone sent (the API,
     MCP) is held to the limits of an upload (`ZOETROPE_MAX_UPLOAD_BYTES`, `ZOETROPE_MAX_FRAMES`).
-    Raises InvalidMedia when the file is not readable media.
+    Raises InvalidMedia when the file is not a regular, readable media file, ConfigError where this
+    installation's signing files do not lead to its root.
     """
     path = Path(path)
     # The pictures first: they refuse a file that is not media in milliseconds, where reading
@@ -64,17 +107,24 @@ def verify(
         else _local_pictures(path)
     )
     c2pa = read_provenance(path)
-    watermark = _detect_turned(frames)
+    # Turned, mirrored or framed in bars, the copy is read too (`find_watermark`).
+    watermark = find_watermark(frames)
     matches = None
     if c2pa.generation_id and watermark.found:
         matches = payload_for(c2pa.generation_id).hex() == watermark.payload
-    record = None
+    record = found_by = None
     if record_lookup is not None:
         if c2pa.state == "trusted" and c2pa.generation_id:
-            record = record_lookup(c2pa.generation_id)
+            record, found_by = record_lookup(c2pa.generation_id), "manifest"
         if record is None and watermark.found and watermark.payload:
-            record = record_lookup(watermark.payload)
-    return VerifyReport(c2pa=c2pa, watermark=watermark, record=record, watermark_matches_manifest=matches)
+            record, found_by = record_lookup(watermark.payload), "watermark"
+    return VerifyReport(
+        c2pa=c2pa,
+        watermark=watermark,
+        record=record,
+        watermark_matches_manifest=matches,
+        record_found_by=found_by if record is not None else None,
+    )
 
 
 def _local_pictures(path: Path) -> np.ndarray:
@@ -84,10 +134,20 @@ def _local_pictures(path: Path) -> np.ndarray:
     picture however long the file; an image as `read_video` reads it. Raises InvalidMedia as
     `read_video` does for a missing, empty, non-media, corrupt or truncated file."""
     try:
+        kind = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise InvalidMedia(f"{path.name}: no such media file", param="file") from None
+    except OSError as e:  # a loop of symbolic links, a name too long, no permission to look
+        raise InvalidMedia(f"{path.name} cannot be read: {e.strerror or e}", param="file") from None
+    if stat.S_ISDIR(kind):
+        raise InvalidMedia(f"{path.name} is a directory, not a media file", param="file")
+    if not stat.S_ISREG(kind):  # a FIFO or a device would block the read, or never end
+        raise InvalidMedia(f"{path.name} is not a regular file (a pipe, socket or device)", param="file")
+    try:
         with path.open("rb") as f:
             head = f.read(16)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        raise InvalidMedia(f"{path.name}: no such media file", param="file") from None
+    except OSError as e:
+        raise InvalidMedia(f"{path.name} cannot be read: {e.strerror or e}", param="file") from None
     if not head:
         raise InvalidMedia(f"{path.name} is empty", param="file")
     fmt = sniff(head)
@@ -129,16 +189,3 @@ def _local_pictures(path: Path) -> np.ndarray:
                 param="file",
             )
     return (total / pictures)[None]
-
-
-def _detect_turned(frames) -> WatermarkResult:
-    """The mark as the frames are shown, else in a quarter, half or three-quarter turn of them: a
-    file turned by its display matrix alone (a phone gallery's "rotate") or re-encoded turned keeps
-    the mark in the pictures' own orientation."""
-    best = detect_watermark(frames)
-    for turns in (1, 3, 2):
-        if best.found:
-            break
-        turned = detect_watermark(np.rot90(frames, turns, axes=(1, 2)))
-        best = turned if turned.found or turned.z > best.z else best  # nothing found: the clearest reading
-    return best

@@ -218,7 +218,11 @@ def _mean_luma(frames: np.ndarray) -> np.ndarray:
 
 def _luma(frames: np.ndarray) -> np.ndarray:
     """Time-averaged luma of uint8 frames, mean removed, at most _WORK pixels on a side: (h, w) float."""
-    luma = _mean_luma(frames)
+    return _evidence(_mean_luma(frames))
+
+
+def _evidence(luma: np.ndarray) -> np.ndarray:
+    """A time-averaged luma (H, W) as the detector reads it: mean removed, at most _WORK pixels on a side."""
     h, w = luma.shape
     if max(h, w) > _WORK:  # the mark is far coarser than the working size
         size = (max(8, round(w * _WORK / max(h, w))), max(8, round(h * _WORK / max(h, w))))
@@ -295,7 +299,57 @@ def _read(spectrum: np.ndarray, z: float, dy: float, dx: float, bar: float) -> t
 
 def detect_watermark(frames: np.ndarray, *, candidates: int = 6) -> WatermarkResult:
     """Look for a Zoetrope mark in `frames` (uint8 (T, H, W, 3) or (H, W, 3)) at any size and crop."""
-    evidence = _luma(frames)
+    return _detect(_luma(frames), candidates)
+
+
+def find_watermark(frames: np.ndarray) -> WatermarkResult:
+    """`detect_watermark`, also in the ways a copy may have been turned, mirrored or framed: each
+    quarter turn of the pictures and of their mirror image (so a flip either way and a transpose
+    too), and the pictures less uniform bars along their edges (a letterbox or pillarbox added
+    around them). The first reading found, else the clearest. Each try is another chance for
+    noise to pass the CRC: a clean clip is read up to 16 times, not once."""
+    luma = _mean_luma(frames)
+    # Inside the bars first: a marked picture is nowhere flat, so bars say the copy was framed.
+    views = [inner, luma] if (inner := _inside_bars(luma)) is not None else [luma]
+    best: WatermarkResult | None = None
+    for view in views:
+        evidence = _evidence(view)
+        for mirrored in (evidence, evidence[:, ::-1]):
+            for turns in (0, 1, 3, 2):
+                found = _detect(np.ascontiguousarray(np.rot90(mirrored, turns)))
+                if found.found:
+                    return found
+                best = found if best is None or found.z > best.z else best
+    assert best is not None
+    return best
+
+
+_BAR_STD = 1.5  # luma levels: a bar is flat where a marked picture never is (the mark alone is 4.2 RMS)
+_BAR_LEVEL = 2.0  # and as bright as the edge's outermost line, within this
+
+
+def _inside_bars(luma: np.ndarray) -> np.ndarray | None:
+    """`luma` (H, W) less flat bars along its edges, and a line more (an encode blurs the edge),
+    so that what is left lies inside the picture the bars framed; None where no two opposite edges
+    have bars 2 lines wide or more (a flat stretch of the picture's own along one edge is no frame),
+    or they leave under half."""
+    h, w = luma.shape
+
+    def bar(lines: np.ndarray) -> int:  # (N, L): how many leading lines are one flat bar
+        flat = (lines.std(1) < _BAR_STD) & (np.abs(lines.mean(1) - lines[0].mean()) < _BAR_LEVEL)
+        return int(np.argmin(flat)) if not flat.all() else len(lines)
+
+    top, bottom, left, right = bar(luma), bar(luma[::-1]), bar(luma.T), bar(luma.T[::-1])
+    if min(top, bottom) < 2 and min(left, right) < 2:  # bars frame a picture on both sides
+        return None
+    top, bottom, left, right = (n + 1 if n else 0 for n in (top, bottom, left, right))
+    if h - top - bottom < h / 2 or w - left - right < w / 2:
+        return None
+    return luma[top : h - bottom, left : w - right]
+
+
+def _detect(evidence: np.ndarray, candidates: int = 6) -> WatermarkResult:
+    """`detect_watermark` on a luma picture as `_evidence` gives it."""
     # An uncut copy first: the whole frame at offset 0, one point, so a lower bar holds.
     whole = _spectra(evidence, np.ones(1), np.ones(1))[0, 0]  # (K+1, 2K+1)
     surface = _sync_surfaces(whole[None])[0]

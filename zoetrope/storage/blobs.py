@@ -6,6 +6,7 @@ A local directory by default; `s3://bucket/prefix` (any S3-compatible service, e
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Iterator
@@ -16,7 +17,10 @@ import fsspec
 
 from zoetrope.errors import ConfigError, NotFound, StorageUnavailable
 
+log = logging.getLogger(__name__)
+
 _CHUNK = 256 * 1024
+UNAVAILABLE = "storage is unavailable for a moment; try again after the Retry-After seconds"
 # botocore's own retries (its default takes ~10 s to give up on an unreachable endpoint): a few
 # quick tries, then the caller hears StorageUnavailable (the API answers 503, a worker retries the
 # job later).
@@ -37,7 +41,10 @@ def _reaching(key: str) -> Iterator[None]:
     except FileNotFoundError:
         raise NotFound(f"blob {key!r} does not exist") from None
     except (OSError, _BotoCoreError) as e:
-        raise StorageUnavailable(f"blob store unavailable ({type(e).__name__}: {e})") from e
+        # The details (endpoint, bucket, key, a local path) are the operator's: logged, and kept as
+        # the cause; a client reads only that storage is away for now.
+        log.warning("blob store unavailable for %r: %s: %s", key, type(e).__name__, e)
+        raise StorageUnavailable(UNAVAILABLE) from e
 
 
 @dataclass(frozen=True)

@@ -61,14 +61,18 @@ def _refused_from_another_site(request: Request) -> Response | None:
     the browser into the sender's account, or out of its own); None for the studio's own forms."""
     if not from_another_site(request):
         return None
+    message = (
+        "Another website sent this form to the studio, so it was refused and nothing changed. "
+        "To sign in, up or out, use the studio's own pages."
+    )
+    if "sec-fetch-site" not in request.headers:  # judged by Origin against Host, which a proxy may rewrite
+        message += (
+            " If it was the studio's own page, the server does not know the address it is served at: "
+            "its operator sets ZOETROPE_PUBLIC_URL to it (or has the proxy pass the Host header "
+            "through, or set X-Forwarded-Host)."
+        )
     return render(
-        request,
-        "message.html",
-        None,
-        403,
-        title="Refused: sent from another site",
-        message="Another website sent this form to the studio, so it was refused and nothing changed. "
-        "To sign in, up or out, use the studio's own pages.",
+        request, "message.html", None, 403, title="Refused: sent from another site", message=message
     )
 
 

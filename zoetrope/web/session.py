@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -185,14 +185,23 @@ def _host(netloc: str, scheme: str = "") -> str:
 def same_host(url: str, request: Request) -> bool:
     """Whether `url` (an Origin or a Referer) names the host this request was sent to: its `Host`
     header, or `X-Forwarded-Host` behind a proxy. The scheme is not compared: behind a proxy that ends
-    TLS the server sees http where the browser sent https (a page's own form cannot set these headers)."""
+    TLS the server sees http where the browser sent https (a page's own form cannot set these headers).
+    Or whether it is on the server's public address (ZOETROPE_PUBLIC_URL), scheme and all: behind a
+    proxy that rewrites `Host` and sets no `X-Forwarded-Host`, no header says where the browser was."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return False
+    public = get_settings().public_url
+    if public and _origin(urlsplit(public)) == _origin(parts):
+        return True
     sent_to = [request.headers.get("host", "")]
     sent_to += request.headers.get("x-forwarded-host", "").split(",")
     origin = _host(parts.netloc, parts.scheme)
     return any(h.strip() and _host(h, parts.scheme) == origin for h in sent_to)
+
+
+def _origin(parts: SplitResult) -> tuple[str, str]:
+    return parts.scheme.lower(), _host(parts.netloc, parts.scheme.lower())
 
 
 def from_another_site(request: Request) -> bool:

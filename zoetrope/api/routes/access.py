@@ -20,6 +20,7 @@ from zoetrope.access.usage import (
     month_bounds,
     usage,
 )
+from zoetrope.api.bodies import refusal
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.config import get_config
 from zoetrope.db import transaction
@@ -155,12 +156,13 @@ def list_accounts(_: Principal = Depends(admin_principal), svc: Services = Depen
         return {"object": "list", "data": [_account(a, s) for a in accounts.list_accounts(s)]}
 
 
-@admin.post("/accounts")
+@admin.post("/accounts", responses={409: refusal("An account of that name exists")})
 def create_account(
     body: AccountIn, _: Principal = Depends(admin_principal), svc: Services = Depends(services)
 ) -> dict:
     checked_text(body.name, Account.name, "name")
-    with transaction(svc.engine) as s:
+    # A write takes SQLite's lock at BEGIN: a read that turns into a write loses to a worker's commit.
+    with transaction(svc.engine, immediate=True) as s:
         a = accounts.open_account(
             s,
             body.name,
@@ -189,7 +191,7 @@ def update_account(
     _: Principal = Depends(admin_principal),
     svc: Services = Depends(services),
 ) -> dict:
-    with transaction(svc.engine) as s:
+    with transaction(svc.engine, immediate=True) as s:
         return _account(accounts.update_account(s, account_id, **body.model_dump()), s)
 
 
@@ -200,7 +202,7 @@ def grant_credits(
     _: Principal = Depends(admin_principal),
     svc: Services = Depends(services),
 ) -> dict:
-    with transaction(svc.engine) as s:
+    with transaction(svc.engine, immediate=True) as s:
         a = accounts.get_account(s, account_id)
         ledger.grant(s, a.id, body.amount, currency=body.currency, note=body.note or "granted by an admin")
         return _account(a, s)
@@ -220,7 +222,7 @@ def create_key(
     account_id: str, body: KeyIn, _: Principal = Depends(admin_principal), svc: Services = Depends(services)
 ) -> dict:
     """A new key; the response is the only place its secret ever appears."""
-    with transaction(svc.engine) as s:
+    with transaction(svc.engine, immediate=True) as s:
         k, token = keys.create_key(
             s, account_id, body.name, quota=body.quota, allowed_models=body.allowed_models
         )
@@ -231,7 +233,7 @@ def create_key(
 def revoke_key(
     key_id: str, _: Principal = Depends(admin_principal), svc: Services = Depends(services)
 ) -> dict:
-    with transaction(svc.engine) as s:
+    with transaction(svc.engine, immediate=True) as s:
         return _key(keys.revoke_key(s, key_id))
 
 
@@ -255,15 +257,15 @@ def all_usage(
         }
 
 
-@admin.get("/invoices/{month}.csv", response_class=PlainTextResponse)
+class CsvResponse(PlainTextResponse):
+    media_type = "text/csv"
+
+
+@admin.get("/invoices/{month}.csv", response_class=CsvResponse)
 def invoices(month: str, _: Principal = Depends(admin_principal), svc: Services = Depends(services)):
     with transaction(svc.engine) as s:
         text = invoice_csv(s, get_config(), _month(month))
-    return PlainTextResponse(
-        text,
-        media_type="text/csv",
-        headers={"content-disposition": f'attachment; filename="invoices-{month}.csv"'},
-    )
+    return CsvResponse(text, headers={"content-disposition": f'attachment; filename="invoices-{month}.csv"'})
 
 
 router.include_router(admin)

@@ -4,40 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import json
 import time
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
 from zoetrope.access.keys import Principal
+from zoetrope.api.bodies import LANE_FIELD, PROMPT, create_body
 from zoetrope.api.deps import Services, principal, services
-from zoetrope.api.forms import read_body
-from zoetrope.api.routes.videos import LANE_FIELD, quote, wants_quote
-from zoetrope.api.schemas import ImageData, ImagesResponse
+from zoetrope.api.forms import Body, read_body
+from zoetrope.api.routes.videos import quote, wants_quote
+from zoetrope.api.schemas import ImageData, ImagesResponse, VideoQuote
+from zoetrope.backends.checks import MAX_SEED
 from zoetrope.db import transaction
 from zoetrope.errors import InvalidRequest, ModelUnavailable, ZoetropeError
 from zoetrope.jobs import store, submit
-from zoetrope.jobs.models import IdempotencyKey
-from zoetrope.jobs.request import (
-    MAX_IDEMPOTENCY_KEY_CHARS,
-    MAX_PROMPT_CHARS,
-    VideoRequest,
-    check_idempotency_key,
-)
+from zoetrope.jobs.request import VideoRequest, check_idempotency_key
 from zoetrope.jobs.worker import signal_cancel
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
 MAX_IMAGES = 4
 WAIT_SECONDS = 300.0
-# An Idempotency-Key is remembered for the whole request under the key itself, with the hash of the
-# whole body (`n` included) and this in place of a job id (no job has it); each image's job is
-# remembered under its own key (`_image_key`), as a video's is.
-REQUEST_RECORD = "images"
 
 # The route reads its body itself (`read_body`, so every refusal is OpenAI's 400 naming the
 # field); this is what it reads, for the spec's readers.
@@ -45,17 +33,28 @@ _BODY = {
     "type": "object",
     "required": ["prompt"],
     "properties": {
-        "prompt": {"type": "string", "maxLength": MAX_PROMPT_CHARS},
+        "prompt": PROMPT,
         "model": {"type": "string", "description": "a model of GET /v1/models (default: the first)"},
         "n": {"type": "integer", "minimum": 1, "maximum": MAX_IMAGES, "default": 1},
         "size": {"type": "string", "description": "WIDTHxHEIGHT or auto", "default": "auto"},
-        "seed": {"type": "integer", "description": "image i of n uses seed + i"},
+        "seed": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": MAX_SEED - (MAX_IMAGES - 1),
+            "description": "image i takes seed + i",
+        },
         "lane": LANE_FIELD,
         "response_format": {"type": "string", "enum": ["b64_json"], "default": "b64_json"},
         "output_format": {"type": "string", "enum": ["png"], "default": "png"},
+        "stream": {
+            "type": "boolean",
+            "enum": [False],
+            "default": False,
+            "description": "not supported (a 400)",
+        },
     },
 }
-_SPEC = {"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY}}}}
+_SPEC = create_body(_BODY["properties"], _BODY["required"])  # JSON or multipart, as `read_body` takes
 
 
 async def _wait(svc: Services, account_id: str, job_id: str) -> tuple[bytes, str]:
@@ -72,59 +71,32 @@ async def _wait(svc: Services, account_id: str, job_id: str) -> tuple[bytes, str
     raise ModelUnavailable(f"image {job_id} did not finish within {WAIT_SECONDS:g} s; no worker free?")
 
 
-def _image_key(key: str, i: int) -> str:
-    """Image `i`'s own Idempotency-Key: the client's with `:i`, or where that would be longer than
-    a key can be, its digest with `:i`."""
-    own = f"{key}:{i}"
-    if len(own) <= MAX_IDEMPOTENCY_KEY_CHARS:
-        return own
-    return f"sha256:{hashlib.sha256(key.encode()).hexdigest()}:{i}"
-
-
-def _withdraw(svc: Services, account_id: str, job_ids: list[str], *, key: str | None = None) -> None:
-    """Withdraw these jobs of the request; with `key`, forget the request's record of it too."""
-    if job_ids or key:
+def _withdraw(svc: Services, account_id: str, job_ids: list[str]) -> None:
+    """Withdraw these jobs of the request (their credits released, their keys forgotten)."""
+    if job_ids:
         with transaction(svc.engine, immediate=True) as s:
             store.withdraw_jobs(s, account_id, job_ids)
-            if key:
-                s.execute(
-                    delete(IdempotencyKey).where(
-                        IdempotencyKey.account_id == account_id,
-                        IdempotencyKey.key == key,
-                        IdempotencyKey.job_id == REQUEST_RECORD,
-                    )
-                )
         for job_id in job_ids:
             signal_cancel(job_id)
 
 
-def _request_hash(reqs: list[VideoRequest]) -> str:
-    """What an images request's Idempotency-Key is checked against: every image's request, so `n` too."""
-    whole = {"n": len(reqs), "images": [req.fingerprint() for req in reqs]}
-    return hashlib.sha256(json.dumps(whole, sort_keys=True).encode()).hexdigest()
+def _no_streaming(body: Body) -> None:
+    """A 400 for `stream` (and `partial_images`, which only a stream carries): the images come back
+    whole in one answer, and a client waiting for events would be charged for an answer it never reads."""
+    stream = body.fields.get("stream")
+    if stream not in (None, False) and str(stream).lower() not in ("", "false"):
+        raise InvalidRequest(
+            "stream is not supported: the images come back whole, as b64_json; leave stream out or send false",
+            param="stream",
+        )
+    if body.fields.get("partial_images") not in (None, 0, "", "0"):
+        raise InvalidRequest(
+            "partial_images needs stream, which is not supported: leave partial_images out",
+            param="partial_images",
+        )
 
 
-def _bind_key(svc: Services, account_id: str, key: str, request_hash: str) -> bool:
-    """Remember that `key` is this request's before any image is queued; True when this call did, False
-    when an earlier request with the same body had. A 409 (nothing written) if its body differed."""
-    while True:
-        try:
-            with transaction(svc.engine, immediate=True) as s:
-                bound = s.scalar(
-                    select(IdempotencyKey.seq).where(
-                        IdempotencyKey.account_id == account_id, IdempotencyKey.key == key
-                    )
-                )
-                if bound is not None:
-                    store.find_idempotent(s, account_id, key, request_hash)  # Conflict if another body
-                    return False
-                store.remember_idempotent(s, account_id, key, request_hash, REQUEST_RECORD)
-                return True
-        except IntegrityError:  # a concurrent request with this key remembered it first: check against it
-            continue
-
-
-@router.post("/generations", response_model=ImagesResponse, openapi_extra=_SPEC)
+@router.post("/generations", response_model=ImagesResponse | VideoQuote, openapi_extra=_SPEC)
 async def generate_images(
     request: Request,
     svc: Services = Depends(services),
@@ -146,16 +118,17 @@ async def generate_images(
             "only output_format='png' is supported: the PNG carries the image's C2PA manifest",
             param="output_format",
         )
+    _no_streaming(body)
     size = body.text("size")
     size = None if size == "auto" else size  # gpt-image's default: Zoetrope's default image size
     model = body.text("model") or svc.registry.model_names()[0]
     seed = body.integer("seed")
-    lane = body.text("lane")
-    if wants_quote(request):
-        req = VideoRequest(
-            prompt=body.text("prompt", required=True) or "", model=model, size=size, task="t2i", lane=lane
+    if seed is not None and not 0 <= seed <= MAX_SEED - (n - 1):  # image i takes seed + i
+        each = f" with n={n} (image i takes seed + i)" if n > 1 else ""
+        raise InvalidRequest(
+            f"seed must be between 0 and {MAX_SEED - (n - 1)}{each}, got {seed}", param="seed"
         )
-        return await quote(svc, who, req, count=n)  # each image is a job of its own, priced alone
+    lane = body.text("lane")
     prompt = body.text("prompt", required=True) or ""
     reqs = [
         VideoRequest(
@@ -168,25 +141,16 @@ async def generate_images(
         )
         for i in range(n)
     ]
-    bound = False  # whether this request remembered the Idempotency-Key (and forgets it if refused)
-    if idempotency_key:  # checked against the whole body before any image is queued: a 409 writes nothing
-        bound = await run_in_threadpool(_bind_key, svc, who.account_id, idempotency_key, _request_hash(reqs))
-    jobs, made = [], []  # every image's job; those this request made (not an Idempotency-Key's earlier ones)
-    try:
-        for i, req in enumerate(reqs):
-            key = _image_key(idempotency_key, i) if idempotency_key else None
-            done = await run_in_threadpool(
-                submit.submit_once, svc.engine, svc.registry, svc.blobs, who, req, idempotency_key=key
-            )
-            jobs.append(done.job)
-            if done.new:
-                made.append(done.job.id)
-    except Exception:
-        # One request, one answer: images this request queued are withdrawn and their credits
-        # released, so a refusal of the third image (a plan's concurrency, say) charges nothing.
-        # An image an earlier request with the same key made (and paid for) stays.
-        await run_in_threadpool(_withdraw, svc, who.account_id, made, key=idempotency_key if bound else None)
-        raise
+    if wants_quote(request):  # refused as the create would be: image 0's request, priced n times
+        return await quote(svc, who, reqs[0], count=n)  # each image is a job of its own, priced alone
+    # One request, one answer: the n jobs are queued together or, if one is refused (a plan's
+    # concurrency, say), not at all, so a refusal charges nothing and another request with the same
+    # Idempotency-Key never answers with an image this one withdrew. The key covers the whole body.
+    done = await run_in_threadpool(
+        submit.submit_all, svc.engine, svc.registry, svc.blobs, who, reqs, idempotency_key=idempotency_key
+    )
+    jobs = [d.job for d in done]
+    made = {d.job.id for d in done if d.new}  # not an Idempotency-Key's earlier ones, which stay
     waited = await asyncio.gather(*(_wait(svc, who.account_id, j.id) for j in jobs), return_exceptions=True)
     images = [w for w in waited if not isinstance(w, BaseException)]
     # An image that failed (its output blocked, say) released its credits; one still unfinished

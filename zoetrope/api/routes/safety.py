@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services, principal, services
+from zoetrope.api.schemas import Moderation, ProvenanceCheck
 from zoetrope.db import transaction
-from zoetrope.errors import InvalidMedia, InvalidRequest
+from zoetrope.errors import ConfigError, InvalidMedia, InvalidRequest
 from zoetrope.jobs import moderation
 from zoetrope.jobs.store import generation_record
 from zoetrope.media.sources import sniff
@@ -23,6 +25,7 @@ from zoetrope.safety.moderation import MODEL_NAME
 from zoetrope.settings import get_settings
 
 router = APIRouter(tags=["safety"])
+log = logging.getLogger(__name__)
 
 
 class UploadTooLarge(InvalidMedia):
@@ -52,7 +55,7 @@ MAX_MODERATION_CHARS = 32_000  # every word is read: about 4 s of the shared rea
 MODERATION_MODELS = ("omni-moderation-", "text-moderation-")  # read as MODEL_NAME
 
 
-@router.post("/v1/moderations")
+@router.post("/v1/moderations", response_model=Moderation)
 async def create_moderation(req: ModerationRequest, _: Principal = Depends(principal)) -> dict:
     """Classify text against the prompt policy (the check that gates video creation)."""
     if req.model not in (None, MODEL_NAME) and not req.model.startswith(MODERATION_MODELS):
@@ -77,9 +80,12 @@ async def create_moderation(req: ModerationRequest, _: Principal = Depends(princ
     return to_openai(results, texts=texts)
 
 
-@router.post("/v1/content_provenance_checks")
+@router.post("/v1/content_provenance_checks", response_model=ProvenanceCheck)
 async def create_content_provenance_check(
-    file: UploadFile = File(...), who: Principal = Depends(principal), svc: Services = Depends(services)
+    request: Request,
+    file: UploadFile | str = File(..., description="the MP4, PNG, JPEG or WebP file to check"),
+    who: Principal = Depends(principal),
+    svc: Services = Depends(services),
 ) -> dict:
     """C2PA state and invisible watermark of an uploaded MP4 or image (the `verify` command), and
     the generation record they name when it is the caller's own."""
@@ -88,10 +94,16 @@ async def create_content_provenance_check(
         with transaction(svc.engine) as s:
             return generation_record(s, key, account_id=who.account_id)
 
+    if isinstance(file, str):
+        raise InvalidRequest("file must be a file upload (a multipart part with a filename), not text", param="file")
+    if len((await request.form()).getlist("file")) > 1:
+        raise InvalidRequest("send one file to check, not several", param="file")
     limit = get_settings().max_upload_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise UploadTooLarge(f"file is over the upload limit of {limit:,} bytes", param="file")
+    if not data:
+        raise InvalidMedia("file is empty", param="file")
     fmt = sniff(data[:16])
     if fmt is None:
         raise InvalidMedia("file is not an MP4, PNG, JPEG or WebP", param="file")
@@ -102,23 +114,25 @@ async def create_content_provenance_check(
             report = await run_in_threadpool(verify, path, lookup)
         except InvalidMedia as e:  # about the caller's file, not the name it had here
             raise InvalidMedia(e.message.replace(path.name, "the file"), param="file") from None
-    c, w = report.c2pa, report.watermark
+        except ConfigError as e:  # the operator's to fix, and the message names this server's paths
+            log.error("content provenance check: %s", e.message)
+            raise ConfigError("this server's signing files are misconfigured; its log says how") from None
+    c = report.c2pa
     return {
         "object": "content_provenance_check",
         "created_at": int(time.time()),
         "results": [
             {
                 "type": "c2pa",
-                # Signed under this server's root; an intact manifest signed by anyone else is not ours.
-                "outcome": "detected" if c.state == "trusted" else "not_detected",
+                # Signed under this server's root, and nothing in the file contradicts it (the
+                # watermark, a source it was made from); anyone else's manifest is not ours.
+                "outcome": "detected" if c.state == "trusted" and not report.problems else "not_detected",
                 "validation_state": c.state,
                 "issuer": c.issuer,
                 "model": c.model,
                 "generated_at": c.signed_at,
             }
         ],
-        # Not in OpenAI's shape (which has SynthID instead): our own watermark, as `zoetrope verify`.
-        "watermark": w.to_json(),
-        "c2pa": c.to_json(),
-        "record": report.record,
+        # Not in OpenAI's shape (which has SynthID instead): our own report, as `zoetrope verify --json`.
+        **report.to_json(),
     }

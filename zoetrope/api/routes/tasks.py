@@ -10,27 +10,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from zoetrope.access.keys import Principal
+from zoetrope.api.bodies import BLEND_VIDEOS, LOOP_VIDEO, RECUT_VIDEO, STORYBOARD
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.forms import Body, read_body
-from zoetrope.api.routes.videos import LANE_FIELD, body_request, queue_video
-from zoetrope.api.schemas import Video
+from zoetrope.api.routes.videos import body_request, queue_video
+from zoetrope.api.schemas import Video, VideoQuote
 from zoetrope.errors import InvalidRequest
-from zoetrope.jobs.request import CARD_FIELDS, MAX_PROMPT_CHARS
+from zoetrope.jobs.request import MAX_PROMPT_CHARS
 
 router = APIRouter(prefix="/v1/videos", tags=["creative tasks"])
-
-
-def _schema(properties: dict, required: list[str]) -> dict:
-    schema = {"type": "object", "properties": properties, "required": required}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
-_STR = {"type": "string"}
-_NUM = {"type": "number"}
-_REF = {"oneOf": [_STR, {"type": "object", "properties": {"id": _STR}}], "description": "a video id"}
-_COMMON = {"prompt": _STR, "model": _STR, "size": _STR, "seed": {"type": "integer"}, "lane": LANE_FIELD}
-_CARD = {"type": "object", "properties": {"prompt": _STR, "start": _NUM}, "required": list(CARD_FIELDS),
-         "additionalProperties": False}  # submit refuses any other field by name
 
 
 def _video_id(body: Body, name: str) -> str:
@@ -42,11 +30,11 @@ def _video_id(body: Body, name: str) -> str:
 
 @router.post(
     "/{video_id}/loop",
-    response_model=Video,
+    response_model=Video | VideoQuote,
     summary="Loop a video",
     description="The video, then a `seconds` transition from its end back into its start: played on repeat, "
     "it has no cut.",
-    openapi_extra=_schema({**_COMMON, "seconds": _STR}, ["prompt"]),
+    openapi_extra=LOOP_VIDEO,
 )
 async def loop_video(
     video_id: str,
@@ -61,13 +49,11 @@ async def loop_video(
 
 @router.post(
     "/blends",
-    response_model=Video,
+    response_model=Video | VideoQuote,
     summary="Blend two videos",
     description="video_a, a `seconds` transition from its end into video_b's start, then video_b. Both must "
     "be your completed videos.",
-    openapi_extra=_schema(
-        {**_COMMON, "video_a": _REF, "video_b": _REF, "seconds": _STR}, ["prompt", "video_a", "video_b"]
-    ),
+    openapi_extra=BLEND_VIDEOS,
 )
 async def blend_videos(
     request: Request,
@@ -83,13 +69,11 @@ async def blend_videos(
 
 @router.post(
     "/storyboards",
-    response_model=Video,
+    response_model=Video | VideoQuote,
     summary="Generate a video from a storyboard",
     description="Cards (prompt, start second): the first at 0, each later than the one before, all before "
     "`seconds`, the video's total length. `prompt` defaults to the cards' prompts.",
-    openapi_extra=_schema(
-        {**_COMMON, "cards": {"type": "array", "items": _CARD}, "seconds": _STR}, ["cards", "seconds"]
-    ),
+    openapi_extra=STORYBOARD,
 )
 async def create_storyboard(
     request: Request,
@@ -115,13 +99,11 @@ async def create_storyboard(
 
 @router.post(
     "/{video_id}/recut",
-    response_model=Video,
+    response_model=Video | VideoQuote,
     summary="Recut a video",
     description="Keep seconds [start, end) of the video, then (with `extend` > 0) extend the cut by that many "
     "seconds of new footage that follows `prompt`.",
-    openapi_extra=_schema(
-        {**_COMMON, "start": _NUM, "end": _NUM, "extend": _NUM}, ["prompt", "start", "end"]
-    ),
+    openapi_extra=RECUT_VIDEO,
 )
 async def recut_video(
     video_id: str,

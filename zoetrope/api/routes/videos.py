@@ -2,51 +2,35 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import replace
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from zoetrope.access import ledger
 from zoetrope.access.entitlements import RequestSummary
 from zoetrope.access.keys import Principal
 from zoetrope.access.pricing import Charge, charge_for
 from zoetrope.access.usage import today_utc
+from zoetrope.api.bodies import CREATE_VIDEO, EDIT_VIDEO, EXTEND_VIDEO, REMIX_VIDEO, refusal
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.forms import Body, read_body
-from zoetrope.api.schemas import Video, VideoDeleted, VideoList, respond
+from zoetrope.api.schemas import Video, VideoDeleted, VideoList, VideoQuote, respond
 from zoetrope.config import get_config
-from zoetrope.db import single_read, transaction
-from zoetrope.errors import InvalidRequest
+from zoetrope.db import single_read, transaction, within_deadline
+from zoetrope.errors import InvalidRequest, StorageUnavailable
 from zoetrope.jobs import store, submit
 from zoetrope.jobs.content import open_content
-from zoetrope.jobs.request import LANES, VideoRequest
+from zoetrope.jobs.request import VideoRequest
 from zoetrope.jobs.sizes import seconds_str
 from zoetrope.jobs.worker import signal_cancel
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"])
 # The `openai` client's create_and_poll waits this long between polls (it defaults to 1 s).
 POLL_AFTER_MS = "250"
-
-# Zoetrope's fields beside OpenAI's, on every create (the rest are read by `read_body`).
-LANE_FIELD = {
-    "type": "string",
-    "enum": list(LANES),
-    "description": "the queue lane to run in, if the plan has it (403 lane_not_in_plan otherwise); "
-    "left out: the plan's default lane",
-}
-_CREATE_SCHEMA = {"type": "object", "properties": {"lane": LANE_FIELD}}
-_FORM = {
-    "requestBody": {
-        "content": {
-            "multipart/form-data": {"schema": _CREATE_SCHEMA},
-            "application/json": {"schema": _CREATE_SCHEMA},
-        }
-    }
-}
-
 
 QUOTE_HEADER = "zoetrope-quote"  # `Zoetrope-Quote: true` on any create: its price, nothing queued
 
@@ -57,7 +41,7 @@ def wants_quote(request: Request | None) -> bool:
 
 async def quote(
     svc: Services, who: Principal, req: VideoRequest, count: int = 1, key: str | None = None
-) -> JSONResponse:
+) -> Response:
     """What `count` creates of `req` would cost, refused as a create would be (its plan, model and
     size checks, its `Idempotency-Key` header's form); nothing is queued, charged or moderated."""
     summary = (
@@ -67,16 +51,15 @@ async def quote(
     ).summary
     lane = summary.lane or who.plan.lane
     charge = await run_in_threadpool(_plan_charge, svc, who, summary, lane, count)
-    return JSONResponse(
-        {
-            "object": "video.quote",
-            "model": summary.model,
-            "size": f"{summary.width}x{summary.height}",
-            "seconds": seconds_str(summary.seconds),
-            "credits": charge.credits,
-            "points": charge.points,
-            "lane": lane,
-        }
+    return respond(
+        VideoQuote(
+            model=summary.model,
+            size=f"{summary.width}x{summary.height}",
+            seconds=seconds_str(summary.seconds),
+            credits=charge.credits,
+            points=charge.points,
+            lane=lane,
+        )
     )
 
 
@@ -126,7 +109,7 @@ def body_request(
     )
 
 
-@router.post("", response_model=Video, openapi_extra=_FORM)
+@router.post("", response_model=Video | VideoQuote, openapi_extra=CREATE_VIDEO)
 async def create_video(
     request: Request,
     svc: Services = Depends(services),
@@ -134,10 +117,17 @@ async def create_video(
     idempotency_key: str | None = Header(None),
 ) -> Response:
     body = await read_body(request)
-    if body.fields.get("input_reference") not in (None, ""):  # text or JSON where a file belongs
+    nested = any(name.startswith("input_reference[") for name in body.fields)  # a form's input_reference[image_url]
+    if body.fields.get("input_reference") not in (None, "") or nested:  # text or JSON where a file belongs
         raise InvalidRequest(
             "input_reference must be an image file uploaded as multipart/form-data, not a text field",
             param="input_reference",
+        )
+    # Unknown text fields are let through (OpenAI may add some), but an upload left unread is always a mistake.
+    if stray := sorted(set(body.files) - {"input_reference"}):
+        raise InvalidRequest(
+            f"{stray[0]} is not a file POST /v1/videos takes: send the image to animate as input_reference",
+            param=stray[0],
         )
     req = body_request(body, "t2v", reference=body.files.get("input_reference"))
     return await queue_video(svc, who, req, idempotency_key, request)
@@ -164,7 +154,7 @@ def list_videos(
     )
 
 
-@router.post("/extensions", response_model=Video, openapi_extra=_FORM)
+@router.post("/extensions", response_model=Video | VideoQuote, openapi_extra=EXTEND_VIDEO)
 async def extend_video(
     request: Request,
     svc: Services = Depends(services),
@@ -183,7 +173,7 @@ async def extend_video(
     return await queue_video(svc, who, req, idempotency_key, request)
 
 
-@router.post("/edits", response_model=Video, openapi_extra=_FORM)
+@router.post("/edits", response_model=Video | VideoQuote, openapi_extra=EDIT_VIDEO)
 async def edit_video(
     request: Request,
     svc: Services = Depends(services),
@@ -196,14 +186,19 @@ async def edit_video(
     return await queue_video(svc, who, req, idempotency_key, request)
 
 
-# Retrieve is the hot path (clients poll it): one indexed read, done on the event loop to spare
-# the threadpool hop, and the services taken from the app rather than as a dependency (FastAPI
-# rebuilds every dependency's signature on each request once the studio overrides `principal`).
+def _read_video(engine, account_id: str, video_id: str):
+    with single_read(engine) as conn:
+        return store.get_video(conn, account_id, video_id)
+
+
+# Retrieve is the hot path (clients poll it): one indexed read, with the services taken from the
+# app rather than as a dependency (FastAPI rebuilds every dependency's signature on each request
+# once the studio overrides `principal`). The read runs in the threadpool, under a deadline: a
+# database that stalls must not stop the event loop, and with it every other route.
 @router.get("/{video_id}", response_model=Video)
 async def retrieve_video(video_id: str, request: Request, who: Principal = Depends(principal)) -> Response:
     svc: Services = request.app.state.services
-    with single_read(svc.engine) as conn:
-        video = store.get_video(conn, who.account_id, video_id)
+    video = await within_deadline(_read_video, svc.engine, who.account_id, video_id)
     running = video.status in ("queued", "in_progress")
     return respond(Video.of(video), headers={"openai-poll-after-ms": POLL_AFTER_MS} if running else None)
 
@@ -212,15 +207,25 @@ async def retrieve_video(video_id: str, request: Request, who: Principal = Depen
 def delete_video(
     video_id: str, svc: Services = Depends(services), who: Principal = Depends(principal)
 ) -> Response:
+    with transaction(svc.engine) as s:  # another account's, or gone: 404 before anything is removed
+        job_id = store.get_job(s, who.account_id, video_id).id
+    # The files go first: while the store is away this answers 503 and the video stays, so the
+    # client's retry removes both, never the video without its files.
+    _delete_files(svc, job_id)
     with transaction(svc.engine, immediate=True) as s:
         job = store.delete_job(s, who.account_id, video_id)
     signal_cancel(job.id)
-    svc.blobs.delete_prefix(f"videos/{job.id}")
-    svc.blobs.delete_prefix(f"inputs/{job.id}")
+    with suppress(StorageUnavailable):  # a running attempt's files: its worker removes them too
+        _delete_files(svc, job.id)
     return respond(VideoDeleted(id=job.id))
 
 
-@router.post("/{video_id}/remix", response_model=Video, openapi_extra=_FORM)
+def _delete_files(svc: Services, job_id: str) -> None:
+    svc.blobs.delete_prefix(f"videos/{job_id}")
+    svc.blobs.delete_prefix(f"inputs/{job_id}")
+
+
+@router.post("/{video_id}/remix", response_model=Video | VideoQuote, openapi_extra=REMIX_VIDEO)
 async def remix_video(
     video_id: str,
     request: Request,
@@ -233,19 +238,41 @@ async def remix_video(
     return await queue_video(svc, who, req, idempotency_key, request)
 
 
-@router.get("/{video_id}/content", response_class=StreamingResponse)
+_FILE = {"schema": {"type": "string", "format": "binary"}}
+_CONTENT = {  # the video's MP4 (an image job's PNG), the WebP thumbnail, the JPEG spritesheet
+    "content": {kind: _FILE for kind in ("video/mp4", "image/png", "image/webp", "image/jpeg")},
+    "headers": {"ETag": {"schema": {"type": "string"}}, "Accept-Ranges": {"schema": {"type": "string"}}},
+}
+_CONTENT_RESPONSES = {
+    200: {"description": "The whole file", **_CONTENT},
+    206: {"description": "The range asked for; Content-Range says which", **_CONTENT},
+    304: {"description": "If-None-Match holds the file's ETag: the copy the client has is this file"},
+    416: refusal("The range starts past the end of the file; Content-Range says its size"),
+}
+
+
+@router.get("/{video_id}/content", response_class=StreamingResponse, responses=_CONTENT_RESPONSES)
 def download_content(
     video_id: str,
     request: Request,
     variant: Literal["video", "thumbnail", "spritesheet"] = "video",
     range: str | None = Header(None),
     if_range: str | None = Header(None),
+    if_none_match: str | None = Header(None),
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
 ) -> StreamingResponse:
     with transaction(svc.engine) as s:
         job = store.get_job(s, who.account_id, video_id)
-    content = open_content(svc.blobs, job, variant, range, body=request.method != "HEAD", if_range=if_range)
+    content = open_content(
+        svc.blobs,
+        job,
+        variant,
+        range,
+        body=request.method != "HEAD",
+        if_range=if_range,
+        if_none_match=if_none_match,
+    )
     return StreamingResponse(
         content.chunks, status_code=content.status, media_type=content.media_type, headers=content.headers
     )
