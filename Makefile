@@ -24,13 +24,18 @@ install: $(STAMP)
 serve: install
 	$(BIN)/zoetrope serve
 
+# Two test processes: most tests wait on live servers and subprocesses, so two overlap well even on
+# two cores. Tests sharing a started server or built weights stay on one process (tests/conftest.py).
+TEST_PROCESSES ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadgroup
+
 test: install
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 # `make test` already runs the multi-process deployment and fault tests (tests/scale/) and a quick
 # schemathesis pass; test-all fuzzes every API operation with 50 generated requests instead of 6.
 test-all: install
-	ZOETROPE_FUZZ_EXAMPLES=50 $(BIN)/python -m pytest
+	ZOETROPE_FUZZ_EXAMPLES=50 $(PYTEST)
 
 lint: install
 	$(BIN)/ruff check zoetrope tests bench

@@ -91,6 +91,15 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 6
     raise RuntimeError(f"server did not start:\n{log.read_text()}")
 
 
+def warm_up(url: str, key: str) -> None:
+    """Moderate one prompt, so the text encoder is loaded before a test's first request waits on it
+    (minutes on a busy 2-core machine, past a test's own request timeout)."""
+    r = httpx.post(
+        url + "/v1/moderations", json={"input": "a red ball"}, headers={"authorization": f"Bearer {key}"}, timeout=300
+    )
+    r.raise_for_status()
+
+
 def _receiver(hooks: list) -> str:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
@@ -129,6 +138,7 @@ def server(tmp_path_factory, tiny_weights) -> Server:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, log, timeout=600)  # a loaded 2-core machine starts it slowly
+        warm_up(url, keys["alice"])
         yield Server(url, data_dir, keys, env, secret, hooks, proc.pid)
     finally:
         proc.terminate()
