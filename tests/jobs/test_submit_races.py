@@ -5,7 +5,7 @@ from __future__ import annotations
 from zoetrope.backends.registry import Registry
 from zoetrope.config import load_config
 from zoetrope.db import transaction
-from zoetrope.jobs import store, submit
+from zoetrope.jobs import batch, store, submit
 from zoetrope.storage import BlobStore
 
 
@@ -39,7 +39,7 @@ def test_images_whose_key_another_request_inserted_first_answer_with_that_reques
     insert the key answers the winner's jobs, all of them, and makes none."""
     registry, blobs = Registry(load_config()), BlobStore(str(tmp_path / "blobs"))
     reqs = [submit.VideoRequest(prompt="a red dot", size="64x64", task="t2i", seed=i) for i in range(2)]
-    first = submit.submit_all(engine, registry, blobs, alice, reqs, idempotency_key="race")
+    first = batch.submit_all(engine, registry, blobs, alice, reqs, idempotency_key="race")
     # Both requests looked their keys up before either committed: the loser's look-ups of the whole
     # request's key (before and in its write) and of each image's key all missed.
     misses = {"remembered": 2, "find_idempotent": 2}
@@ -57,7 +57,7 @@ def test_images_whose_key_another_request_inserted_first_answer_with_that_reques
 
     for name in misses:
         monkeypatch.setattr(store, name, late(name))
-    again = submit.submit_all(engine, registry, blobs, alice, reqs, idempotency_key="race")
+    again = batch.submit_all(engine, registry, blobs, alice, reqs, idempotency_key="race")
     assert misses == {"remembered": 0, "find_idempotent": 0}
     assert [d.job.id for d in again] == [d.job.id for d in first] and not any(d.new for d in again)
     with transaction(engine) as s:

@@ -19,7 +19,7 @@ from zoetrope.api.schemas import ImageData, ImagesResponse, VideoQuote
 from zoetrope.backends.checks import MAX_SEED
 from zoetrope.db import transaction
 from zoetrope.errors import InvalidRequest, ModelUnavailable, ZoetropeError
-from zoetrope.jobs import store, submit
+from zoetrope.jobs import batch, store
 from zoetrope.jobs.request import VideoRequest, check_idempotency_key
 from zoetrope.jobs.worker import signal_cancel
 
@@ -147,7 +147,7 @@ async def generate_images(
     # concurrency, say), not at all, so a refusal charges nothing and another request with the same
     # Idempotency-Key never answers with an image this one withdrew. The key covers the whole body.
     done = await run_in_threadpool(
-        submit.submit_all, svc.engine, svc.registry, svc.blobs, who, reqs, idempotency_key=idempotency_key
+        batch.submit_all, svc.engine, svc.registry, svc.blobs, who, reqs, idempotency_key=idempotency_key
     )
     jobs = [d.job for d in done]
     made = {d.job.id for d in done if d.new}  # not an Idempotency-Key's earlier ones, which stay
