@@ -40,6 +40,9 @@ PEOPLE = (
     ("erin", "pro", False),
     ("fay", "pro", False),
     ("gus", "bing-free", False),
+    ("hal", "pro", False),  # his balance: read before and after a cancel
+    ("ivy", "pro", False),
+    ("jan", "plus", False),  # left with a few credits by one test
 )
 
 

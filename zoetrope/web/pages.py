@@ -52,18 +52,31 @@ def signup_page(request: Request) -> Response:
 @router.get("/create")
 def create_page(request: Request) -> Response:
     v = viewer(request)
+    with transaction(_engine(request)) as s:  # a reload or Back mid-render finds its bars again
+        running = [
+            {"id": j.id, "size": j.size, "prompt": j.prompt, "progress": j.progress, "status": j.status}
+            for j in queries.running(s, v.principal.account_id)
+        ]
     return render(
         request,
         "create.html",
         v,
         models=_models(request),
-        aspects=list(ASPECTS),
+        aspects=_aspects(v.plan),
         seconds=SECONDS,
+        running=running,
         resolutions=_resolutions(v.plan),
         lanes=v.plan.allowed_lanes(),
         lane=v.plan.lane,
         limits=limits(v.plan),
     )
+
+
+def _aspects(plan) -> list[str]:
+    """The aspects (landscape, vertical, square) the plan makes, for the pages' choosers."""
+    allowed = [float(w) / float(h) for w, h in (a.split(":") for a in plan.aspects or [])]
+    made = [n for n, (w, h) in ASPECTS.items() if not allowed or any(abs(w / h - r) < 0.01 for r in allowed)]
+    return made or list(ASPECTS)
 
 
 def _resolutions(plan) -> list[int]:
@@ -79,7 +92,7 @@ def storyboard_page(request: Request) -> Response:
         "storyboard.html",
         v,
         models=_models(request),
-        aspects=list(ASPECTS),
+        aspects=_aspects(v.plan),
         resolutions=_resolutions(v.plan),
         max_seconds=v.plan.max_seconds,
     )
@@ -135,8 +148,10 @@ def published_content(
     variant: str = "video",
     range: str | None = Header(None),
     if_range: str | None = Header(None),
+    if_none_match: str | None = Header(None),
 ) -> Response:
-    """A published video's files, for anyone: the Explore feed needs no sign-in."""
+    """A published video's files, for anyone: the Explore feed needs no sign-in. A browser that holds
+    the file (If-None-Match with its ETag) gets 304 and no bytes, as from the API's content route."""
     with transaction(_engine(request)) as s:
         job = queries.published_job(s, video_id)
     if job is None or variant not in ("video", "thumbnail", "spritesheet"):
@@ -148,6 +163,7 @@ def published_content(
         range,
         body=request.method != "HEAD",
         if_range=if_range,
+        if_none_match=if_none_match,
     )
     return StreamingResponse(c.chunks, status_code=c.status, media_type=c.media_type, headers=c.headers)
 

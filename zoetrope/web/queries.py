@@ -47,6 +47,19 @@ def library(
     return LibraryPage(list(session.scalars(stmt)), page, pages, total)
 
 
+def running(session: Session, account_id: str, limit: int = PAGE_SIZE) -> list[Job]:
+    """The account's queued and running jobs, newest first: what Create shows again after a reload."""
+    stmt = (
+        select(Job)
+        .where(
+            Job.account_id == account_id, Job.deleted_at.is_(None), Job.status.in_(("queued", "in_progress"))
+        )
+        .order_by(Job.seq.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
 def published_ids(session: Session, account_id: str) -> set[str]:
     rows = session.scalars(select(Publication.job_id).where(Publication.account_id == account_id))
     return set(rows)

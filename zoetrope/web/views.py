@@ -16,6 +16,7 @@ from zoetrope.access.models import Account
 from zoetrope.config import Plan
 from zoetrope.db import transaction
 from zoetrope.errors import ZoetropeError
+from zoetrope.settings import get_settings
 from zoetrope.web.session import Session, read_session, same_host, session_principal
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -64,7 +65,12 @@ def viewer(request: Request, *, required: bool = True) -> Viewer | None:
 
 
 def render(request: Request, template: str, viewer: Viewer | None, status: int = 200, **context):
-    context.update(request=request, viewer=viewer, csrf=viewer.session.csrf if viewer else "")
+    context.update(
+        request=request,
+        viewer=viewer,
+        csrf=viewer.session.csrf if viewer else "",
+        max_upload=get_settings().max_upload_bytes,
+    )
     response = templates.TemplateResponse(request, template, context, status_code=status)
     # A page's forms tell the studio which page they were on (the Referer, and an Origin that is not
     # "null"), so a sign-in can go back there and a form from another site is told apart; other sites

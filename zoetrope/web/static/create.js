@@ -6,6 +6,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const error = document.getElementById("create-error");
   const jobs = document.getElementById("jobs");
   const ASPECT = { landscape: [16, 9], vertical: [9, 16], square: [1, 1] };
+  // Jobs still running when the page was loaded (a reload, or Back, mid-render) get their bars back.
+  JSON.parse(jobs.dataset.running || "[]").reverse().forEach((v) => Studio.jobTile(v, jobs));
 
   const size = () => {
     const [w, h] = ASPECT[form.aspect.value];
@@ -30,6 +32,9 @@ document.addEventListener("DOMContentLoaded", () => {
         body(0, form.prompt.value.trim() ? form.prompt.value : form.prompt.placeholder));
       const what = isImage() ? `${n} image${n > 1 ? "s" : ""}` : `${n > 1 ? `${n} × ` : ""}${q.seconds} s`;
       text = `${Studio.price(q, n)} (${what} at ${q.size})`;
+      // The quote prices the request, not the balance: say so here when the credits left do not cover it.
+      const left = Number((document.querySelector("[data-credits]") || {}).textContent);
+      if (!q.points && q.credits * n > left) text += `: more than the ${left} credits left`;
     } catch (e) {
       text = e.message;
     }
@@ -48,6 +53,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (seed !== null) fields.seed = seed;
     const file = form.image.files[0];
     if (!file || isImage()) return fields;
+    Studio.checkUpload(file, "Start from an image");
     const data = new FormData();
     Object.entries(fields).forEach(([k, v]) => data.append(k, String(v)));
     data.append("input_reference", file);

@@ -26,15 +26,34 @@ const Studio = (() => {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    const res = await fetch(path, init);
+    let res;
+    try {
+      res = await fetch(path, init);
+    } catch {  // no answer at all: the network is down, or the server stopped
+      const err = new Error(UNREACHABLE);
+      err.network = true;
+      throw err;
+    }
     const data = await res.json().catch(() => ({}));
     if (res.status === 401) throw sessionEnded();  // signed out elsewhere, or the cookie expired
     if (!res.ok) {
       const msg = (data.error && data.error.message) || `${res.status} ${res.statusText}`;
-      throw new Error(msg);
+      const err = new Error(msg);
+      err.status = res.status;
+      throw err;
     }
     if (method !== "GET" && !headers["Zoetrope-Quote"]) refreshCredits();  // a submit reserves credits
     return data;
+  }
+
+  const UNREACHABLE = "The studio cannot be reached: check your connection, or whether the server is running, and try again";
+
+  // A file over the server's upload limit is refused here, naming the field, before any of it is sent.
+  function checkUpload(file, field) {
+    const limit = Number(document.querySelector('meta[name="max-upload"]').content);
+    if (!file || !limit || file.size <= limit) return;
+    const mb = (n) => `${(n / 1048576).toFixed(1)} MB`;
+    throw new Error(`${field}: ${file.name} is ${mb(file.size)}; the limit is ${mb(limit)}: choose a smaller file`);
   }
 
   // A page's call answered 401: its session ended (signed out in another tab, the cookie expired, a
@@ -88,26 +107,58 @@ const Studio = (() => {
   function setProgress(bar, pct) {
     bar.querySelector("i").style.width = `${pct}%`;
     bar.dataset.value = String(pct);
+    bar.setAttribute("aria-valuenow", String(pct));
     const tile = bar.closest(".tile");
     if (tile) tile.dataset.progress = String(pct);
     const label = bar.parentElement.querySelector(".pct");
     if (label) label.textContent = `${pct} %`;
   }
 
-  // Poll a job until it is done; `onDone(video)` is called with the finished video object.
+  // The words beside a running job's bar, in a polite live region: a screen reader hears the job
+  // start, lose and find the server again, and end, not every percent.
+  function note(bar, text) {
+    const holder = bar.closest(".tile") || bar.closest("section") || bar.parentElement;
+    let el = holder.querySelector(".note");
+    if (!el) {
+      el = document.createElement("p");
+      el.className = "note muted";
+      el.setAttribute("aria-live", "polite");
+      holder.append(el);
+    }
+    if (el.textContent !== text) el.textContent = text;
+  }
+  const STATES = { queued: "Queued", in_progress: "Rendering" };
+  const LOST = "Connection lost: still trying to reach the studio…";
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  // Poll a job until it is done; `onDone(video)` is called with the finished video object. A poll
+  // that gets no answer (network down, server restarting, 5xx) is tried again, less often the longer
+  // it lasts: the job goes on on the server, and the bar takes up where it left off. Polling stops
+  // when the bar leaves the page (the job was cancelled).
   async function watch(id, bar, onDone, onFail) {
+    let wait = 400;
     for (;;) {
       let v;
       try {
         v = await api("GET", `/v1/videos/${id}`);
       } catch (e) {
+        if (!bar.isConnected) return;
+        if (e.network || e.status >= 500 || e.status === 429) {
+          note(bar, LOST);
+          wait = Math.min(wait * 2, 5000);
+          await sleep(wait);
+          continue;
+        }
         onFail(e);
         return;
       }
+      if (!bar.isConnected) return;
+      wait = 400;
       setProgress(bar, v.status === "completed" ? 100 : v.progress);
+      if (STATES[v.status]) note(bar, STATES[v.status]);
       if (v.status === "completed") return onDone(v);
       if (v.status === "failed") return onFail(new Error((v.error && v.error.message) || "generation failed"));
-      await new Promise((r) => setTimeout(r, 400));
+      await sleep(wait);
     }
   }
 
@@ -121,17 +172,21 @@ const Studio = (() => {
     }
     const el = document.createElement("video");
     Object.assign(el, { src, controls: true, autoplay: true, muted: true, loop: true, playsInline: true });
+    el.setAttribute("aria-label", v.prompt || "video");
     return el;
   }
 
-  // A tile for a job that runs now: a progress bar, then the player.
+  // A tile for a job that runs now: a progress bar and a Cancel button, then the player.
   function jobTile(v, container) {
     const tile = document.createElement("div");
     tile.className = "tile job";
     tile.dataset.id = v.id;
     const [w, h] = v.size.split("x");
-    tile.innerHTML = `<div class="thumb" style="aspect-ratio:${w}/${h}"><div class="bar"><i></i></div>
-      <span class="pct">0 %</span></div><p class="caption"></p>`;
+    tile.innerHTML = `<div class="thumb" style="aspect-ratio:${w}/${h}"><div class="bar" role="progressbar"
+      aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><i></i></div>
+      <span class="pct" aria-hidden="true">0 %</span></div><p class="caption"></p>
+      <div class="row between"><p class="note muted" aria-live="polite"></p>
+      <button type="button" class="btn small" data-cancel>Cancel</button></div>`;
     tile.querySelector(".caption").textContent = v.prompt || "";
     const link = document.createElement("a");
     link.href = `/videos/${v.id}`;
@@ -140,20 +195,54 @@ const Studio = (() => {
     container.prepend(tile);
     const thumb = tile.querySelector(".thumb");
     const bar = tile.querySelector(".bar");
+    bar.setAttribute("aria-label", `Rendering: ${(v.prompt || "").slice(0, 80)}`);
+    const cancel = tile.querySelector("[data-cancel]");
+    const ended = (text) => {
+      cancel.remove();
+      tile.querySelector(".note").textContent = text;
+    };
+    // Cancelling deletes the job: it stops at its next step and its reserved credits come back.
+    cancel.addEventListener("click", async () => {
+      cancel.disabled = true;
+      try {
+        await api("DELETE", `/v1/videos/${v.id}`);
+      } catch (e) {
+        cancel.disabled = false;
+        if (e.status !== 404) return note(bar, `Not cancelled: ${e.message}`);
+      }
+      tile.dataset.status = "cancelled";
+      const p = document.createElement("p");
+      p.className = "muted";
+      p.textContent = "Cancelled";
+      thumb.replaceChildren(p);
+      ended("Cancelled");
+      refreshCredits();
+    });
     setProgress(bar, v.progress || 0);
+    note(bar, STATES[v.status] || "Queued");
     watch(v.id, bar, (done) => {
       refreshCredits();
       tile.dataset.status = "completed";
       thumb.replaceChildren(media(done));
       tile.querySelector(".caption").append(" ", link);
+      ended("Done");
     }, (err) => {
       refreshCredits();
+      if (err.status === 404) {  // deleted meanwhile, in another tab or by another client
+        tile.dataset.status = "deleted";
+        const p = document.createElement("p");
+        p.className = "muted";
+        p.textContent = "Deleted";
+        thumb.replaceChildren(p);
+        return ended("Deleted");
+      }
       tile.dataset.status = "failed";
       const p = document.createElement("p");
       p.className = "error";
       p.setAttribute("role", "alert");
       p.textContent = err.message;
       thumb.replaceChildren(p);
+      ended("");
     });
     return tile;
   }
@@ -210,7 +299,8 @@ const Studio = (() => {
       });
     });
     document.querySelectorAll(".bar[data-watch]").forEach((bar) => {
-      const reload = () => location.reload();
+      // Not while the page is deleting the job itself: it goes to the library, not to a "Not found".
+      const reload = () => bar.dataset.leaving || location.reload();
       // A library tile whose job finishes becomes its thumbnail (with the spritesheet on hover).
       const finish = (v) => {
         const thumb = bar.closest(".thumb");
@@ -223,11 +313,12 @@ const Studio = (() => {
         bar.replaceWith(img);
         const tile = thumb.closest(".tile");
         if (tile) tile.dataset.status = "completed";
+        note(img, "Done");
         spriteHover(thumb);
       };
       watch(bar.dataset.watch, bar, bar.dataset.reload ? reload : finish, reload);
     });
   });
 
-  return { api, quote, price, showError, watch, jobTile, tasks, media };
+  return { api, quote, price, showError, watch, jobTile, tasks, media, checkUpload };
 })();

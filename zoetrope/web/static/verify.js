@@ -78,6 +78,11 @@ if (typeof document !== "undefined" && document.getElementById) {
     async function check(file) {
       Studio.showError(error, null);
       result.hidden = true;
+      try {
+        Studio.checkUpload(file, "File");
+      } catch (e) {
+        return Studio.showError(error, e);
+      }
       zone.querySelector("span").textContent = `Checking ${file.name}…`;
       const data = new FormData();
       data.append("file", file);

@@ -72,10 +72,13 @@ document.addEventListener("DOMContentLoaded", () => {
   const del = document.getElementById("delete");
   del.addEventListener("click", async () => {
     if (!confirm("Delete this video? This cannot be undone.")) return;
+    const bar = document.querySelector(".bar[data-watch]");  // a running job's: its poll will see it gone
+    if (bar) bar.dataset.leaving = "1";
     try {
       await Studio.api("DELETE", `/v1/videos/${id}`);
       location.href = "/library";
     } catch (e) {
+      if (bar) delete bar.dataset.leaving;
       Studio.showError(document.getElementById("delete-error"), e);
     }
   });
