@@ -107,9 +107,10 @@ async def http_session(server: Server, key: str):
 
 
 @asynccontextmanager
-async def stdio_session(server: Server, key: str):
-    """An initialised MCP client session to a spawned `zoetrope mcp` on the server's data dir."""
-    env = {**server.env, "ZOETROPE_API_KEY": key, "ZOETROPE_PUBLIC_URL": server.url}
+async def stdio_session(server: Server, key: str, **env: str):
+    """An initialised MCP client session to a spawned `zoetrope mcp` on the server's data dir, with
+    `env` added to its environment."""
+    env = {**server.env, "ZOETROPE_API_KEY": key, "ZOETROPE_PUBLIC_URL": server.url, **env}
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "zoetrope", "mcp", "--workers", "0"], env=env, cwd=str(REPO)
     )

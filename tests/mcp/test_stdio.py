@@ -68,3 +68,68 @@ def test_mcp_over_stdio_warns_of_unsigned_webhooks_on_stderr_and_keeps_stdout_fo
         input=b"", capture_output=True, env=env, cwd=str(REPO), timeout=120,
     )  # fmt: skip
     assert b"ZOETROPE_WEBHOOK_SECRET" in done.stderr and done.stdout == b"", done
+
+
+def test_stdio_answers_lines_that_are_not_messages_instead_of_dropping_them(server):
+    import json
+    import subprocess
+    import threading
+
+    env = {**server.env, "ZOETROPE_API_KEY": server.keys["alice"]}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zoetrope", "mcp", "--workers", "0"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=str(REPO),
+    )  # fmt: skip
+    init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    lines = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        "not json {",
+        {"id": 2, "method": "ping"},
+        [{"jsonrpc": "2.0", "id": 3, "method": "ping"}],
+        {"jsonrpc": "2.0", "id": 4, "method": "ping"},
+    ]
+    watchdog = threading.Timer(60, proc.kill)  # a line left unanswered fails the test, not hangs it
+    watchdog.start()
+    try:
+        for line in lines:
+            proc.stdin.write((line if isinstance(line, str) else json.dumps(line)).encode() + b"\n")
+        proc.stdin.flush()
+        answers = [json.loads(proc.stdout.readline()) for _ in range(5)]
+    finally:
+        watchdog.cancel()
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert answers[0]["id"] == 1 and "result" in answers[0]
+    assert answers[1]["error"]["code"] == -32700 and answers[1]["id"] is None, answers[1]
+    assert answers[2]["error"]["code"] == -32600 and answers[2]["id"] == 2, answers[2]
+    assert (
+        answers[3]["error"]["code"] == -32600
+        and "one JSON-RPC message per line" in answers[3]["error"]["message"]
+    )
+    assert answers[4] == {"jsonrpc": "2.0", "id": 4, "result": {}}
+
+
+def test_stdio_refuses_a_file_over_the_upload_limit_as_the_api_does(server):
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(png, "PNG")
+    data = base64.b64encode(png.getvalue()).decode()
+
+    async def go():
+        async with stdio_session(server, server.keys["alice"], ZOETROPE_MAX_UPLOAD_BYTES="4096") as s:
+            checked = await s.call_tool("verify_media", {"file_base64": data})
+            animated = await s.call_tool("animate_image", {"prompt": "it moves", "image_base64": data})
+            return checked, animated
+
+    checked, animated = anyio.run(go)
+    for result, param in ((checked, "file_base64"), (animated, "image_base64")):
+        assert result.is_error, result.content
+        error = result.structured_content["error"]
+        assert error["code"] == "request_too_large" and error["param"] == param, error
+        assert "4,096 bytes" in error["message"], error

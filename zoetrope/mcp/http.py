@@ -9,6 +9,9 @@ from fastapi import FastAPI
 from mcp.server.mcpserver import Context
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import INVALID_REQUEST, jsonrpc_message_adapter
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -17,6 +20,7 @@ from zoetrope.mcp.server import build_server
 from zoetrope.mcp.videos import Caller
 
 PATH = "/mcp"
+PROTOCOL_VERSIONS = (*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS)
 
 
 def _token(headers) -> str:
@@ -30,7 +34,9 @@ def _token(headers) -> str:
 
 
 class _RequireKey:
-    """Answers 401 in the API's error shape unless the request carries a valid API key."""
+    """Answers 401 in the API's error shape unless the request carries a valid API key, and answers
+    for the transport what the SDK's would answer unclearly: a GET (this stateless server sends
+    nothing outside a response), another content type, a batch or a message that is not JSON-RPC."""
 
     def __init__(self, app: FastAPI, inner: StreamableHTTPASGIApp) -> None:
         self.app, self.inner = app, inner
@@ -38,21 +44,100 @@ class _RequireKey:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            self.app.state.principals.get(self.app.state.services.engine, _token(headers))
+            # A cache miss writes the key's last_used_at, which may wait for the database's write
+            # lock: in the threadpool, so the event loop (every other request) does not wait with it.
+            await self.app.state.principals.resolve(self.app.state.services.engine, _token(headers))
         except ZoetropeError as e:
-            body = json.dumps(
-                {"error": {"message": e.message, "type": e.type, "param": e.param, "code": e.code}}
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": e.status,
-                    "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
-                }
-            )
-            await send({"type": "http.response.body", "body": body.encode()})
+            body = {"error": {"message": e.message, "type": e.type, "param": e.param, "code": e.code}}
+            await _answer(send, e.status, body, [(b"www-authenticate", b"Bearer")])
             return
-        await self.inner(scope, receive, send)
+        if scope["method"] == "GET":
+            message = "this server is stateless and sends messages only in answer to a POST: there is no stream to GET"
+            await _answer(send, 405, _rpc_error(INVALID_REQUEST, message), [(b"allow", b"POST")])
+            return
+        if scope["method"] != "POST":
+            await self.inner(scope, receive, send)
+            return
+        if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            message = f"send the JSON-RPC message as Content-Type: application/json, not {headers.get('content-type')!r}"
+            await _answer(send, 415, _rpc_error(INVALID_REQUEST, message))
+            return
+        version = headers.get("mcp-protocol-version")
+        if version is not None and version not in PROTOCOL_VERSIONS:
+            message = f"unsupported MCP-Protocol-Version {version[:40]!r}; this server speaks {', '.join(PROTOCOL_VERSIONS)}"
+            await _answer(send, 400, _rpc_error(INVALID_REQUEST, message))
+            return
+        body = await _read_body(receive)
+        if (problem := _not_a_message(body)) is not None:
+            await _answer(send, 400, problem)
+            return
+        await self.inner(scope, _replay(body, receive), send)
+
+
+def _not_a_message(body: bytes) -> dict | None:
+    """The JSON-RPC error for a body that parses as JSON but is not one JSON-RPC 2.0 message (the
+    SDK would answer -32602 with pydantic's report); None for anything the SDK answers well."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None  # the SDK answers -32700 Parse error
+    if isinstance(message, list):
+        return _rpc_error(
+            INVALID_REQUEST,
+            "batch requests are not supported (MCP 2025-06-18 removed them): send one JSON-RPC message per POST",
+        )
+    try:
+        jsonrpc_message_adapter.validate_python(message, by_name=False)
+    except ValidationError:
+        rid = message.get("id") if isinstance(message, dict) else None
+        return _rpc_error(
+            INVALID_REQUEST,
+            'not a JSON-RPC 2.0 message: send an object with "jsonrpc": "2.0", a "method" (a string), '
+            'its "params" (an object) and, for a request, an "id" (a string or an integer)',
+            rid if isinstance(rid, str | int) and not isinstance(rid, bool) else None,
+        )
+    return None
+
+
+def _rpc_error(code: int, message: str, rid: str | int | None = None) -> dict:
+    return {"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": message}}
+
+
+async def _answer(send: Send, status: int, body: dict, headers: list | None = None) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), *(headers or [])],
+        }
+    )
+    await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:  # the API's body limit (outside this app) has already capped its size
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the inner app the body already read, then whatever comes after."""
+    sent = False
+
+    async def again():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
 
 
 def mount(app: FastAPI) -> None:
@@ -60,7 +145,7 @@ def mount(app: FastAPI) -> None:
 
     async def resolve(ctx: Context) -> Caller:
         svc = app.state.services
-        principal = app.state.principals.get(svc.engine, _token(ctx.headers))
+        principal = await app.state.principals.resolve(svc.engine, _token(ctx.headers))
         request = ctx.request_context.request
         base_url = str(request.base_url) if request is not None else None
         return Caller(svc, principal, base_url)

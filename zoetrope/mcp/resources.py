@@ -6,10 +6,11 @@ import json
 from collections.abc import Awaitable, Callable
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
-from mcp.types import ListResourcesResult, PaginatedRequestParams, Resource
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp.shared.exceptions import MCPError
+from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, ListResourcesResult, PaginatedRequestParams, Resource
 
-from zoetrope.errors import NotFound, ZoetropeError
+from zoetrope.errors import AuthenticationFailed, NotFound, ZoetropeError
 from zoetrope.mcp import videos
 from zoetrope.mcp.videos import Caller
 
@@ -30,12 +31,15 @@ def add_resources(mcp: MCPServer, resolve: Callable[[Context], Awaitable[Caller]
         except NotFound as e:  # another account's id reads the same as one that never existed
             raise ResourceNotFoundError(e.message) from None
         except ZoetropeError as e:
-            raise ResourceError(f"{e.code}: {e.message}") from None
+            raise rpc_error(e) from None
 
     async def list_resources(rctx, params: PaginatedRequestParams) -> ListResourcesResult:
         # The listing is the caller's own videos, so it is built per request, not registered once.
-        caller = await resolve(Context(request_context=rctx, mcp_server=mcp))
-        page = await videos.list_recent(caller, limit=RECENT)
+        try:
+            caller = await resolve(Context(request_context=rctx, mcp_server=mcp))
+            page = await videos.list_recent(caller, limit=RECENT)
+        except ZoetropeError as e:
+            raise rpc_error(e) from None
         recent = Resource(
             uri="zoetrope://videos/recent",
             name="recent",
@@ -58,3 +62,16 @@ def add_resources(mcp: MCPServer, resolve: Callable[[Context], Awaitable[Caller]
         )
 
     mcp._lowlevel_server.add_request_handler("resources/list", PaginatedRequestParams, list_resources)
+
+
+UNAUTHORIZED = -32001  # a JSON-RPC server error code: the API key is missing, unknown or revoked
+
+
+def rpc_error(e: ZoetropeError) -> MCPError:
+    """A refusal outside a tool call as a JSON-RPC error: -32001 for the key, -32603 for the server's
+    own trouble (the database away for a moment), -32602 for the request; the message keeps the code."""
+    if isinstance(e, AuthenticationFailed):
+        code = UNAUTHORIZED
+    else:
+        code = INTERNAL_ERROR if e.status >= 500 else INVALID_PARAMS
+    return MCPError(code, f"{e.code}: {e.message}")

@@ -2,18 +2,21 @@
 storyboard-writing prompt. The same server runs over stdio (`zoetrope mcp`) and over streamable
 HTTP at `/mcp` on `zoetrope serve`; only how a call finds its `Caller` differs."""
 
+import inspect
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from zoetrope.config import get_config
 from zoetrope.errors import InvalidRequest, ZoetropeError
 from zoetrope.jobs.request import VideoRequest
 from zoetrope.mcp import videos
+from zoetrope.mcp.arguments import argument_error, prompt_problem, undeclared_argument
 from zoetrope.mcp.prompts import add_prompts
 from zoetrope.mcp.resources import add_resources
 from zoetrope.mcp.videos import Caller
@@ -33,6 +36,13 @@ def _plan_limits() -> str:
     return "; ".join(f"{p.name or '?'} up to {p.max_seconds:g} s at {p.max_resolution}p" for p in plans)
 
 
+def _lane_help() -> str:
+    """The lanes each video plan lets a request ask for, from the config the server runs."""
+    plans = {n: p for n, p in get_config().plans.items() if p.video}
+    lanes = "; ".join(f"{n} {'/'.join(p.allowed_lanes())} (default {p.lane})" for n, p in plans.items())
+    return f"Queue lane, 'fast' or 'relaxed', if the plan has it (default: the plan's own). Plans: {lanes}."
+
+
 def _seconds_help() -> str:
     names = {n: p for n, p in get_config().plans.items() if p.video and p.max_seconds}
     limits = ", ".join(f"{n} {p.max_seconds:g} s" for n, p in names.items())
@@ -50,45 +60,49 @@ _MODEL = "Model name, as GET /v1/models lists it (default: the server's default 
 _WAIT = "Wait for the job (up to 10 minutes) while reporting progress; false returns at once with the id."
 
 Prompt = Annotated[str, Field(min_length=1, max_length=4000, description="What to show, in plain words.")]
-VideoId = Annotated[
-    str, Field(pattern=r"^video_[0-9a-f]{32}$", description="An id like video_0123... (32 hex).")
-]
+_ID = r"^video_[0-9a-f]{32}$"  # every video and image id; a longer string is refused, not echoed back
+VideoId = Annotated[str, Field(pattern=_ID, description="An id like video_0123... (32 hex).")]
 Size = Annotated[str | None, Field(pattern=r"^\d{2,4}x\d{2,4}$", description=_SIZE)]
+ImageSize = Annotated[
+    str | None,
+    Field(
+        pattern=r"^\d{2,4}x\d{2,4}$",
+        description="WIDTHxHEIGHT, e.g. '1280x720' or '720x720' (default 1024x1024, or the largest square the "
+        "plan allows, as POST /v1/images/generations makes). The plan caps the short side.",
+    ),
+]
 Seed = Annotated[int | None, Field(ge=0, le=2**31 - 1, description="Seed, for a repeatable result.")]
-Model = Annotated[str | None, Field(description=_MODEL)]
+Model = Annotated[str | None, Field(max_length=100, description=_MODEL)]
 Wait = Annotated[bool, Field(description=_WAIT)]
 
 
 class _Server(MCPServer):
     """Arguments that fail a tool's schema come back as one `invalid_request_error` naming each field,
-    what it takes (from the schema's description) and what was sent, in place of pydantic's report."""
+    what it takes (from the schema's description) and what was sent, in place of pydantic's report;
+    an unknown tool or prompt, or a prompt's bad arguments, is a protocol error (-32602) naming it."""
 
     async def call_tool(self, name, arguments, context=None):
+        tool = self._tool_manager.get_tool(name)
+        if tool is None:
+            known = ", ".join(t.name for t in self._tool_manager.list_tools())
+            raise MCPError(INVALID_PARAMS, f"unknown tool {name!r}; this server has: {known}")
+        fields = tool.parameters.get("properties", {})
+        if (refusal := undeclared_argument(name, arguments or {}, fields)) is not None:
+            return videos.error_result(refusal)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as e:
             if not isinstance(e.__cause__, ValidationError):
                 raise
-            tool = self._tool_manager.get_tool(name)
-            fields = tool.parameters.get("properties", {}) if tool else {}
             return videos.error_result(argument_error(name, e.__cause__, fields))
 
-
-def argument_error(tool: str, error: ValidationError, fields: dict) -> InvalidRequest:
-    """`tool`'s rejected arguments as one InvalidRequest whose `param` is the first of them."""
-    problems, params = [], []
-    for err in error.errors(include_url=False):
-        field = ".".join(str(part) for part in err["loc"]) or "arguments"
-        params.append(field)
-        sent = "" if err["type"] == "missing" else f" (got {_short(err.get('input'))})"
-        hint = (fields.get(str(err["loc"][0]), {}).get("description") or "") if err["loc"] else ""
-        problems.append(f"`{field}`: {err['msg']}{sent}" + (f" [{hint.rstrip('.')}]" if hint else ""))
-    return InvalidRequest(f"{tool}: " + "; ".join(problems), param=params[0] if params else None)
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    async def get_prompt(self, name, arguments=None, context=None):
+        prompt = self._prompt_manager.get_prompt(name)
+        known = [p.name for p in self._prompt_manager.list_prompts()]
+        declared = None if prompt is None else (prompt.arguments or [])
+        if (problem := prompt_problem(name, arguments, declared, known)) is not None:
+            raise MCPError(INVALID_PARAMS, problem)
+        return await super().get_prompt(name, arguments, context)
 
 
 def build_server(resolve: Resolve) -> MCPServer:
@@ -96,11 +110,17 @@ def build_server(resolve: Resolve) -> MCPServer:
     seconds_help = _seconds_help()
     # Any length from one frame, as the API takes it (1.3 s makes 1.25 s at 8 fps); the plan caps it.
     Seconds = Annotated[float | None, Field(gt=0, le=60, description=seconds_help)]  # noqa: N806
+    Lane = Annotated[Literal["fast", "relaxed"] | None, Field(description=_lane_help())]  # noqa: N806
     mcp = _Server("zoetrope", instructions=INSTRUCTIONS, version="0.1.0")
     writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
     reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
-    async def run(ctx: Context, req: VideoRequest | Callable[[Caller], Awaitable[VideoRequest]], wait: bool):
+    async def run(
+        ctx: Context,
+        req: VideoRequest | Callable[[Caller], Awaitable[VideoRequest]],
+        wait: bool,
+        reference: str = "input_reference",
+    ):
         try:
             caller = await resolve(ctx)
             if not isinstance(req, VideoRequest):
@@ -110,6 +130,8 @@ def build_server(resolve: Resolve) -> MCPServer:
                 job = await videos.wait(caller, job, lambda p, m: ctx.report_progress(p, 100.0, m))
             return await videos.result(caller, job)
         except ZoetropeError as e:
+            if e.param == "input_reference":  # the API's name for the image: the tool's argument here
+                e.param, e.message = reference, e.message.replace("input_reference", reference)
             return videos.error_result(e)
 
     @mcp.tool(annotations=writes)
@@ -119,6 +141,7 @@ def build_server(resolve: Resolve) -> MCPServer:
         seconds: Seconds = None,
         size: Size = None,
         seed: Seed = None,
+        lane: Lane = None,
         model: Model = None,
         wait: Wait = True,
     ) -> CallToolResult:
@@ -126,37 +149,39 @@ def build_server(resolve: Resolve) -> MCPServer:
 
         Plans, moderation and credits apply as through the API; a blocked prompt is refused with
         its moderation category, a duration over the plan's limit with the plan's reason."""
-        req = VideoRequest(
-            prompt=prompt, model=model or "sora-2", seconds=_s(seconds), size=size, task="t2v", seed=seed
-        )
+        # No model: the server's default by its own name, as POST /v1/videos stores it.
+        req = VideoRequest(prompt=prompt, model=model, seconds=_s(seconds), size=size, task="t2v", seed=seed,
+                           lane=lane)
         return await run(ctx, req, wait)
 
     @mcp.tool(annotations=writes)
     async def generate_image(
         prompt: Prompt,
         ctx: Context,
-        size: Size = None,
+        size: ImageSize = None,
         seed: Seed = None,
+        lane: Lane = None,
         model: Model = None,
         wait: Wait = True,
     ) -> CallToolResult:
         """Generate a still image (a one-frame video). The result links the PNG and shows it.
 
         Its id can be passed to animate_image as image_id."""
-        req = VideoRequest(
-            prompt=prompt, model=model or "sora-2", size=size or "720x720", task="t2i", seed=seed
-        )
+        req = VideoRequest(prompt=prompt, model=model, size=size, task="t2i", seed=seed, lane=lane)
         return await run(ctx, req, wait)
 
     @mcp.tool(annotations=writes)
     async def animate_image(
         prompt: Prompt,
         ctx: Context,
-        image_id: Annotated[str | None, Field(description="Id of an image made with generate_image.")] = None,
+        image_id: Annotated[
+            str | None, Field(pattern=_ID, description="Id of an image made with generate_image.")
+        ] = None,
         image_base64: Annotated[str | None, Field(description="Or a PNG/JPEG/WebP file, base64.")] = None,
         seconds: Seconds = None,
         size: Size = None,
         seed: Seed = None,
+        lane: Lane = None,
         model: Model = None,
         wait: Wait = True,
     ) -> CallToolResult:
@@ -171,15 +196,16 @@ def build_server(resolve: Resolve) -> MCPServer:
                 reference = videos.decode_file(image_base64 or "", param="image_base64")
             return VideoRequest(
                 prompt=prompt,
-                model=model or "sora-2",
+                model=model,
                 seconds=_s(seconds),
                 size=size,
                 task="t2v",
                 reference=reference,
                 seed=seed,
+                lane=lane,
             )
 
-        return await run(ctx, build, wait)
+        return await run(ctx, build, wait, "image_id" if image_id is not None else "image_base64")
 
     @mcp.tool(annotations=writes)
     async def extend_video(
@@ -196,11 +222,18 @@ def build_server(resolve: Resolve) -> MCPServer:
             ),
         ] = None,
         seed: Seed = None,
+        lane: Lane = None,
         wait: Wait = True,
     ) -> CallToolResult:
         """Continue one of your finished videos forward: the new video holds the old one and the added seconds."""
         req = VideoRequest(
-            prompt=prompt, seconds=_s(seconds), task="extend", source_video_id=video_id, source_param="video_id", seed=seed
+            prompt=prompt,
+            seconds=_s(seconds),
+            task="extend",
+            source_video_id=video_id,
+            source_param="video_id",
+            seed=seed,
+            lane=lane,
         )
         return await run(ctx, req, wait)
 
@@ -227,6 +260,7 @@ def build_server(resolve: Resolve) -> MCPServer:
             ),
         ] = None,
         seed: Seed = None,
+        lane: Lane = None,
         wait: Wait = True,
     ) -> CallToolResult:
         """Remake one of your finished videos with a new prompt, keeping its timing and layout."""
@@ -239,6 +273,7 @@ def build_server(resolve: Resolve) -> MCPServer:
             strength=strength,
             strength_end=strength_end,
             seed=seed,
+            lane=lane,
         )
         return await run(ctx, req, wait)
 
@@ -262,7 +297,9 @@ def build_server(resolve: Resolve) -> MCPServer:
     async def list_videos(
         ctx: Context,
         limit: Annotated[int, Field(ge=1, le=100, description="How many, newest first.")] = 10,
-        after: Annotated[str | None, Field(description="A video id: list the ones before it.")] = None,
+        after: Annotated[
+            str | None, Field(pattern=_ID, description="A video id: list the ones before it.")
+        ] = None,
     ) -> CallToolResult:
         """Your videos and images, newest first, with status, prompt and links."""
         try:
@@ -270,13 +307,17 @@ def build_server(resolve: Resolve) -> MCPServer:
         except ZoetropeError as e:
             return videos.error_result(e)
         lines = [f"{v['id']} {v['status']} {v['seconds']} s {v['size']}: {v['prompt']}" for v in page["data"]]
-        text = "\n".join(lines) or (f"No videos before {after}: that was the last page." if after else "No videos yet.")
+        text = "\n".join(lines) or (
+            f"No videos before {after}: that was the last page." if after else "No videos yet."
+        )
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=page)
 
     @mcp.tool(annotations=reads)
     async def verify_media(
         ctx: Context,
-        video_id: Annotated[str | None, Field(description="One of your videos or images.")] = None,
+        video_id: Annotated[
+            str | None, Field(pattern=_ID, description="One of your videos or images.")
+        ] = None,
         file_base64: Annotated[str | None, Field(description="Or an MP4/PNG/JPEG/WebP file, base64.")] = None,
     ) -> CallToolResult:
         """Check a file's provenance: its signed C2PA manifest, the invisible watermark, and (if it
@@ -302,6 +343,9 @@ def build_server(resolve: Resolve) -> MCPServer:
 
     add_resources(mcp, resolve)
     add_prompts(mcp, _plan_limits())
+    for tool in mcp._tool_manager.list_tools():
+        tool.parameters["additionalProperties"] = False  # as `call_tool` refuses an undeclared argument
+        tool.description = inspect.cleandoc(tool.description or "")  # a docstring's indent is not text
     return mcp
 
 

@@ -32,6 +32,7 @@ from zoetrope.jobs.models import COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job
 from zoetrope.jobs.request import VideoRequest
 from zoetrope.media.sources import sniff
 from zoetrope.safety import verify as verify_file
+from zoetrope.settings import get_settings
 
 # A tool call waits at most this long for its job; after that it answers with the job's status
 # and the assistant follows up with `get_video`.
@@ -111,13 +112,22 @@ async def image_of(caller: Caller, video_id: str) -> bytes:
 
 
 async def wait(caller: Caller, job: Job, report: Report, *, timeout: float = MAX_WAIT_SECONDS) -> Job:
-    """The job once it finished (or as it stands at `timeout`), reporting each change of progress."""
+    """The job once it finished (or as it stands at `timeout`), reporting each rise of its progress.
+
+    MCP requires each progress notification's value to be above the last: a change of status at
+    the same percentage (queued to in progress, both 0) and a retry that starts a job's progress
+    over are not reported, and the end is reported only if 100 was not already."""
     deadline = time.monotonic() + timeout
-    seen: tuple[str, int] | None = None
+    reported = -1.0
+
+    async def rise(value: float, message: str) -> None:
+        nonlocal reported
+        if value > reported:
+            reported = value
+            await report(value, message)
+
     while job.status in (QUEUED, IN_PROGRESS):
-        if (job.status, job.progress) != seen:
-            seen = (job.status, job.progress)
-            await report(float(job.progress), f"{job.status.replace('_', ' ')}: {job.progress}%")
+        await rise(float(job.progress), f"{job.status.replace('_', ' ')}: {job.progress}%")
         if time.monotonic() >= deadline:
             return job
         await anyio.sleep(POLL_SECONDS)
@@ -127,7 +137,7 @@ async def wait(caller: Caller, job: Job, report: Report, *, timeout: float = MAX
             # The job goes on without the database's answer for a moment (a restart, a failover):
             # keep polling, and at the deadline answer with its id and last status, never "failed".
             continue
-    await report(100.0, job.status)
+    await rise(100.0, job.status)
     return job
 
 
@@ -186,6 +196,9 @@ def error_result(e: ZoetropeError) -> CallToolResult:
     if isinstance(e, ModerationBlocked):
         error["category"] = e.category
         text += f" [category: {e.category}]"
+    if retry_after := getattr(e, "retry_after", None):  # what the API sends as Retry-After
+        error["retry_after"] = retry_after
+        text += f" [call again in {retry_after} s]"
     return CallToolResult(
         content=[TextContent(type="text", text=text)], structured_content={"error": error}, is_error=True
     )
@@ -203,13 +216,27 @@ async def list_recent(caller: Caller, *, limit: int = 20, after: str | None = No
 
 
 def decode_file(data_base64: str, *, param: str) -> bytes:
-    """Bytes from a base64 argument, or InvalidRequest naming `param`."""
+    """Bytes from a base64 argument, or InvalidRequest naming `param`; a file over the API's upload
+    limit is refused as an upload is (over stdio no request body limit stands in front of it)."""
+    limit = get_settings().max_upload_bytes
+    if len(data_base64) > 4 * (limit // 3 + 1):  # more base64 than any file within the limit takes
+        raise InvalidMedia(
+            f"{param} is over the upload limit of {limit:,} bytes (ZOETROPE_MAX_UPLOAD_BYTES)",
+            param=param,
+            code="request_too_large",
+        )
     try:
         data = base64.b64decode(data_base64, validate=True)
     except ValueError:
         raise InvalidRequest(f"{param} must be base64", param=param) from None
     if not data:
         raise InvalidRequest(f"{param} is empty", param=param)
+    if len(data) > limit:
+        raise InvalidMedia(
+            f"{param} is {len(data):,} bytes, over the upload limit of {limit:,} bytes (ZOETROPE_MAX_UPLOAD_BYTES)",
+            param=param,
+            code="request_too_large",
+        )
     return data
 
 
