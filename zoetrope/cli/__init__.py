@@ -10,19 +10,31 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
+from zoetrope.cli.numbers import ZoetropeGroup
 from zoetrope.errors import ZoetropeError
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
+    from rich.progress import Progress
 
 app = typer.Typer(
     name="zoetrope",
+    cls=ZoetropeGroup,
     help="Zoetrope: text-to-video on your own machine. Generate, train, evaluate, serve.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 err_console = Console(stderr=True, soft_wrap=True)  # one error, one line: greppable in logs
+
+
+def progress_bar(*columns) -> Progress:
+    """A progress bar on stderr, drawn only where a person watches a terminal: a pipe or a log gets
+    the command's result lines, not a bar frozen at its last state."""
+    from rich.progress import Progress
+
+    console = Console(stderr=True)
+    return Progress(*columns, console=console, disable=not console.is_terminal)
 
 
 # Commands that serve requests while they render: there torch's OpenMP team shares the cores with

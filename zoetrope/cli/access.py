@@ -71,6 +71,20 @@ def _account_name(name: str) -> str:
     return checked_text(name, Account.name, "name")
 
 
+def _birth_date(text: str) -> date:
+    """`--birth-date` as a date, or InvalidRequest naming the option and the form it takes."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as e:
+        raise InvalidRequest(f"--birth-date {text!r} is not a date ({e}); write it as YYYY-MM-DD, such as 1990-01-31",
+                             param="--birth-date") from None
+
+
+# The stored fields `accounts create` and `accounts set` change, as the options that set them.
+_ACCOUNT_OPTIONS = {"plan": "--plan", "country": "--country", "birth_date": "--birth-date", "seats": "--seats",
+                    "quota.requests_per_minute": "--rpm", "quota.seconds_per_day": "--seconds-per-day"}
+
+
 def _quota(rpm: int | None, seconds_per_day: float | None) -> dict | None:
     q = {"requests_per_minute": rpm, "seconds_per_day": seconds_per_day}
     return {k: v for k, v in q.items() if v is not None} or None
@@ -90,10 +104,9 @@ def accounts_create(
     from zoetrope.db import transaction
 
     _account_name(name)
-    with transaction(_engine()) as s:
-        a = open_account(
-            s, name, plan, country, date.fromisoformat(birth_date), seats=seats, is_admin=admin
-        )
+    born = _birth_date(birth_date)
+    with transaction(_engine()) as s, _options({**_ACCOUNT_OPTIONS, "name": "NAME"}):
+        a = open_account(s, name, plan, country, born, seats=seats, is_admin=admin)
         typer.echo(f"created {a.id} ({a.name}, plan {a.plan})")
 
 
@@ -169,7 +182,8 @@ def accounts_set(
     from zoetrope.access import update_account
     from zoetrope.db import transaction
 
-    with transaction(_engine()) as s:
+    born = _birth_date(birth_date) if birth_date else None
+    with transaction(_engine()) as s, _options(_ACCOUNT_OPTIONS):
         a = update_account(
             s,
             account,
@@ -177,7 +191,7 @@ def accounts_set(
             country=country,
             seats=seats,
             quota=_quota(rpm, seconds_per_day),
-            birth_date=date.fromisoformat(birth_date) if birth_date else None,
+            birth_date=born,
             is_admin=admin,
         )
         typer.echo(f"updated {a.id} ({a.name}, plan {a.plan}{', admin' if a.is_admin else ''})")
@@ -195,7 +209,7 @@ def accounts_grant(
     from zoetrope.db import transaction
 
     currency = "points" if points else "credits"
-    with transaction(_engine()) as s, _options({"note": "--note"}):
+    with transaction(_engine()) as s, _options({"note": "--note", "amount": "AMOUNT"}):
         a = get_account(s, account)
         ledger.grant(s, a.id, amount, currency=currency, note=note or "granted from the CLI")
         typer.echo(f"{a.name}: {ledger.balance(s, a.id, currency)} {currency}")
@@ -284,13 +298,17 @@ def usage_cmd(
 ) -> None:
     """Show metered usage (requests, seconds, credits), or a month's invoices as CSV."""
     from zoetrope.access import get_account
-    from zoetrope.access.usage import GROUPS, invoice_csv, month_bounds, usage
+    from zoetrope.access.usage import GROUPS, checked_month, invoice_csv, month_bounds, usage
     from zoetrope.config import get_config
     from zoetrope.db import transaction
 
     if by not in GROUPS:
-        raise InvalidRequest(f"--by must be one of {', '.join(GROUPS)}", param="by")
-    month = month or date.today().strftime("%Y-%m")
+        raise InvalidRequest(f"--by must be one of {', '.join(GROUPS)}", param="--by")
+    try:
+        month = checked_month(month)  # '2026-1' is 2026-01, in the table's title and the invoice's lines
+    except InvalidRequest:
+        raise InvalidRequest(f"--month {month!r} is not a month; write it as YYYY-MM, such as 2026-01",
+                             param="--month") from None
     since, until = month_bounds(month)
     with transaction(_engine()) as s:
         if invoice:

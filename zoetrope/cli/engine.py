@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
 
 from zoetrope.cli import app
 from zoetrope.errors import InvalidRequest
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?|mps")
+
+
+def _check_run(size: str, sizes: dict, device: str, **files: Path | None) -> None:
+    """Refuse a config name, a device or a missing input file before a run renders any data."""
+    if size not in sizes:
+        raise InvalidRequest(f"--size {size!r} is not a config; use one of {', '.join(sizes)}", param="--size")
+    if not _DEVICE.fullmatch(device):
+        raise InvalidRequest(f"--device {device!r} is not a device; use auto, cpu, cuda (or cuda:N) or mps",
+                             param="--device")
+    for option, path in files.items():
+        if path is not None and not path.exists():
+            name = "--" + option.replace("_", "-")
+            raise InvalidRequest(f"{name} {path} does not exist; give a checkpoint.pt or a weights folder",
+                                 param=name)
+
 
 train_app = typer.Typer(help="Train the bundled model's networks (resumable: rerun to continue).", no_args_is_help=True)
 app.add_typer(train_app, name="train")
@@ -16,8 +34,8 @@ app.add_typer(train_app, name="train")
 @train_app.command("vae")
 def train_vae_cmd(
     out: Path = typer.Option(Path("runs/vae"), help="run folder (checkpoint.pt lives here)"),
-    steps: int = typer.Option(4000, help="total optimizer steps"),
-    batch: int = typer.Option(16),
+    steps: int = typer.Option(4000, min=1, help="total optimizer steps"),
+    batch: int = typer.Option(16, min=1),
     size: str = typer.Option("S", help="config: tiny or S"),
     minutes: float = typer.Option(None, help="stop after this many minutes (resume later)"),
     device: str = typer.Option("auto", help="cpu, cuda or auto"),
@@ -35,9 +53,11 @@ def train_vae_cmd(
     pool: int = typer.Option(3000, min=1, help="clips rendered once into the run folder and drawn from at random"),
 ) -> None:
     """Train the causal video VAE on the procedural world."""
+    from zoetrope.model.vae import VAE_CONFIGS
     from zoetrope.train.common import load_checkpoint, pick_device, save_checkpoint
     from zoetrope.train.vae import VAETrainConfig, evaluate_vae, latent_scale, train_vae
 
+    _check_run(size, VAE_CONFIGS, device, init=init)
     try:
         cfg = VAETrainConfig(out=out, steps=steps, batch=batch, size=size, max_minutes=minutes, device=device, lr=lr,
                              init=init, freeze_encoder=freeze_encoder, temporal_weight=temporal_weight,
@@ -67,8 +87,8 @@ def train_dit_cmd(
     vae: Path = typer.Option(Path("runs/vae/checkpoint.pt"), help="trained VAE checkpoint (or a weights folder)"),
     init: Path = typer.Option(None, help="start from these DiT weights: a checkpoint or a weights folder "
                                          "such as zoetrope/weights"),
-    steps: int = typer.Option(20000),
-    batch: int = typer.Option(32),
+    steps: int = typer.Option(20000, min=1),
+    batch: int = typer.Option(32, min=1),
     size: str = typer.Option("S", help="config: tiny, S or B"),
     lr: float = typer.Option(3e-4),
     minutes: float = typer.Option(None, help="stop after this many minutes (resume later)"),
@@ -85,8 +105,10 @@ def train_dit_cmd(
                                           "style (other verbs, word orders, filler), the rest in the 'train' style"),
 ) -> None:
     """Train the diffusion transformer on cached latents (torchrun works unchanged)."""
+    from zoetrope.model.dit import DIT_CONFIGS
     from zoetrope.train.dit import DiTTrainConfig, train_dit
 
+    _check_run(size, DIT_CONFIGS, device, vae=vae, init=init)
     try:
         mask_weights = tuple(float(w) for w in masks.split(","))
         cfg = DiTTrainConfig(out=out, vae_checkpoint=vae, init=init, steps=steps, batch=batch, size=size, lr=lr,
@@ -110,6 +132,10 @@ def export_cmd(
     """Export fp16 EMA weights as the bundled model."""
     from zoetrope.train.export import export_weights
 
+    for option, path in (("--vae", vae), ("--dit", dit), ("--continuation", continuation)):
+        if path is not None and not path.exists():
+            raise InvalidRequest(f"{option} {path} does not exist; give the checkpoint.pt that `zoetrope train` "
+                                 "wrote, or a weights folder", param=option)
     typer.echo(f"wrote {export_weights(vae, dit, out, continuation=continuation)}")
 
 
@@ -181,12 +207,15 @@ def generate(
     size: str = typer.Option("64x64", help="WIDTHxHEIGHT, each side 16..4096: square (64x64), landscape (112x64) "
                              "or vertical (64x112) are native; other sizes of those aspects are generated at the nearest "
                              "and fitted"),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, help="random seed (0 or more): the same seed and options give the same video"),
     steps: int = typer.Option(None, help="denoising steps (default: the model's)"),
     guidance: float = typer.Option(4.0, help="classifier-free guidance scale"),
-    output: Path = typer.Option(DEFAULT_VIDEO, "-o", "--output", help="an .mp4 (a .png with --seconds 0)"),
+    output: Path = typer.Option(DEFAULT_VIDEO, "-o", "--output", help="an .mp4 (a .png with --seconds 0); replaced if it exists"),
 ) -> None:
-    """Generate a video (or, with --seconds 0, an image) from a prompt with the bundled model."""
+    """Generate a video (or, with --seconds 0, an image) from a prompt with the bundled model.
+
+    Example: zoetrope generate "a red ball rolls right" --seconds 2 -o ball.mp4
+    """
     _generate(prompt, seconds, size, seed, steps, guidance, output, "t2i" if seconds <= 0 else "t2v")
 
 
@@ -197,7 +226,10 @@ def image(
     seed: int = typer.Option(0, help="random seed"),
     steps: int = typer.Option(None, help="denoising steps (default: the model's)"),
     guidance: float = typer.Option(4.0, help="classifier-free guidance scale"),
-    output: Path = typer.Option(Path("out.png"), "-o", "--output", help="a .png file"),
+    output: Path = typer.Option(Path("out.png"), "-o", "--output", help="a .png file; replaced if it exists"),
 ) -> None:
-    """Generate one image (a one-frame video) as a PNG."""
+    """Generate one image (a one-frame video) as a PNG.
+
+    Example: zoetrope image "a blue star on grey" --size 112x64 -o star.png
+    """
     _generate(prompt, 0, size, seed, steps, guidance, output, "t2i")

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from zoetrope.cli import app, err_console
+from zoetrope.cli import app, err_console, progress_bar
 from zoetrope.eval import ALL_AXES, world_bench
 from zoetrope.world import Scene
 
@@ -85,9 +85,28 @@ def _denoise_from(size: int, frames: int, start: float, steps: int | None, guida
     return generate
 
 
+def check_out(out: Path) -> None:
+    """Refuse an --out that could not be written, before a run of minutes or hours makes the results:
+    its folder is made now (as it would be at the end) and must take a new file."""
+    import tempfile
+
+    from zoetrope.errors import InvalidRequest
+
+    if out.is_dir():
+        raise InvalidRequest(f"--out {out} is a directory; give a file name such as {out / 'results.json'}",
+                             param="--out")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=".zoetrope-", suffix=".probe"):
+            pass
+    except OSError as e:
+        raise InvalidRequest(f"--out {out}: cannot write in {out.parent} ({e.strerror or e}); choose another place",
+                             param="--out") from None
+
+
 def _run(label: str, generate, *, n: int, seed: int, split: str, style: str, frames: int, size: int) -> dict:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=False) as bar:
+    with progress_bar(*columns) as bar:
         task = bar.add_task(label, total=n)
         return world_bench(
             generate,
@@ -158,12 +177,19 @@ def eval_command(
     With --tasks: first-frame fidelity of image->video, seams of extend/loop/blend, color and
     direction kept by extend, remix changing the asked colour or motion and keeping the layout;
     each against its target."""
+    from zoetrope.errors import InvalidRequest
+    from zoetrope.world.scene import SPLITS
+
+    if split not in SPLITS:
+        raise InvalidRequest(f"--split {split!r}: use one of {', '.join(SPLITS)}", param="--split")
     if tasks:
         from zoetrope.cli.eval_tasks import run_tasks
 
+        check_out(out)
         return run_tasks(out=out, n=n, seed=seed, size=size, steps=steps, guidance=guidance)
     if sum((real, vae, denoise_from is not None)) > 1:
         raise typer.BadParameter("choose one of --real, --vae and --denoise-from", param_hint="--vae")
+    check_out(out)
     if denoise_from is not None:
         generate = _denoise_from(size, frames, denoise_from, steps, guidance)
         source = f"zoetrope-mini denoising from t={denoise_from:g}"

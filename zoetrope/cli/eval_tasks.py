@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from zoetrope.cli import err_console
+from zoetrope.cli import err_console, progress_bar
 from zoetrope.eval.tasks import task_bench
 
 console = Console()
@@ -49,7 +49,7 @@ def run_tasks(
 ) -> None:
     make, roundtrip, name = _model(size, steps, guidance)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as bar:
+    with progress_bar(*columns) as bar:
         job = bar.add_task(f"{name} · tasks", total=n)
         result = task_bench(make, roundtrip, n=n, seed=seed, size=size,
                             progress=lambda done, total: bar.update(job, completed=done))

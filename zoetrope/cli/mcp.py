@@ -35,7 +35,7 @@ def mcp(
     list_videos, verify_media. The same plans, moderation and credits apply as through the API.
     """
     if not api_key:
-        raise AuthenticationFailed("set ZOETROPE_API_KEY (or --api-key) to a zk-... key", param="api_key")
+        raise AuthenticationFailed("set ZOETROPE_API_KEY (or --api-key) to a zk-... key", param="--api-key")
     s = get_settings()
     from zoetrope.jobs.runtime import open_runtime
     from zoetrope.mcp.stdio import run_stdio

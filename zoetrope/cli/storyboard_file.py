@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,14 +81,16 @@ def _card(path: Path, i: int, raw: object) -> tuple[StoryCard, Path | None]:
     prompt, start = raw.get("prompt"), raw.get("start")
     if not isinstance(prompt, str):
         raise InvalidRequest(f"{where}.prompt must be text", param=f"{where}.prompt")
-    if not isinstance(start, int | float) or isinstance(start, bool):
+    if not isinstance(start, int | float) or isinstance(start, bool) or not math.isfinite(start):
         raise InvalidRequest(f"{where}.start must be a number of seconds, got {start!r}", param=f"{where}.start")
     image, file = None, None
     if raw.get("image"):
+        from zoetrope.cli.tasks import check_input
         from zoetrope.media import read_frames
         from zoetrope.media.sources import load
 
         file = path.parent / str(raw["image"])
+        check_input(file, f"{where}.image", "a still image (PNG, JPEG or WebP)")
         # A still only, known by its first bytes before anything is decoded: a video's first frame
         # taken without a word would hide that the card names the wrong file.
         if load(file, param=f"{where}.image").format == "mp4":

@@ -7,6 +7,8 @@ the API's worker makes) and streams the frames into the MP4 as they are decoded.
 from __future__ import annotations
 
 import functools
+import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -15,12 +17,13 @@ import numpy as np
 import typer
 
 from zoetrope.cli import app
-from zoetrope.errors import InvalidRequest, ZoetropeError
+from zoetrope.errors import InvalidMedia, InvalidRequest, ZoetropeError
 
 PROMPT_HELP = "what the new footage shows (empty: carry on with what the video shows)"
 _SEED = typer.Option(0, help="random seed")
 _STEPS = typer.Option(None, help="denoising steps (default: the model's)")
 _GUIDANCE = typer.Option(4.0, help="classifier-free guidance scale")
+OUTPUT_HELP = "the MP4 to write (replaced if it exists; never one of the inputs)"
 
 
 def _backend():
@@ -39,8 +42,9 @@ def write_video(backend, request, out: Path, *, size: tuple[int, int] | None = N
                 before: Iterable[np.ndarray] = (), after: Iterable[np.ndarray] = ()) -> int:
     """Stream `before`, the backend's chunks for `request`, then `after` into an MP4 at `size` (default:
     the request's); returns the number of frames. Peak memory is one chunk, whatever the duration."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
+    from zoetrope.cli import progress_bar
     from zoetrope.media import Mp4Writer, resize
 
     width, height = size or (request.width, request.height)
@@ -51,7 +55,7 @@ def write_video(backend, request, out: Path, *, size: tuple[int, int] | None = N
 
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                TimeElapsedColumn())
-    with Progress(*columns) as bar, Mp4Writer(out, fps=backend.capabilities.fps) as mp4:
+    with progress_bar(*columns) as bar, Mp4Writer(out, fps=backend.capabilities.fps) as mp4:
         job = bar.add_task(label, total=100)
         for chunk in sized(before):
             mp4.write(chunk)
@@ -86,6 +90,9 @@ def check_output(out: Path, suffixes: tuple[str, ...] = VIDEO_SUFFIXES, inputs: 
         if out.exists() and source.exists() and out.resolve() == source.resolve():
             raise InvalidRequest(f"-o {out} is the input {source}: writing it would destroy the source; "
                                  "give another name with -o", param="--output")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise InvalidRequest(f"-o {out}: {out.parent} is a file, not a directory; give another path",
+                             param="--output")
     if not out.parent.is_dir():
         raise InvalidRequest(f"-o {out}: the directory {out.parent} does not exist; create it first",
                              param="--output")
@@ -95,6 +102,26 @@ def check_output(out: Path, suffixes: tuple[str, ...] = VIDEO_SUFFIXES, inputs: 
     except OSError as e:
         raise InvalidRequest(f"-o {out}: cannot write in {out.parent} ({e.strerror or e}); choose another place",
                              param="--output") from None
+
+
+def check_input(path: Path, param: str, what: str = "a video file (MP4)") -> None:
+    """Refuse an input that is not a readable, non-empty regular file, naming it as typed: a pipe or a
+    device (/dev/null) would block the read or read as nothing, and the media layer names only the
+    last part of a path (`null is empty`)."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise InvalidMedia(f"{path} does not exist; check the path, or give {what}", param=param) from None
+    except OSError as e:  # a loop of symbolic links, a name too long, no permission to look
+        raise InvalidMedia(f"{path} cannot be read ({e.strerror or e}); give {what}", param=param) from None
+    if stat.S_ISDIR(mode):
+        raise InvalidMedia(f"{path} is a directory; give {what}", param=param)
+    if not stat.S_ISREG(mode):
+        raise InvalidMedia(f"{path} is not a regular file (a pipe, socket or device); give {what}", param=param)
+    if not os.access(path, os.R_OK):
+        raise InvalidMedia(f"{path} cannot be read (permission denied); give {what}", param=param)
+    if path.stat().st_size == 0:
+        raise InvalidMedia(f"{path} is empty (0 bytes); give {what}", param=param)
 
 
 KEPT_FRAMES = 8  # source frames marked and written at a time
@@ -212,11 +239,15 @@ def animate(
     prompt: str = typer.Argument(..., help="how it moves"),
     seconds: float = typer.Option(4.0, help="duration"),
     seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
-    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output", help=OUTPUT_HELP),
 ) -> None:
-    """Animate a still: the image is frame 0, held clean while the rest is generated."""
+    """Animate a still: the image is frame 0, held clean while the rest is generated.
+
+    Example: zoetrope animate still.png "the ball bounces" --seconds 2 -o bounce.mp4
+    """
     from zoetrope.media import read_frames
 
+    check_input(image, "IMAGE", "a still image (PNG, JPEG or WebP)")
     check_output(output, inputs=(image,))
     media = read_frames(image, param="image")
     if media.kind != "image":
@@ -238,9 +269,13 @@ def extend(
     prompt: str = typer.Option("", help=PROMPT_HELP),
     backward: bool = typer.Option(False, "--backward", help="add the footage before the clip, leading into it"),
     seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
-    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output", help=OUTPUT_HELP),
 ) -> None:
-    """Extend a video forwards (or --backward); the original footage stays unchanged in the output."""
+    """Extend a video forwards (or --backward); the original footage stays unchanged in the output.
+
+    Example: zoetrope extend clip.mp4 --seconds 2 --prompt "it rolls off the edge" -o longer.mp4
+    """
+    check_input(video, "VIDEO")
     check_output(output, inputs=(video,))
     backend = _backend()
     frames = read_video(video, backend.capabilities)
@@ -259,9 +294,13 @@ def loop(
     seconds: float = typer.Option(1.5, help="seconds of the transition from the end back into the start"),
     prompt: str = typer.Option("", help=PROMPT_HELP),
     seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
-    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output", help=OUTPUT_HELP),
 ) -> None:
-    """Make a video loop: a transition from its end flows back into its start (both ends held)."""
+    """Make a video loop: a transition from its end flows back into its start (both ends held).
+
+    Example: zoetrope loop clip.mp4 -o loop.mp4
+    """
+    check_input(video, "VIDEO")
     check_output(output, inputs=(video,))
     backend = _backend()
     frames = read_video(video, backend.capabilities)
@@ -279,9 +318,14 @@ def blend(
     seconds: float = typer.Option(2.0, help="seconds of the transition"),
     prompt: str = typer.Option("", help="what the transition shows"),
     seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
-    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output", help=OUTPUT_HELP),
 ) -> None:
-    """Join two clips: A, a transition from A's end into B's start, then B."""
+    """Join two clips: A, a transition from A's end into B's start, then B.
+
+    Example: zoetrope blend first.mp4 second.mp4 --seconds 1.5 -o joined.mp4
+    """
+    check_input(a, "A")
+    check_input(b, "B")
     check_output(output, inputs=(a, b))
     backend = _backend()
     first, second = read_video(a, backend.capabilities, "A"), read_video(b, backend.capabilities, "B")
@@ -303,12 +347,16 @@ def remix(
         help="the last frame's strength (default: --strength); 1 frees the later frames for a new motion",
     ),
     seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
-    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output", help=OUTPUT_HELP),
 ) -> None:
     """Remix a video with a new prompt (SDEdit: its latents noised to --strength, then denoised).
 
     With --strength-end the noise runs from --strength at the first frame to it at the last, so
-    a prompt that asks for another motion gets it while the first frame keeps the layout."""
+    a prompt that asks for another motion gets it while the first frame keeps the layout.
+
+    Example: zoetrope remix clip.mp4 "a blue cube slides left" --strength 0.7 -o remixed.mp4
+    """
+    check_input(video, "VIDEO")
     check_output(output, inputs=(video,))
     backend = _backend()
     frames = read_video(video, backend.capabilities)
@@ -327,9 +375,13 @@ def recut(
     extend_by: float = typer.Option(0.0, "--extend", help="seconds of new footage after the cut"),
     prompt: str = typer.Option("", help=PROMPT_HELP),
     seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
-    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output", help=OUTPUT_HELP),
 ) -> None:
-    """Trim a video to --start..--end, then optionally --extend it."""
+    """Trim a video to --start..--end (seconds), then optionally --extend it.
+
+    Example: zoetrope recut clip.mp4 --start 0.5 --end 2 --extend 1 -o cut.mp4
+    """
+    check_input(video, "VIDEO")
     check_output(output, inputs=(video,))
     backend = _backend()
     frames = read_video(video, backend.capabilities)
@@ -344,13 +396,17 @@ def recut(
 def storyboard(
     file: Path = typer.Argument(..., help="TOML or JSON: seconds, size, and \\[\\[cards]] with prompt, start, image"),
     seed: int = _SEED, steps: int = _STEPS, guidance: float = _GUIDANCE,
-    output: Path = typer.Option(Path("out.mp4"), "-o", "--output"),
+    output: Path = typer.Option(Path("out.mp4"), "-o", "--output", help=OUTPUT_HELP),
 ) -> None:
-    """One video from prompt cards: each segment starts at its card's second and continues the last."""
+    """One video from prompt cards: each segment starts at its card's second and continues the last.
+
+    Example: zoetrope storyboard board.toml -o story.mp4
+    """
     from zoetrope.backends.base import GenerationRequest
     from zoetrope.cli.storyboard_file import read_storyboard
     from zoetrope.jobs.sizes import plan_size
 
+    check_input(file, "FILE", "a storyboard file (TOML or JSON)")
     check_output(output, inputs=(file,))
     backend = _backend()
     board = read_storyboard(file)

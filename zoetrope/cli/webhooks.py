@@ -47,22 +47,45 @@ def webhooks_list(
 
 @webhooks_app.command("retry")
 def webhooks_retry(
-    event_ids: list[str] = typer.Argument(None, help="events to send again (default: every failed one)"),
-    url: str = typer.Option(None, help="send them to this URL instead (a receiver that moved)"),
+    event_ids: list[str] = typer.Argument(
+        None, help="events to send again (default: every failed one; with --url, every undelivered one)"
+    ),
+    url: str = typer.Option(
+        None,
+        help="send them to this URL instead: failed and pending events alike, and the events of videos "
+        "still queued or running (a receiver that moved, or a wrong ZOETROPE_WEBHOOK_URL: fix that too)",
+    ),
+    from_url: str = typer.Option(None, "--from-url", help="only events bound for this URL"),
 ) -> None:
-    """Send failed deliveries again, from their first attempt, by the running server's senders."""
+    """Send failed deliveries again, from their first attempt, by the running server's senders.
+
+    After fixing a wrong ZOETROPE_WEBHOOK_URL, move what is still undelivered to the right one:
+
+        zoetrope webhooks retry --url https://example.com/hooks/zoetrope
+    """
     from zoetrope.db import transaction
     from zoetrope.jobs.webhooks import check_url, retry_deliveries
 
     try:
         if url is not None:
             check_url(url)  # checked whether or not anything has failed yet
-        with transaction(_engine(), immediate=True) as s:
-            queued = retry_deliveries(s, event_ids or None, url=url)
-            if event_ids and queued < len(set(event_ids)):  # raising here rolls the whole retry back
-                raise InvalidRequest(f"{len(set(event_ids)) - queued} of the events named are not failed ones "
-                                     "(see `zoetrope webhooks list --status failed`); nothing was queued",
-                                     param="EVENT_IDS")
     except ValueError as e:
         raise InvalidRequest(str(e), param="--url") from None
-    typer.echo(f"queued {queued} event{'s' if queued != 1 else ''} to be sent again")
+    if from_url is not None and url is None:
+        raise InvalidRequest(
+            "--from-url says which events to move: give --url, where to move them, too", param="--from-url"
+        )
+    with transaction(_engine(), immediate=True) as s:
+        queued = retry_deliveries(s, event_ids or None, url=url, from_url=from_url)
+        if event_ids and queued < len(set(event_ids)):  # raising here rolls the whole retry back
+            kind = "undelivered" if url else "failed"
+            raise InvalidRequest(
+                f"{len(set(event_ids)) - queued} of the events named are not {kind} ones"
+                + (f" bound for {from_url}" if from_url else "")
+                + f" (see `zoetrope webhooks list --status {'pending' if url else 'failed'}`); "
+                "nothing was queued",
+                param="EVENT_IDS",
+            )
+    typer.echo(
+        f"queued {queued} event{'s' if queued != 1 else ''} to be sent again" + (f" to {url}" if url else "")
+    )

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from zoetrope.cli import app
-from zoetrope.errors import ConfigError, InvalidRequest
+from zoetrope.errors import ConfigError, InvalidRequest, ZoetropeError
 from zoetrope.settings import get_settings
 
 console = Console()
@@ -57,14 +57,18 @@ def worker(
     signing_identity()  # signing files that do not lead to their root: refused now, not after a render
     runtime = open_runtime(s)
     count = s.workers if workers is None else workers
-    models = [runtime.registry.canonical(m) for m in model] if model else None
+    try:
+        models = [runtime.registry.canonical(m) for m in model] if model else None
+    except ZoetropeError as e:  # the option as typed, not the API's field
+        e.param = "--model"
+        raise
     if backend:
         kinds = {e.model: e.backend_kind for e in runtime.registry.listings()}
         chosen = sorted({name for name, kind in kinds.items() if kind in backend})
         if not chosen:
             known = ", ".join(sorted(set(kinds.values())))
             raise InvalidRequest(
-                f"no configured model uses backend {', '.join(backend)}; configured: {known}", param="backend"
+                f"no configured model uses backend {', '.join(backend)}; configured: {known}", param="--backend"
             )
         models = sorted(set(models or []) | set(chosen))
     # A model this machine lacks the weights for is left to workers that have them, and said so.
