@@ -61,6 +61,11 @@ class GenerationRequest:
     # The job this generation is for: the same on every attempt, so a backend that creates work
     # on a remote service (`upstream`) can ask for it idempotently and never make it twice.
     job_id: str | None = None
+    # What an earlier attempt of this job noted (`note`) about work it started on a remote
+    # service, e.g. the upstream's video id: a retry resumes that work instead of starting more.
+    resume: dict[str, str] = field(default_factory=dict)
+    # Keeps `value` under `key` for later attempts of this job (`resume`); None keeps nothing.
+    note: Callable[[str, str], None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from zoetrope.backends.base import Capabilities, GenerationRequest, Progress, no
 from zoetrope.errors import ConfigError, InvalidRequest, ModelUnavailable, UnsupportedByBackend
 
 CHUNK = 16  # frames per yielded chunk
+RESUME_KEY = "upstream_video_id"  # what a job notes for its later attempts (GenerationRequest.resume)
 
 
 class UpstreamOptions(BaseModel):
@@ -184,15 +185,25 @@ class UpstreamBackend:
         # Multipart, as the official client sends it. The idempotency key makes retried POSTs safe;
         # derived from our job's id, it is the same on the attempt after a worker crash, so the
         # upstream hands back the video it is already making instead of making (and billing) another.
-        files = {k: (None, v) for k, v in fields.items()}
-        key = f"zoetrope-{request.job_id}" if request.job_id else f"zoetrope-{uuid.uuid4().hex}"
-        created = self._call(client, "POST", "/videos", files=files, headers={"idempotency-key": key}).json()
-        video_id = created.get("id")
-        if not video_id:
-            raise ModelUnavailable(f"the upstream {self.host} answered POST /videos without a video id")
+        # Not every upstream honours the key, so the video's id is noted with the job too, and an
+        # attempt after a worker crash polls that video rather than creating one.
+        video_id = request.resume.get(RESUME_KEY)
+        video = self._resumed(client, video_id) if video_id else None
+        fresh = video is None
+        if fresh:
+            files = {k: (None, v) for k, v in fields.items()}
+            key = f"zoetrope-{request.job_id}" if request.job_id else f"zoetrope-{uuid.uuid4().hex}"
+            video = self._call(
+                client, "POST", "/videos", files=files, headers={"idempotency-key": key}
+            ).json()
+            video_id = video.get("id")
+            if not video_id:
+                raise ModelUnavailable(f"the upstream {self.host} answered POST /videos without a video id")
         done = False
         try:
-            self._wait(client, video_id, created, progress)
+            if fresh and request.note is not None:
+                request.note(RESUME_KEY, video_id)
+            self._wait(client, video_id, video, progress)
             data = self._call(client, "GET", f"/videos/{video_id}/content").content
             done = True
             return data
@@ -202,6 +213,14 @@ class UpstreamBackend:
                     client.delete(f"{self.base_url}/videos/{video_id}")
                 except httpx.HTTPError:
                     pass
+
+    def _resumed(self, client: httpx.Client, video_id: str) -> dict | None:
+        """The upstream video an earlier attempt created, as the upstream reports it now; None when
+        the upstream no longer has it (deleted, or expired), and a new one must be made."""
+        try:
+            return self._call(client, "GET", f"/videos/{video_id}").json()
+        except InvalidRequest:  # 404 and the like: the video is gone
+            return None
 
     def _wait(self, client: httpx.Client, video_id: str, video: dict, progress: Progress) -> None:
         deadline = time.monotonic() + self.options.timeout

@@ -5,6 +5,10 @@ account so two workers cannot both take an account's last concurrency slot), `BE
 on SQLite (one writer at a time, so the count it reads is exact). Every later write is fenced on
 `worker_id`: a worker whose lease expired and was taken over cannot complete the job twice.
 The job's credits are captured (completed) or released (failed) in the status change's transaction.
+
+Leases are set and judged by the database's clock, never a worker's: workers on machines whose
+clocks disagree would otherwise take over jobs still running elsewhere (a clock ahead sees every
+lease expired) or keep dead workers' jobs for too long (a clock behind writes leases that last).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, case, func, or_, select, text, update
+from sqlalchemy import Engine, Float, case, cast, func, literal_column, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from zoetrope.access import ledger
@@ -129,6 +133,19 @@ def _listen(engine: Engine, stop: threading.Event) -> None:
             stop.wait(1.0)
 
 
+def database_clock(engine: Engine):
+    """A SQL expression for the database's current time in seconds since the epoch (a float, as
+    the jobs table stores times): what leases and backoffs are set and judged by."""
+    if engine.dialect.name == "postgresql":
+        return cast(func.extract("epoch", func.clock_timestamp()), Float)
+    # julianday('now') has millisecond precision; 2440587.5 is the Unix epoch's Julian day.
+    return (func.julianday(literal_column("'now'")) - 2440587.5) * 86400.0
+
+
+def _database_now(s: Session) -> float:
+    return float(s.scalar(select(database_clock(s.get_bind()))))
+
+
 def _fenced(job_id: str, worker_id: str):
     return (Job.id == job_id, Job.worker_id == worker_id, Job.status == IN_PROGRESS)
 
@@ -137,16 +154,18 @@ def claim_next(
     engine: Engine, worker_id: str, policy: DispatchPolicy, *, models: Collection[str] | None = None
 ) -> Job | None:
     """Take the next runnable job for this worker, or None when there is nothing to do."""
-    t = now()
     postgres = engine.dialect.name == "postgresql"
     # A queued job's lease_expires_at, where set, is when its backoff after a transient error ends.
-    due = or_(Job.lease_expires_at.is_(None), Job.lease_expires_at <= t)
-    queued = select(Job.id).where(Job.status == QUEUED, Job.deleted_at.is_(None), due)
+    queued = select(Job.id).where(
+        Job.status == QUEUED, Job.deleted_at.is_(None), _due(Job.lease_expires_at, database_clock(engine))
+    )
     if models is not None:
         queued = queued.where(Job.backend_model.in_(list(models)))
     if not _finds(engine, queued):
         return None
     with transaction(engine, immediate=True) as s:
+        t = _database_now(s)
+        due = _due(Job.lease_expires_at, t)
         other = aliased(Job)
         running = (
             select(func.count())
@@ -173,6 +192,10 @@ def claim_next(
             job.progress = 0
             return job
     return None
+
+
+def _due(lease_expires_at, t):
+    return or_(lease_expires_at.is_(None), lease_expires_at <= t)
 
 
 def _finds(engine: Engine, query) -> bool:
@@ -202,7 +225,7 @@ def heartbeat(
 ) -> bool:
     """Renew the lease (and write progress); False when the job is no longer this worker's to run
     (deleted, or its lease expired and another worker took it)."""
-    values: dict = {"lease_expires_at": now() + policy.lease_seconds}
+    values: dict = {"lease_expires_at": database_clock(engine) + policy.lease_seconds}
     if progress is not None:
         values["progress"] = max(0, min(99, progress))
     with transaction(engine, immediate=True) as s:
@@ -211,6 +234,19 @@ def heartbeat(
             update(Job.__table__).where(*_fenced(job_id, worker_id), Job.deleted_at.is_(None)).values(**values)
         )
         return result.rowcount == 1
+
+
+def note(engine: Engine, job_id: str, worker_id: str, key: str, value: str) -> bool:
+    """Keep `value` under `key` in the job's params["resume"], for its later attempts (a backend's
+    remote work, e.g. the upstream's video id); False if this worker no longer holds the job."""
+    with transaction(engine, immediate=True) as s:
+        job = s.scalar(select(Job).where(*_fenced(job_id, worker_id)))
+        if job is None:
+            return False
+        params = dict(job.params or {})
+        params["resume"] = {**(params.get("resume") or {}), key: value}
+        job.params = params
+        return True
 
 
 def complete(
@@ -247,8 +283,8 @@ def retry_later(
     """Give the job back after a transient error: queued again after a backoff, or failed with
     `code` once it has met such errors for `policy.retry_window_seconds`. False if this worker no
     longer holds it."""
-    t = now()
     with transaction(engine, immediate=True) as s:
+        t = _database_now(s)
         job = s.scalar(select(Job).where(*_fenced(job_id, worker_id)))
         if job is None:
             return False
@@ -277,11 +313,12 @@ def _mark_failed(s: Session, job: Job, code: str, message: str) -> None:
 def release_expired(engine: Engine) -> list[str]:
     """Put jobs whose lease expired back in the queue; past max_attempts, fail them. Returns the
     ids of jobs that failed."""
-    t = now()
     failed: list[str] = []
-    if not _finds(engine, select(Job.id).where(Job.status == IN_PROGRESS, Job.lease_expires_at < t)):
+    clock = database_clock(engine)
+    if not _finds(engine, select(Job.id).where(Job.status == IN_PROGRESS, Job.lease_expires_at < clock)):
         return failed
     with transaction(engine, immediate=True) as s:
+        t = _database_now(s)
         expired = s.scalars(
             select(Job)
             .where(Job.status == IN_PROGRESS, Job.lease_expires_at < t)

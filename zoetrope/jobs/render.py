@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from zoetrope.media.sources import sniff
 from zoetrope.safety.watermark import strip_watermark
 from zoetrope.storage import BlobStore
 from zoetrope.yielding import pause
+
+# note(key, value): keep a value a backend notes for the job's later attempts (`GenerationRequest.note`).
+Note = Callable[[str, str], None]
 
 
 def _read(blobs: BlobStore, key: str, boxes: list[tuple[int, int]], fps: float) -> list[np.ndarray]:
@@ -59,13 +63,14 @@ class Inputs:
     kept: np.ndarray | None = None
 
 
-def generation_request(job: Job, blobs: BlobStore, fps: float) -> GenerationRequest:
+def generation_request(job: Job, blobs: BlobStore, fps: float, note: Note | None = None) -> GenerationRequest:
     """What the backend is asked to make for `job`; its inputs read from the blob store at the
-    backend's size and `fps`."""
-    return generation_inputs(job, blobs, fps).request
+    backend's size and `fps`. `note` keeps what the backend notes for later attempts (in the
+    job's params, under "resume")."""
+    return generation_inputs(job, blobs, fps, note).request
 
 
-def generation_inputs(job: Job, blobs: BlobStore, fps: float) -> Inputs:
+def generation_inputs(job: Job, blobs: BlobStore, fps: float, note: Note | None = None) -> Inputs:
     """`generation_request`, with an extension's footage to keep where the output is not the
     model's size, both from one decode of the source."""
     p = job.params
@@ -103,14 +108,18 @@ def generation_inputs(job: Job, blobs: BlobStore, fps: float) -> Inputs:
         cards=cards,
         trim=trim,  # type: ignore[arg-type]
         job_id=job.id,
+        resume=dict(p.get("resume") or {}),
+        note=note,
         **kw,
     )
     return Inputs(request, kept)
 
 
-def render(job: Job, backend: Backend, blobs: BlobStore, progress: Progress) -> tuple[dict, dict]:
+def render(
+    job: Job, backend: Backend, blobs: BlobStore, progress: Progress, note: Note | None = None
+) -> tuple[dict, dict]:
     """Generate, post-process, encode and store the job's outputs; returns (outputs, details)."""
-    inputs = generation_inputs(job, blobs, backend.capabilities.fps)
+    inputs = generation_inputs(job, blobs, backend.capabilities.fps, note)
     request = inputs.request
     frames = np.concatenate(list(backend.generate(request, progress)), axis=0)  # (T, h, w, 3)
     width, height = (int(v) for v in job.size.split("x"))

@@ -340,18 +340,46 @@ def list_deliveries(session: Session, status: str | None = None, limit: int = 50
     return list(session.scalars(query))
 
 
-def retry_deliveries(session: Session, event_ids: list[str] | None = None, *, url: str | None = None) -> int:
-    """Queue failed events (those named, or every failed one) to be sent again now, from their first
-    attempt, to `url` when given (a receiver that moved); returns how many were queued."""
-    query = select(WebhookDelivery).where(WebhookDelivery.status == "failed")
+def retry_deliveries(
+    session: Session,
+    event_ids: list[str] | None = None,
+    *,
+    url: str | None = None,
+    from_url: str | None = None,
+) -> int:
+    """Queue events to be sent again now, from their first attempt; returns how many were queued.
+
+    Without `url`: the failed events (those named, or every failed one). With `url` (a receiver that
+    moved, or a webhook URL that was wrong): the pending events too, all sent to `url` from now on;
+    and when no events are named, the videos still queued or running that noted a webhook URL at
+    submit send theirs to `url` as well. `from_url`: only what was bound for that URL."""
+    statuses = ("failed", "pending") if url else ("failed",)
+    query = select(WebhookDelivery).where(WebhookDelivery.status.in_(statuses))
     if event_ids:
         query = query.where(WebhookDelivery.event_id.in_(event_ids))
+    if from_url:
+        query = query.where(WebhookDelivery.url == from_url)
     rows = list(session.scalars(query))
+    t = now()
     for row in rows:
-        row.status, row.attempts, row.next_attempt_at = "pending", 0, now()
+        row.status, row.attempts, row.next_attempt_at = "pending", 0, t
         if url:
             row.url = check_url(url)
+    if url and not event_ids:
+        _redirect_unfinished(session, check_url(url), from_url)
     return len(rows)
+
+
+def _redirect_unfinished(session: Session, url: str, from_url: str | None) -> None:
+    """Have the queued and running jobs that noted a webhook URL (`record_target`), or `from_url`,
+    queue their events for `url`."""
+    from zoetrope.jobs.models import IN_PROGRESS, QUEUED
+
+    jobs = session.scalars(select(Job).where(Job.status.in_((QUEUED, IN_PROGRESS)), Job.deleted_at.is_(None)))
+    for job in jobs:
+        noted = (job.params or {}).get(_TARGET)
+        if noted and noted != url and (from_url is None or noted == from_url):
+            job.params = {**job.params, _TARGET: url}
 
 
 def delivery_counts(session: Session, statuses: tuple[str, ...] = ("pending", "delivered", "failed")) -> dict[str, int]:

@@ -166,6 +166,7 @@ class Worker:
         self.settle_heap = settle_heap
         self.yield_to = yield_to
         self._compute: ThreadPoolExecutor | None = None
+        self._writes: ThreadPoolExecutor | None = None
 
     def run_forever(self, stop: threading.Event) -> None:
         idle = self.idle_sleep
@@ -258,22 +259,42 @@ class Worker:
                 return
 
     def _render(self, job: Job, backend, step: Callable[..., None]) -> tuple[dict, dict]:
+        note = self._note(job)
         if not self.idle_compute:
-            return self._render_here(job, backend, step)
+            return self._render_here(job, backend, step, note)
         if self._compute is None:  # one thread for all of this worker's jobs (torch keeps per-thread state)
             self._compute = ThreadPoolExecutor(1, f"render-{self.worker_id}", initializer=_enter_idle_class)
-        return self._compute.submit(self._render_here, job, backend, step).result()
+        return self._compute.submit(self._render_here, job, backend, step, note).result()
 
-    def _render_here(self, job: Job, backend, step: Callable[..., None]) -> tuple[dict, dict]:
+    def _note(self, job: Job) -> Callable[[str, str], None]:
+        """What the backend calls to keep a value for the job's later attempts (`dispatch.note`)."""
+
+        def note(key: str, value: str) -> None:
+            if not dispatch.note(self.engine, job.id, self.worker_id, key, value):
+                raise Cancelled(job.id)  # deleted, or another worker holds it now
+
+        if not self.idle_compute:
+            return note
+        # The render thread is in the idle class: a write from it could hold SQLite's lock while it
+        # waits for a core, so notes are written from a thread of normal class, as heartbeats are.
+        if self._writes is None:
+            self._writes = ThreadPoolExecutor(1, f"notes-{self.worker_id}")
+            self._writes.submit(int).result()  # its thread starts now, from this thread of normal class
+        writes = self._writes
+        return lambda key, value: writes.submit(note, key, value).result()
+
+    def _render_here(
+        self, job: Job, backend, step: Callable[..., None], note: Callable[[str, str], None]
+    ) -> tuple[dict, dict]:
         if self.yield_to is None:
-            return render(job, backend, self.blobs, step)
+            return render(job, backend, self.blobs, step, note)
 
         def step_after_pause(*args, **kwargs) -> None:
             pause()
             step(*args, **kwargs)
 
         with yielding_to(self.yield_to.wait):
-            return render(job, backend, self.blobs, step_after_pause)
+            return render(job, backend, self.blobs, step_after_pause, note)
 
 
 _rendered: set[str] = set()  # models that have rendered a job in this process

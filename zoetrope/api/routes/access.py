@@ -22,6 +22,7 @@ from zoetrope.access.usage import (
 )
 from zoetrope.api.bodies import refusal
 from zoetrope.api.deps import Services, principal, services
+from zoetrope.api.numbers import PlainInt
 from zoetrope.config import get_config
 from zoetrope.db import transaction
 from zoetrope.errors import InvalidRequest, PermissionDenied
@@ -120,7 +121,7 @@ class AccountIn(BaseModel):
     plan: str = "plus"
     country: str = "US"
     birth_date: date = date(1990, 1, 1)
-    seats: int = Field(1, ge=1, le=MAX_SEATS)
+    seats: PlainInt = Field(1, ge=1, le=MAX_SEATS)
     is_admin: bool = False
     quota: dict | None = None
 
@@ -129,7 +130,7 @@ class AccountPatch(BaseModel):
     plan: str | None = None
     country: str | None = None
     birth_date: date | None = None
-    seats: int | None = Field(None, ge=1, le=MAX_SEATS)
+    seats: PlainInt | None = Field(None, ge=1, le=MAX_SEATS)
     quota: dict | None = None
 
 
@@ -140,7 +141,7 @@ class KeyIn(BaseModel):
 
 
 class CreditsIn(BaseModel):
-    amount: int = Field(ge=-MAX_GRANT, le=MAX_GRANT)  # negative: a correction taken back
+    amount: PlainInt = Field(ge=-MAX_GRANT, le=MAX_GRANT)  # negative: a correction taken back
     currency: str = Field("credits", pattern="^(credits|points)$")
     note: str = Field("", max_length=max_chars(LedgerEntry.note))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import replace
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -18,6 +18,7 @@ from zoetrope.access.usage import today_utc
 from zoetrope.api.bodies import CREATE_VIDEO, EDIT_VIDEO, EXTEND_VIDEO, REMIX_VIDEO, refusal
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.forms import Body, read_body
+from zoetrope.api.numbers import PlainInt
 from zoetrope.api.schemas import Video, VideoDeleted, VideoList, VideoQuote, respond
 from zoetrope.config import get_config
 from zoetrope.db import single_read, transaction, within_deadline
@@ -136,7 +137,7 @@ async def create_video(
 @router.get("", response_model=VideoList)
 def list_videos(
     after: str | None = None,
-    limit: int = Query(20, ge=1, le=100),
+    limit: Annotated[PlainInt, Query(ge=1, le=100)] = 20,
     order: Literal["asc", "desc"] = "desc",
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
