@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def shown(value: str) -> str:
+    """A caller's `value` quoted for an error message, cut short where it is long: an answer names
+    what it refuses without sending a 50 KB cursor back twice."""
+    return repr(value) if len(value) <= 40 else f"{value[:40]!r}..."
+
+
 class ZoetropeError(Exception):
     """Base of every error Zoetrope raises on purpose.
 

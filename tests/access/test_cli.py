@@ -57,11 +57,29 @@ def test_usage_and_invoice_csv():
     csv = run("usage", "--invoice", "--month", "2030-01")
     assert csv.splitlines()[0].startswith("month,account_id,account,plan")
     assert ",ada,pro,1,200.00," in csv
+    # A month typed without its leading zero is that month, written whole on every invoice line.
+    short = run("usage", "--invoice", "--month", "2030-1").splitlines()[1:]
+    assert short and all(line.startswith("2030-01,") for line in short), short
 
 
 def test_errors_are_one_clear_line():
     result = runner.invoke(app, ["accounts", "create", "x", "--plan", "platinum"])
     assert result.exit_code != 0 and "known plans" in str(result.exception)
+
+
+def test_a_grant_of_nothing_is_refused_and_leaves_no_ledger_entry():
+    from sqlalchemy import func, select
+
+    from zoetrope.access.models import LedgerEntry
+
+    run("accounts", "create", "ada", "--plan", "pro")
+    engine = engine_for(get_settings().resolved_database_url)
+    with transaction(engine) as s:
+        before = s.scalar(select(func.count()).select_from(LedgerEntry))
+    result = runner.invoke(app, ["accounts", "grant", "ada", "0"])
+    assert result.exit_code != 0 and "amount must not be 0" in str(result.exception)
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(LedgerEntry)) == before
 
 
 def test_keys_create_refuses_a_plan_it_would_not_apply_and_models_the_server_lacks():

@@ -109,3 +109,22 @@ def test_rules_are_configuration(tmp_path):
         check_eligibility(cfg, cfg.plan("plus"), "US", date(2005, 1, 1), date(2025, 6, 1))
     with pytest.raises(NotEligible, match="2026-01-01"):
         check_eligibility(cfg, cfg.plan("plus"), "GB", ADULT, date(2025, 6, 1))
+
+
+@pytest.mark.parametrize("country", ["ZZ", "UK", "EU", "U5", "usa"])
+def test_an_account_country_that_no_region_rule_could_name_is_refused(sqlite_engine, country):
+    """Region rules and prices name ISO codes: an account in 'ZZ' (unassigned) or 'UK' (not the
+    code: GB) would be open everywhere a late or excluded region should wait."""
+    from zoetrope.access.accounts import create_account, update_account
+    from zoetrope.db import transaction
+    from zoetrope.errors import InvalidRequest
+
+    with transaction(sqlite_engine) as s:
+        with pytest.raises(InvalidRequest) as made:
+            create_account(s, "ada", country=country)
+        account = create_account(s, "bea", country="gb")
+        with pytest.raises(InvalidRequest) as changed:
+            update_account(s, account.id, country=country)
+        assert account.country == "GB"
+    assert made.value.param == changed.value.param == "country"
+    assert ("'GB'" in made.value.message) == (country == "UK")

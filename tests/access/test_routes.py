@@ -113,6 +113,7 @@ def test_admin_plans_usage_by_group_and_invoice_csv(api):
         ("POST", "/v1/admin/accounts/{ada}/keys", {"quota": {"requests_per_minute": 0}}, "quota.requests_per_minute"),
         ("POST", "/v1/admin/accounts", {"name": "q", "quota": {"seconds_per_day": -1}}, "quota.seconds_per_day"),
         ("POST", "/v1/admin/accounts/{ada}/credits", {"amount": 2**63}, "amount"),
+        ("POST", "/v1/admin/accounts/{ada}/credits", {"amount": 0}, "amount"),
         ("POST", "/v1/admin/accounts", {"name": "z", "seats": 2**70}, "seats"),
         ("POST", "/v1/admin/accounts", {"name": ""}, "name"),
         ("PATCH", "/v1/admin/accounts/{ada}", {"birth_date": "2999-01-01"}, "birth_date"),

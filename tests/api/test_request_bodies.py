@@ -82,6 +82,9 @@ def test_a_body_over_the_cap_is_a_413_before_it_is_read(api, method, path, ctype
     status, answer, read = _call(api, method, path, {"content-type": ctype}, body)
     assert status == 413 and answer["error"]["code"] == "request_too_large", answer
     assert read == 0
+    # The refusal says what the limit is, where it is set, and what to do.
+    message = answer["error"]["message"]
+    assert f"{LIMIT:,} bytes" in message and "ZOETROPE_MAX_UPLOAD_BYTES" in message and "smaller" in message
 
 
 @pytest.mark.parametrize(("method", "path", "ctype"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])

@@ -21,6 +21,7 @@ from zoetrope.access.pricing import Charge as Cost
 from zoetrope.access.usage import checked_text
 from zoetrope.config import Plan
 from zoetrope.db import Prepared
+from zoetrope.errors import InvalidRequest
 
 RESERVED, CAPTURED, RELEASED = "reserved", "captured", "released"
 CURRENCIES = ("credits", "points")
@@ -110,6 +111,9 @@ def grant(
     """Add (or with a negative amount, remove) credits or points; `key` makes it once-only."""
     if currency not in CURRENCIES:
         raise ValueError(f"currency must be one of {CURRENCIES}")
+    if amount == 0:  # an entry that moves nothing would only clutter the account's history
+        raise InvalidRequest(f"amount must not be 0: give the {currency} to add, or a negative number to take "
+                             "some back", param="amount")
     note = checked_text(note, LedgerEntry.note, "note")
     key = key or f"adjust:{account_id}:{currency}:{utcnow().isoformat()}:{amount}"
     return _append(

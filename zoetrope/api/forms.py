@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zoetrope.api.errors import error_response
-from zoetrope.errors import InvalidRequest
+from zoetrope.errors import InvalidRequest, shown
 from zoetrope.jobs.request import is_decimal, unicode_text
 from zoetrope.settings import get_settings
 
@@ -23,10 +23,14 @@ class BodyTooLarge(InvalidRequest):
     status = 413
     code = "request_too_large"
 
-
-def _shown(value: str) -> str:
-    """`value` quoted for an error message, cut short where it is long."""
-    return repr(value) if len(value) <= 40 else f"{value[:40]!r}..."
+    @classmethod
+    def over(cls, limit: int, field: str | None = None) -> BodyTooLarge:
+        """The refusal of a body, or of its file `field`, past `limit` bytes: what the limit is and
+        what to do about it."""
+        what = field or "the request body"
+        mib = f"{limit / 2**20:g} MiB" if limit >= 2**20 else f"{limit:,} bytes"
+        return cls(f"{what} is larger than this server's upload limit of {mib} ({limit:,} bytes, set by "
+                   "ZOETROPE_MAX_UPLOAD_BYTES): send a smaller file", param=field)
 
 
 @dataclass
@@ -59,7 +63,7 @@ class Body:
             return int(value)
         except ValueError:  # also more digits than Python reads (4,300)
             raise InvalidRequest(
-                f"{name} must be an integer in ASCII digits, like 42, not {_shown(value)}", param=name
+                f"{name} must be an integer in ASCII digits, like 42, not {shown(value)}", param=name
             ) from None
 
     def number(self, name: str) -> float | None:
@@ -69,7 +73,7 @@ class Body:
         number = float(value) if is_decimal(value) else math.nan  # float() would read "١٢", "inf", "1_0"
         if not math.isfinite(number):
             raise InvalidRequest(
-                f"{name} must be a finite number in ASCII digits, like 0.5, not {_shown(value)}", param=name
+                f"{name} must be a finite number in ASCII digits, like 0.5, not {shown(value)}", param=name
             )
         return number
 
@@ -108,7 +112,7 @@ async def _read_capped(request: Request, limit: int, *, framing: int = 0) -> byt
     async for chunk in request.stream():  # stop reading as soon as the cap is passed
         raw += chunk
         if len(raw) > limit + framing:
-            raise BodyTooLarge(f"request body is larger than {limit} bytes")
+            raise BodyTooLarge.over(limit)
     request._body = bytes(raw)  # Starlette's cache of the body: request.stream() and form() read it
     return request._body
 
@@ -118,7 +122,7 @@ async def read_body(request: Request) -> Body:
     limit = get_settings().max_upload_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + FRAMING:
-        raise BodyTooLarge(f"request body is larger than {limit} bytes")
+        raise BodyTooLarge.over(limit)
     if is_form(request.headers.get("content-type", "")):
         if not declared.isdigit():
             # A chunked body says nothing of its size up front: read it within the cap first (the form
@@ -131,7 +135,7 @@ async def read_body(request: Request) -> Body:
                 if key in body.files:  # a dict keeps one: the other would be dropped unread
                     raise InvalidRequest(f"{key} was sent as more than one file: send one", param=key)
                 if (value.size or 0) > limit:
-                    raise BodyTooLarge(f"{key} is larger than {limit} bytes", param=key)
+                    raise BodyTooLarge.over(limit, key)
                 body.files[key] = await value.read()
             else:
                 body.fields[key] = value
@@ -195,6 +199,6 @@ class BodyLimit:
 
 
 async def _too_large(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
-    error = BodyTooLarge(f"request body is larger than {limit} bytes")
+    error = BodyTooLarge.over(limit)
     response = error_response(error.status, error.message, param=error.param, code=error.code)
     await response(scope, receive, send)

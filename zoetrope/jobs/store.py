@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from zoetrope.access import ledger
 from zoetrope.db import Prepared, python_default
-from zoetrope.errors import Conflict, InvalidRequest, NotFound
+from zoetrope.errors import Conflict, InvalidRequest, NotFound, shown
 from zoetrope.jobs.models import COMPLETED, FAILED, QUEUED, IdempotencyKey, Job, now
 
 
@@ -55,7 +55,7 @@ def get_job(session: Session, account_id: str, job_id: str, *, param: str = "vid
         select(Job).where(Job.id == job_id, Job.account_id == account_id, Job.deleted_at.is_(None))
     )
     if job is None:
-        raise NotFound(f"no video {job_id!r}", param=param)
+        raise NotFound(f"no video {shown(job_id)}", param=param)
     return job
 
 
@@ -81,7 +81,7 @@ def get_video(conn: Connection, account_id: str, job_id: str) -> Row:
     (a quarter of the CPU; clients poll this more than anything else)."""
     row = conn.execute(_VIDEO_BY_ID, {"job_id": job_id, "account_id": account_id}).one_or_none()
     if row is None:
-        raise NotFound(f"no video {job_id!r}", param="video_id")
+        raise NotFound(f"no video {shown(job_id)}", param="video_id")
     return row
 
 
@@ -89,7 +89,7 @@ def get_completed_job(session: Session, account_id: str, job_id: str, *, param: 
     """A job that can be used as the source of a remix, an extension or an edit."""
     job = get_job(session, account_id, job_id, param=param)
     if job.status != COMPLETED:
-        raise InvalidRequest(f"video {job_id!r} is {job.status}, not completed", param=param)
+        raise InvalidRequest(f"video {shown(job_id)} is {job.status}, not completed", param=param)
     return job
 
 
@@ -105,7 +105,7 @@ def list_jobs(
     if after:
         cursor = session.scalar(select(Job.seq).where(Job.id == after, Job.account_id == account_id))
         if cursor is None:
-            raise InvalidRequest(f"cursor {after!r} is not one of your videos", param="after")
+            raise InvalidRequest(f"cursor {shown(after)} is not one of your videos", param="after")
         stmt = stmt.where(Job.seq < cursor if order == "desc" else Job.seq > cursor)
     stmt = stmt.order_by(Job.seq.desc() if order == "desc" else Job.seq.asc()).limit(limit + 1)
     rows = list(session.scalars(stmt))

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.schemas import Model, ModelList
-from zoetrope.errors import NotFound
+from zoetrope.errors import NotFound, shown
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -22,5 +22,5 @@ def retrieve_model(
     model_id: str, svc: Services = Depends(services), _: Principal = Depends(principal)
 ) -> Model:
     if model_id not in {m.id for m in svc.registry.listings()}:
-        raise NotFound(f"no model {model_id!r}", param="model")
+        raise NotFound(f"no model {shown(model_id)}", param="model")
     return Model(id=model_id)
