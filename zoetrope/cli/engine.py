@@ -108,7 +108,6 @@ def train_dit_cmd(
     from zoetrope.model.dit import DIT_CONFIGS
     from zoetrope.train.dit import DiTTrainConfig, train_dit
 
-    _check_run(size, DIT_CONFIGS, device, vae=vae, init=init)
     try:
         mask_weights = tuple(float(w) for w in masks.split(","))
         cfg = DiTTrainConfig(out=out, vae_checkpoint=vae, init=init, steps=steps, batch=batch, size=size, lr=lr,
@@ -118,6 +117,7 @@ def train_dit_cmd(
     except ValueError as e:  # not numbers, or not a mix DiTTrainConfig accepts
         raise typer.BadParameter(f"{masks!r}: {e}; give five weights such as 0.5,0.2,0.1,0.1,0.1",
                                  param_hint="--masks") from None
+    _check_run(size, DIT_CONFIGS, device, vae=vae, init=init)  # after the forms: every typo before a missing file
     train_dit(cfg)
 
 
