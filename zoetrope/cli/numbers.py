@@ -9,7 +9,6 @@ credits or set a quota unseen. Every int and float option and argument of `zoetr
 from __future__ import annotations
 
 import math
-import re
 from typing import TYPE_CHECKING, Any
 
 import typer.core
@@ -19,8 +18,6 @@ from zoetrope.errors import InvalidRequest
 if TYPE_CHECKING:
     from typer._click.core import Parameter  # the click typer ships
 
-_WHOLE = re.compile(r"[+-]?[0-9]+")
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 LARGEST = 2**63 - 1  # what a database's BIGINT (and SQLite's INTEGER) holds
 
 
@@ -36,19 +33,21 @@ def typed_name(param: Parameter) -> str:
 
 def check_typed(param: Parameter, kind: type, value: Any) -> None:
     """Raise InvalidRequest naming `param` when the text typed for it is not a plain `kind`."""
+    from zoetrope.jobs.request import is_decimal  # the API's reading of a number, here at the keyboard
+
     texts = value if isinstance(value, list | tuple) else [value]
     for text in texts:
         if not isinstance(text, str):
             continue  # a default, already a number
         name = typed_name(param)
         if kind is int:
-            if not _WHOLE.fullmatch(text):
+            if not is_decimal(text, integer=True):
                 raise InvalidRequest(
                     f"{name} {text!r} is not a whole number; type digits only, such as 10", param=name
                 )
             if abs(int(text)) > LARGEST:
                 raise InvalidRequest(f"{name} {text} is too large; the most is {LARGEST}", param=name)
-        elif not _DECIMAL.fullmatch(text) or not math.isfinite(float(text)):
+        elif not is_decimal(text) or not math.isfinite(float(text)):
             raise InvalidRequest(f"{name} {text!r} is not a number; type digits such as 4 or 1.5", param=name)
 
 
