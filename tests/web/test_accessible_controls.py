@@ -62,3 +62,53 @@ def test_on_a_phone_every_page_of_the_menu_is_in_sight(browser, studio):
         page.shot("phone-menu", full_page=False)
     finally:
         context.close()
+
+
+def test_storyboard_cards_move_and_go_by_keyboard_alone(page, studio):
+    """An arrow or Remove pressed with the keyboard leaves the focus on the board: a second press of
+    the same arrow moves the card on, and after a Remove the next card's Remove has the focus."""
+    page.sign_in("hal")
+    sb = page.goto("/storyboard")
+    sb.focus("#sb-add")
+    sb.keyboard.press("Enter")  # a third card, at 8 s
+    sb.locator("#cards [name=prompt]").nth(2).fill("The ball stops")
+    sb.locator("#cards li").nth(2).locator("[data-move='-1']").focus()
+    sb.keyboard.press("Enter")
+    sb.keyboard.press("Enter")
+    prompts = "els => els.map(e => e.value)"
+    assert sb.locator("#cards [name=prompt]").evaluate_all(prompts) == [
+        "The ball stops",
+        "A red ball rolls in from the left",
+        "The ball bounces twice",
+    ]
+    # Still on the moved card's arrow (the first card's now).
+    focused = "() => document.activeElement === document.querySelector('#cards li [data-move=\"-1\"]')"
+    assert sb.evaluate(focused)
+    sb.locator("#cards li").nth(0).locator("[data-remove]").focus()
+    sb.keyboard.press("Enter")
+    assert sb.locator("#cards li").count() == 2
+    assert sb.evaluate("() => document.activeElement === document.querySelector('#cards li [data-remove]')")
+    sb.keyboard.press("Enter")
+    sb.keyboard.press("Enter")  # the last card gone: the focus is on Add card
+    assert sb.locator("#cards li").count() == 0
+    assert sb.evaluate("() => document.activeElement.id") == "sb-add"
+    assert page.errors == []
+
+
+def test_on_the_narrowest_phone_no_page_scrolls_sideways(browser, studio):
+    from tests.web.conftest import Page
+
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    try:
+        page = Page(context.new_page(), studio)
+        page.sign_in("fay")
+        wide = """() => [...document.querySelectorAll('main *')]
+          .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll'))
+          .map(e => e.tagName + '.' + e.className).slice(0, 5)"""
+        for path in ("/create", "/storyboard", "/library", "/explore", "/account", "/verify"):
+            p = page.goto(path)
+            assert p.evaluate("document.documentElement.scrollWidth") <= 320, (path, p.evaluate(wide))
+            assert p.evaluate(wide) == [], path
+            page.shot(f"phone-320{path.replace('/', '-')}")
+    finally:
+        context.close()

@@ -17,7 +17,7 @@ from zoetrope.jobs import store
 from zoetrope.jobs.content import open_content
 from zoetrope.web import queries
 from zoetrope.web.session import NEW_KEY_COOKIE, read_message, take_new_key
-from zoetrope.web.views import ASPECTS, RESOLUTIONS, SECONDS, limits, render, viewer
+from zoetrope.web.views import ASPECTS, RESOLUTIONS, SECONDS, Viewer, limits, render, viewer
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,11 +52,7 @@ def signup_page(request: Request) -> Response:
 @router.get("/create")
 def create_page(request: Request) -> Response:
     v = viewer(request)
-    with transaction(_engine(request)) as s:  # a reload or Back mid-render finds its bars again
-        running = [
-            {"id": j.id, "size": j.size, "prompt": j.prompt, "progress": j.progress, "status": j.status}
-            for j in queries.running(s, v.principal.account_id)
-        ]
+    running = _running(request, v)
     return render(
         request,
         "create.html",
@@ -70,6 +66,16 @@ def create_page(request: Request) -> Response:
         lane=v.plan.lane,
         limits=limits(v.plan),
     )
+
+
+def _running(request: Request, v: Viewer, task: str = "") -> list[dict]:
+    """The viewer's queued and running jobs (of `task`), as the page's bars start from: a reload or
+    Back mid-render finds its bars again."""
+    with transaction(_engine(request)) as s:
+        return [
+            {"id": j.id, "size": j.size, "prompt": j.prompt, "progress": j.progress, "status": j.status}
+            for j in queries.running(s, v.principal.account_id, task=task)
+        ]
 
 
 def _aspects(plan) -> list[str]:
@@ -95,6 +101,7 @@ def storyboard_page(request: Request) -> Response:
         aspects=_aspects(v.plan),
         resolutions=_resolutions(v.plan),
         max_seconds=v.plan.max_seconds,
+        running=_running(request, v, task="storyboard"),
     )
 
 

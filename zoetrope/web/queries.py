@@ -47,16 +47,17 @@ def library(
     return LibraryPage(list(session.scalars(stmt)), page, pages, total)
 
 
-def running(session: Session, account_id: str, limit: int = PAGE_SIZE) -> list[Job]:
-    """The account's queued and running jobs, newest first: what Create shows again after a reload."""
-    stmt = (
-        select(Job)
-        .where(
-            Job.account_id == account_id, Job.deleted_at.is_(None), Job.status.in_(("queued", "in_progress"))
-        )
-        .order_by(Job.seq.desc())
-        .limit(limit)
-    )
+def running(session: Session, account_id: str, task: str = "", limit: int = PAGE_SIZE) -> list[Job]:
+    """The account's queued and running jobs (of `task` only, if given), newest first: what Create
+    and Storyboard show again after a reload."""
+    where = [
+        Job.account_id == account_id,
+        Job.deleted_at.is_(None),
+        Job.status.in_(("queued", "in_progress")),
+    ]
+    if task:
+        where.append(Job.task == task)
+    stmt = select(Job).where(*where).order_by(Job.seq.desc()).limit(limit)
     return list(session.scalars(stmt))
 
 

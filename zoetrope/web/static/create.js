@@ -22,41 +22,91 @@ document.addEventListener("DOMContentLoaded", () => {
   let asked = 0;
   async function reprice() {
     form.seconds.disabled = isImage();
+    form.image.disabled = isImage();  // an image is drawn from the prompt alone: the file is not sent
     const mine = ++asked;  // an answer to an older form state must not overwrite a newer one
     const n = Number(form.n.value);
     let text;
     try {
       // The prompt does not change the price (a quote is not moderated): before one is typed, the
       // placeholder's stands in, so the price shows from the start.
-      const q = await Studio.quote(isImage() ? Studio.tasks.image() : Studio.tasks.create(),
-        body(0, form.prompt.value.trim() ? form.prompt.value : form.prompt.placeholder));
+      const q = await quote(form.prompt.value.trim() ? form.prompt.value : form.prompt.placeholder);
       const what = isImage() ? `${n} image${n > 1 ? "s" : ""}` : `${n > 1 ? `${n} × ` : ""}${q.seconds} s`;
       text = `${Studio.price(q, n)} (${what} at ${q.size})`;
       // The quote prices the request, not the balance: say so here when the credits left do not cover it.
       const left = Number((document.querySelector("[data-credits]") || {}).textContent);
-      if (!q.points && q.credits * n > left) text += `: more than the ${left} credits left`;
+      if (!q.points && q.credits * n > left) text += `: more than the ${Studio.count(left, "credit")} left`;
     } catch (e) {
       text = e.message;
     }
     if (mine === asked) cost.textContent = text;
   }
+  // The API's quote reads an image to animate for whether it is a still it takes and for its size
+  // (zoetrope/jobs/footage.py find_source), never for its pixels. So a chosen image's bytes go with
+  // the first quote after it is chosen, and later quotes (another duration, size, prompt) send a
+  // blank picture of the same size in its place: the same price, without the upload each time. An
+  // image the API refuses is refused again from memory.
+  let chosen = null;  // {file, verdict: a promise of {blank} or {refusal}, or null: not yet quoted}
+  async function quote(prompt) {
+    const path = isImage() ? Studio.tasks.image() : Studio.tasks.create();
+    const file = isImage() ? null : form.image.files[0];
+    if (!file) return Studio.quote(path, body(0, prompt));
+    if (!chosen || chosen.file !== file) chosen = { file, verdict: null };
+    const mine = chosen;
+    if (mine.verdict) {  // this file was quoted, or is on its way: that answer first
+      const seen = await mine.verdict;
+      if (seen && seen.refusal) throw seen.refusal;
+      if (seen) return Studio.quote(path, body(0, prompt, seen.blank));
+    }
+    let settle;
+    mine.verdict = new Promise((resolve) => { settle = resolve; });
+    try {
+      const q = await Studio.quote(path, body(0, prompt));
+      const blank = await blankLike(file);
+      settle(blank ? { blank } : null);  // null: a browser that cannot draw it sends the file again
+      return q;
+    } catch (e) {
+      settle(e.param === "input_reference" ? { refusal: e } : null);
+      throw e;
+    }
+  }
+
+  // A blank PNG as wide and high as `image` (a few kilobytes), or null where it cannot be read here.
+  async function blankLike(image) {
+    try {
+      const bitmap = await createImageBitmap(image);
+      const canvas = document.createElement("canvas");
+      canvas.width = bitmap.width;
+      canvas.height = bitmap.height;
+      bitmap.close();
+      const png = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+      return png && new File([png], "blank.png", { type: "image/png" });
+    } catch {
+      return null;
+    }
+  }
+
   form.addEventListener("change", reprice);
   reprice();
 
-  // Variation i's request body (an image's asks for one image: each variation is a request).
-  function body(i, prompt = form.prompt.value) {
+  // Variation i's request body (an image's asks for one image: each variation is a request), with
+  // `image` as the image to animate (the one chosen, unless a quote sends a stand-in).
+  function body(i, prompt = form.prompt.value, image = form.image.files[0]) {
+    // What the browser cannot read as a number (1e400, say) it reads as "", which would be a random
+    // seed nobody asked for: refused here instead.
+    if (form.seed.validity.badInput) {
+      throw new Error("Seed must be a whole number from 0 up, like 42, or empty for a random one");
+    }
     const seed = form.seed.value === "" ? null : Number(form.seed.value) + i;
     const fields = { prompt, model: form.model.value, size: size() };
     if (form.lane) fields.lane = form.lane.value;  // only where the plan has more than one lane
     if (!isImage()) fields.seconds = form.seconds.value;
     else fields.n = 1;
     if (seed !== null) fields.seed = seed;
-    const file = form.image.files[0];
-    if (!file || isImage()) return fields;
-    Studio.checkUpload(file, "Start from an image");
+    if (!image || isImage()) return fields;
+    Studio.checkUpload(image, "Start from an image");
     const data = new FormData();
     Object.entries(fields).forEach(([k, v]) => data.append(k, String(v)));
-    data.append("input_reference", file);
+    data.append("input_reference", image);
     return data;
   }
 

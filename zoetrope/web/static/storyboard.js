@@ -1,10 +1,14 @@
 // The Storyboard page: a timeline of prompt cards (add, drag or move, remove) rendered as one video.
+// The board is kept as a draft in this browser, per account, until it is rendered or cleared.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
   const list = document.getElementById("cards");
   const tpl = document.getElementById("card-template");
   const error = document.getElementById("sb-error");
+  const out = document.getElementById("sb-out");
+  // Storyboards still rendering when the page was loaded (a reload, or Back, mid-render) get their bars back.
+  JSON.parse(out.dataset.running || "[]").reverse().forEach((v) => Studio.jobTile(v, out));
   const ASPECT = { landscape: [16, 9], vertical: [9, 16], square: [1, 1] };
   // WIDTHxHEIGHT for the chosen aspect at the chosen resolution (short side), even sides: as Create.
   const size = () => {
@@ -22,6 +26,48 @@ document.addEventListener("DOMContentLoaded", () => {
     const times = timed().map((i) => Number(i.value));
     return times.length ? Math.max(...times) + SPACING : 0;
   };
+
+  // The draft: the cards and the choices above them, saved in this browser under the account at
+  // each edit, so a reload, or leaving the page and coming back, finds the board as it was. A
+  // storyboard the API accepts, and Clear, forget it.
+  const DRAFT = list.dataset.draft;
+  const CHOICES = ["sb-aspect", "sb-resolution", "sb-model", "sb-seconds"];
+  function save() {
+    const draft = {
+      cards: [...list.children].map((li) => ({
+        prompt: li.querySelector("[name=prompt]").value,
+        start: li.querySelector("[name=start]").value,
+      })),
+    };
+    CHOICES.forEach((id) => { draft[id] = document.getElementById(id).value; });
+    try {
+      localStorage.setItem(DRAFT, JSON.stringify(draft));
+    } catch { /* storage full or turned off: the board works, it is only not kept */ }
+  }
+  function forget() {
+    try {
+      localStorage.removeItem(DRAFT);
+    } catch { /* storage turned off: nothing was kept */ }
+  }
+  // The saved board, if there is one; a value the page no longer offers (a plan changed since) is
+  // left at the page's own.
+  function restore() {
+    let draft = null;
+    try {
+      draft = JSON.parse(localStorage.getItem(DRAFT));
+    } catch { /* storage turned off, or not a draft: the page's own board */ }
+    if (!draft || !Array.isArray(draft.cards) || !draft.cards.length) return false;
+    CHOICES.forEach((id) => {
+      const el = document.getElementById(id);
+      const value = draft[id];
+      if (typeof value !== "string") return;
+      if (el.tagName === "SELECT" && ![...el.options].some((o) => o.value === value)) return;
+      el.value = value;
+    });
+    const text = (v) => (typeof v === "string" ? v : "");
+    draft.cards.forEach((c) => add(text(c && c.prompt), text(c && c.start)));
+    return true;
+  }
 
   function add(prompt = "", start = null) {
     const card = tpl.content.firstElementChild.cloneNode(true);
@@ -49,11 +95,19 @@ document.addEventListener("DOMContentLoaded", () => {
   list.addEventListener("click", (e) => {
     const card = e.target.closest("li");
     if (!card) return;
-    if (e.target.dataset.remove !== undefined) remove(card);
+    if (e.target.dataset.remove !== undefined) {
+      // The keyboard's place stays on the board: the next card's Remove, else the one before's, else Add.
+      const near = card.nextElementSibling || card.previousElementSibling;
+      remove(card);
+      (near ? near.querySelector("[data-remove]") : document.getElementById("sb-add")).focus();
+    }
     const move = Number(e.target.dataset.move || 0);
     if (move < 0 && card.previousElementSibling) list.insertBefore(card, card.previousElementSibling);
     if (move > 0 && card.nextElementSibling) list.insertBefore(card.nextElementSibling, card);
-    if (move) retime();
+    if (move) {
+      retime();
+      e.target.focus();  // moving the card took the focus off its arrow: a second press moves it again
+    }
   });
   let dragged = null;
   list.addEventListener("dragstart", (e) => { dragged = e.target.closest("li"); dragged.classList.add("dragging"); });
@@ -119,6 +173,11 @@ document.addEventListener("DOMContentLoaded", () => {
     if (mine === asked) price.textContent = text;
   }
 
+  const edited = () => {
+    save();
+    reprice();
+  };
+
   // A card added at or past the end lengthens the video to hold it (to the plan's longest at most);
   // none is added at or past the plan's longest, where it could not be rendered.
   document.getElementById("sb-add").addEventListener("click", () => {
@@ -130,11 +189,31 @@ document.addEventListener("DOMContentLoaded", () => {
     Studio.showError(error, null);
     add("", start);
     if (Number(length.value) <= start) length.value = String(Math.min(start + SPACING, most()));
+    edited();
+  });
+  list.addEventListener("click", edited);
+  document.addEventListener("change", edited);
+  list.addEventListener("dragend", edited);
+  list.addEventListener("input", save);  // a prompt is kept as it is typed, before it loses focus
+  length.addEventListener("input", save);
+
+  // The board edited in another tab of this browser and account: shown here too, so that an edit
+  // here does not write an older board over that one. One rendered or cleared there stays here.
+  window.addEventListener("storage", (e) => {
+    if (e.key !== DRAFT || e.newValue === null) return;
+    list.replaceChildren();
+    restore();
     reprice();
   });
-  list.addEventListener("click", reprice);
-  document.addEventListener("change", reprice);
-  list.addEventListener("dragend", reprice);
+
+  // Clear: every card off the board, and its draft forgotten.
+  document.getElementById("sb-clear").addEventListener("click", () => {
+    if (list.children.length && !window.confirm("Remove every card from the storyboard?")) return;
+    list.replaceChildren();
+    forget();
+    Studio.showError(error, null);
+    reprice();
+  });
   const render = document.getElementById("sb-render");
   render.addEventListener("click", async () => {
     if (render.disabled) return;
@@ -149,7 +228,8 @@ document.addEventListener("DOMContentLoaded", () => {
     render.disabled = true;  // one storyboard per click, however fast the clicks
     try {
       const v = await Studio.api("POST", Studio.tasks.storyboard(), body);
-      Studio.jobTile(v, document.getElementById("sb-out"));
+      forget();  // rendered: the job is in the library; an edit from here on is a new draft
+      Studio.jobTile(v, out);
     } catch (e) {
       Studio.showError(error, e);
     } finally {
@@ -157,7 +237,9 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 
-  add("A red ball rolls in from the left", 0);
-  add("The ball bounces twice", 4);
+  if (!restore()) {
+    add("A red ball rolls in from the left", 0);
+    add("The ball bounces twice", 4);
+  }
   reprice();
 });

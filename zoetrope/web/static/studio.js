@@ -40,6 +40,7 @@ const Studio = (() => {
       const msg = (data.error && data.error.message) || `${res.status} ${res.statusText}`;
       const err = new Error(msg);
       err.status = res.status;
+      err.param = data.error && data.error.param;  // the field the API's refusal names
       throw err;
     }
     if (method !== "GET" && !headers["Zoetrope-Quote"]) refreshCredits();  // a submit reserves credits
@@ -86,7 +87,10 @@ const Studio = (() => {
   const quote = (path, body) => api("POST", path, body, { "Zoetrope-Quote": "true" });
   // What a quote says `n` such requests take: credits on a plan that pays in credits, points on a
   // free plan's fast lane once its free generations are used, else nothing.
-  const price = (q, n = 1) => (q.points ? `${q.points * n} points` : q.credits ? `${q.credits * n} credits` : "free");
+  const price = (q, n = 1) =>
+    (q.points ? count(q.points * n, "point") : q.credits ? count(q.credits * n, "credit") : "free");
+  // "1 credit", "8 credits".
+  const count = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
   // The header's credit count, read again from /v1/usage (after a submit, and when a job ends and
   // its reservation is captured or released).
@@ -197,17 +201,24 @@ const Studio = (() => {
     const bar = tile.querySelector(".bar");
     bar.setAttribute("aria-label", `Rendering: ${(v.prompt || "").slice(0, 80)}`);
     const cancel = tile.querySelector("[data-cancel]");
-    const ended = (text) => {
+    const ended = (text, focused = document.activeElement === cancel) => {
       cancel.remove();
-      tile.querySelector(".note").textContent = text;
+      const said = tile.querySelector(".note");
+      said.textContent = text;
+      if (focused) {  // the keyboard's place stays on the tile, not back at the top of the page
+        said.tabIndex = -1;
+        said.focus();
+      }
     };
     // Cancelling deletes the job: it stops at its next step and its reserved credits come back.
     cancel.addEventListener("click", async () => {
+      const focused = document.activeElement === cancel;  // before disabling it takes the focus away
       cancel.disabled = true;
       try {
         await api("DELETE", `/v1/videos/${v.id}`);
       } catch (e) {
         cancel.disabled = false;
+        if (focused) cancel.focus();
         if (e.status !== 404) return note(bar, `Not cancelled: ${e.message}`);
       }
       tile.dataset.status = "cancelled";
@@ -215,7 +226,7 @@ const Studio = (() => {
       p.className = "muted";
       p.textContent = "Cancelled";
       thumb.replaceChildren(p);
-      ended("Cancelled");
+      ended("Cancelled", focused);
       refreshCredits();
     });
     setProgress(bar, v.progress || 0);
@@ -320,5 +331,5 @@ const Studio = (() => {
     });
   });
 
-  return { api, quote, price, showError, watch, jobTile, tasks, media, checkUpload };
+  return { api, quote, price, count, showError, watch, jobTile, tasks, media, checkUpload };
 })();

@@ -13,7 +13,11 @@ document.addEventListener("DOMContentLoaded", () => {
     extend: (f) => [T.extend(), { video: { id }, prompt: f.prompt.value, seconds: f.seconds.value,
       direction: f.direction.value }],
     loop: (f) => [T.loop(id), { prompt: f.prompt.value }],
-    blend: (f) => [T.blend(), { video_a: id, video_b: f.target.value, prompt: f.prompt.value }],
+    blend: (f) => {
+      // No other finished video to blend into: say so, not the API's words about a missing video_b.
+      if (!f.target.value) throw new Error("Blend needs a second finished video: make one first");
+      return [T.blend(), { video_a: id, video_b: f.target.value, prompt: f.prompt.value }];
+    },
     recut: (f) => [T.recut(id), { start: Number(f.start.value), end: Number(f.end.value),
       extend: Number(f.extend_seconds.value), prompt: f.prompt.value }],
   };
