@@ -290,12 +290,15 @@ T = TypeVar("T")
 
 
 class _Write:
-    """One caller's part of a batched write: its work, then its result or its error."""
+    """One caller's part of a batched write: its work, then its result or its error. `turn` is
+    held until the caller is to go on: its write is done, or it is to lead the next batch."""
 
-    __slots__ = ("work", "result", "error", "done")
+    __slots__ = ("work", "result", "error", "done", "turn")
 
     def __init__(self, work: Callable[[Session], T]) -> None:
         self.work, self.result, self.error, self.done = work, None, None, False
+        self.turn = threading.Lock()
+        self.turn.acquire()
 
 
 class _WriteBatcher:
@@ -304,36 +307,44 @@ class _WriteBatcher:
     needs none, as its transaction rolls back with it.
 
     The first caller to find no batch running leads: it takes every write queued so far and runs
-    them; callers arriving meanwhile queue for the next batch, which one of them leads. A write
-    that raises rolls back only its own savepoint and hands the error to its caller; the others
-    commit. So a burst of submits takes the write lock, begins and commits once a batch instead of
-    once a request, and waits for no hand-over of the lock from thread to thread in between. With
-    the workers in their own process contending for SQLite's lock, bench/api.py's create p99 was
-    365-444 ms with it and 856-1,211 ms with a transaction per submit (back to back, 2 cores)."""
+    them; callers arriving meanwhile queue for the next batch, whose first caller the leader wakes
+    to lead it. A write that raises rolls back only its own savepoint and hands the error to its
+    caller; the others commit. So a burst of submits takes the write lock, begins and commits once
+    a batch instead of once a request, and waits for no hand-over of the lock from thread to thread
+    in between. With the workers in their own process contending for SQLite's lock, bench/api.py's
+    create p99 was 365-444 ms with it and 856-1,211 ms with a transaction per submit (back to back,
+    2 cores). Each caller is woken once, when it may go on: not with every batch that ends while it
+    waits (each such wake costs the process a thread switch and a turn at the interpreter lock)."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._queue: list[_Write] = []
         self._leading = False
 
     def run(self, engine: Engine, work: Callable[[Session], T]) -> T:
         mine = _Write(work)
-        with self._cond:
+        with self._lock:
             self._queue.append(mine)
-            while not mine.done and self._leading:
-                self._cond.wait()
+            lead, self._leading = not self._leading, True
+        if not lead:
+            mine.turn.acquire()  # released when its batch is done, or for it to lead the next one
             if mine.done:
                 return _outcome(mine)
-            self._leading = True
+        with self._lock:
             batch, self._queue = self._queue, []
         try:
             self._run_batch(engine, batch)
         finally:
-            with self._cond:
-                self._leading = False
+            with self._lock:
                 for write in batch:
                     write.done = True
-                self._cond.notify_all()
+                following = self._queue[0] if self._queue else None
+                self._leading = following is not None
+            for write in batch:
+                if write is not mine:
+                    write.turn.release()
+            if following is not None:
+                following.turn.release()
         return _outcome(mine)
 
     @staticmethod

@@ -4,6 +4,7 @@ still gets the verdict `check_prompt` gives it alone."""
 from __future__ import annotations
 
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -106,3 +107,30 @@ def test_a_long_text_moves_on_however_many_short_prompts_keep_arriving():
         ]
         pending = embedder._read_round([*pending, *burst])
     assert long.done.is_set()  # a quarter of every round was the long text's
+
+
+def test_a_prompt_read_before_does_not_wait_for_the_round_being_read():
+    """A retry, or a prompt many clients send, is answered from what was read before: it is not
+    held until the embedding thread has read a round of other prompts (a long text's, say)."""
+    from zoetrope.jobs import moderation
+
+    moderate(BENIGN[0])  # read once
+    reading, release = threading.Event(), threading.Event()
+
+    class Slow(moderation._Embedder):
+        def _prefetch(self, windows: list[str]) -> None:
+            reading.set()
+            release.wait(60)
+
+    embedder = Slow()
+    other = threading.Thread(target=embedder.embed, args=([f"a lighthouse in a storm {uuid.uuid4().hex}"],))
+    other.start()
+    try:
+        assert reading.wait(60)  # the thread is reading another request's round
+        again = threading.Thread(target=embedder.embed, args=([BENIGN[0]],))
+        again.start()
+        again.join(10)
+        assert not again.is_alive()
+    finally:
+        release.set()
+        other.join(60)

@@ -72,7 +72,7 @@ class _Embedder:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._waiting: list[tuple[list[str], threading.Event]] = []
+        self._waiting: list[tuple[list[str], threading.Event]] = []  # windows still to read
         self._thread: threading.Thread | None = None
         self._wanted = False  # whether a child process should read the batches
         self._child: EmbedderProcess | None = None  # ready to read, when not None
@@ -80,10 +80,19 @@ class _Embedder:
         self._next_start = 0.0  # monotonic time before which no child is started
 
     def embed(self, prompts: list[str]) -> None:
-        """Return once what moderation reads of `prompts` is embedded (or their batch failed)."""
+        """Return once what moderation reads of `prompts` is embedded (or their batch failed). Prompts
+        read before (a client's retry, a prompt many send) return at once: they neither wait for the
+        round the thread is reading nor cost the hand-over to it and back."""
+        try:
+            windows = get_moderator().unread(prompts)
+        except Exception:  # each prompt is still moderated on its own, which raises if it must
+            log.warning("reading prompts for their windows failed", exc_info=True)
+            return
+        if not windows:
+            return
         done = threading.Event()
         with self._cond:
-            self._waiting.append((prompts, done))
+            self._waiting.append((windows, done))
             self._cond.notify()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="prompt-embedder", daemon=True)
@@ -98,16 +107,7 @@ class _Embedder:
                 if not pending:
                     self._cond.wait_for(lambda: bool(self._waiting))
                 arrived, self._waiting = self._waiting, []
-            for prompts, done in arrived:
-                try:
-                    windows = get_moderator().unread(prompts)
-                except Exception:  # each prompt is still moderated on its own, which raises if it must
-                    log.warning("reading prompts for their windows failed", exc_info=True)
-                    windows = []
-                if windows:
-                    pending.append(_Request(windows, done))
-                else:
-                    done.set()
+            pending += (_Request(windows, done) for windows, done in arrived)
             if pending:
                 pending = self._read_round(pending)
 

@@ -86,8 +86,9 @@ def prepare(
     nothing is to be written (a quote, or the job an earlier request with this key made)."""
     check_idempotency_key(idempotency_key)  # before anything is read or stored under it
     # The request as the client sent it, before the defaults and the task below are filled in: what
-    # a retry with the same key and body hashes to.
-    fingerprint = req.fingerprint()
+    # a retry with the same key and body hashes to. Only a keyed request is compared by it: a create
+    # without a key does not hash every field (an upload's bytes too) for nothing.
+    fingerprint = req.fingerprint() if idempotency_key else ""
     if idempotency_key and not quote:
         with transaction(sub.engine) as s:
             earlier = store.find_idempotent(s, sub.principal.account_id, idempotency_key, fingerprint)
