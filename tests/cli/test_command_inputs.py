@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -108,6 +109,8 @@ def test_an_admin_value_that_cannot_be_stored_names_the_option(args, param):
         (["train", "dit", "--device", "gpu", "--out", "TMP/run"], "--device"),
         (["train", "dit", "--vae", "TMP/none.pt", "--out", "TMP/run"], "--vae"),
         (["train", "export", "--vae", "TMP/none.pt", "--dit", "TMP/none.pt", "--out", "TMP/w"], "--vae"),
+        (["train", "vae", "--out", "/proc/run"], "--out"),  # a run folder that cannot be made
+        (["train", "dit", "--vae", "TMP", "--out", "/proc/run"], "--out"),
     ],
 )
 def test_a_long_run_with_a_bad_option_stops_before_it_starts(tmp_path, args, param):
@@ -182,3 +185,75 @@ def test_a_card_that_starts_at_no_finite_second_is_named(tmp_path, start):
     result = invoke("storyboard", board, "-o", tmp_path / "s.mp4")
     assert isinstance(result.exception, InvalidRequest), result.output
     assert result.exception.param == "cards[0].start"
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        (".", ". is a directory; give an MP4, PNG, JPEG or WebP file"),  # was " is a directory"
+        ("/dev/null", "/dev/null is not a regular file"),  # was "null is not a regular file"
+        ("MISSING", "nodir/clip.mp4 does not exist"),
+    ],
+)
+def test_verify_names_a_file_that_is_not_media_as_typed(tmp_path, monkeypatch, typed, said):
+    monkeypatch.chdir(tmp_path)
+    typed = str(tmp_path / "nodir/clip.mp4") if typed == "MISSING" else typed
+    for json_flag in ([], ["--json"]):
+        result = invoke("verify", typed, *json_flag)
+        if json_flag:
+            assert result.exit_code == 2, result.output
+            error = json.loads(result.stdout)["error"]
+        else:  # `main` prints it as one line, exit 2
+            assert isinstance(result.exception, ZoetropeError), result.output
+            error = {"param": result.exception.param, "message": result.exception.message}
+        assert error["param"] == "file" and error["message"].startswith(typed) and said in error["message"], error
+
+
+def test_mcp_with_a_key_that_is_not_one_says_so_in_one_line_before_any_worker_starts(tmp_path):
+    env = {**os.environ, "ZOETROPE_DATA_DIR": str(tmp_path), "ZOETROPE_API_KEY": "zk-not-a-key"}
+    done = subprocess.run(
+        [sys.executable, "-m", "zoetrope", "mcp"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2 and done.stdout == ""  # stdout is the protocol's: nothing else goes there
+    assert done.stderr.splitlines() == ["error (--api-key): invalid API key zk-not-a-k...: no such key"], done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "param", "what"),
+    [
+        (["generate", "a \udcff ball"], "PROMPT", "the byte 0xFF, not UTF-8 (character 3)"),  # argv from a Latin-1 terminal
+        (["image", "\udce9t\udce9"], "PROMPT", "the byte 0xE9, not UTF-8 (character 1)"),
+        (["moderate", "a \udcff ball"], "PROMPT", "the byte 0xFF, not UTF-8 (character 3)"),
+        (["animate", "STILL", "it \udcff spins"], "PROMPT", "the byte 0xFF, not UTF-8 (character 4)"),
+        (["storyboard", "BOARD"], "cards[1].prompt", "U+D83D, half a pair (character 3)"),
+    ],
+)
+def test_text_that_is_not_unicode_is_named_not_a_traceback(tmp_path, args, param, what):
+    still = write_png(tmp_path / "still.png", np.full((64, 64, 3), 90, np.uint8))
+    board = tmp_path / "board.json"
+    board.write_text('{"cards": [{"prompt": "a ball", "start": 0}, {"prompt": "a \\ud83d ball", "start": 1}]}')
+    args = [{"STILL": still, "BOARD": board}.get(a, a) for a in args]
+    out = tmp_path / ("x.png" if args[0] == "image" else "x.mp4")
+    result = invoke(*args, *(["-o", out] if args[0] != "moderate" else []))
+    assert isinstance(result.exception, InvalidRequest), result.output
+    assert result.exception.param == param
+    assert result.exception.message.startswith(f"the text is not valid Unicode: it holds {what}")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "param"),
+    [
+        (["accounts", "grant", "b\udcffb", "5"], "ACCOUNT"),
+        (["accounts", "show", "\udcff"], "ACCOUNT"),
+        (["usage", "--account", "\udcff"], "--account"),
+        (["keys", "list", "--account", "\udcff"], "--account"),
+        (["webhooks", "retry", "--url", "https://a\udcff.com/"], "--url"),
+        (["worker", "--model", "zoetrope-mini", "--model", "\udcff"], "--model"),
+    ],
+)
+def test_any_text_option_that_is_not_unicode_is_refused_naming_it(args, param):
+    """These were a UnicodeEncodeError from the database driver, or a URL stored with the byte in it."""
+    result = invoke(*args)
+    assert isinstance(result.exception, InvalidRequest), result.output
+    assert result.exception.param == param and "not valid Unicode" in result.exception.message

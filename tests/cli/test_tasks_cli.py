@@ -428,3 +428,28 @@ def test_edits_are_signed_as_ai_made_and_name_every_input_they_keep(tmp_path, cl
         report = read_provenance(out)
         assert report.state == "trusted" and report.digital_source_type == source_type, (name, report)
         assert [(i.title, i.relationship) for i in report.ingredients] == inputs, (name, report.ingredients)
+
+
+def test_a_video_is_left_at_the_output_only_signed_and_recorded(tmp_path):
+    """A name of 244 bytes (80 CJK characters) is legal; whatever step cannot take it, no unsigned,
+    unrecorded video is left under it."""
+    out = tmp_path / ("视频" * 40 + ".mp4")
+    result = invoke("generate", "a red ball", "--seconds", 1, "-o", out)
+    if result.exit_code == 0:
+        report = verify(out, local_record_lookup())
+        assert report.c2pa.valid and report.record is not None
+    else:
+        assert not out.exists(), result.output
+    files = [p.name for p in tmp_path.iterdir() if p.is_file()]  # no temporary file either
+    assert files == ([out.name] if result.exit_code == 0 else [])
+
+
+@pytest.mark.parametrize(("command", "name"), [("generate", ".mp4"), ("image", ".PNG"), ("extend", ".mov")])
+def test_an_output_that_is_only_a_suffix_says_it_has_no_name(tmp_path, clip, command, name):
+    args = ["a red ball"] if command != "extend" else [clip]
+    result = invoke(command, *args, "-o", tmp_path / name)
+    assert isinstance(result.exception, InvalidRequest), result.output
+    assert result.exception.param == "--output"
+    assert result.exception.message == f"-o {tmp_path / name} has no name before {name}; give one such as " + str(
+        tmp_path / f"out{name}"
+    )

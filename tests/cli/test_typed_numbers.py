@@ -72,3 +72,45 @@ def test_the_refusal_is_one_line_and_exit_2(tmp_path):
     assert done.stderr.splitlines() == [
         "error (AMOUNT): AMOUNT '1_0' is not a whole number; type digits only, such as 10"
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "param", "takes"),
+    [
+        (["generate", "a ball", "--steps", "0"], "--steps", "from 1 to 1000, or leave --steps out"),
+        (["generate", "a ball", "--steps", "100000"], "--steps", "from 1 to 1000, or leave --steps out"),
+        (["image", "a ball", "--steps", "1001"], "--steps", "from 1 to 1000, or leave --steps out"),
+        (["extend", "clip.mp4", "--steps", "0"], "--steps", "from 1 to 1000, or leave --steps out"),
+        (["generate", "a ball", "--seed", "-5"], "--seed", "of 0 or more (the default is 0)"),
+        (["remix", "clip.mp4", "a ball", "--seed", "-1"], "--seed", "of 0 or more (the default is 0)"),
+        (["generate", "a ball", "--guidance", "-1"], "--guidance", "of 0 or more (the default is 4)"),
+        (["eval", "--steps", "5000"], "--steps", "from 1 to 1000, or leave --steps out"),
+        (["serve", "--port", "99999"], "--port", "from 1 to 65535, or leave --port out"),
+        (["worker", "-n", "0"], "--workers", "of 1 or more, or leave --workers out"),
+        (["train", "vae", "--steps", "0"], "--steps", "of 1 or more (the default is 4000)"),
+        (["train", "dit", "--varied-captions", "2"], "--varied-captions", "from 0 to 1 (the default is 0)"),
+        (["webhooks", "list", "--limit", "100000000"], "--limit", "from 1 to 10000 (the default is 50)"),
+    ],
+)
+def test_a_number_out_of_the_options_range_is_refused_naming_the_range(args, param, takes):
+    result = invoke(*args)
+    assert isinstance(result.exception, InvalidRequest), result.output
+    assert result.exception.param == param, result.exception.message
+    assert result.exception.message == f"{param} {args[-1]} is out of range; give a " + (
+        "number " if param in ("--guidance", "--varied-captions") else "whole number "
+    ) + takes
+
+
+def test_a_range_refusal_is_one_line_before_anything_runs(tmp_path):
+    env = {**os.environ, "ZOETROPE_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "zoetrope", "generate", "a ball", "--steps", "100000", "-o", str(tmp_path / "a.mp4")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stdout == "" and not (tmp_path / "a.mp4").exists()
+    assert done.stderr.splitlines() == [
+        "error (--steps): --steps 100000 is out of range; give a whole number from 1 to 1000, or leave --steps out"
+    ]

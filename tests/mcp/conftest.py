@@ -1,55 +1,10 @@
-"""A live `zoetrope serve` with tiny random weights and two accounts (alice on pro, bob on plus),
-and helpers that open MCP client sessions to it over streamable HTTP and over stdio."""
+"""The live `zoetrope serve` (tiny random weights, alice on pro, bob on plus) the MCP tests call."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
-
-import httpx
-import httpx2
 import pytest
-from mcp import ClientSession, StdioServerParameters, stdio_client
-from mcp.client.streamable_http import streamable_http_client
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Server:
-    url: str
-    data_dir: Path
-    keys: dict[str, str]
-    env: dict[str, str]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _make_keys(data_dir: Path) -> dict[str, str]:
-    from zoetrope.access.accounts import create_account
-    from zoetrope.access.keys import create_key
-    from zoetrope.db import make_engine, transaction
-    from zoetrope.jobs.migrate import upgrade
-
-    engine = make_engine(f"sqlite:///{data_dir / 'zoetrope.db'}")
-    upgrade(engine)
-    keys = {}
-    with transaction(engine, immediate=True) as s:
-        for name, plan in (("alice", "pro"), ("bob", "plus")):
-            account = create_account(s, name, plan=plan)
-            keys[name] = create_key(s, account.id)[1]
-    engine.dispose()
-    return keys
+from tests.mcp.live import Server, serving
 
 
 @pytest.fixture(scope="session")
@@ -57,65 +12,5 @@ def server(tmp_path_factory) -> Server:
     from zoetrope.backends.bundled import write_tiny_random_weights
 
     weights = write_tiny_random_weights(tmp_path_factory.mktemp("weights"))
-    data_dir = tmp_path_factory.mktemp("serve")
-    keys = _make_keys(data_dir)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ZOETROPE_DATA_DIR": str(data_dir),
-        "ZOETROPE_WEIGHTS_DIR": str(weights),
-        "ZOETROPE_WORKERS": "2",
-        "PYTHONPATH": str(REPO),
-    }
-    log = data_dir / "serve.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zoetrope", "serve", "--port", str(port)],
-        env=env,
-        cwd=REPO,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start:\n{log.read_text()}")
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield Server(url, data_dir, keys, env)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-@asynccontextmanager
-async def http_session(server: Server, key: str):
-    """An initialised MCP client session to the server's `/mcp`, authenticated with `key`."""
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300)) as http:
-        async with streamable_http_client(server.url + "/mcp", http_client=http) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                yield session
-
-
-@asynccontextmanager
-async def stdio_session(server: Server, key: str, **env: str):
-    """An initialised MCP client session to a spawned `zoetrope mcp` on the server's data dir, with
-    `env` added to its environment."""
-    env = {**server.env, "ZOETROPE_API_KEY": key, "ZOETROPE_PUBLIC_URL": server.url, **env}
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "zoetrope", "mcp", "--workers", "0"], env=env, cwd=str(REPO)
-    )
-    with (server.data_dir / "mcp-stdio.log").open("a") as errlog:
-        async with stdio_client(params, errlog=errlog) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                yield session
+    with serving(tmp_path_factory.mktemp("serve"), weights) as live:
+        yield live

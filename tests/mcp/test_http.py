@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import anyio
 import httpx
-from conftest import http_session
 
-TOOLS = {
-    "generate_video",
-    "generate_image",
-    "animate_image",
-    "extend_video",
-    "remix_video",
-    "get_video",
-    "list_videos",
-    "verify_media",
-}
+from tests.mcp.live import TOOLS, http_session
 
 
 def test_lists_the_tools_with_schemas_that_explain_limits(server):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import anyio
-from conftest import http_session
 
+from tests.mcp.live import http_session
 from zoetrope.jobs.models import COMPLETED, IN_PROGRESS, QUEUED
 from zoetrope.mcp import videos
 

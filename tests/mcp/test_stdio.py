@@ -7,8 +7,8 @@ import sys
 
 import anyio
 import httpx
-from conftest import REPO, stdio_session
-from test_http import TOOLS
+
+from tests.mcp.live import REPO, TOOLS, stdio_session
 
 
 def test_stdio_generates_with_progress_and_a_working_link(server):

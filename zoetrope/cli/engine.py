@@ -8,13 +8,15 @@ from pathlib import Path
 import typer
 
 from zoetrope.cli import app
+from zoetrope.cli.tasks import MAX_STEPS, STEPS_HELP
 from zoetrope.errors import InvalidRequest
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?|mps")
 
 
-def _check_run(size: str, sizes: dict, device: str, **files: Path | None) -> None:
-    """Refuse a config name, a device or a missing input file before a run renders any data."""
+def _check_run(size: str, sizes: dict, device: str, out: Path, **files: Path | None) -> None:
+    """Refuse a config name, a device, a missing input file or a run folder that cannot be made
+    before a run renders any data."""
     if size not in sizes:
         raise InvalidRequest(f"--size {size!r} is not a config; use one of {', '.join(sizes)}", param="--size")
     if not _DEVICE.fullmatch(device):
@@ -25,6 +27,11 @@ def _check_run(size: str, sizes: dict, device: str, **files: Path | None) -> Non
             name = "--" + option.replace("_", "-")
             raise InvalidRequest(f"{name} {path} does not exist; give a checkpoint.pt or a weights folder",
                                  param=name)
+    try:  # made now, as the run would make it: a place it cannot be is said before any work
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InvalidRequest(f"--out {out}: cannot make the run folder there ({e.strerror or e}); choose another "
+                             "place", param="--out") from None
 
 
 train_app = typer.Typer(help="Train the bundled model's networks (resumable: rerun to continue).", no_args_is_help=True)
@@ -57,7 +64,7 @@ def train_vae_cmd(
     from zoetrope.train.common import load_checkpoint, pick_device, save_checkpoint
     from zoetrope.train.vae import VAETrainConfig, evaluate_vae, latent_scale, train_vae
 
-    _check_run(size, VAE_CONFIGS, device, init=init)
+    _check_run(size, VAE_CONFIGS, device, out, init=init)
     try:
         cfg = VAETrainConfig(out=out, steps=steps, batch=batch, size=size, max_minutes=minutes, device=device, lr=lr,
                              init=init, freeze_encoder=freeze_encoder, temporal_weight=temporal_weight,
@@ -117,7 +124,7 @@ def train_dit_cmd(
     except ValueError as e:  # not numbers, or not a mix DiTTrainConfig accepts
         raise typer.BadParameter(f"{masks!r}: {e}; give five weights such as 0.5,0.2,0.1,0.1,0.1",
                                  param_hint="--masks") from None
-    _check_run(size, DIT_CONFIGS, device, vae=vae, init=init)  # after the forms: every typo before a missing file
+    _check_run(size, DIT_CONFIGS, device, out, vae=vae, init=init)  # after the forms: every typo before a missing file
     train_dit(cfg)
 
 
@@ -207,9 +214,10 @@ def generate(
     size: str = typer.Option("64x64", help="WIDTHxHEIGHT, each side 16..4096: square (64x64), landscape (112x64) "
                              "or vertical (64x112) are native; other sizes of those aspects are generated at the nearest "
                              "and fitted"),
-    seed: int = typer.Option(0, help="random seed (0 or more): the same seed and options give the same video"),
-    steps: int = typer.Option(None, help="denoising steps (default: the model's)"),
-    guidance: float = typer.Option(4.0, help="classifier-free guidance scale"),
+    seed: int = typer.Option(0, min=0,
+                             help="random seed (0 or more): the same seed and options give the same video"),
+    steps: int = typer.Option(None, min=1, max=MAX_STEPS, help=STEPS_HELP),
+    guidance: float = typer.Option(4.0, min=0.0, help="classifier-free guidance scale (0 or more)"),
     output: Path = typer.Option(DEFAULT_VIDEO, "-o", "--output", help="an .mp4 (a .png with --seconds 0); replaced if it exists"),
 ) -> None:
     """Generate a video (or, with --seconds 0, an image) from a prompt with the bundled model.
@@ -223,9 +231,9 @@ def generate(
 def image(
     prompt: str = typer.Argument(..., help="what the image shows"),
     size: str = typer.Option("64x64", help="WIDTHxHEIGHT, each side 16..4096"),
-    seed: int = typer.Option(0, help="random seed"),
-    steps: int = typer.Option(None, help="denoising steps (default: the model's)"),
-    guidance: float = typer.Option(4.0, help="classifier-free guidance scale"),
+    seed: int = typer.Option(0, min=0, help="random seed (0 or more)"),
+    steps: int = typer.Option(None, min=1, max=MAX_STEPS, help=STEPS_HELP),
+    guidance: float = typer.Option(4.0, min=0.0, help="classifier-free guidance scale (0 or more)"),
     output: Path = typer.Option(Path("out.png"), "-o", "--output", help="a .png file; replaced if it exists"),
 ) -> None:
     """Generate one image (a one-frame video) as a PNG.

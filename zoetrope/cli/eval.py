@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemaini
 from rich.table import Table
 
 from zoetrope.cli import app, err_console, progress_bar
+from zoetrope.cli.tasks import MAX_STEPS
 from zoetrope.eval import ALL_AXES, world_bench
 from zoetrope.world import Scene
 
@@ -140,7 +141,7 @@ def eval_command(
     out: Path = typer.Option(Path("eval/results.json"), "--out", help="where to write the JSON results"),
     n: int = typer.Option(64, "--n", min=1, help="held-out scenes to score"),
     steps: int = typer.Option(
-        None, "--steps", min=1, help="sampling steps for the model (default: the model's)"
+        None, "--steps", min=1, max=MAX_STEPS, help=f"sampling steps for the model, 1 to {MAX_STEPS} (default: the model's)"
     ),
     guidance: float = typer.Option(
         None, "--guidance", min=0.0, help="classifier-free guidance scale for the model, 0 or more (default: the model's)"

@@ -41,6 +41,7 @@ def mcp(
     from zoetrope.mcp.stdio import run_stdio
 
     runtime = open_runtime(s)
+    _check_key(runtime, api_key)  # before any worker starts: a bad key is one line, not a start and a stop
     from zoetrope.jobs.webhooks import unsigned_warning
 
     if warning := unsigned_warning(s.webhook_secret, s.webhook_url):  # stderr: stdout carries the protocol
@@ -52,3 +53,13 @@ def mcp(
         run_stdio(runtime, api_key, public_url)
     finally:
         runtime.shutdown()
+
+
+def _check_key(runtime, api_key: str) -> None:
+    """Refuse a key that is not a live key of this data's accounts, naming the option."""
+    from zoetrope.api.deps import new_principal_cache
+
+    try:
+        new_principal_cache().get(runtime.engine, api_key)
+    except AuthenticationFailed as e:
+        raise AuthenticationFailed(e.message, param="--api-key") from None

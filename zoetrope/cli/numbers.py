@@ -3,13 +3,18 @@
 Python's int() and float(), and the parsers behind the options, take `1_0` as 10, `" 5"` as 5,
 `٣` as 3 and `nan` or `1e999` as numbers: a slip at the keyboard that would run a job, grant
 credits or set a quota unseen. Every int and float option and argument of `zoetrope` goes through
-`check_typed` first.
+`check_typed` first, which also refuses a number outside the option's `min`/`max` in one line
+(the option, the range it takes, a number to type), where the parser's refusal is a framed box.
+
+Text typed in a terminal that is not UTF-8 (Latin-1's `é` is the byte 0xE9) reaches Python as lone
+surrogates, which no database, tokenizer or file can take: every text option and argument goes
+through `check_text`, so it is refused naming the option instead of failing deep in a query.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 import typer.core
 
@@ -49,13 +54,57 @@ def check_typed(param: Parameter, kind: type, value: Any) -> None:
                 raise InvalidRequest(f"{name} {text} is too large; the most is {LARGEST}", param=name)
         elif not is_decimal(text) or not math.isfinite(float(text)):
             raise InvalidRequest(f"{name} {text!r} is not a number; type digits such as 4 or 1.5", param=name)
+        _check_range(param, name, text, kind(text))
+
+
+def _check_range(param: Parameter, name: str, text: str, number: float) -> None:
+    """Raise InvalidRequest naming `name` when `number` lies outside the option's `min`..`max`."""
+    info = getattr(getattr(param, "type_descriptor", None), "parameter_info", None)
+    if getattr(info, "clamp", False):
+        return  # the option takes the nearest end of its range instead
+    least, most = getattr(param, "min", None), getattr(param, "max", None)
+    if (least is None or number >= least) and (most is None or number <= most):
+        return
+    if least is not None and most is not None:
+        takes = f"from {_plain(least)} to {_plain(most)}"
+    else:
+        takes = f"of {_plain(least)} or more" if least is not None else f"of {_plain(most)} or less"
+    default = param.default
+    if isinstance(default, int | float) and not isinstance(default, bool):
+        usual = f" (the default is {_plain(default)})"
+    else:  # an option that falls back to a setting or the model's own value when left out
+        usual = f", or leave {name} out" if param.param_type_name == "option" and not param.required else ""
+    what = "a whole number" if isinstance(number, int) else "a number"
+    raise InvalidRequest(f"{name} {text} is out of range; give {what} {takes}{usual}", param=name)
+
+
+def _plain(number: float) -> str:
+    """A limit as a user types it: every digit of a large whole number (no 9.2e+18), 0.5 not 0.500000."""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
+def check_text(text: str, param: str) -> None:
+    """Raise InvalidRequest naming `param` when `text` is not valid Unicode: a byte that is not UTF-8
+    (a lone surrogate from the command line), or half a surrogate pair (a file's JSON `\\ud83d`)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError as e:
+        code = ord(text[e.start])
+        what = f"the byte 0x{code - 0xDC00:02X}, not UTF-8" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}, half a pair"
+        raise InvalidRequest(f"the text is not valid Unicode: it holds {what} (character {e.start + 1}); "
+                             "type it, or save the file, as UTF-8", param=param) from None
 
 
 def _strict(param: Parameter, kind: type) -> None:
     parse = param.process_value
 
     def process_value(ctx, value):
-        check_typed(param, kind, value)
+        if kind is str:
+            for text in value if isinstance(value, list | tuple) else [value]:
+                if isinstance(text, str):
+                    check_text(text, typed_name(param))
+        else:
+            check_typed(param, kind, value)
         return parse(ctx, value)
 
     param.process_value = process_value  # type: ignore[method-assign]
@@ -73,5 +122,7 @@ class ZoetropeGroup(typer.core.TyperGroup):
             for param in command.params:
                 descriptor = getattr(param, "type_descriptor", None)
                 kind = getattr(descriptor, "annotation", None)
-                if kind in (int, float) and not getattr(param, "is_flag", False):
+                if get_origin(kind) in (list, tuple) and get_args(kind)[:1] == (str,):
+                    kind = str  # an option given more than once: each of its texts
+                if kind in (int, float, str) and not getattr(param, "is_flag", False):
                     _strict(param, kind)

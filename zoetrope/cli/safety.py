@@ -31,11 +31,14 @@ def verify(
     media (with --json, as `{"error": {"message", "param"}}` on stdout).
     Example: zoetrope verify clip.mp4 --json
     """
+    from zoetrope.cli.tasks import check_input
     from zoetrope.errors import ZoetropeError
     from zoetrope.jobs.local import local_record_lookup
     from zoetrope.safety import verify as run_verify
 
     try:
+        # Named as typed: the reader names the last part of a path alone (`null`, or nothing for `.`).
+        check_input(file, "file", "an MP4, PNG, JPEG or WebP file")
         # The user's own file: any size, not an upload (the API keeps its upload limit).
         report = run_verify(file, local_record_lookup(), upload_limits=False)
     except ZoetropeError as e:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 
@@ -135,6 +136,7 @@ def serve(
     from zoetrope.jobs import activity, moderation
     from zoetrope.jobs.runtime import open_runtime
     from zoetrope.jobs.webhooks import unsigned_warning
+    from zoetrope.mcp import videos as mcp_videos
     from zoetrope.safety.keys import signing_identity, trust_anchor
 
     heap.watch()
@@ -183,7 +185,13 @@ def serve(
     signal.signal(signal.SIGTERM, _stop_serving)
     try:
         app = activity.ActivityMiddleware(web, requests)
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+        # Calls cancelled once serving stops were not cancelled by their clients: their jobs stay.
+        mcp_videos.shutting_down = lambda: bool(server.should_exit)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+        if not server.started:
+            raise typer.Exit(3)  # uvicorn has said why
     finally:
         _finish_children(runtime)
         moderation.stop_process()

@@ -17,12 +17,18 @@ import numpy as np
 import typer
 
 from zoetrope.cli import app
+from zoetrope.cli.numbers import check_text
 from zoetrope.errors import InvalidMedia, InvalidRequest, ZoetropeError
 
+# Denoising steps a command takes: the models default to 2..50, and a sampler's result stops changing
+# long before 1000; more is a slip at the keyboard (100000 would sample for days on a CPU).
+MAX_STEPS = 1000
+STEPS_HELP = f"denoising steps, 1 to {MAX_STEPS} (default: the model's)"
+
 PROMPT_HELP = "what the new footage shows (empty: carry on with what the video shows)"
-_SEED = typer.Option(0, help="random seed")
-_STEPS = typer.Option(None, help="denoising steps (default: the model's)")
-_GUIDANCE = typer.Option(4.0, help="classifier-free guidance scale")
+_SEED = typer.Option(0, min=0, help="random seed (0 or more)")
+_STEPS = typer.Option(None, min=1, max=MAX_STEPS, help=STEPS_HELP)
+_GUIDANCE = typer.Option(4.0, min=0.0, help="classifier-free guidance scale (0 or more)")
 OUTPUT_HELP = "the MP4 to write (replaced if it exists; never one of the inputs)"
 
 
@@ -80,6 +86,9 @@ def check_output(out: Path, suffixes: tuple[str, ...] = VIDEO_SUFFIXES, inputs: 
     if out.is_dir():
         raise InvalidRequest(f"-o {out} is a directory; give a file name such as {out / ('out' + suffixes[0])}",
                              param="--output")
+    if out.name.lower() in suffixes:  # `-o .mp4`: a hidden file with no suffix, not an MP4 with no name
+        raise InvalidRequest(f"-o {out} has no name before {out.name}; give one such as "
+                             f"{out.with_name('out' + out.name)}", param="--output")
     if out.suffix.lower() not in suffixes:
         if suffixes == (".png",):  # `generate --seconds 0` and `image`: an -o of a video's name says why not
             raise InvalidRequest(
@@ -143,8 +152,10 @@ def release_video(backend, request, out: Path, *, size: tuple[int, int] | None =
 
     signing_identity()  # a signing setup that would be refused at the end is refused before any frame
     for i, text in enumerate([request.prompt, *(card.prompt for card in request.cards)]):
+        param = "prompt" if i == 0 else f"cards[{i - 1}].prompt"
+        check_text(text, param)
         if text.strip():
-            moderate_prompt(text, param="prompt" if i == 0 else f"cards[{i - 1}].prompt")
+            moderate_prompt(text, param=param)
     width, height = size or (request.width, request.height)
     video_id, fps = new_video_id(), backend.capabilities.fps
     released = ReleasedBackend(backend, video_id, width, height)
@@ -160,9 +171,13 @@ def release_video(backend, request, out: Path, *, size: tuple[int, int] | None =
 
     count = write_video(released, request, out, size=(width, height), label=label, before=kept(before),
                         after=kept(after))
-    sign(out, video_id, backend.name, parent, components=components, task=request.task)
-    record_generation(video_id, out, np.stack(released.previews), prompt=prompt_text(request), model=backend.name,
-                      task=request.task, seconds=count / fps, fps=fps)
+    try:
+        sign(out, video_id, backend.name, parent, components=components, task=request.task)
+        record_generation(video_id, out, np.stack(released.previews), prompt=prompt_text(request),
+                          model=backend.name, task=request.task, seconds=count / fps, fps=fps)
+    except BaseException:  # a video that is not signed and recorded is not released: none is left at -o
+        out.unlink(missing_ok=True)
+        raise
     typer.echo(f"recorded as {video_id}")
     return count
 

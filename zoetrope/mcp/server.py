@@ -4,8 +4,10 @@ HTTP at `/mcp` on `zoetrope serve`; only how a call finds its `Caller` differs."
 
 import inspect
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import Annotated, Literal
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
@@ -127,7 +129,17 @@ def build_server(resolve: Resolve) -> MCPServer:
                 req = await req(caller)
             job = await videos.submit(caller, req)
             if wait:
-                job = await videos.wait(caller, job, lambda p, m: ctx.report_progress(p, 100.0, m))
+                try:
+                    job = await videos.wait(caller, job, lambda p, m: ctx.report_progress(p, 100.0, m))
+                except anyio.get_cancelled_exc_class():
+                    # The client cancelled the call (`notifications/cancelled`, or it closed the
+                    # stream): the job it started goes too, as a DELETE would take it, instead of
+                    # running on (and being charged) for an answer no one reads. A server that is
+                    # stopping cancels its calls too: their jobs stay.
+                    if not videos.shutting_down():
+                        with anyio.CancelScope(shield=True), suppress(ZoetropeError):  # already gone, or no database
+                            await videos.withdraw(caller, job.id)
+                    raise
             return await videos.result(caller, job)
         except ZoetropeError as e:
             if e.param == "input_reference":  # the API's name for the image: the tool's argument here

@@ -12,6 +12,7 @@ import json
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -25,11 +26,12 @@ from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services
 from zoetrope.api.schemas import Video
 from zoetrope.db import transaction
-from zoetrope.errors import InvalidMedia, InvalidRequest, ModerationBlocked, ZoetropeError
+from zoetrope.errors import InvalidMedia, InvalidRequest, ModerationBlocked, StorageUnavailable, ZoetropeError
 from zoetrope.jobs import store
 from zoetrope.jobs import submit as submit_service
 from zoetrope.jobs.models import COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job
 from zoetrope.jobs.request import VideoRequest
+from zoetrope.jobs.worker import signal_cancel
 from zoetrope.media.sources import sniff
 from zoetrope.safety import verify as verify_file
 from zoetrope.settings import get_settings
@@ -109,6 +111,34 @@ async def image_of(caller: Caller, video_id: str) -> bytes:
         return caller.svc.blobs.get(key)
 
     return await _in_thread(read)
+
+
+# Whether this process is shutting down: a call cancelled then was cancelled by the server, not by
+# its client, so the job it started stays (finished, or back in the queue for the next start).
+# `zoetrope serve` points it at its HTTP server's state.
+def shutting_down() -> bool:
+    return False
+
+
+async def withdraw(caller: Caller, job_id: str) -> bool:
+    """Stop and remove the caller's job `job_id` unless it has finished, as DELETE /v1/videos/{id}
+    does (its credits released, a running attempt stopped at its next step, its files removed);
+    returns whether it was withdrawn. A finished job stays: its result is kept and listed."""
+
+    def remove() -> bool:
+        with transaction(caller.svc.engine, immediate=True) as s:
+            if store.get_job(s, caller.principal.account_id, job_id).status not in (QUEUED, IN_PROGRESS):
+                return False
+            store.delete_job(s, caller.principal.account_id, job_id)
+            return True
+
+    if not await _in_thread(remove):
+        return False
+    signal_cancel(job_id)
+    for prefix in (f"videos/{job_id}", f"inputs/{job_id}"):
+        with suppress(StorageUnavailable):  # a running attempt's files: its worker removes them too
+            await _in_thread(caller.svc.blobs.delete_prefix, prefix)
+    return True
 
 
 async def wait(caller: Caller, job: Job, report: Report, *, timeout: float = MAX_WAIT_SECONDS) -> Job:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -115,10 +116,23 @@ def _mux(path: Path, frames: np.ndarray, rate: Fraction, crf: int, preset: str) 
         container.mux(stream.encode(None))
 
 
+_HINT_CHARS = 32  # of the final name, kept in the temporary one so a stray file says whose it was
+
+
+def temporary_beside(path: Path) -> Path:
+    """A fresh name in `path`'s directory to write under before renaming over `path`: a random part
+    makes it unique (two writes of the same name, from two folders' inputs or two processes, never
+    share one), and it is short plain ASCII whatever `path` is called. A name derived whole from
+    `path` would fail for a legal long name (255 bytes: 80 CJK characters) and carry its odd
+    characters to the encoder."""
+    hint = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem)[:_HINT_CHARS]
+    return path.with_name(f".{hint}.{secrets.token_hex(8)}.tmp")
+
+
 def _atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     """Run `write(tmp)` on a fresh name beside `path`, then rename it over `path`; on failure
     remove the temporary file and re-raise, leaving any previous `path` untouched."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    tmp = temporary_beside(path)
     # O_EXCL: never reuse someone else's file; mode 0o666 lets the umask decide, as open() would.
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -14,7 +13,7 @@ import numpy as np
 from zoetrope.errors import InvalidMedia
 from zoetrope.media._arrays import pad_to_even, video_frames
 from zoetrope.media.decode import DEFAULT_FPS
-from zoetrope.media.encode import _BT601, _LIMITED_RANGE, DEFAULT_CRF, DEFAULT_PRESET, _rate
+from zoetrope.media.encode import _BT601, _LIMITED_RANGE, DEFAULT_CRF, DEFAULT_PRESET, _rate, temporary_beside
 
 
 class Mp4Writer:
@@ -37,7 +36,7 @@ class Mp4Writer:
         self.frames = 0  # written so far
         self._rate: Fraction = _rate(fps)
         self._crf, self._preset = crf, preset
-        self._tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
+        self._tmp = temporary_beside(self.path)
         self._container: av.container.OutputContainer | None = None
         self._stream = None
         self._size: tuple[int, int] | None = None  # (H, W) of the first chunk
