@@ -230,3 +230,14 @@ def test_a_png_whose_manifest_chunk_was_changed_reads_invalid_not_unreadable(png
     assert json.loads(result.output)["c2pa"]["state"] == "invalid"
     r = _client(tmp_path).post("/v1/content_provenance_checks", files={"file": ("s.png", bytes(data))})
     assert r.status_code == 200 and r.json()["results"][0]["validation_state"] == "invalid", r.text
+
+
+@pytest.mark.parametrize("kind", ["mp4", "png"])
+def test_a_file_with_the_longest_legal_name_is_signed_in_place(kind, tmp_path):
+    """80 CJK characters are 240 bytes, a legal file name; a temporary name built on it is not."""
+    (folder := tmp_path / "out").mkdir()
+    path = folder / ("视" * 80 + f".{kind}")
+    path = write_mp4(path, _frames(), fps=8) if kind == "mp4" else write_png(path, _frames()[0])
+    sign_file(path, generation_id="video_long", model="zoetrope-mini")
+    assert read_provenance(path).state == "trusted"
+    assert [p.name for p in folder.iterdir()] == [path.name]  # no temporary left

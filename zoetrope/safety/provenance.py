@@ -15,7 +15,6 @@ import json
 import os
 import stat
 import struct
-import tempfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -23,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from zoetrope.errors import InvalidMedia
+from zoetrope.media.encode import temporary_beside
 from zoetrope.media.sources import sniff
 from zoetrope.safety.keys import ISSUER, SigningIdentity, signing_identity, trust_anchor
 
@@ -188,7 +188,8 @@ def sign_file(
             with open(source, "rb") as src:
                 ingredient = {"title": source.name, "relationship": relationship, "label": label}
                 builder.add_ingredient(ingredient, _read_mime(source), src)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+        tmp = temporary_beside(path)  # short and unique, however long the file's own name
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         os.fchmod(fd, stat.S_IMODE(path.stat().st_mode))  # the signed file keeps the file's mode, not 0600
         try:
             with open(path, "rb") as src, os.fdopen(fd, "w+b") as dst:
