@@ -53,7 +53,8 @@ def test_mp4_header_with_garbage_after_it(reader, mp4: bytes) -> None:
 
 @pytest.mark.parametrize("reader", READERS)
 def test_random_bytes(reader) -> None:
-    rejects(np.random.default_rng(2).bytes(5000), "not a supported media file", reader)
+    # Bytes sent as a field are named by the field, as the client knows them.
+    rejects(np.random.default_rng(2).bytes(5000), "^input_reference is not a supported media file", reader)
 
 
 @pytest.mark.parametrize("reader", READERS)

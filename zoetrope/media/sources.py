@@ -65,13 +65,14 @@ def load(source: Source, param: str | None = None) -> Upload:
                 head = f.read(16)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise InvalidMedia(f"{name}: no such media file", param=param) from None
+    shown = param if path is None and param else name  # bytes sent as a field: the field's name
     if size == 0:
-        raise InvalidMedia(f"{name} is empty", param=param)
+        raise InvalidMedia(f"{shown} is empty", param=param)
     if size > limit:
-        raise InvalidMedia(f"{name} is {size} bytes, over the upload limit of {limit} bytes", param=param)
+        raise InvalidMedia(f"{shown} is {size} bytes, over the upload limit of {limit} bytes", param=param)
     fmt = sniff(head)
     if fmt is None:
-        raise InvalidMedia(f"{name} is not a supported media file (expected {SUPPORTED})", param=param)
+        raise InvalidMedia(f"{shown} is not a supported media file (expected {SUPPORTED})", param=param)
     return Upload(format=fmt, name=name, path=path, data=data)
 
 
