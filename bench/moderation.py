@@ -9,6 +9,11 @@ The audit halves are split deterministically: prompts built from one core senten
 disguises go to one half by sha256 of the core within its category, so no held-out sentence is
 seen in dev under another disguise; hand-written prompts alternate by sha256 of the text within
 their trick, benign ones within their theme. Their `audit` field names the trick or theme.
+`fresh` (tests/data/moderation_fresh.jsonl) is a fourth set, written after the policy.
+
+The semantic layer's classifier (zoetrope/safety/classifier.py) is trained on `eval` and
+`audit-dev`, so their recall and false positives are how well it fits what it saw; `audit-heldout`
+and `fresh` are what it was never shown.
 
 Recall counts a harmful prompt as caught when it is blocked at all; `named` is the share blocked
 under its own category. Precision of a category is the share of prompts blocked under it that

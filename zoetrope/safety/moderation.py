@@ -1,5 +1,12 @@
 """Prompt moderation: a rule layer over normalised text, then a semantic layer over embeddings.
 
+The semantic layer reads each window's sentence vector twice: its similarity to the exemplars,
+and a linear classifier's probabilities (`zoetrope.safety.classifier`). Either flags a category.
+The classifier also checks the rules whose words have everyday senses: a hit said plainly ("a
+Muslim farmer chasing rats out of his barn"), of a kind of rule (terms, all_of groups) that its
+category's `classifier_excuses` names, stands only where the classifier gives some harmful
+category at least `rule_veto_below`. A disguised word always stands.
+
 `check_prompt` says what a prompt is (never raises on a flagged prompt); `moderate_prompt` is the
 gate the API and CLI call before a job exists: it raises `ModerationBlocked` naming the category.
 """
@@ -17,6 +24,7 @@ import torch
 
 from zoetrope.errors import ModerationBlocked
 from zoetrope.model.text import get_text_encoder, on_one_core
+from zoetrope.safety.classifier import Classifier, load_classifier
 from zoetrope.safety.normalize import normalize, unmasked
 from zoetrope.safety.policy import Policy, RuleSet, default_policy
 
@@ -32,8 +40,13 @@ CACHE_SIZE = 4096  # verdicts kept per process: a busy API sees the same prompts
 # measured over the 403 labelled prompts and 2,000 of bench/api.py's (bf16 0.0016; int8 0.031;
 # dyn8 0.062, whose per-tensor activation scales cost accuracy).
 EXACT_WITHIN = {"bf16": 0.06, "int8": 0.06, "dyn8": 0.12}
-# A window's reading (`Moderator.read`): per scored category, (slack, best similarity, which exemplar).
-Reading = list[tuple[float, float, int]]
+# The same for the classifier, in log-odds: the largest difference from the float pass over the
+# labelled prompts' windows and 1,000 of bench/api.py's (bf16 0.07, int8 0.96, dyn8 1.71), and a
+# fifth more; twice as much sent a tenth more of the labelled prompts' windows to float on dyn8.
+CLASSIFIER_WITHIN = {"bf16": 0.15, "int8": 1.2, "dyn8": 2.1}
+# A window's reading (`Moderator.read`): per scored category, (the exemplars' slack, best
+# similarity, which exemplar, the classifier's probability).
+Reading = list[tuple[float, float, int, float]]
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,7 @@ class Moderator:
         self.rules = RuleSet(policy)
         self._encoder = get_text_encoder()
         self._names = list(policy.categories)
+        self.classifier: Classifier | None = load_classifier()
         self._compile_exemplars()
 
     def _compile_exemplars(self) -> None:
@@ -104,6 +118,9 @@ class Moderator:
         self._columns = torch.tensor(rows, dtype=torch.long).reshape(len(self._scored), -1)  # (C, Emax)
         self._benign = slice(start, len(texts))
         self._thresholds = torch.tensor([p.categories[n].threshold for n in self._scored])  # (C,)
+        self._classifier_thresholds = [
+            p.categories[n].classifier_threshold or p.classifier_threshold for n in self._scored
+        ]
 
     def _embed(self, texts: list[str]) -> torch.Tensor:
         return self._encoder.embed([normalize(t) for t in texts])
@@ -129,21 +146,34 @@ class Moderator:
             return [w for w in windows if w not in self._readings]
 
     def read(self, windows: list[str]) -> list[Reading]:
-        """What each window says about each scored category: (slack, best similarity, which
-        exemplar) per category, from the fast pass (bf16, int8 or dyn8). A window that comes
-        within that pass's EXACT_WITHIN of flagging any category is read again in float, which
+        """What each window says about each scored category: (the exemplars' slack, best
+        similarity, which exemplar, the classifier's probability) per category, from the fast pass
+        (bf16, int8 or dyn8). A window that comes within that pass's EXACT_WITHIN (exemplars) or
+        CLASSIFIER_WITHIN (classifier) of flagging any category is read again in float, which
         decides: so every verdict near a threshold, and every block, is the float model's.
 
         Another process's `read` of the same policy is as good (`zoetrope.jobs.embedder`)."""
         readings = self._read(self._encoder.embed(windows, fast=True))
         if self.fast_pass in EXACT_WITHIN:
-            within = EXACT_WITHIN[self.fast_pass]
-            near = [i for i, r in enumerate(readings) if max(s for s, _, _ in r) > -within]
+            near = [i for i, r in enumerate(readings) if self._near(r)]
             if near:
                 exact = self._read(self._encoder.embed([windows[i] for i in near]))
                 for i, reading in zip(near, exact, strict=True):
                     readings[i] = reading
         return readings
+
+    def _near(self, reading: Reading) -> bool:
+        """Whether a fast pass's `reading` may be on the other side of the float pass's from
+        flagging a category, by its exemplars or by the classifier's threshold for it."""
+        if max(r[0] for r in reading) > -EXACT_WITHIN[self.fast_pass]:
+            return True
+        if self.classifier is None:
+            return False
+        within = CLASSIFIER_WITHIN[self.fast_pass]
+        return any(
+            abs(_odds(r[3]) - _odds(t)) < within
+            for r, t in zip(reading, self._classifier_thresholds, strict=True)
+        )
 
     def _semantic(self, windows: list[str]) -> tuple[dict[str, float], dict[str, str]]:
         p = self.policy
@@ -151,16 +181,24 @@ class Moderator:
         reasons: dict[str, str] = {}
         if not self._scored:
             return scores, reasons
-        for name, (slack, similarity, column) in zip(self._scored, self._nearest(windows), strict=True):
-            scores[name] = 1 / (1 + math.exp(-slack / p.temperature))
-            if scores[name] >= 0.5:
+        nearest = self._nearest(windows)
+        for name, (slack, similarity, column, chance) in zip(self._scored, nearest, strict=True):
+            # The classifier's log-odds past its threshold, in cosine slack: at temperature 0.03 a
+            # log-odd is 0.03, so the score is the classifier's probability moved by the threshold.
+            threshold = p.categories[name].classifier_threshold or p.classifier_threshold
+            learned = (_odds(chance) - _odds(threshold)) * p.temperature
+            scores[name] = 1 / (1 + math.exp(-max(slack, learned) / p.temperature))
+            if scores[name] >= 0.5 and learned > slack:
+                reasons[name] = f"classifier: {chance:.2f}"
+            elif scores[name] >= 0.5:
                 exemplar = p.exemplars[name][min(column, len(p.exemplars[name]) - 1)]
                 reasons[name] = f"semantic: {similarity:.2f} like {exemplar!r}"
         return scores, reasons
 
-    def _nearest(self, windows: list[str]) -> list[tuple[float, float, int]]:
-        """For each scored category, from the window nearest to flagging: its slack (how far past
-        both the threshold and the benign margin it is), its best similarity, and which exemplar.
+    def _nearest(self, windows: list[str]) -> Reading:
+        """For each scored category, from the window nearest to flagging by the exemplars: its
+        slack (how far past both the threshold and the benign margin it is), its best similarity
+        and which exemplar; and the classifier's largest probability over the windows.
 
         Each window's reading is `read`'s: near a threshold, the float model's."""
         with self._cache_lock:
@@ -173,17 +211,22 @@ class Moderator:
         return _combine(readings)
 
     def _read(self, vectors: torch.Tensor) -> list[Reading]:
-        """What each window's vector (W, 384) says about each scored category: (slack, best
-        similarity, which exemplar), one matrix product for all of them."""
+        """What each window's vector (W, 384) says about each scored category: (the exemplars'
+        slack, best similarity, which exemplar, the classifier's probability), two small matrix
+        products for all of them."""
         sims = vectors @ self._matrix.T  # (W, E)
         benign = sims[:, self._benign]  # (W, B)
         benign_sim = benign.max(1).values if benign.shape[1] else sims.new_full((len(vectors),), -1.0)
         best, which = sims[:, self._columns].max(2)  # each (W, C)
         # Both conditions must hold, so the score follows whichever is further from holding.
         slack = torch.minimum(best - self._thresholds, best - benign_sim[:, None] - self.policy.margin)
+        chance = torch.zeros_like(slack)  # (W, C)
+        if self.classifier is not None:
+            columns = [self.classifier.labels.index(n) for n in self._scored]
+            chance = self.classifier.probabilities(vectors)[:, columns]  # (W, C)
         return [
             list(zip(*row, strict=True))
-            for row in zip(slack.tolist(), best.tolist(), which.tolist(), strict=True)
+            for row in zip(slack.tolist(), best.tolist(), which.tolist(), chance.tolist(), strict=True)
         ]
 
     def remember(self, windows: list[str], readings: list[Reading]) -> None:
@@ -213,10 +256,32 @@ class Moderator:
                 self._cache.popitem(last=False)
         return result
 
+    def _unvetoed(self, text: str, windows: list[str], hits: dict[str, str]) -> dict[str, str]:
+        """`hits` less the categories the rules may excuse (`RuleSet.excusable`: words said
+        plainly) where the classifier gives no harmful category `rule_veto_below` in any window:
+        words in an everyday sense, or meeting by chance ("a Muslim farmer chasing rats").
+        Near that threshold the float pass decides, as it does near the others."""
+        veto = self.policy.rule_veto_below
+        harm = max(r[3] for r in self._nearest(windows))
+        within = CLASSIFIER_WITHIN.get(self.fast_pass, 0.0)
+        if abs(_odds(harm) - _odds(veto)) < within:
+            exact = on_one_core(lambda: self._read(self._encoder.embed(windows)))
+            harm = max(r[3] for r in _combine(exact))
+        if harm >= veto:
+            return hits
+        excused = self.rules.excusable(text, hits)
+        return {name: words for name, words in hits.items() if name not in excused}
+
     def _check(self, text: str, windows: list[str]) -> ModerationResult:
         readings = self.rules.readings(text)
         hits = self.rules.check(readings)
         scores, reasons = self._semantic(windows)
+        if (
+            self.classifier is not None
+            and self.policy.rule_veto_below > 0
+            and self.rules.excusable(text, hits)
+        ):
+            hits = self._unvetoed(text, windows, hits)
         for name in self.rules.unmet(readings):
             if scores[name] >= 0.5:  # still blocked, under the broader category the words do support
                 broader = _UNMET_TO.get(name)
@@ -240,9 +305,19 @@ class Moderator:
         )
 
 
+def _odds(chance: float) -> float:
+    """The log-odds of a probability, kept finite."""
+    chance = min(max(chance, 1e-6), 1 - 1e-6)
+    return math.log(chance / (1 - chance))
+
+
 def _combine(readings: list[Reading]) -> Reading:
-    """Per category, the reading of the window nearest to flagging it (the largest slack)."""
-    return [max(per_window, key=lambda r: r[0]) for per_window in zip(*readings, strict=True)]
+    """Per category, the reading of the window nearest to flagging it (the largest slack), with
+    the classifier's largest probability over the windows."""
+    return [
+        (*max(per_window, key=lambda r: r[0])[:3], max(r[3] for r in per_window))
+        for per_window in zip(*readings, strict=True)
+    ]
 
 
 _lock = threading.Lock()
@@ -289,7 +364,9 @@ _FINER = (
 )  # fmt: skip
 
 
-def to_openai(results: list[ModerationResult], *, model: str = MODEL_NAME, texts: list[str] | None = None) -> dict:
+def to_openai(
+    results: list[ModerationResult], *, model: str = MODEL_NAME, texts: list[str] | None = None
+) -> dict:
     """`results` in the shape of OpenAI's `POST /v1/moderations` response.
 
     OpenAI's categories are all present; a policy category that maps to one of them sets it, and

@@ -149,6 +149,14 @@ def unmasked(text: str) -> str:
     return normalize(_INSIDE.sub("", _visible(text)))
 
 
+def plain_words(text: str) -> str:
+    """`text` as written: its words in lower case, with stated ages read as `normalize` reads them
+    ("aged 12 years" -> "minor") and nothing undone: no look-alike, spacing, leetspeak or
+    stretching. A word that is only found after `normalize` was disguised."""
+    text = _ages(text.casefold().replace("'", "").replace("’", ""))
+    return " ".join(re.findall(r"[a-z0-9]+", text))
+
+
 @lru_cache(maxsize=4096)
 def _remembered(text: str) -> str:
     return _normalize(text)

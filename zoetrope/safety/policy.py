@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from zoetrope.errors import ConfigError
-from zoetrope.safety.normalize import normalize, unmasked
+from zoetrope.safety.normalize import normalize, plain_words, unmasked
 
 # Endings every listed word may carry ("stab" matches "stabs", "stabbed", "stabbing").
 _ENDINGS = r"(?:s|es|d|ed|ing|er|ers|y)?"
@@ -80,6 +81,14 @@ class Category(BaseModel):
     semantic_needs: list[str] = Field(
         default_factory=list, description="words one of which a prompt must hold for a semantic hit to count"
     )
+    classifier_threshold: float | None = Field(
+        default=None, gt=0, le=1, description="the policy's classifier_threshold for this category (1: never)"
+    )
+    classifier_excuses: list[Literal["terms", "all_of"]] = Field(
+        default_factory=list,
+        description="which of its rules (terms, all_of groups) the classifier may excuse where said plainly "
+        "(see rule_veto_below)",
+    )
 
 
 class Policy(BaseModel):
@@ -91,6 +100,19 @@ class Policy(BaseModel):
     )
     margin: float = Field(default=0.02, description="how far a category must beat the benign exemplars")
     temperature: float = Field(default=0.03, description="softness of the score around a threshold")
+    classifier_threshold: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="the classifier's probability for a category that flags (1: never)",
+    )
+    rule_veto_below: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="an all_of group said in plain words, of a category the classifier excuses, stands "
+        "only where the classifier gives some harmful category at least this probability (0: always)",
+    )
 
     def model_post_init(self, _context: object) -> None:
         for name, texts in self.more_exemplars.items():
@@ -100,10 +122,13 @@ class Policy(BaseModel):
             raise ValueError(f"exemplars for unknown categories: {sorted(unknown)}")
 
 
-def _letters(word: str) -> str:
+def _letters(word: str, *, plain: bool = False) -> str:
     """A regex for `word` that also takes its letters stretched ("nuude") or masked by a `*`
     ("n*ked"): each letter may repeat, so "coon" still needs two o's and is not "con", and a `*`
-    stands for one letter (one alternative or the other at each place: no backtracking to try)."""
+    stands for one letter (one alternative or the other at each place: no backtracking to try).
+    `plain`: the word as spelled, and nothing else."""
+    if plain:
+        return re.escape(word)
     parts = []
     for run in re.finditer(r"([a-z])\1*|.", word):
         c, k = run.group(0)[0], len(run.group(0))
@@ -113,7 +138,7 @@ def _letters(word: str) -> str:
     return "".join(parts)
 
 
-def _pattern(terms: list[str], *, endings: str = _ENDINGS) -> re.Pattern[str] | None:
+def _pattern(terms: list[str], *, endings: str = _ENDINGS, plain: bool = False) -> re.Pattern[str] | None:
     """One regex matching any of `terms` as whole words of normalised text, the last word of
     each also taking `endings` (the usual ones; `_NAME_ENDINGS`: "trump" is "trumps", not
     "trumped"; "": the word as written)."""
@@ -127,7 +152,7 @@ def _pattern(terms: list[str], *, endings: str = _ENDINGS) -> re.Pattern[str] | 
             ending = {"*": r"[a-z0-9*]*", "!": ""}.get(raw[-1:], default)
             words = normalize(raw.rstrip("*!")).split()
             if words:
-                parts.append(r"\s".join(map(_letters, words)) + ending)
+                parts.append(r"\s".join(_letters(w, plain=plain) for w in words) + ending)
         if parts:
             alternatives.append(r"\s".join(parts))
     if not alternatives:
@@ -138,21 +163,39 @@ def _pattern(terms: list[str], *, endings: str = _ENDINGS) -> re.Pattern[str] | 
 class RuleSet:
     """The fast layer: compiled word lists, matched against normalised prompt text."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, *, plain: bool = False) -> None:
+        """`plain`: the listed words match only as spelled (no stretched or masked letters), which
+        `excusable` reads: whether a prompt says the words outright or disguises them."""
         self._benign = _pattern(policy.benign_phrases)
         endings = {name: _ENDINGS if c.inflect else _NAME_ENDINGS for name, c in policy.categories.items()}
         self._terms = {
-            name: _pattern(c.terms, endings=endings[name]) for name, c in policy.categories.items()
+            name: _pattern(c.terms, endings=endings[name], plain=plain)
+            for name, c in policy.categories.items()
         }
         self._groups = {
-            name: [_group(group, endings=endings[name]) for group in c.all_of]
+            name: [_group(group, endings=endings[name], plain=plain) for group in c.all_of]
             for name, c in policy.categories.items()
         }
         self._excused = {
-            name: [_Excuse.compile(e, endings=endings[name]) for e in c.excused]
+            name: [_Excuse.compile(e, endings=endings[name], plain=plain) for e in c.excused]
             for name, c in policy.categories.items()
         }
         self._needs = {name: _pattern(c.semantic_needs) for name, c in policy.categories.items()}
+        self._plain = RuleSet(policy, plain=True) if not plain else None
+        self._excusing = {name: set(c.classifier_excuses) for name, c in policy.categories.items()}
+
+    def excusable(self, text: str, hits: dict[str, str]) -> set[str]:
+        """The categories of `hits` (`check`'s) that the classifier may excuse: fired by a kind of
+        rule (a term, or an all_of group, whose words are " + "-joined) that the category's
+        `classifier_excuses` names, and by the same kind in `text` read as written (`plain_words`: lower case, stated ages
+        read, each listed word spelled as listed). A word found only by `normalize` was
+        disguised (letters swapped, spaced, masked, stretched, hidden in markup): never excused."""
+        assert self._plain is not None, "a plain rule set reads only plain words"
+        asked = {name for name, words in hits.items() if _kind(words) in self._excusing[name]}
+        if not asked:
+            return set()
+        plain = self._plain.match(self._plain._cut_benign(plain_words(text)))
+        return {name for name in asked if name in plain and _kind(plain[name]) == _kind(hits[name])}
 
     def prepare(self, text: str) -> str:
         """Normalised `text` with the benign look-alike phrases cut out."""
@@ -202,6 +245,11 @@ class RuleSet:
         return hits
 
 
+def _kind(words: str) -> str:
+    """Which kind of rule fired, from the words `RuleSet.match` names: an all_of group " + "-joins them."""
+    return "all_of" if " + " in words else "terms"
+
+
 @dataclass(frozen=True)
 class _Excuse:
     """One `excused` entry compiled (see `Excused`)."""
@@ -216,10 +264,10 @@ class _Excuse:
     setting_near: int
 
     @classmethod
-    def compile(cls, e: Excused, *, endings: str) -> _Excuse:
+    def compile(cls, e: Excused, *, endings: str, plain: bool = False) -> _Excuse:
         return cls(
-            terms=_pattern(e.terms, endings=endings),
-            group=_group(e.all_of, endings=endings),
+            terms=_pattern(e.terms, endings=endings, plain=plain),
+            group=_group(e.all_of, endings=endings, plain=plain),
             by=_pattern(e.by, endings=""),
             never=_pattern(e.never_with, endings=""),
             setting=_pattern(e.setting, endings=""),
@@ -276,9 +324,9 @@ def _span(starts: list[int], m: re.Match[str]) -> tuple[int, int]:
     return bisect_right(starts, m.start()) - 1, bisect_right(starts, m.end() - 1) - 1
 
 
-def _group(lists: list[list[str]], *, endings: str = _ENDINGS) -> list[re.Pattern[str]]:
+def _group(lists: list[list[str]], *, endings: str = _ENDINGS, plain: bool = False) -> list[re.Pattern[str]]:
     """An `all_of` group compiled: one pattern per word list."""
-    return [p for p in (_pattern(words, endings=endings) for words in lists) if p is not None]
+    return [p for p in (_pattern(words, endings=endings, plain=plain) for words in lists) if p is not None]
 
 
 def _all_found(group: list[re.Pattern[str]], prepared: str) -> str | None:
