@@ -89,3 +89,10 @@ def test_text_to_video_still_names_seconds():
         e.param == "seconds"
         and e.message == "the result would be 61.0 s; the limit is 60 s: ask for 60.0 s or fewer"
     )
+
+
+@pytest.mark.parametrize("steps", [0, 1001, 100_000])
+def test_steps_outside_1_to_1000_are_refused_naming_the_range(steps):
+    """Every caller (the Python API, the CLI, a config's defaults) gets the same limit."""
+    e = refused(steps=steps)
+    assert e.param == "steps" and "from 1 to 1000" in e.message and f"got {steps}" in e.message

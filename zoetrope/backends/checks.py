@@ -58,6 +58,9 @@ def trim_frames(trim: tuple[float, float], fps: float) -> slice:
 
 
 MAX_SEED = 2**63 - 1  # what the samplers' random generators take
+# Denoising steps a request may ask for: the models default to 2..50, and a sampler's result stops
+# changing long before 1000; more is a slip (100000 would sample for days on a CPU).
+MAX_STEPS = 1000
 
 
 def check_seed(seed: int | None) -> None:
@@ -69,9 +72,9 @@ def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> 
     """Raise InvalidRequest (with `param`) if `req` cannot be made; return None if it can."""
     task = req.task
     check_seed(req.seed)
-    if req.steps is not None and req.steps < 1:
-        raise InvalidRequest(f"steps must be 1 or more, got {req.steps}; leave it out for the model's default",
-                             param="steps")
+    if req.steps is not None and not 1 <= req.steps <= MAX_STEPS:
+        raise InvalidRequest(f"steps must be from 1 to {MAX_STEPS}, got {req.steps}; leave it out for the model's "
+                             "default", param="steps")
     if req.guidance is not None and not (math.isfinite(req.guidance) and req.guidance >= 0):
         raise InvalidRequest(f"guidance must be a finite number 0 or more, got {req.guidance:g}; try 4",
                              param="guidance")

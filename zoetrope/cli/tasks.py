@@ -16,13 +16,11 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from zoetrope.backends.checks import MAX_STEPS
 from zoetrope.cli import app
 from zoetrope.cli.numbers import check_text
 from zoetrope.errors import InvalidMedia, InvalidRequest, ZoetropeError
 
-# Denoising steps a command takes: the models default to 2..50, and a sampler's result stops changing
-# long before 1000; more is a slip at the keyboard (100000 would sample for days on a CPU).
-MAX_STEPS = 1000
 STEPS_HELP = f"denoising steps, 1 to {MAX_STEPS} (default: the model's)"
 
 PROMPT_HELP = "what the new footage shows (empty: carry on with what the video shows)"
