@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from zoetrope.safety import convcode, detect_watermark, embed_watermark, payload_for, visible_watermark
-from zoetrope.safety.watermark import SMALL_STRENGTH, STRENGTH, Z_FOUND, Z_UNCROPPED, strip_watermark
+from zoetrope.safety.watermark import SMALL_STRENGTH, STRENGTH, strip_watermark
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from watermark import clip, crop, h264, resize  # noqa: E402  (the bench's own attacks)
@@ -38,43 +38,61 @@ def test_mark_survives_attacks_with_its_payload(released, attack):
     assert 0 < result.confidence <= 1
 
 
-@pytest.mark.parametrize("strength", [STRENGTH, SMALL_STRENGTH], ids=["released-before-at-4.2", "now-at-5.5"])
+# How 64 px files are marked: the low design now; before it, the wide design at 4.2, then at 5.5.
+SMALL_MARKS = [
+    pytest.param({}, id="now-low-at-6.0"),
+    pytest.param({"design": "wide", "strength": STRENGTH}, id="released-before-wide-at-4.2"),
+    pytest.param({"design": "wide", "strength": SMALL_STRENGTH}, id="released-before-wide-at-5.5"),
+]
+
+
+@pytest.mark.parametrize("mark", SMALL_MARKS)
 @pytest.mark.parametrize(
     "attack",
-    [pytest.param(h264, id="reencode-crf28"), pytest.param(lambda v: h264(crop(v)), id="crop-10pct")],
+    [
+        pytest.param(lambda v: v, id="released"),
+        pytest.param(h264, id="reencode-crf28"),
+        pytest.param(lambda v: h264(crop(v)), id="crop-10pct"),
+    ],
 )
-def test_mark_survives_attacks_at_64x64(attack, strength):
+def test_mark_survives_attacks_at_64x64(attack, mark):
     # 64x64 is the bundled model's default size; the mark is laid out relative to the frame. Files
-    # released before small frames got SMALL_STRENGTH carry STRENGTH, and must still verify.
-    released = h264(embed_watermark(clip(1002, 64), "video_small", strength=strength), crf=18)
+    # released in an earlier design or strength must still verify.
+    released = h264(embed_watermark(clip(1002, 64), "video_small", **mark), crf=18)
     result = detect_watermark(attack(released))
     assert result.found and result.payload == payload_for("video_small").hex()
+    assert result.design == mark.get("design", "low")
 
 
-@pytest.mark.parametrize(("frames", "seed"), [(16, 15), (16, 18), (16, 38), (32, 3)])
+HALVED_SEEDS = [(16, 1002), (16, 1014), (16, 1026), (32, 1004)]
+
+
+@pytest.mark.parametrize(("frames", "seed"), HALVED_SEEDS)
 def test_halved_64x64_clip_is_found_after_crf28(frames, seed):
-    # Halved, a 64x64 clip is 32x32. The stronger mark for small frames, the uncut position's lower
-    # bar and list decoding find these clips in every try (18 tries each), where they were found in
-    # none of 19 before. The CRF 28 encode of so small a clip varies from run to run, so the rate
-    # over many clips (below 90 % at 16 frames) is the bench's, in bench/results/watermark.json.
+    # Halved, a 64x64 clip is 32x32, where H.264 at CRF 28 keeps little of a fine mark. In the low
+    # design each of these clips was found in all of 27 or more tries, its uncut sync peak 5.8 or
+    # higher (the bar is 4); in the wide design at 5.5, as 64 px clips were marked before, in none
+    # of 5. The CRF 28 encode of so small a clip varies from run to run, so the rate over many
+    # clips is the bench's, in bench/results/watermark.json.
     released = h264(embed_watermark(clip(seed, 64, frames), f"video_half_{seed}"), crf=18)
     result = detect_watermark(h264(resize(released, 0.5)))
     assert result.found and result.payload == payload_for(f"video_half_{seed}").hex()
+    assert result.design == "low"
 
 
-@pytest.mark.parametrize("strength", [STRENGTH, SMALL_STRENGTH], ids=["released-before-at-4.2", "now-at-5.5"])
-def test_strip_removes_a_64x64_mark_made_at_either_strength(strength):
-    # The frame size does not say which strength a 64 px file was marked at (4.2 before, 5.5 now):
+@pytest.mark.parametrize("mark", SMALL_MARKS)
+def test_strip_removes_a_64x64_mark_in_any_design_and_strength(mark):
+    # The frame size does not say how a 64 px file was marked (wide at 4.2 or 5.5 before, low now):
     # strip reads it from the frames. With the right one, the original comes back exactly.
     original = clip(2006, 64)
-    stripped, payload = strip_watermark(embed_watermark(original, "video_strip", strength=strength))
+    stripped, payload = strip_watermark(embed_watermark(original, "video_strip", **mark))
     assert payload == payload_for("video_strip").hex()
     assert np.array_equal(stripped, original)
 
 
 def test_a_64x64_file_released_at_the_old_strength_verifies_and_strips():
     original = clip(1002, 64)
-    released = h264(embed_watermark(original, "video_old", strength=STRENGTH), crf=18)
+    released = h264(embed_watermark(original, "video_old", design="wide", strength=STRENGTH), crf=18)
     assert detect_watermark(released).payload == payload_for("video_old").hex()
     stripped, payload = strip_watermark(released)
     assert payload == payload_for("video_old").hex() and not detect_watermark(stripped).found
@@ -112,9 +130,9 @@ def test_error_correction_fixes_flipped_bits_and_rejects_noise():
     assert sum(convcode.decode(rng.normal(size=coded.size)) is not None for _ in range(200)) == 0
 
 
-@pytest.mark.parametrize(("size", "floor"), [(128, 35.0), (64, 33.0)])
+@pytest.mark.parametrize(("size", "floor"), [(128, 35.0), (64, 32.0)])
 def test_mark_is_invisible_enough(size, floor):
-    # Frames up to 64 px on the shorter side carry the stronger mark (SMALL_STRENGTH): 33.4 dB, not 35.8.
+    # Frames up to 64 px on the shorter side carry the low design at LOW_STRENGTH: 32.7 dB, not 35.8.
     original = clip(3, size)
     marked = embed_watermark(original, "video_x")
     psnr = 10 * np.log10(255**2 / np.mean((marked.astype(float) - original) ** 2))
@@ -124,10 +142,15 @@ def test_mark_is_invisible_enough(size, floor):
 @pytest.mark.parametrize("seed", range(6))
 def test_clean_clips_have_no_mark(seed):
     # The rate over 300 clean clips per size is in bench/results/watermark.json. A clean clip's sync
-    # peaks stay under the bars (the search's and the uncut position's), so no payload is even read
-    # from it: the CRC is a second guard, not the only one.
+    # peaks stay under the bars (each design's search's and the uncut position's), so no payload is
+    # even read from it: the CRC is a second guard, not the only one.
     result = detect_watermark(h264(clip(seed, (32, 64, 128)[seed % 3]), crf=18))
-    assert not result.found and result.z < Z_FOUND and result.z_uncropped < Z_UNCROPPED
+    assert not result.found and result.reads == 0
+
+
+def test_an_unknown_design_is_refused_by_name():
+    with pytest.raises(ValueError, match="design must be one of wide, low, got 'coarse'"):
+        embed_watermark(clip(1, 64), "video_x", design="coarse")
 
 
 def test_payload_may_be_hex_bytes_or_an_id():

@@ -1,11 +1,12 @@
 """An invisible watermark in every frame that survives re-encoding, resizing and cropping.
 
 Design (spread spectrum over the whole frame, at frequencies relative to the frame):
-- The mark is a sum of sinusoids of 6..13 cycles per frame height and width (Chebyshev radius),
-  the same in every frame, added to luma. Defined relative to the frame, it has no size of its
-  own: a resize of any factor or aspect leaves every sinusoid where it was, so a half-size copy
-  is read like the original. The band is a trade: lower frequencies are drowned by the picture
-  (its energy falls as 1/k), higher ones are the first that shrinking and H.264 remove.
+- The mark is a sum of sinusoids of 6..13 cycles per frame height and width (Chebyshev radius: the
+  "wide" design; small frames get the "low" one, below), the same in every frame, added to luma.
+  Defined relative to the frame, it has no size of its own: a resize of any factor or aspect
+  leaves every sinusoid where it was, so a half-size copy is read like the original. The band is a
+  trade: lower frequencies are drowned by the picture (its energy falls as 1/k), higher ones are
+  the first that shrinking and H.264 remove.
 - The frequency bins (half of the spectrum; the other half is its conjugate) are split, by a
   fixed key, between a synchronisation template and the payload: 32 bits of the generation id
   plus a CRC-16 under a rate-1/3 convolutional code (`convcode`). Each payload bin carries two
@@ -20,15 +21,22 @@ Design (spread spectrum over the whole frame, at frequencies relative to the fra
   the CRC holds and the sync peak stands clear of the correlation noise. An uncut copy (any
   resize) is tried first, at the whole frame and offset 0: one point rather than the best of a
   search, so it takes a lower bar (Z_UNCROPPED).
-- Frames up to 64 px on the shorter side are marked more strongly (SMALL_STRENGTH): halving them
-  leaves too few pixels to read a 4.2 mark through a CRF 28 encode.
+- Frames up to 64 px on the shorter side get a second design, "low": its own keyed layout of
+  3..8 cycles per frame at 6.0 RMS. Halved, such a frame is 32 px, where 6..13 cycles are 2.5 to
+  5 pixels a period: H.264 at CRF 28 quantizes those away wherever the picture has edges or
+  motion (a mark on a flat frame survives it), and only one to two clips in three were read.
+  Coarser sinusoids sit in the low DCT coefficients the encoder keeps. The picture has more of
+  its own energy there, so this design is read from luma less its blur (a Gaussian of 1/24 of
+  the frame): that takes the leakage of edges and gradients out of the bins. Files marked
+  before carry the "wide" design (at 4.2, or 5.5 on small frames): the detector reads both.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 from PIL import Image
@@ -36,15 +44,20 @@ from PIL import Image
 from zoetrope.safety import convcode
 from zoetrope.safety.convcode import PAYLOAD_BITS
 
-_BAND = (6, 13)  # cycles per frame (Chebyshev radius)
-_K = _BAND[1]
+Design = Literal["wide", "low"]
 _KEY = b"zoetrope-watermark-v2"
+_LOW_KEY = b"zoetrope-watermark-v3-low"
+# Each design's band (cycles per frame, Chebyshev radius) and the key of its layout.
+_DESIGNS: dict[str, tuple[tuple[int, int], bytes]] = {"wide": ((6, 13), _KEY), "low": ((3, 8), _LOW_KEY)}
 STRENGTH = 4.2  # luma RMS of the mark, in 0..255 levels
-# Frames whose shorter side is at most _SMALL_SIDE get a stronger mark: halved, a 64 px clip keeps
-# a quarter of the pixels to average the picture out over, and at 4.2 only one in ten was read
-# after a half-size CRF 28 copy. The price is PSNR 33.4 dB instead of 35.8 on those frames.
+# The wide design on frames up to 64 px, as marked before the low design: halved, at 4.2 only one
+# in ten was read after a half-size CRF 28 copy. Files marked so still verify and strip.
 SMALL_STRENGTH = 5.5
+# The low design's strength, on frames whose shorter side is at most _SMALL_SIDE: PSNR 32.7 dB
+# (33.4 at 5.5 before); halved 64 px clips after CRF 28 were read about as often at 5.5 to 6.2.
+LOW_STRENGTH = 6.0
 _SMALL_SIDE = 64
+_BLUR = 1 / 24  # of the frame's shorter side: the Gaussian whose blur the low design is read less
 _RELEASED_GAIN = 0.92  # of the mark's amplitude that a CRF 18 release keeps (64 px clips, 4.2 and 5.5)
 _SYNC_SHARE = 0.3  # of the bins; the rest carry the coded payload
 _GRID = 64  # the offset search's resolution: 1/64 of the frame
@@ -52,12 +65,17 @@ _WORK = 96  # the detector reads a copy at most this many pixels on a side (the 
 _KEPT = np.linspace(0.78, 1.0, 12)  # fractions of the marked frame a crop may keep, per axis
 _FINE = np.linspace(-0.01, 0.01, 5)  # refinement around the best coarse fractions
 _SUBPIXEL = np.linspace(-0.5, 0.5, 9)  # offset refinement, in grid steps
-# Sync peak height, in noise standard deviations, worth decoding a payload at. On clean clips the
+# Sync peak height, in noise standard deviations, worth decoding a wide payload at. On clean clips the
 # highest peak is 4.8 deviations at the median and reaches 5.8 in about one clip in a hundred or
 # fewer (32 to 128 px; at 5.0, one in five): only then is a payload read, which the CRC then guards
 # (one in 4,096 reads of noise passes, the decoder trying its 16 best candidates). Marked clips after CRF 28, halving or a 10 % crop peaked at 6.1 or more (but for
 # halved 64 px clips, which the uncut read below finds, when anything does, from 4 up).
 Z_FOUND = 5.8
+# The same for the low design: its template has fewer, coarser bins, so noise peaks stand lower.
+# On 330 clean clips (32 to 128 px, 16 and 32 frames) its highest peak was 4.3 at the median and
+# 5.1 at most; low-marked 64 px clips cut by 10 % and re-encoded at CRF 28 peaked at 5.7 or more.
+Z_FOUND_LOW = 5.4
+SEARCH_BARS: dict[str, float] = {"wide": Z_FOUND, "low": Z_FOUND_LOW}
 # The bar where the mark would be in an uncut copy (the whole frame at offset 0: any resize of the
 # marked frame lands there), tested first. It is one point, not the best of a search: on 300 clean
 # clips its height was 0 at the mean, 0.9 deviations apart, 2.8 at most (3.1 over the bench's 1,200).
@@ -74,6 +92,8 @@ class WatermarkResult:
     kept: tuple[float, float] | None = None  # fraction of the marked frame's height, width in view
     z: float = 0.0  # sync peak height in noise standard deviations
     z_uncropped: float = 0.0  # the sync surface's height at the uncut position (whole frame, offset 0)
+    design: Design | None = None  # which design the payload was read in (the clearest one if none)
+    reads: int = 0  # payloads decoded and checked against the CRC on the way (each a chance for noise)
 
     def to_json(self) -> dict:
         return {"found": self.found, "payload": self.payload, "confidence": round(self.confidence, 4)}
@@ -83,6 +103,7 @@ class WatermarkResult:
 class _Layout:
     """The keyed assignment of frequency bins: (ky, kx) arrays and phases of sync and payload bins."""
 
+    k: int  # the band's top: bins are (0..k, -k..k)
     sync: np.ndarray  # (S, 2)
     sync_phase: np.ndarray  # (S,)
     data: np.ndarray  # (D, 2)
@@ -90,21 +111,23 @@ class _Layout:
     owner: np.ndarray  # (2D,) the coded bit carried by each bin's real, then imaginary part
 
 
-@lru_cache(maxsize=1)
-def _layout() -> _Layout:
-    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(_KEY).digest()[:8], "little"))
-    bins = [(ky, kx) for ky in range(1, _K + 1) for kx in range(-_K, _K + 1)
-            if kx != 0 and max(ky, abs(kx)) >= _BAND[0]]  # fmt: skip
+@lru_cache(maxsize=2)
+def _layout(design: Design = "wide") -> _Layout:
+    (low, k), key = _DESIGNS[design]
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(key).digest()[:8], "little"))
+    bins = [(ky, kx) for ky in range(1, k + 1) for kx in range(-k, k + 1)
+            if kx != 0 and max(ky, abs(kx)) >= low]  # fmt: skip
     order = rng.permutation(len(bins))
     n_sync = round(len(bins) * _SYNC_SHARE)
     sync = np.array([bins[i] for i in order[:n_sync]])
     data = np.array([bins[i] for i in order[n_sync:]])
     phases = rng.uniform(0, 2 * np.pi, len(bins))
     # Coded bits go to bin parts in a keyed order, spreading each bit's neighbours over the band;
-    # there are more parts than coded bits (404 for 162), so every bit is sent two or three times.
+    # there are more parts than coded bits (wide: 404 for 162), so every bit is sent two or three
+    # times (low: 168, once, a few twice).
     slots = 2 * len(data)
     owner = rng.permutation(np.arange(slots) % convcode.CODED_BITS)
-    return _Layout(sync, phases[:n_sync], data, phases[n_sync:], owner)
+    return _Layout(k, sync, phases[:n_sync], data, phases[n_sync:], owner)
 
 
 def payload_for(generation_id: str) -> bytes:
@@ -132,35 +155,49 @@ def _waves(k: np.ndarray, n: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _mark(h: int, w: int, payload: bytes) -> np.ndarray:
-    """The (h, w) float pattern for `payload`, with unit RMS."""
-    lay = _layout()
-    coeffs = np.zeros((_K + 1, 2 * _K + 1), complex)  # (ky, kx + K)
-    coeffs[lay.sync[:, 0], lay.sync[:, 1] + _K] = np.exp(1j * lay.sync_phase)
+def _mark(h: int, w: int, payload: bytes, design: Design = "wide") -> np.ndarray:
+    """The (h, w) float pattern for `payload` in `design`, with unit RMS."""
+    lay = _layout(design)
+    k = lay.k
+    coeffs = np.zeros((k + 1, 2 * k + 1), complex)  # (ky, kx + k)
+    coeffs[lay.sync[:, 0], lay.sync[:, 1] + k] = np.exp(1j * lay.sync_phase)
     signs = 1.0 - 2 * convcode.encode(payload)[lay.owner].reshape(2, -1, order="F")  # (2, D)
     symbols = (signs[0] + 1j * signs[1]) / np.sqrt(2)
-    coeffs[lay.data[:, 0], lay.data[:, 1] + _K] = symbols * np.exp(1j * lay.data_phase)
-    mark = (_waves(np.arange(_K + 1), h).T @ coeffs @ _waves(np.arange(-_K, _K + 1), w)).real  # (h, w)
+    coeffs[lay.data[:, 0], lay.data[:, 1] + k] = symbols * np.exp(1j * lay.data_phase)
+    mark = (_waves(np.arange(k + 1), h).T @ coeffs @ _waves(np.arange(-k, k + 1), w)).real  # (h, w)
     return mark / mark.std()
 
 
+def design_for(h: int, w: int) -> Design:
+    """The design frames of `h` x `w` pixels are marked in: low up to a 64 px short side, else wide."""
+    return "low" if min(h, w) <= _SMALL_SIDE else "wide"
+
+
 def strength_for(h: int, w: int) -> float:
-    """The mark's luma RMS for frames of `h` x `w` pixels: SMALL_STRENGTH up to a 64 px short side."""
-    return SMALL_STRENGTH if min(h, w) <= _SMALL_SIDE else STRENGTH
+    """The mark's luma RMS for frames of `h` x `w` pixels: LOW_STRENGTH up to a 64 px short side."""
+    return LOW_STRENGTH if design_for(h, w) == "low" else STRENGTH
 
 
-def embed_watermark(frames: np.ndarray, payload: bytes | str, *, strength: float | None = None) -> np.ndarray:
+def embed_watermark(
+    frames: np.ndarray, payload: bytes | str, *, strength: float | None = None, design: Design | None = None
+) -> np.ndarray:
     """A copy of `frames` (uint8 (T, H, W, 3) or (H, W, 3)) with the mark added to every frame.
 
     `payload` is 4 bytes, 8 hex digits, or any other text/bytes (a generation id), which is
     hashed to 4 bytes with `payload_for`. `detect_watermark` returns it as 8 hex digits.
-    `strength` defaults to `strength_for` the frame size.
+    `design` defaults to `design_for` the frame size, `strength` to that design's (STRENGTH for
+    wide, LOW_STRENGTH for low).
     """
     stack = frames if frames.ndim == 4 else frames[None]
     h, w = stack.shape[1:3]
-    strength = strength_for(h, w) if strength is None else strength
+    design = design_for(h, w) if design is None else design
+    if design not in _DESIGNS:
+        raise ValueError(f"design must be one of {', '.join(_DESIGNS)}, got {design!r}")
+    if strength is None:
+        strength = LOW_STRENGTH if design == "low" else STRENGTH
     # Pixels are integers, so rounding the mark first is the same sum.
-    out = _shifted(stack, np.round(_mark(h, w, _payload_bytes(payload)) * strength).astype(np.int16))
+    pattern = _mark(h, w, _payload_bytes(payload), design)
+    out = _shifted(stack, np.round(pattern * strength).astype(np.int16))
     return out if frames.ndim == 4 else out[0]
 
 
@@ -187,14 +224,17 @@ def strip_watermark(frames: np.ndarray) -> tuple[np.ndarray, str | None]:
     if not found.found or found.kept is None or min(found.kept) < 0.99:
         return frames, None
     h, w = frames.shape[1:3]
-    pattern = _mark(h, w, bytes.fromhex(found.payload))
-    mark = np.round(pattern * _strength_in(frames, pattern)).astype(np.int16)
+    design = found.design or "wide"
+    pattern = _mark(h, w, bytes.fromhex(found.payload), design)
+    strength = LOW_STRENGTH if design == "low" else _strength_in(frames, pattern)
+    mark = np.round(pattern * strength).astype(np.int16)
     return _shifted(frames, -mark), found.payload
 
 
 def _strength_in(frames: np.ndarray, pattern: np.ndarray) -> float:
-    """Which of the strengths a mark is made at (STRENGTH in every file from before SMALL_STRENGTH,
-    which small files get since) `frames` carry `pattern` at, judged by its least-squares amplitude.
+    """Which of the strengths a wide mark is made at (STRENGTH in every file from before
+    SMALL_STRENGTH, which small files got until the low design) `frames` carry `pattern` at, judged
+    by its least-squares amplitude.
 
     The frame size alone does not say: a 64 px file may be from before, or marked at another size
     and resized. The amplitude reads low by the picture's own share of the pattern (about 0.2-0.3
@@ -230,28 +270,50 @@ def _evidence(luma: np.ndarray) -> np.ndarray:
     return luma.astype(np.float64) - luma.mean()
 
 
-def _spectra(evidence: np.ndarray, kept_y: np.ndarray, kept_x: np.ndarray) -> np.ndarray:
-    """The picture's whitened spectrum at the mark's frequencies if a crop kept `kept_y` x `kept_x`
-    of the marked frame: (len(kept_y), len(kept_x), K + 1, 2K + 1), each bin reduced to its phase.
+def _without_blur(evidence: np.ndarray) -> np.ndarray:
+    """`evidence` less its Gaussian blur (sigma _BLUR of the shorter side, edges mirrored): what the
+    low design is read from. The picture's gradients and edges leak into every bin of a spectrum
+    taken over a window that does not tile; most of that leakage is in the blur."""
+    h, w = evidence.shape
+    sigma = _BLUR * min(h, w)
+    # einsum, not BLAS, as in `_spectra`.
+    rows = np.einsum("ij,jk->ik", _blur_matrix(h, sigma), evidence)
+    blur = np.einsum("ik,lk->il", rows, _blur_matrix(w, sigma))
+    return evidence - blur
 
+
+@lru_cache(maxsize=8)
+def _blur_matrix(n: int, sigma: float) -> np.ndarray:
+    """(n, n): a 1-D Gaussian blur of `sigma` pixels over n samples, the ends mirrored."""
+    taps = np.arange(-int(3 * sigma + 1), int(3 * sigma + 1) + 1)
+    kernel = np.exp(-0.5 * (taps / sigma) ** 2)
+    pad = min(len(taps) // 2, n)
+    columns = np.pad(np.eye(n), ((pad, pad), (0, 0)), mode="symmetric")  # (n + 2 pad, n)
+    matrix = np.stack([np.convolve(c, kernel / kernel.sum(), mode="same") for c in columns.T], 1)
+    return matrix[pad : pad + n]
+
+
+def _spectra(evidence: np.ndarray, kept_y: np.ndarray, kept_x: np.ndarray, k: int) -> np.ndarray:
+    """The picture's whitened spectrum at a design's frequencies (band top `k`) if a crop kept
+    `kept_y` x `kept_x` of the marked frame: (len(kept_y), len(kept_x), k + 1, 2k + 1), each bin
+    reduced to its phase.
     """
     h, w = evidence.shape
-    ky, kx = np.arange(_K + 1), np.arange(-_K, _K + 1)
+    ky, kx = np.arange(k + 1), np.arange(-k, k + 1)
     rows = np.conj(_waves(np.outer(kept_y, ky).ravel(), h))  # (Ny * (K+1), h)
     cols = np.conj(_waves(np.outer(kept_x, kx).ravel(), w))  # (Nx * (2K+1), w)
     # einsum rather than BLAS: these products are small, and threaded BLAS on a busy machine is
     # many times slower than one core.
     spectrum = np.einsum("kw,jw->kj", np.einsum("kh,hw->kw", rows, evidence), cols)  # (Ny*(K+1), Nx*(2K+1))
-    spectrum = spectrum.reshape(len(kept_y), _K + 1, len(kept_x), 2 * _K + 1).transpose(0, 2, 1, 3)
+    spectrum = spectrum.reshape(len(kept_y), k + 1, len(kept_x), 2 * k + 1).transpose(0, 2, 1, 3)
     return spectrum / np.maximum(np.abs(spectrum), 1e-9)
 
 
-def _sync_surfaces(spectra: np.ndarray) -> np.ndarray:
-    """The template's correlation with (N, K+1, 2K+1) spectra over every offset on the grid: (N, G, G)."""
-    lay = _layout()
+def _sync_surfaces(spectra: np.ndarray, lay: _Layout) -> np.ndarray:
+    """The template's correlation with (N, k+1, 2k+1) spectra over every offset on the grid: (N, G, G)."""
     # The half spectrum is ky >= 0, so a real inverse FFT over (kx, ky) adds each bin's conjugate.
     canvas = np.zeros((len(spectra), _GRID, _GRID // 2 + 1), complex)
-    coeffs = spectra[:, lay.sync[:, 0], lay.sync[:, 1] + _K] * np.exp(-1j * lay.sync_phase)  # (N, S)
+    coeffs = spectra[:, lay.sync[:, 0], lay.sync[:, 1] + lay.k] * np.exp(-1j * lay.sync_phase)  # (N, S)
     canvas[:, lay.sync[:, 1] % _GRID, lay.sync[:, 0]] = coeffs
     surfaces = np.fft.irfft2(canvas, s=(_GRID, _GRID)) * _GRID * _GRID  # (N, x offset, y offset)
     return surfaces.transpose(0, 2, 1)
@@ -263,10 +325,9 @@ def _z_scores(surfaces: np.ndarray) -> np.ndarray:
     return (flat.max(1) - flat.mean(1)) / (flat.std(1) + 1e-9)
 
 
-def _refined_offset(spectrum: np.ndarray, surface: np.ndarray) -> tuple[float, float, float]:
+def _refined_offset(spectrum: np.ndarray, surface: np.ndarray, lay: _Layout) -> tuple[float, float, float]:
     """(z, dy, dx): the surface's peak, refined to 1/8 grid step."""
-    lay = _layout()
-    coeffs = spectrum[lay.sync[:, 0], lay.sync[:, 1] + _K] * np.exp(-1j * lay.sync_phase)  # (S,)
+    coeffs = spectrum[lay.sync[:, 0], lay.sync[:, 1] + lay.k] * np.exp(-1j * lay.sync_phase)  # (S,)
     mean, std = surface.mean(), surface.std() + 1e-9
     y, x = np.unravel_index(int(surface.argmax()), surface.shape)
     fy, fx = y + _SUBPIXEL[:, None], x + _SUBPIXEL[None, :]  # (9, 9) candidate offsets
@@ -276,19 +337,20 @@ def _refined_offset(spectrum: np.ndarray, surface: np.ndarray) -> tuple[float, f
     return float((max(fine[i, j], surface[y, x]) - mean) / std), float(fy[i, 0]), float(fx[0, j])
 
 
-def _soft_bits(spectrum: np.ndarray, dy: float, dx: float) -> np.ndarray:
+def _soft_bits(spectrum: np.ndarray, dy: float, dx: float, lay: _Layout) -> np.ndarray:
     """Soft values of the coded bits at offset (dy, dx): > 0 means 0, 0 means unknown."""
-    lay = _layout()
     shift = np.exp(2j * np.pi * (lay.data[:, 0] * dy + lay.data[:, 1] * dx) / _GRID)
-    symbols = spectrum[lay.data[:, 0], lay.data[:, 1] + _K] * shift * np.exp(-1j * lay.data_phase)  # (D,)
+    symbols = spectrum[lay.data[:, 0], lay.data[:, 1] + lay.k] * shift * np.exp(-1j * lay.data_phase)  # (D,)
     parts = np.stack([symbols.real, symbols.imag], 1).ravel()  # (2D,) in the order of `owner`
     return np.bincount(lay.owner, parts, convcode.CODED_BITS)
 
 
-def _read(spectrum: np.ndarray, z: float, dy: float, dx: float, bar: float) -> tuple[str, float] | None:
+def _read(
+    spectrum: np.ndarray, z: float, dy: float, dx: float, bar: float, lay: _Layout
+) -> tuple[str, float] | None:
     """The payload (hex) at offset (dy, dx) of a spectrum whose sync peak is `z` over `bar`, and the
     decoder's confidence; None if no candidate's CRC holds."""
-    soft = _soft_bits(spectrum, dy, dx)
+    soft = _soft_bits(spectrum, dy, dx, lay)
     payload = convcode.decode(soft)
     if payload is None:
         return None
@@ -307,7 +369,7 @@ def find_watermark(frames: np.ndarray) -> WatermarkResult:
     quarter turn of the pictures and of their mirror image (so a flip either way and a transpose
     too), and the pictures less uniform bars along their edges (a letterbox or pillarbox added
     around them). The first reading found, else the clearest. Each try is another chance for
-    noise to pass the CRC: a clean clip is read up to 16 times, not once."""
+    noise to pass the CRC: a clean clip is searched up to 16 times (in both designs), not once."""
     luma = _mean_luma(frames)
     # Inside the bars first: a marked picture is nowhere flat, so bars say the copy was framed.
     views = [inner, luma] if (inner := _inside_bars(luma)) is not None else [luma]
@@ -349,30 +411,56 @@ def _inside_bars(luma: np.ndarray) -> np.ndarray | None:
 
 
 def _detect(evidence: np.ndarray, candidates: int = 6) -> WatermarkResult:
-    """`detect_watermark` on a luma picture as `_evidence` gives it."""
+    """`detect_watermark` on a luma picture as `_evidence` gives it, in either design."""
+    views = {"wide": evidence, "low": _without_blur(evidence)}
+    reads = 0
     # An uncut copy first: the whole frame at offset 0, one point, so a lower bar holds.
-    whole = _spectra(evidence, np.ones(1), np.ones(1))[0, 0]  # (K+1, 2K+1)
-    surface = _sync_surfaces(whole[None])[0]
-    z_whole = float((surface[0, 0] - surface.mean()) / (surface.std() + 1e-9))
-    if z_whole >= Z_UNCROPPED and (read := _read(whole, z_whole, 0.0, 0.0, Z_UNCROPPED)):
-        return WatermarkResult(True, read[0], read[1], (1.0, 1.0), z_whole, z_whole)
-    coarse = _spectra(evidence, _KEPT, _KEPT).reshape(-1, _K + 1, 2 * _K + 1)  # (Ny * Nx, K+1, 2K+1)
+    z_whole = -np.inf
+    for design, view in views.items():
+        lay = _layout(design)
+        whole = _spectra(view, np.ones(1), np.ones(1), lay.k)[0, 0]  # (k+1, 2k+1)
+        surface = _sync_surfaces(whole[None], lay)[0]
+        z = float((surface[0, 0] - surface.mean()) / (surface.std() + 1e-9))
+        z_whole = max(z_whole, z)
+        if z >= Z_UNCROPPED:
+            reads += 1
+            if read := _read(whole, z, 0.0, 0.0, Z_UNCROPPED, lay):
+                return WatermarkResult(True, read[0], read[1], (1.0, 1.0), z, z, design, reads)
+    searched = []
+    for design, view in views.items():
+        found = _search(view, design, candidates, z_whole)
+        reads += found.reads
+        if found.found:
+            return replace(found, reads=reads)
+        searched.append(found)
+    # Not found: the search that came nearest its bar says where the mark would most likely be.
+    return replace(max(searched, key=lambda r: r.z - SEARCH_BARS[r.design or "wide"]), reads=reads)
+
+
+def _search(evidence: np.ndarray, design: Design, candidates: int, z_whole: float) -> WatermarkResult:
+    """The mark of `design` in a crop of the marked frame: the best kept fractions and offset."""
+    lay, bar = _layout(design), SEARCH_BARS[design]
+    shape = (-1, lay.k + 1, 2 * lay.k + 1)
+    coarse = _spectra(evidence, _KEPT, _KEPT, lay.k).reshape(shape)  # (Ny * Nx, k+1, 2k+1)
     kept = np.stack(np.meshgrid(_KEPT, _KEPT, indexing="ij"), -1).reshape(-1, 2)  # (Ny * Nx, 2)
     # Refine the crop on a finer grid around each of the best coarse candidates.
-    best = kept[np.argsort(-_z_scores(_sync_surfaces(coarse)))[:candidates]]
-    spectra = np.concatenate([_spectra(evidence, y + _FINE, x + _FINE) for y, x in best]).reshape(
-        -1, _K + 1, 2 * _K + 1
-    )
+    best = kept[np.argsort(-_z_scores(_sync_surfaces(coarse, lay)))[:candidates]]
+    spectra = np.concatenate([_spectra(evidence, y + _FINE, x + _FINE, lay.k) for y, x in best])
+    spectra = spectra.reshape(shape)
     kept = np.concatenate(
         [np.stack(np.meshgrid(y + _FINE, x + _FINE, indexing="ij"), -1) for y, x in best]
     ).reshape(-1, 2)
-    surfaces = _sync_surfaces(spectra)
+    surfaces = _sync_surfaces(spectra, lay)
     order = np.argsort(-_z_scores(surfaces))[:candidates]
-    peaks = sorted((_refined_offset(spectra[i], surfaces[i]), i) for i in order)[::-1]
+    peaks = sorted((_refined_offset(spectra[i], surfaces[i], lay), i) for i in order)[::-1]
+    reads = 0
     for (z, dy, dx), i in peaks:
-        if z < Z_FOUND:
+        if z < bar:
             break
-        if read := _read(spectra[i], z, dy, dx, Z_FOUND):
-            return WatermarkResult(True, read[0], read[1], (float(kept[i, 0]), float(kept[i, 1])), z, z_whole)
+        reads += 1
+        if read := _read(spectra[i], z, dy, dx, bar, lay):
+            where = (float(kept[i, 0]), float(kept[i, 1]))
+            return WatermarkResult(True, read[0], read[1], where, z, z_whole, design, reads)
     (z, _, _), i = peaks[0]
-    return WatermarkResult(False, None, 0.0, (float(kept[i, 0]), float(kept[i, 1])), z, z_whole)
+    where = (float(kept[i, 0]), float(kept[i, 1]))
+    return WatermarkResult(False, None, 0.0, where, z, z_whole, design, reads)
