@@ -4,6 +4,7 @@ credits back, and a lost connection leaves the bar waiting instead of failing th
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -132,3 +133,45 @@ def test_a_job_deleted_in_another_tab_says_deleted_in_this_one(page, warm_studio
     p.wait_for_selector(f"#jobs .tile[data-id='{video_id}'][data-status=deleted]")
     assert tile.locator(".note").inner_text() == "Deleted" and tile.locator("[role=alert]").count() == 0
     assert tile.locator("[data-cancel]").count() == 0
+
+
+def _finished(studio, name: str) -> str:
+    """A finished clip of `name`'s, made through the API."""
+    video_id = _start(studio, name)
+    with studio.api(name) as api:
+        for _ in range(GENERATE_MS // 500):
+            status = api.get(f"/v1/videos/{video_id}").json()["status"]
+            if status not in RUNNING:
+                break
+            time.sleep(0.5)
+    assert status == "completed"
+    return video_id
+
+
+def test_a_reload_of_a_video_page_brings_back_the_bars_of_jobs_made_from_it(page, warm_studio):
+    source = _finished(warm_studio, "ivy")
+    with warm_studio.api("ivy") as api:
+        r = api.post(f"/v1/videos/{source}/remix", json={"prompt": "a green ball rolls", "strength": 0.6})
+        assert r.status_code == 200, r.text
+        remix = r.json()["id"]
+        r = api.post(f"/v1/videos/{source}/loop", json={"prompt": PROMPT})
+        assert r.status_code == 200, r.text
+        loop = r.json()["id"]
+    unrelated = _start(warm_studio, "ivy")  # running too, but not made from this video
+    page.sign_in("ivy")
+    p = page.goto(f"/videos/{source}")  # as a reload, or Back to the video, mid-render
+    assert {_status(warm_studio, "ivy", i) for i in (remix, loop)} <= set(RUNNING)
+    for action, job in (("remix", remix), ("loop", loop)):
+        tile = p.locator(f"[data-action={action}] .out .tile[data-id='{job}']")
+        assert tile.locator("[role=progressbar]").is_visible()  # the loop's closed box opens to show it
+        assert tile.locator("[data-cancel]").is_visible()
+    assert p.locator(".actions .tile").count() == 2 and p.locator(f"[data-id='{unrelated}']").count() == 0
+
+    tile = p.locator(f"[data-action=remix] .out .tile[data-id='{remix}']")
+    tile.locator("[data-cancel]").click()
+    p.wait_for_selector(f"[data-action=remix] .tile[data-id='{remix}'][data-status=cancelled]")
+    with warm_studio.api("ivy") as api:
+        assert api.get(f"/v1/videos/{remix}").status_code == 404
+        for job in (loop, unrelated):  # free the workers for the tests after this one
+            api.delete(f"/v1/videos/{job}")
+    assert [e for e in page.errors if not re.search(r"status of 404", e)] == []

@@ -72,10 +72,19 @@ def _running(request: Request, v: Viewer, task: str = "") -> list[dict]:
     """The viewer's queued and running jobs (of `task`), as the page's bars start from: a reload or
     Back mid-render finds its bars again."""
     with transaction(_engine(request)) as s:
-        return [
-            {"id": j.id, "size": j.size, "prompt": j.prompt, "progress": j.progress, "status": j.status}
-            for j in queries.running(s, v.principal.account_id, task=task)
-        ]
+        return [_bar(j) for j in queries.running(s, v.principal.account_id, task=task)]
+
+
+def _bar(job) -> dict:
+    """What a page's script needs to show a running job's bar again (Studio.jobTile's video)."""
+    return {
+        "id": job.id,
+        "size": job.size,
+        "prompt": job.prompt,
+        "progress": job.progress,
+        "status": job.status,
+        "task": job.task,
+    }
 
 
 def _aspects(plan) -> list[str]:
@@ -127,6 +136,7 @@ def video_page(request: Request, video_id: str) -> Response:
             return render(request, "message.html", v, 404, title="Not found", message=e.message)
         published = job.id in queries.published_ids(s, v.principal.account_id)
         page = queries.library(s, v.principal.account_id, kind="video", status="completed")
+        running = [_bar(j) for j in queries.running_from(s, job)]
     others = [j for j in page.jobs if j.id != job.id]
     return render(
         request,
@@ -135,6 +145,7 @@ def video_page(request: Request, video_id: str) -> Response:
         job=job,
         published=published,
         others=others,
+        running=running,
         params=job.params or {},
         error=read_message(request),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from zoetrope.jobs.models import COMPLETED, Job
@@ -50,15 +50,28 @@ def library(
 def running(session: Session, account_id: str, task: str = "", limit: int = PAGE_SIZE) -> list[Job]:
     """The account's queued and running jobs (of `task` only, if given), newest first: what Create
     and Storyboard show again after a reload."""
-    where = [
-        Job.account_id == account_id,
-        Job.deleted_at.is_(None),
-        Job.status.in_(("queued", "in_progress")),
-    ]
+    where = _running_where(account_id)
     if task:
         where.append(Job.task == task)
     stmt = select(Job).where(*where).order_by(Job.seq.desc()).limit(limit)
     return list(session.scalars(stmt))
+
+
+def running_from(session: Session, video: Job, limit: int = PAGE_SIZE) -> list[Job]:
+    """The queued and running jobs made from `video` (its remixes, extensions, loops, blends and
+    re-cuts), newest first: what the video's page shows again after a reload."""
+    # A remix names its source video; the other tasks keep only its footage's blob key.
+    made_from = [Job.remixed_from_video_id == video.id]
+    footage = (video.outputs or {}).get("video")
+    if footage:
+        made_from.append(Job.params["source_key"].as_string() == footage)
+    where = [*_running_where(video.account_id), or_(*made_from)]
+    stmt = select(Job).where(*where).order_by(Job.seq.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def _running_where(account_id: str) -> list:
+    return [Job.account_id == account_id, Job.deleted_at.is_(None), Job.status.in_(("queued", "in_progress"))]
 
 
 def published_ids(session: Session, account_id: str) -> set[str]:

@@ -98,7 +98,10 @@ const Studio = (() => {
     const el = document.querySelector("[data-credits]");
     if (!el) return;
     const usage = await api("GET", "/v1/usage").catch(() => null);
-    if (usage && typeof usage.credits === "number") el.textContent = String(usage.credits);
+    if (!usage || typeof usage.credits !== "number") return;
+    el.textContent = String(usage.credits);
+    const word = document.querySelector("[data-credits-word]");
+    if (word) word.textContent = usage.credits === 1 ? "credit" : "credits";
   }
 
   function showError(el, err) {
@@ -331,5 +334,5 @@ const Studio = (() => {
     });
   });
 
-  return { api, quote, price, count, showError, watch, jobTile, tasks, media, checkUpload };
+  return { api, quote, price, count, refreshCredits, showError, watch, jobTile, tasks, media, checkUpload };
 })();

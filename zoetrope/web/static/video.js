@@ -58,6 +58,16 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 
+  // Jobs made from this video still running when the page was loaded (a reload, or Back,
+  // mid-render) get their bars back, each under the action that starts its task.
+  const actions = document.querySelector(".actions[data-running]");
+  JSON.parse((actions && actions.dataset.running) || "[]").reverse().forEach((v) => {
+    const box = actions.querySelector(`[data-action="${v.task.replace("_backward", "")}"]`)
+      || actions.querySelector("[data-action]");
+    box.open = true;
+    Studio.jobTile(v, box.querySelector(".out"));
+  });
+
   // Re-cut: two handles on one track; the start never passes the end.
   const trim = document.querySelector(".trim");
   if (trim) {
