@@ -232,3 +232,25 @@ def test_a_tool_takes_the_queue_lane_its_plan_has_and_refuses_one_it_lacks(serve
     assert refused["isError"], refused
     error = refused["structuredContent"]["error"]
     assert error["code"] == "lane_not_in_plan" and error["param"] == "lane", error
+
+
+def test_a_lone_surrogate_escape_is_named_and_a_surrogate_pair_still_works(server):
+    key = server.keys["alice"]
+    call = b'{"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "generate_video", "arguments": {"prompt": "a ball \\ud800", "wait": false}}}'
+    lone = post(server, key, call)
+    assert lone.status_code == 400, lone.text
+    answer = lone.json()
+    assert answer["id"] == 5 and answer["error"]["code"] == -32602, answer
+    message = answer["error"]["message"]
+    assert "params.arguments.prompt" in message and "\\ud800" in message and "surrogate" in message, message
+    assert "hex escape" not in message
+    outside = post(server, key, b'{"jsonrpc": "2.0", "id": "\\udc00", "method": "ping"}')
+    assert outside.status_code == 400 and outside.json()["error"]["code"] == -32600, outside.text
+    assert "\\udc00" in outside.json()["error"]["message"] and outside.json()["id"] is None, outside.text
+    emoji = call.replace(b"\\ud800", b"\\ud83d\\ude00")
+    made = post(server, key, emoji)
+    assert made.status_code == 200, made.text
+    data = [line[len("data: ") :] for line in made.text.splitlines() if line.startswith("data: ")]
+    result = json.loads(data[-1])["result"]
+    assert not result["isError"], result
+    assert result["structuredContent"]["prompt"] == "a ball \U0001f600", result

@@ -4,6 +4,9 @@ list or exemplar names, and excuses words that only meet by chance, never a disg
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -84,3 +87,19 @@ def test_the_classifier_never_learns_from_the_sets_that_measure_it():
         if line.strip()
     }
     assert not held & {normalize(t) for texts in written.values() for t in texts}
+
+
+def test_the_retrain_command_runs_cleanly_and_writes_nothing_for_help(tmp_path):
+    weights = Path(__file__).resolve().parents[2] / "zoetrope" / "safety" / "data" / "classifier.safetensors"
+    before = weights.read_bytes()
+    run = subprocess.run(
+        [sys.executable, "-m", "zoetrope.safety.train_classifier", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        timeout=120,
+    )
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    assert "--validate" in run.stdout and "--out" in run.stdout, run.stdout
+    assert weights.read_bytes() == before

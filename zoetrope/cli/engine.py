@@ -156,7 +156,7 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
     from zoetrope.backends.base import GenerationRequest
     from zoetrope.backends.bundled import BundledBackend
     from zoetrope.backends.checks import check_request
-    from zoetrope.cli.tasks import check_output, release_video
+    from zoetrope.cli.tasks import check_output, release_video, writing
     from zoetrope.jobs.finalize import finalize
     from zoetrope.jobs.local import record_generation
     from zoetrope.jobs.models import new_video_id
@@ -197,9 +197,10 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
         moderate_prompt(prompt)
         video_id, fps = new_video_id(), backend.capabilities.fps
         frames = next(iter(backend.generate(request)))
-        frames = finalize(frames, out, generation_id=video_id, model=backend.name, width=width, height=height,
-                          fps=fps, visible_watermark=False, prompt=prompt,
-                          depicts_people=backend.capabilities.depicts_people)
+        with writing(out):
+            frames = finalize(frames, out, generation_id=video_id, model=backend.name, width=width,
+                              height=height, fps=fps, visible_watermark=False, prompt=prompt,
+                              depicts_people=backend.capabilities.depicts_people)
         record_generation(video_id, out, frames, prompt=prompt, model=backend.name, task=task, seconds=0.0,
                           fps=fps)
         typer.echo(f"wrote {out} (1 frame, {width}x{height})")

@@ -11,6 +11,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -78,9 +79,30 @@ def write_video(backend, request, out: Path, *, size: tuple[int, int] | None = N
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")  # the ISO media files the writer and the C2PA signer both take
 
 
+@contextmanager
+def writing(out: Path) -> Iterator[None]:
+    """Turn the system refusing to write `out` (a full disk, a file size limit) into one error naming
+    `-o` and its reason; an OSError about another file (the data directory's) is left as it is."""
+    try:
+        yield
+    except OSError as e:
+        named = e.filename if isinstance(e.filename, str | bytes | os.PathLike) else None
+        if named is not None and os.path.dirname(os.path.abspath(os.fsdecode(named))) != os.path.abspath(out.parent):
+            raise
+        raise InvalidRequest(f"-o {out}: cannot write it ({e.strerror or e}); free some space or choose another place",
+                             param="--output") from None
+
+
 def check_output(out: Path, suffixes: tuple[str, ...] = VIDEO_SUFFIXES, inputs: tuple[Path, ...] = ()) -> None:
     """Refuse an `-o` that could not be written or signed, or that would overwrite one of the command's
     `inputs` (`-o` defaults to out.mp4, the name `generate` writes), before any weights load."""
+    try:
+        _check_output(out, suffixes, inputs)
+    except OSError as e:  # a name too long, a loop of symbolic links: the system's own reason
+        raise InvalidRequest(f"-o {out}: {e.strerror or e}; choose another name", param="--output") from None
+
+
+def _check_output(out: Path, suffixes: tuple[str, ...], inputs: tuple[Path, ...]) -> None:
     if out.is_dir():
         raise InvalidRequest(f"-o {out} is a directory; give a file name such as {out / ('out' + suffixes[0])}",
                              param="--output")
@@ -167,10 +189,12 @@ def release_video(backend, request, out: Path, *, size: tuple[int, int] | None =
                 yield mark_frames(chunk[start : start + KEPT_FRAMES], generation_id=video_id, width=width,
                                   height=height, visible_watermark=False)
 
-    count = write_video(released, request, out, size=(width, height), label=label, before=kept(before),
-                        after=kept(after))
+    with writing(out):
+        count = write_video(released, request, out, size=(width, height), label=label, before=kept(before),
+                            after=kept(after))
     try:
-        sign(out, video_id, backend.name, parent, components=components, task=request.task)
+        with writing(out):
+            sign(out, video_id, backend.name, parent, components=components, task=request.task)
         record_generation(video_id, out, np.stack(released.previews), prompt=prompt_text(request),
                           model=backend.name, task=request.task, seconds=count / fps, fps=fps)
     except BaseException:  # a video that is not signed and recorded is not released: none is left at -o

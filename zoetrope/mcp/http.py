@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from mcp.server.mcpserver import Context
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import INVALID_REQUEST, jsonrpc_message_adapter
+from mcp.types import INVALID_PARAMS, INVALID_REQUEST, jsonrpc_message_adapter
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 from starlette.routing import Route
@@ -76,15 +76,25 @@ class _RequireKey:
 
 def _not_a_message(body: bytes) -> dict | None:
     """The JSON-RPC error for a body that parses as JSON but is not one JSON-RPC 2.0 message (the
-    SDK would answer -32602 with pydantic's report); None for anything the SDK answers well."""
+    SDK would answer -32602 with pydantic's report, or -32700 for a lone surrogate escape); None for
+    anything the SDK answers well."""
     try:
         message = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None  # the SDK answers -32700 Parse error
     if isinstance(message, list):
         return _rpc_error(
             INVALID_REQUEST,
             "batch requests are not supported (MCP 2025-06-18 removed them): send one JSON-RPC message per POST",
+        )
+    if isinstance(message, dict) and (found := _lone_surrogate(message)) is not None:
+        path, char = found
+        rid = message.get("id")
+        return _rpc_error(
+            INVALID_PARAMS if path.startswith("params") else INVALID_REQUEST,
+            f"{path} holds a lone UTF-16 surrogate, \\u{ord(char):04x}, which is not a character: send the text "
+            "as valid UTF-8, or a character beyond U+FFFF as a surrogate pair (e.g. \\ud83d\\ude00)",
+            rid if isinstance(rid, str | int) and not isinstance(rid, bool) and path != "id" else None,
         )
     try:
         jsonrpc_message_adapter.validate_python(message, by_name=False)
@@ -96,6 +106,24 @@ def _not_a_message(body: bytes) -> dict | None:
             'its "params" (an object) and, for a request, an "id" (a string or an integer)',
             rid if isinstance(rid, str | int) and not isinstance(rid, bool) else None,
         )
+    return None
+
+
+def _lone_surrogate(message: dict) -> tuple[str, str] | None:
+    """Where in a parsed message a string (or a key) holds a lone surrogate, and which one: JSON's
+    `\\ud800` escape parses to one, but it is not a character and the SDK cannot read it."""
+    stack: list[tuple[str, object]] = [("", message)]
+    while stack:  # a loop, not recursion: json.loads accepts nesting deeper than the stack allows
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if (char := next((c for c in value if "\ud800" <= c <= "\udfff"), None)) is not None:
+                return path, char
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(value))))
+        elif isinstance(value, dict):
+            for k, v in reversed(list(value.items())):
+                stack.append((f"{path}.{k}" if path else k, v))
+                stack.append((f"{path or 'the message'} (one of its keys)", k))
     return None
 
 

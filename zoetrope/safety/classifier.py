@@ -7,13 +7,13 @@ so it reads a paraphrase that is near no single exemplar, and tells a history le
 cooking show from the harm whose words it shares. It is eight rows of 384 weights: reading it
 costs one small matrix product on vectors moderation computes anyway.
 
-`python -m zoetrope.safety.classifier` trains it again and writes `data/classifier.safetensors`;
-pick the thresholds in `data/policy.toml` with `--validate` (see `validate`).
+`python -m zoetrope.safety.train_classifier` trains it again and writes
+`data/classifier.safetensors`; pick the thresholds in `data/policy.toml` with its `--validate`
+(see `validate`).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import tomllib
 import zlib
@@ -180,27 +180,5 @@ def validate(
         )
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--validate", action="store_true", help="print a two-fold validation table, write nothing"
-    )
-    ap.add_argument(
-        "--show", type=float, nargs=2, metavar=("CLASSIFIER", "VETO"), help="print those thresholds' errors"
-    )
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "data" / WEIGHTS)
-    args = ap.parse_args()
-    if args.validate:
-        validate([0.6, 0.7, 0.8, 0.9], [0.0, 0.2, 0.3], show=tuple(args.show) if args.show else None)
-        return
-    from zoetrope.model.text import get_text_encoder
-    from zoetrope.safety.policy import default_policy
-
-    labels = ["benign", *default_policy().categories]
-    pairs = training_prompts([ROOT / p for p in TRAINING_SETS])
-    save_classifier(train(pairs, labels, get_text_encoder().embed), args.out)
-    print(f"trained on {len(pairs)} prompts; wrote {args.out}")
-
-
 if __name__ == "__main__":
-    main()
+    raise SystemExit("retrain the classifier with: python -m zoetrope.safety.train_classifier")
