@@ -8,6 +8,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from zoetrope.cli import app
+from zoetrope.errors import InvalidRequest
 from zoetrope.eval import AXES
 
 
@@ -104,7 +105,9 @@ def test_eval_denoise_from_writes_a_train_style_report(tmp_path):
 
 def test_eval_denoise_from_outside_0_to_1_or_with_vae_is_refused(tmp_path):
     result = CliRunner().invoke(app, ["eval", "--denoise-from", "1.5", "--out", str(tmp_path / "r.json")])
-    assert result.exit_code == 2 and "--denoise-from" in result.output
+    # Refused before anything runs, naming the flag and its range (printed as one line, exit 2).
+    assert isinstance(result.exception, InvalidRequest) and result.exception.param == "--denoise-from"
+    assert "from 0 to 1" in result.exception.message and not (tmp_path / "r.json").exists()
     result = CliRunner().invoke(
         app, ["eval", "--vae", "--denoise-from", "0.5", "--out", str(tmp_path / "r.json")]
     )

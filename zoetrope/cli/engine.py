@@ -27,11 +27,16 @@ def _check_run(size: str, sizes: dict, device: str, out: Path, **files: Path | N
             name = "--" + option.replace("_", "-")
             raise InvalidRequest(f"{name} {path} does not exist; give a checkpoint.pt or a weights folder",
                                  param=name)
-    try:  # made now, as the run would make it: a place it cannot be is said before any work
+    # Made now, as the run would make it, so a place it cannot be is said before any work; then
+    # removed again, so a refusal further on (a bad --crop) leaves no empty run folder behind.
+    missing = [p for p in (out, *out.parents) if not p.exists()]
+    try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InvalidRequest(f"--out {out}: cannot make the run folder there ({e.strerror or e}); choose another "
                              "place", param="--out") from None
+    for made in missing:  # deepest first
+        made.rmdir()
 
 
 train_app = typer.Typer(help="Train the bundled model's networks (resumable: rerun to continue).", no_args_is_help=True)

@@ -63,6 +63,9 @@ class ModerationResult:
 _HIDING = re.compile(r"[^\w\s.,;:!?'\"()\-]|[*_]")  # anything but letters, digits and plain punctuation
 
 
+_WORD = re.compile(r"(?<!\w)[^\W\d_]{3,}(?!\w)")  # a word: 3 or more letters, no digit or _ joined to it
+
+
 def _windows(text: str) -> list[str]:
     """The normalised sentences of `text`, long ones cut into overlapping word windows; then
     those of its `unmasked` reading where that differs and the text holds what hides words
@@ -153,14 +156,25 @@ class Moderator:
         decides: so every verdict near a threshold, and every block, is the float model's.
 
         Another process's `read` of the same policy is as good (`zoetrope.jobs.embedder`)."""
-        readings = self._read(self._encoder.embed(windows, fast=True))
+        readings = self._unworded(windows, self._read(self._encoder.embed(windows, fast=True)))
         if self.fast_pass in EXACT_WITHIN:
             near = [i for i, r in enumerate(readings) if self._near(r)]
             if near:
                 exact = self._read(self._encoder.embed([windows[i] for i in near]))
-                for i, reading in zip(near, exact, strict=True):
+                for i, reading in zip(near, self._unworded([windows[i] for i in near], exact), strict=True):
                     readings[i] = reading
         return readings
+
+    @staticmethod
+    def _unworded(windows: list[str], readings: list[Reading]) -> list[Reading]:
+        """`readings` with the classifier's probabilities set to 0 for windows holding no word (no
+        run of 3 or more letters alone): it learnt from sentences, and on a string of stray letters,
+        digits and symbols (a fuzzer's, a paste gone wrong) its softmax is confident about nothing
+        it knows. The exemplars and the rules still read such windows."""
+        return [
+            reading if _WORD.search(window) else [(slack, best, which, 0.0) for slack, best, which, _ in reading]
+            for window, reading in zip(windows, readings, strict=True)
+        ]
 
     def _near(self, reading: Reading) -> bool:
         """Whether a fast pass's `reading` may be on the other side of the float pass's from
