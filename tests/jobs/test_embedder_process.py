@@ -46,7 +46,7 @@ def test_the_child_reads_like_the_float_model_and_reads_close_calls_in_float(chi
     parent = get_moderator()
     windows = list(dict.fromkeys(w for prompt in LABELLED for w in _windows(prompt)))
     remote = child.read(windows)
-    exact = parent._read(parent._encoder.embed(windows))  # the float pass, which decides close calls
+    exact = parent._read(windows, parent._encoder.embed(windows))  # the float pass, which decides close calls
     settled = 0
     for reading, float_reading in zip(remote, exact, strict=True):
         worst = max(abs(r[0] - e[0]) for r, e in zip(reading, float_reading, strict=True))

@@ -267,7 +267,7 @@ def test_after_a_batch_read_checks_of_its_prompts_run_no_encoder_pass(monkeypatc
     assert (results[2].flagged, results[2].category) == (True, "self-harm")
     # A window close to (or past) a threshold was read again in float in the batch, which decides.
     window = moderation._windows(prompts[2])[0]
-    float_reading = batched._read(embed([window]))[0]
+    float_reading = batched._read([window], embed([window]))[0]
     assert max(abs(r[0] - e[0]) for r, e in zip(batched._readings[window], float_reading, strict=True)) < 1e-5
 
 

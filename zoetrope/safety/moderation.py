@@ -156,25 +156,14 @@ class Moderator:
         decides: so every verdict near a threshold, and every block, is the float model's.
 
         Another process's `read` of the same policy is as good (`zoetrope.jobs.embedder`)."""
-        readings = self._unworded(windows, self._read(self._encoder.embed(windows, fast=True)))
+        readings = self._read(windows, self._encoder.embed(windows, fast=True))
         if self.fast_pass in EXACT_WITHIN:
             near = [i for i, r in enumerate(readings) if self._near(r)]
             if near:
-                exact = self._read(self._encoder.embed([windows[i] for i in near]))
-                for i, reading in zip(near, self._unworded([windows[i] for i in near], exact), strict=True):
+                again = [windows[i] for i in near]
+                for i, reading in zip(near, self._read(again, self._encoder.embed(again)), strict=True):
                     readings[i] = reading
         return readings
-
-    @staticmethod
-    def _unworded(windows: list[str], readings: list[Reading]) -> list[Reading]:
-        """`readings` with the classifier's probabilities set to 0 for windows holding no word (no
-        run of 3 or more letters alone): it learnt from sentences, and on a string of stray letters,
-        digits and symbols (a fuzzer's, a paste gone wrong) its softmax is confident about nothing
-        it knows. The exemplars and the rules still read such windows."""
-        return [
-            reading if _WORD.search(window) else [(slack, best, which, 0.0) for slack, best, which, _ in reading]
-            for window, reading in zip(windows, readings, strict=True)
-        ]
 
     def _near(self, reading: Reading) -> bool:
         """Whether a fast pass's `reading` may be on the other side of the float pass's from
@@ -196,10 +185,10 @@ class Moderator:
         if not self._scored:
             return scores, reasons
         nearest = self._nearest(windows)
-        for name, (slack, similarity, column, chance) in zip(self._scored, nearest, strict=True):
+        readings = zip(self._scored, nearest, self._classifier_thresholds, strict=True)
+        for name, (slack, similarity, column, chance), threshold in readings:
             # The classifier's log-odds past its threshold, in cosine slack: at temperature 0.03 a
             # log-odd is 0.03, so the score is the classifier's probability moved by the threshold.
-            threshold = p.categories[name].classifier_threshold or p.classifier_threshold
             learned = (_odds(chance) - _odds(threshold)) * p.temperature
             scores[name] = 1 / (1 + math.exp(-max(slack, learned) / p.temperature))
             if scores[name] >= 0.5 and learned > slack:
@@ -224,10 +213,13 @@ class Moderator:
             readings = [r if r is not None else fresh[w] for w, r in zip(windows, readings, strict=True)]
         return _combine(readings)
 
-    def _read(self, vectors: torch.Tensor) -> list[Reading]:
+    def _read(self, windows: list[str], vectors: torch.Tensor) -> list[Reading]:
         """What each window's vector (W, 384) says about each scored category: (the exemplars'
         slack, best similarity, which exemplar, the classifier's probability), two small matrix
-        products for all of them."""
+        products for all of them. The classifier's probability is 0 for a window holding no word
+        (no run of 3 or more letters alone): it learnt from sentences, and on a string of stray
+        letters, digits and symbols (a fuzzer's, a paste gone wrong) its softmax is confident about
+        nothing it knows. The exemplars and the rules still read such windows."""
         sims = vectors @ self._matrix.T  # (W, E)
         benign = sims[:, self._benign]  # (W, B)
         benign_sim = benign.max(1).values if benign.shape[1] else sims.new_full((len(vectors),), -1.0)
@@ -238,6 +230,8 @@ class Moderator:
         if self.classifier is not None:
             columns = [self.classifier.labels.index(n) for n in self._scored]
             chance = self.classifier.probabilities(vectors)[:, columns]  # (W, C)
+            worded = torch.tensor([_WORD.search(w) is not None for w in windows], dtype=chance.dtype)
+            chance = chance * worded[:, None]
         return [
             list(zip(*row, strict=True))
             for row in zip(slack.tolist(), best.tolist(), which.tolist(), chance.tolist(), strict=True)
@@ -279,7 +273,7 @@ class Moderator:
         harm = max(r[3] for r in self._nearest(windows))
         within = CLASSIFIER_WITHIN.get(self.fast_pass, 0.0)
         if abs(_odds(harm) - _odds(veto)) < within:
-            exact = on_one_core(lambda: self._read(self._encoder.embed(windows)))
+            exact = on_one_core(lambda: self._read(windows, self._encoder.embed(windows)))
             harm = max(r[3] for r in _combine(exact))
         if harm >= veto:
             return hits
