@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -21,6 +22,7 @@ from zoetrope.mcp.videos import Caller
 
 PATH = "/mcp"
 PROTOCOL_VERSIONS = (*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # JSON's escape of a UTF-16 surrogate, \ud800-\udfff
 
 
 def _token(headers) -> str:
@@ -87,7 +89,8 @@ def _not_a_message(body: bytes) -> dict | None:
             INVALID_REQUEST,
             "batch requests are not supported (MCP 2025-06-18 removed them): send one JSON-RPC message per POST",
         )
-    if isinstance(message, dict) and (found := _lone_surrogate(message)) is not None:
+    surrogates = _SURROGATE_ESCAPE.search(body) is not None  # only an escape can make one: a walk otherwise is waste
+    if surrogates and isinstance(message, dict) and (found := _lone_surrogate(message)) is not None:
         path, char = found
         rid = message.get("id")
         return _rpc_error(
