@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from zoetrope.access import ledger
 from zoetrope.access.models import Account, PlanChange, utcnow
 from zoetrope.access.usage import checked_quota, today_utc
 from zoetrope.config import get_config
-from zoetrope.errors import Conflict, InvalidRequest, NotFound
+from zoetrope.errors import Conflict, InvalidRequest, NotFound, shown
 
 
 def _check_plan(plan: str) -> None:
@@ -19,6 +20,9 @@ def _check_plan(plan: str) -> None:
     if plan not in plans:
         raise InvalidRequest(f"unknown plan {plan!r}; known plans: {', '.join(sorted(plans))}", param="plan")
 
+
+ID_PREFIX = "acct_"  # every account id's (`new_id("acct")`)
+ID_SHAPE = re.compile(rf"{ID_PREFIX}[0-9a-fA-F]*")
 
 # The officially assigned ISO 3166-1 alpha-2 codes, and XK (Kosovo, in common use): a region rule or
 # a price can only ever name one of these, so an account with another (ZZ, UK, EU) would slip past both.
@@ -44,6 +48,27 @@ def _check_country(country: str) -> str:
     return code
 
 
+# The most seats an account has: far beyond any real team, and within the database's integers.
+MAX_SEATS = 1_000_000
+
+
+def _check_seats(plan_name: str, seats: int) -> int:
+    """`seats` if the account can have them on `plan_name`: 1 to MAX_SEATS, and (on a per-seat plan)
+    few enough that a month's credits fit one ledger entry; a 400 naming `seats` otherwise, before
+    anything is written (PostgreSQL refused the write half-way, SQLite stored it)."""
+    if not 1 <= seats <= MAX_SEATS:
+        raise InvalidRequest(f"seats must be between 1 and {MAX_SEATS:,}, not {seats:,}", param="seats")
+    plan = get_config().plan(plan_name)
+    if plan.per_seat and plan.monthly_credits * seats > ledger.MAX_AMOUNT:
+        most = ledger.MAX_AMOUNT // plan.monthly_credits
+        raise InvalidRequest(
+            f"{plan.name} grants {plan.monthly_credits:,} credits a seat each month, and {seats:,} seats would "
+            f"be {plan.monthly_credits * seats:,}, more than the ledger holds: at most {most:,} seats",
+            param="seats",
+        )
+    return seats
+
+
 def _check_birth_date(birth_date: date) -> date:
     if birth_date > date.today():
         raise InvalidRequest(f"birth_date {birth_date.isoformat()} is in the future", param="birth_date")
@@ -65,8 +90,13 @@ def create_account(
     _check_plan(plan)
     if not name.strip():
         raise InvalidRequest("an account needs a name", param="name")
-    if seats < 1:
-        raise InvalidRequest("seats must be at least 1", param="seats")
+    if ID_SHAPE.fullmatch(name):  # an id mistyped, or an account other commands would mistake for another
+        raise InvalidRequest(
+            f"no account has the id {shown(name)}, and a new account cannot be named like an id "
+            f"({ID_PREFIX!r} and hex digits; the server gives ids): check the id, or choose another name",
+            param="name",
+        )
+    _check_seats(plan, seats)
     if session.scalar(select(Account.id).where(Account.name == name)) is not None:
         raise Conflict(f"an account named {name!r} already exists", param="name")
     account = Account(
@@ -95,14 +125,21 @@ def open_account(session: Session, name: str, plan: str = "plus", *args, **kwarg
 
 def get_account(session: Session, account_id: str) -> Account:
     """The account with this id, or with this name; NotFound otherwise."""
-    account = session.scalar(select(Account).where(or_(Account.id == account_id, Account.name == account_id)))
+    account = find_account(session, account_id)
     if account is None:
         raise NotFound(f"no account {account_id!r}", param="account")
     return account
 
 
 def find_account(session: Session, id_or_name: str) -> Account | None:
-    stmt = select(Account).where(or_(Account.id == id_or_name, Account.name == id_or_name))
+    """The account with this id, else the one with this name (an id wins over a name that equals it,
+    which an account made before names were checked may have)."""
+    stmt = (
+        select(Account)
+        .where(or_(Account.id == id_or_name, Account.name == id_or_name))
+        .order_by(case((Account.id == id_or_name, 0), else_=1))
+        .limit(1)
+    )
     return session.scalar(stmt)
 
 
@@ -126,14 +163,15 @@ def update_account(
     billed = (account.plan, account.seats)
     if plan is not None:
         _check_plan(plan)
+    if plan is not None or seats is not None:  # the new seats, or the old ones on the new plan
+        _check_seats(plan or account.plan, account.seats if seats is None else seats)
+    if plan is not None:
         account.plan = plan
     if country is not None:
         account.country = _check_country(country)
     if birth_date is not None:
         account.birth_date = _check_birth_date(birth_date)
     if seats is not None:
-        if seats < 1:
-            raise InvalidRequest("seats must be at least 1", param="seats")
         account.seats = seats
     if quota is not None:
         account.quota = checked_quota(quota) or None

@@ -23,11 +23,11 @@ from zoetrope.access.entitlements import (
     upgrade_hint,
 )
 from zoetrope.access.keys import Principal
-from zoetrope.access.models import Account, AccountBalance, Charge, LedgerEntry, utcnow
+from zoetrope.access.models import Account, AccountBalance, ApiKey, Charge, LedgerEntry, utcnow
 from zoetrope.access.pricing import charge_for
 from zoetrope.access.usage import check_quota, record_request, today_utc
 from zoetrope.config import Config, Plan, get_config
-from zoetrope.errors import Conflict, InsufficientCredits, NotFound, PermissionDenied
+from zoetrope.errors import AuthenticationFailed, Conflict, InsufficientCredits, NotFound, PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Admission:
 
 
 _ACCOUNTS, _CHARGES, _BALANCES = Account.__table__.c, Charge.__table__.c, AccountBalance.__table__.c
+_KEYS = ApiKey.__table__.c
 # Admission reads twice, as plain rows: the account row under lock, then everything else it weighs
 # in one statement. That read comes after the lock, so on PostgreSQL (read committed) it sees what
 # every transaction that held the lock before has committed.
@@ -67,6 +68,10 @@ _STANDING = select(
     .label("open_charges"),
     select(_CHARGES.account_id).where(_CHARGES.job_id == bindparam("job_id")).scalar_subquery().label("charged"),
     exists().where(LedgerEntry.__table__.c.key == bindparam("grant_key")).label("granted"),
+    # Whether the key the caller authenticated with is still live (no key: an account's own session).
+    exists()
+    .where(_KEYS.id == bindparam("key_id"), _KEYS.account_id == bindparam("account_id"), _KEYS.revoked_at.is_(None))
+    .label("key_live"),
     _balance_of("credits").label("credits"),
     _balance_of("points").label("points"),
 )
@@ -108,8 +113,16 @@ def admit(
     plan = config.plan(account.plan)  # the plan as of now, not as of authentication
     grant_key = f"grant:{account.id}:{ledger.month_of(today)}"
     standing = session.execute(
-        _STANDING, {"account_id": account.id, "job_id": job_id, "grant_key": grant_key}
+        _STANDING,
+        {"account_id": account.id, "job_id": job_id, "grant_key": grant_key, "key_id": principal.key_id},
     ).one()
+    # A principal is cached for a few seconds after its key authenticates (`zoetrope.api.deps`): what
+    # spends is checked here, under the lock, so a key revoked (or an account disabled) a moment ago,
+    # from the admin API, the CLI or another process, cannot queue one more charged job.
+    if account.disabled_at is not None:
+        raise AuthenticationFailed(f"account {account.id} is disabled")
+    if principal.key_id is not None and not standing.key_live:
+        raise AuthenticationFailed(f"API key {principal.key_id} was revoked; use another key of the account")
     if standing.charged is not None:
         if standing.charged != account.id:
             raise Conflict(f"job id {job_id} is already taken", param="job_id")

@@ -25,6 +25,8 @@ from zoetrope.errors import InvalidRequest
 
 RESERVED, CAPTURED, RELEASED = "reserved", "captured", "released"
 CURRENCIES = ("credits", "points")
+# The most one entry moves either way: `ledger_entries.amount` is a 32-bit INTEGER on PostgreSQL.
+MAX_AMOUNT = 2**31 - 1
 
 
 def _append(
@@ -114,11 +116,32 @@ def grant(
     if amount == 0:  # an entry that moves nothing would only clutter the account's history
         raise InvalidRequest(f"amount must not be 0: give the {currency} to add, or a negative number to take "
                              "some back", param="amount")
+    if abs(amount) > MAX_AMOUNT:  # PostgreSQL's INTEGER would refuse it mid-write (SQLite kept it)
+        raise InvalidRequest(
+            f"amount {amount:,} is more than one entry holds ({MAX_AMOUNT:,} {currency} either way); "
+            "split it into several grants",
+            param="amount",
+        )
     note = checked_text(note, LedgerEntry.note, "note")
+    if amount < 0:
+        _check_take_back(session, account_id, -amount, currency)
     key = key or f"adjust:{account_id}:{currency}:{utcnow().isoformat()}:{amount}"
     return _append(
         session, key, account_id, "adjust" if amount < 0 else "grant", amount, currency=currency, note=note
     )
+
+
+def _check_take_back(session: Session, account_id: str, amount: int, currency: str) -> None:
+    """Refuse to take back more than the account has: a balance below zero would refuse every
+    create until it is paid off, for credits the account never held. The account's row is locked
+    first, as admission locks it, so a job admitted meanwhile cannot spend what this takes."""
+    session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+    have = balance(session, account_id, currency)
+    if amount > have:
+        most = f"it has {have:,}: take back at most {have:,}" if have > 0 else "it has none to take back"
+        raise InvalidRequest(
+            f"amount -{amount:,} would leave the account at {have - amount:,} {currency}; {most}", param="amount"
+        )
 
 
 def month_of(day: date) -> str:

@@ -201,6 +201,10 @@ def usage(
     if group_by is not None and group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
     group = GROUPS[group_by] if group_by else None
+    if group_by == "day" and session.get_bind().dialect.name == "postgresql":
+        # The UTC day, as months and invoices count: PostgreSQL's date() of a timestamptz is the day in
+        # the session's TimeZone, which a server set to its own zone makes another.
+        group = func.date(func.timezone("UTC", UsageEvent.created_at))
     cols = [
         func.coalesce(func.sum(case((UsageEvent.kind == "request", 1), else_=0)), 0),
         func.coalesce(func.sum(case((UsageEvent.kind == "generation", 1), else_=0)), 0),
@@ -227,8 +231,9 @@ def usage(
 
 
 def checked_month(month: str | None) -> str:
-    """`month` as 'YYYY-MM' (this month when empty; '2025-1' reads as 2025-01); a 400 otherwise."""
-    month = month or date.today().strftime("%Y-%m")
+    """`month` as 'YYYY-MM' (this month in UTC when empty, as credits are granted; '2025-1' reads as
+    2025-01); a 400 otherwise."""
+    month = month or today_utc().strftime("%Y-%m")
     try:
         start, _ = month_bounds(month)
     except ValueError:

@@ -53,6 +53,13 @@ class _PrincipalCache:
             self._entries[_digest(token)] = (time.monotonic() + PRINCIPAL_TTL_SECONDS, principal)
         return principal
 
+    def forget_key(self, key_id: str) -> None:
+        """Drop the cached principal of key `key_id` (revoked): its next request is refused at once
+        by this process, not once the entry expires."""
+        with self._lock:
+            for digest in [d for d, (_, p) in self._entries.items() if p.key_id == key_id]:
+                del self._entries[digest]
+
     async def resolve(self, engine: Engine, token: str) -> Principal:
         """`get` for the event loop: a hit is a dict lookup; a miss writes the key's last_used_at,
         which may wait for the database's write lock, so it runs in the threadpool."""

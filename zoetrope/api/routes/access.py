@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from zoetrope.access import accounts, keys, ledger
 from zoetrope.access.keys import Principal
@@ -25,7 +25,7 @@ from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.numbers import PlainInt
 from zoetrope.config import get_config
 from zoetrope.db import transaction
-from zoetrope.errors import InvalidRequest, PermissionDenied
+from zoetrope.errors import InvalidRequest, PermissionDenied, shown
 
 router = APIRouter(tags=["usage"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -109,14 +109,30 @@ def my_usage(
         }
 
 
-# Bounds that keep every number inside a 64-bit database integer, far beyond any real account.
-MAX_SEATS = 1_000_000
+# Bounds that keep every number inside a 64-bit database integer, far beyond any real account (the
+# access layer refuses what its columns cannot hold within them: `ledger.MAX_AMOUNT` a grant).
+MAX_SEATS = accounts.MAX_SEATS
 MAX_GRANT = 10**15
+
+
+class _Body(BaseModel):
+    """An admin body: a field it does not take (a typo, `plna`, or one it cannot change) is a 400
+    naming it and the fields it takes, not a 200 that silently changed nothing."""
+
+    # Kept, to be named in the refusal; the schema says what is taken.
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": False})
+
+    def checked(self):
+        for name in self.model_extra or {}:
+            raise InvalidRequest(
+                f"unknown field {shown(name)}; this takes {', '.join(type(self).model_fields)}", param=name
+            )
+        return self
 
 
 # Free text is at most what its column stores (a 400 naming the field, before anything is written); the
 # functions the CLI shares check the same (`checked_text`), NUL characters and lone surrogates too.
-class AccountIn(BaseModel):
+class AccountIn(_Body):
     name: str = Field(min_length=1, max_length=max_chars(Account.name))
     plan: str = "plus"
     country: str = "US"
@@ -126,7 +142,7 @@ class AccountIn(BaseModel):
     quota: dict | None = None
 
 
-class AccountPatch(BaseModel):
+class AccountPatch(_Body):
     plan: str | None = None
     country: str | None = None
     birth_date: date | None = None
@@ -134,13 +150,13 @@ class AccountPatch(BaseModel):
     quota: dict | None = None
 
 
-class KeyIn(BaseModel):
+class KeyIn(_Body):
     name: str = Field("default", max_length=max_chars(ApiKey.name))
     quota: dict | None = None
     allowed_models: list[str] | None = None
 
 
-class CreditsIn(BaseModel):
+class CreditsIn(_Body):
     amount: PlainInt = Field(ge=-MAX_GRANT, le=MAX_GRANT)  # negative: a correction taken back
     currency: str = Field("credits", pattern="^(credits|points)$")
     note: str = Field("", max_length=max_chars(LedgerEntry.note))
@@ -161,7 +177,7 @@ def list_accounts(_: Principal = Depends(admin_principal), svc: Services = Depen
 def create_account(
     body: AccountIn, _: Principal = Depends(admin_principal), svc: Services = Depends(services)
 ) -> dict:
-    checked_text(body.name, Account.name, "name")
+    checked_text(body.checked().name, Account.name, "name")
     # A write takes SQLite's lock at BEGIN: a read that turns into a write loses to a worker's commit.
     with transaction(svc.engine, immediate=True) as s:
         a = accounts.open_account(
@@ -193,7 +209,7 @@ def update_account(
     svc: Services = Depends(services),
 ) -> dict:
     with transaction(svc.engine, immediate=True) as s:
-        return _account(accounts.update_account(s, account_id, **body.model_dump()), s)
+        return _account(accounts.update_account(s, account_id, **body.checked().model_dump()), s)
 
 
 @admin.post("/accounts/{account_id}/credits")
@@ -205,7 +221,7 @@ def grant_credits(
 ) -> dict:
     with transaction(svc.engine, immediate=True) as s:
         a = accounts.get_account(s, account_id)
-        ledger.grant(s, a.id, body.amount, currency=body.currency, note=body.note or "granted by an admin")
+        ledger.grant(s, a.id, body.checked().amount, currency=body.currency, note=body.note or "granted by an admin")
         return _account(a, s)
 
 
@@ -225,17 +241,19 @@ def create_key(
     """A new key; the response is the only place its secret ever appears."""
     with transaction(svc.engine, immediate=True) as s:
         k, token = keys.create_key(
-            s, account_id, body.name, quota=body.quota, allowed_models=body.allowed_models
+            s, account_id, body.checked().name, quota=body.quota, allowed_models=body.allowed_models
         )
         return {**_key(k), "key": token}
 
 
 @admin.delete("/keys/{key_id}")
 def revoke_key(
-    key_id: str, _: Principal = Depends(admin_principal), svc: Services = Depends(services)
+    key_id: str, request: Request, _: Principal = Depends(admin_principal), svc: Services = Depends(services)
 ) -> dict:
     with transaction(svc.engine, immediate=True) as s:
-        return _key(keys.revoke_key(s, key_id))
+        revoked = _key(keys.revoke_key(s, key_id))
+    request.app.state.principals.forget_key(revoked["id"])  # refused from now on, not once its cache expires
+    return revoked
 
 
 @admin.get("/usage")
