@@ -9,11 +9,15 @@ The audit halves are split deterministically: prompts built from one core senten
 disguises go to one half by sha256 of the core within its category, so no held-out sentence is
 seen in dev under another disguise; hand-written prompts alternate by sha256 of the text within
 their trick, benign ones within their theme. Their `audit` field names the trick or theme.
-`fresh` (tests/data/moderation_fresh.jsonl) is a fourth set, written after the policy.
+`fresh` (tests/data/moderation_fresh.jsonl) is a fourth set, written after the policy, and
+`fresh2` (tests/data/moderation_fresh2.jsonl) a fifth, written before the rules for words with
+everyday senses (`ambiguous` in data/policy.toml) and never tuned against: 188 near misses by
+theme (places, cooking, sport, medicine, history, idioms, word senses, news, religion and art)
+and 126 harmful prompts, direct, paraphrased and disguised.
 
 The semantic layer's classifier (zoetrope/safety/classifier.py) is trained on `eval` and
-`audit-dev`, so their recall and false positives are how well it fits what it saw; `audit-heldout`
-and `fresh` are what it was never shown.
+`audit-dev`, so their recall and false positives are how well it fits what it saw; `audit-heldout`,
+`fresh` and `fresh2` are what it was never shown.
 
 Recall counts a harmful prompt as caught when it is blocked at all; `named` is the share blocked
 under its own category. Precision of a category is the share of prompts blocked under it that
@@ -47,6 +51,7 @@ SETS = {
     "audit-dev": ROOT / "tests/data/moderation_audit_dev.jsonl",
     "audit-heldout": ROOT / "tests/data/moderation_audit_heldout.jsonl",
     "fresh": ROOT / "tests/data/moderation_fresh.jsonl",
+    "fresh2": ROOT / "tests/data/moderation_fresh2.jsonl",
 }
 
 
@@ -129,6 +134,8 @@ def measure(rows: list[dict]) -> dict:
     for row, res in zip(rows, results, strict=True):
         if "audit" in row:
             groups[f"{row['label'] == 'benign' and 'benign ' or ''}{row['audit']}"].append(res.flagged)
+        elif "theme" in row:  # fresh2's near misses name their theme
+            groups[f"benign {row['theme']}"].append(res.flagged)
     if groups:
         report["blocked_by_audit_group"] = {k: f"{sum(v)}/{len(v)}" for k, v in sorted(groups.items())}
     report["errors"] = [

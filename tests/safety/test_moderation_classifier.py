@@ -75,7 +75,11 @@ def test_the_shipped_classifier_scores_every_category():
 
 
 def test_the_classifier_never_learns_from_the_sets_that_measure_it():
-    measuring = {"tests/data/moderation_fresh.jsonl", "tests/data/moderation_audit_heldout.jsonl"}
+    measuring = {
+        "tests/data/moderation_fresh.jsonl",
+        "tests/data/moderation_fresh2.jsonl",
+        "tests/data/moderation_audit_heldout.jsonl",
+    }
     assert not measuring & set(TRAINING_SETS)
     written = tomllib.loads(
         resources.files("zoetrope.safety").joinpath("data", "classifier_prompts.toml").read_text()

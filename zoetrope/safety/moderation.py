@@ -5,7 +5,9 @@ and a linear classifier's probabilities (`zoetrope.safety.classifier`). Either f
 The classifier also checks the rules whose words have everyday senses: a hit said plainly ("a
 Muslim farmer chasing rats out of his barn"), of a kind of rule (terms, all_of groups) that its
 category's `classifier_excuses` names, stands only where the classifier gives some harmful
-category at least `rule_veto_below`. A disguised word always stands.
+category at least `rule_veto_below`; a hit made only by a category's `ambiguous` words ("a
+topless tour bus", "a sexy new laptop") stands only where it gives that category at least
+`ambiguous_agree`. A disguised word always stands.
 
 `check_prompt` says what a prompt is (never raises on a flagged prompt); `moderate_prompt` is the
 gate the API and CLI call before a job exists: it raises `ModerationBlocked` naming the category.
@@ -34,6 +36,9 @@ _WINDOW, _STRIDE = 14, 7  # words; MiniLM sees 32 tokens, so long prompts are re
 # with no child in it is not sexual/minors, however close it reads to an exemplar).
 _UNMET = 0.49
 _UNMET_TO = {"sexual/minors": "sexual"}  # where such a hit still blocks: never let it pass
+# Categories whose classifier probabilities count together where an ambiguous word's hit asks the
+# classifier to agree (`Moderator._agreed`): a sexy child may read more sexual than sexual/minors.
+_KIN = {"sexual/minors": ("sexual",), "sexual": ("sexual/minors",)}
 CACHE_SIZE = 4096  # verdicts kept per process: a busy API sees the same prompts again and again
 # How close (in cosine) to flagging a reading of each fast pass (`TextEncoder.fast_pass`) may come
 # before the float pass decides: about twice the largest difference in slack from the float pass
@@ -280,6 +285,38 @@ class Moderator:
         excused = self.rules.excusable(text, hits)
         return {name: words for name, words in hits.items() if name not in excused}
 
+    def _agreed(self, windows: list[str], hits: dict[str, str], ambiguous: set[str]) -> dict[str, str]:
+        """`hits` less those of `ambiguous` (`RuleSet.ambiguous`: made only by words with everyday
+        senses, said plainly) where the classifier does not agree: its probability for the category
+        (with its kin, `_KIN`), in the window that reads most so, falls short of the category's
+        `ambiguous_agree`. Near that threshold the float pass decides."""
+        p = self.policy
+        needs = {n: p.categories[n].ambiguous_agree or p.ambiguous_agree for n in ambiguous}
+        agree = self._agreement(self._readings_of(windows), ambiguous)
+        within = CLASSIFIER_WITHIN.get(self.fast_pass, 0.0)
+        if any(abs(_odds(agree[n]) - _odds(needs[n])) < within for n in ambiguous):
+            exact = on_one_core(lambda: self._read(windows, self._encoder.embed(windows)))
+            agree = self._agreement(exact, ambiguous)
+        return {n: words for n, words in hits.items() if n not in ambiguous or agree[n] >= needs[n]}
+
+    def _agreement(self, readings: list[Reading], names: set[str]) -> dict[str, float]:
+        """Per category of `names`, the classifier's largest probability over the windows of it and
+        its kin together; 1 for a category nothing scores (there is nobody to ask: the hit stands)."""
+        out = {}
+        for name in names:
+            kin = [self._scored.index(n) for n in (name, *_KIN.get(name, ())) if n in self._scored]
+            chances = [min(1.0, sum(r[i][3] for i in kin)) for r in readings]
+            out[name] = max(chances, default=0.0) if kin else 1.0
+        return out
+
+    def _readings_of(self, windows: list[str]) -> list[Reading]:
+        """`read`'s reading of each of `windows` (all read by `_nearest` before)."""
+        with self._cache_lock:
+            readings = [self._readings.get(w) for w in windows]
+        if any(r is None for r in readings):
+            return on_one_core(lambda: self.read(windows))
+        return readings  # type: ignore[return-value]
+
     def _check(self, text: str, windows: list[str]) -> ModerationResult:
         readings = self.rules.readings(text)
         hits = self.rules.check(readings)
@@ -290,6 +327,8 @@ class Moderator:
             and self.rules.excusable(text, hits)
         ):
             hits = self._unvetoed(text, windows, hits)
+        if self.classifier is not None and hits and (ambiguous := self.rules.ambiguous(text, readings, hits)):
+            hits = self._agreed(windows, hits, ambiguous)
         for name in self.rules.unmet(readings):
             if scores[name] >= 0.5:  # still blocked, under the broader category the words do support
                 broader = _UNMET_TO.get(name)

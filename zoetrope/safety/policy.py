@@ -37,8 +37,8 @@ class Excused(BaseModel):
     band for "hardcore") unless a word of `never_with` is anywhere in the prompt (a bed, a
     selfie, "glorifying"), which makes the setting no excuse.
 
-    Next to means within `_NEAR` (3) word positions: "a bronze nude" and "a statue of a nude"
-    are excused, "naked sunbathing on the beach, a renaissance statue far off" is not. Every
+    Next to means within `near` (3 unless set) word positions: "a bronze nude" and "a statue of a
+    nude" are excused, "naked sunbathing on the beach, a renaissance statue far off" is not. Every
     occurrence of a listed word needs its own excuse ("a bronze nude by the lake and later
     nude dancing at the beach" fires); for an `all_of` group the excuse must stand next to the
     word of its first list (the group named: "a museum exhibit on nazi propaganda"), and the
@@ -63,6 +63,7 @@ class Excused(BaseModel):
     setting_near: int = Field(
         default=8, ge=1, description="how near a `setting` word must be, in word positions"
     )
+    near: int = Field(default=_NEAR, ge=1, description="how near a `by` word must be, in word positions")
 
 
 class Category(BaseModel):
@@ -89,6 +90,51 @@ class Category(BaseModel):
         description="which of its rules (terms, all_of groups) the classifier may excuse where said plainly "
         "(see rule_veto_below)",
     )
+    ambiguous: list[str] = Field(
+        default_factory=list,
+        description="listed words (spelled as in its terms, all_of lists or excused entries) with everyday "
+        "senses: a hit they alone make, said plainly, stands only where the classifier agrees (ambiguous_agree)",
+    )
+    ambiguous_agree: float | None = Field(
+        default=None, gt=0, le=1, description="the policy's ambiguous_agree for this category"
+    )
+
+    def model_post_init(self, _context: object) -> None:
+        listed = {*self.terms, *(w for group in self.all_of for words in group for w in words)}
+        listed |= {w for e in self.excused for w in [*e.terms, *(w for words in e.all_of for w in words)]}
+        unlisted = [w for w in self.ambiguous if w not in listed]
+        if unlisted:
+            raise ValueError(
+                f"ambiguous words {unlisted} are in none of the category's terms, all_of or excused lists: "
+                "spell each as it is listed there"
+            )
+
+    def strict(self) -> Category:
+        """This category without its `ambiguous` words: what fires on words of one sense only. An
+        all_of group (or excused group) one of whose lists holds only ambiguous words is dropped."""
+        if not self.ambiguous:
+            return self
+        cut = set(self.ambiguous)
+
+        def group(lists: list[list[str]]) -> list[list[str]] | None:
+            kept = [[w for w in words if w not in cut] for words in lists]
+            return kept if all(kept) else None
+
+        excused = [
+            e.model_copy(
+                update={"terms": [w for w in e.terms if w not in cut], "all_of": group(e.all_of) or []}
+            )
+            for e in self.excused
+        ]
+        all_of = [g for g in (group(lists) for lists in self.all_of) if g is not None]
+        return self.model_copy(
+            update={
+                "terms": [w for w in self.terms if w not in cut],
+                "all_of": all_of,
+                "excused": [e for e in excused if e.terms or e.all_of],
+                "ambiguous": [],
+            }
+        )
 
 
 class Policy(BaseModel):
@@ -112,6 +158,13 @@ class Policy(BaseModel):
         le=1,
         description="an all_of group said in plain words, of a category the classifier excuses, stands "
         "only where the classifier gives some harmful category at least this probability (0: always)",
+    )
+    ambiguous_agree: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="a rule hit made only by a category's `ambiguous` words, said plainly, stands only where "
+        "the classifier gives that category at least this probability",
     )
 
     def model_post_init(self, _context: object) -> None:
@@ -183,6 +236,38 @@ class RuleSet:
         self._needs = {name: _pattern(c.semantic_needs) for name, c in policy.categories.items()}
         self._plain = RuleSet(policy, plain=True) if not plain else None
         self._excusing = {name: set(c.classifier_excuses) for name, c in policy.categories.items()}
+        self._ambiguous = {name for name, c in policy.categories.items() if c.ambiguous}
+        strict = {name: c.strict() for name, c in policy.categories.items()}
+        self._strict = (
+            RuleSet(policy.model_copy(update={"categories": strict}), plain=plain)
+            if self._ambiguous and not plain
+            else None
+        )
+
+    def ambiguous(self, text: str, readings: list[str], hits: dict[str, str]) -> set[str]:
+        """The categories of `hits` (`check`'s of `readings`) that only the category's `ambiguous`
+        words fire ("a topless tour bus", "women laughing at a stupid joke"), each said plainly: the rules
+        without those words fire nothing there, the plain text (`plain_words`) fires the category
+        as listed, and every word that fired stands in it as written. A disguised word ("t0pless",
+        "f a g g o t") is never ambiguous: nobody hides a word they mean in its everyday sense."""
+        asked = self._ambiguous & set(hits)
+        if not asked or self._strict is None or self._plain is None:
+            return set()
+        asked -= {n for r in readings for n in self._strict.match(r, only=asked)}
+        if not asked:
+            return set()
+        # Read with an apostrophe dropped ("putin's" -> "putins") and as a break ("Modi'in": a place,
+        # not a name): both are what was written.
+        spelled = {plain_words(text), plain_words(re.sub(r"['’]", " ", text))}
+        plain = {
+            n for words in spelled for n in self._plain.match(self._plain._cut_benign(words), only=asked)
+        }
+        said = {w for words in spelled for w in words.split()}
+        return {
+            name
+            for name in asked
+            if name in plain and all(set(part.split()) <= said for part in hits[name].split(" + "))
+        }
 
     def excusable(self, text: str, hits: dict[str, str]) -> set[str]:
         """The categories of `hits` (`check`'s) that the classifier may excuse: fired by a kind of
@@ -226,10 +311,13 @@ class RuleSet:
             if pattern is not None and not any(pattern.search(r) for r in readings)
         }
 
-    def match(self, prepared: str) -> dict[str, str]:
-        """The categories whose rules fire on `prepared` text, each with the words that fired."""
+    def match(self, prepared: str, *, only: set[str] | None = None) -> dict[str, str]:
+        """The categories (of `only`, where given) whose rules fire on `prepared` text, each with
+        the words that fired."""
         hits: dict[str, str] = {}
         for name, pattern in self._terms.items():
+            if only is not None and name not in only:
+                continue
             if pattern is not None and (m := pattern.search(prepared)):
                 hits[name] = m.group(0)
                 continue
@@ -262,6 +350,7 @@ class _Excuse:
     in_setting: re.Pattern[str] | None
     setting_never: re.Pattern[str] | None
     setting_near: int
+    near: int
 
     @classmethod
     def compile(cls, e: Excused, *, endings: str, plain: bool = False) -> _Excuse:
@@ -274,11 +363,12 @@ class _Excuse:
             in_setting=_pattern(e.in_setting, endings=""),
             setting_never=_pattern(e.setting_never_with, endings=""),
             setting_near=e.setting_near,
+            near=e.near,
         )
 
     def unexcused(self, prepared: str) -> str | None:
         """The words that fired, or None: the listed words are absent, or each occurrence has a
-        word of `by` within `_NEAR` words (or, inside an `in_setting` compound, a word of
+        word of `by` within `near` words (or, inside an `in_setting` compound, a word of
         `setting` within `setting_near`, where no word of `setting_never_with` is) and no word
         of `never_with` is anywhere in `prepared`."""
         if self.terms is not None and (found := list(self.terms.finditer(prepared))):
@@ -296,7 +386,7 @@ class _Excuse:
         subjects = _spans(starts, self.in_setting, prepared)
         for m in found:
             first, last = _span(starts, m)
-            if _within(first, last, excuses, _NEAR):
+            if _within(first, last, excuses, self.near):
                 continue
             inside = any(a <= first and last <= b for a, b in subjects)
             if inside and _within(first, last, settings, self.setting_near):
