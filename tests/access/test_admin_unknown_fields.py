@@ -36,7 +36,7 @@ def _written(engine, account_id):
     ("PATCH", "/v1/admin/accounts/{ada}", {"plna": "pro"}, "plna", "plan, country, birth_date, seats, quota"),
     ("PATCH", "/v1/admin/accounts/{ada}", {"plan": "pro", "is_admin": True}, "is_admin", "plan, country"),
     ("POST", "/v1/admin/accounts/{ada}/keys", {"name": "ci", "allowed_model": ["sora-2"]}, "allowed_model",
-     "name, quota, allowed_models"),
+     "name, quota, allowed_models, expires_in"),
     ("POST", "/v1/admin/accounts/{ada}/credits", {"amount": 5, "currancy": "points"}, "currancy",
      "amount, currency, note"),
     ("POST", "/v1/admin/accounts", {"name": "eve", "plan": "pro", "sesats": 3}, "sesats", "name, plan"),

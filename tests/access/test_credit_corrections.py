@@ -23,10 +23,10 @@ from zoetrope.errors import InsufficientCredits, InvalidRequest
 TEN_CREDITS = RequestSummary(model="zoetrope-mini", width=640, height=480, seconds=10)
 
 
-def _account(engine, credits: int) -> str:
+def _account(engine, credits: int, plan: str = "pro") -> str:
     """An account holding `credits` (its month not granted yet: nothing here admits a job)."""
     with transaction(engine, immediate=True) as s:
-        account = create_account(s, "ada", plan="pro")
+        account = create_account(s, "ada", plan=plan)
         ledger.grant(s, account.id, credits, key="bought")
         return account.id
 
@@ -72,7 +72,7 @@ def test_the_admin_api_refuses_both_with_a_400_naming_amount(engine):
     with transaction(engine, immediate=True) as s:
         root = create_account(s, "root", is_admin=True)
         headers = {"Authorization": f"Bearer {create_key(s, root.id)[1]}"}
-    account_id = _account(engine, 40)
+    account_id = _account(engine, 40, plan="free")  # a plan of no monthly credits: it holds 40 alone
     client = TestClient(access_app(engine))
     for amount in (3_000_000_000, -41):
         r = client.post(f"/v1/admin/accounts/{account_id}/credits", json={"amount": amount}, headers=headers)

@@ -123,6 +123,28 @@ def open_account(session: Session, name: str, plan: str = "plus", *args, **kwarg
     return account
 
 
+def month_due(session: Session, account: Account, today: date | None = None) -> bool:
+    """Whether the account's credits of this month (UTC) are still to be granted, as its first create
+    of the month would: a balance shown before then would be last month's. A disabled account is
+    granted nothing (admission refuses it first), nor is one on a plan no longer configured."""
+    plan = get_config().plans.get(account.plan)
+    if account.disabled_at is not None or plan is None:
+        return False
+    return ledger.month_due(session, account, plan, today or today_utc())
+
+
+def open_month(session: Session, account_id: str, today: date | None = None) -> Account:
+    """Grant the account this month's credits (and expire the last month's) if its first create of
+    the month has not, under the account's lock as admission does, so the balance any reader shows is
+    the one the account can spend: the ledger stays the only record of it. On SQLite, call it inside
+    `transaction(engine, immediate=True)`; `month_due` says, reading only, whether it is needed."""
+    account = lock_account(session, account_id)
+    today = today or today_utc()
+    if month_due(session, account, today):
+        ledger.ensure_monthly_grant(session, account, get_config().plan(account.plan), today)
+    return account
+
+
 def get_account(session: Session, account_id: str) -> Account:
     """The account with this id, or with this name; NotFound otherwise."""
     account = find_account(session, account_id)
@@ -143,6 +165,19 @@ def find_account(session: Session, id_or_name: str) -> Account | None:
     return session.scalar(stmt)
 
 
+def lock_account(session: Session, account_id: str) -> Account:
+    """The account, its row locked until the transaction ends and its attributes read afresh."""
+    account = session.scalar(
+        select(Account)
+        .where(Account.id == account_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if account is None:
+        raise NotFound(f"no account {account_id!r}", param="account")
+    return account
+
+
 def list_accounts(session: Session) -> list[Account]:
     return list(session.scalars(select(Account).order_by(Account.created_at, Account.id)))
 
@@ -158,8 +193,14 @@ def update_account(
     quota: dict | None = None,
     is_admin: bool | None = None,
 ) -> Account:
-    """Change an account's plan, country, birth date, seats, quota or admin right."""
-    account = get_account(session, account_id)
+    """Change an account's plan, country, birth date, seats, quota or admin right.
+
+    The account's row is locked first (PostgreSQL `SELECT ... FOR UPDATE`, as admission locks it; on
+    SQLite run it inside `transaction(engine, immediate=True)`) and read afresh under the lock: a
+    change made meanwhile (another change, the month's first create granting its credits) is
+    applied before this one reads the account, so the plan history and the month's top-up follow
+    the account as it is, not as it was before the other change committed."""
+    account = lock_account(session, get_account(session, account_id).id)
     billed = (account.plan, account.seats)
     if plan is not None:
         _check_plan(plan)

@@ -22,7 +22,7 @@ from zoetrope.access.entitlements import (
     concurrency_limit,
     upgrade_hint,
 )
-from zoetrope.access.keys import Principal
+from zoetrope.access.keys import Principal, expired, expired_message
 from zoetrope.access.models import Account, AccountBalance, ApiKey, Charge, LedgerEntry, utcnow
 from zoetrope.access.pricing import charge_for
 from zoetrope.access.usage import check_quota, record_request, today_utc
@@ -72,6 +72,10 @@ _STANDING = select(
     exists()
     .where(_KEYS.id == bindparam("key_id"), _KEYS.account_id == bindparam("account_id"), _KEYS.revoked_at.is_(None))
     .label("key_live"),
+    select(_KEYS.expires_at)
+    .where(_KEYS.id == bindparam("key_id"), _KEYS.account_id == bindparam("account_id"))
+    .scalar_subquery()
+    .label("key_expires_at"),
     _balance_of("credits").label("credits"),
     _balance_of("points").label("points"),
 )
@@ -117,12 +121,16 @@ def admit(
         {"account_id": account.id, "job_id": job_id, "grant_key": grant_key, "key_id": principal.key_id},
     ).one()
     # A principal is cached for a few seconds after its key authenticates (`zoetrope.api.deps`): what
-    # spends is checked here, under the lock, so a key revoked (or an account disabled) a moment ago,
-    # from the admin API, the CLI or another process, cannot queue one more charged job.
+    # spends is checked here, under the lock, so a key revoked or expired (or an account disabled) a
+    # moment ago, from the admin API, the CLI or another process, cannot queue one more charged job.
     if account.disabled_at is not None:
         raise AuthenticationFailed(f"account {account.id} is disabled")
     if principal.key_id is not None and not standing.key_live:
         raise AuthenticationFailed(f"API key {principal.key_id} was revoked; use another key of the account")
+    if principal.key_id is not None and expired(standing.key_expires_at, now):
+        raise AuthenticationFailed(
+            expired_message(principal.key_id, standing.key_expires_at, account.id), code="expired_api_key"
+        )
     if standing.charged is not None:
         if standing.charged != account.id:
             raise Conflict(f"job id {job_id} is already taken", param="job_id")

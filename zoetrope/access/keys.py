@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,11 +32,48 @@ class Principal:
     allowed_models: tuple[str, ...] | None = None
     key_quota: dict | None = field(default=None, compare=False)
     account_quota: dict | None = field(default=None, compare=False)
+    key_expires_at: datetime | None = field(default=None, compare=False)  # when the key stops working
 
 
 def hash_token(token: str) -> str:
     # Tokens are 32 random bytes, so a plain SHA-256 is enough (no slow KDF needed).
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# The longest a key may be made to last; a key meant to last longer is made without an expiry.
+MAX_EXPIRY_DAYS = 3650
+
+
+def expiry_after(days: int | None, *, param: str = "expires_in", now: datetime | None = None) -> datetime | None:
+    """When a key made now that lasts `days` days expires (None: `days` is None, it never does); a
+    400 naming `param` unless it is a whole number of days from 1 to MAX_EXPIRY_DAYS."""
+    if days is None:
+        return None
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_EXPIRY_DAYS:
+        raise InvalidRequest(
+            f"{param} is the days the key lasts, a whole number from 1 to {MAX_EXPIRY_DAYS:,}, not {days!r}; "
+            "leave it out for a key that does not expire",
+            param=param,
+        )
+    return (now or utcnow()) + timedelta(days=days)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """`moment` with its time zone (SQLite hands back naive UTC)."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def expired(expires_at: datetime | None, now: datetime | None = None) -> bool:
+    return expires_at is not None and aware(expires_at) <= (now or utcnow())
+
+
+def expired_message(label: str, expires_at: datetime, account_id: str) -> str:
+    """Why a key that expired is refused, and how to get another."""
+    return (
+        f"API key {label} expired on {aware(expires_at):%Y-%m-%d %H:%M} UTC: use another key of the account, "
+        f"or have an admin make a new one (`zoetrope keys create --account {account_id}`, or "
+        f"POST /v1/admin/accounts/{account_id}/keys)"
+    )
 
 
 def checked_models(names: list[str] | None) -> list[str] | None:
@@ -62,9 +99,13 @@ def create_key(
     *,
     quota: dict | None = None,
     allowed_models: list[str] | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key for the account and its plaintext `zk-...` token, which is never stored."""
+    """A new key for the account and its plaintext `zk-...` token, which is never stored; with
+    `expires_at` (see `expiry_after`), refused from then on."""
     name = checked_text(name, ApiKey.name, "name")
+    if expired(expires_at):
+        raise InvalidRequest("expires_at is in the past: give a moment to come", param="expires_at")
     account = get_account(session, account_id)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
@@ -74,6 +115,7 @@ def create_key(
         prefix=token[:10],
         quota=checked_quota(quota),
         allowed_models=checked_models(allowed_models),
+        expires_at=expires_at,
     )
     session.add(key)
     session.flush()
@@ -94,6 +136,11 @@ def authenticate(session: Session, token: str | None) -> Principal:
         raise AuthenticationFailed(f"invalid API key {token[:10]}...: no such key")
     if key.revoked_at is not None:
         raise AuthenticationFailed(f"API key {key.prefix}... ({key.name}) was revoked")
+    if expired(key.expires_at):
+        raise AuthenticationFailed(
+            expired_message(f"{key.prefix}... ({key.name})", key.expires_at, key.account_id),
+            code="expired_api_key",
+        )
     account = key.account
     if account.disabled_at is not None:
         raise AuthenticationFailed(f"account {account.id} is disabled")
@@ -114,6 +161,7 @@ def principal_for(account, key: ApiKey | None = None) -> Principal:
         allowed_models=tuple(key.allowed_models) if key and key.allowed_models else None,
         key_quota=key.quota if key else None,
         account_quota=account.quota,
+        key_expires_at=aware(key.expires_at) if key else None,
     )
 
 

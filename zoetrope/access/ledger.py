@@ -216,6 +216,23 @@ def ensure_monthly_grant(session: Session, account: Account, plan: Plan, today: 
     return _append(session, key, account.id, "grant", amount, note=f"{plan.name} monthly credits {period}")
 
 
+def month_due(session: Session, account: Account, plan: Plan, today: date) -> bool:
+    """Whether `ensure_monthly_grant` has something to write for `today`'s month: its grant, or (a
+    plan without monthly credits) the end of the last grant. Reads only, so a reader can look
+    before it takes the account's lock to write."""
+    period = month_of(today)
+    if session.scalar(select(LedgerEntry.id).where(LedgerEntry.key == f"grant:{account.id}:{period}")) is not None:
+        return False
+    if _monthly_amount(account, plan) > 0:
+        return True
+    last = session.scalar(_monthly_grants(account.id).order_by(LedgerEntry.id.desc()).limit(1))
+    return (
+        last is not None
+        and _month_of_grant(last) != period
+        and _month_end_after(session, account.id, last.id) is None
+    )
+
+
 def _end_last_month(session: Session, account_id: str, period: str) -> None:
     """Expire what is left of the last month's grant, once, with the entry `expire:ACCOUNT:PERIOD`
     (written even for nothing: it marks where that month ended, which `_expire_late` reads)."""

@@ -71,6 +71,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When the key stops working (None: never); a key is refused from this instant on.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Optional per-key quota ({"requests_per_minute": .., "seconds_per_day": ..}) and model allow-list.
     quota: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     allowed_models: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)

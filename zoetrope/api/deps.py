@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from zoetrope.access.keys import Principal, authenticate
+from zoetrope.access.models import utcnow
 from zoetrope.backends.registry import Registry
 from zoetrope.db import transaction
 from zoetrope.errors import AuthenticationFailed
@@ -19,7 +20,10 @@ from zoetrope.jobs.dispatch import DispatchPolicy
 from zoetrope.storage import BlobStore
 
 # A principal is cached this long per token, so a poll loop does not hit the keys table (and
-# its last_used_at write) on every request. A revoked key stops working within this time.
+# its last_used_at write) on every request. A key revoked from another process (the CLI, another
+# server) stops working for reads within this time; what spends is checked again under the account's
+# lock, and the admin API checks the caller's admin right afresh (`zoetrope.api.routes.access`).
+# A key that expires is not served from here past its expiry.
 PRINCIPAL_TTL_SECONDS = 10.0
 
 
@@ -47,10 +51,13 @@ class _PrincipalCache:
             return principal
         with transaction(engine, immediate=True) as s:
             principal = authenticate(s, token)
+        ttl = PRINCIPAL_TTL_SECONDS
+        if principal.key_expires_at is not None:  # a key that expires sooner is not served past it
+            ttl = min(ttl, (principal.key_expires_at - utcnow()).total_seconds())
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[_digest(token)] = (time.monotonic() + PRINCIPAL_TTL_SECONDS, principal)
+            self._entries[_digest(token)] = (time.monotonic() + ttl, principal)
         return principal
 
     def forget_key(self, key_id: str) -> None:

@@ -223,12 +223,15 @@ def keys_create(
     model: list[str] = typer.Option(None, "--model", help="restrict the key to these models (repeatable)"),
     rpm: int = typer.Option(None, help="key quota: requests per minute"),
     seconds_per_day: float = typer.Option(None, help="key quota: generated seconds per day"),
+    expires_in: int = typer.Option(None, "--expires-in", help="days the key lasts (default: until revoked)"),
 ) -> None:
     """Create an API key and print it once (it is stored only as a hash)."""
     from zoetrope.access import create_key, open_account
     from zoetrope.access.accounts import find_account
+    from zoetrope.access.keys import expiry_after
     from zoetrope.db import transaction
 
+    expires_at = expiry_after(expires_in, param="--expires-in")
     with transaction(_engine()) as s:
         with _options({"name": "--account", "plan": "--plan"}):
             a = find_account(s, account)
@@ -244,7 +247,8 @@ def keys_create(
         with _options({"quota.requests_per_minute": "--rpm", "quota.seconds_per_day": "--seconds-per-day",
                        "name": "--name", "allowed_models": "--model"}):
             key, token = create_key(
-                s, a.id, name, quota=_quota(rpm, seconds_per_day), allowed_models=model or None
+                s, a.id, name, quota=_quota(rpm, seconds_per_day), allowed_models=model or None,
+                expires_at=expires_at,
             )
     console.print(f"key {key.id} for {a.name} ({a.plan}); copy it now, it is not shown again:", style="dim")
     typer.echo(token)
@@ -256,7 +260,7 @@ def keys_list(account: str = typer.Option(None, "--account", help="only this acc
     from zoetrope.access import get_account, list_keys
     from zoetrope.db import transaction
 
-    table = _table("key", "account", "name", "prefix", "created", "last used", "revoked", "models")
+    table = _table("key", "account", "name", "prefix", "created", "last used", "revoked", "expires", "models")
     with transaction(_engine()) as s:
         account_id = get_account(s, account).id if account else None
         for k in list_keys(s, account_id):
@@ -268,6 +272,7 @@ def keys_list(account: str = typer.Option(None, "--account", help="only this acc
                 f"{k.created_at:%Y-%m-%d}",
                 str(k.last_used_at or ""),
                 str(k.revoked_at or ""),
+                f"{k.expires_at:%Y-%m-%d %H:%M}" if k.expires_at else "",
                 ",".join(k.allowed_models or []),
             )
     console.print(table)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from zoetrope.access import accounts, keys, ledger
 from zoetrope.access.keys import Principal
@@ -25,14 +29,37 @@ from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.numbers import PlainInt
 from zoetrope.config import get_config
 from zoetrope.db import transaction
-from zoetrope.errors import InvalidRequest, PermissionDenied, shown
+from zoetrope.errors import AuthenticationFailed, InvalidRequest, PermissionDenied, shown
 
+T = TypeVar("T")
 router = APIRouter(tags=["usage"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
-def admin_principal(p: Principal = Depends(principal)) -> Principal:
-    if not p.is_admin:
+def admin_principal(p: Principal = Depends(principal), svc: Services = Depends(services)) -> Principal:
+    """The caller, if its account is an admin now: read afresh from the database on every admin call
+    (two rows by key), not from the few seconds' cache of who a token is, so an account demoted or
+    disabled, or a key revoked or expired, from the CLI or another process, loses the admin API at once."""
+    with transaction(svc.engine) as s:
+        account = s.execute(
+            select(Account.is_admin, Account.disabled_at).where(Account.id == p.account_id)
+        ).one_or_none()
+        key = (
+            s.execute(select(ApiKey.prefix, ApiKey.name, ApiKey.revoked_at, ApiKey.expires_at)
+                      .where(ApiKey.id == p.key_id)).one_or_none()  # fmt: skip
+            if p.key_id is not None
+            else None
+        )
+    if account is None or account.disabled_at is not None:
+        raise AuthenticationFailed(f"account {p.account_id} is disabled")
+    if p.key_id is not None and (key is None or key.revoked_at is not None):
+        raise AuthenticationFailed(f"API key {p.key_id} was revoked; use another key of the account")
+    if key is not None and keys.expired(key.expires_at):
+        raise AuthenticationFailed(
+            keys.expired_message(f"{key.prefix}... ({key.name})", key.expires_at, p.account_id),
+            code="expired_api_key",
+        )
+    if not account.is_admin:
         raise PermissionDenied("the admin API needs a key of an admin account", code="admin_only")
     return p
 
@@ -64,6 +91,24 @@ def _account(a: Account, s) -> dict:
     }
 
 
+def _in_open_months(engine, read: Callable[[Session], tuple[list[Account], T]]) -> T:
+    """`read(session)` -> (the accounts it shows, its answer), answered once every one of those
+    accounts has this month's credits: those whose first create of the month has not granted them yet
+    are granted them (`accounts.open_month`, under each account's lock, in one order so two readers
+    never wait on each other), and the answer read again, so a balance shown is this month's, not
+    last month's until a create. The usual answer costs one read; the write happens once a month."""
+    for _ in range(2):
+        with transaction(engine) as s:
+            shown, answer = read(s)
+            due = sorted(a.id for a in shown if accounts.month_due(s, a))
+            if not due:
+                return answer
+        with transaction(engine, immediate=True) as s:
+            for account_id in due:
+                accounts.open_month(s, account_id)
+    return answer
+
+
 def _key(k: ApiKey) -> dict:
     return {
         "id": k.id,
@@ -74,6 +119,7 @@ def _key(k: ApiKey) -> dict:
         "created_at": k.created_at.isoformat(),
         "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
         "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+        "expires_at": keys.aware(k.expires_at).isoformat() if k.expires_at else None,
         "quota": k.quota,
         "allowed_models": k.allowed_models,
     }
@@ -90,16 +136,18 @@ def my_usage(
     since, until = month_bounds(_month(month))
     if group_by not in (None, "day", "model", "key"):
         raise InvalidRequest("group_by must be day, model or key", param="group_by")
-    with transaction(svc.engine) as s:
+
+    def read(s: Session) -> tuple[list[Account], dict]:
         total = usage(s, account_id=p.account_id, since=since, until=until)[0]
         this_key = usage(s, account_id=p.account_id, key_id=p.key_id, since=since, until=until)[0]
         groups = (
             usage(s, account_id=p.account_id, since=since, until=until, group_by=group_by) if group_by else []
         )
-        return {
+        account = s.get(Account, p.account_id)
+        return [account] if account is not None else [], {
             "object": "usage",
             "account_id": p.account_id,
-            "plan": p.plan.name,
+            "plan": account.plan if account is not None else p.plan.name,  # now, not when the key was cached
             "month": _month(month),
             "credits": ledger.balance(s, p.account_id),
             "points": ledger.balance(s, p.account_id, "points"),
@@ -107,6 +155,8 @@ def my_usage(
             "key": {"id": p.key_id, **this_key.to_dict()},
             "data": [g.to_dict() for g in groups],
         }
+
+    return _in_open_months(svc.engine, read)
 
 
 # Bounds that keep every number inside a 64-bit database integer, far beyond any real account (the
@@ -154,6 +204,8 @@ class KeyIn(_Body):
     name: str = Field("default", max_length=max_chars(ApiKey.name))
     quota: dict | None = None
     allowed_models: list[str] | None = None
+    # Days the key lasts from now; left out, it lasts until revoked.
+    expires_in: PlainInt | None = Field(None, ge=1, le=keys.MAX_EXPIRY_DAYS)
 
 
 class CreditsIn(_Body):
@@ -169,8 +221,11 @@ def list_plans(_: Principal = Depends(admin_principal)) -> dict:
 
 @admin.get("/accounts")
 def list_accounts(_: Principal = Depends(admin_principal), svc: Services = Depends(services)) -> dict:
-    with transaction(svc.engine) as s:
-        return {"object": "list", "data": [_account(a, s) for a in accounts.list_accounts(s)]}
+    def read(s: Session) -> tuple[list[Account], dict]:
+        listed = accounts.list_accounts(s)
+        return listed, {"object": "list", "data": [_account(a, s) for a in listed]}
+
+    return _in_open_months(svc.engine, read)
 
 
 @admin.post("/accounts", responses={409: refusal("An account of that name exists")})
@@ -197,8 +252,11 @@ def create_account(
 def get_account(
     account_id: str, _: Principal = Depends(admin_principal), svc: Services = Depends(services)
 ) -> dict:
-    with transaction(svc.engine) as s:
-        return _account(accounts.get_account(s, account_id), s)
+    def read(s: Session) -> tuple[list[Account], dict]:
+        a = accounts.get_account(s, account_id)
+        return [a], _account(a, s)
+
+    return _in_open_months(svc.engine, read)
 
 
 @admin.patch("/accounts/{account_id}")
@@ -209,7 +267,8 @@ def update_account(
     svc: Services = Depends(services),
 ) -> dict:
     with transaction(svc.engine, immediate=True) as s:
-        return _account(accounts.update_account(s, account_id, **body.checked().model_dump()), s)
+        a = accounts.update_account(s, account_id, **body.checked().model_dump())
+        return _account(accounts.open_month(s, a.id), s)
 
 
 @admin.post("/accounts/{account_id}/credits")
@@ -220,7 +279,7 @@ def grant_credits(
     svc: Services = Depends(services),
 ) -> dict:
     with transaction(svc.engine, immediate=True) as s:
-        a = accounts.get_account(s, account_id)
+        a = accounts.open_month(s, accounts.get_account(s, account_id).id)
         ledger.grant(s, a.id, body.checked().amount, currency=body.currency, note=body.note or "granted by an admin")
         return _account(a, s)
 
@@ -241,7 +300,12 @@ def create_key(
     """A new key; the response is the only place its secret ever appears."""
     with transaction(svc.engine, immediate=True) as s:
         k, token = keys.create_key(
-            s, account_id, body.checked().name, quota=body.quota, allowed_models=body.allowed_models
+            s,
+            account_id,
+            body.checked().name,
+            quota=body.quota,
+            allowed_models=body.allowed_models,
+            expires_at=keys.expiry_after(body.expires_in),
         )
         return {**_key(k), "key": token}
 

@@ -9,6 +9,7 @@ import time
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from zoetrope.access.keys import Principal
 from zoetrope.api.bodies import LANE_FIELD, PROMPT, create_body
@@ -20,6 +21,7 @@ from zoetrope.backends.checks import MAX_SEED
 from zoetrope.db import transaction
 from zoetrope.errors import InvalidRequest, ModelUnavailable, ZoetropeError
 from zoetrope.jobs import batch, store
+from zoetrope.jobs.models import COMPLETED, Job
 from zoetrope.jobs.request import VideoRequest, check_idempotency_key
 from zoetrope.jobs.worker import signal_cancel
 
@@ -57,6 +59,13 @@ _BODY = {
 _SPEC = create_body(_BODY["properties"], _BODY["required"])  # JSON or multipart, as `read_body` takes
 
 
+def _made(svc: Services, account_id: str, job_id: str) -> tuple[bytes, str]:
+    """The image of a completed job, and its size."""
+    with transaction(svc.engine) as s:
+        job = store.get_job(s, account_id, job_id)
+    return svc.blobs.get(job.outputs["image"]), job.size
+
+
 async def _wait(svc: Services, account_id: str, job_id: str) -> tuple[bytes, str]:
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
@@ -71,13 +80,25 @@ async def _wait(svc: Services, account_id: str, job_id: str) -> tuple[bytes, str
     raise ModelUnavailable(f"image {job_id} did not finish within {WAIT_SECONDS:g} s; no worker free?")
 
 
-def _withdraw(svc: Services, account_id: str, job_ids: list[str]) -> None:
-    """Withdraw these jobs of the request (their credits released, their keys forgotten)."""
-    if job_ids:
-        with transaction(svc.engine, immediate=True) as s:
-            store.withdraw_jobs(s, account_id, job_ids)
-        for job_id in job_ids:
+def _withdraw(svc: Services, account_id: str, job_ids: list[str]) -> set[str]:
+    """Withdraw these jobs of the request (their credits released, their keys forgotten), except
+    those that completed after the wait gave up on them: those are kept, charged, and answered, and
+    their ids returned. Each job's row is locked first, so a worker completing it at this moment has
+    either committed (the job is kept) or completes a deleted job, whose credits are already back."""
+    if not job_ids:
+        return set()
+    with transaction(svc.engine, immediate=True) as s:
+        rows = s.execute(
+            select(Job.id, Job.status)
+            .where(Job.id.in_(job_ids), Job.account_id == account_id)
+            .with_for_update()
+        ).all()
+        finished = {job_id for job_id, status in rows if status == COMPLETED}
+        store.withdraw_jobs(s, account_id, [j for j in job_ids if j not in finished])
+    for job_id in job_ids:
+        if job_id not in finished:
             signal_cancel(job_id)
+    return finished
 
 
 def _no_streaming(body: Body) -> None:
@@ -158,7 +179,11 @@ async def generate_images(
     late = [
         j.id for j, w in zip(jobs, waited, strict=True) if isinstance(w, ModelUnavailable) and j.id in made
     ]
-    await run_in_threadpool(_withdraw, svc, who.account_id, late)
+    finished = await run_in_threadpool(_withdraw, svc, who.account_id, late)
+    for i, job in enumerate(jobs):
+        if job.id in finished:  # made just as the wait ran out: charged, so answered
+            waited[i] = await run_in_threadpool(_made, svc, who.account_id, job.id)
+    images = [w for w in waited if not isinstance(w, BaseException)]
     if not images:  # not one made: the first image's error is the answer
         raise next(w for w in waited if isinstance(w, BaseException))
     return ImagesResponse(
