@@ -133,3 +133,78 @@ def test_stdio_refuses_a_file_over_the_upload_limit_as_the_api_does(server):
         error = result.structured_content["error"]
         assert error["code"] == "request_too_large" and error["param"] == param, error
         assert "4,096 bytes" in error["message"], error
+
+
+def test_stdio_names_a_lone_surrogate_as_http_does_and_keeps_serving(server):
+    import json
+    import subprocess
+    import threading
+
+    env = {**server.env, "ZOETROPE_API_KEY": server.keys["alice"]}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zoetrope", "mcp", "--workers", "0"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(REPO),
+    )  # fmt: skip
+    init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    call = {"name": "generate_video", "arguments": {"prompt": "a ball \ud800", "wait": False}}
+    lines = [
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": call}),  # escapes it: \ud800
+        '{"jsonrpc": "2.0", "id": "\\udc00", "method": "ping"}',
+        json.dumps({"jsonrpc": "2.0", "id": 6, "method": "ping"}),
+    ]
+    watchdog = threading.Timer(60, proc.kill)  # a line left unanswered fails the test, not hangs it
+    watchdog.start()
+    try:
+        proc.stdin.write("\n".join(lines).encode() + b"\n")
+        proc.stdin.flush()
+        answers = [json.loads(proc.stdout.readline() or "null") for _ in range(4)]
+    finally:
+        watchdog.cancel()
+        proc.stdin.close()
+        proc.wait(timeout=30)
+        stderr = proc.stderr.read().decode()
+    assert "Traceback" not in stderr, stderr
+    lone = answers[1]
+    assert lone["id"] == 5 and lone["error"]["code"] == -32602, answers
+    message = lone["error"]["message"]
+    assert "params.arguments.prompt" in message and "\\ud800" in message and "surrogate pair" in message, message
+    assert answers[2]["id"] is None and answers[2]["error"]["code"] == -32600, answers
+    assert "\\udc00" in answers[2]["error"]["message"], answers
+    assert answers[3] == {"jsonrpc": "2.0", "id": 6, "result": {}}
+
+
+def test_stdio_answers_a_request_without_a_usable_id_instead_of_leaving_it_unanswered(server):
+    import json
+    import subprocess
+    import threading
+
+    env = {**server.env, "ZOETROPE_API_KEY": server.keys["alice"]}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zoetrope", "mcp", "--workers", "0"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=str(REPO),
+    )  # fmt: skip
+    init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    lines = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": True, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 1.5, "method": "tools/list"},
+        {"jsonrpc": "2.0", "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 4, "method": "ping"},
+    ]
+    watchdog = threading.Timer(60, proc.kill)  # a line left unanswered fails the test, not hangs it
+    watchdog.start()
+    try:
+        proc.stdin.write(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+        proc.stdin.flush()
+        answers = [json.loads(proc.stdout.readline() or "null") for _ in range(5)]
+    finally:
+        watchdog.cancel()
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    for answer, method in zip(answers[1:4], ("ping", "tools/list", "tools/list"), strict=True):
+        assert answer["id"] is None and answer["error"]["code"] == -32600, answers
+        assert answer["error"]["message"].startswith(f'{method} is a request: give it an "id"'), answer
+    assert answers[4] == {"jsonrpc": "2.0", "id": 4, "result": {}}

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import json
-import re
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from mcp.server.mcpserver import Context
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import INVALID_PARAMS, INVALID_REQUEST, jsonrpc_message_adapter
+from mcp.types import INVALID_REQUEST
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
-from pydantic import ValidationError
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from zoetrope.errors import AuthenticationFailed, ZoetropeError
 from zoetrope.mcp.server import build_server
 from zoetrope.mcp.videos import Caller
+from zoetrope.mcp.wire import holds_surrogate_escape, message_problem, rpc_error
 
 PATH = "/mcp"
 PROTOCOL_VERSIONS = (*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS)
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # JSON's escape of a UTF-16 surrogate, \ud800-\udfff
 
 
 def _token(headers) -> str:
@@ -55,19 +53,19 @@ class _RequireKey:
             return
         if scope["method"] == "GET":
             message = "this server is stateless and sends messages only in answer to a POST: there is no stream to GET"
-            await _answer(send, 405, _rpc_error(INVALID_REQUEST, message), [(b"allow", b"POST")])
+            await _answer(send, 405, rpc_error(INVALID_REQUEST, message), [(b"allow", b"POST")])
             return
         if scope["method"] != "POST":
             await self.inner(scope, receive, send)
             return
         if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
             message = f"send the JSON-RPC message as Content-Type: application/json, not {headers.get('content-type')!r}"
-            await _answer(send, 415, _rpc_error(INVALID_REQUEST, message))
+            await _answer(send, 415, rpc_error(INVALID_REQUEST, message))
             return
         version = headers.get("mcp-protocol-version")
         if version is not None and version not in PROTOCOL_VERSIONS:
             message = f"unsupported MCP-Protocol-Version {version[:40]!r}; this server speaks {', '.join(PROTOCOL_VERSIONS)}"
-            await _answer(send, 400, _rpc_error(INVALID_REQUEST, message))
+            await _answer(send, 400, rpc_error(INVALID_REQUEST, message))
             return
         body = await _read_body(receive)
         if (problem := _not_a_message(body)) is not None:
@@ -84,54 +82,7 @@ def _not_a_message(body: bytes) -> dict | None:
         message = json.loads(body)
     except (ValueError, RecursionError):
         return None  # the SDK answers -32700 Parse error
-    if isinstance(message, list):
-        return _rpc_error(
-            INVALID_REQUEST,
-            "batch requests are not supported (MCP 2025-06-18 removed them): send one JSON-RPC message per POST",
-        )
-    surrogates = _SURROGATE_ESCAPE.search(body) is not None  # only an escape can make one: a walk otherwise is waste
-    if surrogates and isinstance(message, dict) and (found := _lone_surrogate(message)) is not None:
-        path, char = found
-        rid = message.get("id")
-        return _rpc_error(
-            INVALID_PARAMS if path.startswith("params") else INVALID_REQUEST,
-            f"{path} holds a lone UTF-16 surrogate, \\u{ord(char):04x}, which is not a character: send the text "
-            "as valid UTF-8, or a character beyond U+FFFF as a surrogate pair (e.g. \\ud83d\\ude00)",
-            rid if isinstance(rid, str | int) and not isinstance(rid, bool) and path != "id" else None,
-        )
-    try:
-        jsonrpc_message_adapter.validate_python(message, by_name=False)
-    except ValidationError:
-        rid = message.get("id") if isinstance(message, dict) else None
-        return _rpc_error(
-            INVALID_REQUEST,
-            'not a JSON-RPC 2.0 message: send an object with "jsonrpc": "2.0", a "method" (a string), '
-            'its "params" (an object) and, for a request, an "id" (a string or an integer)',
-            rid if isinstance(rid, str | int) and not isinstance(rid, bool) else None,
-        )
-    return None
-
-
-def _lone_surrogate(message: dict) -> tuple[str, str] | None:
-    """Where in a parsed message a string (or a key) holds a lone surrogate, and which one: JSON's
-    `\\ud800` escape parses to one, but it is not a character and the SDK cannot read it."""
-    stack: list[tuple[str, object]] = [("", message)]
-    while stack:  # a loop, not recursion: json.loads accepts nesting deeper than the stack allows
-        path, value = stack.pop()
-        if isinstance(value, str):
-            if (char := next((c for c in value if "\ud800" <= c <= "\udfff"), None)) is not None:
-                return path, char
-        elif isinstance(value, list):
-            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(value))))
-        elif isinstance(value, dict):
-            for k, v in reversed(list(value.items())):
-                stack.append((f"{path}.{k}" if path else k, v))
-                stack.append((f"{path or 'the message'} (one of its keys)", k))
-    return None
-
-
-def _rpc_error(code: int, message: str, rid: str | int | None = None) -> dict:
-    return {"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": message}}
+    return message_problem(message, per="POST", surrogates=holds_surrogate_escape(body))
 
 
 async def _answer(send: Send, status: int, body: dict, headers: list | None = None) -> None:

@@ -107,6 +107,22 @@ class _Server(MCPServer):
         return await super().get_prompt(name, arguments, context)
 
 
+class _NamedParams:
+    """Params that fail the MCP schema (`arguments` not an object, a tool call without `name`)
+    answered as -32602 naming each field and what it takes, where the SDK answers "Invalid request
+    parameters" alone. Only the field and pydantic's words are sent, never the value."""
+
+    async def __call__(self, ctx, call_next):
+        try:
+            return await call_next(ctx)
+        except ValidationError as e:
+            errors = e.errors(include_url=False)
+            if not errors or any(err["loc"][:1] != ("params",) for err in errors):
+                raise  # not the request's own params: the SDK's answer stands
+            problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in errors[:5])
+            raise MCPError(INVALID_PARAMS, f"{ctx.method}: {problems}") from None
+
+
 def build_server(resolve: Resolve) -> MCPServer:
     """The Zoetrope MCP server; `resolve` turns a request's context into the calling `Caller`."""
     seconds_help = _seconds_help()
@@ -114,6 +130,7 @@ def build_server(resolve: Resolve) -> MCPServer:
     Seconds = Annotated[float | None, Field(gt=0, le=60, description=seconds_help)]  # noqa: N806
     Lane = Annotated[Literal["fast", "relaxed"] | None, Field(description=_lane_help())]  # noqa: N806
     mcp = _Server("zoetrope", instructions=INSTRUCTIONS, version="0.1.0")
+    mcp._lowlevel_server.middleware.append(_NamedParams())
     writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
     reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 

@@ -5,16 +5,21 @@ it uses the same database and blob store as `zoetrope serve` (the same data dir 
 
 from __future__ import annotations
 
+import json
+from contextlib import suppress
+
 from mcp.server.mcpserver import Context
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
-from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
+from mcp.types import PARSE_ERROR, JSONRPCError, JSONRPCNotification
+from mcp_types.methods import SPEC_CLIENT_METHODS
 from pydantic import ValidationError
 
 from zoetrope.api.deps import Services, new_principal_cache
 from zoetrope.jobs.runtime import Runtime
 from zoetrope.mcp.server import build_server
 from zoetrope.mcp.videos import Caller
+from zoetrope.mcp.wire import holds_surrogate_escape, message_problem, request_without_id, rpc_error
 
 
 class _AnsweringBadLines:
@@ -39,8 +44,8 @@ class _AnsweringBadLines:
         return await self._next(self.read.__anext__)  # StopAsyncIteration at the end of stdin
 
     async def _next(self, take):
-        while isinstance(item := await take(), ValidationError):
-            await self.write.send(SessionMessage(_line_error(item)))
+        while (error := _answer(item := await take())) is not None:
+            await self.write.send(SessionMessage(error))
         return item
 
     async def aclose(self) -> None:
@@ -53,24 +58,33 @@ class _AnsweringBadLines:
         await self.aclose()
 
 
+def _answer(item) -> JSONRPCError | None:
+    """The error that answers `item` in place of the server, or None for a message to serve."""
+    if isinstance(item, ValidationError):
+        return _line_error(item)
+    message = getattr(item, "message", None)
+    if isinstance(message, JSONRPCNotification) and message.method in SPEC_CLIENT_METHODS:
+        # A request whose id was left out or is not one (true, 1.5, null): read as a notification.
+        return JSONRPCError.model_validate(request_without_id(message.method))
+    return None
+
+
 def _line_error(error: ValidationError) -> JSONRPCError:
-    """The JSON-RPC error for a stdin line the SDK could not read as a message."""
+    """The JSON-RPC error for a stdin line the SDK could not read as a message: what the HTTP
+    endpoint answers for a batch, a string holding a lone surrogate or an object that is not a
+    message, else -32700."""
     errors = error.errors(include_url=False)
-    if any(e["type"] == "json_invalid" for e in errors):
-        return JSONRPCError(
-            jsonrpc="2.0", id=None, error=ErrorData(code=PARSE_ERROR, message="Parse error: not JSON")
-        )
     sent = errors[0].get("input") if errors else None
-    if isinstance(sent, list):
-        message = "batch requests are not supported (MCP 2025-06-18 removed them): send one JSON-RPC message per line"
-    else:
-        message = (
-            'not a JSON-RPC 2.0 message: send an object with "jsonrpc": "2.0", a "method" (a string), '
-            'its "params" (an object) and, for a request, an "id" (a string or an integer)'
-        )
-    rid = sent.get("id") if isinstance(sent, dict) else None
-    rid = rid if isinstance(rid, str | int) and not isinstance(rid, bool) else None
-    return JSONRPCError(jsonrpc="2.0", id=rid, error=ErrorData(code=INVALID_REQUEST, message=message))
+    problem = None
+    if errors and errors[0]["type"] == "json_invalid":  # `sent` is the line as read
+        # The SDK's parser refuses a lone surrogate's escape, which Python's reads: such a line is a
+        # message holding one, named as over HTTP; any other line it refuses is not JSON.
+        if isinstance(sent, str) and holds_surrogate_escape(sent):
+            with suppress(ValueError, RecursionError):
+                problem = message_problem(json.loads(sent), per="line")
+    else:  # parsed, so it holds no lone surrogate
+        problem = message_problem(sent, per="line", surrogates=False)
+    return JSONRPCError.model_validate(problem or rpc_error(PARSE_ERROR, "Parse error: not JSON"))
 
 
 async def _serve(runtime: Runtime, token: str, public_url: str | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -249,16 +250,14 @@ def decode_file(data_base64: str, *, param: str) -> bytes:
     """Bytes from a base64 argument, or InvalidRequest naming `param`; a file over the API's upload
     limit is refused as an upload is (over stdio no request body limit stands in front of it)."""
     limit = get_settings().max_upload_bytes
-    if len(data_base64) > 4 * (limit // 3 + 1):  # more base64 than any file within the limit takes
+    # More text than any file within the limit takes, as base64 wrapped in lines (CRLF each 76) in a data: URL.
+    if len(data_base64) > 4 * (limit // 3 + 1) * 78 // 76 + 256:
         raise InvalidMedia(
             f"{param} is over the upload limit of {limit:,} bytes (ZOETROPE_MAX_UPLOAD_BYTES)",
             param=param,
             code="request_too_large",
         )
-    try:
-        data = base64.b64decode(data_base64, validate=True)
-    except ValueError:
-        raise InvalidRequest(f"{param} must be base64", param=param) from None
+    data = _base64(data_base64, param)
     if not data:
         raise InvalidRequest(f"{param} is empty", param=param)
     if len(data) > limit:
@@ -270,12 +269,50 @@ def decode_file(data_base64: str, *, param: str) -> bytes:
     return data
 
 
-async def verify(caller: Caller, data: bytes) -> dict:
-    """C2PA and watermark report of `data`, with the generation record if it is the caller's."""
+# A data: URL's head, as a browser's FileReader or an assistant writes one: data:image/png;base64,
+_DATA_URL = re.compile(r"data:[^,;]*(?:;[^,;]*)*?;base64,", re.IGNORECASE)
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=\s]")
+
+
+def _base64(text: str, param: str) -> bytes:
+    """The bytes `text` encodes: base64 as MIME wraps it (line breaks), its URL-safe alphabet (- and
+    _), its padding left off, or a data: URL holding it, all read; anything else is refused naming
+    `param`, what is wrong and where."""
+    skipped = 0
+    if head := _DATA_URL.match(text):
+        skipped, text = head.end(), text[head.end() :]
+    elif text[:5].lower() == "data:":
+        raise InvalidRequest(
+            f"{param} is a data: URL without ';base64,': send the file's bytes base64-encoded", param=param
+        )
+    text = text.translate(_URL_SAFE)
+    if bad := _NOT_BASE64.search(text):
+        raise InvalidRequest(
+            f"{param} is not base64: {bad.group()!r} at character {skipped + bad.start() + 1} is not one of A-Z, a-z, 0-9, "
+            "+, / or = (padding); send the file's bytes base64-encoded",
+            param=param,
+        )
+    text = "".join(text.split())
+    if "=" not in text:  # its padding left off, as base64url often is
+        text += "=" * (-len(text) % 4)
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError as e:
+        raise InvalidRequest(
+            f"{param} is not base64 ({e}); send the whole file's bytes base64-encoded", param=param
+        ) from None
+
+
+_URL_SAFE = str.maketrans("-_", "+/")
+
+
+async def verify(caller: Caller, data: bytes, param: str = "file_base64") -> dict:
+    """C2PA and watermark report of `data`, with the generation record if it is the caller's; a file
+    that is not readable media is refused naming `param`, the argument it came in."""
 
     fmt = sniff(data[:16])
     if fmt is None:
-        raise InvalidMedia("file is not an MP4, PNG, JPEG or WebP", param="file_base64")
+        raise InvalidMedia(f"{param} is not an MP4, PNG, JPEG or WebP file: send one of those, base64", param=param)
 
     def lookup(ref: str) -> dict | None:
         with transaction(caller.svc.engine) as s:
@@ -285,7 +322,10 @@ async def verify(caller: Caller, data: bytes) -> dict:
         with tempfile.TemporaryDirectory(prefix="zoetrope-mcp-verify-") as tmp:
             path = Path(tmp) / f"upload.{ {'jpeg': 'jpg'}.get(fmt, fmt) }"
             path.write_bytes(data)
-            return verify_file(path, lookup).to_json()
+            try:
+                return verify_file(path, lookup).to_json()
+            except InvalidMedia as e:  # about the caller's file, not the name of this server's copy
+                raise InvalidMedia(e.message.replace(path.name, param), param=param, code=e.code) from None
 
     return await _in_thread(run)
 
@@ -298,4 +338,4 @@ async def verify_video(caller: Caller, video_id: str) -> dict:
             job = store.get_completed_job(s, caller.principal.account_id, video_id)
         return caller.svc.blobs.get(job.outputs.get("video") or job.outputs["image"])
 
-    return await verify(caller, await _in_thread(read))
+    return await verify(caller, await _in_thread(read), "video_id")

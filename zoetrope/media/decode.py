@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import struct
 import warnings
 import zlib
@@ -17,6 +18,7 @@ from PIL import Image, ImageOps
 
 from zoetrope.errors import InvalidMedia
 from zoetrope.media.sources import Source, Upload, check_frames, check_pictures, check_size, load
+from zoetrope.settings import get_settings
 
 DEFAULT_FPS = 8.0
 """Frames per second of the bundled model, used when a file does not say its own rate."""
@@ -377,13 +379,25 @@ def _image(upload: Upload, param: str | None) -> Iterator[Image.Image]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 img = Image.open(fp, formats=[_IMAGE_FORMATS[upload.format]])
-        except Image.DecompressionBombError:
-            raise InvalidMedia(f"{upload.name} has too many pixels", param=param) from None
+        except Image.DecompressionBombError as e:
+            raise _too_many_pixels(upload, e, param) from None
         except (OSError, SyntaxError, ValueError) as e:
             raise _corrupt_image(upload, e, param) from None
         with img:
             check_size(upload, img.width, img.height, param)
             yield img
+
+
+def _too_many_pixels(upload: Upload, error: Image.DecompressionBombError, param: str | None) -> InvalidMedia:
+    """The pixel limit's refusal for a picture Pillow will not open at all (more than twice its own
+    limit): its size as Pillow counted it, and the limit that applies, the lower of the two."""
+    limit = get_settings().max_pixels
+    limit = min(limit, 2 * Image.MAX_IMAGE_PIXELS) if Image.MAX_IMAGE_PIXELS else limit
+    counted = re.search(r"\((\d+) pixels\)", str(error))
+    size = f"{int(counted.group(1)):,} pixels" if counted else "too many pixels"
+    return InvalidMedia(
+        f"{upload.name} is {size}, over the limit of {limit:,}; send a smaller picture", param=param
+    )
 
 
 def _read_image(upload: Upload, param: str | None) -> np.ndarray:

@@ -22,6 +22,11 @@ SUPPORTED = "MP4, PNG, JPEG or WebP"
 # open files from older QuickTime writers.
 _MP4_ATOMS = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
 
+# Major brands of HEIF files (a phone's HEIC photo, an AVIF picture or sequence): ISO media files too,
+# which the video demuxer would read as a clip of one tile of the picture, not as the picture.
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1",
+                b"avif", b"avis")  # fmt: skip
+
 SOURCE_RATE_FACTOR = 30
 """Pictures a video may store per frame of the limit (`max_frames`): the frame limit counts a clip
 at the rate it is read at, but every stored picture is demuxed and decoded to get there, so at most
@@ -72,6 +77,11 @@ def load(source: Source, param: str | None = None) -> Upload:
         raise InvalidMedia(f"{shown} is {size} bytes, over the upload limit of {limit} bytes", param=param)
     fmt = sniff(head)
     if fmt is None:
+        if is_heif(head):
+            raise InvalidMedia(
+                f"{shown} is a HEIC or AVIF picture, which is not supported: send it as PNG, JPEG or WebP",
+                param=param,
+            )
         raise InvalidMedia(f"{shown} is not a supported media file (expected {SUPPORTED})", param=param)
     return Upload(format=fmt, name=name, path=path, data=data)
 
@@ -84,9 +94,15 @@ def sniff(head: bytes) -> Format | None:
         return "jpeg"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
-    if head[4:8] in _MP4_ATOMS:
+    if head[4:8] in _MP4_ATOMS and not is_heif(head):
         return "mp4"
     return None
+
+
+def is_heif(head: bytes) -> bool:
+    """Whether the leading bytes are those of a HEIF picture (HEIC, AVIF): an ISO media file whose
+    `ftyp` names a picture brand, which `sniff` does not take for a video."""
+    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
 
 
 def check_size(upload: Upload, width: int, height: int, param: str | None) -> None:

@@ -99,14 +99,18 @@ def _mime(path: Path) -> str:
 
 
 def _read_mime(path: Path) -> str:
-    """The media type of a file to read: from its name, else from its first bytes (a video saved
-    under another name is still read)."""
-    if path.suffix.lower() in _MIME:
-        return _MIME[path.suffix.lower()]
+    """The media type of a file to read: from its first bytes, whatever its name says (a signed PNG
+    saved as .mp4 is still read, and checked, as a PNG); from its name where they say nothing we
+    know, or for an MP4 named .mov (QuickTime's own type)."""
     with open(path, "rb") as f:
         kind = sniff(f.read(16))
+    named = _MIME.get(path.suffix.lower())
     if kind is None:
-        raise InvalidMedia(f"{path.name} is not an MP4, PNG, JPEG or WebP file", param="file")
+        if named is None:
+            raise InvalidMedia(f"{path.name} is not an MP4, PNG, JPEG or WebP file", param="file")
+        return named
+    if kind == "mp4" and named in ("video/mp4", "video/quicktime"):
+        return named
     return _SNIFFED[kind]
 
 
@@ -133,6 +137,10 @@ def _manifest(
         entries.append(entry)
     if parent is not None and "c2pa.opened" not in actions:
         entries.insert(0, {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}})
+    elif parent is None and actions[0] not in ("c2pa.created", "c2pa.opened"):
+        # An edit whose source cannot be its ingredient (C2PA cannot parse it): a manifest must begin
+        # by creating or opening, so the file says it was made here, then edited.
+        entries.insert(0, {**entries[0], "action": "c2pa.created", "digitalSourceType": source_type})
     for n in range(1, components + 1):
         entries.append({"action": "c2pa.placed", "parameters": {"ingredientIds": [f"component-{n}"]}})
     return {
@@ -188,17 +196,64 @@ def sign_file(
             with open(source, "rb") as src:
                 ingredient = {"title": source.name, "relationship": relationship, "label": label}
                 builder.add_ingredient(ingredient, _read_mime(source), src)
-        tmp = temporary_beside(path)  # short and unique, however long the file's own name
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        os.fchmod(fd, stat.S_IMODE(path.stat().st_mode))  # the signed file keeps the file's mode, not 0600
-        try:
-            with open(path, "rb") as src, os.fdopen(fd, "w+b") as dst:
-                builder.sign(signer, mime, src, dst)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _write_signed(builder, signer, mime, path)
     return path
+
+
+def _write_signed(builder, signer, mime: str, path: Path) -> None:
+    """Write the signed copy of `path` beside it and rename it over `path`. Where the system refuses
+    (a full disk, a file size limit, a folder made read-only), raise its OSError naming `path`, with
+    no copy left behind and `path` as it was (unsigned)."""
+    tmp = temporary_beside(path)  # short and unique, however long the file's own name
+    dst = None
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)  # the signed file keeps the file's mode, not 0600
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        with _Written(os.fdopen(fd, "w+b")) as dst, open(path, "rb") as src:
+            os.fchmod(fd, mode)
+            builder.sign(signer, mime, src, dst)
+        os.replace(tmp, path)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        refused = dst.error if dst is not None and dst.error is not None else e
+        if (
+            isinstance(e, Exception)  # an interrupt stays one
+            and isinstance(refused, OSError)
+            and refused.errno is not None
+            and (refused.filename is None or os.fspath(refused.filename) == os.fspath(tmp))
+        ):  # the signed copy's own write, not reading the file: named as the file it was to replace
+            raise OSError(refused.errno, refused.strerror, str(path)) from None
+        raise
+
+
+class _Written:
+    """The signed copy's file as the C2PA library writes it, keeping the first OSError a write or a
+    flush raised: the library turns one into its own Io error, without the system's reason."""
+
+    def __init__(self, file) -> None:
+        self.file, self.error = file, None
+
+    def write(self, data) -> int:
+        return self._kept(self.file.write, data)
+
+    def flush(self) -> None:
+        self._kept(self.file.flush)
+
+    def _kept(self, call, *args):
+        try:
+            return call(*args)
+        except OSError as e:
+            self.error = self.error or e
+            raise
+
+    def __getattr__(self, name):  # read, seek, tell, ...
+        return getattr(self.file, name)
+
+    def __enter__(self) -> _Written:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._kept(self.file.close)  # the buffer's last bytes are written here
 
 
 def _trust_context(root_pem: bytes | None):  # -> c2pa.Context | None

@@ -14,7 +14,7 @@ import numpy as np
 from zoetrope.errors import InvalidMedia
 from zoetrope.media import read_video
 from zoetrope.media.decode import _read_image, _reason, _rgb, _shrunk_image
-from zoetrope.media.sources import SUPPORTED, Upload, sniff
+from zoetrope.media.sources import SUPPORTED, Upload, is_heif, sniff
 from zoetrope.safety.provenance import C2PAReport, read_provenance
 from zoetrope.safety.watermark import WatermarkResult, find_watermark, payload_for
 
@@ -152,6 +152,11 @@ def _local_pictures(path: Path) -> np.ndarray:
         raise InvalidMedia(f"{path.name} is empty", param="file")
     fmt = sniff(head)
     if fmt is None:
+        if is_heif(head):
+            raise InvalidMedia(
+                f"{path.name} is a HEIC or AVIF picture, which is not supported: send it as PNG, JPEG or WebP",
+                param="file",
+            )
         raise InvalidMedia(f"{path.name} is not a supported media file (expected {SUPPORTED})", param="file")
     if fmt != "mp4":  # one picture, of any size in bytes (its pixel count is still checked)
         still = _read_image(Upload(format=fmt, name=path.name, path=path), "file")
