@@ -66,3 +66,34 @@ def test_a_file_with_only_the_changes_says_to_start_from_the_defaults(tmp_path):
         load_config(partial)
     assert "start from a copy of zoetrope/config/defaults.toml" in e.value.message
     assert e.value.param == "ZOETROPE_CONFIG_FILE" and "\n" not in e.value.message
+
+
+@pytest.mark.parametrize(
+    "key,said",
+    [
+        ("concurent_jobs", "plans.plus.concurent_jobs: not a setting; did you mean concurrent_jobs?"),
+        ("colour", "plans.plus.colour: not a setting; remove it"),
+    ],
+)
+def test_a_key_the_config_does_not_define_is_refused_not_ignored(tmp_path, key, said):
+    # Ignored, a misspelt `concurrent_jobs` left the plan at 0 concurrent jobs: its jobs never ran.
+    import re
+
+    text, n = re.subn(r"(\[plans\.plus\]\n(?:.*\n)*?)concurrent_jobs", rf"\g<1>{key}", _defaults_text(), count=1)
+    assert n == 1
+    path = tmp_path / "z.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert said in e.value.message
+    assert e.value.param == "ZOETROPE_CONFIG_FILE" and "\n" not in e.value.message
+
+
+def test_a_plans_quota_with_a_key_it_does_not_define_is_refused(tmp_path):
+    path = tmp_path / "z.toml"
+    old = "quota = { requests_per_minute = 60 }"
+    assert old in _defaults_text()
+    path.write_text(_defaults_text().replace(old, "quota = { requests_per_min = 30 }", 1))
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert "plans.plus.quota: requests_per_min is not a setting; did you mean requests_per_minute?" in e.value.message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import json
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -99,10 +100,16 @@ class Settings(BaseSettings):
     @field_validator("blob_url")
     @classmethod
     def _blob_url(cls, v: str | None) -> str | None:
-        if v and v.lower().startswith("s3:"):  # else a typo of one makes a local folder named `s3:`
+        # Else a typo of a URL is a relative path: blobs go to a local folder named `s3:` or `s3`, on
+        # each machine its own, and the start's probe passes there.
+        scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):?//", v or "")
+        if v and (v.lower().startswith("s3:") or (scheme and scheme[1].lower() == "s3")):
             parts = urlsplit(v)
             if not v.lower().startswith("s3://") or not parts.netloc:
                 raise ValueError(f"{v!r} is not an S3 URL; write s3://BUCKET or s3://BUCKET/PREFIX")
+            return "s3://" + v[len("s3://"):]  # S3:// as fsspec knows it
+        if v and scheme and ":" not in scheme[0]:
+            raise ValueError(f"{v!r} is a URL without its ':'; write {scheme[1]}://..., or a folder's path")
         return v
 
     @property

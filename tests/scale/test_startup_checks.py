@@ -170,13 +170,13 @@ def test_a_misspelt_setting_is_named_with_the_setting_meant(tmp_path):
     assert "warning (ZOETROPE_LEASE_SECOND): not a Zoetrope setting; did you mean ZOETROPE_LEASE_SECONDS?" in done.stderr
 
 
-@pytest.mark.parametrize("url", ["s3://", "s3:/bucket/x"])
+@pytest.mark.parametrize("url", ["s3://", "s3:/bucket/x", "s3//bucket/x"])
 def test_a_malformed_s3_url_is_refused_naming_the_form(tmp_path, url):
     done = _zoetrope("worker", env={"ZOETROPE_DATA_DIR": str(tmp_path / "data"), "ZOETROPE_BLOB_URL": url,
                                     "COLUMNS": "300"})
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.startswith(f"error (ZOETROPE_BLOB_URL): {url!r} is not an S3 URL; write s3://BUCKET")
-    assert not (tmp_path / "data").exists() and not Path("s3:").exists()
+    assert not (tmp_path / "data").exists() and not Path("s3:").exists() and not Path("s3").exists()
 
 
 UPSTREAM = ('\n[[models]]\nname = "relay"\nbackend = "upstream"\n'

@@ -56,13 +56,35 @@ def test_transient_errors_requeue_without_spending_attempts_then_fail_after_the_
         assert dispatch.retry_later(engine, jid, "w2", policy, code="service_unavailable", message="s3 away")
         with transaction(engine) as s:
             assert s.scalar(select(Job.status).where(Job.id == jid)) == "queued"
-    time.sleep(3.0)
     job = wait_until(lambda: dispatch.claim_next(engine, "w2", policy), 5, "the backoff to pass", 0.02)
+    time.sleep(3.0)  # an attempt that runs into the outage again after 3 s of work
     assert dispatch.retry_later(engine, jid, "w2", policy, code="service_unavailable", message="s3 away")
     with transaction(engine) as s:
         job = s.scalar(select(Job).where(Job.id == jid))
     assert job.status == "failed" and job.error["code"] == "service_unavailable"
     assert "giving up after 5 tries" in job.error["message"]
+
+
+def test_time_a_set_back_job_waits_in_the_queue_is_not_counted_as_the_outage(engine):  # noqa: F811
+    # Behind a long queue a job set back by one blip may wait past the window before a worker gets to
+    # it; a second blip then is its second try, not 15 minutes of failing.
+    policy = dispatch.DispatchPolicy(retry_seconds=0.1, retry_max_seconds=0.1, retry_window_seconds=1.0)
+    jid = _submit(engine, max_attempts=2)
+    assert dispatch.claim_next(engine, "w1", policy).id == jid
+    assert dispatch.retry_later(engine, jid, "w1", policy, code="service_unavailable", message="s3 away")
+    time.sleep(1.5)  # no worker free for longer than the window
+    assert dispatch.claim_next(engine, "w2", policy).id == jid
+    assert dispatch.retry_later(engine, jid, "w2", policy, code="service_unavailable", message="s3 away")
+    with transaction(engine) as s:
+        job = s.scalar(select(Job).where(Job.id == jid))
+    assert (job.status, job.error, job.params["unavailable_retries"]) == ("queued", None, 2)
+    # An outage that lasts through an attempt does count: the attempt met it again after 1.2 s.
+    job = wait_until(lambda: dispatch.claim_next(engine, "w3", policy), 5, "the backoff to pass", 0.02)
+    time.sleep(1.2)
+    assert dispatch.retry_later(engine, jid, "w3", policy, code="service_unavailable", message="s3 away")
+    with transaction(engine) as s:
+        job = s.scalar(select(Job).where(Job.id == jid))
+    assert job.status == "failed" and "giving up after 3 tries" in job.error["message"], job.error
 
 
 def test_the_retry_backoff_grows_to_its_cap(engine):  # noqa: F811

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from datetime import date
 from functools import lru_cache
@@ -9,12 +10,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from zoetrope.errors import ConfigError
 
 
-class ModelEntry(BaseModel):
+class _Section(BaseModel):
+    """A table of the config file: a key it does not define (a misspelt `concurrent_jobs`) is refused,
+    not ignored, so the setting meant does not silently keep its default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelEntry(_Section):
     name: str
     backend: str
     aliases: list[str] = Field(default_factory=list)
@@ -22,13 +30,14 @@ class ModelEntry(BaseModel):
 
 
 class Quota(BaseModel):
-    """Rate limits; `None` means unlimited. Plans set defaults, accounts and keys may tighten them."""
+    """Rate limits; `None` means unlimited. Plans set defaults, accounts and keys may tighten them.
+    (Lenient, as the accounts' and keys' stored overrides are read with it; a plan's is checked.)"""
 
     requests_per_minute: int | None = Field(default=None, ge=1)
     seconds_per_day: float | None = Field(default=None, gt=0)
 
 
-class Plan(BaseModel):
+class Plan(_Section):
     """What an account on this plan may do. `None` limits mean the plan has no video at all.
 
     With `per_seat`, the price, concurrency and monthly credits are multiplied by the seats.
@@ -60,16 +69,23 @@ class Plan(BaseModel):
     late_regions: dict[str, date] | None = None
     quota: Quota = Field(default_factory=Quota)
 
+    @field_validator("quota", mode="before")
+    @classmethod
+    def _quota_keys(cls, v: object) -> object:
+        if isinstance(v, dict) and (unknown := sorted(set(v) - set(Quota.model_fields))):
+            raise ValueError(f"{unknown[0]} is not a setting; {_closest(unknown[0], Quota.model_fields)}")
+        return v
+
     def allowed_lanes(self) -> list[str]:
         return list(self.lanes) if self.lanes else [self.lane]
 
 
-class ModelPrice(BaseModel):
+class ModelPrice(_Section):
     credits_per_second: dict[str, float] | None = None
     image_credits: float | None = None
 
 
-class Prices(BaseModel):
+class Prices(_Section):
     """Credits per generated second by the short side of the output ("480", "720"...), per model."""
 
     credits_per_second: dict[str, float]
@@ -77,7 +93,7 @@ class Prices(BaseModel):
     models: dict[str, ModelPrice] = Field(default_factory=dict)
 
 
-class Eligibility(BaseModel):
+class Eligibility(_Section):
     minimum_age: int = 18
     launch_date: date
     late_regions: dict[str, date] = Field(default_factory=dict)
@@ -86,7 +102,7 @@ class Eligibility(BaseModel):
     groups: dict[str, list[str]] = Field(default_factory=dict)
 
 
-class Config(BaseModel):
+class Config(_Section):
     models: list[ModelEntry]
     prices: Prices
     eligibility: Eligibility
@@ -152,8 +168,7 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"invalid config {source}: not TOML ({e})", param=_FILE) from None
     except ValidationError as e:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg'].removeprefix('Value error, ')}"
-            for err in e.errors(include_url=False)
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {_problem(err)}" for err in e.errors(include_url=False)
         )
         if any(len(err["loc"]) == 1 and err["type"] == "missing" for err in e.errors()):
             problems += " (a config file is a whole config: start from a copy of zoetrope/config/defaults.toml)"
@@ -161,6 +176,19 @@ def load_config(path: Path | None = None) -> Config:
 
 
 _FILE = "ZOETROPE_CONFIG_FILE"
+
+
+def _problem(err) -> str:
+    """What is wrong at one place of the config, with the key meant where a key is unknown."""
+    if err["type"] != "extra_forbidden":
+        return err["msg"].removeprefix("Value error, ")
+    known = {name for model in _Section.__subclasses__() for name in model.model_fields}
+    return f"not a setting; {_closest(str(err['loc'][-1]), known)}"
+
+
+def _closest(key: str, known) -> str:
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.7)
+    return f"did you mean {close[0]}?" if close else "remove it"
 
 
 @lru_cache(maxsize=1)

@@ -289,16 +289,26 @@ def retry_later(
         if job is None:
             return False
         params = dict(job.params or {})
-        since = params.setdefault("unavailable_since", t)
+        params.setdefault("unavailable_since", t)
         retries = params["unavailable_retries"] = params.get("unavailable_retries", 0) + 1
-        if t - since >= policy.retry_window_seconds:
-            _mark_failed(s, job, code, f"{message}; giving up after {retries} tries in {t - since:.0f} s")
+        # How long the errors have kept the job from finishing: each backoff it waited, and each attempt
+        # from its claim to its error; not the time it then sat in the queue behind other jobs (a job
+        # that met a blip, waited an hour for a worker and met another has failed twice, not for an hour).
+        failing = params.get("unavailable_for", 0.0)
+        if "unavailable_last" in params:
+            started = job.started_at if job.started_at is not None else t
+            waited = min(started, params.get("unavailable_due", started)) - params["unavailable_last"]
+            failing += max(0.0, waited) + max(0.0, t - started)
+        if failing >= policy.retry_window_seconds:
+            _mark_failed(s, job, code, f"{message}; giving up after {retries} tries in {failing:.0f} s")
             return True
         # Queued again, held by no worker, and not claimed until the backoff has passed. The attempt
         # is given back: the next one stores its files where this one did.
+        due = t + min(policy.retry_seconds * 2 ** (retries - 1), policy.retry_max_seconds)
+        params.update(unavailable_for=failing, unavailable_last=t, unavailable_due=due)
         job.params = params
         job.status, job.worker_id, job.progress, job.attempts = QUEUED, None, 0, job.attempts - 1
-        job.lease_expires_at = t + min(policy.retry_seconds * 2 ** (retries - 1), policy.retry_max_seconds)
+        job.lease_expires_at = due
         return True
 
 
@@ -325,14 +335,16 @@ def release_expired(engine: Engine) -> list[str]:
             .with_for_update(skip_locked=True)
         ).all()
         for job in expired:
+            # Attempts that stopping workers gave back (`worker.give_back`) lost no worker.
+            lost = job.attempts - (job.params or {}).get("given_back", 0)
             if job.deleted_at is not None:
                 _mark_failed(s, job, "cancelled", "the video was deleted while it ran")
-            elif job.attempts >= job.max_attempts:
+            elif lost >= job.max_attempts:
                 _mark_failed(
                     s,
                     job,
                     "worker_lost",
-                    f"the worker running this video stopped responding {job.attempts} times "
+                    f"the worker running this video stopped responding {lost} times "
                     f"(lease expired); giving up after {job.max_attempts} attempts",
                 )
                 failed.append(job.id)

@@ -9,7 +9,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, text
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect, text
+
+from zoetrope.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +44,42 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             conn.info["immediate"] = engine.dialect.name == "sqlite"
             try:
                 with conn.begin():
+                    _check_schema_is_ours(conn, cfg)
                     cfg.attributes["connection"] = conn
                     command.upgrade(cfg, revision)
             finally:
                 conn.info["immediate"] = False
+
+
+def _check_schema_is_ours(conn: Connection, cfg: AlembicConfig) -> None:
+    """ConfigError, before any change, when the database is at a schema revision these migrations do
+    not have (a newer Zoetrope migrated it: one node upgraded before this one, and this code would
+    misread its tables), or was never migrated yet holds tables of Zoetrope's names (another
+    application's database)."""
+    script = ScriptDirectory.from_config(cfg)
+    known = {rev.revision for rev in script.walk_revisions()}
+    current = MigrationContext.configure(conn).get_current_heads()
+    unknown = [rev for rev in current if rev not in known]
+    url = conn.engine.url.render_as_string(hide_password=True)
+    if not current:  # never migrated: it must not hold tables of the names Zoetrope would create
+        from zoetrope.access import models as _access_models  # noqa: F401  (registers the tables)
+        from zoetrope.db import Base
+        from zoetrope.jobs import models as _jobs_models  # noqa: F401
+
+        taken = sorted(set(inspect(conn).get_table_names()) & set(Base.metadata.tables))
+        if taken:
+            raise ConfigError(
+                f"the database at {url} already has tables Zoetrope did not make ({', '.join(taken[:3])}): "
+                "it is another application's; point ZOETROPE_DATABASE_URL at a database of Zoetrope's own",
+                param="ZOETROPE_DATABASE_URL",
+            )
+    if unknown:
+        raise ConfigError(
+            f"the database at {url} is at schema revision {', '.join(unknown)}, which this Zoetrope does not "
+            f"know (its newest is {script.get_current_head()}): a newer Zoetrope migrated it; install that "
+            "version on this machine too, or point ZOETROPE_DATABASE_URL at another database",
+            param="ZOETROPE_DATABASE_URL",
+        )
 
 
 @contextmanager

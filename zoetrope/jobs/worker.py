@@ -18,7 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from zoetrope import heap
 from zoetrope.backends.base import Cancelled
@@ -37,8 +38,12 @@ from zoetrope.yielding import pause, yielding_to
 
 log = logging.getLogger(__name__)
 
-# Errors of a service that is away for a while (blob store, database): the job is retried later.
-_TRANSIENT: tuple[type[BaseException], ...] = (OSError, OperationalError, StorageUnavailable)
+# Errors of a service that is away for a while (blob store, database): the job is retried later. A
+# wait for a connection past the pool's timeout is one (a slow database holds its connections), as
+# is a connection the driver found closed; the API answers both with 503.
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError, OperationalError, InterfaceError, PoolTimeout, StorageUnavailable,
+)  # fmt: skip
 try:
     from botocore.exceptions import BotoCoreError
 
@@ -61,17 +66,35 @@ def _reason(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"
 
 
-# Jobs this process runs, by id: the API of the same process sets the event on delete, so a
-# worker of this process (or, through `forward_cancels`, of its worker process) stops at the next
-# step without waiting for its heartbeat.
-_running: dict[str, threading.Event] = {}
+# Jobs this process runs, by id, with each run's stop event: the API of the same process sets them
+# on delete, so a worker of this process (or, through `forward_cancels`, of its worker process) stops
+# at the next step without waiting for its heartbeat. Each run has its own event: a thread whose lease
+# was lost stops, while another thread that took the job over runs it on.
+_running: dict[str, set[threading.Event]] = {}
+_running_lock = threading.Lock()
 _cancel_forwards: list[Callable[[str], None]] = []
+
+
+def _track(job_id: str) -> threading.Event:
+    event = threading.Event()
+    with _running_lock:
+        _running.setdefault(job_id, set()).add(event)
+    return event
+
+
+def _untrack(job_id: str, event: threading.Event) -> None:
+    with _running_lock:
+        events = _running.get(job_id, set())
+        events.discard(event)
+        if not events:
+            _running.pop(job_id, None)
 
 
 def signal_cancel(job_id: str) -> None:
     """The job was deleted: a worker of this process (or of its worker process) stops it at the next step."""
-    event = _running.get(job_id)
-    if event is not None:
+    with _running_lock:
+        events = list(_running.get(job_id, ()))
+    for event in events:
         event.set()
     for forward in list(_cancel_forwards):
         forward(job_id)
@@ -94,7 +117,7 @@ class _Lease:
         self.engine, self.job_id, self.worker_id, self.policy = engine, job.id, worker_id, policy
         self.model = job.backend_model
         self.progress = 0
-        self.cancelled = _running.setdefault(job.id, threading.Event())
+        self.cancelled = _track(job.id)
         self._done = threading.Event()
         self._last_step = time.perf_counter()
         self._thread = threading.Thread(target=self._beat, name=f"lease-{job.id}", daemon=True)
@@ -129,7 +152,7 @@ class _Lease:
     def close(self) -> None:
         self._done.set()
         self._thread.join(timeout=5)
-        _running.pop(self.job_id, None)
+        _untrack(self.job_id, self.cancelled)
 
 
 class Worker:
@@ -329,6 +352,9 @@ def give_back(engine: Engine, worker_id: str) -> list[str]:
         ).all()
         for job in held:
             job.status, job.worker_id, job.lease_expires_at, job.progress = QUEUED, None, None, 0
+            # Not a lost worker: the attempt stays counted (this process's render may still store
+            # under its number before it stops) but spends none of max_attempts (`release_expired`).
+            job.params = {**(job.params or {}), "given_back": (job.params or {}).get("given_back", 0) + 1}
         if held:
             dispatch.announce(s)  # workers on other machines claim them now, not at their next poll
         return [job.id for job in held]

@@ -25,6 +25,10 @@ UNAVAILABLE = "storage is unavailable for a moment; try again after the Retry-Af
 # quick tries, then the caller hears StorageUnavailable (the API answers 503, a worker retries the
 # job later).
 _S3_RETRIES = {"mode": "standard", "max_attempts": 3}
+# How long one S3 request waits to connect, and then for each read of the answer. An endpoint that
+# accepts connections and never answers (a stalled proxy) would otherwise hold a download, a job's
+# upload or the start's probe for botocore's 60 s a try, times its tries, times s3fs's own five.
+S3_TIMEOUT_SECONDS = 10.0
 
 try:
     from botocore.exceptions import BotoCoreError as _BotoCoreError
@@ -32,19 +36,49 @@ except ImportError:  # pragma: no cover - s3fs brings botocore
     _BotoCoreError = OSError
 
 
+def missing_bucket(e: BaseException | None) -> str | None:
+    """The bucket's name when `e` (or its cause) is S3's answer that the bucket does not exist."""
+    while e is not None:
+        error = getattr(e, "response", None)
+        if isinstance(error, dict) and error.get("Error", {}).get("Code") == "NoSuchBucket":
+            return error["Error"].get("BucketName") or "?"
+        e = e.__cause__
+    return None
+
+
 @contextmanager
 def _reaching(key: str) -> Iterator[None]:
     """Map the store's errors to the domain's: missing is NotFound; unreachable, refused or full
-    is StorageUnavailable."""
+    is StorageUnavailable, and so is a bucket that is not there (the store's configuration, not
+    the blob: a job is retried, a download answers 503, and the log names the bucket)."""
     try:
         yield
-    except FileNotFoundError:
-        raise NotFound(f"blob {key!r} does not exist") from None
+    except FileNotFoundError as e:
+        if (bucket := missing_bucket(e)) is None:
+            raise NotFound(f"blob {key!r} does not exist") from None
+        log.warning("blob store unavailable for %r: bucket %r does not exist (ZOETROPE_BLOB_URL)", key, bucket)
+        raise StorageUnavailable(UNAVAILABLE) from e
     except (OSError, _BotoCoreError) as e:
         # The details (endpoint, bucket, key, a local path) are the operator's: logged, and kept as
         # the cause; a client reads only that storage is away for now.
         log.warning("blob store unavailable for %r: %s: %s", key, type(e).__name__, e)
         raise StorageUnavailable(UNAVAILABLE) from e
+
+
+def _s3_session():
+    """An S3 client session whose uploads send their body at once. botocore asks every upload to wait
+    for the server's `100 Continue` first, and aiohttp waits for that with no timeout: a stalled
+    endpoint held a job's upload (and its lease, renewed meanwhile) for good."""
+    from aiobotocore.session import AioSession
+
+    session = AioSession()
+    session.register("before-send.s3", _no_expect_continue)
+    return session
+
+
+def _no_expect_continue(request, **_) -> None:  # None: the request is sent as usual
+    if "Expect" in request.headers:
+        del request.headers["Expect"]  # not a signed header: the signature holds
 
 
 @dataclass(frozen=True)
@@ -67,10 +101,15 @@ class BlobStore:
         options: dict = {}
         if self.url.startswith("s3://"):
             options = {"client_kwargs": {"endpoint_url": s3_endpoint_url}} if s3_endpoint_url else {}
-            options["config_kwargs"] = {"retries": _S3_RETRIES}
+            options["session"] = _s3_session()
+            options["config_kwargs"] = {
+                "retries": _S3_RETRIES, "connect_timeout": S3_TIMEOUT_SECONDS, "read_timeout": S3_TIMEOUT_SECONDS,
+            }  # fmt: skip
             # Listing caches would hide blobs written by workers on other machines.
             options["use_listings_cache"] = False
         self.fs, self.root = fsspec.core.url_to_fs(self.url, **options)
+        if options:
+            self.fs.retries = 1  # botocore's tries above are the retries; s3fs's would multiply them
         protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
         self.local = "file" in protocols
         if self.local:
@@ -88,7 +127,11 @@ class BlobStore:
         except Exception as e:  # any failure here is the configuration's
             reason = str(getattr(e, "__cause__", None) or e).strip().splitlines()[0] if str(e) else type(e).__name__
             hint = " (or ZOETROPE_S3_ENDPOINT_URL and the AWS credentials)" if not self.local else ""
-            raise ConfigError(f"cannot write blobs to {self.url}: {reason}; fix ZOETROPE_BLOB_URL{hint}",
+            if (bucket := missing_bucket(e)) is not None:
+                reason, hint = f"bucket {bucket!r} does not exist; create it, or", " (or ZOETROPE_S3_ENDPOINT_URL)"
+            else:
+                reason += ";"
+            raise ConfigError(f"cannot write blobs to {self.url}: {reason} fix ZOETROPE_BLOB_URL{hint}",
                               param="ZOETROPE_BLOB_URL") from None
 
     def _path(self, key: str) -> str:
