@@ -86,3 +86,42 @@ def test_a_folder_that_refuses_the_signed_copy_names_the_file_not_a_hidden_tempo
     monkeypatch.undo()
     assert refused.value.errno == errno.EACCES and refused.value.filename == str(out), refused.value
     assert out.read_bytes() == before and [p.name for p in folder.iterdir()] == ["clip.mp4"]
+
+
+EDIT = """
+import json, logging, sys
+from zoetrope.jobs.finalize import sign
+logging.basicConfig(level=logging.WARNING)
+try:
+    sign(sys.argv[1], "video_" + "0" * 32, "zoetrope-mini", parent=sys.argv[2], task="extend")
+except OSError as e:
+    print(json.dumps({"errno": e.errno, "filename": e.filename}))
+"""
+
+
+def test_an_edit_the_disk_refuses_is_not_retried_as_if_its_source_were_unreadable(tmp_path):
+    """A full disk is the output's own failure: the job's signing step must not log it as
+    "inputs not usable as C2PA ingredients" and sign again without the parent."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    parent = write_mp4(folder / "source.mp4", _frames(1), fps=8)
+    out = write_mp4(folder / "extended.mp4", _frames(0), fps=8)
+    before = out.read_bytes()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "ZOETROPE_DATA_DIR": str(tmp_path / "data")}
+    subprocess.run([sys.executable, "-c", "from zoetrope.safety.keys import signing_identity; signing_identity()"],
+                   env=env, check=True, timeout=120)  # fmt: skip
+    limit = len(before) + 1000
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    run = subprocess.run(
+        [sys.executable, "-c", EDIT, str(out), str(parent)],
+        capture_output=True, text=True, env=env, preexec_fn=small_files, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0 and run.stdout.strip(), run.stderr
+    assert json.loads(run.stdout) == {"errno": errno.EFBIG, "filename": str(out)}
+    assert "not usable as C2PA ingredients" not in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
+    assert out.read_bytes() == before

@@ -160,8 +160,8 @@ def sign(
             components=components,
             source_type=source_type,
         )
-    except ConfigError:  # this installation's signing files: no retry makes them right
-        raise
+    except (ConfigError, OSError):  # signing files, or the output's own write (a full disk):
+        raise  # no retry without the ingredients makes them right
     except Exception:  # an upload C2PA cannot read as an ingredient: still say what was done
         if parent is None and not components:
             raise
