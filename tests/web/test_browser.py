@@ -448,7 +448,7 @@ def test_an_emptied_storyboard_start_is_an_error_not_zero(page, studio):
     start = sb.locator("#cards li").nth(1).locator("[name=start]")
     start.fill("")
     start.dispatch_event("change")
-    message = "card 2 needs a start second"
+    message = "Shot 2 needs a start second"
     sb.wait_for_function("m => document.getElementById('sb-price').textContent === m", arg=message)
     assert start.get_attribute("aria-invalid") == "true"
     sb.click("#sb-render")

@@ -185,7 +185,9 @@ def set_password(
             # A new password ends every other sign-in of the account (a stolen cookie among them).
             end_other_sessions(s, v.principal.account_id, keep=v.session.id)
     except ZoetropeError as e:  # back to the form, with what was typed (never the password)
-        return _go(f"/account?error={signed_message(e.message)}&email={quote_plus(email[:320])}#password")
+        return _go(
+            f"/account?error={signed_message(e.message)}&at=password&email={quote_plus(email[:320])}#password"
+        )
     response = _go("/account?saved=password#password")
     reissue_cookie(response, v.session, email)
     return response
@@ -201,7 +203,7 @@ def create_key(request: Request, name: str = Form("studio"), csrf: str = Form(""
         with transaction(_engine(request), immediate=True) as s:
             _, token = keys.create_key(s, v.principal.account_id, name.strip()[:200] or "studio")
     except ZoetropeError as e:
-        return _go(f"/account?error={signed_message(e.message)}#keys")
+        return _go(f"/account?error={signed_message(e.message)}&at=keys#keys")
     # The key is shown once, on the page the redirect lands on; it is never stored in plain text.
     response = _go("/account#keys")
     hand_over_key(response, v.session, token)
@@ -216,7 +218,7 @@ def revoke_key(request: Request, key_id: str, csrf: str = Form("")) -> Response:
         with transaction(_engine(request), immediate=True) as s:
             keys.revoke_key(s, key_id, account_id=v.principal.account_id)
     except ZoetropeError as e:
-        return _go(f"/account?error={signed_message(e.message)}#keys")
+        return _go(f"/account?error={signed_message(e.message)}&at=keys#keys")
     return _go("/account#keys")
 
 

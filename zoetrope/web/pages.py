@@ -9,6 +9,8 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from zoetrope.access import keys, ledger
 from zoetrope.access.accounts import list_accounts
+from zoetrope.access.entitlements import concurrency_limit
+from zoetrope.access.models import Account
 from zoetrope.access.usage import checked_month, month_bounds, usage
 from zoetrope.config import get_config
 from zoetrope.db import transaction
@@ -20,6 +22,7 @@ from zoetrope.web.session import NEW_KEY_COOKIE, read_message, take_new_key
 from zoetrope.web.views import ASPECTS, RESOLUTIONS, SECONDS, Viewer, limits, render, viewer
 
 router = APIRouter(include_in_schema=False)
+MAX_VARIATIONS = 4
 
 
 def _engine(request: Request):
@@ -60,12 +63,22 @@ def create_page(request: Request) -> Response:
         models=_models(request),
         aspects=_aspects(v.plan),
         seconds=SECONDS,
+        variations=_variations(request, v),
         running=running,
         resolutions=_resolutions(v.plan),
         lanes=v.plan.allowed_lanes(),
         lane=v.plan.lane,
         limits=limits(v.plan),
     )
+
+
+def _variations(request: Request, v: Viewer) -> list[int]:
+    """How many variations one Generate may ask for: up to 4, and no more than the plan runs at once
+    (each variation is a job of its own, and one past the plan's concurrency would be refused after
+    the others were queued)."""
+    with transaction(_engine(request)) as s:
+        seats = s.get(Account, v.principal.account_id).seats
+    return list(range(1, min(MAX_VARIATIONS, max(1, concurrency_limit(v.plan, seats))) + 1))
 
 
 def _running(request: Request, v: Viewer, task: str = "") -> list[dict]:
@@ -216,12 +229,20 @@ def account_page(request: Request) -> Response:
         has_password=has_password,
         new_key=take_new_key(request, v.session),
         error=read_message(request),
+        error_at=_error_at(request),
         saved=request.query_params.get("saved"),
         typed_email=request.query_params.get("email"),
     )
     if NEW_KEY_COOKIE in request.cookies:
         response.delete_cookie(NEW_KEY_COOKIE, path="/account", httponly=True, samesite="strict")
     return response
+
+
+def _error_at(request: Request) -> str | None:
+    """The account page's section whose form an error is about (`?at=`), where the page shows it: the
+    redirect scrolls there, past the top of the page."""
+    at = request.query_params.get("at")
+    return at if at in ("keys", "password") else None
 
 
 def _has_password(s, account_id: str) -> bool:

@@ -59,12 +59,15 @@ def running(session: Session, account_id: str, task: str = "", limit: int = PAGE
 
 def running_from(session: Session, video: Job, limit: int = PAGE_SIZE) -> list[Job]:
     """The queued and running jobs made from `video` (its remixes, extensions, loops, blends and
-    re-cuts), newest first: what the video's page shows again after a reload."""
-    # A remix names its source video; the other tasks keep only its footage's blob key.
+    re-cuts, and the blends it is the second clip of), newest first: what the video's page shows
+    again after a reload."""
+    # A remix names its source video; the other tasks keep only its footage's blob key, a blend
+    # also its second clip's (`target_key`).
     made_from = [Job.remixed_from_video_id == video.id]
     footage = (video.outputs or {}).get("video")
     if footage:
         made_from.append(Job.params["source_key"].as_string() == footage)
+        made_from.append(Job.params["target_key"].as_string() == footage)
     where = [*_running_where(video.account_id), or_(*made_from)]
     stmt = select(Job).where(*where).order_by(Job.seq.desc()).limit(limit)
     return list(session.scalars(stmt))

@@ -16,6 +16,22 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   const isImage = () => form.kind.value === "image";
 
+  // The API names a field as it is sent (`input_reference`, `seed`), the page by its label: a refusal
+  // is shown in the page's words, and the field it names is marked (until the form changes).
+  const LABELS = {
+    prompt: ["prompt", "Prompt"], seconds: ["seconds", "Duration"], seed: ["seed", "Seed"],
+    model: ["model", "Model"], lane: ["lane", "Lane"], input_reference: ["image", "Start from an image"],
+  };
+  function inFormWords(e) {
+    form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+    const field = Object.hasOwn(LABELS, e.param || "") ? LABELS[e.param] : null;
+    if (!field) return e;
+    const el = form.elements[field[0]];
+    if (el && el.setAttribute) el.setAttribute("aria-invalid", "true");
+    const shown = new Error(e.message.replace(new RegExp(`^${e.param}\\b`), field[1]));
+    return Object.assign(shown, { status: e.status, param: e.param, signIn: e.signIn });
+  }
+
   // The price of what Generate sends (one request per variation), from the API's own quote of
   // that request: the price shown is the price charged, or the API's refusal before the click.
   const cost = document.getElementById("cost");
@@ -35,8 +51,9 @@ document.addEventListener("DOMContentLoaded", () => {
       // The quote prices the request, not the balance: say so here when the credits left do not cover it.
       const left = Number((document.querySelector("[data-credits]") || {}).textContent);
       if (!q.points && q.credits * n > left) text += `: more than the ${Studio.count(left, "credit")} left`;
+      if (mine === asked) inFormWords({});
     } catch (e) {
-      text = e.message;
+      text = mine === asked ? inFormWords(e).message : e.message;
     }
     if (mine === asked) cost.textContent = text;
   }
@@ -85,6 +102,39 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 
+  // The form as typed, kept in this tab (per account) at each edit: Back to Create, or a reload,
+  // finds the prompt and the choices as they were. The image to animate is not kept (a page cannot
+  // put a file back into a file field); a choice the page no longer offers is left at its own.
+  const DRAFT = form.dataset.draft;
+  const KEPT = ["prompt", "kind", "seconds", "aspect", "resolution", "model", "seed", "n", "lane"];
+  function save() {
+    const draft = {};
+    KEPT.forEach((name) => { if (form.elements[name]) draft[name] = form.elements[name].value; });
+    try {
+      sessionStorage.setItem(DRAFT, JSON.stringify(draft));
+    } catch { /* storage full or turned off: the form works, it is only not kept */ }
+  }
+  function restore() {
+    let draft = null;
+    try {
+      draft = JSON.parse(sessionStorage.getItem(DRAFT));
+    } catch { /* storage turned off, or not a draft: the page's own form */ }
+    if (!draft || typeof draft !== "object") return;
+    KEPT.forEach((name) => {
+      const el = form.elements[name];
+      const value = draft[name];
+      if (!el || typeof value !== "string") return;
+      const offered = el instanceof RadioNodeList || el.tagName === "SELECT" ? [...(el.options || el)] : null;
+      if (offered && !offered.some((o) => o.value === value)) return;
+      el.value = value;
+    });
+  }
+  if (DRAFT) {
+    restore();
+    form.addEventListener("input", save);
+    form.addEventListener("change", save);
+  }
+
   form.addEventListener("change", reprice);
   reprice();
 
@@ -94,9 +144,13 @@ document.addEventListener("DOMContentLoaded", () => {
     // What the browser cannot read as a number (1e400, say) it reads as "", which would be a random
     // seed nobody asked for: refused here instead.
     if (form.seed.validity.badInput) {
-      throw new Error("Seed must be a whole number from 0 up, like 42, or empty for a random one");
+      const e = new Error("Seed must be a whole number from 0 up, like 42, or empty for a random one");
+      throw Object.assign(e, { param: "seed" });
     }
-    const seed = form.seed.value === "" ? null : Number(form.seed.value) + i;
+    // Seeds run to 2^63 - 1, past the whole numbers a JavaScript number holds exactly (2^53): a typed
+    // seed is counted on as a BigInt and sent as text, so the seed sent is the seed typed.
+    const typed = form.seed.value;
+    const seed = typed === "" ? null : /^[0-9]+$/.test(typed) ? String(BigInt(typed) + BigInt(i)) : Number(typed) + i;
     const fields = { prompt, model: form.model.value, size: size() };
     if (form.lane) fields.lane = form.lane.value;  // only where the plan has more than one lane
     if (!isImage()) fields.seconds = form.seconds.value;
@@ -140,7 +194,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const drawing = [];  // images are drawn side by side; the button waits for all of them
       for (let i = 0; i < Number(form.n.value); i++) {
         if (isImage()) {
-          drawing.push(createImage(i).catch((e) => Studio.showError(error, e)));
+          drawing.push(createImage(i).catch((e) => Studio.showError(error, inFormWords(e))));
           continue;
         }
         const v = await Studio.api("POST", Studio.tasks.create(), body(i));
@@ -148,7 +202,7 @@ document.addEventListener("DOMContentLoaded", () => {
       }
       await Promise.all(drawing);
     } catch (e) {
-      Studio.showError(error, e);
+      Studio.showError(error, inFormWords(e));
     } finally {
       button.disabled = false;
     }

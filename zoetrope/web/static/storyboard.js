@@ -139,20 +139,37 @@ document.addEventListener("DOMContentLoaded", () => {
     return String(value);
   }
 
-  // The storyboard as the page stands: what Render sends, and what its price is asked for.
+  // The storyboard as the page stands: what Render sends, and what its price is asked for. A card
+  // is named as the page shows it ("Shot 2"), and the field to fix is marked.
   function board() {
     const cards = [...list.children].map((li) => ({
       prompt: li.querySelector("[name=prompt]").value.trim(),
       start: Number(li.querySelector("[name=start]").value),
     }));
+    const prompts = [...list.querySelectorAll("[name=prompt]")];
+    prompts.forEach((input) => input.setAttribute("aria-invalid", String(!input.value.trim())));
     // An emptied Start reads as "" (Number("") is 0): say so rather than send a 0 nobody typed.
     const blank = starts().findIndex((i) => i.value === "");
     starts().forEach((input) => input.setAttribute("aria-invalid", String(input.value === "")));
-    if (!cards.length || cards.some((c) => !c.prompt)) {
-      throw new Error("every card needs a prompt, and a storyboard needs at least one card");
-    }
-    if (blank >= 0) throw new Error(`card ${blank + 1} needs a start second`);
+    if (!cards.length) throw new Error("a storyboard needs at least one card: press Add card");
+    const empty = cards.findIndex((c) => !c.prompt);
+    if (empty >= 0) throw new Error(`Shot ${empty + 1} needs a prompt: say what happens in it, or remove the card`);
+    if (blank >= 0) throw new Error(`Shot ${blank + 1} needs a start second`);
     return { model: document.getElementById("sb-model").value, size: size(), seconds: seconds(cards), cards };
+  }
+
+  // The API names a card by its place from 0 (`cards[1].start`); the page by its shot number from 1
+  // ("Shot 2's start"). Its refusals are shown in the page's words, with the field they name marked.
+  function inPageWords(e) {
+    const shot = (i) => `Shot ${Number(i) + 1}`;
+    const text = e.message
+      .replace(/cards\[(\d+)\]\.(prompt|start)/g, (_, i, field) => `${shot(i)}'s ${field}`)
+      .replace(/cards\[(\d+)\]/g, (_, i) => shot(i));
+    const named = /^cards\[(\d+)\]\.(prompt|start)$/.exec(e.param || "");
+    const card = named && list.children[Number(named[1])];
+    if (card) card.querySelector(`[name=${named[2]}]`).setAttribute("aria-invalid", "true");
+    const shown = new Error(text);
+    return Object.assign(shown, { status: e.status, param: e.param, signIn: e.signIn });
   }
 
   const price = document.getElementById("sb-price");
@@ -168,7 +185,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const q = await Studio.quote(Studio.tasks.storyboard(), board());
       text = `${Studio.price(q)} (${q.seconds} s at ${q.size})`;
     } catch (e) {
-      text = e.message;
+      text = inPageWords(e).message;
     }
     if (mine === asked) price.textContent = text;
   }
@@ -231,7 +248,7 @@ document.addEventListener("DOMContentLoaded", () => {
       forget();  // rendered: the job is in the library; an edit from here on is a new draft
       Studio.jobTile(v, out);
     } catch (e) {
-      Studio.showError(error, e);
+      Studio.showError(error, inPageWords(e));
     } finally {
       render.disabled = false;
     }

@@ -36,6 +36,8 @@ const Studio = (() => {
     }
     const data = await res.json().catch(() => ({}));
     if (res.status === 401) throw sessionEnded();  // signed out elsewhere, or the cookie expired
+    const ended = document.getElementById("session-ended");
+    if (ended) ended.remove();  // signed in again (in another tab): the page's calls are answered again
     if (!res.ok) {
       const msg = (data.error && data.error.message) || `${res.status} ${res.statusText}`;
       const err = new Error(msg);
@@ -124,6 +126,10 @@ const Studio = (() => {
   // The words beside a running job's bar, in a polite live region: a screen reader hears the job
   // start, lose and find the server again, and end, not every percent.
   function note(bar, text) {
+    const el = noteOf(bar);
+    if (el.textContent !== text) el.textContent = text;
+  }
+  function noteOf(bar) {
     const holder = bar.closest(".tile") || bar.closest("section") || bar.parentElement;
     let el = holder.querySelector(".note");
     if (!el) {
@@ -132,7 +138,7 @@ const Studio = (() => {
       el.setAttribute("aria-live", "polite");
       holder.append(el);
     }
-    if (el.textContent !== text) el.textContent = text;
+    return el;
   }
   const STATES = { queued: "Queued", in_progress: "Rendering" };
   const LOST = "Connection lost: still trying to reach the studio…";
@@ -150,8 +156,11 @@ const Studio = (() => {
         v = await api("GET", `/v1/videos/${id}`);
       } catch (e) {
         if (!bar.isConnected) return;
-        if (e.network || e.status >= 500 || e.status === 429) {
-          note(bar, LOST);
+        if (e.network || e.status >= 500 || e.status === 429 || e.signIn) {
+          // The job goes on on the server. Signed out (in another tab, say): the bar says so, with the
+          // link to sign in again, and takes up where it left off once a sign-in answers its poll.
+          if (!e.signIn) note(bar, LOST);
+          else if (!noteOf(bar).querySelector("a")) noteOf(bar).replaceChildren(...sessionEndedText());
           wait = Math.min(wait * 2, 5000);
           await sleep(wait);
           continue;
@@ -297,6 +306,14 @@ const Studio = (() => {
   document.addEventListener("submit", (e) => {
     const question = e.target.dataset && e.target.dataset.confirm;
     if (question && !window.confirm(question)) e.preventDefault();
+    // Signing out forgets the Create form this tab kept (create.js): the next person at this browser
+    // does not find it.
+    if (!e.defaultPrevented && e.target.getAttribute("action") === "/signout") {
+      try {
+        const kept = Object.keys(sessionStorage).filter((k) => k.startsWith("zoetrope.create."));
+        kept.forEach((k) => sessionStorage.removeItem(k));
+      } catch { /* storage turned off: nothing was kept */ }
+    }
   });
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll(".thumb[data-sprite]").forEach(spriteHover);

@@ -16,25 +16,48 @@ document.addEventListener("DOMContentLoaded", () => {
     blend: (f) => {
       // No other finished video to blend into: say so, not the API's words about a missing video_b.
       if (!f.target.value) throw new Error("Blend needs a second finished video: make one first");
-      return [T.blend(), { video_a: id, video_b: f.target.value, prompt: f.prompt.value }];
+      // The transition prompt is optional: left empty, it is this video's own (the field's first value).
+      const prompt = f.prompt.value.trim() ? f.prompt.value : f.prompt.defaultValue;
+      return [T.blend(), { video_a: id, video_b: f.target.value, prompt }];
     },
     recut: (f) => [T.recut(id), { start: Number(f.start.value), end: Number(f.end.value),
       extend: Number(f.extend_seconds.value), prompt: f.prompt.value }],
   };
+
+  // The API names a field as it is sent (`video_b`, `end`), the page by its label: a refusal is shown
+  // in the page's words, and the field it names is marked (until the form is priced or sent again).
+  const FIELDS = { prompt: "prompt", strength: "strength", seconds: "seconds", direction: "direction",
+    video_b: "target", start: "start", end: "end", extend: "extend_seconds" };
+  const LABELS = { video_b: "Into", start: "Trim start", end: "Trim end", extend: "Extend by",
+    seconds: "Seconds added", strength: "Strength" };
+  function inFormWords(form, e) {
+    form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+    const el = e && Object.hasOwn(FIELDS, e.param || "") ? form.elements[FIELDS[e.param]] : null;
+    if (!el || el.type === "hidden") return e;
+    el.setAttribute("aria-invalid", "true");
+    const label = LABELS[e.param] || el.getAttribute("aria-label") || e.param;
+    const shown = new Error(e.message.replace(new RegExp(`^${e.param}\\b`), label));
+    return Object.assign(shown, { status: e.status, param: e.param, signIn: e.signIn });
+  }
 
   document.querySelectorAll("[data-action]").forEach((box) => {
     const form = box.querySelector("form");
     const error = form.querySelector(".error");
     // The price as the form stands, from the API itself (what the click will be charged).
     const price = form.querySelector("[data-price]");
+    let asked = 0;
     const reprice = async () => {
+      const mine = ++asked;  // an answer to an older form state must not overwrite a newer one
+      let text;
       try {
         const [path, body] = requests[box.dataset.action](form);
         const q = await Studio.quote(path, body);
-        price.textContent = `${Studio.price(q)} (${q.seconds} s at ${q.size})`;
+        text = `${Studio.price(q)} (${q.seconds} s at ${q.size})`;
+        if (mine === asked) inFormWords(form, null);
       } catch (e) {
-        price.textContent = e.message;
+        text = mine === asked ? inFormWords(form, e).message : e.message;
       }
+      if (mine === asked) price.textContent = text;
     };
     if (price) {
       form.addEventListener("change", reprice);
@@ -51,7 +74,7 @@ document.addEventListener("DOMContentLoaded", () => {
         const v = await Studio.api("POST", path, body);
         Studio.jobTile(v, form.querySelector(".out"));
       } catch (e) {
-        Studio.showError(error, e);
+        Studio.showError(error, inFormWords(form, e));
       } finally {
         button.disabled = false;
       }
