@@ -91,8 +91,21 @@ def test_text_to_video_still_names_seconds():
     )
 
 
+def test_a_length_just_over_the_limit_is_shown_over_it():
+    # "the result would be 60.0 s; the limit is 60 s" read as a refusal of what is allowed
+    assert refused(task="t2v", seconds=60.01).message.startswith("the result would be 60.01 s; the limit is 60 s")
+    assert refused(task="extend", source=clip(2), seconds=58.004).message.startswith("the result would be 60.004 s")
+
+
 @pytest.mark.parametrize("steps", [0, 1001, 100_000])
 def test_steps_outside_1_to_1000_are_refused_naming_the_range(steps):
     """Every caller (the Python API, the CLI, a config's defaults) gets the same limit."""
     e = refused(steps=steps)
     assert e.param == "steps" and "from 1 to 1000" in e.message and f"got {steps}" in e.message
+
+
+@pytest.mark.parametrize("seed", [-(10**400), 10**400, 2**63], ids=["-10**400", "10**400", "2**63"])
+def test_a_seed_out_of_range_is_refused_in_a_short_line(seed):
+    e = refused(task="t2v", seconds=1, seed=seed)
+    assert e.param == "seed" and "between 0 and 9223372036854775807" in e.message
+    assert len(e.message) < 120  # a 400-digit seed was echoed whole

@@ -187,6 +187,19 @@ def test_a_card_that_starts_at_no_finite_second_is_named(tmp_path, start):
     assert result.exception.param == "cards[0].start"
 
 
+@pytest.mark.parametrize("image", ["5", "true", '["a.png"]'])
+def test_a_cards_image_that_is_not_a_file_name_says_so(tmp_path, monkeypatch, image):
+    """`image = 5` was read as a file named 5, and refused as missing."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "5").write_bytes(write_png(tmp_path / "s.png", np.zeros((8, 8, 3), np.uint8)).read_bytes())
+    board = tmp_path / "b.json"
+    board.write_text('{"cards": [{"prompt": "a ball", "start": 0, "image": IMAGE}]}'.replace("IMAGE", image))
+    result = invoke("storyboard", board, "-o", tmp_path / "s.mp4")
+    assert isinstance(result.exception, InvalidRequest), result.output
+    assert result.exception.param == "cards[0].image" and "file name as text" in result.exception.message
+    assert not (tmp_path / "s.mp4").exists()
+
+
 @pytest.mark.parametrize(
     ("typed", "said"),
     [
@@ -257,3 +270,26 @@ def test_any_text_option_that_is_not_unicode_is_refused_naming_it(args, param):
     result = invoke(*args)
     assert isinstance(result.exception, InvalidRequest), result.output
     assert result.exception.param == param and "not valid Unicode" in result.exception.message
+
+
+@pytest.mark.parametrize(
+    ("command", "param"),
+    [("extend", "--prompt"), ("generate", "prompt"), ("image", "prompt"), ("storyboard", "cards[1].prompt")],
+)
+def test_a_prompt_over_the_apis_limit_is_refused_before_any_work(tmp_path, command, param):
+    """4,000 characters, as the API: a 200 KB card was moderated word by word, then cut by the model unsaid."""
+    long = "a red ball rolls " * 300  # 5,100 characters
+    out = tmp_path / ("o.png" if command == "image" else "o.mp4")
+    if command == "extend":
+        clip = write_mp4(tmp_path / "clip.mp4", np.full((9, 64, 64, 3), 90, np.uint8), fps=8)
+        args = ["extend", clip, "--prompt", long]
+    elif command == "storyboard":
+        board = tmp_path / "b.json"
+        board.write_text(json.dumps({"cards": [{"prompt": "a ball", "start": 0}, {"prompt": long, "start": 1}]}))
+        args = ["storyboard", board]
+    else:
+        args = [command, long]
+    result = invoke(*args, "-o", out)
+    assert isinstance(result.exception, InvalidRequest), result.output
+    assert result.exception.param == param and "the limit is 4,000" in result.exception.message
+    assert not out.exists()

@@ -57,6 +57,31 @@ def trim_frames(trim: tuple[float, float], fps: float) -> slice:
     return slice(round(trim[0] * fps), round(trim[1] * fps))
 
 
+def new_footage(req: GenerationRequest, fps: float) -> slice:
+    """The frames of a backend's output for `req` that are new footage. Loop, blend and recut yield
+    the whole video, their source at the model's size around (before) what they make; a caller that
+    writes at the source's own size keeps the source's own frames there instead, unchanged. Extensions
+    yield the new frames alone; other tasks keep no source footage."""
+    if req.source is None or req.task not in ("loop", "blend", "recut"):
+        return slice(0, None)
+    if req.task == "recut":
+        return slice(len(range(len(req.source))[trim_frames(req.trim, fps)]), None)
+    return slice(len(req.source), len(req.source) + extension_frames(req.seconds, fps))
+
+
+def frames_in(chunks: Iterable[np.ndarray], span: slice) -> Iterator[np.ndarray]:
+    """The frames `span` (a slice with no step) of a stream of (T, H, W, 3) chunks, chunk by chunk; the
+    stream is not read past the chunk after the span's end."""
+    at, start, stop = 0, span.start or 0, span.stop
+    for chunk in chunks:
+        if stop is not None and at >= stop:
+            return
+        part = chunk[max(0, start - at) : None if stop is None else max(0, stop - at)]
+        at += len(chunk)
+        if len(part):
+            yield part
+
+
 MAX_SEED = 2**63 - 1  # what the samplers' random generators take
 # Denoising steps a request may ask for: the models default to 2..50, and a sampler's result stops
 # changing long before 1000; more is a slip (100000 would sample for days on a CPU).
@@ -65,7 +90,8 @@ MAX_STEPS = 1000
 
 def check_seed(seed: int | None) -> None:
     if seed is not None and not 0 <= seed <= MAX_SEED:
-        raise InvalidRequest(f"seed must be between 0 and {MAX_SEED}, got {seed}", param="seed")
+        got = str(seed) if -(10**40) < seed < 10**40 else f"a number of {len(str(abs(seed)))} digits"
+        raise InvalidRequest(f"seed must be between 0 and {MAX_SEED}, got {got}", param="seed")
 
 
 def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> None:
@@ -140,7 +166,7 @@ def _too_long(task: str, total: float, source: float, new: float, fps: float, ma
     made in; or, when the source alone leaves no room for even one step (or a remix, as long as its
     source), the source video itself, as no `seconds` would do."""
     limit = f"the limit is {max_seconds:g} s"
-    would_be = f"the result would be {total:.1f} s" if total < 1e9 else f"the result would be {total:.3g} s"
+    would_be = f"the result would be {_over(total, max_seconds)} s"
     if task not in SOURCE_TASKS or task == "i2v":  # `seconds` is the whole video
         raise ResultTooLong(f"{would_be}; {limit}: ask for {max_seconds:.1f} s or fewer",
                             param="seconds", limit=max_seconds)
@@ -171,6 +197,16 @@ def _too_long(task: str, total: float, source: float, new: float, fps: float, ma
     what = {"loop": "loop", "blend": "blend"}.get(task, "extension")
     raise ResultTooLong(f"{clips} already {source:.1f} s; {limit} for the whole result, so no {what} fits: {fix}",
                         param="video", limit=max_seconds)
+
+
+def _over(seconds: float, limit: float) -> str:
+    """`seconds` (more than `limit`) with the digits that show it is more: 60.01, not 60.0."""
+    if seconds >= 1e9:
+        return f"{seconds:.3g}"
+    for digits in (1, 2, 3):
+        if float(shown := f"{seconds:.{digits}f}") > limit:
+            return shown
+    return f"{seconds:g}"
 
 
 def _check_frames(frames, param: str) -> None:

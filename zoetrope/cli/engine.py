@@ -165,6 +165,7 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
     from zoetrope.jobs.finalize import finalize
     from zoetrope.jobs.local import record_generation
     from zoetrope.jobs.models import new_video_id
+    from zoetrope.jobs.request import check_length
     from zoetrope.jobs.sizes import parse_size, plan_size
     from zoetrope.safety import moderate_prompt
     from zoetrope.safety.keys import signing_identity
@@ -172,6 +173,7 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
     # Everything a user can get wrong is refused before the weights load.
     if not prompt.strip():
         raise InvalidRequest("the prompt is empty; say what the video shows", param="prompt")
+    check_length(prompt, "prompt")  # the API's limit: the model reads no further, moderation reads every word
     if not math.isfinite(seconds) or seconds < 0:
         raise InvalidRequest(f"--seconds must be 0 (one image) or more, got {seconds:g}", param="--seconds")
     width, height = parse_size(size, param="--size")

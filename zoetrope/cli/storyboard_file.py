@@ -84,6 +84,9 @@ def _card(path: Path, i: int, raw: object) -> tuple[StoryCard, Path | None]:
     if not isinstance(start, int | float) or isinstance(start, bool) or not math.isfinite(start):
         raise InvalidRequest(f"{where}.start must be a number of seconds, got {start!r}", param=f"{where}.start")
     image, file = None, None
+    if "image" in raw and not isinstance(raw["image"], str):  # `image = 5` is not a file named 5
+        raise InvalidRequest(f"{where}.image must be the still's file name as text, like \"start.png\", "
+                             f"got {raw['image']!r}", param=f"{where}.image")
     if raw.get("image"):
         from zoetrope.cli.tasks import check_input
         from zoetrope.media import read_frames

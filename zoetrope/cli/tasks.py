@@ -7,6 +7,7 @@ the API's worker makes) and streams the frames into the MP4 as they are decoded.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import stat
 import tempfile
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from zoetrope.backends.checks import MAX_STEPS
+from zoetrope.backends.checks import MAX_STEPS, frames_in, new_footage, trim_frames
 from zoetrope.cli import app
 from zoetrope.cli.numbers import check_text
 from zoetrope.errors import InvalidMedia, InvalidRequest, ZoetropeError
@@ -38,15 +39,19 @@ def _backend():
 
 
 def native_size(backend, width: int, height: int) -> tuple[int, int]:
-    """The model's native size nearest in aspect (then in size) to width x height."""
+    """The model's native size nearest in aspect (then in size) to width x height. Aspects are compared
+    by their ratio, as the API's `size_for_source` does: 4:3 is as far from 1:1 as 3:4 is (a difference
+    of widths over heights made a 3:4 still vertical and a 4:3 one square)."""
     sizes = backend.capabilities.sizes
-    return min(sizes, key=lambda s: abs(s[0] / s[1] - width / height) * 10 + abs(s[0] - width) / 64)
+    return min(sizes, key=lambda s: (round(abs(math.log(s[0] / s[1] * height / width)), 9), abs(s[0] - width)))
 
 
 def write_video(backend, request, out: Path, *, size: tuple[int, int] | None = None, label: str = "generating",
-                before: Iterable[np.ndarray] = (), after: Iterable[np.ndarray] = ()) -> int:
+                before: Iterable[np.ndarray] = (), after: Iterable[np.ndarray] = (),
+                on_chunk: Callable[[np.ndarray], None] | None = None) -> int:
     """Stream `before`, the backend's chunks for `request`, then `after` into an MP4 at `size` (default:
-    the request's); returns the number of frames. Peak memory is one chunk, whatever the duration."""
+    the request's), each chunk handed to `on_chunk` as written; returns the number of frames. Peak
+    memory is one chunk, whatever the duration."""
     from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
     from zoetrope.cli import progress_bar
@@ -56,7 +61,10 @@ def write_video(backend, request, out: Path, *, size: tuple[int, int] | None = N
 
     def sized(chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         for chunk in chunks:
-            yield chunk if chunk.shape[1:3] == (height, width) else resize(chunk, width, height)
+            chunk = chunk if chunk.shape[1:3] == (height, width) else resize(chunk, width, height)
+            if on_chunk is not None:
+                on_chunk(chunk)
+            yield chunk
 
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                TimeElapsedColumn())
@@ -163,22 +171,36 @@ def release_video(backend, request, out: Path, *, size: tuple[int, int] | None =
     frame (the kept source footage too) checked and marked with this generation's invisible
     watermark, the file signed (`c2pa.edited` with `parent` as ingredient when it starts from one,
     `components` the other inputs kept in it) and recorded in the local data directory, so
-    `zoetrope verify` finds it. Returns the frames written."""
+    `zoetrope verify` finds it. Returns the frames written.
+
+    `before` and `after` are source footage kept as it was, at `size`: of a task whose backend yields
+    its source too (loop, blend, recut: `new_footage`), only the new frames are taken from the
+    backend, which has the source at the model's size, rescaled."""
     from zoetrope.jobs.finalize import ReleasedBackend, mark_frames, prompt_text, sign
     from zoetrope.jobs.local import record_generation
     from zoetrope.jobs.models import new_video_id
+    from zoetrope.jobs.request import MAX_BOARD_CHARS, check_length
     from zoetrope.safety import moderate_frames, moderate_prompt
     from zoetrope.safety.keys import signing_identity
 
     signing_identity()  # a signing setup that would be refused at the end is refused before any frame
-    for i, text in enumerate([request.prompt, *(card.prompt for card in request.cards)]):
-        param = "prompt" if i == 0 else f"cards[{i - 1}].prompt"
+    texts = [("prompt", request.prompt), *((f"cards[{i}].prompt", c.prompt) for i, c in enumerate(request.cards))]
+    for param, text in texts:  # the API's limits: the model reads no further, moderation reads every word
         check_text(text, param)
+        check_length(text, param)
+    if sum(len(card.prompt) for card in request.cards) > MAX_BOARD_CHARS:
+        raise InvalidRequest(f"the cards' prompts come to {sum(len(c.prompt) for c in request.cards):,} characters, "
+                             f"over {MAX_BOARD_CHARS:,}; shorten them or use fewer cards", param="cards")
+    for param, text in texts:
         if text.strip():
             moderate_prompt(text, param=param)
     width, height = size or (request.width, request.height)
     video_id, fps = new_video_id(), backend.capabilities.fps
-    released = ReleasedBackend(backend, video_id, width, height)
+    released = ReleasedBackend(_Footage(backend, new_footage(request, fps)), video_id, width, height)
+    previews: list[np.ndarray] = []  # the first chunk written, then a frame of each later one, for thumbnails
+
+    def shown(chunk: np.ndarray) -> None:
+        previews.extend(chunk if not previews else chunk[:1])
 
     def kept(chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """The source footage released as the new frames are: checked whole (the same sampled frames),
@@ -191,17 +213,32 @@ def release_video(backend, request, out: Path, *, size: tuple[int, int] | None =
 
     with writing(out):
         count = write_video(released, request, out, size=(width, height), label=label, before=kept(before),
-                            after=kept(after))
+                            after=kept(after), on_chunk=shown)
     try:
         with writing(out):
             sign(out, video_id, backend.name, parent, components=components, task=request.task)
-        record_generation(video_id, out, np.stack(released.previews), prompt=prompt_text(request),
+        record_generation(video_id, out, np.stack(previews), prompt=prompt_text(request),
                           model=backend.name, task=request.task, seconds=count / fps, fps=fps)
     except BaseException:  # a video that is not signed and recorded is not released: none is left at -o
         out.unlink(missing_ok=True)
         raise
     typer.echo(f"recorded as {video_id}")
     return count
+
+
+class _Footage:
+    """A backend that yields only the frames `span` of its output for a request (`new_footage`)."""
+
+    def __init__(self, backend, span: slice) -> None:
+        self.backend, self.span, self.name = backend, span, backend.name
+
+    @property
+    def capabilities(self):
+        return self.backend.capabilities
+
+    def generate(self, request, progress=None):
+        chunks = self.backend.generate(request, progress) if progress else self.backend.generate(request)
+        return frames_in(chunks, self.span)
 
 
 def read_video(path: Path, caps, param: str = "video") -> np.ndarray:
@@ -344,7 +381,8 @@ def loop(
     req = _request(backend, frames, prompt=prompt, task="loop", seconds=seconds, seed=seed, steps=steps,
                    guidance=guidance)
     _check(backend, req)
-    release_video(backend, req, output, size=(frames.shape[2], frames.shape[1]), label="looping", parent=video)
+    release_video(backend, req, output, size=(frames.shape[2], frames.shape[1]), label="looping", before=[frames],
+                  parent=video)
 
 
 @app.command()
@@ -369,7 +407,12 @@ def blend(
     req = _request(backend, first, prompt=prompt, task="blend", target=second, seconds=seconds, seed=seed,
                    steps=steps, guidance=guidance)
     _check(backend, req)
-    release_video(backend, req, output, size=(first.shape[2], first.shape[1]), label="blending", parent=a,
+    size = (first.shape[2], first.shape[1])
+    if second.shape[1:3] != first.shape[1:3]:  # B is kept at A's size, letterboxed as the model sees it
+        from zoetrope.media import fit
+
+        second = fit(second, *size)
+    release_video(backend, req, output, size=size, label="blending", before=[first], after=[second], parent=a,
                   components=(b,))
 
 
@@ -425,7 +468,9 @@ def recut(
     req = _request(backend, frames, prompt=prompt, task="recut", trim=(start, end), seconds=extend_by, seed=seed,
                    steps=steps, guidance=guidance)
     _check(backend, req)
-    release_video(backend, req, output, size=(frames.shape[2], frames.shape[1]), label="recutting", parent=video)
+    cut = frames[trim_frames(req.trim, backend.capabilities.fps)]
+    release_video(backend, req, output, size=(frames.shape[2], frames.shape[1]), label="recutting", before=[cut],
+                  parent=video)
 
 
 @app.command()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -159,12 +160,19 @@ def story_cards(options: dict) -> tuple[StoryCard, ...]:
                     f"cards[{i}] has no field {key!r}; a card takes {' and '.join(CARD_FIELDS)}",
                     param=f"cards[{i}].{key}",
                 )
+        if "start" not in card:  # not 0 unsaid: a second card would be refused as overlapping the first
+            raise InvalidRequest(
+                f"cards[{i}] has no start; give the second it starts at, like 4 (the first card's is 0)",
+                param=f"cards[{i}].start",
+            )
         try:
-            start = card.get("start", 0)
+            start = card["start"]
             if isinstance(start, bool) or (isinstance(start, str) and not is_decimal(start)):
                 raise TypeError
             start = float(start)
-        except (TypeError, ValueError):
+            if not math.isfinite(start):  # 1e999 reads as infinity
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
             raise InvalidRequest(
                 f"cards[{i}].start must be a number of seconds in ASCII digits, like 4",
                 param=f"cards[{i}].start",
