@@ -27,8 +27,7 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     config_file: Path | None = Field(default=None, description="TOML of plans, prices, models")
     device: str = Field(
-        default="auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
-        description="where the bundled model runs: auto (CUDA when present), cpu, cuda, cuda:N or mps",
+        default="auto", description="where the bundled model runs: auto (CUDA when present), cpu, cuda, cuda:N or mps",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -57,6 +56,17 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     max_pixels: int = Field(default=4096 * 4096, ge=1)
     max_frames: int = Field(default=2000, ge=1)
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        device = v.strip().lower()
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", device):
+            raise ValueError(
+                f"{v!r} is not a device ZOETROPE_DEVICE takes; write auto (CUDA when present, else the CPU), cpu, "
+                "cuda, cuda:N for the GPU numbered N (e.g. cuda:1) or mps"
+            )
+        return device
 
     @field_validator("webhook_allowed_networks", "cors_origins", mode="before")
     @classmethod

@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, Float, case, cast, func, literal_column, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from zoetrope.access import ledger
 from zoetrope.db import single_read, transaction
 from zoetrope.jobs import webhooks
 from zoetrope.jobs.models import COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job, now
-from zoetrope.jobs.streaks import FailureStreak
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,16 @@ def listen_for_jobs(engine: Engine, stop: threading.Event) -> threading.Thread |
     return thread
 
 
+# The listener's wait before it connects again, doubled per failure in a row up to the maximum.
+LISTEN_RETRY_SECONDS = 0.5
+LISTEN_RETRY_MAX_SECONDS = 30.0
+
+
 def _listen(engine: Engine, stop: threading.Event) -> None:
-    streak = FailureStreak(log, "listening for new jobs")
+    from psycopg import Error as DriverError  # only PostgreSQL listens
+
+    backoff = LISTEN_RETRY_SECONDS
+    lost_at: float | None = None
     while not stop.is_set():
         try:
             raw = engine.raw_connection()
@@ -121,16 +130,35 @@ def _listen(engine: Engine, stop: threading.Event) -> None:
                 conn = raw.driver_connection
                 conn.autocommit = True
                 conn.execute(f"LISTEN {JOBS_CHANNEL}")
-                streak.succeeded()
+                if lost_at is not None:
+                    log.warning("job listener: listening again after %.1f s", time.monotonic() - lost_at)
+                backoff, lost_at = LISTEN_RETRY_SECONDS, None
                 doorbell.ring()  # jobs announced while we were not listening are claimable too
                 while not stop.is_set():
                     for _ in conn.notifies(timeout=1.0):
                         doorbell.ring()
             finally:
                 raw.invalidate()  # a LISTENing autocommit connection does not go back to the pool
-        except Exception as e:  # the database is away: listen again shortly, workers poll meanwhile
-            streak.failed(e)
-            stop.wait(1.0)
+        except (DBAPIError, DriverError) as e:  # the connection dropped or the database is away
+            if lost_at is None:  # one line per outage; workers poll meanwhile
+                lost_at = time.monotonic()
+                log.warning(
+                    "job listener: database connection lost (%s); reconnecting in %.1f s, workers poll meanwhile",
+                    _first_line(e), backoff,
+                )  # fmt: skip
+            else:
+                log.debug("job listener: reconnecting failed (%s); next try in %.1f s", _first_line(e), backoff)
+        except Exception:  # not the database: a bug, worth its traceback
+            log.exception("job listener failed; restarting it in %.1f s", backoff)
+        stop.wait(backoff)
+        backoff = min(backoff * 2, LISTEN_RETRY_MAX_SECONDS)
+
+
+def _first_line(e: BaseException) -> str:
+    """A driver error as one line: its kind and its message's first line (no SQL, no hints)."""
+    orig = getattr(e, "orig", None) or e
+    text = str(orig).strip().splitlines()
+    return f"{type(orig).__name__}: {text[0]}" if text else type(orig).__name__
 
 
 def database_clock(engine: Engine):
@@ -279,15 +307,15 @@ def fail(engine: Engine, job_id: str, worker_id: str, *, code: str, message: str
 
 def retry_later(
     engine: Engine, job_id: str, worker_id: str, policy: DispatchPolicy, *, code: str, message: str
-) -> bool:
+) -> str | None:
     """Give the job back after a transient error: queued again after a backoff, or failed with
-    `code` once it has met such errors for `policy.retry_window_seconds`. False if this worker no
-    longer holds it."""
+    `code` once it has met such errors for `policy.retry_window_seconds`. Returns the job's new
+    status (QUEUED or FAILED); None if this worker no longer holds it."""
     with transaction(engine, immediate=True) as s:
         t = _database_now(s)
         job = s.scalar(select(Job).where(*_fenced(job_id, worker_id)))
         if job is None:
-            return False
+            return None
         params = dict(job.params or {})
         params.setdefault("unavailable_since", t)
         retries = params["unavailable_retries"] = params.get("unavailable_retries", 0) + 1
@@ -301,7 +329,7 @@ def retry_later(
             failing += max(0.0, waited) + max(0.0, t - started)
         if failing >= policy.retry_window_seconds:
             _mark_failed(s, job, code, f"{message}; giving up after {retries} tries in {failing:.0f} s")
-            return True
+            return FAILED
         # Queued again, held by no worker, and not claimed until the backoff has passed. The attempt
         # is given back: the next one stores its files where this one did.
         due = t + min(policy.retry_seconds * 2 ** (retries - 1), policy.retry_max_seconds)
@@ -309,7 +337,7 @@ def retry_later(
         job.params = params
         job.status, job.worker_id, job.progress, job.attempts = QUEUED, None, 0, job.attempts - 1
         job.lease_expires_at = due
-        return True
+        return QUEUED
 
 
 def _mark_failed(s: Session, job: Job, code: str, message: str) -> None:

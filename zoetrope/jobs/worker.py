@@ -30,7 +30,7 @@ from zoetrope.jobs import dispatch, metrics
 from zoetrope.jobs.activity import QuietWaiter
 from zoetrope.jobs.children import idle_class
 from zoetrope.jobs.dispatch import DispatchPolicy
-from zoetrope.jobs.models import IN_PROGRESS, QUEUED, Job, now
+from zoetrope.jobs.models import FAILED, IN_PROGRESS, QUEUED, Job, now
 from zoetrope.jobs.render import render
 from zoetrope.jobs.streaks import FailureStreak
 from zoetrope.storage import BlobStore
@@ -212,7 +212,8 @@ class Worker:
 
     def run_once(self) -> bool:
         """Claim and run one job; False when the queue had nothing for this worker."""
-        dispatch.release_expired(self.engine)
+        for failed in dispatch.release_expired(self.engine):  # their workers were lost too often
+            self._discard_files(failed)
         job = dispatch.claim_next(self.engine, self.worker_id, self.policy, models=self.models)
         if job is None:
             return False
@@ -244,7 +245,7 @@ class Worker:
             status = "cancelled"
         except _TRANSIENT as e:
             log.warning("job %s hit a transient error, retrying later: %r", job.id, e)
-            dispatch.retry_later(
+            outcome = dispatch.retry_later(
                 self.engine,
                 job.id,
                 self.worker_id,
@@ -252,24 +253,38 @@ class Worker:
                 code="service_unavailable",
                 message=f"storage or database unavailable ({_reason(e)})",
             )
-            status = "retrying"
+            if outcome == FAILED:  # its retry window is used up: a failed video keeps no files
+                self._discard_files(job.id)
+            status = "failed" if outcome == FAILED else "retrying"
         except ZoetropeError as e:  # output_blocked among them: no file of it is kept
-            dispatch.fail(self.engine, job.id, self.worker_id, code=e.code, message=e.message)
-            self.blobs.delete_prefix(f"videos/{job.id}/{job.attempts}")
+            held = dispatch.fail(self.engine, job.id, self.worker_id, code=e.code, message=e.message)
+            self._discard_files(job.id, attempt=None if held else job.attempts)
         except Exception as e:
             log.error("job %s failed:\n%s", job.id, traceback.format_exc())
-            dispatch.fail(
+            held = dispatch.fail(
                 self.engine,
                 job.id,
                 self.worker_id,
                 code="generation_failed",
                 message=_reason(e),
             )
+            # Whatever this attempt stored (a video uploaded before a later step failed) goes with it.
+            self._discard_files(job.id, attempt=None if held else job.attempts)
         finally:
             lease.close()
             dispatch.doorbell.ring()  # the account's slot is free: a capped job may be claimable
             metrics.JOBS_FINISHED.labels(job.backend_model, status).inc()
             metrics.JOB_LATENCY.labels(job.backend_model, status).observe(max(0.0, now() - job.created_at))
+
+    def _discard_files(self, job_id: str, attempt: int | None = None) -> None:
+        """Remove what a failed job stored, of every attempt (or of `attempt` alone: a job this
+        worker no longer holds is another's to finish), half-written files included. A store that
+        is away keeps them until the video is deleted; that is logged, not raised."""
+        prefix = f"videos/{job_id}" if attempt is None else f"videos/{job_id}/{attempt}"
+        try:
+            self.blobs.delete_prefix(prefix)
+        except (StorageUnavailable, OSError) as e:
+            log.warning("job %s failed; its files could not be removed, storage is away (%s)", job_id, _reason(e))
 
     def _delete_earlier_attempts(self, job: Job) -> None:
         """Remove what attempts before this one stored (a worker lost between storing and completing
