@@ -27,15 +27,20 @@ Design (spread spectrum over the whole frame, at frequencies relative to the fra
   motion (a mark on a flat frame survives it), and only one to two clips in three were read.
   Coarser sinusoids sit in the low DCT coefficients the encoder keeps. The picture has more of
   its own energy there, so this design is read from luma less its blur (a Gaussian of 1/24 of
-  the frame): that takes the leakage of edges and gradients out of the bins. Files marked
-  before carry the "wide" design (at 4.2, or 5.5 on small frames): the detector reads both.
+  the frame): that takes the leakage of gradients out of the bins. What edges leave after that
+  (a moving object's outline: tens of levels in a few pixels, where the mark is a few levels
+  everywhere) is clipped to the residual's own spread, frame by frame, before the frames are
+  averaged: of 200 64 px clips of 16 frames, halved and re-encoded at CRF 28, 182 were then
+  read, not 152. Files marked before carry the "wide" design (at 4.2, or 5.5 on small frames): the
+  detector reads both.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Literal
 
 import numpy as np
@@ -45,6 +50,7 @@ from zoetrope.safety import convcode
 from zoetrope.safety.convcode import PAYLOAD_BITS
 
 Design = Literal["wide", "low"]
+Reading = Callable[[], np.ndarray]  # a picture to read a design from, made when first asked for
 _KEY = b"zoetrope-watermark-v2"
 _LOW_KEY = b"zoetrope-watermark-v3-low"
 # Each design's band (cycles per frame, Chebyshev radius) and the key of its layout.
@@ -57,6 +63,10 @@ SMALL_STRENGTH = 5.5
 # (33.4 at 5.5 before); halved 64 px clips after CRF 28 were read about as often at 5.5 to 6.2.
 LOW_STRENGTH = 6.0
 _SMALL_SIDE = 64
+# What the low design is read from is clipped to this many of its own deviations (`_limited`): halved
+# 64 px clips after CRF 28 were read in 177, 180, 182 and 183 of 200 at 0.6, 0.8, 1.0 and 1.2
+# (152 unclipped); blanking what lies past the bar instead, or a softer limiter, read fewer.
+_LIMIT = 1.0
 _BLUR = 1 / 24  # of the frame's shorter side: the Gaussian whose blur the low design is read less
 _RELEASED_GAIN = 0.92  # of the mark's amplitude that a CRF 18 release keeps (64 px clips, 4.2 and 5.5)
 _SYNC_SHARE = 0.3  # of the bins; the rest carry the coded payload
@@ -72,9 +82,11 @@ _SUBPIXEL = np.linspace(-0.5, 0.5, 9)  # offset refinement, in grid steps
 # halved 64 px clips, which the uncut read below finds, when anything does, from 4 up).
 Z_FOUND = 5.8
 # The same for the low design: its template has fewer, coarser bins, so noise peaks stand lower.
-# On 330 clean clips (32 to 128 px, 16 and 32 frames) its highest peak was 4.3 at the median and
-# 5.1 at most; low-marked 64 px clips cut by 10 % and re-encoded at CRF 28 peaked at 5.7 or more.
-Z_FOUND_LOW = 5.4
+# Read from clipped frames (`_low_reading`), on 600 clean 64 px clips of 16 and 32 frames its highest
+# peak was 4.4 at the median and 5.5 at most (4.2 and 5.3 read from the averaged luma unclipped);
+# low-marked 64 px clips cut by 10 % and re-encoded at CRF 28 peaked at 6.1 or more (4.8 before
+# the clipping, when the bar was 5.4).
+Z_FOUND_LOW = 5.7
 SEARCH_BARS: dict[str, float] = {"wide": Z_FOUND, "low": Z_FOUND_LOW}
 # The bar where the mark would be in an uncut copy (the whole frame at offset 0: any resize of the
 # marked frame lands there), tested first. It is one point, not the best of a search: on 300 clean
@@ -256,13 +268,8 @@ def _mean_luma(frames: np.ndarray) -> np.ndarray:
     return (total / len(stack)).astype(np.float32)
 
 
-def _luma(frames: np.ndarray) -> np.ndarray:
-    """Time-averaged luma of uint8 frames, mean removed, at most _WORK pixels on a side: (h, w) float."""
-    return _evidence(_mean_luma(frames))
-
-
 def _evidence(luma: np.ndarray) -> np.ndarray:
-    """A time-averaged luma (H, W) as the detector reads it: mean removed, at most _WORK pixels on a side."""
+    """A luma (H, W) as the detector reads it: mean removed, at most _WORK pixels on a side."""
     h, w = luma.shape
     if max(h, w) > _WORK:  # the mark is far coarser than the working size
         size = (max(8, round(w * _WORK / max(h, w))), max(8, round(h * _WORK / max(h, w))))
@@ -272,7 +279,7 @@ def _evidence(luma: np.ndarray) -> np.ndarray:
 
 def _without_blur(evidence: np.ndarray) -> np.ndarray:
     """`evidence` less its Gaussian blur (sigma _BLUR of the shorter side, edges mirrored): what the
-    low design is read from. The picture's gradients and edges leak into every bin of a spectrum
+    low design is read from, once clipped (`_readings`). The picture's gradients and edges leak into every bin of a spectrum
     taken over a window that does not tile; most of that leakage is in the blur."""
     h, w = evidence.shape
     sigma = _BLUR * min(h, w)
@@ -280,6 +287,40 @@ def _without_blur(evidence: np.ndarray) -> np.ndarray:
     rows = np.einsum("ij,jk->ik", _blur_matrix(h, sigma), evidence)
     blur = np.einsum("ik,lk->il", rows, _blur_matrix(w, sigma))
     return evidence - blur
+
+
+def _limited(rest: np.ndarray) -> np.ndarray:
+    """`rest` clipped to its median absolute deviation (as a normal deviation) either side of 0."""
+    spread = _LIMIT * 1.4826 * float(np.median(np.abs(rest - np.median(rest))))
+    return np.clip(rest, -spread, spread) if spread > 0 else rest
+
+
+def _low_reading(stack: np.ndarray) -> np.ndarray:
+    """What the low design is read from in uint8 frames (T, H, W, 3): the average over frames of
+    each frame's luma less its blur, clipped to its own spread (`_limited`), clipped again.
+
+    Clipping takes what the picture's edges leave after the blur is subtracted (a moving object's
+    outline, tens of levels in a few pixels, where the mark is a few levels everywhere) down to
+    the mark's own size, so that it no longer swamps the bins; frame by frame, since a moving edge
+    is sharp in each frame and only smeared in the average.
+    """
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    low: np.ndarray | float = 0.0
+    for at in range(0, len(stack), _CHUNK):
+        for luma in stack[at : at + _CHUNK].astype(np.float32) @ weights:
+            low = low + _limited(_without_blur(_evidence(luma)))
+    return _limited(np.asarray(low) / len(stack))
+
+
+def _readings(frames: np.ndarray, box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, Reading]:
+    """What each design is read from in uint8 frames (T, H, W, 3) or (H, W, 3), within `box` (top,
+    bottom, left, right lines left out) if given: the wide design from the time-averaged luma
+    (`_evidence`), the low design from `_low_reading`, made only when asked for (a copy of a
+    wide-marked frame is mostly read before)."""
+    stack = frames if frames.ndim == 4 else frames[None]
+    top, bottom, left, right = box or (0, 0, 0, 0)
+    stack = stack[:, top : stack.shape[1] - bottom, left : stack.shape[2] - right]
+    return _evidence(_mean_luma(stack)), cache(lambda: _low_reading(stack))
 
 
 @lru_cache(maxsize=8)
@@ -361,7 +402,7 @@ def _read(
 
 def detect_watermark(frames: np.ndarray, *, candidates: int = 6) -> WatermarkResult:
     """Look for a Zoetrope mark in `frames` (uint8 (T, H, W, 3) or (H, W, 3)) at any size and crop."""
-    return _detect(_luma(frames), candidates)
+    return _detect(*_readings(frames), candidates)
 
 
 def find_watermark(frames: np.ndarray) -> WatermarkResult:
@@ -370,15 +411,15 @@ def find_watermark(frames: np.ndarray) -> WatermarkResult:
     too), and the pictures less uniform bars along their edges (a letterbox or pillarbox added
     around them). The first reading found, else the clearest. Each try is another chance for
     noise to pass the CRC: a clean clip is searched up to 16 times (in both designs), not once."""
-    luma = _mean_luma(frames)
     # Inside the bars first: a marked picture is nowhere flat, so bars say the copy was framed.
-    views = [inner, luma] if (inner := _inside_bars(luma)) is not None else [luma]
+    boxes = [box, None] if (box := _bars(_mean_luma(frames))) is not None else [None]
     best: WatermarkResult | None = None
-    for view in views:
-        evidence = _evidence(view)
-        for mirrored in (evidence, evidence[:, ::-1]):
+    for box in boxes:
+        wide, low = _readings(frames, box)
+        for flip in (False, True):
             for turns in (0, 1, 3, 2):
-                found = _detect(np.ascontiguousarray(np.rot90(mirrored, turns)))
+                turned = cache(lambda low=low, f=flip, t=turns: _turned(low(), f, t))
+                found = _detect(_turned(wide, flip, turns), turned)
                 if found.found:
                     return found
                 best = found if best is None or found.z > best.z else best
@@ -386,15 +427,20 @@ def find_watermark(frames: np.ndarray) -> WatermarkResult:
     return best
 
 
+def _turned(picture: np.ndarray, mirrored: bool, turns: int) -> np.ndarray:
+    """`picture` mirrored left-right if asked, then turned `turns` quarter turns."""
+    return np.ascontiguousarray(np.rot90(picture[:, ::-1] if mirrored else picture, turns))
+
+
 _BAR_STD = 1.5  # luma levels: a bar is flat where a marked picture never is (the mark alone is 4.2 RMS)
 _BAR_LEVEL = 2.0  # and as bright as the edge's outermost line, within this
 
 
-def _inside_bars(luma: np.ndarray) -> np.ndarray | None:
-    """`luma` (H, W) less flat bars along its edges, and a line more (an encode blurs the edge),
-    so that what is left lies inside the picture the bars framed; None where no two opposite edges
-    have bars 2 lines wide or more (a flat stretch of the picture's own along one edge is no frame),
-    or they leave under half."""
+def _bars(luma: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The lines (top, bottom, left, right) of flat bars along the edges of `luma` (H, W), and a
+    line more (an encode blurs the edge), so that what is left lies inside the picture the bars
+    framed; None where no two opposite edges have bars 2 lines wide or more (a flat stretch of the
+    picture's own along one edge is no frame), or they leave under half."""
     h, w = luma.shape
 
     def bar(lines: np.ndarray) -> int:  # (N, L): how many leading lines are one flat bar
@@ -407,17 +453,17 @@ def _inside_bars(luma: np.ndarray) -> np.ndarray | None:
     top, bottom, left, right = (n + 1 if n else 0 for n in (top, bottom, left, right))
     if h - top - bottom < h / 2 or w - left - right < w / 2:
         return None
-    return luma[top : h - bottom, left : w - right]
+    return top, bottom, left, right
 
 
-def _detect(evidence: np.ndarray, candidates: int = 6) -> WatermarkResult:
-    """`detect_watermark` on a luma picture as `_evidence` gives it, in either design."""
-    views = {"wide": evidence, "low": _without_blur(evidence)}
+def _detect(evidence: np.ndarray, low: Reading, candidates: int = 6) -> WatermarkResult:
+    """`detect_watermark` on what `_readings` gives: each design's picture to read."""
+    views: dict[Design, Reading] = {"wide": lambda: evidence, "low": low}
     reads = 0
     # An uncut copy first: the whole frame at offset 0, one point, so a lower bar holds.
     z_whole = -np.inf
-    for design, view in views.items():
-        lay = _layout(design)
+    for design, reading in views.items():
+        lay, view = _layout(design), reading()
         whole = _spectra(view, np.ones(1), np.ones(1), lay.k)[0, 0]  # (k+1, 2k+1)
         surface = _sync_surfaces(whole[None], lay)[0]
         z = float((surface[0, 0] - surface.mean()) / (surface.std() + 1e-9))
@@ -427,8 +473,8 @@ def _detect(evidence: np.ndarray, candidates: int = 6) -> WatermarkResult:
             if read := _read(whole, z, 0.0, 0.0, Z_UNCROPPED, lay):
                 return WatermarkResult(True, read[0], read[1], (1.0, 1.0), z, z, design, reads)
     searched = []
-    for design, view in views.items():
-        found = _search(view, design, candidates, z_whole)
+    for design, reading in views.items():
+        found = _search(reading(), design, candidates, z_whole)
         reads += found.reads
         if found.found:
             return replace(found, reads=reads)
