@@ -107,9 +107,9 @@ def test_a_refused_field_is_named_by_its_label_and_marked(page, clips):
     error = remix.locator(".error")
     error.wait_for()
     assert error.inner_text() == "New prompt must not be empty" and remix.locator(".out .tile").count() == 0
-    prompt.fill("a green ball rolls")
-    prompt.dispatch_event("change")
-    _price_of(p, "remix", r"credits? \(")
+    prompt.fill("a green ball rolls")  # typing answers the error at once, before the field is left
+    assert error.is_hidden() and prompt.get_attribute("aria-invalid") is None
+    _price_of(p, "remix", r"credits? \(")  # and the price is asked again once the typing stops
     assert prompt.get_attribute("aria-invalid") is None
 
     recut = p.locator("[data-action=recut]")
@@ -121,4 +121,9 @@ def test_a_refused_field_is_named_by_its_label_and_marked(page, clips):
     )
     assert _price_of(p, "recut", "^Trim end ").startswith("Trim end (2 s) must come after start (2 s)")
     assert end.get_attribute("aria-invalid") == "true"
+    recut.locator("button.primary").click()
+    recut.locator(".error").wait_for()
+    start.evaluate("e => { e.value = 0.5; e.dispatchEvent(new Event('input', {bubbles: true})); }")
+    assert recut.locator(".error").is_hidden() and end.get_attribute("aria-invalid") is None
+    assert " s at " in _price_of(p, "recut", r"^(?!…)")
     assert [e for e in page.errors if not re.search(r"status of 400", e)] == []

@@ -33,7 +33,7 @@ from zoetrope.web.session import (
     signed_message,
     start_session,
 )
-from zoetrope.web.views import render, viewer
+from zoetrope.web.views import codepoint, hidden_characters, render, viewer
 
 router = APIRouter(include_in_schema=False)
 SIGNUP_PLAN = "plus"
@@ -193,6 +193,22 @@ def set_password(
     return response
 
 
+def _key_name(name: str) -> str:
+    """The key's name as the table will show it, or a refusal naming the field: an invisible character
+    that reorders or hides text (U+202E before "evil" shows it as "live") would make the name read as
+    another in the keys table and in the revoke question, so it is refused where it is typed."""
+    name = name.strip()  # a pasted name's trailing newline goes, as its spaces do
+    hidden = hidden_characters(name)
+    if hidden:
+        which = ", ".join(dict.fromkeys(codepoint(c) for c in hidden))
+        raise InvalidRequest(
+            f"Key name holds {which}, an invisible character that changes how the name reads: "
+            "remove it (type the name again rather than pasting it)",
+            param="name",
+        )
+    return name[:200] or "studio"
+
+
 @router.post("/account/keys")
 def create_key(request: Request, name: str = Form("studio"), csrf: str = Form("")) -> Response:
     v = viewer(request)
@@ -200,8 +216,9 @@ def create_key(request: Request, name: str = Form("studio"), csrf: str = Form(""
         check_csrf(request, v.session, csrf)
         if limited_key(v.principal):
             raise PermissionDenied(LIMITED_KEY, code="limited_key")
+        name = _key_name(name)
         with transaction(_engine(request), immediate=True) as s:
-            _, token = keys.create_key(s, v.principal.account_id, name.strip()[:200] or "studio")
+            _, token = keys.create_key(s, v.principal.account_id, name)
     except ZoetropeError as e:
         return _go(f"/account?error={signed_message(e.message)}&at=keys#keys")
     # The key is shown once, on the page the redirect lands on; it is never stored in plain text.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from zoetrope.access import keys, ledger
 from zoetrope.access.accounts import list_accounts
@@ -19,7 +19,7 @@ from zoetrope.jobs import store
 from zoetrope.jobs.content import open_content
 from zoetrope.web import queries
 from zoetrope.web.session import NEW_KEY_COOKIE, read_message, take_new_key
-from zoetrope.web.views import ASPECTS, RESOLUTIONS, SECONDS, Viewer, limits, render, viewer
+from zoetrope.web.views import ASPECTS, RESOLUTIONS, SECONDS, Viewer, limits, open_months, render, viewer
 
 router = APIRouter(include_in_schema=False)
 MAX_VARIATIONS = 4
@@ -79,6 +79,32 @@ def _variations(request: Request, v: Viewer) -> list[int]:
     with transaction(_engine(request)) as s:
         seats = s.get(Account, v.principal.account_id).seats
     return list(range(1, min(MAX_VARIATIONS, max(1, concurrency_limit(v.plan, seats))) + 1))
+
+
+@router.get("/studio/concurrency")
+def concurrency(request: Request) -> Response:
+    """How many more jobs the viewer's account can start now: its plan's concurrency (as admission
+    counts it: each admitted job not yet finished), for Create to check before it starts any of
+    several variations. JSON; 401 without a session."""
+    v = viewer(request, required=False)
+    if v is None:
+        return JSONResponse(
+            {
+                "error": {
+                    "message": "sign in to the studio first",
+                    "type": "authentication_error",
+                    "code": "signed_out",
+                    "param": None,
+                }
+            },
+            status_code=401,
+        )
+    with transaction(_engine(request)) as s:
+        account = s.get(Account, v.principal.account_id)
+        plan = get_config().plans.get(account.plan, v.plan)  # the plan as of now, as admission reads it
+        limit = concurrency_limit(plan, account.seats)
+        running = ledger.open_charges(s, account.id)
+    return JSONResponse({"limit": limit, "running": running, "free": max(0, limit - running)})
 
 
 def _running(request: Request, v: Viewer, task: str = "") -> list[dict]:
@@ -275,6 +301,9 @@ def admin_page(request: Request, month: str = "") -> Response:
     except InvalidRequest as e:
         return render(request, "message.html", v, 400, title="Not a month", message=e.message)
     since, until = month_bounds(month)
+    with transaction(_engine(request)) as s:
+        listed = [a.id for a in list_accounts(s)]
+    open_months(_engine(request), listed)  # balances of this month, for accounts not yet in it too
     with transaction(_engine(request)) as s:
         accounts = [(a, ledger.balance(s, a.id)) for a in list_accounts(s)]
         by_account = {r.group: r for r in usage(s, since=since, until=until, group_by="account")}

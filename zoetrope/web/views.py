@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -10,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from zoetrope.access import ledger
+from zoetrope.access import accounts, ledger
 from zoetrope.access.keys import Principal
 from zoetrope.access.models import Account
 from zoetrope.config import Plan
@@ -20,6 +21,30 @@ from zoetrope.settings import get_settings
 from zoetrope.web.session import Session, read_session, same_host, session_principal
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+# Joiners that shape emoji sequences and some scripts' letters: invisible, but they reorder nothing.
+_JOINERS = {"\u200c", "\u200d"}
+
+
+def hidden_characters(text: str) -> list[str]:
+    """The characters of `text` that show as nothing yet change what is shown: controls (a newline)
+    and format characters (U+202E before "evil" shows it as "live", U+200B hides in a word)."""
+    return [c for c in text if unicodedata.category(c) in ("Cc", "Cf") and c not in _JOINERS]
+
+
+def codepoint(c: str) -> str:
+    """'U+202E (RIGHT-TO-LEFT OVERRIDE)'."""
+    name = unicodedata.name(c, "")
+    return f"U+{ord(c):04X}" + (f" ({name})" if name else "")
+
+
+def visible(text: str) -> str:
+    """`text` with each hidden character written out as [U+202E]: a name made through the API or the
+    CLI is shown as it is, not as those characters make it look."""
+    return "".join(f"[U+{ord(c):04X}]" if hidden_characters(c) else c for c in text)
+
+
+templates.env.filters["visible"] = visible
 ASPECTS = {"landscape": (16, 9), "vertical": (9, 16), "square": (1, 1)}
 RESOLUTIONS = (480, 720, 1080)
 SECONDS = (2, 4, 5, 8, 10, 12, 15, 20)
@@ -59,9 +84,30 @@ def viewer(request: Request, *, required: bool = True) -> Viewer | None:
             raise SignInRequired from None
         return None
     with transaction(engine) as s:
-        name = s.get(Account, who.account_id).name
+        account = s.get(Account, who.account_id)
+        name, due = account.name, accounts.month_due(s, account)
         credits = ledger.balance(s, who.account_id)
+    if due:  # the month's first page before its first create: the balance shown is this month's
+        open_months(engine, [who.account_id])
+        with transaction(engine) as s:
+            credits = ledger.balance(s, who.account_id)
     return Viewer(session, who, session.email or name, credits)
+
+
+def open_months(engine, account_ids: list[str]) -> None:
+    """Grant these accounts this month's credits where their first create of the month has not yet
+    (`accounts.open_month`, under each account's lock, in one order), so a balance a page shows is this
+    month's, not last month's until a create. Reads only, unless a month is due (once a month)."""
+    with transaction(engine) as s:
+        due = sorted(
+            a.id
+            for a in (s.get(Account, i) for i in account_ids)
+            if a is not None and accounts.month_due(s, a)
+        )
+    if due:
+        with transaction(engine, immediate=True) as s:
+            for account_id in due:
+                accounts.open_month(s, account_id)
 
 
 def render(request: Request, template: str, viewer: Viewer | None, status: int = 200, **context):

@@ -21,6 +21,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const LABELS = {
     prompt: ["prompt", "Prompt"], seconds: ["seconds", "Duration"], seed: ["seed", "Seed"],
     model: ["model", "Model"], lane: ["lane", "Lane"], input_reference: ["image", "Start from an image"],
+    n: ["n", "Variations"],
   };
   function inFormWords(e) {
     form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
@@ -36,6 +37,7 @@ document.addEventListener("DOMContentLoaded", () => {
   // that request: the price shown is the price charged, or the API's refusal before the click.
   const cost = document.getElementById("cost");
   let asked = 0;
+  let markedAt = 0;  // `asked` when a refused submit last marked a field: older price answers leave it
   async function reprice() {
     form.seconds.disabled = isImage();
     form.image.disabled = isImage();  // an image is drawn from the prompt alone: the file is not sent
@@ -51,9 +53,9 @@ document.addEventListener("DOMContentLoaded", () => {
       // The quote prices the request, not the balance: say so here when the credits left do not cover it.
       const left = Number((document.querySelector("[data-credits]") || {}).textContent);
       if (!q.points && q.credits * n > left) text += `: more than the ${Studio.count(left, "credit")} left`;
-      if (mine === asked) inFormWords({});
+      if (mine === asked && mine > markedAt) inFormWords({});
     } catch (e) {
-      text = mine === asked ? inFormWords(e).message : e.message;
+      text = mine === asked && mine > markedAt ? inFormWords(e).message : e.message;
     }
     if (mine === asked) cost.textContent = text;
   }
@@ -137,6 +139,11 @@ document.addEventListener("DOMContentLoaded", () => {
 
   form.addEventListener("change", reprice);
   reprice();
+  // Editing the form answers a refused submit: its error goes, and so does the edited field's mark.
+  form.addEventListener("input", (ev) => {
+    Studio.showError(error, null);
+    if (ev.target.removeAttribute) ev.target.removeAttribute("aria-invalid");
+  });
 
   // Variation i's request body (an image's asks for one image: each variation is a request), with
   // `image` as the image to animate (the one chosen, unless a quote sends a stand-in).
@@ -184,25 +191,51 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 
+  // Each variation is a job of its own, and the plan runs only so many at once: before any starts,
+  // the account's free room is asked, and more variations than fit start none (rather than some,
+  // then a refusal), saying how many can start now.
+  async function checkRoom(n) {
+    if (n < 2) return;  // one: the API's own refusal says it, and nothing starts
+    const room = await Studio.api("GET", "/studio/concurrency");
+    if (room.free >= n) return;
+    const now = `your plan runs ${Studio.count(room.limit, "job")} at once and ${room.running} ${room.running === 1 ? "is" : "are"} running`;
+    const fix = room.free > 0
+      ? `so ${room.free} can start now: choose ${room.free}, or wait for one to finish`
+      : "so none can start now: wait for one to finish";
+    throw Object.assign(new Error(`Variations: ${now}, ${fix}`), { param: "n" });
+  }
+
+  // Some started, then one was refused (another tab or client started a job meanwhile): say how many.
+  const partly = (started, n, e) => Object.assign(
+    new Error(`${started} of ${n} variations started; the other ${n - started} did not: ${e.message}`),
+    { status: e.status, signIn: e.signIn },
+  );
+
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     Studio.showError(error, null);
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
-    document.getElementById("jobs-empty").hidden = true;
+    const n = Number(form.n.value);
+    let started = 0;
     try {
-      const drawing = [];  // images are drawn side by side; the button waits for all of them
-      for (let i = 0; i < Number(form.n.value); i++) {
-        if (isImage()) {
-          drawing.push(createImage(i).catch((e) => Studio.showError(error, inFormWords(e))));
-          continue;
+      await checkRoom(n);
+      document.getElementById("jobs-empty").hidden = true;
+      if (isImage()) {  // images are drawn side by side; the button waits for all of them
+        const drawn = await Promise.allSettled([...Array(n).keys()].map((i) => createImage(i)));
+        const refused = drawn.find((d) => d.status === "rejected");
+        started = drawn.length - drawn.filter((d) => d.status === "rejected").length;
+        if (refused) throw refused.reason;
+      } else {
+        for (let i = 0; i < n; i++) {
+          const v = await Studio.api("POST", Studio.tasks.create(), body(i));
+          Studio.jobTile(v, jobs);
+          started += 1;
         }
-        const v = await Studio.api("POST", Studio.tasks.create(), body(i));
-        Studio.jobTile(v, jobs);
       }
-      await Promise.all(drawing);
     } catch (e) {
-      Studio.showError(error, inFormWords(e));
+      markedAt = asked;
+      Studio.showError(error, started > 0 ? partly(started, n, e) : inFormWords(e));
     } finally {
       button.disabled = false;
     }

@@ -25,7 +25,7 @@ document.addEventListener("DOMContentLoaded", () => {
   };
 
   // The API names a field as it is sent (`video_b`, `end`), the page by its label: a refusal is shown
-  // in the page's words, and the field it names is marked (until the form is priced or sent again).
+  // in the page's words, and the field it names is marked (until the form is edited, priced or sent again).
   const FIELDS = { prompt: "prompt", strength: "strength", seconds: "seconds", direction: "direction",
     video_b: "target", start: "start", end: "end", extend: "extend_seconds" };
   const LABELS = { video_b: "Into", start: "Trim start", end: "Trim end", extend: "Extend by",
@@ -64,6 +64,18 @@ document.addEventListener("DOMContentLoaded", () => {
       box.addEventListener("toggle", () => box.open && reprice());
       if (box.open) reprice();
     }
+    // Editing the form answers its error: the error and the field's mark go at once, and a price that
+    // was a refusal is asked again shortly after the typing stops (not only once the field is left).
+    let again = null;
+    form.addEventListener("input", () => {
+      const marked = form.querySelector("[aria-invalid]");
+      Studio.showError(error, null);
+      form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+      if (!price || !marked) return;
+      price.textContent = "…";
+      clearTimeout(again);
+      again = setTimeout(reprice, 400);
+    });
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       Studio.showError(error, null);
