@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from zoetrope.api import errors, metrics, openapi, security
-from zoetrope.api.deps import Services, new_principal_cache
+from zoetrope.api.deps import Services, new_principal_cache, revocations_heard
 from zoetrope.api.forms import BodyLimit
 from zoetrope.api.routes import access, images, models, safety, tasks, videos
 from zoetrope.api.slashes import TrailingSlash
@@ -37,4 +39,14 @@ def create_app(svc: Services) -> FastAPI:
         return {"status": "ok"}
 
     openapi.install(app)
+    outer = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a):
+        # Keys revoked and accounts disabled by any process are refused here at once (PostgreSQL).
+        with revocations_heard(svc.engine, app.state.principals):
+            async with outer(a) as state:
+                yield state
+
+    app.router.lifespan_context = lifespan
     return app

@@ -6,16 +6,19 @@ it uses the same database and blob store as `zoetrope serve` (the same data dir 
 from __future__ import annotations
 
 import json
-from contextlib import suppress
+import sys
+from contextlib import contextmanager, suppress
+from io import TextIOWrapper
 
+import anyio
 from mcp.server.mcpserver import Context
-from mcp.server.stdio import stdio_server
+from mcp.server.stdio import _claim_fd, _open_stdin_diversion, stdio_server
 from mcp.shared.message import SessionMessage
 from mcp.types import PARSE_ERROR, JSONRPCError, JSONRPCNotification
 from mcp_types.methods import SPEC_CLIENT_METHODS
 from pydantic import ValidationError
 
-from zoetrope.api.deps import Services, new_principal_cache
+from zoetrope.api.deps import Services, new_principal_cache, revocations_heard
 from zoetrope.jobs.runtime import Runtime
 from zoetrope.mcp.server import build_server
 from zoetrope.mcp.videos import Caller
@@ -75,6 +78,13 @@ def _line_error(error: ValidationError) -> JSONRPCError:
     message, else -32700."""
     errors = error.errors(include_url=False)
     sent = errors[0].get("input") if errors else None
+    if isinstance(sent, str) and (bad := _undecodable(sent)) is not None:
+        offset, byte = bad
+        return JSONRPCError.model_validate(rpc_error(
+            PARSE_ERROR,
+            f"Parse error: byte {offset} of the line (0x{byte:02x}) is not valid UTF-8: send each message as UTF-8 "
+            "text (JSON's \\u escapes, e.g. \\u00e9, spell any character in plain ASCII)",
+        ))
     problem = None
     if errors and errors[0]["type"] == "json_invalid":  # `sent` is the line as read
         # The SDK's parser refuses a lone surrogate's escape, which Python's reads: such a line is a
@@ -87,22 +97,60 @@ def _line_error(error: ValidationError) -> JSONRPCError:
     return JSONRPCError.model_validate(problem or rpc_error(PARSE_ERROR, "Parse error: not JSON"))
 
 
+def _undecodable(line: str) -> tuple[int, int] | None:
+    """The offset in the line's bytes of the first one that is not UTF-8, and that byte; None where
+    they all are. stdin is read with `surrogateescape`, which keeps each such byte as U+DC80-U+DCFF
+    (a strict UTF-8 decode never yields a surrogate, so one in the line can only be such a byte)."""
+    if not any("\udc80" <= c <= "\udcff" for c in line):
+        return None
+    raw = line.encode("utf-8", "surrogateescape")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start, raw[e.start]
+    return None
+
+
+class _StdinText(TextIOWrapper):
+    """stdin as text that keeps the bytes that are not UTF-8 (as lone surrogates, which the reader
+    refuses and `_line_error` names) where the SDK's own reader would turn them into U+FFFD and serve
+    the message; closing it leaves the underlying buffer open, as the SDK's does."""
+
+    def close(self) -> None:
+        with suppress(ValueError):
+            self.detach()
+
+
+@contextmanager
+def _stdin_lines():
+    """The wire's stdin, claimed as the SDK claims it (fd 0 reads the null device meanwhile, so a
+    child process cannot take the client's bytes), read with `surrogateescape`."""
+    buffer, release = _claim_fd(0, sys.stdin, "rb", _open_stdin_diversion)
+    try:
+        yield anyio.wrap_file(_StdinText(buffer, encoding="utf-8", errors="surrogateescape"))
+    finally:
+        if release is not None:
+            release()
+
+
 async def _serve(runtime: Runtime, token: str, public_url: str | None) -> None:
     svc = Services(runtime.engine, runtime.registry, runtime.blobs, runtime.policy)
     principals = new_principal_cache()
     principals.get(svc.engine, token)  # a bad key fails here, before the assistant connects
 
     async def resolve(ctx: Context) -> Caller:
-        # Looked up again (cached for seconds), so a revoked key stops working mid-session too.
+        # Looked up again (cached for seconds, forgotten once revoked), so a revoked key stops working
+        # mid-session too.
         return Caller(svc, await principals.resolve(svc.engine, token), public_url)
 
     server = build_server(resolve)._lowlevel_server
-    async with stdio_server() as (read, write):
-        await server.run(_AnsweringBadLines(read, write), write, server.create_initialization_options())
+    # A key revoked (or its account disabled) by another process ends this session's access at once
+    # on PostgreSQL; elsewhere within the cache's seconds.
+    with revocations_heard(svc.engine, principals), _stdin_lines() as stdin:
+        async with stdio_server(stdin=stdin) as (read, write):
+            await server.run(_AnsweringBadLines(read, write), write, server.create_initialization_options())
 
 
 def run_stdio(runtime: Runtime, token: str, public_url: str | None) -> None:
     """Serve MCP on stdin/stdout as the account of `token` until the client hangs up."""
-    import anyio
-
     anyio.run(_serve, runtime, token, public_url)

@@ -19,7 +19,7 @@ from zoetrope.db import transaction
 from zoetrope.errors import ConfigError, InvalidMedia, InvalidRequest
 from zoetrope.jobs import moderation
 from zoetrope.jobs.store import generation_record
-from zoetrope.media.sources import sniff
+from zoetrope.media.sources import SUPPORTED, is_heif, sniff
 from zoetrope.safety import to_openai, verify
 from zoetrope.safety.moderation import MODEL_NAME
 from zoetrope.settings import get_settings
@@ -106,7 +106,11 @@ async def create_content_provenance_check(
         raise InvalidMedia("file is empty", param="file")
     fmt = sniff(data[:16])
     if fmt is None:
-        raise InvalidMedia("file is not an MP4, PNG, JPEG or WebP", param="file")
+        if is_heif(data[:16]):
+            raise InvalidMedia(f"file is a HEIC or AVIF picture, which is not supported: send an {SUPPORTED} file "
+                               "(the formats this server's videos and pictures are made in)", param="file")
+        raise InvalidMedia(f"file is not an {SUPPORTED} file: send the video or picture itself, as {SUPPORTED}",
+                           param="file")
     with tempfile.TemporaryDirectory(prefix="zoetrope-verify-") as tmp:
         path = Path(tmp) / f"upload.{ {'jpeg': 'jpg'}.get(fmt, fmt) }"
         path.write_bytes(data)
