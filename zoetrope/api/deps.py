@@ -164,30 +164,10 @@ def new_principal_cache() -> _PrincipalCache:
     return _PrincipalCache()
 
 
-# PostgreSQL: a row trigger announces each key revoked (or deleted) and each account disabled (or
-# deleted) on this channel, whichever process or statement did it, once its transaction commits.
+# PostgreSQL: a row trigger (migration 0009) announces each key revoked (or deleted) and each account
+# disabled (or deleted) on this channel, whichever process or statement did it, once it commits.
 REVOKED_CHANNEL = "zoetrope_access_revoked"
-_TRIGGER = "zoetrope_access_revoked"
-# One function per table: PL/pgSQL resolves NEW.<column> when it runs, on the table that fired.
-_FUNCTIONS = {
-    "api_keys": ("zoetrope_notify_key_revoked", "key", "revoked_at"),
-    "accounts": ("zoetrope_notify_account_disabled", "account", "disabled_at"),
-}
-_FUNCTION = """
-CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        PERFORM pg_notify('{channel}', '{kind}:' || OLD.id);
-    ELSIF NEW.{column} IS NOT NULL AND OLD.{column} IS NULL THEN
-        PERFORM pg_notify('{channel}', '{kind}:' || NEW.id);
-    END IF;
-    RETURN NULL;
-END
-$$"""
-_CREATE_TRIGGER = "CREATE TRIGGER {trigger} AFTER UPDATE OF {column} OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()"
-# A lock number of our own, so servers starting together install the triggers one at a time.
 STARTUP_LISTEN_SECONDS = 5.0
-_INSTALL_LOCK = int.from_bytes(hashlib.sha256(_TRIGGER.encode()).digest()[:8], "big", signed=True)
 
 
 class RevocationListener:
@@ -201,7 +181,6 @@ class RevocationListener:
         self.engine, self.cache, self.max_backoff = engine, cache, max_backoff
         self.listening = threading.Event()  # set while LISTENing (tests wait on it)
         self._stop = threading.Event()
-        self._installed = False
         self._thread = threading.Thread(target=self._run, name="zoetrope-revocations", daemon=True)
 
     def start(self) -> None:
@@ -234,14 +213,6 @@ class RevocationListener:
             conn = pooled.dbapi_connection
             conn.rollback()
             conn.autocommit = True
-            if not self._installed:
-                try:
-                    install_revocation_triggers(conn)
-                except Exception as exc:  # no right to make triggers: an operator installs them
-                    log.warning("cannot install the triggers that announce revoked keys (%s); until they are "
-                                "installed, a key revoked elsewhere stops working here within %.0f s",
-                                str(exc).strip(), PRINCIPAL_TTL_SECONDS)
-                self._installed = True
             conn.execute(f"LISTEN {REVOKED_CHANNEL}")
             self.cache.forget_all()  # anything revoked while nobody listened is looked up afresh
             self.listening.set()
@@ -260,25 +231,6 @@ class RevocationListener:
             self.cache.forget_account(ident)
         else:
             self.cache.forget_all()
-
-
-def install_revocation_triggers(conn) -> None:
-    """Create the triggers that announce revocations on REVOKED_CHANNEL where they are missing (a
-    psycopg connection in autocommit mode, on a migrated database); idempotent, and safe when
-    several servers start at once."""
-    present = {row[0] for row in conn.execute(
-        "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-        "WHERE t.tgname = %s AND t.tgrelid IN (to_regclass('api_keys'), to_regclass('accounts'))",
-        (_TRIGGER,),
-    )}  # fmt: skip
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INSTALL_LOCK,))
-        for table, (name, kind, column) in _FUNCTIONS.items():
-            # Replaced every time (no table lock): a server of a newer release brings its own body.
-            conn.execute(_FUNCTION.format(name=name, channel=REVOKED_CHANNEL, kind=kind, column=column))
-            if table not in present:
-                conn.execute(f"DROP TRIGGER IF EXISTS {_TRIGGER} ON {table}")
-                conn.execute(_CREATE_TRIGGER.format(trigger=_TRIGGER, column=column, table=table, name=name))
 
 
 @contextmanager
