@@ -113,3 +113,20 @@ def test_an_account_can_be_made_admin_and_back():
 
         assert find_account(s, "ada").is_admin
     assert "admin" not in run("accounts", "set", "ada", "--no-admin").splitlines()[-1]
+
+
+def test_accounts_show_and_list_give_this_months_balance_and_the_seats_concurrency(monkeypatch):
+    """A 3-seat team runs 3 jobs at once; an account not yet granted this month (made here without
+    the grant `accounts create` gives) shows this month's credits in `accounts list` and `show`."""
+    from zoetrope.access.accounts import create_account
+    from zoetrope.config import get_config
+
+    monkeypatch.setenv("COLUMNS", "200")
+    run("accounts", "list")  # the database, migrated
+    with transaction(engine_for(get_settings().resolved_database_url), immediate=True) as s:
+        create_account(s, "tess", plan="team", seats=3)
+    monthly = 3 * get_config().plan("team").monthly_credits
+    assert f" {monthly} " in next(line for line in run("accounts", "list").splitlines() if "tess" in line)
+    shown = run("accounts", "show", "tess")
+    assert "3 concurrent" in shown, shown
+    assert f"balance: {monthly} credits" in shown, shown

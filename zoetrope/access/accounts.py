@@ -12,6 +12,7 @@ from zoetrope.access import ledger
 from zoetrope.access.models import Account, PlanChange, utcnow
 from zoetrope.access.usage import checked_quota, today_utc
 from zoetrope.config import get_config
+from zoetrope.db import transaction
 from zoetrope.errors import Conflict, InvalidRequest, NotFound, shown
 
 
@@ -143,6 +144,22 @@ def open_month(session: Session, account_id: str, today: date | None = None) -> 
     if month_due(session, account, today):
         ledger.ensure_monthly_grant(session, account, get_config().plan(account.plan), today)
     return account
+
+
+def open_months(engine, account_ids: list[str]) -> None:
+    """Grant these accounts this month's credits where their first create of the month has not yet
+    (`open_month`, under each account's lock, in one order), so a balance shown is this
+    month's, not last month's until a create. Reads only, unless a month is due (once a month)."""
+    with transaction(engine) as s:
+        due = sorted(
+            a.id
+            for a in (s.get(Account, i) for i in account_ids)
+            if a is not None and month_due(s, a)
+        )
+    if due:
+        with transaction(engine, immediate=True) as s:
+            for account_id in due:
+                open_month(s, account_id)
 
 
 def get_account(session: Session, account_id: str) -> Account:

@@ -114,9 +114,13 @@ def accounts_create(
 def accounts_list() -> None:
     """List accounts with their plan and credit balance."""
     from zoetrope.access import ledger, list_accounts
+    from zoetrope.access.accounts import open_months
     from zoetrope.db import transaction
 
     table = _table("id", "name", "plan", "country", "seats", "credits", "points", "admin")
+    with transaction(_engine()) as s:
+        listed = [a.id for a in list_accounts(s)]
+    open_months(_engine(), listed)  # this month's balances, for accounts not yet in it too
     with transaction(_engine()) as s:
         for a in list_accounts(s):
             table.add_row(
@@ -136,12 +140,17 @@ def accounts_list() -> None:
 def accounts_show(account: str = typer.Argument(..., help="account id or name")) -> None:
     """Show an account: plan limits, balance, keys and this month's usage."""
     from zoetrope.access import get_account, ledger, list_keys
-    from zoetrope.access.usage import month_bounds, usage
+    from zoetrope.access.accounts import open_months
+    from zoetrope.access.entitlements import concurrency_limit
+    from zoetrope.access.usage import month_bounds, today_utc, usage
     from zoetrope.config import get_config
     from zoetrope.db import transaction
 
     with transaction(_engine()) as s:
-        a = get_account(s, account)
+        account_id = get_account(s, account).id
+    open_months(_engine(), [account_id])  # the balance shown is this month's
+    with transaction(_engine()) as s:
+        a = get_account(s, account_id)
         plan = get_config().plan(a.plan)
         console.print(
             f"[bold]{a.name}[/] {a.id}  plan [bold]{a.plan}[/]  country {a.country}  born {a.birth_date}"
@@ -149,13 +158,13 @@ def accounts_show(account: str = typer.Argument(..., help="account id or name"))
         )
         console.print(
             f"limits: {plan.max_seconds or 0:g} s, {plan.max_resolution or 0}p, lanes "
-            f"{', '.join(plan.allowed_lanes())}, {plan.concurrent_jobs} concurrent, watermark-free "
+            f"{', '.join(plan.allowed_lanes())}, {concurrency_limit(plan, a.seats)} concurrent, watermark-free "
             f"{'yes' if plan.watermark_free else 'no'}"
         )
         console.print(
             f"balance: {ledger.balance(s, a.id)} credits, {ledger.balance(s, a.id, 'points')} points"
         )
-        since, until = month_bounds(date.today().strftime("%Y-%m"))
+        since, until = month_bounds(today_utc().strftime("%Y-%m"))
         for row in usage(s, account_id=a.id, since=since, until=until):
             console.print(
                 f"this month: {row.requests} requests, {row.generations} generations, "

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from zoetrope.access import keys, ledger
-from zoetrope.access.accounts import list_accounts
+from zoetrope.access.accounts import list_accounts, open_months
 from zoetrope.access.entitlements import concurrency_limit
 from zoetrope.access.models import Account
-from zoetrope.access.usage import checked_month, month_bounds, usage
+from zoetrope.access.usage import checked_month, month_bounds, today_utc, usage
 from zoetrope.config import get_config
 from zoetrope.db import transaction
 from zoetrope.errors import InvalidRequest, NotFound
@@ -19,7 +17,7 @@ from zoetrope.jobs import store
 from zoetrope.jobs.content import open_content
 from zoetrope.web import queries
 from zoetrope.web.session import NEW_KEY_COOKIE, read_message, take_new_key
-from zoetrope.web.views import ASPECTS, RESOLUTIONS, SECONDS, Viewer, limits, open_months, render, viewer
+from zoetrope.web.views import ASPECTS, RESOLUTIONS, SECONDS, Viewer, limits, render, viewer
 
 router = APIRouter(include_in_schema=False)
 MAX_VARIATIONS = 4
@@ -232,7 +230,7 @@ router.head("/explore/{video_id}/content", include_in_schema=False)(published_co
 def account_page(request: Request) -> Response:
     """The account page; a key just created (see `hand_over_key`) is shown this once."""
     v = viewer(request)
-    month = date.today().strftime("%Y-%m")
+    month = today_utc().strftime("%Y-%m")
     since, until = month_bounds(month)
     with transaction(_engine(request)) as s:
         days = usage(s, account_id=v.principal.account_id, since=since, until=until, group_by="day")

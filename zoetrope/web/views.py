@@ -88,26 +88,10 @@ def viewer(request: Request, *, required: bool = True) -> Viewer | None:
         name, due = account.name, accounts.month_due(s, account)
         credits = ledger.balance(s, who.account_id)
     if due:  # the month's first page before its first create: the balance shown is this month's
-        open_months(engine, [who.account_id])
+        accounts.open_months(engine, [who.account_id])
         with transaction(engine) as s:
             credits = ledger.balance(s, who.account_id)
     return Viewer(session, who, session.email or name, credits)
-
-
-def open_months(engine, account_ids: list[str]) -> None:
-    """Grant these accounts this month's credits where their first create of the month has not yet
-    (`accounts.open_month`, under each account's lock, in one order), so a balance a page shows is this
-    month's, not last month's until a create. Reads only, unless a month is due (once a month)."""
-    with transaction(engine) as s:
-        due = sorted(
-            a.id
-            for a in (s.get(Account, i) for i in account_ids)
-            if a is not None and accounts.month_due(s, a)
-        )
-    if due:
-        with transaction(engine, immediate=True) as s:
-            for account_id in due:
-                accounts.open_month(s, account_id)
 
 
 def render(request: Request, template: str, viewer: Viewer | None, status: int = 200, **context):
