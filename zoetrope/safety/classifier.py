@@ -27,8 +27,9 @@ from zoetrope.safety.normalize import normalize, unmasked
 
 WEIGHTS = "classifier.safetensors"
 ROOT = Path(__file__).resolve().parents[2]
-# The labelled sets it learns from. moderation_fresh.jsonl, moderation_fresh2.jsonl and the audit's
-# held-out half stay out: they measure what it learned (bench/moderation.py).
+# The labelled sets it learns from. moderation_fresh.jsonl, moderation_fresh2.jsonl,
+# moderation_fresh3.jsonl and the audit's held-out half stay out: they measure what it learned
+# (bench/moderation.py).
 TRAINING_SETS = ("tests/data/moderation_eval.jsonl", "tests/data/moderation_audit_dev.jsonl")
 _SCALE = 10.0  # sentence vectors are unit length: scaled so the L2 penalty stays comparable
 _DECAY = 3e-3  # L2 weight penalty: a few hundred prompts cannot pin 3,000 weights; more is overconfident

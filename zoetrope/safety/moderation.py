@@ -7,7 +7,11 @@ Muslim farmer chasing rats out of his barn"), of a kind of rule (terms, all_of g
 category's `classifier_excuses` names, stands only where the classifier gives some harmful
 category at least `rule_veto_below`; a hit made only by a category's `ambiguous` words ("a
 topless tour bus", "a sexy new laptop") stands only where it gives that category at least
-`ambiguous_agree`. A disguised word always stands.
+`ambiguous_agree`. Under an explaining or reporting frame (a news report, a documentary, a history
+class, a doctor explaining: the policy's `framing`), a hit said plainly, a rule's or an exemplar's,
+stands only where the classifier reads that harm in the prompt as a whole (`framing.agree`): "a news
+graphic on rising suicide rates" passes, "a documentary showing in graphic detail how a man is
+beheaded" does not. A disguised word always stands.
 
 `check_prompt` says what a prompt is (never raises on a flagged prompt); `moderate_prompt` is the
 gate the API and CLI call before a job exists: it raises `ModerationBlocked` naming the category.
@@ -27,7 +31,7 @@ import torch
 from zoetrope.errors import ModerationBlocked
 from zoetrope.model.text import get_text_encoder, on_one_core
 from zoetrope.safety.classifier import Classifier, load_classifier
-from zoetrope.safety.normalize import normalize, unmasked
+from zoetrope.safety.normalize import normalize, plain_words, unmasked
 from zoetrope.safety.policy import Policy, RuleSet, default_policy
 
 MODEL_NAME = "zoetrope-moderation-1"
@@ -39,6 +43,9 @@ _UNMET_TO = {"sexual/minors": "sexual"}  # where such a hit still blocks: never 
 # Categories whose classifier probabilities count together where an ambiguous word's hit asks the
 # classifier to agree (`Moderator._agreed`): a sexy child may read more sexual than sexual/minors.
 _KIN = {"sexual/minors": ("sexual",), "sexual": ("sexual/minors",)}
+# The same under a frame (`Moderator._framed`), where hatred and the extremism that preaches it read
+# alike: "a history lesson praising Hitler's final solution" is both.
+_FRAMED_KIN = {**_KIN, "hate": ("extremism",), "extremism": ("hate",)}
 CACHE_SIZE = 4096  # verdicts kept per process: a busy API sees the same prompts again and again
 # How close (in cosine) to flagging a reading of each fast pass (`TextEncoder.fast_pass`) may come
 # before the float pass decides: about twice the largest difference in slack from the float pass
@@ -254,10 +261,13 @@ class Moderator:
     def check(self, text: str) -> ModerationResult:
         """The verdict on `text`, from the cache when the same normalised text was checked before.
 
-        The key is the normalised sentences the layers read, so "A Cat!" and "a cat" share one.
+        The key is the normalised sentences the layers read and the words as written, so "A Cat!" and
+        "a cat" share one, "suicide" and "su1c1de" do not.
         """
         windows = _windows(text)  # normalising is a dozen regex passes: done once a check
-        key = tuple(windows)
+        # With the words as written: a disguised word ("su1c1de") normalises to its plain twin, but
+        # only the plain one may be excused (ambiguous words, a frame).
+        key = (plain_words(text), *windows)
         with self._cache_lock:
             if (hit := self._cache.get(key)) is not None:
                 self._cache.move_to_end(key)
@@ -299,6 +309,56 @@ class Moderator:
             agree = self._agreement(exact, ambiguous)
         return {n: words for n, words in hits.items() if n not in ambiguous or agree[n] >= needs[n]}
 
+    def _framed(
+        self,
+        text: str,
+        windows: list[str],
+        hits: dict[str, str],
+        scores: dict[str, float],
+        reasons: dict[str, str],
+    ) -> dict[str, str]:
+        """Under a frame (`RuleSet.framed`): `hits` less those a frame may excuse (`RuleSet.frameable`),
+        and `scores` of the exemplars' hits of the framing's categories held under flagging, where
+        the classifier gives the category, with its kin (`_FRAMED_KIN`), less than `framing.agree` in
+        every window.
+        An exemplar's hit counts only where nothing in the prompt is disguised. Near that threshold
+        the float pass decides."""
+        framing = self.policy.framing
+        rules = self.rules.frameable(text, hits)
+        plain = normalize(re.sub(r"['’]", "", text)) == plain_words(text)  # nothing spaced, swapped or masked
+        semantic = {
+            n
+            for n in framing.categories
+            if (n not in hits or n in rules)
+            and plain
+            and scores.get(n, 0.0) >= 0.5
+            and reasons.get(n, "").startswith("semantic")
+        }
+        if not rules and not semantic:
+            return hits
+        asked = rules | semantic
+        agree = self._framed_agreement(self._readings_of(windows), asked)
+        within = CLASSIFIER_WITHIN.get(self.fast_pass, 0.0)
+        if any(abs(_odds(agree[n]) - _odds(framing.agree)) < within for n in asked):
+            exact = on_one_core(lambda: self._read(windows, self._encoder.embed(windows)))
+            agree = self._framed_agreement(exact, asked)
+        excused = {n for n in asked if agree[n] < framing.agree}
+        for name in excused & semantic:
+            scores[name] = _UNMET
+            del reasons[name]
+        return {n: words for n, words in hits.items() if n not in excused}
+
+    def _framed_agreement(self, readings: list[Reading], names: set[str]) -> dict[str, float]:
+        """Per category of `names`, the classifier's largest probability over the windows of it and
+        its kin under a frame (`_FRAMED_KIN`) together."""
+        out = {}
+        for name in names:
+            kin = [self._scored.index(n) for n in (name, *_FRAMED_KIN.get(name, ())) if n in self._scored]
+            out[name] = (
+                max((min(1.0, sum(r[i][3] for i in kin)) for r in readings), default=0.0) if kin else 1.0
+            )
+        return out
+
     def _agreement(self, readings: list[Reading], names: set[str]) -> dict[str, float]:
         """Per category of `names`, the classifier's largest probability over the windows of it and
         its kin together; 1 for a category nothing scores (there is nobody to ask: the hit stands)."""
@@ -329,6 +389,8 @@ class Moderator:
             hits = self._unvetoed(text, windows, hits)
         if self.classifier is not None and hits and (ambiguous := self.rules.ambiguous(text, readings, hits)):
             hits = self._agreed(windows, hits, ambiguous)
+        if self.classifier is not None and self.rules.framed(text):
+            hits = self._framed(text, windows, hits, scores, reasons)
         for name in self.rules.unmet(readings):
             if scores[name] >= 0.5:  # still blocked, under the broader category the words do support
                 broader = _UNMET_TO.get(name)

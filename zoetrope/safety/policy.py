@@ -137,6 +137,31 @@ class Category(BaseModel):
         )
 
 
+class Framing(BaseModel):
+    """An explaining or reporting frame (a news report, a documentary, statistics, an awareness
+    campaign, a history class, a trial, a museum, a doctor explaining): where the prompt holds a
+    word of `frames` and none of `never_with` (outside the frame's own words: "how to spot"), a
+    hit of a category of `categories` made by words said plainly (a rule's, or an exemplar's)
+    stands only where the classifier, which has read framed prompts of both kinds, gives that
+    category (with its kin) at least `agree` in some window: the frame is an excuse only when what
+    the video would show is not the harm itself. Real people are never framed: list no category of
+    names in `categories`.
+
+    `never_with` holds the words that make a frame no excuse wherever they stand: the act shown in
+    detail ("graphic detail", "close up", "uncensored"), taught ("how to", "step by step", "tips")
+    or praised ("praising", "glorifying", "as heroes"). A disguised word is never framed."""
+
+    frames: list[str] = Field(default_factory=list)
+    never_with: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    agree: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="the classifier's probability under a frame that lets a hit stand",
+    )
+
+
 class Policy(BaseModel):
     benign_phrases: list[str] = Field(default_factory=list)
     categories: dict[str, Category]
@@ -167,7 +192,14 @@ class Policy(BaseModel):
         "the classifier gives that category at least this probability",
     )
 
+    framing: Framing = Field(default_factory=Framing)
+
     def model_post_init(self, _context: object) -> None:
+        unknown_framed = sorted(set(self.framing.categories) - set(self.categories))
+        if unknown_framed:
+            raise ValueError(
+                f"framing.categories names unknown categories {unknown_framed}: use names of [categories]"
+            )
         for name, texts in self.more_exemplars.items():
             self.exemplars[name] = [*self.exemplars.get(name, []), *texts]
         unknown = set(self.exemplars) - set(self.categories) - {"benign"}
@@ -234,6 +266,9 @@ class RuleSet:
             for name, c in policy.categories.items()
         }
         self._needs = {name: _pattern(c.semantic_needs) for name, c in policy.categories.items()}
+        self._frames = _pattern(policy.framing.frames, endings=_ENDINGS)
+        self._unframing = _pattern(policy.framing.never_with, endings="")
+        self._framable = set(policy.framing.categories)
         self._plain = RuleSet(policy, plain=True) if not plain else None
         self._excusing = {name: set(c.classifier_excuses) for name, c in policy.categories.items()}
         self._ambiguous = {name for name, c in policy.categories.items() if c.ambiguous}
@@ -258,6 +293,37 @@ class RuleSet:
             return set()
         # Read with an apostrophe dropped ("putin's" -> "putins") and as a break ("Modi'in": a place,
         # not a name): both are what was written.
+        spelled = {plain_words(text), plain_words(re.sub(r"['’]", " ", text))}
+        plain = {
+            n for words in spelled for n in self._plain.match(self._plain._cut_benign(words), only=asked)
+        }
+        said = {w for words in spelled for w in words.split()}
+        return {
+            name
+            for name in asked
+            if name in plain and all(set(part.split()) <= said for part in hits[name].split(" + "))
+        }
+
+    def framed(self, text: str) -> bool:
+        """Whether `text`, read as written (`plain_words`), holds a frame word of the policy's
+        `framing` and, outside the frame's words, none of its `never_with` words: a frame in a
+        disguised word is none."""
+        if self._frames is None:
+            return False
+        words = plain_words(text)
+        if self._frames.search(words) is None:
+            return False
+        # Read past the frame's own words: "how to spot self harm" is a frame, "how to" alone is not.
+        rest = self._frames.sub(" | ", words)
+        return self._unframing is None or self._unframing.search(rest) is None
+
+    def frameable(self, text: str, hits: dict[str, str]) -> set[str]:
+        """The categories of `hits` (`check`'s) that a frame may excuse: of the policy's
+        `framing.categories`, fired by the same rules on `text` read as written, and every word
+        that fired standing in it as written. A disguised word ("d3c4pitat3d") is never framed."""
+        asked = self._framable & set(hits)
+        if not asked or self._plain is None:
+            return set()
         spelled = {plain_words(text), plain_words(re.sub(r"['’]", " ", text))}
         plain = {
             n for words in spelled for n in self._plain.match(self._plain._cut_benign(words), only=asked)
