@@ -86,6 +86,11 @@ MAX_SEED = 2**63 - 1  # what the samplers' random generators take
 # Denoising steps a request may ask for: the models default to 2..50, and a sampler's result stops
 # changing long before 1000; more is a slip (100000 would sample for days on a CPU).
 MAX_STEPS = 1000
+# Classifier-free guidance a request may ask for: the models' default is 4, and past about 20 the
+# bundled model's frames are saturated noise; far beyond (1e20 on) the sampler overflows and the video
+# comes out flat grey, then black.
+MAX_GUIDANCE = 100.0
+SECONDS_PER_CARD = 1.0  # a storyboard takes a card for each second of video begun (`check_cards`)
 
 
 def check_seed(seed: int | None) -> None:
@@ -101,9 +106,9 @@ def check_request(req: GenerationRequest, *, fps: float, max_seconds: float) -> 
     if req.steps is not None and not 1 <= req.steps <= MAX_STEPS:
         raise InvalidRequest(f"steps must be from 1 to {MAX_STEPS}, got {req.steps}; leave it out for the model's "
                              "default", param="steps")
-    if req.guidance is not None and not (math.isfinite(req.guidance) and req.guidance >= 0):
-        raise InvalidRequest(f"guidance must be a finite number 0 or more, got {req.guidance:g}; try 4",
-                             param="guidance")
+    if req.guidance is not None and not (math.isfinite(req.guidance) and 0 <= req.guidance <= MAX_GUIDANCE):
+        raise InvalidRequest(f"guidance must be from 0 to {MAX_GUIDANCE:g}, got {req.guidance:g}; try 4 (the "
+                             "default)", param="guidance")
     if not math.isfinite(req.seconds) or req.seconds < 0:
         name = "extend" if task == "recut" else "seconds"  # a re-cut's new footage is its `extend`
         accepted = "more than 0" if task in NEW_FOOTAGE else "0 or more"  # what the check below takes
@@ -287,3 +292,10 @@ def check_cards(req: GenerationRequest, max_seconds: float, fps: float) -> None:
         raise InvalidRequest(
             f"cards[{len(cards) - 1}] starts at {cards[-1].start:g} s, on the {total:g} s video's last frame or after: "
             f"move it earlier or make the video longer", param=f"cards[{len(cards) - 1}].start")
+    # Each card is made as a window of its own however short it is, so a card a frame long costs a
+    # second's generation: 480 one-frame cards cost 12 times a 60 s video. One card a second at most.
+    if len(cards) > (most := max(1, math.ceil(total / SECONDS_PER_CARD - 1e-9))):
+        raise InvalidRequest(
+            f"a {total:g} s storyboard takes at most {most} cards (one a second, part seconds counted: each "
+            f"card is made whole, however short), got {len(cards)}; merge cards or make the video longer",
+            param="cards")

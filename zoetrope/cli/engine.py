@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from zoetrope.cli import app
-from zoetrope.cli.tasks import MAX_STEPS, STEPS_HELP
+from zoetrope.cli.tasks import MAX_GUIDANCE, MAX_STEPS, STEPS_HELP
 from zoetrope.errors import InvalidRequest
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?|mps")
@@ -225,7 +225,7 @@ def generate(
     seed: int = typer.Option(0, min=0,
                              help="random seed (0 or more): the same seed and options give the same video"),
     steps: int = typer.Option(None, min=1, max=MAX_STEPS, help=STEPS_HELP),
-    guidance: float = typer.Option(4.0, min=0.0, help="classifier-free guidance scale (0 or more)"),
+    guidance: float = typer.Option(4.0, min=0.0, help=f"classifier-free guidance scale (0 to {MAX_GUIDANCE:g})"),
     output: Path = typer.Option(DEFAULT_VIDEO, "-o", "--output", help="an .mp4 (a .png with --seconds 0); replaced if it exists"),
 ) -> None:
     """Generate a video (or, with --seconds 0, an image) from a prompt with the bundled model.
@@ -241,7 +241,7 @@ def image(
     size: str = typer.Option("64x64", help="WIDTHxHEIGHT, each side 16..4096"),
     seed: int = typer.Option(0, min=0, help="random seed (0 or more)"),
     steps: int = typer.Option(None, min=1, max=MAX_STEPS, help=STEPS_HELP),
-    guidance: float = typer.Option(4.0, min=0.0, help="classifier-free guidance scale (0 or more)"),
+    guidance: float = typer.Option(4.0, min=0.0, help=f"classifier-free guidance scale (0 to {MAX_GUIDANCE:g})"),
     output: Path = typer.Option(Path("out.png"), "-o", "--output", help="a .png file; replaced if it exists"),
 ) -> None:
     """Generate one image (a one-frame video) as a PNG.

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from zoetrope.backends.checks import MAX_STEPS, frames_in, new_footage, trim_frames
+from zoetrope.backends.checks import MAX_GUIDANCE, MAX_STEPS, frames_in, new_footage, trim_frames
 from zoetrope.cli import app
 from zoetrope.cli.numbers import check_text
 from zoetrope.errors import InvalidMedia, InvalidRequest, ZoetropeError
@@ -28,7 +28,7 @@ STEPS_HELP = f"denoising steps, 1 to {MAX_STEPS} (default: the model's)"
 PROMPT_HELP = "what the new footage shows (empty: carry on with what the video shows)"
 _SEED = typer.Option(0, min=0, help="random seed (0 or more)")
 _STEPS = typer.Option(None, min=1, max=MAX_STEPS, help=STEPS_HELP)
-_GUIDANCE = typer.Option(4.0, min=0.0, help="classifier-free guidance scale (0 or more)")
+_GUIDANCE = typer.Option(4.0, min=0.0, help=f"classifier-free guidance scale (0 to {MAX_GUIDANCE:g})")
 OUTPUT_HELP = "the MP4 to write (replaced if it exists; never one of the inputs)"
 
 
@@ -79,7 +79,8 @@ def write_video(backend, request, out: Path, *, size: tuple[int, int] | None = N
         bar.update(job, completed=100)
     # H.264 in yuv420p needs even sides: the writer pads an odd one by a pixel, and says so here.
     padded = f" (padded from {width}x{height})" if width % 2 or height % 2 else ""
-    typer.echo(f"wrote {out} ({mp4.frames} frames, {mp4.frames / backend.capabilities.fps:.2f} s, "
+    frames = f"{mp4.frames} frame{'' if mp4.frames == 1 else 's'}"
+    typer.echo(f"wrote {out} ({frames}, {mp4.frames / backend.capabilities.fps:.2f} s, "
                f"{width + width % 2}x{height + height % 2}{padded})")
     return mp4.frames
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from zoetrope import media
 from zoetrope.backends.base import Backend, GenerationRequest, Progress, StoryCard
+from zoetrope.backends.checks import new_footage, trim_frames
 from zoetrope.errors import NotFound
 from zoetrope.jobs.finalize import finalize, prompt_text
 from zoetrope.jobs.models import Job
@@ -54,13 +55,21 @@ def _frames_at(blobs: BlobStore, key: str, width: int, height: int, fps: float) 
     return _framed(_read(blobs, key, [(width, height)], fps)[0], width, height)
 
 
+# Tasks whose result holds its source's footage as it was: an extension's backend yields the new
+# frames alone, a loop's, blend's or recut's the whole video (`new_footage` says which frames are new).
+KEEPS_SOURCE = ("extend", "extend_backward", "loop", "blend", "recut")
+
+
 @dataclass(frozen=True)
 class Inputs:
-    """What a job's generation starts from: the backend's request, and for an extension whose
-    output is not the model's size, its source footage as kept, at the output's size (T, H, W, 3)."""
+    """What a job's generation starts from: the backend's request, and for a task that keeps its
+    source's footage (`KEEPS_SOURCE`) whose output is not the model's size, that footage as kept, at
+    the output's size (T, H, W, 3): the source (a recut's, whole: the trim is applied in `render`)
+    and a blend's clip B as `kept_target`."""
 
     request: GenerationRequest
     kept: np.ndarray | None = None
+    kept_target: np.ndarray | None = None
 
 
 def generation_request(job: Job, blobs: BlobStore, fps: float, note: Note | None = None) -> GenerationRequest:
@@ -71,23 +80,27 @@ def generation_request(job: Job, blobs: BlobStore, fps: float, note: Note | None
 
 
 def generation_inputs(job: Job, blobs: BlobStore, fps: float, note: Note | None = None) -> Inputs:
-    """`generation_request`, with an extension's footage to keep where the output is not the
-    model's size, both from one decode of the source."""
+    """`generation_request`, with the source footage to keep where the output is not the model's
+    size, each input from one decode at both sizes."""
     p = job.params
     width, height = p["native_width"], p["native_height"]
-    source = kept = None
+    out_width, out_height = (int(v) for v in job.size.split("x")) if job.size else (width, height)
+    both = job.task in KEEPS_SOURCE and (out_width, out_height) != (width, height)
+
+    def read(key: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """The input at the model's size, and where `both`, as kept at the output's."""
+        if not both:
+            return _frames_at(blobs, key, width, height, fps), None
+        at_model, at_output = _read(blobs, key, [(width, height), (out_width, out_height)], fps)
+        return _framed(at_model, width, height), _framed(at_output, out_width, out_height)
+
+    source = kept = target = kept_target = None
     if p.get("source_key"):
-        out_width, out_height = (int(v) for v in job.size.split("x")) if job.size else (width, height)
-        if job.task in ("extend", "extend_backward") and (out_width, out_height) != (width, height):
-            at_model, at_output = _read(
-                blobs, p["source_key"], [(width, height), (out_width, out_height)], fps
-            )
-            source, kept = _framed(at_model, width, height), _framed(at_output, out_width, out_height)
-        else:
-            source = _frames_at(blobs, p["source_key"], width, height, fps)
+        source, kept = read(p["source_key"])
     elif p.get("reference_key"):
         source = _frames_at(blobs, p["reference_key"], width, height, fps)[:1]
-    target = _frames_at(blobs, p["target_key"], width, height, fps) if p.get("target_key") else None
+    if p.get("target_key"):
+        target, kept_target = read(p["target_key"])
     options = p.get("options") or {}
     cards = tuple(StoryCard(prompt=c["prompt"], start=float(c["start"])) for c in options.get("cards") or ())
     trim = tuple(float(v) for v in options["trim"]) if options.get("trim") else None
@@ -112,7 +125,7 @@ def generation_inputs(job: Job, blobs: BlobStore, fps: float, note: Note | None 
         note=note,
         **kw,
     )
-    return Inputs(request, kept)
+    return Inputs(request, kept, kept_target)
 
 
 def render(
@@ -126,7 +139,15 @@ def render(
     fps = request.fps or backend.capabilities.fps
     # Backends yield only the new frames of an extension; the video object is the stitched whole,
     # whose source footage is kept as it was: at the output's size, not the model's.
-    if request.task in ("extend", "extend_backward") and request.source is not None:
+    if request.task in ("loop", "blend", "recut") and inputs.kept is not None:
+        # These yield the whole video, their source at the model's size: of that only the new frames
+        # are taken (rescaled as `finalize` would: never stretched), the source's own frames around them.
+        new = frames[new_footage(request, fps)]
+        new = media.fit(new, width, height, mode="crop") if len(new) else np.empty((0, height, width, 3), np.uint8)
+        cut = inputs.kept[trim_frames(request.trim, fps)] if request.task == "recut" else inputs.kept
+        after = [inputs.kept_target] if request.task == "blend" and inputs.kept_target is not None else []
+        frames = np.concatenate([cut, new, *after], axis=0)
+    elif request.task in ("extend", "extend_backward") and request.source is not None:
         kept = request.source if inputs.kept is None else inputs.kept
         if inputs.kept is not None:
             frames = media.fit(frames, width, height, mode="crop")  # as `finalize` would: never stretched
