@@ -291,6 +291,11 @@ class RuleSet:
         asked -= {n for r in readings for n in self._strict.match(r, only=asked)}
         if not asked:
             return set()
+        return self._as_written(text, hits, asked)
+
+    def _as_written(self, text: str, hits: dict[str, str], asked: set[str]) -> set[str]:
+        """Those of `asked` that the same rules fire on `text` read as written (`plain_words`), with
+        every word that fired (`hits`'s reasons, " + "-joined) standing in it as written."""
         # Read with an apostrophe dropped ("putin's" -> "putins") and as a break ("Modi'in": a place,
         # not a name): both are what was written.
         spelled = {plain_words(text), plain_words(re.sub(r"['’]", " ", text))}
@@ -324,16 +329,7 @@ class RuleSet:
         asked = self._framable & set(hits)
         if not asked or self._plain is None:
             return set()
-        spelled = {plain_words(text), plain_words(re.sub(r"['’]", " ", text))}
-        plain = {
-            n for words in spelled for n in self._plain.match(self._plain._cut_benign(words), only=asked)
-        }
-        said = {w for words in spelled for w in words.split()}
-        return {
-            name
-            for name in asked
-            if name in plain and all(set(part.split()) <= said for part in hits[name].split(" + "))
-        }
+        return self._as_written(text, hits, asked)
 
     def excusable(self, text: str, hits: dict[str, str]) -> set[str]:
         """The categories of `hits` (`check`'s) that the classifier may excuse: fired by a kind of
