@@ -7,18 +7,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from zoetrope.backends.bundled import write_tiny_random_weights
 from zoetrope.cli import app
 from zoetrope.errors import InvalidRequest
 from zoetrope.media import write_mp4
 
-
-@pytest.fixture(scope="module", autouse=True)
-def tiny_weights(tmp_path_factory):
-    path = write_tiny_random_weights(tmp_path_factory.mktemp("weights"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ZOETROPE_WEIGHTS_DIR", str(path))
-        yield path
+pytestmark = pytest.mark.usefixtures("tiny_weights")
 
 
 @pytest.fixture(scope="module")

@@ -9,20 +9,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from zoetrope.backends.bundled import write_tiny_random_weights
 from zoetrope.cli import app
 from zoetrope.errors import InvalidRequest, ModerationBlocked, ZoetropeError
 from zoetrope.jobs.local import local_record_lookup
 from zoetrope.media import read_frames, write_mp4, write_png
 from zoetrope.safety import verify
 
-
-@pytest.fixture(scope="module", autouse=True)
-def tiny_weights(tmp_path_factory):
-    path = write_tiny_random_weights(tmp_path_factory.mktemp("weights"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ZOETROPE_WEIGHTS_DIR", str(path))
-        yield path
+pytestmark = pytest.mark.usefixtures("tiny_weights")
 
 
 @pytest.fixture(scope="module")
