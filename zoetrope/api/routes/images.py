@@ -19,7 +19,7 @@ from zoetrope.api.routes.videos import quote, wants_quote
 from zoetrope.api.schemas import ImageData, ImagesResponse, VideoQuote
 from zoetrope.backends.checks import MAX_SEED
 from zoetrope.db import transaction
-from zoetrope.errors import InvalidRequest, ModelUnavailable, ZoetropeError
+from zoetrope.errors import InvalidRequest, ModelUnavailable, NotFound, ZoetropeError
 from zoetrope.jobs import batch, store
 from zoetrope.jobs.models import COMPLETED, Job
 from zoetrope.jobs.request import VideoRequest, check_idempotency_key
@@ -191,4 +191,17 @@ async def generate_images(
         data=[ImageData(b64_json=base64.b64encode(png).decode()) for png, _ in images],  # those made
         output_format="png",
         size=images[0][1],
+    )
+
+
+# The `openai` client's images.edit and images.create_variation: a NotFoundError that says so and
+# what this server does instead, rather than a bare 404.
+@router.post("/edits", include_in_schema=False)
+@router.post("/variations", include_in_schema=False)
+def unsupported(request: Request, _: Principal = Depends(principal)) -> None:
+    what = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+    raise NotFound(
+        f"image {what} are not supported by this server: make images from a prompt with "
+        "POST /v1/images/generations",
+        code="unsupported_endpoint",
     )

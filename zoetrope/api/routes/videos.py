@@ -22,7 +22,7 @@ from zoetrope.api.numbers import PlainInt
 from zoetrope.api.schemas import Video, VideoDeleted, VideoList, VideoQuote, respond
 from zoetrope.config import get_config
 from zoetrope.db import single_read, transaction, within_deadline
-from zoetrope.errors import InvalidRequest, StorageUnavailable
+from zoetrope.errors import InvalidRequest, NotFound, StorageUnavailable
 from zoetrope.jobs import store, submit
 from zoetrope.jobs.content import open_content
 from zoetrope.jobs.request import VideoRequest
@@ -185,6 +185,18 @@ async def edit_video(
     ref, upload = body.source("video")
     req = body_request(body, "remix", source_video_id=ref, source_upload=upload, remix_of=ref)
     return await queue_video(svc, who, req, idempotency_key, request)
+
+
+# The `openai` client's create_character and get_character: a NotFoundError that says so, rather
+# than a 405 (`/v1/videos/characters` read as a video id, which takes GET and DELETE) or a bare 404.
+@router.post("/characters", include_in_schema=False)
+@router.get("/characters/{character_id}", include_in_schema=False)
+def characters(_: Principal = Depends(principal)) -> Response:
+    raise NotFound(
+        "video characters are not supported by this server: create videos with POST /v1/videos "
+        "(an image to animate goes in input_reference)",
+        code="unsupported_endpoint",
+    )
 
 
 def _read_video(engine, account_id: str, video_id: str):
