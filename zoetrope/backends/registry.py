@@ -79,7 +79,11 @@ class Registry:
         with self._lock:
             if entry.name not in self._backends:
                 factory = _import(BUILTIN_KINDS.get(entry.backend, entry.backend))
-                self._backends[entry.name] = factory(**entry.options)
+                try:
+                    self._backends[entry.name] = factory(**entry.options)
+                except TypeError as e:  # an option the backend's constructor does not take
+                    raise ConfigError(f"invalid options for a {entry.backend!r} model: {e}; "
+                                      f"fix the model's options") from None
             return self._backends[entry.name]
 
     def check_config(self) -> None:

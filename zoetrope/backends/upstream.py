@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zoetrope.backends.base import Capabilities, GenerationRequest, Progress, no_progress
-from zoetrope.errors import ConfigError, InvalidRequest, ModelUnavailable, UnsupportedByBackend
+from zoetrope.errors import ConfigError, InvalidMedia, InvalidRequest, ModelUnavailable, UnsupportedByBackend
 
 CHUNK = 16  # frames per yielded chunk
 RESUME_KEY = "upstream_video_id"  # what a job notes for its later attempts (GenerationRequest.resume)
@@ -147,6 +147,22 @@ class UpstreamBackend:
             f"the upstream {self.host} is unavailable after {self.options.retries + 1} tries ({failure})"
         )
 
+    def _json(self, r: httpx.Response, what: str) -> dict:
+        """The response's JSON object; ModelUnavailable naming `base_url` when it is anything else (an HTML
+        page from a wrong path, a proxy's error page, a truncated body)."""
+        try:
+            body = r.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            snippet = " ".join(r.text[:120].split()) or "an empty body"
+            raise ModelUnavailable(
+                f"the upstream {self.host} answered {what} with something other than a JSON object ({snippet!r}); "
+                f"check the model's base_url {self.base_url!r}: it should be the Videos API root, e.g. "
+                f"https://api.openai.com/v1"
+            )
+        return body
+
     # --- generation -----------------------------------------------------------------------------
 
     def generate(self, request: GenerationRequest, progress: Progress = no_progress) -> Iterator[np.ndarray]:
@@ -162,7 +178,13 @@ class UpstreamBackend:
             data = self._run(client, request, progress)
         from zoetrope.media import read_frames
 
-        frames = read_frames(data).frames
+        try:
+            frames = read_frames(data).frames
+        except InvalidMedia as e:
+            raise ModelUnavailable(
+                f"the upstream {self.host} sent a download that is not a video ({e.message}); check the model's "
+                f"base_url {self.base_url!r} and that the upstream's GET /videos/{{id}}/content returns an MP4"
+            ) from None
         if frames.shape[1:3] != (request.height, request.width):
             raise ModelUnavailable(
                 f"the upstream {self.host} sent {frames.shape[2]}x{frames.shape[1]} video, "
@@ -193,9 +215,9 @@ class UpstreamBackend:
         if fresh:
             files = {k: (None, v) for k, v in fields.items()}
             key = f"zoetrope-{request.job_id}" if request.job_id else f"zoetrope-{uuid.uuid4().hex}"
-            video = self._call(
+            video = self._json(self._call(
                 client, "POST", "/videos", files=files, headers={"idempotency-key": key}
-            ).json()
+            ), "POST /videos")
             video_id = video.get("id")
             if not video_id:
                 raise ModelUnavailable(f"the upstream {self.host} answered POST /videos without a video id")
@@ -218,7 +240,7 @@ class UpstreamBackend:
         """The upstream video an earlier attempt created, as the upstream reports it now; None when
         the upstream no longer has it (deleted, or expired), and a new one must be made."""
         try:
-            return self._call(client, "GET", f"/videos/{video_id}").json()
+            return self._json(self._call(client, "GET", f"/videos/{video_id}"), f"GET /videos/{video_id}")
         except InvalidRequest:  # 404 and the like: the video is gone
             return None
 
@@ -226,7 +248,10 @@ class UpstreamBackend:
         deadline = time.monotonic() + self.options.timeout
         while True:
             status = video.get("status")
-            percent = float(video.get("progress") or 0)
+            try:
+                percent = float(video.get("progress") or 0)
+            except (TypeError, ValueError):
+                percent = 0.0
             progress(min(max(percent, 0.0), 100.0) / 100 * 0.9, f"upstream {self.host}: {status} {percent:.0f}%")
             if status == "completed":
                 return
@@ -243,5 +268,5 @@ class UpstreamBackend:
                     f"the upstream {self.host} did not finish video {video_id} in {self.options.timeout:g} s"
                 )
             time.sleep(self.options.poll_interval)
-            video = self._call(client, "GET", f"/videos/{video_id}").json()
+            video = self._json(self._call(client, "GET", f"/videos/{video_id}"), f"GET /videos/{video_id}")
 

@@ -59,6 +59,7 @@ class DiffusersBackend:
         if self.pipeline_name not in self.family.pipelines:
             raise ConfigError(f"{self.family.kind} runs {', '.join(self.family.pipelines)}, "
                               f"not pipeline {self.pipeline_name!r}")
+        self._check_image_pipeline()
         self._capabilities = self._make_capabilities()
         self._pipes: dict[str, Any] = {}
         self._active: str | None = None
@@ -67,8 +68,38 @@ class DiffusersBackend:
         self._lock = threading.Lock()
 
     def preflight(self) -> None:
-        """ModelUnavailable unless the weights are a folder here or a hub id (checked, not loaded)."""
+        """ModelUnavailable unless the weights are a pipeline folder of this family with all its components,
+        or a hub id (checked, not loaded); ConfigError when the `device` set is not on this machine."""
         loading.weights_source(self.options.weights)
+        loading.check_folder(self.options.weights, self.family.kind, self.family.pipelines)
+        loading.check_device(self.options.device)
+        self._check_call()
+
+    def _check_call(self) -> None:
+        """ConfigError naming `call` when it holds an argument the model's pipelines do not take
+        (checked where diffusers is installed: a worker), rather than a TypeError at the first job."""
+        if not self.options.call:
+            return
+        try:
+            import diffusers
+        except ImportError:
+            return
+        import inspect
+
+        names = [self.pipeline_name]
+        if "i2v" in self._capabilities.tasks and self.pipeline_name != self.family.image_pipeline:
+            names.append(self.options.image_pipeline or self.family.image_pipeline or "")
+        for name in names:
+            cls = getattr(diffusers, name, None)
+            if cls is None:
+                continue
+            params = inspect.signature(cls.__call__).parameters
+            if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+                continue
+            unknown = sorted(k for k in self.options.call if k not in params)
+            if unknown:
+                raise ConfigError(f"call: {name} takes no argument {', '.join(map(repr, unknown))}; remove it from "
+                                  f"the model's `call` option", param="call")
 
     # ---- what it can do (no torch, no weights: an API server asks this too)
 
@@ -95,6 +126,26 @@ class DiffusersBackend:
             depicts_people=True,
             extra={"family": fam.kind, "pipeline": self.pipeline_name, "frame_stride": fam.frame_stride},
         )
+
+    def _check_image_pipeline(self) -> None:
+        """A ConfigError now, not at the first image-to-video job, for an image → video setup that cannot run."""
+        fam, opt = self.family, self.options
+        if opt.image_pipeline is not None and opt.image_pipeline != fam.image_pipeline:
+            raise ConfigError(f"{fam.kind} models animate a still with "
+                              f"{fam.image_pipeline or 'no pipeline (it has no image to video)'}, not "
+                              f"image_pipeline {opt.image_pipeline!r}; "
+                              + (f"set image_pipeline = {fam.image_pipeline!r}" if fam.image_pipeline
+                                 else "remove image_pipeline and 'i2v' from tasks"))
+        if self.pipeline_name == fam.image_pipeline:
+            if opt.tasks and set(opt.tasks) != {"i2v"}:
+                raise ConfigError(f"pipeline {self.pipeline_name!r} only animates a still; set tasks = [\"i2v\"] "
+                                  f"(or use {fam.text_pipeline} weights for {', '.join(t for t in opt.tasks if t != 'i2v')})")
+            return
+        if opt.tasks and "i2v" in opt.tasks and not (opt.image_pipeline or fam.image_on_text_weights):
+            fix = (f"set image_pipeline = {fam.image_pipeline!r} if these weights also animate a still (Wan 2.2 TI2V), "
+                   f"or remove 'i2v' from tasks") if fam.image_pipeline else "remove 'i2v' from tasks"
+            raise ConfigError(f"tasks include 'i2v' but {fam.kind} weights run by {self.pipeline_name} cannot "
+                              f"animate a still; {fix}")
 
     def _default_tasks(self) -> tuple[str, ...]:
         if self.pipeline_name == self.family.image_pipeline:

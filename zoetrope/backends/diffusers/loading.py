@@ -43,6 +43,60 @@ def weights_source(weights: str) -> str:
     return weights
 
 
+def check_folder(weights: str, kind: str, allowed: tuple[str, ...]) -> None:
+    """For a local weights folder: ModelUnavailable unless it is a diffusers pipeline folder of one of the
+    `allowed` classes with every component folder its model_index.json lists (a hub id is not checked)."""
+    import json
+
+    path = Path(weights).expanduser()
+    if not path.is_dir():
+        return
+    index = path / "model_index.json"
+    try:
+        meta = json.loads(index.read_text())
+    except FileNotFoundError:
+        raise ModelUnavailable(f"weights {weights!r} has no model_index.json: point `weights` at a folder saved "
+                               f"with save_pretrained (a *-Diffusers download), not a raw checkpoint") from None
+    except (OSError, ValueError) as e:
+        raise ModelUnavailable(f"weights {weights!r}: model_index.json cannot be read ({e}); "
+                               f"download the model again") from None
+    saved = meta.get("_class_name") if isinstance(meta, dict) else None
+    if saved not in allowed:
+        raise ModelUnavailable(f"weights {weights!r} hold a {saved} pipeline, which a {kind!r} model does not run "
+                               f"({', '.join(allowed)}); fix the model's `backend` or `weights`")
+    missing = [name for name, spec in meta.items() if not name.startswith("_") and isinstance(spec, list)
+               and len(spec) == 2 and spec[0] is not None and spec[1] is not None and not (path / name).is_dir()]
+    if missing:
+        raise ModelUnavailable(f"weights {weights!r} lack the component folder(s) {', '.join(missing)} that its "
+                               f"model_index.json lists; download the model again")
+
+
+def check_device(device: str) -> None:
+    """ConfigError naming `device` when this machine has no such device (only where torch is installed)."""
+    try:
+        import torch
+    except ImportError:
+        return
+    kind = device.split(":")[0]
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {device!r}: this machine has no CUDA GPU that torch can use; "
+                              f"set the model's `device` to 'auto' or 'cpu'", param="device")
+        index = int(device.split(":")[1]) if ":" in device and device.split(":")[1].isdigit() else 0
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s); "
+                              f"set the model's `device` to 'cuda:0'..'cuda:{torch.cuda.device_count() - 1}'",
+                              param="device")
+    elif kind == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ConfigError(f"device {device!r}: this machine has no Apple GPU (mps) that torch can use; "
+                              f"set the model's `device` to 'auto' or 'cpu'", param="device")
+    elif kind not in ("cpu", "auto"):
+        raise ConfigError(f"device {device!r} is not one Zoetrope runs on; set the model's `device` to "
+                          f"'auto', 'cuda', 'cuda:N', 'mps' or 'cpu'", param="device")
+
+
 def load_pipeline(cls: Any, options: DiffusersOptions, runtime: Runtime) -> tuple[Any, str]:
     """`cls.from_pretrained(weights)` in the runtime's dtypes, configured and placed; and the offload used."""
     import torch
