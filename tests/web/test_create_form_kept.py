@@ -54,10 +54,14 @@ def test_a_seed_past_what_a_javascript_number_holds_is_sent_as_typed(page, warm_
     p.wait_for_function("() => /credits? \\(2 s at/.test(document.getElementById('cost').textContent)")
     seed = "9007199254740993"  # 2^53 + 1: a JavaScript number reads it as 2^53
     p.fill("input[name=seed]", seed)
+    listed = set(p.eval_on_selector_all("#jobs .tile", "ts => ts.map(t => t.dataset.id)"))  # other tests' jobs
     p.click("#create button[type=submit]")
-    tile = p.locator("#jobs .tile").first
-    tile.locator("[role=progressbar]").wait_for()
-    video_id = tile.get_attribute("data-id")
+    p.wait_for_function(
+        "ids => [...document.querySelectorAll('#jobs .tile')].some(t => !ids.includes(t.dataset.id))",
+        arg=sorted(listed),
+    )
+    video_id = next(i for i in p.eval_on_selector_all("#jobs .tile", "ts => ts.map(t => t.dataset.id)")
+                    if i not in listed)  # fmt: skip
     try:
         v = page.goto(f"/videos/{video_id}")
         assert v.locator("dt:text-is('Seed') + dd").inner_text() == seed
