@@ -16,6 +16,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,6 +28,7 @@ from zoetrope.errors import ConfigError, InvalidMedia, InvalidRequest, ModelUnav
 
 CHUNK = 16  # frames per yielded chunk
 RESUME_KEY = "upstream_video_id"  # what a job notes for its later attempts (GenerationRequest.resume)
+MAX_RETRY_AFTER = 60.0  # seconds: the longest an upstream's Retry-After makes one retry wait
 
 
 class UpstreamOptions(BaseModel):
@@ -60,6 +62,31 @@ def _upstream_message(r: httpx.Response) -> str:
     except (ValueError, AttributeError):
         message = None
     return message or (r.text[:300].strip() or f"HTTP {r.status_code}")
+
+
+def _retry_after(r: httpx.Response) -> float | None:
+    """The seconds a response's Retry-After header asks for (delta-seconds or an HTTP date), capped at
+    MAX_RETRY_AFTER; None when there is no usable header."""
+    value = (r.headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+class _Gone(ModelUnavailable):
+    """The upstream has no such video (404 or 410 for an id we made)."""
 
 
 class UpstreamBackend:
@@ -120,12 +147,17 @@ class UpstreamBackend:
         if reason:
             raise ModelUnavailable(reason.replace("webhook", "upstream", 1))
 
-    def _call(self, client: httpx.Client, method: str, path: str, **kw) -> httpx.Response:
-        """One request, retried on 5xx, 429 and network errors; other failures become ZoetropeErrors."""
+    def _call(self, client: httpx.Client, method: str, path: str, user_request: bool = False, **kw) -> httpx.Response:
+        """One request, retried on 5xx, 429 and network errors (waiting the longer of the backoff and the
+        upstream's Retry-After); other failures become ZoetropeErrors. Only a request carrying the user's
+        fields (`user_request`, the create) can be the user's mistake: a 4xx for anything else (polling or
+        downloading a video we made) is the upstream's or its configuration's fault."""
         failure = ""
+        wait = 0.0
         for attempt in range(self.options.retries + 1):
             if attempt:
-                time.sleep(min(0.5 * 2 ** (attempt - 1), 8.0))
+                time.sleep(max(min(0.5 * 2 ** (attempt - 1), 8.0), wait))
+            wait = 0.0
             try:
                 r = client.request(method, self.base_url + path, **kw)
             except httpx.HTTPError as e:  # timeouts and connection errors
@@ -134,15 +166,29 @@ class UpstreamBackend:
             if r.status_code < 400:
                 return r
             message = _upstream_message(r)
+            what = f"{method} {path}"
             if r.status_code in (401, 403):
                 raise ModelUnavailable(
-                    f"the upstream {self.host} refused the key (HTTP {r.status_code}: {message}); "
+                    f"the upstream {self.host} refused the key on {what} (HTTP {r.status_code}: {message}); "
                     f"check {self._key_setting()}"
                 )
             if r.status_code == 429 or r.status_code >= 500:
                 failure = f"HTTP {r.status_code}: {message}"
+                wait = _retry_after(r) or 0.0
                 continue
-            raise InvalidRequest(f"the upstream {self.host} refused the request: {message}")
+            if user_request and r.status_code not in (404, 405):
+                raise InvalidRequest(f"the upstream {self.host} refused the request: {message}")
+            if not user_request and r.status_code in (404, 410):
+                raise _Gone(
+                    f"the upstream {self.host} no longer has the video this job made ({what}: HTTP "
+                    f"{r.status_code}: {message}); check that the model's base_url {self.base_url!r} still "
+                    f"points at the server that made it"
+                )
+            raise ModelUnavailable(
+                f"the upstream {self.host} answered {what} with HTTP {r.status_code}: {message}; check the "
+                f"model's base_url {self.base_url!r}: it should be the Videos API root, e.g. "
+                f"https://api.openai.com/v1"
+            )
         raise ModelUnavailable(
             f"the upstream {self.host} is unavailable after {self.options.retries + 1} tries ({failure})"
         )
@@ -216,7 +262,7 @@ class UpstreamBackend:
             files = {k: (None, v) for k, v in fields.items()}
             key = f"zoetrope-{request.job_id}" if request.job_id else f"zoetrope-{uuid.uuid4().hex}"
             video = self._json(self._call(
-                client, "POST", "/videos", files=files, headers={"idempotency-key": key}
+                client, "POST", "/videos", user_request=True, files=files, headers={"idempotency-key": key}
             ), "POST /videos")
             video_id = video.get("id")
             if not video_id:
@@ -241,7 +287,7 @@ class UpstreamBackend:
         the upstream no longer has it (deleted, or expired), and a new one must be made."""
         try:
             return self._json(self._call(client, "GET", f"/videos/{video_id}"), f"GET /videos/{video_id}")
-        except InvalidRequest:  # 404 and the like: the video is gone
+        except _Gone:  # 404 or 410: the video is gone
             return None
 
     def _wait(self, client: httpx.Client, video_id: str, video: dict, progress: Progress) -> None:
