@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 
 # A principal is cached this long per token, so a poll loop does not hit the keys table (and
 # its last_used_at write) on every request. On PostgreSQL each process also listens for keys being
-# revoked and accounts disabled (`RevocationListener`), from any process (the CLI, another server,
-# an operator's UPDATE), and drops their entries at once; on SQLite an entry is checked again after
+# revoked and accounts disabled, and for changes to their rights (a key's allowed models or quota;
+# an account's plan, seats, quota or admin right) (`RevocationListener`), from any process (the CLI,
+# another server, an operator's UPDATE), and drops their entries at once; on SQLite an entry is checked again after
 # SQLITE_RECHECK_SECONDS. What spends is checked again under the account's
 # lock, and the admin API checks the caller's admin right afresh (`zoetrope.api.routes.access`).
 # A key that expires is not served from here past its expiry.
@@ -164,8 +165,10 @@ def new_principal_cache() -> _PrincipalCache:
     return _PrincipalCache()
 
 
-# PostgreSQL: a row trigger (migration 0009) announces each key revoked (or deleted) and each account
-# disabled (or deleted) on this channel, whichever process or statement did it, once it commits.
+# PostgreSQL: a row trigger (migrations 0009, 0010) announces each key revoked (or deleted) and each
+# account disabled (or deleted) on this channel, and each change to a key's allowed models or quota
+# or an account's plan, seats, quota or admin right, whichever process or statement did it, once it
+# commits; other updates (a key's last_used_at) say nothing.
 REVOKED_CHANNEL = "zoetrope_access_revoked"
 STARTUP_LISTEN_SECONDS = 5.0
 
