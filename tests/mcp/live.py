@@ -4,10 +4,13 @@ folder's conftest starts one), so no test imports a conftest or another test mod
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -20,6 +23,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 REPO = Path(__file__).resolve().parents[2]
+INIT = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
 TOOLS = {
     "generate_video",
     "generate_image",
@@ -130,3 +134,34 @@ async def stdio_session(server: Server, key: str, **env: str):
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 yield session
+
+
+def stdio_answers(server: Server, lines: list, count: int, key: str = "alice") -> tuple[list, str]:
+    """Spawn `zoetrope mcp` on the server's data dir with `key`'s API key, write `lines` to its stdin
+    (bytes and str as they are, anything else as JSON), one a line, and read `count` answers back
+    (None for each one missing); with what it wrote to stderr. A line left unanswered fails the
+    test within a minute rather than hanging it."""
+    env = {**server.env, "ZOETROPE_API_KEY": server.keys[key]}
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zoetrope", "mcp", "--workers", "0"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env, cwd=str(REPO),
+        )  # fmt: skip
+        watchdog = threading.Timer(60, proc.kill)
+        watchdog.start()
+        try:
+            for line in lines:
+                if isinstance(line, str):
+                    line = line.encode()
+                elif not isinstance(line, bytes):
+                    line = json.dumps(line).encode()
+                proc.stdin.write(line + b"\n")
+            proc.stdin.flush()
+            answers = [json.loads(proc.stdout.readline() or "null") for _ in range(count)]
+        finally:
+            watchdog.cancel()
+            proc.stdin.close()
+            proc.wait(timeout=30)
+            proc.stdout.close()
+        stderr.seek(0)
+        return answers, stderr.read().decode(errors="replace")

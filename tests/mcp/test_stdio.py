@@ -8,7 +8,7 @@ import sys
 import anyio
 import httpx
 
-from tests.mcp.live import REPO, TOOLS, stdio_session
+from tests.mcp.live import INIT, REPO, TOOLS, stdio_answers, stdio_session
 
 
 def test_stdio_generates_with_progress_and_a_working_link(server):
@@ -71,35 +71,15 @@ def test_mcp_over_stdio_warns_of_unsigned_webhooks_on_stderr_and_keeps_stdout_fo
 
 
 def test_stdio_answers_lines_that_are_not_messages_instead_of_dropping_them(server):
-    import json
-    import subprocess
-    import threading
-
-    env = {**server.env, "ZOETROPE_API_KEY": server.keys["alice"]}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zoetrope", "mcp", "--workers", "0"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=str(REPO),
-    )  # fmt: skip
-    init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
     lines = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init},
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": INIT},
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         "not json {",
         {"id": 2, "method": "ping"},
         [{"jsonrpc": "2.0", "id": 3, "method": "ping"}],
         {"jsonrpc": "2.0", "id": 4, "method": "ping"},
     ]
-    watchdog = threading.Timer(60, proc.kill)  # a line left unanswered fails the test, not hangs it
-    watchdog.start()
-    try:
-        for line in lines:
-            proc.stdin.write((line if isinstance(line, str) else json.dumps(line)).encode() + b"\n")
-        proc.stdin.flush()
-        answers = [json.loads(proc.stdout.readline()) for _ in range(5)]
-    finally:
-        watchdog.cancel()
-        proc.stdin.close()
-        proc.wait(timeout=30)
+    answers, _ = stdio_answers(server, lines, 5)
     assert answers[0]["id"] == 1 and "result" in answers[0]
     assert answers[1]["error"]["code"] == -32700 and answers[1]["id"] is None, answers[1]
     assert answers[2]["error"]["code"] == -32600 and answers[2]["id"] == 2, answers[2]
@@ -136,35 +116,15 @@ def test_stdio_refuses_a_file_over_the_upload_limit_as_the_api_does(server):
 
 
 def test_stdio_names_a_lone_surrogate_as_http_does_and_keeps_serving(server):
-    import json
-    import subprocess
-    import threading
-
-    env = {**server.env, "ZOETROPE_API_KEY": server.keys["alice"]}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zoetrope", "mcp", "--workers", "0"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(REPO),
-    )  # fmt: skip
-    init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
     call = {"name": "generate_video", "arguments": {"prompt": "a ball \ud800", "wait": False}}
     lines = [
-        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}),
-        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        json.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": call}),  # escapes it: \ud800
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": INIT},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": call},  # as JSON, escaped: \ud800
         '{"jsonrpc": "2.0", "id": "\\udc00", "method": "ping"}',
-        json.dumps({"jsonrpc": "2.0", "id": 6, "method": "ping"}),
+        {"jsonrpc": "2.0", "id": 6, "method": "ping"},
     ]
-    watchdog = threading.Timer(60, proc.kill)  # a line left unanswered fails the test, not hangs it
-    watchdog.start()
-    try:
-        proc.stdin.write("\n".join(lines).encode() + b"\n")
-        proc.stdin.flush()
-        answers = [json.loads(proc.stdout.readline() or "null") for _ in range(4)]
-    finally:
-        watchdog.cancel()
-        proc.stdin.close()
-        proc.wait(timeout=30)
-        stderr = proc.stderr.read().decode()
+    answers, stderr = stdio_answers(server, lines, 4)
     assert "Traceback" not in stderr, stderr
     lone = answers[1]
     assert lone["id"] == 5 and lone["error"]["code"] == -32602, answers
@@ -176,34 +136,15 @@ def test_stdio_names_a_lone_surrogate_as_http_does_and_keeps_serving(server):
 
 
 def test_stdio_answers_a_request_without_a_usable_id_instead_of_leaving_it_unanswered(server):
-    import json
-    import subprocess
-    import threading
-
-    env = {**server.env, "ZOETROPE_API_KEY": server.keys["alice"]}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zoetrope", "mcp", "--workers", "0"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=str(REPO),
-    )  # fmt: skip
-    init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
     lines = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init},
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": INIT},
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {"jsonrpc": "2.0", "id": True, "method": "ping"},
         {"jsonrpc": "2.0", "id": 1.5, "method": "tools/list"},
         {"jsonrpc": "2.0", "method": "tools/list"},
         {"jsonrpc": "2.0", "id": 4, "method": "ping"},
     ]
-    watchdog = threading.Timer(60, proc.kill)  # a line left unanswered fails the test, not hangs it
-    watchdog.start()
-    try:
-        proc.stdin.write(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
-        proc.stdin.flush()
-        answers = [json.loads(proc.stdout.readline() or "null") for _ in range(5)]
-    finally:
-        watchdog.cancel()
-        proc.stdin.close()
-        proc.wait(timeout=30)
+    answers, _ = stdio_answers(server, lines, 5)
     for answer, method in zip(answers[1:4], ("ping", "tools/list", "tools/list"), strict=True):
         assert answer["id"] is None and answer["error"]["code"] == -32600, answers
         assert answer["error"]["message"].startswith(f'{method} is a request: give it an "id"'), answer

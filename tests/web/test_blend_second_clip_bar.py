@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
+from tests.web.studio_jobs import RUNNING, finished_clip
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-GENERATE_MS = 240_000
-RUNNING = ("queued", "in_progress")
-
-
-def _finished(studio, name: str, prompt: str) -> str:
-    with studio.api(name) as api:
-        r = api.post("/v1/videos", json={"prompt": prompt, "seconds": "2", "size": "64x64"})
-        assert r.status_code == 200, r.text
-        video_id = r.json()["id"]
-        for _ in range(GENERATE_MS // 500):
-            status = api.get(f"/v1/videos/{video_id}").json()["status"]
-            if status not in RUNNING:
-                break
-            time.sleep(0.5)
-    assert status == "completed"
-    return video_id
 
 
 def test_a_reload_of_the_second_clips_page_brings_back_the_blends_bar(page, warm_studio):
-    first = _finished(warm_studio, "fay", "a red ball rolls")
-    second = _finished(warm_studio, "fay", "a blue cube spins")
+    first = finished_clip(warm_studio, "fay", "a red ball rolls")
+    second = finished_clip(warm_studio, "fay", "a blue cube spins")
     with warm_studio.api("fay") as api:
         r = api.post(
             "/v1/videos/blends",

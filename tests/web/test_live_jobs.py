@@ -4,23 +4,19 @@ credits back, and a lost connection leaves the bar waiting instead of failing th
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
+from tests.web.studio_jobs import GENERATE_MS, RUNNING, start_clip, submit_create, wait_finished
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-GENERATE_MS = 240_000  # a clip from tiny random weights on a busy 2-core machine
-RUNNING = ("queued", "in_progress")
 
 
 PROMPT = "a red ball's roll & <bounce>"  # quotes and markup come back as typed, not as markup
 
 
 def _start(studio, name: str, seconds: str = "2") -> str:
-    with studio.api(name) as api:
-        r = api.post("/v1/videos", json={"prompt": PROMPT, "seconds": seconds, "size": "64x64"})
-        assert r.status_code == 200, r.text
-        return r.json()["id"]
+    return start_clip(studio, name, PROMPT, seconds)
 
 
 def _status(studio, name: str, video_id: str) -> str:
@@ -80,11 +76,7 @@ def test_a_lost_connection_keeps_the_bars_waiting_and_they_finish_when_it_is_bac
     lost = lambda route: route.abort("connectionrefused")  # noqa: E731  (the server stopped)
 
     # The Create page's tile: no error, no failed job, a note that says what happens.
-    p.fill("textarea[name=prompt]", "a red ball rolls")
-    p.select_option("select[name=seconds]", "2")
-    p.select_option("select[name=resolution]", "480")
-    p.click("#create button[type=submit]")
-    tile = p.locator("#jobs .tile").first
+    tile = submit_create(p, "a red ball rolls", "2")
     tile.locator(".bar").wait_for()
     video_id = tile.get_attribute("data-id")
     p.route("**/*", lost)
@@ -113,11 +105,7 @@ def test_a_lost_connection_keeps_the_bars_waiting_and_they_finish_when_it_is_bac
 def test_a_job_deleted_in_another_tab_says_deleted_in_this_one(page, warm_studio):
     page.sign_in("ivy")
     p = page.page
-    p.fill("textarea[name=prompt]", "a green star spins")
-    p.select_option("select[name=seconds]", "20")
-    p.select_option("select[name=resolution]", "480")
-    p.click("#create button[type=submit]")
-    tile = p.locator("#jobs .tile").first
+    tile = submit_create(p, "a green star spins", "20")
     tile.locator("[data-cancel]").wait_for()
     video_id = tile.get_attribute("data-id")
 
@@ -137,15 +125,7 @@ def test_a_job_deleted_in_another_tab_says_deleted_in_this_one(page, warm_studio
 
 def _finished(studio, name: str) -> str:
     """A finished clip of `name`'s, made through the API."""
-    video_id = _start(studio, name)
-    with studio.api(name) as api:
-        for _ in range(GENERATE_MS // 500):
-            status = api.get(f"/v1/videos/{video_id}").json()["status"]
-            if status not in RUNNING:
-                break
-            time.sleep(0.5)
-    assert status == "completed"
-    return video_id
+    return wait_finished(studio, name, _start(studio, name))
 
 
 def test_a_reload_of_a_video_page_brings_back_the_bars_of_jobs_made_from_it(page, warm_studio):

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from tests.web.studio_jobs import submit_create
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 EMAIL = "signed-out-bar@example.com"
 PASSWORD = "a kite on a string"
@@ -18,11 +20,7 @@ def test_a_bar_waits_through_a_sign_out_elsewhere_and_goes_on_after_a_sign_in(pa
     p.fill("input[name=password]", PASSWORD)
     p.click("button[type=submit]")
     p.wait_for_url("**/create")
-    p.fill("textarea[name=prompt]", "a yellow kite climbs")
-    p.select_option("select[name=seconds]", "10")
-    p.select_option("select[name=resolution]", "480")
-    p.click("#create button[type=submit]")
-    tile = p.locator("#jobs .tile").first
+    tile = submit_create(p, "a yellow kite climbs", "10")
     tile.locator("[data-cancel]").wait_for()
 
     other = p.context.new_page()  # another tab signs out

@@ -5,32 +5,19 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 
+from tests.web.studio_jobs import start_clip, wait_finished
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-GENERATE_MS = 240_000
-RUNNING = ("queued", "in_progress")
 
 
 @pytest.fixture(scope="module")
 def clips(warm_studio) -> list[str]:
     """Two finished clips of fay's, made through the API."""
-    with warm_studio.api("fay") as api:
-        ids = []
-        for prompt in ("a red ball rolls", "a blue cube spins"):
-            r = api.post("/v1/videos", json={"prompt": prompt, "seconds": "2", "size": "64x64"})
-            assert r.status_code == 200, r.text
-            ids.append(r.json()["id"])
-        for video_id in ids:
-            for _ in range(GENERATE_MS // 500):
-                status = api.get(f"/v1/videos/{video_id}").json()["status"]
-                if status not in RUNNING:
-                    break
-                time.sleep(0.5)
-            assert status == "completed"
-    return ids
+    ids = [start_clip(warm_studio, "fay", prompt) for prompt in ("a red ball rolls", "a blue cube spins")]
+    return [wait_finished(warm_studio, "fay", video_id) for video_id in ids]
 
 
 def test_a_slow_answer_for_an_older_choice_does_not_overwrite_the_price(page, clips):
