@@ -16,13 +16,20 @@ from zoetrope.jobs.migrate import upgrade
 PG_URL = os.environ.get("ZOETROPE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def _postgres_engine():
+def reachable_postgres():
+    """An engine on the test PostgreSQL server, or the test skipped when the server is unreachable
+    (the only reason to skip)."""
     try:
         admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
         with admin.connect() as c:
             c.execute(text("select 1"))
-    except Exception as e:  # the server is unreachable: the only reason to skip
+    except Exception as e:
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {e}")
+    return admin
+
+
+def _postgres_engine():
+    admin = reachable_postgres()
     schema = f"zt_test_{secrets.token_hex(6)}"
     with admin.begin() as c:
         c.execute(text(f'CREATE SCHEMA "{schema}"'))

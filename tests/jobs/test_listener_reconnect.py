@@ -12,7 +12,7 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.jobs.conftest import PG_URL
+from tests.jobs.conftest import PG_URL, reachable_postgres
 from zoetrope.db import transaction
 from zoetrope.jobs import dispatch
 
@@ -22,12 +22,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture()
 def pg():
     """An engine whose connections carry an application name of their own, to find the listener's."""
-    try:
-        admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with admin.connect() as c:
-            c.execute(text("select 1"))
-    except Exception as e:  # the server is unreachable: the only reason to skip
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {e}")
+    admin = reachable_postgres()
     name = f"zt-listener-{secrets.token_hex(6)}"
     engine = create_engine(PG_URL, connect_args={"application_name": name})
     yield engine, admin, name

@@ -11,10 +11,10 @@ import time
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from tests.api.conftest import free_port
-from tests.jobs.conftest import PG_URL
+from tests.jobs.conftest import PG_URL, reachable_postgres
 from zoetrope.db import make_engine, transaction
 from zoetrope.jobs import dispatch
 from zoetrope.jobs.migrate import upgrade
@@ -34,12 +34,7 @@ def api(tmp_path):
     from zoetrope.api import Services, create_app
     from zoetrope.backends.registry import get_registry
 
-    try:
-        admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with admin.connect() as c:
-            c.execute(text("select 1"))
-    except Exception as e:  # the server is unreachable: the only reason to skip
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {e}")
+    admin = reachable_postgres()
     schema, name = f"zt_test_{secrets.token_hex(6)}", f"zt-api-{secrets.token_hex(6)}"
     with admin.begin() as c:
         c.execute(text(f'CREATE SCHEMA "{schema}"'))
