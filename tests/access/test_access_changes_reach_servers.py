@@ -5,7 +5,6 @@ nothing."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -14,7 +13,7 @@ import psycopg
 from sqlalchemy import create_engine, make_url, text
 
 from tests.access import test_revocation_reaches_servers as revocation
-from tests.access.test_revocation_reaches_servers import REPO, _accounts, _serve
+from tests.access.test_revocation_reaches_servers import REPO, _accounts, two_servers
 
 database = revocation.database  # a fresh, migrated PostgreSQL database of its own
 
@@ -40,14 +39,7 @@ def _heard(conn: psycopg.Connection, wait: float = 1.0) -> list[str]:
 
 def test_a_plan_change_from_the_cli_applies_on_every_servers_next_request(database, tmp_path):
     keys = _accounts(database)
-    env = {**os.environ, "ZOETROPE_DATABASE_URL": database, "ZOETROPE_DATA_DIR": str(tmp_path),
-           "PYTHONPATH": str(REPO)}  # fmt: skip
-    procs = []
-    try:
-        a, url_a = _serve(env, tmp_path, "a")
-        procs.append(a)
-        b, url_b = _serve(env, tmp_path, "b")
-        procs.append(b)
+    with two_servers(database, tmp_path) as (env, url_a, url_b):
         alice = keys["k1"][1]
 
         # pro allows 12 s (a quote queues nothing); server b now holds alice as pro in its cache.
@@ -80,13 +72,6 @@ def test_a_plan_change_from_the_cli_applies_on_every_servers_next_request(databa
             )
         engine.dispose()
         assert used is not None  # the write happened, and was silent
-    finally:
-        for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def test_rights_changes_are_announced_and_last_used_and_no_op_updates_are_not(database):

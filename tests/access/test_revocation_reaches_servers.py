@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -102,12 +104,9 @@ def _wait_listening(url: str, n: int) -> None:
         time.sleep(0.05)
 
 
-def _read(server: str, token: str) -> int:
-    return httpx.get(f"{server}/v1/videos", headers={"authorization": f"Bearer {token}"}, timeout=30).status_code
-
-
-def test_revoked_keys_and_disabled_accounts_are_refused_by_every_server_at_once(database, tmp_path):
-    keys = _accounts(database)
+@contextmanager
+def two_servers(database: str, tmp_path: Path) -> Iterator[tuple[dict, str, str]]:
+    """Two `zoetrope serve` processes on `database`: (their environment, server a's URL, b's)."""
     env = {**os.environ, "ZOETROPE_DATABASE_URL": database, "ZOETROPE_DATA_DIR": str(tmp_path),
            "PYTHONPATH": str(REPO)}  # fmt: skip
     procs = []
@@ -116,6 +115,23 @@ def test_revoked_keys_and_disabled_accounts_are_refused_by_every_server_at_once(
         procs.append(a)
         b, url_b = _serve(env, tmp_path, "b")
         procs.append(b)
+        yield env, url_a, url_b
+    finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _read(server: str, token: str) -> int:
+    return httpx.get(f"{server}/v1/videos", headers={"authorization": f"Bearer {token}"}, timeout=30).status_code
+
+
+def test_revoked_keys_and_disabled_accounts_are_refused_by_every_server_at_once(database, tmp_path):
+    keys = _accounts(database)
+    with two_servers(database, tmp_path) as (env, url_a, url_b):
         servers = (url_a, url_b)
 
         # Revoked from the CLI: both servers had the key cached from a read a moment before.
@@ -153,10 +169,3 @@ def test_revoked_keys_and_disabled_accounts_are_refused_by_every_server_at_once(
         engine.dispose()
         assert [_read(s, keys["k2"][1]) for s in servers] == [401, 401]
         assert [_read(s, keys["root"][1]) for s in servers] == [200, 200]  # others' keys still work
-    finally:
-        for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
