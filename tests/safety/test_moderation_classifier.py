@@ -17,7 +17,8 @@ import pytest
 from zoetrope.safety import check_prompt
 from zoetrope.safety.classifier import TRAINING_SETS, load_classifier
 from zoetrope.safety.normalize import normalize
-from zoetrope.safety.policy import RuleSet, default_policy
+from zoetrope.safety.policy import default_policy
+from zoetrope.safety.rules import RuleSet
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -9,7 +9,8 @@ import pytest
 
 from zoetrope.errors import ConfigError, ModerationBlocked
 from zoetrope.safety import check_prompt, moderate_prompt
-from zoetrope.safety.policy import RuleSet, load_policy
+from zoetrope.safety.policy import load_policy
+from zoetrope.safety.rules import RuleSet
 
 
 @pytest.mark.parametrize(

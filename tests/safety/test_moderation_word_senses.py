@@ -9,7 +9,8 @@ import pytest
 from zoetrope.errors import ConfigError, ModerationBlocked
 from zoetrope.safety import moderate_prompt
 from zoetrope.safety.moderation import Moderator, get_moderator
-from zoetrope.safety.policy import RuleSet, default_policy, load_policy
+from zoetrope.safety.policy import default_policy, load_policy
+from zoetrope.safety.rules import RuleSet
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,8 @@ from zoetrope.errors import ModerationBlocked
 from zoetrope.model.text import get_text_encoder, on_one_core
 from zoetrope.safety.classifier import Classifier, load_classifier
 from zoetrope.safety.normalize import normalize, plain_words, unmasked
-from zoetrope.safety.policy import Policy, RuleSet, default_policy
+from zoetrope.safety.policy import Policy, default_policy
+from zoetrope.safety.rules import RuleSet
 
 MODEL_NAME = "zoetrope-moderation-1"
 _WINDOW, _STRIDE = 14, 7  # words; MiniLM sees 32 tokens, so long prompts are read in windows

@@ -20,7 +20,8 @@ import numpy as np
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from zoetrope.errors import ConfigError
-from zoetrope.safety.policy import Category, Policy, RuleSet
+from zoetrope.safety.policy import Category, Policy
+from zoetrope.safety.rules import RuleSet
 
 
 @dataclass(frozen=True)
