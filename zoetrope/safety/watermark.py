@@ -44,10 +44,13 @@ from functools import cache, lru_cache
 from typing import Literal
 
 import numpy as np
-from PIL import Image
 
 from zoetrope.safety import convcode
 from zoetrope.safety.convcode import PAYLOAD_BITS
+from zoetrope.safety.luma import CHUNK as _CHUNK
+from zoetrope.safety.luma import evidence as _evidence
+from zoetrope.safety.luma import low_reading as _low_reading
+from zoetrope.safety.luma import mean_luma as _mean_luma
 
 Design = Literal["wide", "low"]
 Reading = Callable[[], np.ndarray]  # a picture to read a design from, made when first asked for
@@ -63,15 +66,9 @@ SMALL_STRENGTH = 5.5
 # (33.4 at 5.5 before); halved 64 px clips after CRF 28 were read about as often at 5.5 to 6.2.
 LOW_STRENGTH = 6.0
 _SMALL_SIDE = 64
-# What the low design is read from is clipped to this many of its own deviations (`_limited`): halved
-# 64 px clips after CRF 28 were read in 177, 180, 182 and 183 of 200 at 0.6, 0.8, 1.0 and 1.2
-# (152 unclipped); blanking what lies past the bar instead, or a softer limiter, read fewer.
-_LIMIT = 1.0
-_BLUR = 1 / 24  # of the frame's shorter side: the Gaussian whose blur the low design is read less
 _RELEASED_GAIN = 0.92  # of the mark's amplitude that a CRF 18 release keeps (64 px clips, 4.2 and 5.5)
 _SYNC_SHARE = 0.3  # of the bins; the rest carry the coded payload
 _GRID = 64  # the offset search's resolution: 1/64 of the frame
-_WORK = 96  # the detector reads a copy at most this many pixels on a side (the mark is coarser)
 _KEPT = np.linspace(0.78, 1.0, 12)  # fractions of the marked frame a crop may keep, per axis
 _FINE = np.linspace(-0.01, 0.01, 5)  # refinement around the best coarse fractions
 _SUBPIXEL = np.linspace(-0.5, 0.5, 9)  # offset refinement, in grid steps
@@ -213,9 +210,6 @@ def embed_watermark(
     return out if frames.ndim == 4 else out[0]
 
 
-_CHUNK = 8  # frames widened to int16 or float at a time: a whole HD clip at once would be gigabytes
-
-
 def _shifted(stack: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """uint8 frames (T, H, W, 3) plus an int16 (H, W) added to every channel, clipped to 0..255."""
     out = np.empty_like(stack)
@@ -257,61 +251,6 @@ def _strength_in(frames: np.ndarray, pattern: np.ndarray) -> float:
     return min((STRENGTH, SMALL_STRENGTH), key=lambda s: abs(_RELEASED_GAIN * s - amplitude))
 
 
-def _mean_luma(frames: np.ndarray) -> np.ndarray:
-    """Time-averaged luma of uint8 frames (T, H, W, 3) or (H, W, 3): (H, W) float32."""
-    stack = frames if frames.ndim == 4 else frames[None]
-    weights = np.array([0.299, 0.587, 0.114], np.float32)
-    total = np.zeros(stack.shape[1:3], np.float64)
-    # A chunk at a time: luma is linear, so the luma of the mean is the mean of the lumas.
-    for at in range(0, len(stack), _CHUNK):
-        total += (stack[at : at + _CHUNK].astype(np.float32) @ weights).sum(0)
-    return (total / len(stack)).astype(np.float32)
-
-
-def _evidence(luma: np.ndarray) -> np.ndarray:
-    """A luma (H, W) as the detector reads it: mean removed, at most _WORK pixels on a side."""
-    h, w = luma.shape
-    if max(h, w) > _WORK:  # the mark is far coarser than the working size
-        size = (max(8, round(w * _WORK / max(h, w))), max(8, round(h * _WORK / max(h, w))))
-        luma = np.asarray(Image.fromarray(luma).resize(size, Image.Resampling.BOX), np.float32)
-    return luma.astype(np.float64) - luma.mean()
-
-
-def _without_blur(evidence: np.ndarray) -> np.ndarray:
-    """`evidence` less its Gaussian blur (sigma _BLUR of the shorter side, edges mirrored): what the
-    low design is read from, once clipped (`_readings`). The picture's gradients and edges leak into every bin of a spectrum
-    taken over a window that does not tile; most of that leakage is in the blur."""
-    h, w = evidence.shape
-    sigma = _BLUR * min(h, w)
-    # einsum, not BLAS, as in `_spectra`.
-    rows = np.einsum("ij,jk->ik", _blur_matrix(h, sigma), evidence)
-    blur = np.einsum("ik,lk->il", rows, _blur_matrix(w, sigma))
-    return evidence - blur
-
-
-def _limited(rest: np.ndarray) -> np.ndarray:
-    """`rest` clipped to its median absolute deviation (as a normal deviation) either side of 0."""
-    spread = _LIMIT * 1.4826 * float(np.median(np.abs(rest - np.median(rest))))
-    return np.clip(rest, -spread, spread) if spread > 0 else rest
-
-
-def _low_reading(stack: np.ndarray) -> np.ndarray:
-    """What the low design is read from in uint8 frames (T, H, W, 3): the average over frames of
-    each frame's luma less its blur, clipped to its own spread (`_limited`), clipped again.
-
-    Clipping takes what the picture's edges leave after the blur is subtracted (a moving object's
-    outline, tens of levels in a few pixels, where the mark is a few levels everywhere) down to
-    the mark's own size, so that it no longer swamps the bins; frame by frame, since a moving edge
-    is sharp in each frame and only smeared in the average.
-    """
-    weights = np.array([0.299, 0.587, 0.114], np.float32)
-    low: np.ndarray | float = 0.0
-    for at in range(0, len(stack), _CHUNK):
-        for luma in stack[at : at + _CHUNK].astype(np.float32) @ weights:
-            low = low + _limited(_without_blur(_evidence(luma)))
-    return _limited(np.asarray(low) / len(stack))
-
-
 def _readings(frames: np.ndarray, box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, Reading]:
     """What each design is read from in uint8 frames (T, H, W, 3) or (H, W, 3), within `box` (top,
     bottom, left, right lines left out) if given: the wide design from the time-averaged luma
@@ -321,17 +260,6 @@ def _readings(frames: np.ndarray, box: tuple[int, int, int, int] | None = None) 
     top, bottom, left, right = box or (0, 0, 0, 0)
     stack = stack[:, top : stack.shape[1] - bottom, left : stack.shape[2] - right]
     return _evidence(_mean_luma(stack)), cache(lambda: _low_reading(stack))
-
-
-@lru_cache(maxsize=8)
-def _blur_matrix(n: int, sigma: float) -> np.ndarray:
-    """(n, n): a 1-D Gaussian blur of `sigma` pixels over n samples, the ends mirrored."""
-    taps = np.arange(-int(3 * sigma + 1), int(3 * sigma + 1) + 1)
-    kernel = np.exp(-0.5 * (taps / sigma) ** 2)
-    pad = min(len(taps) // 2, n)
-    columns = np.pad(np.eye(n), ((pad, pad), (0, 0)), mode="symmetric")  # (n + 2 pad, n)
-    matrix = np.stack([np.convolve(c, kernel / kernel.sum(), mode="same") for c in columns.T], 1)
-    return matrix[pad : pad + n]
 
 
 def _spectra(evidence: np.ndarray, kept_y: np.ndarray, kept_x: np.ndarray, k: int) -> np.ndarray:
