@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-Task = Literal["t2v", "t2i", "i2v", "extend", "extend_backward", "remix", "blend", "loop", "storyboard", "recut"]
+Task = Literal[
+    "t2v", "t2i", "i2v", "extend", "extend_backward", "remix", "blend", "loop", "storyboard", "recut"
+]
 ALL_TASKS: tuple[str, ...] = (
-    "t2v", "t2i", "i2v", "extend", "extend_backward", "remix", "blend", "loop", "storyboard", "recut",
+    "t2v",
+    "t2i",
+    "i2v",
+    "extend",
+    "extend_backward",
+    "remix",
+    "blend",
+    "loop",
+    "storyboard",
+    "recut",
 )
 
 
@@ -56,7 +68,9 @@ class GenerationRequest:
     strength: float = 0.6  # remix: how far from the source (0 keeps it, 1 ignores it)
     strength_end: float | None = None  # remix: the last frame's strength (None: `strength`), for a new motion
     cards: tuple[StoryCard, ...] = ()  # storyboard
-    trim: tuple[float, float] | None = None  # recut: keep source seconds [start, end), then extend by `seconds`
+    trim: tuple[float, float] | None = (
+        None  # recut: keep source seconds [start, end), then extend by `seconds`
+    )
     negative_prompt: str = ""
     # The job this generation is for: the same on every attempt, so a backend that creates work
     # on a remote service (`upstream`) can ask for it idempotently and never make it twice.
@@ -66,6 +80,9 @@ class GenerationRequest:
     resume: dict[str, str] = field(default_factory=dict)
     # Keeps `value` under `key` for later attempts of this job (`resume`); None keeps nothing.
     note: Callable[[str, str], None] | None = field(default=None, compare=False, repr=False)
+    # Set when the job is cancelled (deleted, or taken over by another worker): a backend that waits
+    # on a remote service wakes at once and raises Cancelled; None: only `progress` can cancel.
+    stop: threading.Event | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -97,4 +114,6 @@ class Backend(Protocol):
     @property
     def capabilities(self) -> Capabilities: ...
 
-    def generate(self, request: GenerationRequest, progress: Progress = no_progress) -> Iterator[np.ndarray]: ...
+    def generate(
+        self, request: GenerationRequest, progress: Progress = no_progress
+    ) -> Iterator[np.ndarray]: ...

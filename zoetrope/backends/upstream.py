@@ -13,9 +13,11 @@ moderation, watermarking and storage stay this server's. Config:
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -23,7 +25,7 @@ import httpx
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from zoetrope.backends.base import Capabilities, GenerationRequest, Progress, no_progress
+from zoetrope.backends.base import Cancelled, Capabilities, GenerationRequest, Progress, no_progress
 from zoetrope.errors import ConfigError, InvalidMedia, InvalidRequest, ModelUnavailable, UnsupportedByBackend
 
 CHUNK = 16  # frames per yielded chunk
@@ -65,8 +67,8 @@ def _upstream_message(r: httpx.Response) -> str:
 
 
 def _retry_after(r: httpx.Response) -> float | None:
-    """The seconds a response's Retry-After header asks for (delta-seconds or an HTTP date), capped at
-    MAX_RETRY_AFTER; None when there is no usable header."""
+    """The seconds a response's Retry-After header asks for (delta-seconds or an HTTP date; waits are
+    capped at MAX_RETRY_AFTER where they are made); None when there is no usable header."""
     value = (r.headers.get("retry-after") or "").strip()
     if not value:
         return None
@@ -82,7 +84,28 @@ def _retry_after(r: httpx.Response) -> float | None:
         seconds = when.timestamp() - time.time()
     if seconds != seconds:  # NaN
         return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+    return max(seconds, 0.0)
+
+
+@dataclass(frozen=True)
+class _Conn:
+    """One generation's connection to the upstream: its client, the time.monotonic() by which the
+    job must be done (the model's timeout), and the job's stop event (set when it is cancelled)."""
+
+    client: httpx.Client
+    deadline: float
+    stop: threading.Event | None
+    job_id: str | None
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds`; Cancelled at once when the job is cancelled meanwhile."""
+        if self.stop is None:
+            time.sleep(seconds)
+        elif self.stop.wait(seconds):
+            raise Cancelled(self.job_id)
 
 
 class _Gone(ModelUnavailable):
@@ -147,26 +170,29 @@ class UpstreamBackend:
         if reason:
             raise ModelUnavailable(reason.replace("webhook", "upstream", 1))
 
-    def _call(self, client: httpx.Client, method: str, path: str, user_request: bool = False, **kw) -> httpx.Response:
+    def _call(self, conn: _Conn, method: str, path: str, user_request: bool = False, **kw) -> httpx.Response:
         """One request, retried on 5xx, 429 and network errors (waiting the longer of the backoff and the
-        upstream's Retry-After); other failures become ZoetropeErrors. Only a request carrying the user's
-        fields (`user_request`, the create) can be the user's mistake: a 4xx for anything else (polling or
-        downloading a video we made) is the upstream's or its configuration's fault."""
+        upstream's Retry-After, never past the job's deadline); other failures become ZoetropeErrors. Only a
+        request carrying the user's fields (`user_request`, the create) can be the user's mistake: a 4xx for
+        anything else (polling or downloading a video we made) is the upstream's or its configuration's fault."""
         failure = ""
-        wait = 0.0
+        asked = None
+        what = f"{method} {path}"
         for attempt in range(self.options.retries + 1):
             if attempt:
-                time.sleep(max(min(0.5 * 2 ** (attempt - 1), 8.0), wait))
-            wait = 0.0
+                wait = max(min(0.5 * 2 ** (attempt - 1), 8.0), min(asked or 0.0, MAX_RETRY_AFTER))
+                if wait > conn.left():
+                    raise ModelUnavailable(self._out_of_time(what, failure, asked, wait, conn.left()))
+                conn.sleep(wait)
+            asked = None
             try:
-                r = client.request(method, self.base_url + path, **kw)
+                r = conn.client.request(method, self.base_url + path, **kw)
             except httpx.HTTPError as e:  # timeouts and connection errors
                 failure = f"{type(e).__name__}: {e}"
                 continue
             if r.status_code < 400:
                 return r
             message = _upstream_message(r)
-            what = f"{method} {path}"
             if r.status_code in (401, 403):
                 raise ModelUnavailable(
                     f"the upstream {self.host} refused the key on {what} (HTTP {r.status_code}: {message}); "
@@ -174,7 +200,7 @@ class UpstreamBackend:
                 )
             if r.status_code == 429 or r.status_code >= 500:
                 failure = f"HTTP {r.status_code}: {message}"
-                wait = _retry_after(r) or 0.0
+                asked = _retry_after(r)
                 continue
             if user_request and r.status_code not in (404, 405):
                 raise InvalidRequest(f"the upstream {self.host} refused the request: {message}")
@@ -191,6 +217,18 @@ class UpstreamBackend:
             )
         raise ModelUnavailable(
             f"the upstream {self.host} is unavailable after {self.options.retries + 1} tries ({failure})"
+        )
+
+    def _out_of_time(self, what: str, failure: str, asked: float | None, wait: float, left: float) -> str:
+        """Why a retry that would end past the job's deadline is not made, and the setting to raise."""
+        if asked is not None and min(asked, MAX_RETRY_AFTER) >= wait:
+            why = f"asked for a {asked:.0f} s wait before the next try (Retry-After)"
+        else:
+            why = f"would be tried again in {wait:g} s"
+        return (
+            f"the upstream {self.host} answered {what} with {failure} and {why}, but only {max(left, 0.0):.0f} s "
+            f"of the model's {self.options.timeout:g} s timeout were left; raise the model's timeout option, or "
+            f"ask the upstream at base_url {self.base_url!r} for more capacity"
         )
 
     def _json(self, r: httpx.Response, what: str) -> dict:
@@ -216,12 +254,16 @@ class UpstreamBackend:
             raise UnsupportedByBackend(f"{self.name} only does t2v, not {request.task!r}")
         if (request.width, request.height) not in self._capabilities.sizes:
             sizes = ", ".join(f"{w}x{h}" for w, h in self._capabilities.sizes)
-            raise UnsupportedByBackend(f"{self.name} generates {sizes}; got {request.width}x{request.height}",
-                                       param="size")
+            raise UnsupportedByBackend(
+                f"{self.name} generates {sizes}; got {request.width}x{request.height}", param="size"
+            )
         self._check_destination()
         headers = {"authorization": f"Bearer {self._api_key()}"}
-        with httpx.Client(headers=headers, timeout=self.options.request_timeout, follow_redirects=False) as client:
-            data = self._run(client, request, progress)
+        deadline = time.monotonic() + self.options.timeout
+        with httpx.Client(
+            headers=headers, timeout=self.options.request_timeout, follow_redirects=False
+        ) as client:
+            data = self._run(_Conn(client, deadline, request.stop, request.job_id), request, progress)
         from zoetrope.media import read_frames
 
         try:
@@ -240,7 +282,7 @@ class UpstreamBackend:
         for i in range(0, len(frames), CHUNK):
             yield frames[i : i + CHUNK]
 
-    def _run(self, client: httpx.Client, request: GenerationRequest, progress: Progress) -> bytes:
+    def _run(self, conn: _Conn, request: GenerationRequest, progress: Progress) -> bytes:
         """Create the upstream job, wait for it and return its MP4; the job is deleted if we stop."""
         from zoetrope.jobs.sizes import seconds_str
 
@@ -256,14 +298,22 @@ class UpstreamBackend:
         # Not every upstream honours the key, so the video's id is noted with the job too, and an
         # attempt after a worker crash polls that video rather than creating one.
         video_id = request.resume.get(RESUME_KEY)
-        video = self._resumed(client, video_id) if video_id else None
+        video = self._resumed(conn, video_id) if video_id else None
         fresh = video is None
         if fresh:
             files = {k: (None, v) for k, v in fields.items()}
             key = f"zoetrope-{request.job_id}" if request.job_id else f"zoetrope-{uuid.uuid4().hex}"
-            video = self._json(self._call(
-                client, "POST", "/videos", user_request=True, files=files, headers={"idempotency-key": key}
-            ), "POST /videos")
+            video = self._json(
+                self._call(
+                    conn,
+                    "POST",
+                    "/videos",
+                    user_request=True,
+                    files=files,
+                    headers={"idempotency-key": key},
+                ),
+                "POST /videos",
+            )
             video_id = video.get("id")
             if not video_id:
                 raise ModelUnavailable(f"the upstream {self.host} answered POST /videos without a video id")
@@ -271,34 +321,35 @@ class UpstreamBackend:
         try:
             if fresh and request.note is not None:
                 request.note(RESUME_KEY, video_id)
-            self._wait(client, video_id, video, progress)
-            data = self._call(client, "GET", f"/videos/{video_id}/content").content
+            self._wait(conn, video_id, video, progress)
+            data = self._call(conn, "GET", f"/videos/{video_id}/content").content
             done = True
             return data
         finally:
             if not done:  # cancelled, timed out or failed: do not leave the upstream job running
                 try:
-                    client.delete(f"{self.base_url}/videos/{video_id}")
+                    conn.client.delete(f"{self.base_url}/videos/{video_id}")
                 except httpx.HTTPError:
                     pass
 
-    def _resumed(self, client: httpx.Client, video_id: str) -> dict | None:
+    def _resumed(self, conn: _Conn, video_id: str) -> dict | None:
         """The upstream video an earlier attempt created, as the upstream reports it now; None when
         the upstream no longer has it (deleted, or expired), and a new one must be made."""
         try:
-            return self._json(self._call(client, "GET", f"/videos/{video_id}"), f"GET /videos/{video_id}")
+            return self._json(self._call(conn, "GET", f"/videos/{video_id}"), f"GET /videos/{video_id}")
         except _Gone:  # 404 or 410: the video is gone
             return None
 
-    def _wait(self, client: httpx.Client, video_id: str, video: dict, progress: Progress) -> None:
-        deadline = time.monotonic() + self.options.timeout
+    def _wait(self, conn: _Conn, video_id: str, video: dict, progress: Progress) -> None:
         while True:
             status = video.get("status")
             try:
                 percent = float(video.get("progress") or 0)
             except (TypeError, ValueError):
                 percent = 0.0
-            progress(min(max(percent, 0.0), 100.0) / 100 * 0.9, f"upstream {self.host}: {status} {percent:.0f}%")
+            progress(
+                min(max(percent, 0.0), 100.0) / 100 * 0.9, f"upstream {self.host}: {status} {percent:.0f}%"
+            )
             if status == "completed":
                 return
             if status == "failed":
@@ -307,12 +358,13 @@ class UpstreamBackend:
                 code = error.get("code") if isinstance(error, dict) else None
                 raise ModelUnavailable(
                     f"the upstream {self.host} failed video {video_id}"
-                    + (f" ({code})" if code else "") + f": {message or 'no reason given'}"
+                    + (f" ({code})" if code else "")
+                    + f": {message or 'no reason given'}"
                 )
-            if time.monotonic() > deadline:
+            if conn.left() < 0:
                 raise ModelUnavailable(
-                    f"the upstream {self.host} did not finish video {video_id} in {self.options.timeout:g} s"
+                    f"the upstream {self.host} did not finish video {video_id} in the model's "
+                    f"{self.options.timeout:g} s timeout; raise the model's timeout option"
                 )
-            time.sleep(self.options.poll_interval)
-            video = self._json(self._call(client, "GET", f"/videos/{video_id}"), f"GET /videos/{video_id}")
-
+            conn.sleep(max(0.0, min(self.options.poll_interval, conn.left())))
+            video = self._json(self._call(conn, "GET", f"/videos/{video_id}"), f"GET /videos/{video_id}")

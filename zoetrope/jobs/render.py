@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,9 +80,11 @@ def generation_request(job: Job, blobs: BlobStore, fps: float, note: Note | None
     return generation_inputs(job, blobs, fps, note).request
 
 
-def generation_inputs(job: Job, blobs: BlobStore, fps: float, note: Note | None = None) -> Inputs:
+def generation_inputs(
+    job: Job, blobs: BlobStore, fps: float, note: Note | None = None, stop: threading.Event | None = None
+) -> Inputs:
     """`generation_request`, with the source footage to keep where the output is not the model's
-    size, each input from one decode at both sizes."""
+    size, each input from one decode at both sizes; `stop` is set when the job is cancelled."""
     p = job.params
     width, height = p["native_width"], p["native_height"]
     out_width, out_height = (int(v) for v in job.size.split("x")) if job.size else (width, height)
@@ -123,16 +126,23 @@ def generation_inputs(job: Job, blobs: BlobStore, fps: float, note: Note | None 
         job_id=job.id,
         resume=dict(p.get("resume") or {}),
         note=note,
+        stop=stop,
         **kw,
     )
     return Inputs(request, kept, kept_target)
 
 
 def render(
-    job: Job, backend: Backend, blobs: BlobStore, progress: Progress, note: Note | None = None
+    job: Job,
+    backend: Backend,
+    blobs: BlobStore,
+    progress: Progress,
+    note: Note | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[dict, dict]:
-    """Generate, post-process, encode and store the job's outputs; returns (outputs, details)."""
-    inputs = generation_inputs(job, blobs, backend.capabilities.fps, note)
+    """Generate, post-process, encode and store the job's outputs; returns (outputs, details).
+    `stop` is set when the job is cancelled (`GenerationRequest.stop`)."""
+    inputs = generation_inputs(job, blobs, backend.capabilities.fps, note, stop)
     request = inputs.request
     frames = np.concatenate(list(backend.generate(request, progress)), axis=0)  # (T, h, w, 3)
     width, height = (int(v) for v in job.size.split("x"))

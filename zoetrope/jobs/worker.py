@@ -228,7 +228,7 @@ class Worker:
         status = "failed"
         try:
             backend = self.registry.backend(job.backend_model)
-            outputs, details = self._render(job, backend, lease.step)
+            outputs, details = self._render(job, backend, lease.step, lease.cancelled)
             if dispatch.complete(
                 self.engine, job.id, self.worker_id, self.policy, outputs=outputs, details=details
             ):
@@ -296,13 +296,15 @@ class Worker:
                 log.warning("job %s: could not remove attempt %d's files; storage is away", job.id, attempt)
                 return
 
-    def _render(self, job: Job, backend, step: Callable[..., None]) -> tuple[dict, dict]:
+    def _render(
+        self, job: Job, backend, step: Callable[..., None], stop: threading.Event | None = None
+    ) -> tuple[dict, dict]:
         note = self._note(job)
         if not self.idle_compute:
-            return self._render_here(job, backend, step, note)
+            return self._render_here(job, backend, step, note, stop)
         if self._compute is None:  # one thread for all of this worker's jobs (torch keeps per-thread state)
             self._compute = ThreadPoolExecutor(1, f"render-{self.worker_id}", initializer=_enter_idle_class)
-        return self._compute.submit(self._render_here, job, backend, step, note).result()
+        return self._compute.submit(self._render_here, job, backend, step, note, stop).result()
 
     def _note(self, job: Job) -> Callable[[str, str], None]:
         """What the backend calls to keep a value for the job's later attempts (`dispatch.note`)."""
@@ -322,17 +324,22 @@ class Worker:
         return lambda key, value: writes.submit(note, key, value).result()
 
     def _render_here(
-        self, job: Job, backend, step: Callable[..., None], note: Callable[[str, str], None]
+        self,
+        job: Job,
+        backend,
+        step: Callable[..., None],
+        note: Callable[[str, str], None],
+        stop: threading.Event | None = None,
     ) -> tuple[dict, dict]:
         if self.yield_to is None:
-            return render(job, backend, self.blobs, step, note)
+            return render(job, backend, self.blobs, step, note, stop)
 
         def step_after_pause(*args, **kwargs) -> None:
             pause()
             step(*args, **kwargs)
 
         with yielding_to(self.yield_to.wait):
-            return render(job, backend, self.blobs, step_after_pause, note)
+            return render(job, backend, self.blobs, step_after_pause, note, stop)
 
 
 _rendered: set[str] = set()  # models that have rendered a job in this process
