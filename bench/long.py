@@ -55,7 +55,8 @@ def child(seconds: float, steps: int, out: Path) -> None:
     """Generate one video the way the CLI does and print its timing as JSON."""
     from zoetrope.backends.base import GenerationRequest
     from zoetrope.backends.bundled import BundledBackend
-    from zoetrope.cli.tasks import native_size, write_video
+    from zoetrope.cli.media_io import write_video
+    from zoetrope.cli.tasks import native_size
 
     backend = BundledBackend()
     backend.pipeline()  # weights load outside the timed part

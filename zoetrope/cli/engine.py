@@ -161,7 +161,7 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
     from zoetrope.backends.base import GenerationRequest
     from zoetrope.backends.bundled import BundledBackend
     from zoetrope.backends.checks import check_request
-    from zoetrope.cli.tasks import check_output, release_video, writing
+    from zoetrope.cli.media_io import check_output, release_video, writing
     from zoetrope.jobs.finalize import finalize
     from zoetrope.jobs.local import record_generation
     from zoetrope.jobs.models import new_video_id

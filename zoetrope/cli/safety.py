@@ -31,7 +31,7 @@ def verify(
     media (with --json, as `{"error": {"message", "param"}}` on stdout).
     Example: zoetrope verify clip.mp4 --json
     """
-    from zoetrope.cli.tasks import check_input
+    from zoetrope.cli.media_io import check_input
     from zoetrope.errors import ZoetropeError
     from zoetrope.jobs.local import local_record_lookup
     from zoetrope.safety import verify as run_verify

@@ -88,7 +88,7 @@ def _card(path: Path, i: int, raw: object) -> tuple[StoryCard, Path | None]:
         raise InvalidRequest(f"{where}.image must be the still's file name as text, like \"start.png\", "
                              f"got {raw['image']!r}", param=f"{where}.image")
     if raw.get("image"):
-        from zoetrope.cli.tasks import check_input
+        from zoetrope.cli.media_io import check_input
         from zoetrope.media import read_frames
         from zoetrope.media.sources import load
 

@@ -5,7 +5,8 @@ steps (`check_frames`, `embed_watermark`, `visible_watermark`, `sign_file`) when
 """
 
 from zoetrope.safety.frames import FrameVerdict, check_frames, moderate_frames
-from zoetrope.safety.moderation import ModerationResult, check_prompt, moderate_prompt, to_openai
+from zoetrope.safety.moderation import ModerationResult, check_prompt, moderate_prompt
+from zoetrope.safety.openai_moderations import to_openai
 from zoetrope.safety.provenance import C2PAReport, read_provenance, sign_file
 from zoetrope.safety.verify import VerifyReport, verify
 from zoetrope.safety.visible import visible_watermark

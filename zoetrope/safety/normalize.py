@@ -6,7 +6,7 @@ variation selectors, blank fillers), compatibility forms (fullwidth, math letter
 strokes and hooks, small capitals), accents, letters spelled apart ("n u d e", "n.u.d.e",
 "k - i - l - l"), case, ages ("12yo" -> "minor"), leetspeak inside words ("s3x", "n∆k€d"), and
 stretched letters ("nuuude"; a word that is one letter repeated is not stretched: "x", "xx" and
-"xxx" stay apart).
+"xxx" stay apart, and a run of more than six is a row of the letter, kept as written).
 
 `unmasked` is a second reading for words broken up by markup or symbols inside them ("na-ked",
 "**na**ked", "<b>na</b>ked", "n🔥a🔥k🔥e🔥d", "n*ked"): moderation reads both, because joining
@@ -69,6 +69,8 @@ _SPELLED = re.compile(
 )
 _WORD = re.compile(r"[a-z0-9@$!|+€∆£†§*]+")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
+# The longest word of one letter repeated still read as stretched ("xxxxx", "KKKK": twice "xxx").
+_LONGEST_STRETCH = 6
 # Markup and symbols inside a word, for `unmasked`: tags and comments, then any run of marks,
 # emoji or punctuation (not an apostrophe) between two letters. A `*` standing for a letter stays.
 _BOLD = re.compile(r"(?:\*\*|__)([^*_\s]+?)(?:\*\*|__)")
@@ -110,9 +112,12 @@ def _unleet(word: str) -> str:
 
 def _unstretch(m: re.Match[str]) -> str:
     # A stretched letter inside a word is cut to two ("nuuude" -> "nuude"); a word that is one
-    # letter repeated keeps three, so "x", "xx" and "xxx" stay three different words.
+    # letter repeated keeps three, so "x", "xx" and "xxx" stay three different words. A longer run
+    # than a stretch ("x" * 3900, a row of x's filling a field) is no word: it stays as written.
     s, start, end = m.string, m.start(), m.end()
     alone = (start == 0 or not s[start - 1].isalnum()) and (end == len(s) or not s[end].isalnum())
+    if alone and end - start > _LONGEST_STRETCH:
+        return m.group(0)
     return m.group(1) * (3 if alone else 2)
 
 

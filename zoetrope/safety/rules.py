@@ -24,6 +24,11 @@ def _letters(word: str, *, plain: bool = False) -> str:
     `plain`: the word as spelled, and nothing else."""
     if plain:
         return re.escape(word)
+    if len(set(word)) == 1 and word.isalpha():
+        # A word of one letter repeated ("kkk", "ss") is its length, or three: `normalize` reads a
+        # short run of the letter as three ("KKKK"), and a longer one is a row of it, no word.
+        c, k = word[0], len(word)
+        return f"(?:{c}|\\*){{{k}}}" + (f"(?:{c}{{{3 - k}}})?" if k < 3 else "")
     parts = []
     for run in re.finditer(r"([a-z])\1*|.", word):
         c, k = run.group(0)[0], len(run.group(0))
