@@ -44,6 +44,6 @@ def test_a_bar_waits_through_a_sign_out_elsewhere_and_goes_on_after_a_sign_in(pa
     assert p.locator("#session-ended").count() == 0  # the page's own notice went with it
     assert [e for e in page.errors if not re.search(r"status of (401|404)", e)] == []
     if tile.locator("[data-cancel]").count():
-        # Frees the worker for the tests after this one. This tab still holds the old session's CSRF
-        # token (the sign-in was in the other tab), so the cancel may be refused (403) until a reload.
+        # Frees the worker for the tests after this one; the page takes the new session's CSRF token.
         tile.locator("[data-cancel]").click()
+        p.wait_for_selector("#jobs .tile[data-status=cancelled], #jobs .tile[data-status=completed]")

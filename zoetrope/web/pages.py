@@ -12,11 +12,18 @@ from zoetrope.access.models import Account
 from zoetrope.access.usage import checked_month, month_bounds, today_utc, usage
 from zoetrope.config import get_config
 from zoetrope.db import transaction
-from zoetrope.errors import InvalidRequest, NotFound
+from zoetrope.errors import AuthenticationFailed, InvalidRequest, NotFound, PermissionDenied
 from zoetrope.jobs import store
 from zoetrope.jobs.content import open_content
 from zoetrope.web import queries
-from zoetrope.web.session import NEW_KEY_COOKIE, read_message, take_new_key
+from zoetrope.web.session import (
+    NEW_KEY_COOKIE,
+    from_another_site,
+    read_message,
+    read_session,
+    session_principal,
+    take_new_key,
+)
 from zoetrope.web.views import ASPECTS, RESOLUTIONS, SECONDS, Viewer, limits, render, viewer
 
 router = APIRouter(include_in_schema=False)
@@ -103,6 +110,23 @@ def concurrency(request: Request) -> Response:
         limit = concurrency_limit(plan, account.seats)
         running = ledger.open_charges(s, account.id)
     return JSONResponse({"limit": limit, "running": running, "free": max(0, limit - running)})
+
+
+@router.get("/studio/csrf")
+def csrf_token(request: Request) -> Response:
+    """The CSRF token of the session the browser's cookie holds now, and its account: a page opened
+    before the browser signed in again in another tab (a new session, a new token) asks for it
+    when its own token is refused, and before it sends a form. JSON, never stored; 401 without a
+    session. Another site's page cannot read it (CORS never allows credentials) and is refused it."""
+    if from_another_site(request):
+        raise PermissionDenied("another site asked for the studio's CSRF token", code="cross_site")
+    session = read_session(request)
+    if session is None:
+        raise AuthenticationFailed("your session has ended: sign in again", code="signed_out")
+    who = session_principal(_engine(request), session)
+    return JSONResponse(
+        {"csrf": session.csrf, "account": who.account_id}, headers={"cache-control": "no-store"}
+    )
 
 
 def _running(request: Request, v: Viewer, task: str = "") -> list[dict]:

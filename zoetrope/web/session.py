@@ -3,6 +3,7 @@ principal a signed-in browser calls the `/v1` API as."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from zoetrope.settings import get_settings
 from zoetrope.web.models import StudioSession, StudioUser
 
 COOKIE = "zoetrope_session"
+TAG_COOKIE = "zoetrope_session_tag"  # which session the browser holds, readable by the pages (session_tag)
 MAX_AGE = 14 * 24 * 3600
 NEW_KEY_COOKIE = "zoetrope_new_key"
 NEW_KEY_MAX_AGE = 120
@@ -82,9 +84,7 @@ def read_session(request: Request) -> Session | None:
     return Session(data["a"], data.get("k"), data["c"], data.get("e"), data.get("s"))
 
 
-def start_session(
-    response: Response, engine, account_id: str, key_id: str | None, email: str | None
-) -> None:
+def start_session(response: Response, engine, account_id: str, key_id: str | None, email: str | None) -> None:
     with transaction(engine, immediate=True) as s:
         row = StudioSession(account_id=account_id)
         s.add(row)
@@ -99,10 +99,24 @@ def reissue_cookie(response: Response, session: Session, email: str | None) -> N
 
 
 def _write_cookie(response: Response, session: Session) -> None:
-    data = {"a": session.account_id, "k": session.key_id, "c": session.csrf, "e": session.email, "s": session.id}
+    data = {
+        "a": session.account_id,
+        "k": session.key_id,
+        "c": session.csrf,
+        "e": session.email,
+        "s": session.id,
+    }
     response.set_cookie(
         COOKIE, _serializer().dumps(data), max_age=MAX_AGE, httponly=True, samesite="lax", path="/"
     )
+    response.set_cookie(TAG_COOKIE, session_tag(session), max_age=MAX_AGE, samesite="lax", path="/")
+
+
+def session_tag(session: Session) -> str:
+    """A name for the session that tells it from the browser's next one, and nothing more (a hash of
+    its CSRF token): a page compares the one it was made with to the cookie's, which all of the
+    browser's tabs share, to know whether its token is still the session's before it sends a form."""
+    return hashlib.sha256(session.csrf.encode()).hexdigest()[:16]
 
 
 def signed_message(text: str) -> str:
@@ -126,8 +140,9 @@ def hand_over_key(response: Response, session: Session, token: str) -> None:
     """A key just created rides the redirect to the account page in a signed cookie of its own, bound to
     this sign-in and read once: reloading that page neither shows the key again nor makes another."""
     data = _serializer().dumps({"s": session.id, "t": token}, salt="zoetrope-new-key")
-    response.set_cookie(NEW_KEY_COOKIE, data, max_age=NEW_KEY_MAX_AGE, httponly=True, samesite="strict",
-                        path="/account")
+    response.set_cookie(
+        NEW_KEY_COOKIE, data, max_age=NEW_KEY_MAX_AGE, httponly=True, samesite="strict", path="/account"
+    )
 
 
 def take_new_key(request: Request, session: Session) -> str | None:
@@ -159,6 +174,7 @@ def end_session(response: Response, engine, session: Session | None) -> None:
                 .values(ended_at=utcnow())
             )
     response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(TAG_COOKIE, path="/")
 
 
 def end_other_sessions(s, account_id: str, keep: str | None) -> None:

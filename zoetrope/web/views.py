@@ -18,7 +18,7 @@ from zoetrope.config import Plan
 from zoetrope.db import transaction
 from zoetrope.errors import ZoetropeError
 from zoetrope.settings import get_settings
-from zoetrope.web.session import Session, read_session, same_host, session_principal
+from zoetrope.web.session import Session, read_session, same_host, session_principal, session_tag
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -99,6 +99,7 @@ def render(request: Request, template: str, viewer: Viewer | None, status: int =
         request=request,
         viewer=viewer,
         csrf=viewer.session.csrf if viewer else "",
+        session_tag=session_tag(viewer.session) if viewer else "",
         max_upload=get_settings().max_upload_bytes,
     )
     response = templates.TemplateResponse(request, template, context, status_code=status)

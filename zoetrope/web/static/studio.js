@@ -4,7 +4,8 @@
 "use strict";
 
 const Studio = (() => {
-  const csrf = () => document.querySelector('meta[name="csrf"]').content;
+  const meta = (name) => document.querySelector(`meta[name="${name}"]`);
+  const csrf = () => meta("csrf").content;
 
   // The API paths of every task the pages offer (zoetrope/api/routes: videos, images, tasks, safety).
   const tasks = {
@@ -19,7 +20,11 @@ const Studio = (() => {
     verify: () => "/v1/content_provenance_checks",
   };
 
-  async function api(method, path, body, headers = {}) {
+  // `renewed`: the call again, once, after its token was refused (a session without the tag cookie)
+  // and renewToken put a fresh one in.
+  async function api(method, path, body, headers = {}, renewed = false) {
+    // The browser signed in again since this page was made (in another tab): the new session's token.
+    if (method !== "GET" && !renewed && sessionTag() !== meta("session").content) await renewToken();
     const init = { method, headers: { "X-CSRF-Token": csrf(), ...headers }, credentials: "same-origin" };
     if (body instanceof FormData) init.body = body;
     else if (body !== undefined) {
@@ -36,6 +41,10 @@ const Studio = (() => {
     }
     const data = await res.json().catch(() => ({}));
     if (res.status === 401) throw sessionEnded();  // signed out elsewhere, or the cookie expired
+    if (res.status === 403 && !renewed && data.error && data.error.code === "csrf_failed") {
+      await renewToken();  // signed out and in again elsewhere: this page's token was the old session's
+      return api(method, path, body, headers, true);
+    }
     const ended = document.getElementById("session-ended");
     if (ended) ended.remove();  // signed in again (in another tab): the page's calls are answered again
     if (!res.ok) {
@@ -50,6 +59,34 @@ const Studio = (() => {
   }
 
   const UNREACHABLE = "The studio cannot be reached: check your connection, or whether the server is running, and try again";
+
+  // Which session the browser holds now (a cookie all its tabs share; zoetrope/web/session.py).
+  const sessionTag = () => (document.cookie.match(/(?:^|;\s*)zoetrope_session_tag=([^;]*)/) || [])[1] || "";
+
+  // The browser's cookie is shared by its tabs; a page's CSRF token is not. Signing out and in again
+  // in another tab starts a new session with a new token: this asks the server for the token of the
+  // session the cookie holds now and puts it in the page (its calls and its forms). Signed out: the
+  // session-ended notice. Signed in as another account than the page was made for: nothing is sent
+  // for that one (the page shows the first one's jobs and keys) unless `anyAccount` (signing out).
+  async function renewToken(anyAccount = false) {
+    let res;
+    try {
+      res = await fetch("/studio/csrf", { credentials: "same-origin", cache: "no-store" });
+    } catch {
+      const err = new Error(UNREACHABLE);
+      err.network = true;
+      throw err;
+    }
+    if (res.status === 401) throw sessionEnded();
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok || !data.csrf) throw new Error((data.error && data.error.message) || `${res.status} ${res.statusText}`);
+    if (data.account !== meta("account").content && !anyAccount) throw sessionChanged();
+    meta("csrf").content = data.csrf;
+    meta("session").content = sessionTag();
+    document.querySelectorAll('input[name="csrf"]').forEach((el) => { el.value = data.csrf; });
+    const changed = document.getElementById("session-changed");
+    if (changed) changed.remove();  // the page's own account signed in again
+  }
 
   // A file over the server's upload limit is refused here, naming the field, before any of it is sent.
   function checkUpload(file, field) {
@@ -71,18 +108,33 @@ const Studio = (() => {
     return ["Your session has ended: ", a];
   }
   function sessionEnded() {
-    if (!document.getElementById("session-ended")) {
-      const p = document.createElement("p");
-      p.id = "session-ended";
-      p.className = "error";
-      p.setAttribute("role", "alert");
-      p.style.marginBottom = "1rem";
-      p.append(...sessionEndedText());
-      (document.querySelector("main") || document.body).prepend(p);
-    }
+    notice("session-ended", sessionEndedText());
     const err = new Error(SESSION_ENDED);
     err.signIn = true;
     return err;
+  }
+  // Signed in as another account (in another tab) since this page was made: it says so once, with a
+  // link that reloads it as that account; the error the caller shows says the same.
+  const SWITCHED = "Another account signed in since this page was opened (in another tab), so nothing was sent";
+  function sessionChanged() {
+    const a = document.createElement("a");
+    a.href = location.href;
+    a.textContent = "reload the page";
+    notice("session-changed", [`${SWITCHED}: `, a, " to go on as that account."]);
+    const err = new Error(`${SWITCHED}: reload the page to go on as that account`);
+    err.switched = true;
+    return err;
+  }
+  // A notice above the page's content, once.
+  function notice(id, parts) {
+    if (document.getElementById(id)) return;
+    const p = document.createElement("p");
+    p.id = id;
+    p.className = "error";
+    p.setAttribute("role", "alert");
+    p.style.marginBottom = "1rem";
+    p.append(...parts);
+    (document.querySelector("main") || document.body).prepend(p);
   }
 
   // What a create would cost, nothing queued (the API's `Zoetrope-Quote: true`); refusals throw.
@@ -303,17 +355,35 @@ const Studio = (() => {
   }
 
   // A form that undoes something (revoking a key) asks first: its data-confirm is the question.
-  document.addEventListener("submit", (e) => {
-    const question = e.target.dataset && e.target.dataset.confirm;
+  document.addEventListener("submit", async (e) => {
+    const form = e.target;
+    if (form.dataset.renewed) return;  // sent again below, with a fresh token: asked already
+    const question = form.dataset && form.dataset.confirm;
     if (question && !window.confirm(question)) e.preventDefault();
+    if (e.defaultPrevented) return;
     // Signing out forgets the Create form this tab kept (create.js): the next person at this browser
     // does not find it.
-    if (!e.defaultPrevented && e.target.getAttribute("action") === "/signout") {
+    const signOut = form.getAttribute("action") === "/signout";
+    if (signOut) {
       try {
         const kept = Object.keys(sessionStorage).filter((k) => k.startsWith("zoetrope.create."));
         kept.forEach((k) => sessionStorage.removeItem(k));
       } catch { /* storage turned off: nothing was kept */ }
     }
+    // A form with a CSRF token goes with the token of the session the browser holds now: at once
+    // when that is still the page's own, else once renewToken put the new one in. Signed out (the
+    // server then asks to sign in) or unreachable, it goes as it is; signed in as another account,
+    // it stays here, unless it signs the browser out.
+    if (!form.querySelector('input[name="csrf"]') || sessionTag() === meta("session").content) return;
+    e.preventDefault();
+    try {
+      await renewToken(signOut);
+    } catch (err) {
+      if (err.switched) return;
+    }
+    form.dataset.renewed = "1";
+    form.requestSubmit(e.submitter);  // its submit event comes at once, before the next line
+    delete form.dataset.renewed;
   });
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll(".thumb[data-sprite]").forEach(spriteHover);
