@@ -7,11 +7,13 @@ account leaves them), and at each size the bench times, on SQLite and (when reac
 reading the balance from `account_balances` (what admission does), summing the ledger (what it did
 before), and a whole `admit` (lock, checks, balance, hold) committed as a create would, once as it
 is and once with `ledger.balance` swapped for the ledger sum (admission as it was before).
+On SQLite it also times what every API request pays to authenticate a cached key (`principal_us`).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -27,11 +29,11 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, event, insert, text
 
-from zoetrope.access import ledger
+from zoetrope.access import grants, ledger
 from zoetrope.access.accounts import create_account
 from zoetrope.access.admission import admit
 from zoetrope.access.entitlements import RequestSummary
-from zoetrope.access.keys import Principal
+from zoetrope.access.keys import Principal, create_key
 from zoetrope.access.models import LedgerEntry
 from zoetrope.config import get_config
 from zoetrope.db import make_engine, transaction
@@ -69,7 +71,7 @@ def run(engine, sizes: list[int]) -> list[dict]:
     config = get_config()
     with transaction(engine) as s:
         account = create_account(s, f"bench-{uuid.uuid4().hex[:8]}", plan="pro")
-        ledger.ensure_monthly_grant(s, account, config.plan("pro"), date.today())
+        grants.ensure_monthly_grant(s, account, config.plan("pro"), date.today())
         principal = Principal(account_id=account.id, key_id=None, plan=config.plan("pro"))
     rows, have, jobs = [], 0, iter(range(10**9))
 
@@ -101,6 +103,37 @@ def run(engine, sizes: list[int]) -> list[dict]:
         rows.append({"entries": size, "balance_ms": running, "ledger_sum_ms": summed, "admit_ms": now,
                      "admit_summing_ms": before})  # fmt: skip
     return rows
+
+
+def principal_us(engine, requests: int = 2000) -> dict:
+    """Median microseconds of an API request's authentication with its key cached (what
+    `zoetrope.api.deps` does on each request): with nothing committed between requests (a poll loop),
+    and with another connection committing between each two (a busy server: jobs, the ledger)."""
+    from zoetrope.api.deps import new_principal_cache
+
+    with transaction(engine, immediate=True) as s:
+        account = create_account(s, f"bench-{uuid.uuid4().hex[:8]}", plan="pro")
+        (key, token), (other, _) = create_key(s, account.id, "timed"), create_key(s, account.id, "other")
+    cache = new_principal_cache()
+    bump = text("UPDATE api_keys SET name = :name WHERE id = :id")
+
+    def write(i: int) -> None:  # a commit that changes nobody's rights
+        with engine.begin() as conn:
+            conn.execute(bump, {"name": f"other-{i}", "id": other.id})
+
+    async def timed(busy: bool) -> float:
+        await cache.resolve(engine, token)
+        times = []
+        for i in range(requests):
+            if busy:
+                write(i)
+            t = time.perf_counter()
+            who = await cache.resolve(engine, token)
+            times.append(time.perf_counter() - t)
+            assert who.key_id == key.id
+        return statistics.median(times) * 1e6
+
+    return {"quiet_us": asyncio.run(timed(False)), "busy_us": asyncio.run(timed(True))}
 
 
 def _pg_engine():
@@ -144,6 +177,7 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'ledger.db'}")
         upgrade(engine)
         results["sqlite"] = run(engine, sizes)
+        cached = principal_us(engine)
         engine.dispose()
     pg, drop = _pg_engine()
     if pg is not None:
@@ -153,7 +187,16 @@ def main() -> None:
         finally:
             drop()
     table = Table(title="admission against an account's history (median ms)")
-    cols = ("database", "entries", "balance row", "sum of ledger", "sum / row", "admit", "admit, summing", "ratio")
+    cols = (
+        "database",
+        "entries",
+        "balance row",
+        "sum of ledger",
+        "sum / row",
+        "admit",
+        "admit, summing",
+        "ratio",
+    )
     for col in cols:
         table.add_column(col, justify="right")
     for db, rows in results.items():
@@ -163,13 +206,19 @@ def main() -> None:
                           f"{ratio:.1f}x", f"{r['admit_ms']:.2f}", f"{r['admit_summing_ms']:.2f}",
                           f"{r['admit_summing_ms'] / r['admit_ms']:.1f}x")  # fmt: skip
     Console(width=140).print(table)
+    print(
+        f"SQLite, an API request's authentication with its key cached (median us): nothing committed "
+        f"between requests {cached['quiet_us']:.1f}, a commit between each two {cached['busy_us']:.1f}"
+    )
     meta = {
         "date": date.today().isoformat(),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "load_average_1m": round(os.getloadavg()[0], 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({**meta, "results": results}, indent=2) + "\n")
+    args.out.write_text(
+        json.dumps({**meta, "results": results, "sqlite_cached_principal": cached}, indent=2) + "\n"
+    )
     print(f"wrote {args.out}")
 
 

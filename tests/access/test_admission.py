@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from zoetrope.access import ledger
+from zoetrope.access import grants, ledger
 from zoetrope.access.accounts import create_account
 from zoetrope.access.admission import admit
 from zoetrope.access.entitlements import RequestSummary
@@ -137,7 +137,7 @@ def test_bing_fast_generations_free_for_ten_then_points(engine):
 def test_credits_run_out_with_a_message_saying_when_they_renew(engine):
     p = principal(engine, plan="pro")
     with transaction(engine) as s:
-        ledger.ensure_monthly_grant(s, s.get(ledger.Account, p.account_id), p.plan, NOW.date())
+        grants.ensure_monthly_grant(s, s.get(ledger.Account, p.account_id), p.plan, NOW.date())
         ledger.grant(s, p.account_id, -9990, key="spent")
     with pytest.raises(InsufficientCredits, match="renew on 2025-07-01"):
         submit(engine, p, "video_1", req(1920, 1080, 10))
@@ -186,7 +186,7 @@ def test_parallel_submits_never_overshoot_concurrency_on_postgres(pg_engine, pla
 def test_parallel_submits_never_overspend_credits_on_postgres(pg_engine):
     p = principal(pg_engine, plan="pro")
     with transaction(pg_engine) as s:
-        ledger.ensure_monthly_grant(s, s.get(ledger.Account, p.account_id), p.plan, NOW.date())
+        grants.ensure_monthly_grant(s, s.get(ledger.Account, p.account_id), p.plan, NOW.date())
         ledger.grant(s, p.account_id, -9950, key="spent")  # 50 left: two 20-credit jobs fit
     admitted, _ = _parallel_submits(pg_engine, p, 5, req(1280, 720, 10))
     assert len(admitted) == 2

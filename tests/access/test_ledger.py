@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from sqlalchemy import delete
 
-from zoetrope.access import ledger
+from zoetrope.access import grants, ledger
 from zoetrope.access.accounts import create_account
 from zoetrope.access.entitlements import RequestSummary
 from zoetrope.access.models import AccountBalance, Charge, LedgerEntry
@@ -21,7 +21,7 @@ REQ = RequestSummary(model="zoetrope-mini", width=1280, height=720, seconds=10)
 def _account(engine, plan="plus", seats=1):
     with transaction(engine) as s:
         acct = create_account(s, f"a-{plan}-{seats}", plan=plan, seats=seats)
-        ledger.ensure_monthly_grant(s, acct, CFG.plan(plan), date(2025, 6, 1))
+        grants.ensure_monthly_grant(s, acct, CFG.plan(plan), date(2025, 6, 1))
         return acct.id
 
 
@@ -43,17 +43,17 @@ def test_monthly_grant_is_given_once_per_month_and_does_not_roll_over(engine):
     assert _balance(engine, acct) == 1000
     with transaction(engine) as s:
         a = s.get(ledger.Account, acct)
-        assert not ledger.ensure_monthly_grant(s, a, CFG.plan("plus"), date(2025, 6, 30))
+        assert not grants.ensure_monthly_grant(s, a, CFG.plan("plus"), date(2025, 6, 30))
     _reserve(engine, acct, "video_1", 300)
     with transaction(engine) as s:
         ledger.capture(s, "video_1")
-        assert ledger.ensure_monthly_grant(s, s.get(ledger.Account, acct), CFG.plan("plus"), date(2025, 7, 1))
+        assert grants.ensure_monthly_grant(s, s.get(ledger.Account, acct), CFG.plan("plus"), date(2025, 7, 1))
     assert _balance(engine, acct) == 1000  # the 700 unspent of June expired, July's 1000 granted
 
 
 def _next_month(engine, acct, day=date(2025, 7, 1)):
     with transaction(engine) as s:
-        assert ledger.ensure_monthly_grant(s, s.get(ledger.Account, acct), CFG.plan("plus"), day)
+        assert grants.ensure_monthly_grant(s, s.get(ledger.Account, acct), CFG.plan("plus"), day)
 
 
 def test_credits_a_job_holds_over_the_end_of_the_month_expire_when_it_releases_them(engine):
@@ -100,8 +100,8 @@ def test_a_plan_without_monthly_credits_still_lets_the_last_months_expire(engine
     with transaction(engine) as s:
         ledger.grant(s, acct, 50, note="bought")
         account = s.get(ledger.Account, acct)
-        assert not ledger.ensure_monthly_grant(s, account, CFG.plan("free"), date(2025, 7, 1))
-        assert not ledger.ensure_monthly_grant(s, account, CFG.plan("free"), date(2025, 8, 1))
+        assert not grants.ensure_monthly_grant(s, account, CFG.plan("free"), date(2025, 7, 1))
+        assert not grants.ensure_monthly_grant(s, account, CFG.plan("free"), date(2025, 8, 1))
     assert _balance(engine, acct) == 50  # June's 1000 expired once; the 50 bought stay
 
 
@@ -134,8 +134,8 @@ def test_a_larger_plan_or_more_seats_raise_this_months_credits_at_once(engine):
         update_account(s, acct, plan="plus")  # smaller: the month keeps what it was granted
     assert _balance(engine, acct) == 9999
     with transaction(engine) as s:  # next month: the whole of this month's unspent expires, top-up and all
-        nxt = ledger.next_month(today_utc())
-        ledger.ensure_monthly_grant(s, s.get(ledger.Account, acct), CFG.plan("plus"), nxt)
+        nxt = grants.next_month(today_utc())
+        grants.ensure_monthly_grant(s, s.get(ledger.Account, acct), CFG.plan("plus"), nxt)
     assert _balance(engine, acct) == 1000
 
 

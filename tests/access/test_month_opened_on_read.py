@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.access.conftest import access_app
-from zoetrope.access import ledger
+from zoetrope.access import grants, ledger
 from zoetrope.access.accounts import create_account
 from zoetrope.access.admission import admit
 from zoetrope.access.entitlements import RequestSummary
@@ -27,7 +27,7 @@ def setup(engine):
     """An account granted last month, which spent some of it there, with 50 credits bought that stay."""
     with transaction(engine, immediate=True) as s:
         root = create_account(s, "root", is_admin=True)
-        ledger.ensure_monthly_grant(s, root, get_config().plan(root.plan), date.today())
+        grants.ensure_monthly_grant(s, root, get_config().plan(root.plan), date.today())
         ada = create_account(s, "ada", plan="plus")
         ledger.grant(s, ada.id, 50, note="bought")
         tokens = {"root": create_key(s, root.id)[1], "ada": create_key(s, ada.id)[1]}
@@ -58,7 +58,9 @@ def test_the_admin_api_shows_this_months_credits_before_any_create(setup):
     one = client.get(f"/v1/admin/accounts/{account_id}", headers=auth["root"])
     assert one.status_code == 200, one.text
     assert one.json()["credits"] == monthly + 50
-    listed = {a["id"]: a["credits"] for a in client.get("/v1/admin/accounts", headers=auth["root"]).json()["data"]}
+    listed = {
+        a["id"]: a["credits"] for a in client.get("/v1/admin/accounts", headers=auth["root"]).json()["data"]
+    }
     assert listed[account_id] == monthly + 50
 
 

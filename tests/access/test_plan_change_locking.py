@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from zoetrope.access import ledger
+from zoetrope.access import grants, ledger
 from zoetrope.access.accounts import create_account, update_account
 from zoetrope.access.admission import admit
 from zoetrope.access.entitlements import RequestSummary
@@ -21,7 +21,7 @@ REQ = RequestSummary(model="zoetrope-mini", width=640, height=480, seconds=4)
 
 def _granted_this_month(engine, account_id) -> int:
     with transaction(engine) as s:
-        got = ledger._granted_in(s, account_id, ledger.month_of(date.today()))
+        got = ledger.granted_in(s, account_id, grants.month_of(date.today()))
         return 0 if got is None else got[1]
 
 
@@ -56,7 +56,7 @@ def _while_held(engine, first, second) -> None:
 def test_seats_changed_while_the_plan_changes_are_granted_on_the_new_plan(pg_engine):
     with transaction(pg_engine) as s:
         account = create_account(s, "crew", plan="plus")
-        ledger.ensure_monthly_grant(s, account, get_config().plan("plus"), date.today())
+        grants.ensure_monthly_grant(s, account, get_config().plan("plus"), date.today())
         account_id = account.id
 
     def seats() -> None:
@@ -67,7 +67,9 @@ def test_seats_changed_while_the_plan_changes_are_granted_on_the_new_plan(pg_eng
     with transaction(pg_engine) as s:
         account = s.get(Account, account_id)
         assert (account.plan, account.seats) == ("team", 5)
-        last = s.scalar(select(PlanChange).where(PlanChange.account_id == account_id).order_by(PlanChange.id.desc()))
+        last = s.scalar(
+            select(PlanChange).where(PlanChange.account_id == account_id).order_by(PlanChange.id.desc())
+        )
         assert (last.plan, last.seats) == ("team", 5)  # the history bills what the account has
     team = get_config().plan("team")
     assert _granted_this_month(pg_engine, account_id) == team.monthly_credits * 5

@@ -1,12 +1,11 @@
 """On SQLite (one host, no notifications) a key revoked from the CLI stops working for reads on a
-running server within a second, not once its ten-second cached principal expires."""
+running server at its very next request, not once its ten-second cached principal expires."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 
@@ -28,14 +27,13 @@ def _accounts(data_dir) -> dict[str, tuple[str, str]]:
     return out
 
 
-def test_a_key_revoked_from_the_cli_is_refused_within_a_second(tmp_path):
-    SQLITE_RECHECK_SECONDS = 1.0  # noqa: N806
-
+def test_a_key_revoked_from_the_cli_is_refused_at_once(tmp_path):
     keys = _accounts(tmp_path)
     env = {**os.environ, "ZOETROPE_DATA_DIR": str(tmp_path), "PYTHONPATH": str(REPO)}
     env.pop("ZOETROPE_DATABASE_URL", None)
     proc, url = _serve(env, tmp_path, "serve")
     try:
+
         def read(name: str) -> int:
             headers = {"authorization": f"Bearer {keys[name][1]}"}
             return httpx.get(f"{url}/v1/videos", headers=headers, timeout=30).status_code
@@ -44,7 +42,6 @@ def test_a_key_revoked_from_the_cli_is_refused_within_a_second(tmp_path):
         cli = subprocess.run([sys.executable, "-m", "zoetrope", "keys", "revoke", keys["k1"][0]],
                              env=env, cwd=REPO, capture_output=True, timeout=120)  # fmt: skip
         assert cli.returncode == 0, cli.stderr
-        time.sleep(SQLITE_RECHECK_SECONDS + 0.1)
         assert read("k1") == 401
         assert read("k2") == 200  # the account's other key still works
     finally:

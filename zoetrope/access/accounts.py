@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
-from zoetrope.access import ledger
+from zoetrope.access import grants, ledger
 from zoetrope.access.models import Account, PlanChange, utcnow
 from zoetrope.access.usage import checked_quota, today_utc
 from zoetrope.config import get_config
 from zoetrope.db import transaction
 from zoetrope.errors import Conflict, InvalidRequest, NotFound, shown
+
+T = TypeVar("T")
 
 
 def _check_plan(plan: str) -> None:
@@ -27,7 +31,8 @@ ID_SHAPE = re.compile(rf"{ID_PREFIX}[0-9a-fA-F]*")
 
 # The officially assigned ISO 3166-1 alpha-2 codes, and XK (Kosovo, in common use): a region rule or
 # a price can only ever name one of these, so an account with another (ZZ, UK, EU) would slip past both.
-COUNTRIES = frozenset("""
+COUNTRIES = frozenset(
+    """
 AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW
 BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI
 FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN
@@ -36,7 +41,8 @@ MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO
 PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
 SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK
 YE YT ZA ZM ZW
-""".split())
+""".split()
+)
 
 
 def _check_country(country: str) -> str:
@@ -120,7 +126,7 @@ def open_account(session: Session, name: str, plan: str = "plus", *args, **kwarg
     """`create_account` for someone who will use it: this month's plan credits are granted at once,
     as the account's first generation request would, so its balance shows them from the start."""
     account = create_account(session, name, plan, *args, **kwargs)
-    ledger.ensure_monthly_grant(session, account, get_config().plan(account.plan), today_utc())
+    grants.ensure_monthly_grant(session, account, get_config().plan(account.plan), today_utc())
     return account
 
 
@@ -131,7 +137,7 @@ def month_due(session: Session, account: Account, today: date | None = None) -> 
     plan = get_config().plans.get(account.plan)
     if account.disabled_at is not None or plan is None:
         return False
-    return ledger.month_due(session, account, plan, today or today_utc())
+    return grants.month_due(session, account, plan, today or today_utc())
 
 
 def open_month(session: Session, account_id: str, today: date | None = None) -> Account:
@@ -142,24 +148,32 @@ def open_month(session: Session, account_id: str, today: date | None = None) -> 
     account = lock_account(session, account_id)
     today = today or today_utc()
     if month_due(session, account, today):
-        ledger.ensure_monthly_grant(session, account, get_config().plan(account.plan), today)
+        grants.ensure_monthly_grant(session, account, get_config().plan(account.plan), today)
     return account
+
+
+def read_in_open_months(engine, read: Callable[[Session], tuple[list[Account | None], T]]) -> T:
+    """`read(session)` -> (the accounts it shows, its answer), answered once every one of those
+    accounts has this month's credits: those whose first create of the month has not granted them yet
+    are granted them (`open_month`, under each account's lock, in one order so two readers never
+    wait on each other), and the answer read again, so a balance shown is this month's, not last
+    month's until a create. The usual answer costs one read; the write happens once a month."""
+    for _ in range(2):
+        with transaction(engine) as s:
+            shown, answer = read(s)
+            due = sorted(a.id for a in shown if a is not None and month_due(s, a))
+            if not due:
+                return answer
+        with transaction(engine, immediate=True) as s:
+            for account_id in due:
+                open_month(s, account_id)
+    return answer
 
 
 def open_months(engine, account_ids: list[str]) -> None:
     """Grant these accounts this month's credits where their first create of the month has not yet
-    (`open_month`, under each account's lock, in one order), so a balance shown is this
-    month's, not last month's until a create. Reads only, unless a month is due (once a month)."""
-    with transaction(engine) as s:
-        due = sorted(
-            a.id
-            for a in (s.get(Account, i) for i in account_ids)
-            if a is not None and month_due(s, a)
-        )
-    if due:
-        with transaction(engine, immediate=True) as s:
-            for account_id in due:
-                open_month(s, account_id)
+    (`read_in_open_months`, reading nothing else)."""
+    read_in_open_months(engine, lambda s: ([s.get(Account, i) for i in account_ids], None))
 
 
 def get_account(session: Session, account_id: str) -> Account:
@@ -239,5 +253,5 @@ def update_account(
         session.add(PlanChange(account_id=account.id, plan=account.plan, seats=account.seats, at=utcnow()))
     session.flush()
     if plan is not None or seats is not None:  # a larger plan's credits from today, not next month
-        ledger.top_up_monthly_grant(session, account, get_config().plan(account.plan), today_utc())
+        grants.top_up_monthly_grant(session, account, get_config().plan(account.plan), today_utc())
     return account

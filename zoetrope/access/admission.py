@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import Row, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
-from zoetrope.access import ledger
+from zoetrope.access import grants, ledger
 from zoetrope.access.eligibility import check_eligibility
 from zoetrope.access.entitlements import (
     RequestSummary,
@@ -66,11 +66,18 @@ _STANDING = select(
     .where(_CHARGES.account_id == bindparam("account_id"), _CHARGES.status == ledger.RESERVED)
     .scalar_subquery()
     .label("open_charges"),
-    select(_CHARGES.account_id).where(_CHARGES.job_id == bindparam("job_id")).scalar_subquery().label("charged"),
+    select(_CHARGES.account_id)
+    .where(_CHARGES.job_id == bindparam("job_id"))
+    .scalar_subquery()
+    .label("charged"),
     exists().where(LedgerEntry.__table__.c.key == bindparam("grant_key")).label("granted"),
     # Whether the key the caller authenticated with is still live (no key: an account's own session).
     exists()
-    .where(_KEYS.id == bindparam("key_id"), _KEYS.account_id == bindparam("account_id"), _KEYS.revoked_at.is_(None))
+    .where(
+        _KEYS.id == bindparam("key_id"),
+        _KEYS.account_id == bindparam("account_id"),
+        _KEYS.revoked_at.is_(None),
+    )
     .label("key_live"),
     select(_KEYS.expires_at)
     .where(_KEYS.id == bindparam("key_id"), _KEYS.account_id == bindparam("account_id"))
@@ -115,7 +122,7 @@ def admit(
     if account is None:
         raise NotFound(f"no account {principal.account_id!r}", param="account")
     plan = config.plan(account.plan)  # the plan as of now, not as of authentication
-    grant_key = f"grant:{account.id}:{ledger.month_of(today)}"
+    grant_key = f"grant:{account.id}:{grants.month_of(today)}"
     standing = session.execute(
         _STANDING,
         {"account_id": account.id, "job_id": job_id, "grant_key": grant_key, "key_id": principal.key_id},
@@ -148,7 +155,7 @@ def admit(
         seconds=0 if req.is_image else req.generated_seconds * req.n,
         now=now,
     )
-    if not standing.granted and ledger.ensure_monthly_grant(session, account, plan, today):
+    if not standing.granted and grants.ensure_monthly_grant(session, account, plan, today):
         standing = None  # the grant moved the balance
     # Free fast generations are counted only where the price depends on them.
     free_fast = plan.free_generations and entitlement.lane == "fast"
@@ -184,7 +191,7 @@ def _check_funds(
             code="insufficient_points",
             param="lane",
         )
-    renews = ledger.next_month(today).isoformat() if plan.monthly_credits else None
+    renews = grants.next_month(today).isoformat() if plan.monthly_credits else None
     hint = upgrade_hint(config, plan, lambda p: p.monthly_credits > plan.monthly_credits)
     when = f"; credits renew on {renews}" if renews else ""
     raise InsufficientCredits(

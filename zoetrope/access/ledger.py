@@ -4,7 +4,8 @@ Every movement is an append-only `LedgerEntry` with a unique `key`; a job's `Cha
 from `reserved` to `captured` or `released` by a guarded UPDATE, so a job retried after a dead
 worker, or finished twice by a zombie and its retry, is charged exactly once. Each entry also
 moves the account's `AccountBalance` in the same transaction, so reading a balance costs one row
-however long the account's history (a sum over 100,000 entries took 25 ms on SQLite).
+however long the account's history (a sum over 100,000 entries took 25 ms on SQLite). A plan's
+monthly credits are granted, and expire, in `zoetrope.access.grants`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ CURRENCIES = ("credits", "points")
 MAX_AMOUNT = 2**31 - 1
 
 
-def _append(
+def append(
     session: Session,
     key: str,
     account_id: str,
@@ -114,8 +115,10 @@ def grant(
     if currency not in CURRENCIES:
         raise ValueError(f"currency must be one of {CURRENCIES}")
     if amount == 0:  # an entry that moves nothing would only clutter the account's history
-        raise InvalidRequest(f"amount must not be 0: give the {currency} to add, or a negative number to take "
-                             "some back", param="amount")
+        raise InvalidRequest(
+            f"amount must not be 0: give the {currency} to add, or a negative number to take some back",
+            param="amount",
+        )
     if abs(amount) > MAX_AMOUNT:  # PostgreSQL's INTEGER would refuse it mid-write (SQLite kept it)
         raise InvalidRequest(
             f"amount {amount:,} is more than one entry holds ({MAX_AMOUNT:,} {currency} either way); "
@@ -126,7 +129,7 @@ def grant(
     if amount < 0:
         _check_take_back(session, account_id, -amount, currency)
     key = key or f"adjust:{account_id}:{currency}:{utcnow().isoformat()}:{amount}"
-    return _append(
+    return append(
         session, key, account_id, "adjust" if amount < 0 else "grant", amount, currency=currency, note=note
     )
 
@@ -140,19 +143,14 @@ def _check_take_back(session: Session, account_id: str, amount: int, currency: s
     if amount > have:
         most = f"it has {have:,}: take back at most {have:,}" if have > 0 else "it has none to take back"
         raise InvalidRequest(
-            f"amount -{amount:,} would leave the account at {have - amount:,} {currency}; {most}", param="amount"
+            f"amount -{amount:,} would leave the account at {have - amount:,} {currency}; {most}",
+            param="amount",
         )
 
 
-def month_of(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
-def _monthly_grants(account_id: str, prefix: str = ""):
+# A month's grant as the ledger holds it: what `zoetrope.access.grants` writes and reads, and what a
+# charge settled after its month ended reads here (`_expire_late`).
+def monthly_grants(account_id: str, prefix: str = ""):
     """The account's monthly grant entries, keyed `grant:ACCOUNT:YYYY-MM` and, after a change to a
     larger plan, `grant:ACCOUNT:YYYY-MM:top-up:N` (not credits bought or added by hand)."""
     return select(LedgerEntry).where(
@@ -162,25 +160,21 @@ def _monthly_grants(account_id: str, prefix: str = ""):
     )
 
 
-def _month_of_grant(entry: LedgerEntry) -> str:
+def month_of_grant(entry: LedgerEntry) -> str:
     return entry.key.split(":")[2]
 
 
-def _granted_in(session: Session, account_id: str, period: str) -> tuple[int, int] | None:
+def granted_in(session: Session, account_id: str, period: str) -> tuple[int, int] | None:
     """(first entry id, credits) of the account's grant for `period` with its top-ups; None if none."""
     first, total = session.execute(
-        _monthly_grants(account_id, period).with_only_columns(
+        monthly_grants(account_id, period).with_only_columns(
             func.min(LedgerEntry.id), func.coalesce(func.sum(LedgerEntry.amount), 0)
         )
     ).one()
     return None if first is None else (int(first), int(total))
 
 
-def _monthly_amount(account: Account, plan: Plan) -> int:
-    return plan.monthly_credits * (max(account.seats, 1) if plan.per_seat else 1)
-
-
-def _spent_since(session: Session, account_id: str, after: int, before: int | None = None) -> int:
+def spent_since(session: Session, account_id: str, after: int, before: int | None = None) -> int:
     """Credits of the charges reserved between ledger entries `after` and `before` that are still
     held or were captured (at their final amount): what a month spent of its grant. A month's
     credits are spent before bought ones, so this is what decides how much of a grant expires."""
@@ -200,62 +194,9 @@ def _spent_since(session: Session, account_id: str, after: int, before: int | No
     return int(session.scalar(stmt) or 0)
 
 
-def ensure_monthly_grant(session: Session, account: Account, plan: Plan, today: date) -> bool:
-    """Grant this month's plan credits once; the last grant's unspent credits expire first (a
-    month's credits are spent before bought ones, which stay; credits a job still holds count as
-    spent, and expire when it releases them: `release`). A plan without monthly credits grants
-    none, but the last grant still expires."""
-    period = month_of(today)
-    key = f"grant:{account.id}:{period}"
-    if session.scalar(select(LedgerEntry.id).where(LedgerEntry.key == key)) is not None:
-        return False
-    _end_last_month(session, account.id, period)
-    amount = _monthly_amount(account, plan)
-    if amount <= 0:
-        return False
-    return _append(session, key, account.id, "grant", amount, note=f"{plan.name} monthly credits {period}")
-
-
-def month_due(session: Session, account: Account, plan: Plan, today: date) -> bool:
-    """Whether `ensure_monthly_grant` has something to write for `today`'s month: its grant, or (a
-    plan without monthly credits) the end of the last grant. Reads only, so a reader can look
-    before it takes the account's lock to write."""
-    period = month_of(today)
-    if session.scalar(select(LedgerEntry.id).where(LedgerEntry.key == f"grant:{account.id}:{period}")) is not None:
-        return False
-    if _monthly_amount(account, plan) > 0:
-        return True
-    last = session.scalar(_monthly_grants(account.id).order_by(LedgerEntry.id.desc()).limit(1))
-    return (
-        last is not None
-        and _month_of_grant(last) != period
-        and _month_end_after(session, account.id, last.id) is None
-    )
-
-
-def _end_last_month(session: Session, account_id: str, period: str) -> None:
-    """Expire what is left of the last month's grant, once, with the entry `expire:ACCOUNT:PERIOD`
-    (written even for nothing: it marks where that month ended, which `_expire_late` reads)."""
-    rollover = f"expire:{account_id}:{period}"
-    if session.scalar(select(LedgerEntry.id).where(LedgerEntry.key == rollover)) is not None:
-        return
-    last = session.scalar(_monthly_grants(account_id).order_by(LedgerEntry.id.desc()).limit(1))
-    if last is None or _month_of_grant(last) == period or _month_end_after(session, account_id, last.id):
-        return  # nothing granted yet, or the last grant ended at an earlier turn of a month
-    first, granted = _granted_in(session, account_id, _month_of_grant(last)) or (last.id, last.amount)
-    unspent = max(0, min(balance(session, account_id), granted - _spent_since(session, account_id, first)))
-    _append(
-        session,
-        rollover,
-        account_id,
-        "expire",
-        -unspent,
-        note=f"monthly credits of {_month_of_grant(last)} expire",
-    )
-
-
-def _month_end_after(session: Session, account_id: str, entry_id: int) -> LedgerEntry | None:
-    """The first turn of a month (`_end_last_month`'s entry) after ledger entry `entry_id`."""
+def month_end_after(session: Session, account_id: str, entry_id: int) -> LedgerEntry | None:
+    """The first turn of a month (its `expire:ACCOUNT:YYYY-MM` entry, which `grants` writes even for
+    nothing) after ledger entry `entry_id`."""
     return session.scalar(
         select(LedgerEntry)
         .where(
@@ -266,25 +207,6 @@ def _month_end_after(session: Session, account_id: str, entry_id: int) -> Ledger
         )
         .order_by(LedgerEntry.id)
         .limit(1)
-    )
-
-
-def top_up_monthly_grant(session: Session, account: Account, plan: Plan, today: date) -> bool:
-    """After a change of plan or seats: raise this month's grant to what `plan` grants (the
-    difference, once per amount); a smaller plan keeps what the month granted, and grants its own
-    from the next month. A month not granted yet is granted at the new plan by `ensure_monthly_grant`."""
-    period = month_of(today)
-    granted = _granted_in(session, account.id, period)
-    amount = _monthly_amount(account, plan)
-    if granted is None or amount <= granted[1]:
-        return False
-    return _append(
-        session,
-        f"grant:{account.id}:{period}:top-up:{amount}",
-        account.id,
-        "grant",
-        amount - granted[1],
-        note=f"{plan.name} from {today.isoformat()}: {period}'s credits raised to {amount}",
     )
 
 
@@ -415,7 +337,7 @@ def capture(session: Session, job_id: str, *, seconds: float | None = None) -> C
         final = -(-charge.credits * seconds // charge.seconds)  # ceil, never above the reservation
         refund = charge.credits - int(final)
         if refund:
-            _append(
+            append(
                 session,
                 f"capture:{job_id}:credits",
                 charge.account_id,
@@ -450,7 +372,7 @@ def release(session: Session, job_id: str, *, reason: str = "failed") -> Charge 
         return None
     for currency, amount in (("credits", charge.credits), ("points", charge.points)):
         if amount:
-            _append(
+            append(
                 session,
                 f"release:{job_id}:{currency}",
                 charge.account_id,
@@ -471,28 +393,28 @@ def _expire_late(session: Session, charge: Charge, returned: int) -> None:
     the end of the month it was reserved in: the share that was that month's grant expires now, as
     it would have at the month's end (else holding jobs over the turn of a month would carry
     credits into the next)."""
-    session.flush()  # the charge at its settled status and final amount, as `_spent_since` reads it
+    session.flush()  # the charge at its settled status and final amount, as `spent_since` reads it
     reserved = session.scalar(
         select(LedgerEntry.id).where(LedgerEntry.key == f"reserve:{charge.job_id}:credits")
     )
     if reserved is None:
         return
     then = session.scalar(
-        _monthly_grants(charge.account_id)
+        monthly_grants(charge.account_id)
         .where(LedgerEntry.id < reserved)
         .order_by(LedgerEntry.id.desc())
         .limit(1)
     )
-    end = _month_end_after(session, charge.account_id, reserved) if then is not None else None
+    end = month_end_after(session, charge.account_id, reserved) if then is not None else None
     if end is None:
         return  # returned in the month it was reserved in (or not paid from a month's grant)
-    month = _month_of_grant(then)
-    first, granted = _granted_in(session, charge.account_id, month) or (then.id, then.amount)
+    month = month_of_grant(then)
+    first, granted = granted_in(session, charge.account_id, month) or (then.id, then.amount)
     # What the month had left when it ended, this charge counted at what it kept (nothing, released).
-    left = granted - _spent_since(session, charge.account_id, first, end.id) + end.amount
+    left = granted - spent_since(session, charge.account_id, first, end.id) + end.amount
     share = max(0, min(returned, left))
     if share:
-        _append(
+        append(
             session,
             f"expire:{charge.job_id}:{charge.status}",
             charge.account_id,

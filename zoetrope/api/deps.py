@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from zoetrope.access.keys import Principal, authenticate
-from zoetrope.access.models import Account, ApiKey, utcnow
+from zoetrope.access.models import utcnow
 from zoetrope.backends.registry import Registry
 from zoetrope.db import transaction
 from zoetrope.errors import AuthenticationFailed
@@ -28,14 +31,59 @@ log = logging.getLogger(__name__)
 # its last_used_at write) on every request. On PostgreSQL each process also listens for keys being
 # revoked and accounts disabled, and for changes to their rights (a key's allowed models or quota;
 # an account's plan, seats, quota or admin right) (`RevocationListener`), from any process (the CLI,
-# another server, an operator's UPDATE), and drops their entries at once; on SQLite an entry is checked again after
-# SQLITE_RECHECK_SECONDS. What spends is checked again under the account's
+# another server, an operator's UPDATE), and drops their entries at once. On SQLite (no notifications)
+# each process asks the file, on each request, whether anything was committed since the entry was read
+# (`SqliteChanges`), and when something was, reads the key's rights again before serving it: the same
+# changes apply on the very next request there too. What spends is checked again under the account's
 # lock, and the admin API checks the caller's admin right afresh (`zoetrope.api.routes.access`).
 # A key that expires is not served from here past its expiry.
 PRINCIPAL_TTL_SECONDS = 10.0
-# On SQLite (no notifications) a cached key older than this is checked again, with one read and no
-# write, so a key revoked or an account disabled by another process stops working within it.
-SQLITE_RECHECK_SECONDS = 1.0
+
+# Everything a cached principal was made of (`keys.principal_for`), with what refuses a key (revoked,
+# expired, its account disabled), as stored: one row read by the key's unique hash, and never written.
+_RIGHTS = (
+    "SELECT k.id, k.revoked_at, k.expires_at, k.allowed_models, k.quota, a.plan, a.seats, a.country, "
+    "a.birth_date, a.is_admin, a.quota, a.disabled_at "
+    "FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.hashed_secret = ?"
+)
+
+
+class SqliteChanges:
+    """A read-only connection of a process's own to an SQLite file. `PRAGMA data_version` on it moves
+    whenever another connection commits (another process, or this one's pool): a few microseconds
+    that say whether a cached principal can still be served, without a thread hop or the pool. It
+    never waits for a lock (a busy file is an error, and the caller authenticates as on a miss)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._conn = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, timeout=0, isolation_level=None,
+                                     check_same_thread=False)  # fmt: skip
+        self._conn.execute("PRAGMA query_only=1")
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, engine: Engine) -> SqliteChanges | None:
+        """For `engine`'s SQLite file; None for another database, or an SQLite one in memory."""
+        database = engine.url.database or ""
+        if engine.dialect.name != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
+            return None
+        return cls(str(Path(database).resolve()))
+
+    def version(self) -> int:
+        with self._lock:
+            return self._conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def rights(self, digest: str) -> tuple[int, tuple | None]:
+        """(the version, then the rights row of the key whose hash is `digest`, None if there is none):
+        the version read first, so a commit between the two makes the row look older, never newer."""
+        with self._lock:
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            rows = self._conn.execute(_RIGHTS, (digest,)).fetchall()  # to the end: no read left open
+            return version, rows[0] if rows else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
 
 
 @dataclass
@@ -47,43 +95,91 @@ class Services:
 
 
 class _PrincipalCache:
-    """Principals by token digest: (expires, principal), on the monotonic clock; on SQLite also when
-    each is next checked again (`SQLITE_RECHECK_SECONDS`)."""
+    """Principals by token digest: (expires, principal), on the monotonic clock; on SQLite also the
+    file's version and the key's rights row when each was read (`SqliteChanges`)."""
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[float, Principal]] = {}
-        self._recheck_at: dict[str, float] = {}
+        self._seen: dict[str, tuple[int, tuple]] = {}
+        self._changes: tuple[Engine, SqliteChanges | None] | None = None  # for the engine last asked
         self._lock = threading.Lock()
 
-    def cached(self, token: str) -> Principal | None:
-        hit = self._entries.get(_digest(token))
-        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+    def _sqlite(self, engine: Engine) -> SqliteChanges | None:
+        """`engine`'s `SqliteChanges`, opened on its first use; None on PostgreSQL (which hears changes)."""
+        watched = self._changes
+        if watched is not None and watched[0] is engine:
+            return watched[1]
+        if engine.dialect.name != "sqlite":
+            return None
+        with self._lock:
+            if self._changes is None or self._changes[0] is not engine:
+                try:
+                    opened = SqliteChanges.of(engine)
+                except sqlite3.Error:  # no file yet, or none to read: not cached, and tried again next time
+                    return None
+                if self._changes is not None and self._changes[1] is not None:
+                    self._changes[1].close()
+                self._changes, self._seen = (engine, opened), {}
+            return self._changes[1]
+
+    def _hit(self, engine: Engine, digest: str) -> Principal | None:
+        """The cached principal of `digest`, unless it expired or (SQLite) its rights changed since it
+        was read, when it is forgotten; None then, or when the file cannot say."""
+        hit = self._entries.get(digest)
+        if hit is None or hit[0] <= time.monotonic():
+            return None
+        if hit[1].key_id is None or engine.dialect.name != "sqlite":
+            return hit[1]
+        seen, changes = self._seen.get(digest), self._sqlite(engine)
+        if seen is None or changes is None:
+            return None
+        try:
+            if changes.version() == seen[0]:  # nothing committed since it was read
+                return hit[1]
+            version, row = changes.rights(digest)
+        except sqlite3.Error:  # busy (a recovery, a restart of the log): authenticate as on a miss
+            return None
+        if row != seen[1]:  # changed: authenticated afresh (or refused) by the caller
+            with self._lock:
+                self._entries.pop(digest, None)
+                self._seen.pop(digest, None)
+            return None
+        with self._lock:
+            if digest in self._seen:
+                self._seen[digest] = (version, row)
+        return hit[1]
 
     def get(self, engine: Engine, token: str) -> Principal:
         """The principal of `token`, from the cache or (a miss) from the keys table."""
-        principal = self.cached(token)
+        digest = _digest(token)
+        principal = self._hit(engine, digest)
         if principal is not None:
             return principal
+        seen, changes = None, self._sqlite(engine)
+        if changes is not None:
+            with suppress(sqlite3.Error):  # else not cached: the next request authenticates again
+                seen = changes.rights(digest)  # before the principal is read, so never newer than it
         with transaction(engine, immediate=True) as s:
             principal = authenticate(s, token)
+        if engine.dialect.name == "sqlite" and (seen is None or seen[1] is None):
+            return principal
         ttl = PRINCIPAL_TTL_SECONDS
         if principal.key_expires_at is not None:  # a key that expires sooner is not served past it
             ttl = min(ttl, (principal.key_expires_at - utcnow()).total_seconds())
-        now, digest = time.monotonic(), _digest(token)
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-                self._recheck_at.clear()
-            self._entries[digest] = (now + ttl, principal)
-            if engine.dialect.name != "postgresql":  # which hears revocations instead
-                self._recheck_at[digest] = now + SQLITE_RECHECK_SECONDS
+                self._seen.clear()
+            self._entries[digest] = (time.monotonic() + ttl, principal)
+            if seen is not None:
+                self._seen[digest] = seen
         return principal
 
     def _drop(self, match) -> None:
         with self._lock:
             for digest in [d for d, (_, p) in self._entries.items() if match(p)]:
                 del self._entries[digest]
-                self._recheck_at.pop(digest, None)
+                self._seen.pop(digest, None)
 
     def forget_key(self, key_id: str) -> None:
         """Drop the cached principal of key `key_id` (revoked): its next request is refused at once
@@ -97,37 +193,15 @@ class _PrincipalCache:
     def forget_all(self) -> None:
         with self._lock:
             self._entries.clear()
-            self._recheck_at.clear()
-
-    def _still_valid(self, engine: Engine, digest: str, principal: Principal) -> bool:
-        """Whether a cached key is still neither revoked nor of a disabled account: one read, no write
-        (a miss writes last_used_at under SQLite's one write lock); forgotten when it is not."""
-        with transaction(engine) as s:
-            row = s.execute(
-                select(ApiKey.revoked_at, Account.disabled_at)
-                .join(Account, Account.id == ApiKey.account_id)
-                .where(ApiKey.id == principal.key_id)
-            ).first()
-        if row is None or row.revoked_at is not None or row.disabled_at is not None:
-            self.forget_key(principal.key_id)
-            return False
-        with self._lock:
-            if digest in self._recheck_at:
-                self._recheck_at[digest] = time.monotonic() + SQLITE_RECHECK_SECONDS
-        return True
+            self._seen.clear()
 
     async def resolve(self, engine: Engine, token: str) -> Principal:
-        """`get` for the event loop: a hit is a dict lookup (on SQLite, a read of the key's row at most
-        once a second); a miss writes the key's last_used_at, which may wait for the database's write
-        lock, so it runs in the threadpool."""
-        digest = _digest(token)
-        hit = self._entries.get(digest)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            if self._recheck_at.get(digest, now) >= now or hit[1].key_id is None:
-                return hit[1]
-            if await run_in_threadpool(self._still_valid, engine, digest, hit[1]):
-                return hit[1]
+        """`get` for the event loop: a hit is a dict lookup (on SQLite, with a read of the file's
+        version, and of the key's rights row when something was committed since); a miss writes the
+        key's last_used_at, which may wait for the database's write lock, so it runs in the threadpool."""
+        principal = self._hit(engine, _digest(token))
+        if principal is not None:
+            return principal
         return await run_in_threadpool(self.get, engine, token)
 
 
@@ -239,7 +313,7 @@ class RevocationListener:
 @contextmanager
 def revocations_heard(engine: Engine, cache: _PrincipalCache) -> Iterator[RevocationListener | None]:
     """While inside, `cache` forgets keys revoked and accounts disabled by any process, at once
-    (PostgreSQL); elsewhere (SQLite) a no-op, and the cache's TTL bounds what is served."""
+    (PostgreSQL); elsewhere (SQLite) a no-op: there the cache asks the file (`SqliteChanges`)."""
     if engine.dialect.name != "postgresql":
         yield None
         return

@@ -20,7 +20,7 @@ def _first_run_key(runtime) -> str | None:
     """On a database with no API keys, make a local account and print its key once."""
     from sqlalchemy import func, select
 
-    from zoetrope.access import ledger
+    from zoetrope.access import grants
     from zoetrope.access.accounts import create_account, find_account
     from zoetrope.access.keys import create_key
     from zoetrope.access.models import ApiKey
@@ -33,7 +33,7 @@ def _first_run_key(runtime) -> str | None:
             return None
         account = find_account(s, "local") or create_account(s, "local", plan="pro")
         # This month's credits now, as sign-up does, so the first page shows them (not 0).
-        ledger.ensure_monthly_grant(s, account, get_config().plan(account.plan), today_utc())
+        grants.ensure_monthly_grant(s, account, get_config().plan(account.plan), today_utc())
         _, token = create_key(s, account.id, name="local")
         return token
 

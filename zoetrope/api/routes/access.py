@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from typing import TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
@@ -31,7 +29,6 @@ from zoetrope.config import get_config
 from zoetrope.db import transaction
 from zoetrope.errors import AuthenticationFailed, InvalidRequest, PermissionDenied, shown
 
-T = TypeVar("T")
 router = APIRouter(tags=["usage"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -91,24 +88,6 @@ def _account(a: Account, s) -> dict:
     }
 
 
-def _in_open_months(engine, read: Callable[[Session], tuple[list[Account], T]]) -> T:
-    """`read(session)` -> (the accounts it shows, its answer), answered once every one of those
-    accounts has this month's credits: those whose first create of the month has not granted them yet
-    are granted them (`accounts.open_month`, under each account's lock, in one order so two readers
-    never wait on each other), and the answer read again, so a balance shown is this month's, not
-    last month's until a create. The usual answer costs one read; the write happens once a month."""
-    for _ in range(2):
-        with transaction(engine) as s:
-            shown, answer = read(s)
-            due = sorted(a.id for a in shown if accounts.month_due(s, a))
-            if not due:
-                return answer
-        with transaction(engine, immediate=True) as s:
-            for account_id in due:
-                accounts.open_month(s, account_id)
-    return answer
-
-
 def _key(k: ApiKey) -> dict:
     return {
         "id": k.id,
@@ -156,7 +135,7 @@ def my_usage(
             "data": [g.to_dict() for g in groups],
         }
 
-    return _in_open_months(svc.engine, read)
+    return accounts.read_in_open_months(svc.engine, read)
 
 
 # Bounds that keep every number inside a 64-bit database integer, far beyond any real account (the
@@ -225,7 +204,7 @@ def list_accounts(_: Principal = Depends(admin_principal), svc: Services = Depen
         listed = accounts.list_accounts(s)
         return listed, {"object": "list", "data": [_account(a, s) for a in listed]}
 
-    return _in_open_months(svc.engine, read)
+    return accounts.read_in_open_months(svc.engine, read)
 
 
 @admin.post("/accounts", responses={409: refusal("An account of that name exists")})
@@ -256,7 +235,7 @@ def get_account(
         a = accounts.get_account(s, account_id)
         return [a], _account(a, s)
 
-    return _in_open_months(svc.engine, read)
+    return accounts.read_in_open_months(svc.engine, read)
 
 
 @admin.patch("/accounts/{account_id}")
