@@ -22,7 +22,7 @@ console = Console()
 FPS = 8
 
 
-def _model_generate(size: int, frames: int, steps: int | None, guidance: float | None = None):
+def _model_generate(size: int, frames: int, steps: int | None, guidance: float | None = None, literal: bool = False):
     """A generate(prompt, scene) over the bundled model, or None (with a printed reason) if it is missing."""
     try:
         from zoetrope.backends.base import GenerationRequest
@@ -33,7 +33,9 @@ def _model_generate(size: int, frames: int, steps: int | None, guidance: float |
         )
         raise typer.Exit(2) from e
     backend = BundledBackend()
-    backend.pipeline()  # load the weights now: a missing model fails before any progress is shown
+    pipe = backend.pipeline()  # load the weights now: a missing model fails before any progress is shown
+    if literal:
+        pipe.plain_prompts = False
     calls = iter(range(1 << 30))
 
     def generate(prompt: str, scene: Scene) -> np.ndarray:
@@ -163,6 +165,11 @@ def eval_command(
         "--vae",
         help="score the bundled VAE's round trip of the renderer's clips: the ceiling for any generation",
     ),
+    literal_prompts: bool = typer.Option(
+        False,
+        "--literal-prompts",
+        help="give the model each prompt as written, without first saying a world scene in the training wording",
+    ),
     denoise_from: float = typer.Option(
         None,
         "--denoise-from",
@@ -187,7 +194,7 @@ def eval_command(
         from zoetrope.cli.eval_tasks import run_tasks
 
         check_out(out)
-        return run_tasks(out=out, n=n, seed=seed, size=size, steps=steps, guidance=guidance)
+        return run_tasks(out=out, n=n, seed=seed, size=size, steps=steps, guidance=guidance, literal=literal_prompts)
     if sum((real, vae, denoise_from is not None)) > 1:
         raise typer.BadParameter("choose one of --real, --vae and --denoise-from", param_hint="--vae")
     check_out(out)
@@ -199,7 +206,7 @@ def eval_command(
     elif vae:
         generate, source = _vae_roundtrip(size, frames), "zoetrope-mini VAE round trip"
     else:
-        generate, source = _model_generate(size, frames, steps, guidance)
+        generate, source = _model_generate(size, frames, steps, guidance, literal=literal_prompts)
     styles = ["train", "paraphrase"] if paraphrase or not (real or vae or denoise_from is not None) else ["train"]
     blocks = {}
     for style in styles:
@@ -218,6 +225,7 @@ def eval_command(
         "fps": FPS,
         "steps": steps,
         "guidance": guidance,
+        "prompts": "literal" if literal_prompts else "plain where read",
         "date": str(date.today()),
         "machine": platform.platform(),
         **{axis: main[axis] for axis in ALL_AXES},

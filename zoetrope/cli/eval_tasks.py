@@ -19,7 +19,7 @@ from zoetrope.eval.tasks import task_bench
 console = Console()
 
 
-def _model(size: int, steps: int | None, guidance: float | None = None):
+def _model(size: int, steps: int | None, guidance: float | None = None, literal: bool = False):
     """(make, roundtrip, name) over the bundled backend: the same requests the CLI and API send."""
     from zoetrope.backends.base import GenerationRequest
     from zoetrope.backends.bundled import BundledBackend
@@ -31,6 +31,8 @@ def _model(size: int, steps: int | None, guidance: float | None = None):
     except ModelUnavailable as e:
         err_console.print(f"[bold red]error[/]: {e.message}")
         raise typer.Exit(2) from e
+    if literal:
+        pipe.plain_prompts = False
     calls = iter(range(1 << 30))
 
     def make(task: str, prompt: str, **fields) -> np.ndarray:
@@ -45,9 +47,10 @@ def _model(size: int, steps: int | None, guidance: float | None = None):
 
 
 def run_tasks(
-    *, out: Path, n: int, seed: int, size: int, steps: int | None, guidance: float | None = None
+    *, out: Path, n: int, seed: int, size: int, steps: int | None, guidance: float | None = None,
+    literal: bool = False,
 ) -> None:
-    make, roundtrip, name = _model(size, steps, guidance)
+    make, roundtrip, name = _model(size, steps, guidance, literal)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with progress_bar(*columns) as bar:
         job = bar.add_task(f"{name} · tasks", total=n)
@@ -66,7 +69,7 @@ def run_tasks(
 
     weights = str(weights_dir())
     report = {"source": name, "weights": weights, "n": n, "seed": seed, "size": size, "steps": steps,
-              "guidance": guidance, "date": str(date.today()), "machine": platform.platform(), **result}
+              "guidance": guidance, "prompts": "literal" if literal else "plain where read", "date": str(date.today()), "machine": platform.platform(), **result}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     console.print(f"wrote {out}")

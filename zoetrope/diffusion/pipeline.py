@@ -20,6 +20,7 @@ from zoetrope.model.dit import DiT, DiTConfig
 from zoetrope.model.precision import autocast
 from zoetrope.model.text import TextEncoder, get_text_encoder
 from zoetrope.model.vae import VAEConfig, VideoVAE, latents_for_frames, smooth_handovers
+from zoetrope.world.understand import canonical_prompt
 
 
 @dataclass
@@ -54,12 +55,14 @@ class VideoPipeline:
     """
 
     def __init__(self, vae: VideoVAE, dit: DiT, text: TextEncoder | None = None, device: str = "cpu",
-                 continuation: DiT | None = None) -> None:
+                 continuation: DiT | None = None, plain_prompts: bool = False) -> None:
         self.device = torch.device(device)
         self.vae = vae.eval().to(self.device)
         self.dit = dit.eval().to(self.device)
         self.continuation = continuation.eval().to(self.device) if continuation is not None else None
         self.text = text or get_text_encoder()
+        # Say a prompt that reads as a world scene in the training wording before encoding it (world/understand.py).
+        self.plain_prompts = plain_prompts
 
     @classmethod
     def load(cls, weights_dir: Path, device: str = "cpu") -> VideoPipeline:
@@ -75,7 +78,8 @@ class VideoPipeline:
             return net
 
         continuation = dit(CONTINUATION_FILE) if (weights_dir / CONTINUATION_FILE).exists() else None
-        return cls(vae, dit("dit.safetensors"), device=device, continuation=continuation)
+        return cls(vae, dit("dit.safetensors"), device=device, continuation=continuation,
+                   plain_prompts=bool(meta.get("plain_prompts", False)))
 
     def network_for(self, cond: Conditioning | None) -> DiT:
         """The DiT that denoises a window: the continuation's when the window starts with known frames."""
@@ -84,6 +88,8 @@ class VideoPipeline:
         return self.dit
 
     def _text(self, prompts: list[str]):
+        if self.plain_prompts:
+            prompts = [canonical_prompt(p) or p for p in prompts]
         s = self.text.encode(prompts)
         n = self.text.encode([""])
         d = self.device
