@@ -75,6 +75,16 @@ class BundledBackend:
             depicts_people=False,  # it draws the procedural world's coloured shapes
         )
 
+    def plain_prompt(self, prompt: str) -> str | None:
+        """The words the model is given for `prompt` where they differ from the typed ones: weights whose
+        config asks for it read a world scene and say it in their training wording (world/understand.py)."""
+        if not self._meta().get("plain_prompts"):
+            return None
+        from zoetrope.world.understand import canonical_prompt
+
+        said = canonical_prompt(prompt)
+        return said if said is not None and said != prompt.strip() else None
+
     def _meta(self) -> dict:
         path = self.weights / "config.json"
         return json.loads(path.read_text()) if path.exists() else {}

@@ -195,6 +195,8 @@ def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | No
         raise InvalidRequest(e.message, param=option) from None
     if native != (width, height):
         typer.echo(f"generating at native {native[0]}x{native[1]}, fitted to {width}x{height}")
+    if (said := backend.plain_prompt(prompt)) is not None:
+        typer.echo(f"the model reads it as: {said}")
     if task != "t2i":  # frames go to the encoder window by window: memory stays flat for any duration
         # Moderated and released like the API's videos (frame check, invisible watermark, C2PA) and
         # recorded locally, so `zoetrope verify` finds the record.
