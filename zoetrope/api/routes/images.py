@@ -186,9 +186,12 @@ async def generate_images(
     images = [w for w in waited if not isinstance(w, BaseException)]
     if not images:  # not one made: the first image's error is the answer
         raise next(w for w in waited if isinstance(w, BaseException))
+    # DALL-E 3's field: the words the model was given, where they are not the prompt as typed.
+    reads = getattr(svc.registry.backend(model), "plain_prompt", None)
+    revised = reads(prompt) if reads is not None else None
     return ImagesResponse(
         created=int(time.time()),
-        data=[ImageData(b64_json=base64.b64encode(png).decode()) for png, _ in images],  # those made
+        data=[ImageData(b64_json=base64.b64encode(png).decode(), revised_prompt=revised) for png, _ in images],
         output_format="png",
         size=images[0][1],
     )
