@@ -1,6 +1,7 @@
 """A tab opened before the browser signed out and in again in another tab (a new session, with a new
 CSRF token) goes on working in Chromium: Cancel, the account's forms and Sign out. Signed in again as
-another account, it does nothing for that one and says so in the page. Over HTTP: a missing, wrong or
+another account, it does nothing for that one and says so in the page, and the bars of its running
+jobs wait for their own account instead of saying the jobs were deleted. Over HTTP: a missing, wrong or
 old token is still refused, and another site cannot read the current one."""
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ OTHER = "stale-tab-other@example.com"
 FIRST = "stale-tab-first@example.com"
 FORMS = "stale-tab-forms@example.com"
 HTTP = "stale-tab-http@example.com"
+WATCHER = "stale-tab-watcher@example.com"
+BYSTANDER = "stale-tab-bystander@example.com"
 SWITCHED = "Another account signed in"
 
 
@@ -113,6 +116,42 @@ def test_a_tab_of_another_account_does_nothing_for_the_one_signed_in_now(page, w
     p.locator("#create-error", has_text=SWITCHED).wait_for()
     assert p.locator("#jobs .tile").count() == 0
     assert p.context.request.get(warm_studio.url + "/v1/videos").json()["data"] == []
+
+
+def test_a_job_watched_in_a_tab_of_another_account_is_not_said_deleted(page, warm_studio):
+    p = page.page
+    _sign_up(p, warm_studio.url, BYSTANDER)
+    _sign_up(p, warm_studio.url, WATCHER)
+    tile = submit_create(p, "a kite over a field", "10")
+    tile.locator("[data-cancel]").wait_for()
+    video_id = tile.get_attribute("data-id")
+    # Whatever the tile says at any moment, kept: it must never have said "Deleted".
+    p.evaluate(
+        """() => { window.said = []; new MutationObserver(() => window.said.push(
+            document.querySelector('#jobs .tile').textContent)).observe(document.getElementById('jobs'),
+            { subtree: true, childList: true, characterData: true, attributes: true }); }"""
+    )
+    lib = p.context.new_page()  # the library's tile of the job, too: not reloaded as the other account
+    lib.goto(f"{warm_studio.url}/library")
+    lib.locator(f".tile[data-id='{video_id}'] [role=progressbar]").wait_for()
+    other = p.context.new_page()
+    _sign_out_and_in(warm_studio, other, p, BYSTANDER)
+    notice = p.locator("#session-changed")
+    notice.wait_for()
+    assert SWITCHED in notice.inner_text() and notice.get_attribute("role") == "alert"
+    assert p.locator("#session-ended").count() == 0  # signed in: not "sign in again"
+    for tab, held in ((p, tile), (lib, lib.locator(f".tile[data-id='{video_id}']"))):
+        held.locator(".note", has_text="cannot be followed").wait_for()
+        assert held.locator("[role=progressbar]").count() == 1
+        assert tab.locator("#session-changed").count() == 1
+    assert tile.get_attribute("data-status") is None and lib.url.endswith("/library")
+
+    _sign_out_and_in(warm_studio, other, p, WATCHER)  # the job's own account again: the bar goes on
+    tile.locator(".note", has_text=re.compile("Queued|Rendering")).wait_for()
+    assert notice.count() == 0
+    tile.locator("[data-cancel]").click()
+    p.wait_for_selector(f"#jobs .tile[data-id='{video_id}'][data-status=cancelled]")
+    assert not [t for t in p.evaluate("window.said") if "Deleted" in t]
 
 
 def _signed_in_over_http(studio, email: str) -> tuple[httpx.Client, str]:

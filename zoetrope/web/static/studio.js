@@ -45,8 +45,7 @@ const Studio = (() => {
       await renewToken();  // signed out and in again elsewhere: this page's token was the old session's
       return api(method, path, body, headers, true);
     }
-    const ended = document.getElementById("session-ended");
-    if (ended) ended.remove();  // signed in again (in another tab): the page's calls are answered again
+    drop("session-ended");  // signed in again (in another tab): the page's calls are answered again
     if (!res.ok) {
       const msg = (data.error && data.error.message) || `${res.status} ${res.statusText}`;
       const err = new Error(msg);
@@ -80,12 +79,12 @@ const Studio = (() => {
     if (res.status === 401) throw sessionEnded();
     const data = await res.json().catch(() => ({}));
     if (!res.ok || !data.csrf) throw new Error((data.error && data.error.message) || `${res.status} ${res.statusText}`);
+    drop("session-ended");  // signed in again, as whichever account
     if (data.account !== meta("account").content && !anyAccount) throw sessionChanged();
     meta("csrf").content = data.csrf;
     meta("session").content = sessionTag();
     document.querySelectorAll('input[name="csrf"]').forEach((el) => { el.value = data.csrf; });
-    const changed = document.getElementById("session-changed");
-    if (changed) changed.remove();  // the page's own account signed in again
+    drop("session-changed");  // the page's own account signed in again
   }
 
   // A file over the server's upload limit is refused here, naming the field, before any of it is sent.
@@ -125,6 +124,8 @@ const Studio = (() => {
     err.switched = true;
     return err;
   }
+  // The notice `id` gone from the page, where it was.
+  const drop = (id) => document.getElementById(id)?.remove();
   // A notice above the page's content, once.
   function notice(id, parts) {
     if (document.getElementById(id)) return;
@@ -194,24 +195,32 @@ const Studio = (() => {
   }
   const STATES = { queued: "Queued", in_progress: "Rendering" };
   const LOST = "Connection lost: still trying to reach the studio…";
+  const NOT_OURS = "Another account is signed in: the job goes on, but cannot be followed as that account";
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
   // Poll a job until it is done; `onDone(video)` is called with the finished video object. A poll
   // that gets no answer (network down, server restarting, 5xx) is tried again, less often the longer
   // it lasts: the job goes on on the server, and the bar takes up where it left off. Polling stops
-  // when the bar leaves the page (the job was cancelled).
+  // when the bar leaves the page (the job was cancelled). Signed in again since the page was made
+  // (in another tab): renewToken first, so that another account's 404 is not taken for a deletion.
   async function watch(id, bar, onDone, onFail) {
     let wait = 400;
+    const resigned = () => sessionTag() !== meta("session").content;
     for (;;) {
       let v;
       try {
+        if (resigned()) await renewToken();
         v = await api("GET", `/v1/videos/${id}`);
       } catch (e) {
         if (!bar.isConnected) return;
-        if (e.network || e.status >= 500 || e.status === 429 || e.signIn) {
+        if (e.status === 404 && resigned()) continue;  // a sign-in during the poll: asked above
+        if (e.network || e.status >= 500 || e.status === 429 || e.signIn || e.switched) {
           // The job goes on on the server. Signed out (in another tab, say): the bar says so, with the
           // link to sign in again, and takes up where it left off once a sign-in answers its poll.
-          if (!e.signIn) note(bar, LOST);
+          // Another account signed in: the session-changed notice, and the same until the job's own
+          // account signs in again.
+          if (e.switched) note(bar, NOT_OURS);
+          else if (!e.signIn) note(bar, LOST);
           else if (!noteOf(bar).querySelector("a")) noteOf(bar).replaceChildren(...sessionEndedText());
           wait = Math.min(wait * 2, 5000);
           await sleep(wait);
