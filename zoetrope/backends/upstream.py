@@ -31,6 +31,7 @@ from zoetrope.errors import ConfigError, InvalidMedia, InvalidRequest, ModelUnav
 CHUNK = 16  # frames per yielded chunk
 RESUME_KEY = "upstream_video_id"  # what a job notes for its later attempts (GenerationRequest.resume)
 MAX_RETRY_AFTER = 60.0  # seconds: the longest an upstream's Retry-After makes one retry wait
+CLEANUP_TIMEOUT = 5.0  # seconds: the longest a failed job's upstream video delete may run past its deadline
 
 
 class UpstreamOptions(BaseModel):
@@ -185,9 +186,23 @@ class UpstreamBackend:
                     raise ModelUnavailable(self._out_of_time(what, failure, asked, wait, conn.left()))
                 conn.sleep(wait)
             asked = None
-            try:
-                r = conn.client.request(method, self.base_url + path, **kw)
-            except httpx.HTTPError as e:  # timeouts and connection errors
+            left = conn.left()
+            if left <= 0:
+                raise ModelUnavailable(
+                    self._no_time_left(what, "could not be made: no time was left", failure)
+                )
+            try:  # no request runs past the job's deadline
+                r = conn.client.request(
+                    method, self.base_url + path, timeout=min(self.options.request_timeout, left), **kw
+                )
+            except httpx.TimeoutException as e:
+                if left < self.options.request_timeout:
+                    raise ModelUnavailable(
+                        self._no_time_left(what, f"got no answer in the {left:.1f} s that were left", "")
+                    ) from None
+                failure = f"{type(e).__name__}: {e}"
+                continue
+            except httpx.HTTPError as e:  # connection errors
                 failure = f"{type(e).__name__}: {e}"
                 continue
             if r.status_code < 400:
@@ -229,6 +244,15 @@ class UpstreamBackend:
             f"the upstream {self.host} answered {what} with {failure} and {why}, but only {max(left, 0.0):.0f} s "
             f"of the model's {self.options.timeout:g} s timeout were left; raise the model's timeout option, or "
             f"ask the upstream at base_url {self.base_url!r} for more capacity"
+        )
+
+    def _no_time_left(self, what: str, why: str, failure: str) -> str:
+        """Why a request is not made, or was given up, at the job's deadline, and the setting to raise."""
+        after = f" (after {failure})" if failure else ""
+        return (
+            f"{what} to the upstream {self.host} {why} of the model's {self.options.timeout:g} s timeout{after}; "
+            f"raise the model's timeout option, or check that the upstream at base_url {self.base_url!r} is "
+            f"answering"
         )
 
     def _json(self, r: httpx.Response, what: str) -> dict:
@@ -328,7 +352,10 @@ class UpstreamBackend:
         finally:
             if not done:  # cancelled, timed out or failed: do not leave the upstream job running
                 try:
-                    conn.client.delete(f"{self.base_url}/videos/{video_id}")
+                    conn.client.delete(
+                        f"{self.base_url}/videos/{video_id}",
+                        timeout=min(self.options.request_timeout, max(conn.left(), CLEANUP_TIMEOUT)),
+                    )
                 except httpx.HTTPError:
                     pass
 
