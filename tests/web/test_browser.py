@@ -7,12 +7,11 @@ import re
 
 import pytest
 
-from zoetrope import media
+from tests.web import studio_forms as forms
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 PLAYING = "v => v.readyState >= 2 && v.videoWidth > 0"
 GENERATE_MS = 240_000  # a 2 s clip from tiny random weights on a busy 2-core machine
-PASSWORD = "correct horse battery"
 
 
 def _wait_playing(page, selector: str) -> None:
@@ -231,125 +230,39 @@ def test_the_other_pages_render_and_fit_a_phone(page, browser, studio):
     assert [e for e in page.errors if not re.search(r"status of 40[04]", e)] == []
 
 
-def _sign_up(p, email: str):
-    """A new plus account, signed in on the Create page: its library and credits are the test's alone."""
-    page = p.goto("/signup")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/create")
-    return page
-
-
-def _credits(page) -> int:
-    return page.evaluate("async () => (await Studio.api('GET', '/v1/usage')).credits")
-
-
-def _price(page, selector: str, pattern: str) -> int:
-    """The credits a price line shows once it reads `pattern` (the form's last state, quoted)."""
-    page.wait_for_function(
-        "([s, p]) => new RegExp(p).test(document.querySelector(s).textContent)", arg=[selector, pattern]
-    )
-    return int(page.locator(selector).inner_text().split()[0])
-
-
-def _sent(page) -> list[tuple[str, str, bool]]:
-    """Every request the page sends from now on: method, path and whether it asked for a quote."""
-    sent = []
-    page.on(
-        "request",
-        lambda r: sent.append(
-            (r.method, r.url.split("://", 1)[1].split("/", 1)[1].split("?")[0], "zoetrope-quote" in r.headers)
-        ),
-    )
-    return sent
-
-
 def test_the_create_pages_price_is_what_a_video_and_an_image_are_charged(page, warm_studio):
     """Create prices through the API's own quote of the request it sends (no price path of its own), so
     the price shown is what the create then takes from the balance."""
     page.sign_in("dana")  # pro: two images at once, and a balance no other test moves
     p = page.page
-    sent = _sent(p)
+    sent = forms.sent(p)
     p.fill("textarea[name=prompt]", "a red ball bounces across a blue floor")
     p.select_option("select[name=seconds]", "2")
     p.select_option("select[name=resolution]", "480")
-    shown = _price(p, "#cost", r"^\d+ credits \(2 s at 854x480\)$")
-    before = _credits(p)
+    shown = forms.price(p, "#cost", r"^\d+ credits \(2 s at 854x480\)$")
+    before = forms.credits(p)
     p.click("#create button[type=submit]")
     p.wait_for_selector("#jobs .tile[data-status]", state="attached", timeout=GENERATE_MS)
     assert p.locator("#jobs .tile").first.get_attribute("data-status") == "completed"
-    assert before - _credits(p) == shown
+    assert before - forms.credits(p) == shown
 
     p.click(".seg label:has-text('Image')")
     p.select_option("select[name=n]", "2")
-    shown = _price(p, "#cost", r"^\d+ credits \(2 images at 854x480\)$")
-    before = _credits(p)
+    shown = forms.price(p, "#cost", r"^\d+ credits \(2 images at 854x480\)$")
+    before = forms.credits(p)
     p.click("#create button[type=submit]")
     p.wait_for_function(
         "() => document.querySelectorAll('#jobs .tile img').length === 2", timeout=GENERATE_MS
     )
     p.wait_for_function("() => !document.querySelector('#create button[type=submit]').disabled")
     assert p.locator("#create-error").is_hidden(), p.locator("#create-error").inner_text()
-    assert before - _credits(p) == shown
+    assert before - forms.credits(p) == shown
 
     priced = {path for _, path, quoted in sent if quoted}
     assert priced == {"v1/videos", "v1/images/generations"}, sent
     # No price path of the studio's own: its one JSON path is the room check before 2 variations.
     assert {path for _, path, _ in sent if path.startswith("studio/")} <= {"studio/concurrency"}, sent
     page.shot("create-priced")
-    assert all(re.search(r"status of 4\d\d", e) for e in page.errors), page.errors
-
-
-def test_a_card_added_past_the_end_lengthens_the_storyboard_within_the_plan(page, warm_studio):
-    _sign_up(page, "adds@example.com")
-    sb = page.goto("/storyboard")
-    sb.select_option("#sb-aspect", "square")
-    sb.select_option("#sb-resolution", "480")
-    _price(sb, "#sb-price", r"^\d+ credits \(8 s at 480x480\)$")  # cards at 0 s and 4 s
-    most = float(sb.locator("#sb-seconds").get_attribute("data-max"))
-    sb.click("#sb-add")  # a third card at 8 s: the board grows to hold it
-    assert sb.locator("#cards li").nth(2).locator("[name=start]").input_value() == "8"
-    assert float(sb.locator("#sb-seconds").input_value()) == min(12, most)
-    sb.locator("#cards li").nth(2).locator("[name=prompt]").fill("The ball rolls away")
-    sb.dispatch_event("#sb-seconds", "change")
-    _price(sb, "#sb-price", rf"^\d+ credits \({min(12, most):g} s at 480x480\)$")
-    assert sb.locator("#sb-seconds").get_attribute("aria-invalid") == "false"
-
-
-def test_a_storyboard_lasts_the_length_chosen_and_a_length_before_the_last_card_is_refused(page, warm_studio):
-    _sign_up(page, "lengths@example.com")
-    sb = page.goto("/storyboard")
-    sent = _sent(sb)
-    sb.select_option("#sb-aspect", "square")
-    sb.select_option("#sb-resolution", "480")
-    _price(sb, "#sb-price", r"^\d+ credits \(8 s at 480x480\)$")  # two cards (0 s and 4 s), 8 s
-
-    sb.fill("#sb-seconds", "3")  # before the second card starts
-    sb.dispatch_event("#sb-seconds", "change")
-    sb.click("#sb-render")
-    error = sb.locator("#sb-error")
-    error.wait_for()
-    assert "Length (3 s)" in error.inner_text() and "last card's start (4 s)" in error.inner_text()
-    assert sb.locator("#sb-price").inner_text() == error.inner_text()
-    assert sb.locator("#sb-seconds").get_attribute("aria-invalid") == "true"
-    assert sb.locator("#sb-out .tile").count() == 0
-    assert ("POST", "v1/videos/storyboards", False) not in sent
-    assert sb.evaluate("async () => (await Studio.api('GET', '/v1/videos')).data.length") == 0
-    page.shot("storyboard-length-refused")
-
-    sb.locator("#cards li").nth(1).locator("[name=start]").fill("1")
-    sb.fill("#sb-seconds", "2.5")
-    sb.dispatch_event("#sb-seconds", "change")
-    _price(sb, "#sb-price", r"^\d+ credits \(2.5 s at 480x480\)$")
-    sb.click("#sb-render")
-    sb.wait_for_selector("#sb-out .tile[data-status]", state="attached", timeout=2 * GENERATE_MS)
-    tile = sb.locator("#sb-out .tile").first
-    assert tile.get_attribute("data-status") == "completed", tile.inner_text()
-    video_id = tile.get_attribute("data-id")
-    mp4 = sb.context.request.get(f"{warm_studio.url}/v1/videos/{video_id}/content").body()
-    assert media.probe(mp4).duration == 2.5
-    page.shot("storyboard-length")
     assert all(re.search(r"status of 4\d\d", e) for e in page.errors), page.errors
 
 
@@ -377,99 +290,17 @@ def test_a_plan_with_two_lanes_chooses_one_on_the_create_page(page, warm_studio)
     bob = page.page.context.browser.new_context().new_page()
     bob.goto(warm_studio.url + "/signin")
     bob.fill("input[name=email]", warm_studio.email("bob"))
-    bob.fill("input[name=password]", PASSWORD)
+    bob.fill("input[name=password]", forms.PASSWORD)
     bob.click("button[type=submit]")
     bob.wait_for_url("**/create")
     assert bob.locator("select[name=lane]").count() == 0  # plus: relaxed only
     bob.context.close()
 
 
-def _storyboard(page, name: str = "alice"):
-    """The Storyboard page of a pro account (20 s at most), its two default cards priced."""
-    page.sign_in(name)
-    sb = page.goto("/storyboard")
-    sb.select_option("#sb-resolution", "480")
-    _price(sb, "#sb-price", r"^\d+ credits \(8 s at 854x480\)$")  # cards at 0 s and 4 s
-    return sb
-
-
-def _starts(sb) -> list[str]:
-    return sb.locator("#cards [name=start]").evaluate_all("els => els.map(e => e.value)")
-
-
-def test_a_storyboard_stays_renderable_after_its_first_card_is_removed(page, studio):
-    sb = _storyboard(page)
-    sb.locator("#cards li").nth(0).locator("[data-remove]").click()
-    assert sb.locator("#cards li").count() == 1
-    assert sb.locator("#cards [name=prompt]").input_value() == "The ball bounces twice"
-    assert _starts(sb) == ["0"]  # the card left takes the first slot: the board starts at 0
-    _price(sb, "#sb-price", r"^\d+ credits \(8 s at 854x480\)$")  # the API quotes it: renderable
-
-    # Three cards (0, 4, 8 s): removing the middle one keeps the order, and the slots from 0 on.
-    sb.click("#sb-add")
-    sb.click("#sb-add")
-    sb.locator("#cards [name=prompt]").nth(1).fill("The ball rolls away")
-    sb.locator("#cards [name=prompt]").nth(2).fill("The ball stops")
-    assert _starts(sb) == ["0", "4", "8"]
-    sb.locator("#cards li").nth(1).locator("[data-remove]").click()
-    assert sb.locator("#cards [name=prompt]").evaluate_all("els => els.map(e => e.value)") == [
-        "The ball bounces twice",
-        "The ball stops",
-    ]
-    assert _starts(sb) == ["0", "4"]
-    _price(sb, "#sb-price", r"^\d+ credits \(12 s at 854x480\)$")
-    assert page.errors == []
-
-
-def test_add_makes_no_storyboard_card_at_or_past_the_plans_longest_video(page, studio):
-    sb = _storyboard(page)
-    assert sb.locator("#sb-seconds").get_attribute("data-max") == "20"  # pro
-    for _ in range(3):
-        sb.click("#sb-add")
-    assert _starts(sb) == ["0", "4", "8", "12", "16"]
-    assert sb.locator("#sb-seconds").input_value() == "20"
-    sb.click("#sb-add")  # a card at 20 s could never render within 20 s: none is added, and why is said
-    assert _starts(sb) == ["0", "4", "8", "12", "16"]
-    error = sb.locator("#sb-error")
-    error.wait_for()
-    assert error.inner_text() == "the board is at your plan's 20 s; remove a card or shorten one"
-    assert sb.locator("#sb-seconds").input_value() == "20"
-    page.shot("storyboard-full")
-
-    sb.locator("#cards li").nth(4).locator("[data-remove]").click()  # room again: the message goes
-    error.wait_for(state="hidden")
-    sb.click("#sb-add")
-    assert _starts(sb) == ["0", "4", "8", "12", "16"]
-    assert page.errors == []
-
-
-def test_an_emptied_storyboard_start_is_an_error_not_zero(page, studio):
-    sb = _storyboard(page)
-    sent = _sent(sb)
-    start = sb.locator("#cards li").nth(1).locator("[name=start]")
-    start.fill("")
-    start.dispatch_event("change")
-    message = "Shot 2 needs a start second"
-    sb.wait_for_function("m => document.getElementById('sb-price').textContent === m", arg=message)
-    assert start.get_attribute("aria-invalid") == "true"
-    sb.click("#sb-render")
-    error = sb.locator("#sb-error")
-    error.wait_for()
-    assert error.inner_text() == message
-    assert sb.locator("#sb-out .tile").count() == 0
-    assert not [r for r in sent if r[1] == "v1/videos/storyboards" and not r[2]]
-
-    start.fill("4")
-    start.dispatch_event("change")
-    _price(sb, "#sb-price", r"^\d+ credits \(8 s at 854x480\)$")
-    assert start.get_attribute("aria-invalid") == "false"
-    assert page.errors == []
-
-
 def test_a_page_whose_session_ended_says_so_and_signs_in_back_to_it(page, studio):
     """Signed out in another tab, the Create page's next API call says the session ended (not the API's
     words about keys), with a link that signs in again and comes back to the page."""
-    create = _sign_up(page, "session-ended@example.com")
+    create = forms.sign_up(page, "session-ended@example.com")
     create.wait_for_function("() => document.getElementById('cost').textContent !== '…'")
     other = create.context.new_page()  # another tab of the same browser signs out
     other.goto(studio.url + "/account")
@@ -496,10 +327,10 @@ def test_a_page_whose_session_ended_says_so_and_signs_in_back_to_it(page, studio
     banner.locator("a").click()
     create.wait_for_url("**/signin?next=*")
     create.fill("input[name=email]", "session-ended@example.com")
-    create.fill("input[name=password]", PASSWORD)
+    create.fill("input[name=password]", forms.PASSWORD)
     create.click("button[type=submit]")
     create.wait_for_url("**/create")
-    _price(create, "#cost", r"^\d+ credits \(")
+    forms.price(create, "#cost", r"^\d+ credits \(")
     assert all(re.search(r"status of 401", e) for e in page.errors), page.errors
 
 
