@@ -34,6 +34,11 @@ from zoetrope.world.understand import canonical_prompt, read_prompt
         ("a red star moves right and a blue heart moves left", "a red star moves right and a blue heart moves left"),
         ("a red ball and a blue box; the ball rolls left, the box spins",
          "a red circle moves left and a blue square spins"),
+        ("a red and a blue ball falling", "a red circle moves down and a blue circle moves down"),
+        ("two balls, one red and one blue, rolling right", "a red circle moves right and a blue circle moves right"),
+        ("a cyan ball becomes orange and a green box expands", "a cyan circle turns orange and a green square grows"),
+        ("a spinning red star and a bouncing blue ball", "a red star spins and a blue circle bounces"),
+        ("a pink ring and a cyan heart side by side, both spinning", "a pink ring spins and a cyan heart spins"),
     ],
 )
 def test_a_world_scene_in_other_words_is_said_in_the_training_wording(prompt, plain):
@@ -52,6 +57,8 @@ def test_a_world_scene_in_other_words_is_said_in_the_training_wording(prompt, pl
          "a green circle passes behind a red square and comes out the other side"),
         ("a small pink star glides left, slipping behind a large cyan square",
          "a small pink star moves left and passes behind a large cyan square and comes out the other side"),
+        ("a blue star sliding to the right behind a yellow box",
+         "a blue star moves right and passes behind a yellow square and comes out the other side"),
     ],
 )
 def test_where_two_objects_stand_is_read_from_either_side(prompt, plain):

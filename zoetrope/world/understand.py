@@ -92,7 +92,7 @@ _RELATIONS: tuple[tuple[str, str], ...] = (
 _CAMERA = re.compile(r"\b(?:(?:camera|view|shot|lens|frame)\b[^,;.]{0,24}?\b)?"
                      r"(pan|tilt|zoom|pull|push|dolly|track)\w*(?: \w+)?? (left|right|up|down|in|out|back|closer|away)\b")
 _BEHIND = re.compile(r"\bbehind\b")
-_OCCLUSION_WORDS = (r"\b(?:\w+ )?behind\b|\b(?:re)?appear\w*|\bcom\w* out\w*|\bemerg\w*|\bthe other side\b|"
+_OCCLUSION_WORDS = (r"\bbehind\b|\b(?:re)?appear\w*|\bcom\w* out\w*|\bemerg\w*|\bthe other side\b|"
                     r"\bout again\b|\bdisappear\w*|\bout of sight\b")
 _PRONOUN = re.compile(r"\W*(?:it|its|them|their|it's)\b")
 
@@ -168,11 +168,15 @@ def _mentions(text: str) -> list[tuple[ObjectReading, int]]:
             continue
         obj = ObjectReading(SHAPES[stem], start=start, end=end)
         before = tokens[max(0, i - 4): i]
-        copies, article = 1, False
-        for b_start, _, w in reversed(before):
+        copies, article, shared = 1, False, []
+        for n, (b_start, _, w) in enumerate(reversed(before)):
             if w.endswith("ing") or any(re.fullmatch(p + r"\w*", w) for _, p in _SPEEDS):
                 obj.start, obj.before = b_start, f"{w} {obj.before}"  # "a spinning red star": its own motion
                 continue
+            if w == "and" and obj.color:  # "a red and a blue ball": the noun is said once for both
+                shared = _listed_colors(tokens[max(0, i - n - 4): i - n - 1])
+                obj.start = shared[0][0] if shared else obj.start
+                break
             if not (w in COLORS or w in SIZES or w in NUMBERS or w in _DETERMINERS):
                 break
             if w in COLORS or w in SIZES or w in NUMBERS:
@@ -186,14 +190,43 @@ def _mentions(text: str) -> list[tuple[ObjectReading, int]]:
             hit = next(((a, b, w) for a, b, w in after[1:] if w in COLORS), None)
             if hit and not any(w in ",;:.!?" for _, _, w in after[: after.index(hit)]):
                 obj.color, obj.end = COLORS[hit[2]], hit[1]
+        if obj.color is None and copies > 1:  # "two balls, one red and one blue"
+            listed = _listed_colors(tokens[i + 1: i + 9], forward=True)
+            if len(listed) == copies:
+                obj.end = tokens[i + 1 + max(k for k, t in enumerate(tokens[i + 1: i + 9]) if t[0] == listed[-1][0])][1]
+                shared, copies = listed[:-1], 1
+                obj.color = COLORS[listed[-1][2]]
         same = [k for k, o in enumerate(objects) if o.shape == obj.shape]
         if obj.color is None and same and article:
             found.append((obj, same[-1]))  # "the ball" again: the same object
             continue
+        for _, _, w in shared:
+            objects.append(ObjectReading(**{**obj.__dict__, "color": COLORS[w]}))
+            found.append((objects[-1], len(objects) - 1))
         for _ in range(copies):
             objects.append(ObjectReading(**obj.__dict__))
             found.append((objects[-1], len(objects) - 1))
     return found
+
+
+def _listed_colors(tokens: list[tuple[int, int, str]], forward: bool = False) -> list[tuple[int, int, str]]:
+    """The colour words of a list such as "one red and one blue" (read forward from a noun) or "a red"
+    (read back from "and"): only articles, "one", sizes, commas and "and" may stand between them."""
+    listed: list[tuple[int, int, str]] = []
+    stop, last = None, None
+    for token in tokens if forward else reversed(tokens):
+        w = token[2]
+        if w in COLORS:
+            listed.append(token)
+        elif not (w in SIZES or w in ("a", "an", "one", "the", "other", "and", ",")):
+            stop = w
+            break
+        last = w
+    if forward:
+        return listed
+    # Read back, the list must open a noun phrase: "a red and a blue ball", never "turns red and a blue ball".
+    opens = stop is None or stop in NUMBERS or stop in ",;:.!?" or last in ("a", "an", "the", "one")
+    return listed[::-1] if opens else []
 
 
 def _motion(words: str, obj: ObjectReading) -> None:
