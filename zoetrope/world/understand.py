@@ -41,7 +41,7 @@ COLORS = _lexicon(TRAINED_COLOR_WORDS, {
     "pink": ("fuchsia",),
 })
 SHAPES = _lexicon(TRAINED_SHAPE_WORDS, {
-    "circle": ("disk", "dot", "orb", "sphere"), "square": ("cube", "tile"), "ring": ("doughnut", "loop"),
+    "circle": ("disk", "dot", "orb", "sphere"), "square": ("cube", "tile"), "ring": ("doughnut",),
     "cross": ("plus",),
 })
 SIZES = _lexicon(TRAINED_SIZE_WORDS, {"small": ("mini", "smaller"), "medium": ("medium", "mid"),
@@ -54,13 +54,12 @@ GROUNDS = {"earth": ("earth", "dirt", "soil", "ground"), "meadow": ("grass", "gr
 NUMBERS = {"two": 2, "2": 2, "pair": 2, "three": 3, "3": 3}
 _VERB_USE = re.compile(r"circl\w* (?:a?round|about)\b|(?<=in )circles?\b|(?<=in a )circle\b")
 _DETERMINERS = frozenset({"a", "an", "the", "one", "another", "that", "this", "some", "of", "sized"})
-_PLURAL = re.compile(r"(?:es|s)$")
 
 # What each object does: the first pattern that matches its words wins (bounce before "falls", spin before "in place").
 _MOTION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("bounce", r"\bbounc|\bhops?\b|\bhopping\b|\bjump"),
     ("orbit", r"\borbit|\bcircl\w* (?:a?round|about)\b|\bround and round\b|\bin (?:a )?circles?\b|"
-              r"\b(?:round|circular) (?:path|route|track)\b|\brevolv"),
+              r"\b(?:round|circular) (?:path|route|track)\b|\brevolv|\bloop\w* (?:a?round|about)\b"),
     ("spin", r"\bspin|\bspun\b|\brotat|\bwhirl|\btwirl|\bpirouett|\bturn\w* (?:a?round )?in place\b"),
     ("grow", r"\bgrow|\bgrew\b|\b(?:bigger|larger)\b|\bexpand|\benlarg|\bswell|\binflat|\bincreas\w* in size|"
              r"\bscal\w* up\b"),
@@ -146,8 +145,8 @@ def _background(text: str) -> tuple[tuple[str, str, str | None] | None, str]:
     return None, text
 
 
-def _words(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), m.group()) for m in re.compile(r"[a-z0-9']+|[,;:.!?]").finditer(text, start, end or len(text))]
+def _words(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), m.group()) for m in re.finditer(r"[a-z0-9']+|[,;:.!?]", text)]
 
 
 def _shape(word: str) -> str | None:
@@ -164,7 +163,7 @@ def _mentions(text: str) -> list[tuple[ObjectReading, int]]:
     tokens = _words(text)
     for i, (start, end, word) in enumerate(tokens):
         stem = _shape(word)
-        if stem is None or _VERB_USE.search(text, start) and _VERB_USE.search(text, start).start() == start:
+        if stem is None or _VERB_USE.match(text, start):  # "circles around", "in circles": a motion
             continue
         obj = ObjectReading(SHAPES[stem], start=start, end=end)
         before = tokens[max(0, i - 4): i]
