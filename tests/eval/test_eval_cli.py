@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from zoetrope.cli import app
@@ -113,3 +114,30 @@ def test_eval_denoise_from_outside_0_to_1_or_with_vae_is_refused(tmp_path):
     )
     assert result.exit_code == 2 and "--denoise-from" in result.output
     assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize("literal", [False, True])
+def test_eval_gives_the_model_the_read_prompts_unless_asked_for_them_as_written(tmp_path, monkeypatch, literal):
+    from zoetrope.backends.bundled import write_tiny_random_weights
+    from zoetrope.model.text import TextEncoder
+    from zoetrope.world.understand import canonical_prompt
+
+    weights = write_tiny_random_weights(tmp_path / "w")
+    meta = json.loads((weights / "config.json").read_text())
+    (weights / "config.json").write_text(json.dumps({**meta, "plain_prompts": True}))
+    monkeypatch.setenv("ZOETROPE_WEIGHTS_DIR", str(weights))
+    encoded: list[str] = []
+    encode = TextEncoder.encode
+    monkeypatch.setattr(TextEncoder, "encode", lambda self, texts: encoded.extend(texts) or encode(self, texts))
+    out = tmp_path / "r.json"
+    args = ["eval", "--n", "2", "--frames", "4", "--steps", "1", "--out", str(out)] + (["--literal-prompts"] * literal)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["prompts"] == ("literal" if literal else "plain where read")
+    prompts = {t for t in encoded if t}
+    read = {canonical_prompt(t) for t in prompts} - {None}
+    if literal:  # the held-out captions as written: their synonyms and wording, never re-said
+        assert prompts and not prompts <= read
+    else:  # every prompt reached the encoder in the training wording it reads back as
+        assert prompts and all(canonical_prompt(t) == t for t in prompts)
