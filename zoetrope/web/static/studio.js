@@ -23,8 +23,10 @@ const Studio = (() => {
   // `renewed`: the call again, once, after its token was refused (a session without the tag cookie)
   // and renewToken put a fresh one in.
   async function api(method, path, body, headers = {}, renewed = false) {
-    // The browser signed in again since this page was made (in another tab): the new session's token.
-    if (method !== "GET" && !renewed && sessionTag() !== meta("session").content) await renewToken();
+    // The browser signed in again since this page was made (in another tab): the new session's token
+    // first, for reads too. Another account signed in: nothing is sent, and nothing of that account
+    // is read into this page (its balance, its library); renewToken says so.
+    if (!renewed && resigned()) await renewToken();
     const init = { method, headers: { "X-CSRF-Token": csrf(), ...headers }, credentials: "same-origin" };
     if (body instanceof FormData) init.body = body;
     else if (body !== undefined) {
@@ -40,6 +42,10 @@ const Studio = (() => {
       throw err;
     }
     const data = await res.json().catch(() => ({}));
+    if (method === "GET" && resigned()) {  // signed in elsewhere while it was read: read again, as that
+      await renewToken();
+      return api(method, path, body, headers, true);
+    }
     if (res.status === 401) throw sessionEnded();  // signed out elsewhere, or the cookie expired
     if (res.status === 403 && !renewed && data.error && data.error.code === "csrf_failed") {
       await renewToken();  // signed out and in again elsewhere: this page's token was the old session's
@@ -61,6 +67,8 @@ const Studio = (() => {
 
   // Which session the browser holds now (a cookie all its tabs share; zoetrope/web/session.py).
   const sessionTag = () => (document.cookie.match(/(?:^|;\s*)zoetrope_session_tag=([^;]*)/) || [])[1] || "";
+  // The browser holds another session than this page was made for (signed out and in elsewhere).
+  const resigned = () => sessionTag() !== meta("session").content;
 
   // The browser's cookie is shared by its tabs; a page's CSRF token is not. Signing out and in again
   // in another tab starts a new session with a new token: this asks the server for the token of the
@@ -202,14 +210,13 @@ const Studio = (() => {
   // that gets no answer (network down, server restarting, 5xx) is tried again, less often the longer
   // it lasts: the job goes on on the server, and the bar takes up where it left off. Polling stops
   // when the bar leaves the page (the job was cancelled). Signed in again since the page was made
-  // (in another tab): renewToken first, so that another account's 404 is not taken for a deletion.
+  // (in another tab): api renews the token first, so that another account's 404 is not taken for a
+  // deletion.
   async function watch(id, bar, onDone, onFail) {
     let wait = 400;
-    const resigned = () => sessionTag() !== meta("session").content;
     for (;;) {
       let v;
       try {
-        if (resigned()) await renewToken();
         v = await api("GET", `/v1/videos/${id}`);
       } catch (e) {
         if (!bar.isConnected) return;
@@ -383,7 +390,7 @@ const Studio = (() => {
     // when that is still the page's own, else once renewToken put the new one in. Signed out (the
     // server then asks to sign in) or unreachable, it goes as it is; signed in as another account,
     // it stays here, unless it signs the browser out.
-    if (!form.querySelector('input[name="csrf"]') || sessionTag() === meta("session").content) return;
+    if (!form.querySelector('input[name="csrf"]') || !resigned()) return;
     e.preventDefault();
     try {
       await renewToken(signOut);
