@@ -27,8 +27,9 @@ Resolve = Callable[[Context], Awaitable[Caller]]
 
 INSTRUCTIONS = (
     "Zoetrope generates short videos and images from text. Generation tools wait for the job and "
-    "report progress; a finished result links the file and shows its thumbnail. Limits (seconds, "
-    "resolution, credits) are the caller's plan's; a refusal says which limit and why."
+    "report progress; a finished result links the file and shows its thumbnail, and `revised_prompt` "
+    "holds the words the model read the prompt as, where they differ. Limits (seconds, resolution, "
+    "credits) are the caller's plan's; a refusal says which limit and why."
 )
 
 
@@ -154,7 +155,10 @@ def build_server(resolve: Resolve) -> MCPServer:
                     # running on (and being charged) for an answer no one reads. A server that is
                     # stopping cancels its calls too: their jobs stay.
                     if not videos.shutting_down():
-                        with anyio.CancelScope(shield=True), suppress(ZoetropeError):  # already gone, or no database
+                        with (
+                            anyio.CancelScope(shield=True),
+                            suppress(ZoetropeError),
+                        ):  # already gone, or no database
                             await videos.withdraw(caller, job.id)
                     raise
             return await videos.result(caller, job)
@@ -179,8 +183,9 @@ def build_server(resolve: Resolve) -> MCPServer:
         Plans, moderation and credits apply as through the API; a blocked prompt is refused with
         its moderation category, a duration over the plan's limit with the plan's reason."""
         # No model: the server's default by its own name, as POST /v1/videos stores it.
-        req = VideoRequest(prompt=prompt, model=model, seconds=_s(seconds), size=size, task="t2v", seed=seed,
-                           lane=lane)
+        req = VideoRequest(
+            prompt=prompt, model=model, seconds=_s(seconds), size=size, task="t2v", seed=seed, lane=lane
+        )
         return await run(ctx, req, wait)
 
     @mcp.tool(annotations=writes)

@@ -201,11 +201,28 @@ def _summary(job: Job, info: dict) -> str:
     )
 
 
+def _reading(caller: Caller, job: Job) -> str | None:
+    """The words the job's model is given for its prompt where they differ from the typed ones (the
+    backend's own reading, as the Images API's `revised_prompt`), else None; None for a model that
+    is no longer configured, whose reading is unknown."""
+    try:
+        backend = caller.svc.registry.backend(job.backend_model)
+    except ZoetropeError:
+        return None
+    reads = getattr(backend, "plain_prompt", None)
+    return reads(job.prompt) if reads is not None and job.prompt else None
+
+
 async def result(caller: Caller, job: Job) -> CallToolResult:
     """The tool result for `job`: a summary, the video object as JSON, the file link and, when
-    finished, the thumbnail as image content."""
+    finished, the thumbnail as image content. Where the model reads the prompt in other words, they
+    come as `revised_prompt` and a sentence, so the assistant can explain the result."""
     info = describe(caller, job)
-    content: list = [TextContent(type="text", text=_summary(job, info))]
+    text = _summary(job, info)
+    if (said := await anyio.to_thread.run_sync(_reading, caller, job)) is not None:
+        info["revised_prompt"] = said
+        text += f' The model read the prompt as: "{said}".'
+    content: list = [TextContent(type="text", text=text)]
     if job.status == COMPLETED:
         thumb = job.outputs.get("thumbnail")
         if thumb:
@@ -312,7 +329,9 @@ async def verify(caller: Caller, data: bytes, param: str = "file_base64") -> dic
 
     fmt = sniff(data[:16])
     if fmt is None:
-        raise InvalidMedia(f"{param} is not an MP4, PNG, JPEG or WebP file: send one of those, base64", param=param)
+        raise InvalidMedia(
+            f"{param} is not an MP4, PNG, JPEG or WebP file: send one of those, base64", param=param
+        )
 
     def lookup(ref: str) -> dict | None:
         with transaction(caller.svc.engine) as s:
