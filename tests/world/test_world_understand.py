@@ -9,7 +9,7 @@ import pytest
 
 from zoetrope.world.caption import caption
 from zoetrope.world.scene import sample_scene
-from zoetrope.world.understand import canonical_prompt, read_prompt
+from zoetrope.world.understand import canonical_prompt, in_training_wording, read_prompt
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,6 @@ from zoetrope.world.understand import canonical_prompt, read_prompt
          "a red circle moves left and a blue square spins"),
         ("a red and a blue ball falling", "a red circle moves down and a blue circle moves down"),
         ("two balls, one red and one blue, rolling right", "a red circle moves right and a blue circle moves right"),
-        ("a cyan ball becomes orange and a green box expands", "a cyan circle turns orange and a green square grows"),
         ("a spinning red star and a bouncing blue ball", "a red star spins and a blue circle bounces"),
         ("a pink ring and a cyan heart side by side, both spinning", "a pink ring spins and a cyan heart spins"),
     ],
@@ -83,6 +82,25 @@ def test_a_colour_said_after_the_shape_belongs_to_it_and_a_colour_change_is_not_
     reading = read_prompt("a star colored violet turns golden quickly")
     (star,) = reading.objects
     assert (star.shape, star.color, star.motion, star.color_to) == ("star", "purple", "color change", "yellow")
+
+
+@pytest.mark.parametrize("style", ["train", "varied"])
+def test_a_caption_worded_as_the_training_captions_goes_to_the_model_as_typed(style):
+    rng, words = np.random.default_rng(8), np.random.default_rng(9)
+    for _ in range(100):
+        text = caption(sample_scene(rng, split="heldout"), words, style=style)
+        assert in_training_wording(text) and canonical_prompt(text) == text, text
+    for _ in range(100):
+        held_out = caption(sample_scene(rng, split="heldout"), words, style="paraphrase")
+        assert not in_training_wording(held_out), held_out
+    assert canonical_prompt("a cyan ball becomes orange and a green box expands") == (
+        "a cyan ball becomes orange and a green box expands"
+    )
+    # Trained words in an order no caption has are read: the model learned the order too.
+    assert canonical_prompt("to the left of a purple heart is a yellow square") == (
+        "a yellow square to the left of a purple heart"
+    )
+    assert not in_training_wording("a red circle moves left on a beach")
 
 
 @pytest.mark.parametrize("style", ["train", "varied"])

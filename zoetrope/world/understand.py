@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from zoetrope.world.phrases import BACKDROP_WORDS as BACKDROP_NAMES
 from zoetrope.world.phrases import (
     BACKGROUND_PHRASES,
     CAMERA_PHRASES,
+    FRAMES,
     GROUND_WORDS,
     MOTION_PHRASES,
     OCCLUSION_PHRASES,
+    RELATION_VARIED,
     RELATION_WORDS,
     SKY_WORDS,
     SPEED_WORDS,
@@ -355,8 +358,48 @@ def plain_caption(reading: SceneReading) -> str:
     return sentence
 
 
+def _any(phrases) -> str:
+    """A regex of any of `phrases` as normalised text; "{a}", "{b}", "{to}" stay slots to fill."""
+    def norm(p: str) -> str:
+        return re.sub(r"slot(\w+)slot", r"{\1}", _normalise(re.sub(r"\{(\w+)\}", r"slot\1slot", p)))
+
+    said = sorted({norm(p) for p in phrases} - {""}, key=len, reverse=True)
+    return "(?:" + "|".join(re.escape(p).replace(r"\{", "{").replace(r"\}", "}") for p in said) + ")"
+
+
+@cache
+def _training_sentence() -> re.Pattern:
+    """A sentence built the way the training captions are: a noun phrase first (after a frame or a
+    backdrop), then whole phrases of the two training wordings and their joints."""
+    color = _any(w for ws in TRAINED_COLOR_WORDS.values() for w in ws)
+    shape = _any(w for ws in TRAINED_SHAPE_WORDS.values() for w in ws)
+    size = _any(w for ws in TRAINED_SIZE_WORDS.values() for w in ws)
+    noun = rf"(?:a|an) (?:{size} )?(?:{color} {shape}|{shape} that is {color})"
+    tone = _any([*BACKDROP_NAMES.values(), *GROUND_WORDS.values(), *(w for ws in SKY_WORDS.values() for w in ws)])
+    styles = ("train", "varied")
+    backdrop = _any(t for st in styles for ts in BACKGROUND_PHRASES[st].values() for t in ts)
+    backdrop = backdrop.replace("{a}", tone).replace("{b}", tone)
+    frame = _any(f.split("{s}")[0] for st in styles for fs in FRAMES[st].values() for f in fs if "{s}" in f)
+    items = [
+        noun, "which", "is", "as", backdrop,
+        _any(p for st in styles for ps in MOTION_PHRASES[st].values() for p in ps).replace("{to}", color),
+        _any(w for st in styles for ws in SPEED_WORDS[st].values() for w in ws),
+        _any(p for st in styles for ps in CAMERA_PHRASES[st].values() for p in ps),
+        _any(p for st in styles for p in OCCLUSION_PHRASES[st]).replace("{b}", noun),
+        _any(w for table in (RELATION_WORDS, RELATION_VARIED) for ws in table.values() for w in ws),
+    ]
+    item = "(?:" + "|".join(items) + ")"
+    return re.compile(rf"(?:{frame} )?(?:{backdrop}(?: [,:;])? )?{noun}(?:(?: [,;:]| and)? {item})*")
+
+
+def in_training_wording(prompt: str) -> bool:
+    """Whether `prompt` is worded as the captions the model learned from (then it goes as typed)."""
+    return _training_sentence().fullmatch(_normalise(prompt)) is not None
+
+
 def canonical_prompt(prompt: str) -> str | None:
-    """`prompt` in the training wording, or None where it is not clearly a scene of the world."""
+    """`prompt` in the training wording, or None where it is not clearly a scene of the world. A
+    prompt already worded as a training caption is answered as typed: the model learned those words."""
     reading = read_prompt(prompt)
     objs = reading.objects
     if not objs or len(objs) > 3 or any(o.color is None for o in objs):
@@ -365,4 +408,4 @@ def canonical_prompt(prompt: str) -> str | None:
         return None
     if not (reading.relation or reading.behind) and any(o.motion is None for o in objs):
         return None
-    return plain_caption(reading)
+    return prompt.strip() if in_training_wording(prompt) else plain_caption(reading)
