@@ -117,3 +117,10 @@ class Backend(Protocol):
     def generate(
         self, request: GenerationRequest, progress: Progress = no_progress
     ) -> Iterator[np.ndarray]: ...
+
+
+def revised_prompt(backend: Backend, prompt: str) -> str | None:
+    """The words `backend` gives its model for `prompt` where they differ from the typed ones (OpenAI's
+    `revised_prompt`); None for a backend that takes every prompt as typed."""
+    reads = getattr(backend, "plain_prompt", None)
+    return reads(prompt) if reads is not None and prompt else None

@@ -26,6 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from zoetrope.access.keys import Principal
 from zoetrope.api.deps import Services
 from zoetrope.api.schemas import Video
+from zoetrope.backends.base import revised_prompt
 from zoetrope.db import transaction
 from zoetrope.errors import InvalidMedia, InvalidRequest, ModerationBlocked, StorageUnavailable, ZoetropeError
 from zoetrope.jobs import store
@@ -209,8 +210,7 @@ def _reading(caller: Caller, job: Job) -> str | None:
         backend = caller.svc.registry.backend(job.backend_model)
     except ZoetropeError:
         return None
-    reads = getattr(backend, "plain_prompt", None)
-    return reads(job.prompt) if reads is not None and job.prompt else None
+    return revised_prompt(backend, job.prompt)
 
 
 async def result(caller: Caller, job: Job) -> CallToolResult:

@@ -17,6 +17,7 @@ from zoetrope.api.deps import Services, principal, services
 from zoetrope.api.forms import Body, read_body
 from zoetrope.api.routes.videos import quote, wants_quote
 from zoetrope.api.schemas import ImageData, ImagesResponse, VideoQuote
+from zoetrope.backends.base import revised_prompt
 from zoetrope.backends.checks import MAX_SEED
 from zoetrope.db import transaction
 from zoetrope.errors import InvalidRequest, ModelUnavailable, NotFound, ZoetropeError
@@ -187,8 +188,7 @@ async def generate_images(
     if not images:  # not one made: the first image's error is the answer
         raise next(w for w in waited if isinstance(w, BaseException))
     # DALL-E 3's field: the words the model was given, where they are not the prompt as typed.
-    reads = getattr(svc.registry.backend(model), "plain_prompt", None)
-    revised = reads(prompt) if reads is not None else None
+    revised = revised_prompt(svc.registry.backend(model), prompt)
     return ImagesResponse(
         created=int(time.time()),
         data=[ImageData(b64_json=base64.b64encode(png).decode(), revised_prompt=revised) for png, _ in images],
