@@ -4,6 +4,8 @@ base_url) are ModelUnavailable naming the setting to fix; a 400 about the reques
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -15,6 +17,7 @@ from zoetrope.backends.base import GenerationRequest
 from zoetrope.errors import InvalidRequest, ModelUnavailable
 
 REAL_CLIENT = httpx.Client
+REAL_SLEEP = time.sleep
 REQUEST = GenerationRequest(prompt="a cat", width=64, height=64, seconds=1)
 
 
@@ -27,7 +30,15 @@ def _backend(monkeypatch, answer, retries=2):
         return answer(req, len(calls))
 
     monkeypatch.setattr(up.httpx, "Client", lambda **kw: REAL_CLIENT(transport=httpx.MockTransport(handler), **kw))
-    monkeypatch.setattr(up.time, "sleep", sleeps.append)
+    here = threading.current_thread()
+
+    def sleep(seconds: float) -> None:  # time.sleep is process-wide: other threads' sleeps are not this backend's
+        if threading.current_thread() is here:
+            sleeps.append(seconds)
+        else:
+            REAL_SLEEP(seconds)
+
+    monkeypatch.setattr(up.time, "sleep", sleep)
     backend = up.UpstreamBackend(base_url="http://8.8.8.8/v1", api_key="k", sizes=["64x64"], fps=8,
                                  poll_interval=0.01, retries=retries)
     return backend, calls, sleeps
