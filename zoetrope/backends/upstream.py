@@ -13,11 +13,9 @@ moderation, watermarking and storage stay this server's. Config:
 from __future__ import annotations
 
 import os
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -26,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zoetrope.backends.base import Cancelled, Capabilities, GenerationRequest, Progress, no_progress
+from zoetrope.backends.upstream_http import Connection, RequestCut
 from zoetrope.errors import ConfigError, InvalidMedia, InvalidRequest, ModelUnavailable, UnsupportedByBackend
 
 CHUNK = 16  # frames per yielded chunk
@@ -88,25 +87,13 @@ def _retry_after(r: httpx.Response) -> float | None:
     return max(seconds, 0.0)
 
 
-@dataclass(frozen=True)
-class _Conn:
-    """One generation's connection to the upstream: its client, the time.monotonic() by which the
-    job must be done (the model's timeout), and the job's stop event (set when it is cancelled)."""
-
-    client: httpx.Client
-    deadline: float
-    stop: threading.Event | None
-    job_id: str | None
-
-    def left(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        """Wait `seconds`; Cancelled at once when the job is cancelled meanwhile."""
-        if self.stop is None:
-            time.sleep(seconds)
-        elif self.stop.wait(seconds):
-            raise Cancelled(self.job_id)
+def _doing(method: str, path: str) -> str:
+    """What a request to the Videos API does, in the user's words."""
+    if method == "POST":
+        return "creating the video"
+    if method == "DELETE":
+        return "deleting the video"
+    return "downloading the video" if path.endswith("/content") else "checking on the video"
 
 
 class _Gone(ModelUnavailable):
@@ -171,7 +158,9 @@ class UpstreamBackend:
         if reason:
             raise ModelUnavailable(reason.replace("webhook", "upstream", 1))
 
-    def _call(self, conn: _Conn, method: str, path: str, user_request: bool = False, **kw) -> httpx.Response:
+    def _call(
+        self, conn: Connection, method: str, path: str, user_request: bool = False, **kw
+    ) -> httpx.Response:
         """One request, retried on 5xx, 429 and network errors (waiting the longer of the backoff and the
         upstream's Retry-After, never past the job's deadline); other failures become ZoetropeErrors. Only a
         request carrying the user's fields (`user_request`, the create) can be the user's mistake: a 4xx for
@@ -191,15 +180,17 @@ class UpstreamBackend:
                 raise ModelUnavailable(
                     self._no_time_left(what, "could not be made: no time was left", failure)
                 )
-            try:  # no request runs past the job's deadline
-                r = conn.client.request(
+            try:  # no request runs past the job's deadline, however slowly its answer comes
+                r = conn.request(
                     method, self.base_url + path, timeout=min(self.options.request_timeout, left), **kw
                 )
+            except RequestCut as e:  # still going at the job's deadline, or the job was cancelled
+                if e.cancelled:
+                    raise Cancelled(conn.job_id) from None
+                raise ModelUnavailable(self._cut_off(method, path, left, e.answering, failure)) from None
             except httpx.TimeoutException as e:
                 if left < self.options.request_timeout:
-                    raise ModelUnavailable(
-                        self._no_time_left(what, f"got no answer in the {left:.1f} s that were left", "")
-                    ) from None
+                    raise ModelUnavailable(self._cut_off(method, path, left, False, "")) from None
                 failure = f"{type(e).__name__}: {e}"
                 continue
             except httpx.HTTPError as e:  # connection errors
@@ -255,6 +246,12 @@ class UpstreamBackend:
             f"answering"
         )
 
+    def _cut_off(self, method: str, path: str, left: float, answering: bool, failure: str) -> str:
+        """Why a request was ended at the job's deadline (`answering`: its answer had begun to come)."""
+        why = "was cut off: its answer was still coming in at the end of" if answering else "got no answer in"
+        what = f"{method} {path} ({_doing(method, path)})"
+        return self._no_time_left(what, f"{why} the {left:.1f} s that were left", failure)
+
     def _json(self, r: httpx.Response, what: str) -> dict:
         """The response's JSON object; ModelUnavailable naming `base_url` when it is anything else (an HTML
         page from a wrong path, a proxy's error page, a truncated body)."""
@@ -287,7 +284,7 @@ class UpstreamBackend:
         with httpx.Client(
             headers=headers, timeout=self.options.request_timeout, follow_redirects=False
         ) as client:
-            data = self._run(_Conn(client, deadline, request.stop, request.job_id), request, progress)
+            data = self._run(Connection(client, deadline, request.stop, request.job_id), request, progress)
         from zoetrope.media import read_frames
 
         try:
@@ -306,7 +303,7 @@ class UpstreamBackend:
         for i in range(0, len(frames), CHUNK):
             yield frames[i : i + CHUNK]
 
-    def _run(self, conn: _Conn, request: GenerationRequest, progress: Progress) -> bytes:
+    def _run(self, conn: Connection, request: GenerationRequest, progress: Progress) -> bytes:
         """Create the upstream job, wait for it and return its MP4; the job is deleted if we stop."""
         from zoetrope.jobs.sizes import seconds_str
 
@@ -351,15 +348,19 @@ class UpstreamBackend:
             return data
         finally:
             if not done:  # cancelled, timed out or failed: do not leave the upstream job running
-                try:
-                    conn.client.delete(
+                allowance = min(self.options.request_timeout, max(conn.left(), CLEANUP_TIMEOUT))
+                try:  # not cut by the job's cancellation, which is often why it runs
+                    conn.request(
+                        "DELETE",
                         f"{self.base_url}/videos/{video_id}",
-                        timeout=min(self.options.request_timeout, max(conn.left(), CLEANUP_TIMEOUT)),
+                        until=time.monotonic() + allowance,
+                        stoppable=False,
+                        timeout=allowance,
                     )
-                except httpx.HTTPError:
+                except (httpx.HTTPError, RequestCut):
                     pass
 
-    def _resumed(self, conn: _Conn, video_id: str) -> dict | None:
+    def _resumed(self, conn: Connection, video_id: str) -> dict | None:
         """The upstream video an earlier attempt created, as the upstream reports it now; None when
         the upstream no longer has it (deleted, or expired), and a new one must be made."""
         try:
@@ -367,7 +368,7 @@ class UpstreamBackend:
         except _Gone:  # 404 or 410: the video is gone
             return None
 
-    def _wait(self, conn: _Conn, video_id: str, video: dict, progress: Progress) -> None:
+    def _wait(self, conn: Connection, video_id: str, video: dict, progress: Progress) -> None:
         while True:
             status = video.get("status")
             try:
