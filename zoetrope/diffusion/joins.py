@@ -19,12 +19,12 @@ from zoetrope.diffusion.tasks import (
     CONTEXT,
     NEW_PER_WINDOW,
     WINDOW,
+    Join,
     StepFn,
     _report,
     carry,
     continue_video,
     fade,
-    join_error,
 )
 
 BACK_KNOWN = 2  # latent frames of a clip's start held clean when growing it backwards (8 video frames)
@@ -73,7 +73,7 @@ def extend_backward(
                                 options=options, cond=cond)
         decoded = pipe.decode_latents(z)
         video = decoded[:new_per_window]  # the frames before `head`
-        video = carry(video, (join_error(head[0], decoded[new_per_window]), fade(len(video), from_end=True)))
+        video = carry(video, (Join(head[0], decoded[new_per_window]), fade(len(video), from_end=True)))
         made.append(video)
         count += len(video)
         head = np.concatenate([video, head])[:BACK_MIN_FRAMES]
@@ -116,8 +116,8 @@ def transition(
     decoded = pipe.decode_latents(z)
     # Both ends are joins: each one's reconstruction error fades linearly towards the other end.
     ramp = np.linspace(0.0, 1.0, final, dtype=np.float32)
-    made = carry(decoded[1 : 1 + final], (join_error(tail[-1], decoded[0]), 1 - ramp),
-                 (join_error(head[0], decoded[1 + final]), ramp))
+    made = carry(decoded[1 : 1 + final], (Join(tail[-1], decoded[0]), 1 - ramp),
+                 (Join(head[0], decoded[1 + final]), ramp))
     yield ease(np.concatenate([tail[-1:], made, head[:1]]), final)
 
 

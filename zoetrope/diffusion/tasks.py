@@ -9,6 +9,7 @@ an image latent, as in training). Memory stays bounded by one window, whatever t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -17,6 +18,8 @@ from zoetrope.diffusion.pipeline import SampleOptions, VideoPipeline
 from zoetrope.diffusion.sampler import Conditioning
 
 SEAM_FADE = 8.0  # video frames over which a join's reconstruction error fades out (1/e)
+CARRY_TOLERANCE = 24.0  # pixel levels: a new pixel this far from the join's shows something else (it moved)
+MOVED_POWER = 4.0  # a join's error fades this many times faster where the picture moved
 WINDOW = 5  # latent frames per window (17 video frames), the length the model was trained on
 CONTEXT = 5  # video frames carried into the next window (1 + 4: two latent frames)
 WINDOW_FRAMES = 4 * (WINDOW - 1) + 1  # video frames of one window (17)
@@ -26,22 +29,37 @@ NEW_PER_WINDOW = WINDOW_FRAMES - CONTEXT  # new video frames each continuing win
 StepFn = Callable[[int, int], None]
 
 
-def join_error(known: np.ndarray, decoded: np.ndarray) -> np.ndarray:
-    """What the VAE's reconstruction got wrong in a known frame (H, W, 3), as float."""
-    return known.astype(np.float32) - decoded.astype(np.float32)
+@dataclass(frozen=True)
+class Join:
+    """Known footage's frame at a join (H, W, 3) and the VAE's reconstruction of it."""
+
+    known: np.ndarray
+    decoded: np.ndarray
+
+    @property
+    def error(self) -> np.ndarray:
+        """What the VAE's reconstruction got wrong in the known frame, as float."""
+        return self.known.astype(np.float32) - self.decoded.astype(np.float32)
 
 
-def carry(video: np.ndarray, *joins: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def carry(video: np.ndarray, *joins: tuple[Join, np.ndarray]) -> np.ndarray:
     """New frames (T, H, W, 3) with each join's reconstruction error added, weighted per frame:
-    `joins` are (error (H, W, 3), weights (T,)) pairs.
+    `joins` are (join, weights (T,) in 0..1) pairs.
 
     Known footage is kept as it was; the frames generated next to it come out of the VAE with its
     reconstruction error, which would show as a cut at the join. Carrying that error into the new
     frames, fading with distance from the join, makes them start exactly where the footage ends.
+    Where a new frame no longer shows what the join's frame showed (something moved), the error
+    belongs to a thing that has gone on, and it fades MOVED_POWER times faster: carried as long as
+    over still pixels, it would leave a ghost of the thing where it was.
     """
-    out = video.astype(np.float32)
-    for error, weights in joins:
-        out += weights[:, None, None, None] * error[None]
+    made = video.astype(np.float32)
+    out = made.copy()
+    for join, weights in joins:
+        moved = np.abs(made - join.decoded.astype(np.float32)[None]).max(axis=-1, keepdims=True)
+        still = np.clip(1.0 - moved / CARRY_TOLERANCE, 0.0, 1.0)
+        w = np.clip(weights, 0.0, 1.0)[:, None, None, None]
+        out += w ** (1.0 + (MOVED_POWER - 1.0) * (1.0 - still)) * join.error[None]
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
@@ -77,7 +95,7 @@ def continue_video(
                                 options=options, cond=cond, on_step=None)
         decoded = pipe.decode_latents(z, join=len(ctx))
         video = decoded[len(ctx):][: frames - made]
-        video = carry(video, (join_error(ctx[-1], decoded[len(ctx) - 1]), fade(len(video))))
+        video = carry(video, (Join(ctx[-1], decoded[len(ctx) - 1]), fade(len(video))))
         made += len(video)
         tail = np.concatenate([tail[-CONTEXT:], video])
         i += 1
