@@ -61,6 +61,7 @@ class BundledBackend:
         self.weights = Path(weights) if weights else weights_dir()
         self.device = device  # None: ZOETROPE_DEVICE, read when the weights load
         self._pipe = None
+        self._config: dict | None = None
         self._lock = threading.Lock()
 
     @property
@@ -86,8 +87,13 @@ class BundledBackend:
         return said if said is not None and said != prompt.strip() else None
 
     def _meta(self) -> dict:
-        path = self.weights / "config.json"
-        return json.loads(path.read_text()) if path.exists() else {}
+        """The weights' config.json, read once (capabilities and prompt reading ask on every request)."""
+        if self._config is None:
+            path = self.weights / "config.json"
+            if not path.exists():  # not there yet: nothing to keep
+                return {}
+            self._config = json.loads(path.read_text())
+        return self._config
 
     def preflight(self) -> None:
         """ModelUnavailable, saying where it looked, unless the weights are there to load (and a
