@@ -17,11 +17,22 @@ def test_eval_tasks_writes_every_task_metric_with_its_target(tmp_path, monkeypat
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert report["guidance"] == 3.0
+    assert report["weights"] == str(tmp_path / "w")  # the folder ZOETROPE_WEIGHTS_DIR named
     for key in ("i2v_first_frame_psnr_db", "extend_seam_ratio", "extend_backward_seam_ratio", "loop_end_ratio",
                 "blend_seam_ratio", "remix_changed"):
         assert key in report, key
     assert report["i2v_output_frame0_psnr_db"] == 99.0  # the still itself is frame 0
     assert set(report["targets"]) >= {"extend_seam_pass", "remix_changed"} and report["n"] == 1
+
+
+def test_a_report_on_the_packages_weights_names_them_without_this_machines_path(monkeypatch):
+    from zoetrope.backends.bundled import PACKAGE_WEIGHTS
+    from zoetrope.cli.eval_tasks import weights_label
+
+    monkeypatch.delenv("ZOETROPE_WEIGHTS_DIR", raising=False)
+    assert weights_label() == "zoetrope/weights"
+    monkeypatch.setenv("ZOETROPE_WEIGHTS_DIR", str(PACKAGE_WEIGHTS))
+    assert weights_label() == "zoetrope/weights"
 
 
 def test_eval_tasks_without_weights_is_one_clear_error(tmp_path, monkeypatch):

@@ -46,6 +46,15 @@ def _model(size: int, steps: int | None, guidance: float | None = None, literal:
     return make, roundtrip, backend.name
 
 
+def weights_label() -> str:
+    """The weights a report scored: "zoetrope/weights" for the package's own, wherever it is installed
+    (a committed report names no machine's path), else the folder ZOETROPE_WEIGHTS_DIR gives."""
+    from zoetrope.backends.bundled import PACKAGE_WEIGHTS, weights_dir
+
+    weights = weights_dir()
+    return "zoetrope/weights" if weights.resolve() == PACKAGE_WEIGHTS.resolve() else str(weights)
+
+
 def run_tasks(
     *, out: Path, n: int, seed: int, size: int, steps: int | None, guidance: float | None = None,
     literal: bool = False,
@@ -65,10 +74,7 @@ def run_tasks(
             table.add_row(key, f"{value:.3f}", "" if goal is None else f">= {goal['target']:g}",
                           "" if goal is None else ("yes" if goal["met"] else "no"))
     console.print(table)
-    from zoetrope.backends.bundled import weights_dir
-
-    weights = str(weights_dir())
-    report = {"source": name, "weights": weights, "n": n, "seed": seed, "size": size, "steps": steps,
+    report = {"source": name, "weights": weights_label(), "n": n, "seed": seed, "size": size, "steps": steps,
               "guidance": guidance, "prompts": "literal" if literal else "plain where read", "date": str(date.today()), "machine": platform.platform(), **result}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
