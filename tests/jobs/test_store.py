@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from zoetrope.db import transaction
 from zoetrope.errors import Conflict, InvalidRequest, NotFound
@@ -285,3 +285,25 @@ def test_a_worker_with_nothing_to_do_does_not_wait_for_the_write_lock(tmp_path):
     assert results[-1].id == queued
     other.close()
     eng.dispose()
+
+
+@pytest.mark.postgres
+def test_a_claim_is_not_skipped_for_the_same_account_claiming_in_another_schema():
+    """Deployments (or tests) sharing one PostgreSQL database in schemas of their own: an account
+    mid-claim in one schema leaves the account of the same id in the other free to claim."""
+    from tests.jobs.conftest import _postgres_engine
+    from zoetrope.jobs.migrate import upgrade
+
+    (mine, admin, schema), (other, _, other_schema) = _postgres_engine(), _postgres_engine()
+    try:
+        upgrade(mine), upgrade(other)
+        jid = _submit(mine, account="acct_shared")
+        _submit(other, account="acct_shared")
+        with transaction(other) as s:  # the other schema's claimer, mid-claim for acct_shared
+            assert dispatch._account_slot_free(s, s.scalars(select(Job)).one())
+            assert dispatch.claim_next(mine, "w1", POLICY).id == jid
+    finally:
+        mine.dispose(), other.dispose()
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE; DROP SCHEMA "{other_schema}" CASCADE'))
+        admin.dispose()

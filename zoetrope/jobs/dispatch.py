@@ -242,7 +242,10 @@ def _account_slot_free(s: Session, job: Job) -> bool:
     # Serialise claims per account until commit, then count again with what others committed.
     # Try, never wait: a claimer holding this account's lock may be waiting for one we hold
     # (candidates come in different orders), so waiting could deadlock; skipping cannot.
-    if not s.scalar(select(func.pg_try_advisory_xact_lock(func.hashtext(job.account_id)))):
+    # Advisory locks are the database's, not the schema's: keyed on both, deployments sharing a
+    # database in schemas of their own never skip each other's accounts.
+    key = (func.hashtext(func.current_schema()), func.hashtext(job.account_id))
+    if not s.scalar(select(func.pg_try_advisory_xact_lock(*key))):
         return False
     n = s.scalar(select(func.count()).where(Job.account_id == job.account_id, Job.status == IN_PROGRESS))
     return (n or 0) < job.max_concurrent
