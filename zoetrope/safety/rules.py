@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 
 from zoetrope.safety.normalize import normalize, plain_words, unmasked
 from zoetrope.safety.policy import Excused, Policy
@@ -28,13 +29,13 @@ def _letters(word: str, *, plain: bool = False) -> str:
         # A word of one letter repeated ("kkk", "ss") is its length, or three: `normalize` reads a
         # short run of the letter as three ("KKKK"), and a longer one is a row of it, no word.
         c, k = word[0], len(word)
-        return f"(?:{c}|\\*){{{k}}}" + (f"(?:{c}{{{3 - k}}})?" if k < 3 else "")
+        return f"[{c}*]{{{k}}}" + (f"(?:{c}{{{3 - k}}})?" if k < 3 else "")
     parts = []
     for run in re.finditer(r"([a-z])\1*|.", word):
         c, k = run.group(0)[0], len(run.group(0))
         # k of the letter, each of which a `*` may stand for, then any more of it, kept (`*+`: a
         # long run of stars or letters is never tried split another way).
-        parts.append(f"(?:{c}|\\*){{{k}}}{c}*+" if c.isalpha() else re.escape(run.group(0)))
+        parts.append(f"[{c}*]{{{k}}}{c}*+" if c.isalpha() else re.escape(run.group(0)))
     return "".join(parts)
 
 
@@ -84,15 +85,22 @@ class RuleSet:
         self._frames = _pattern(policy.framing.frames, endings=_ENDINGS)
         self._unframing = _pattern(policy.framing.never_with, endings="")
         self._framable = set(policy.framing.categories)
-        self._plain = RuleSet(policy, plain=True) if not plain else None
+        self._policy, self._is_plain = policy, plain
         self._excusing = {name: set(c.classifier_excuses) for name, c in policy.categories.items()}
         self._ambiguous = {name for name, c in policy.categories.items() if c.ambiguous}
-        strict = {name: c.strict() for name, c in policy.categories.items()}
-        self._strict = (
-            RuleSet(policy.model_copy(update={"categories": strict}), plain=plain)
-            if self._ambiguous and not plain
-            else None
-        )
+
+    # The plain and strict rule sets read only prompts the rules above fired on: built on the first
+    # such prompt, not by every process that checks a prompt (three more compilations of the lists).
+    @cached_property
+    def _plain(self) -> RuleSet | None:
+        return RuleSet(self._policy, plain=True) if not self._is_plain else None
+
+    @cached_property
+    def _strict(self) -> RuleSet | None:
+        if not self._ambiguous or self._is_plain:
+            return None
+        strict = {name: c.strict() for name, c in self._policy.categories.items()}
+        return RuleSet(self._policy.model_copy(update={"categories": strict}))
 
     def ambiguous(self, text: str, readings: list[str], hits: dict[str, str]) -> set[str]:
         """The categories of `hits` (`check`'s of `readings`) that only the category's `ambiguous`
