@@ -38,6 +38,7 @@ def worker(
     metrics_host: str = typer.Option("127.0.0.1", help="the interface --metrics-port listens on"),
 ) -> None:
     """Run workers that claim jobs from ZOETROPE_DATABASE_URL and write to ZOETROPE_BLOB_URL."""
+    s = get_settings()  # a setting it does not take is refused at once, before torch loads (seconds)
     import os
 
     from zoetrope import heap
@@ -53,7 +54,6 @@ def worker(
         except OSError:
             console.print(f"could not lower this process's priority by {niceness}; running at normal priority")
     heap.watch()
-    s = get_settings()
     signing_identity()  # signing files that do not lead to their root: refused now, not after a render
     runtime = open_runtime(s)
     count = s.workers if workers is None else workers
