@@ -6,6 +6,11 @@ import os
 
 import pytest
 
+# Two test processes share two cores, and many tests run torch beside a server or a worker: torch's
+# thread team sleeps between parallel regions instead of spinning on a core the other process needs
+# (the service commands do the same, `zoetrope.cli`). Set before anything loads torch's OpenMP.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(tmp_path, monkeypatch):

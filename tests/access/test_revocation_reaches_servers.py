@@ -68,24 +68,33 @@ def _accounts(url: str) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _serve(env: dict, tmp: Path, name: str) -> tuple[subprocess.Popen, str]:
+def _start(env: dict, tmp: Path, name: str) -> tuple[subprocess.Popen, str, Path]:
     port = _free_port()
     log = tmp / f"{name}.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "zoetrope", "serve", "--port", str(port), "--workers", "0"],
         env=env, cwd=REPO, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}", log
+
+
+def _wait_started(proc: subprocess.Popen, url: str, log: Path) -> None:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited {proc.returncode}:\n{log.read_text()}")
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return proc, url
+                return
         except httpx.HTTPError:
             time.sleep(0.1)
     raise RuntimeError(f"server did not start:\n{log.read_text()}")
+
+
+def _serve(env: dict, tmp: Path, name: str) -> tuple[subprocess.Popen, str]:
+    proc, url, log = _start(env, tmp, name)
+    _wait_started(proc, url, log)
+    return proc, url
 
 
 def _listeners(url: str) -> int:
@@ -109,15 +118,15 @@ def two_servers(database: str, tmp_path: Path) -> Iterator[tuple[dict, str, str]
     """Two `zoetrope serve` processes on `database`: (their environment, server a's URL, b's)."""
     env = {**os.environ, "ZOETROPE_DATABASE_URL": database, "ZOETROPE_DATA_DIR": str(tmp_path),
            "PYTHONPATH": str(REPO)}  # fmt: skip
-    procs = []
+    started = []
     try:
-        a, url_a = _serve(env, tmp_path, "a")
-        procs.append(a)
-        b, url_b = _serve(env, tmp_path, "b")
-        procs.append(b)
-        yield env, url_a, url_b
+        for name in ("a", "b"):  # both at once: they start side by side, as a deployment's do
+            started.append(_start(env, tmp_path, name))
+        for proc, url, log in started:
+            _wait_started(proc, url, log)
+        yield env, started[0][1], started[1][1]
     finally:
-        for proc in procs:
+        for proc, _, _ in started:
             proc.terminate()
             try:
                 proc.wait(timeout=15)
