@@ -4,16 +4,15 @@ the worker stops, the job is cancelled and the upstream's video is deleted."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
 from tests.jobs.conftest import engine  # noqa: F401
+from tests.loopback_upstream import Handler, LoopbackUpstream, allow_loopback
 from zoetrope.backends.base import GenerationRequest
 from zoetrope.backends.upstream import UpstreamBackend
 from zoetrope.db import transaction
@@ -21,13 +20,12 @@ from zoetrope.errors import ModelUnavailable
 from zoetrope.jobs import dispatch, store
 from zoetrope.jobs.models import Job
 from zoetrope.jobs.worker import Worker, signal_cancel
-from zoetrope.settings import get_settings
 from zoetrope.storage import BlobStore
 
 ASKED = 50  # seconds of Retry-After: far longer than the jobs here may take
 
 
-class BusyUpstream:
+class BusyUpstream(LoopbackUpstream):
     """A Videos API on loopback that creates video up_1 (unless `busy_on` is "POST") and answers every
     `busy_on` request with 429 and Retry-After: ASKED."""
 
@@ -36,7 +34,7 @@ class BusyUpstream:
         self.deleted: list[str] = []
         upstream = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Answers(Handler):
             def do_POST(self) -> None:  # noqa: N802
                 self.rfile.read(int(self.headers["content-length"]))
                 self.answer({"id": "up_1", "status": "queued", "progress": 0})
@@ -49,31 +47,17 @@ class BusyUpstream:
                 self.answer({"deleted": True})
 
             def answer(self, body: dict) -> None:
-                status, headers = 200, {}
-                if self.command == busy_on:
-                    status, headers = 429, {"retry-after": str(ASKED)}
-                    body = {"error": {"message": "slow down"}}
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                for name, value in {**headers, "content-length": str(len(data))}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-                if status == 429:
-                    upstream.busy_answered.set()
+                if self.command != busy_on:
+                    return self.send_json(body)
+                self.send_json({"error": {"message": "slow down"}}, 429, {"retry-after": str(ASKED)})
+                upstream.busy_answered.set()
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(Answers)
 
 
 @pytest.fixture
 def loopback(monkeypatch):
-    monkeypatch.setenv("ZOETROPE_WEBHOOK_ALLOWED_NETWORKS", '["127.0.0.0/8"]')  # the upstream is on loopback
-    get_settings.cache_clear()
+    allow_loopback(monkeypatch)
     servers: list[BusyUpstream] = []
 
     def start(busy_on: str) -> BusyUpstream:
@@ -82,7 +66,7 @@ def loopback(monkeypatch):
 
     yield start
     for fake in servers:
-        fake.server.shutdown()
+        fake.close()
 
 
 def test_a_retry_after_longer_than_the_time_left_fails_at_once(loopback):

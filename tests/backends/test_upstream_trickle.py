@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.loopback_upstream import Handler, LoopbackUpstream, allow_loopback
 from zoetrope.backends.base import Cancelled, GenerationRequest
 from zoetrope.backends.upstream import CLEANUP_TIMEOUT, UpstreamBackend
 from zoetrope.errors import ModelUnavailable
-from zoetrope.settings import get_settings
 
 JOB_TIMEOUT = 2  # seconds: the model's timeout
 EVERY = 0.3  # seconds between the trickled bytes
@@ -23,18 +22,17 @@ PAD = "x" * 120  # at EVERY seconds a byte, any trickled answer takes 36 s or mo
 MARGIN = 8  # seconds: generous, so a slow machine never fails the tests
 
 
-class TricklingUpstream:
+class TricklingUpstream(LoopbackUpstream):
     """A Videos API on loopback that makes video up_1; the requests named in `trickle` (POST, GET, CONTENT
     for GET .../content, DELETE) are answered a byte every EVERY seconds, the rest at once. `headers` trickles
     the status line and headers too, not just the body."""
 
     def __init__(self, trickle: set[str], headers: bool = False) -> None:
-        self.release = threading.Event()
         self.trickling = threading.Event()  # set once a trickled answer has begun
         self.deleted: list[str] = []
         upstream = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Answers(Handler):
             def do_POST(self) -> None:  # noqa: N802
                 self.rfile.read(int(self.headers["content-length"]))
                 self.answer("POST", {"id": "up_1", "status": "queued", "progress": 0})
@@ -69,13 +67,7 @@ class TricklingUpstream:
                 except OSError:  # the client hung up
                     pass
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.host = f"127.0.0.1:{self.server.server_port}"
-        self.base_url = f"http://{self.host}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(Answers)
 
     def backend(self, timeout: float = JOB_TIMEOUT) -> UpstreamBackend:
         return UpstreamBackend(
@@ -85,8 +77,7 @@ class TricklingUpstream:
 
 @pytest.fixture
 def loopback(monkeypatch):
-    monkeypatch.setenv("ZOETROPE_WEBHOOK_ALLOWED_NETWORKS", '["127.0.0.0/8"]')  # the upstream is on loopback
-    get_settings.cache_clear()
+    allow_loopback(monkeypatch)
     servers: list[TricklingUpstream] = []
 
     def start(trickle: set[str], headers: bool = False) -> TricklingUpstream:
@@ -95,10 +86,7 @@ def loopback(monkeypatch):
 
     yield start
     for fake in servers:
-        fake.release.set()
-        fake.server.shutdown()
-        fake.server.server_close()
-    get_settings.cache_clear()  # the next test reads its own environment
+        fake.close()
 
 
 def _generate(backend: UpstreamBackend, stop: threading.Event | None = None) -> tuple[float, Exception]:

@@ -3,20 +3,18 @@ made, even from an upstream that ignores Idempotency-Key: the video's id is kept
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
+from tests.loopback_upstream import Handler, LoopbackUpstream, allow_loopback
 from zoetrope.backends.upstream import UpstreamBackend
 from zoetrope.db import transaction
 from zoetrope.jobs import dispatch, store
 from zoetrope.jobs.models import Job
 from zoetrope.jobs.worker import Worker
-from zoetrope.settings import get_settings
 from zoetrope.storage import BlobStore
 
 LEASE = dispatch.DispatchPolicy(lease_seconds=0.3)
@@ -26,7 +24,7 @@ class _Crash(BaseException):
     """The worker process dying mid-poll (nothing of ours handles it)."""
 
 
-class FakeUpstream:
+class FakeUpstream(LoopbackUpstream):
     """An OpenAI-compatible Videos API on loopback that makes a new video for every POST (it knows
     nothing of Idempotency-Key) and finishes a video once `finish` is set."""
 
@@ -39,49 +37,34 @@ class FakeUpstream:
         self.finish = threading.Event()
         upstream = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Answers(Handler):
             def do_POST(self) -> None:  # noqa: N802
                 self.rfile.read(int(self.headers["content-length"]))
                 upstream.created.append(f"up_{len(upstream.created)}")
-                self.answer({"id": upstream.created[-1], "status": "queued", "progress": 0})
+                self.send_json({"id": upstream.created[-1], "status": "queued", "progress": 0})
 
             def do_GET(self) -> None:  # noqa: N802
                 video_id = self.path.split("/")[3]
                 if video_id not in upstream.created:
-                    return self.answer({"error": {"message": "no such video"}}, 404)
+                    return self.send_json({"error": {"message": "no such video"}}, 404)
                 if self.path.endswith("/content"):
-                    return self.answer(upstream.mp4)
+                    return self.send_json(upstream.mp4)
                 upstream.polled.append(video_id)
                 done = upstream.finish.is_set()
-                self.answer(
-                    {"id": video_id, "status": "completed" if done else "in_progress", "progress": 50}
-                )
+                self.send_json({"id": video_id, "status": "completed" if done else "in_progress", "progress": 50})
 
             def do_DELETE(self) -> None:  # noqa: N802
-                self.answer({"deleted": True})  # a killed worker never sends it; keep the video
+                self.send_json({"deleted": True})  # a killed worker never sends it; keep the video
 
-            def answer(self, body, status: int = 200) -> None:
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(Answers)
 
 
 @pytest.fixture
 def upstream(monkeypatch):
-    monkeypatch.setenv("ZOETROPE_WEBHOOK_ALLOWED_NETWORKS", '["127.0.0.0/8"]')  # the upstream is on loopback
-    get_settings.cache_clear()
+    allow_loopback(monkeypatch)
     fake = FakeUpstream()
     yield fake
-    fake.server.shutdown()
+    fake.close()
 
 
 def _gateway_job(engine) -> str:
