@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -25,24 +27,42 @@ def _isolated_data_dir(tmp_path, monkeypatch):
     get_config.cache_clear()
 
 
-def _group(item: pytest.Item) -> str:
-    """The unit of work a parallel run (`pytest -n`) keeps on one process: the conftest folder whose
-    session fixtures (a live server, built weights) the test uses, so each starts once; else its file,
-    so its module fixtures are built once."""
-    info = getattr(item, "_fixtureinfo", None)
-    for name in info.names_closure if info else ():
-        for fixturedef in info.name2fixturedefs.get(name, ()):
-            if fixturedef.scope == "session" and fixturedef.baseid not in ("", "tests"):
-                return fixturedef.baseid
-    return item.nodeid.split("::", 1)[0]
+ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("loadgroup", False):  # pytest-xdist's --dist loadgroup
-        for item in items:
-            if item.get_closest_marker("xdist_group") is None:
-                item.add_marker(pytest.mark.xdist_group(_group(item)))
+@cache
+def _starts_session_fixtures(folder: Path) -> bool:
+    conftest = ROOT / folder / "conftest.py"
+    return conftest.is_file() and 'scope="session"' in conftest.read_text()
+
+
+def _group(nodeid: str) -> str:
+    """The unit of work a parallel run (`pytest -n`) keeps on one process: the nearest folder below
+    tests/ whose conftest.py has session fixtures (a live server, built weights), so each starts
+    once; else the test's file, so its module fixtures are built once."""
+    path = Path(nodeid.split("::", 1)[0])
+    for folder in path.parents:
+        if len(folder.parts) < 2:  # tests/ itself, and above it
+            break
+        if _starts_session_fixtures(folder):
+            return folder.as_posix()
+    return path.as_posix()
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadgroup` (the Makefile's), scheduled by `_group`. pytest-xdist's own loadgroup reads
+    groups from a suffix it writes into each test's node id, which pytest 9.2 no longer takes: every
+    test became its own group, and each process started every server it met."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group(nodeid)
+
+    return ByGroup(config, log)
 
 
 @pytest.hookimpl(optionalhook=True)
