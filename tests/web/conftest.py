@@ -164,16 +164,49 @@ def warm_studio(studio: Studio) -> Studio:
     return studio
 
 
-@pytest.fixture(scope="session")
+class _Chromium:
+    """One Chromium for the studio's tests, started by the first that needs it and stopped after the
+    last of them that this process runs (`pytest_runtest_teardown`): while Playwright's sync API is
+    up, its event loop counts as running in this thread, and asyncio.run() refuses to start in any
+    test that comes after."""
+
+    def __init__(self) -> None:
+        self._playwright = self._browser = None
+
+    def get(self):
+        if self._browser is None:
+            from playwright.sync_api import sync_playwright
+
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(
+                executable_path=shutil.which("chromium") or CHROMIUM, args=CHROMIUM_ARGS
+            )
+        return self._browser
+
+    def stop(self) -> None:
+        if self._playwright is not None:
+            self._browser.close()
+            self._playwright.stop()
+            self._playwright = self._browser = None
+
+
+_chromium = _Chromium()
+
+
+@pytest.fixture
 def browser():
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
         pytest.skip("Chromium is not installed (make install runs apt-get install chromium where apt exists)")
-    from playwright.sync_api import sync_playwright
+    return _chromium.get()
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=shutil.which("chromium") or CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    try:
+        return (yield)  # the test's fixtures first: its page closes while the browser is up
+    finally:
+        if nextitem is None or HERE not in Path(nextitem.path).parents:
+            _chromium.stop()
 
 
 class Page:
