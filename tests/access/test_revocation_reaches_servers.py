@@ -17,16 +17,9 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from tests.access.conftest import PG_URL, _pg_reachable
+from tests.api.conftest import free_port, start_process, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -69,31 +62,13 @@ def _accounts(url: str) -> dict[str, tuple[str, str]]:
 
 
 def _start(env: dict, tmp: Path, name: str) -> tuple[subprocess.Popen, str, Path]:
-    port = _free_port()
-    log = tmp / f"{name}.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zoetrope", "serve", "--port", str(port), "--workers", "0"],
-        env=env, cwd=REPO, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    return proc, f"http://127.0.0.1:{port}", log
-
-
-def _wait_started(proc: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server did not start:\n{log.read_text()}")
+    port, log = free_port(), tmp / f"{name}.log"
+    return start_process(["serve", "--port", str(port), "--workers", "0"], env, log), f"http://127.0.0.1:{port}", log
 
 
 def _serve(env: dict, tmp: Path, name: str) -> tuple[subprocess.Popen, str]:
     proc, url, log = _start(env, tmp, name)
-    _wait_started(proc, url, log)
+    wait_healthy(url, proc, log, timeout=300)
     return proc, url
 
 
@@ -123,7 +98,7 @@ def two_servers(database: str, tmp_path: Path) -> Iterator[tuple[dict, str, str]
         for name in ("a", "b"):  # both at once: they start side by side, as a deployment's do
             started.append(_start(env, tmp_path, name))
         for proc, url, log in started:
-            _wait_started(proc, url, log)
+            wait_healthy(url, proc, log, timeout=300)
         yield env, started[0][1], started[1][1]
     finally:
         for proc, _, _ in started:

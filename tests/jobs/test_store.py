@@ -296,14 +296,16 @@ def test_a_claim_is_not_skipped_for_the_same_account_claiming_in_another_schema(
 
     (mine, admin, schema), (other, _, other_schema) = _postgres_engine(), _postgres_engine()
     try:
-        upgrade(mine), upgrade(other)
+        upgrade(mine)
+        upgrade(other)
         jid = _submit(mine, account="acct_shared")
         _submit(other, account="acct_shared")
         with transaction(other) as s:  # the other schema's claimer, mid-claim for acct_shared
             assert dispatch._account_slot_free(s, s.scalars(select(Job)).one())
             assert dispatch.claim_next(mine, "w1", POLICY).id == jid
     finally:
-        mine.dispose(), other.dispose()
+        mine.dispose()
+        other.dispose()
         with admin.begin() as c:
             c.execute(text(f'DROP SCHEMA "{schema}" CASCADE; DROP SCHEMA "{other_schema}" CASCADE'))
         admin.dispose()
