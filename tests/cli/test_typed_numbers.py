@@ -89,6 +89,7 @@ def test_the_refusal_is_one_line_and_exit_2(tmp_path):
         (["worker", "-n", "0"], "--workers", "of 1 or more, or leave --workers out"),
         (["train", "vae", "--steps", "0"], "--steps", "of 1 or more (the default is 4000)"),
         (["train", "dit", "--varied-captions", "2"], "--varied-captions", "from 0 to 1 (the default is 0)"),
+        (["train", "dit", "--time-mean", "-4"], "--time-mean", "from -3 to 3 (the default is 0)"),
         (["webhooks", "list", "--limit", "100000000"], "--limit", "from 1 to 10000 (the default is 50)"),
     ],
 )
@@ -97,7 +98,7 @@ def test_a_number_out_of_the_options_range_is_refused_naming_the_range(args, par
     assert isinstance(result.exception, InvalidRequest), result.output
     assert result.exception.param == param, result.exception.message
     assert result.exception.message == f"{param} {args[-1]} is out of range; give a " + (
-        "number " if param in ("--guidance", "--varied-captions") else "whole number "
+        "number " if param in ("--guidance", "--varied-captions", "--time-mean") else "whole number "
     ) + takes
 
 

@@ -107,6 +107,26 @@ def test_the_latent_cache_renders_other_or_more_clips_on_request():
     assert more["latents"].dtype == torch.float16
 
 
+def test_time_mean_moves_training_towards_low_noise():
+    import pytest
+
+    from zoetrope.diffusion.flow import logit_normal
+    from zoetrope.train.dit import training_times
+
+    def draw(mean: float, tokens: int = 80) -> torch.Tensor:
+        return training_times(4096, 5, tokens, torch.Generator().manual_seed(0), mean)
+
+    default, low = draw(0.0), draw(-0.6)
+    assert default.shape == (4096, 5) and torch.equal(default[:, 0], default[:, 4])  # one time per clip
+    # The default is the symmetric logit-normal, drawn exactly as before the option existed.
+    assert torch.equal(default[:, 0], logit_normal((4096, 1), generator=torch.Generator().manual_seed(0))[:, 0])
+    assert 0.45 < default.median() < 0.55 and 0.32 < low.median() < 0.4
+    assert (low < 0.4).float().mean() > (default < 0.4).float().mean() + 0.1
+    assert draw(-0.6, tokens=640).median() > low.median()  # longer sequences still shift towards noise
+    with pytest.raises(ValueError, match="time_mean"):
+        DiTTrainConfig(time_mean=5.0)
+
+
 def test_late_start_clips_are_windows_that_open_mid_scene():
     import numpy as np
     import pytest

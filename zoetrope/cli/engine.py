@@ -115,6 +115,8 @@ def train_dit_cmd(
                                             "an image)"),
     varied_captions: float = typer.Option(0.0, min=0.0, max=1.0, help="share of captions in the 'varied' training "
                                           "style (other verbs, word orders, filler), the rest in the 'train' style"),
+    time_mean: float = typer.Option(0.0, min=-3.0, max=3.0, help="location of the logit-normal that training times "
+                                    "are drawn from: below 0 trains more on low noise, where outlines are decided"),
 ) -> None:
     """Train the diffusion transformer on cached latents (torchrun works unchanged)."""
     from zoetrope.model.dit import DIT_CONFIGS
@@ -125,7 +127,7 @@ def train_dit_cmd(
         cfg = DiTTrainConfig(out=out, vae_checkpoint=vae, init=init, steps=steps, batch=batch, size=size, lr=lr,
                              max_minutes=minutes, device=device, data_seed=data_seed, data_scale=data_scale,
                              mask_weights=mask_weights, late_start=late_start, varied_captions=varied_captions,
-                             video_only=video_only)
+                             video_only=video_only, time_mean=time_mean)
     except ValueError as e:  # not numbers, or not a mix DiTTrainConfig accepts
         raise typer.BadParameter(f"{masks!r}: {e}; give five weights such as 0.5,0.2,0.1,0.1,0.1",
                                  param_hint="--masks") from None

@@ -50,6 +50,9 @@ class DiTTrainConfig:
     lr: float = 3e-4
     captions_per_clip: int = 3
     caption_dropout: float = 0.1
+    # location of the logit-normal the training times are drawn from: below 0 draws more of the low-noise times,
+    # where small detail (an object's outline) is decided; 0 is the symmetric default
+    time_mean: float = 0.0
     # share of captions written in the "varied" training style (other verbs, word orders, filler) instead of "train"
     varied_captions: float = 0.0
     # how often each conditioning mask is drawn: none, first frame, first k, last k, both ends
@@ -75,6 +78,8 @@ class DiTTrainConfig:
         w = tuple(self.mask_weights)
         if not 0.0 <= self.varied_captions <= 1.0:
             raise ValueError(f"varied_captions must be a share from 0 to 1, got {self.varied_captions}")
+        if not -3.0 <= self.time_mean <= 3.0:
+            raise ValueError(f"time_mean must be from -3 to 3 (the logit-normal's location), got {self.time_mean}")
         if self.late_start < 0:
             raise ValueError(f"late_start must be 0 or more frames, got {self.late_start}")
         if len(w) != 5 or min(w) < 0 or sum(w) <= 0:
@@ -142,6 +147,12 @@ def build_cache(cfg: DiTTrainConfig, vae: VideoVAE, device: torch.device, show_p
             bar.update(task, completed=min(len(order), i + 512))
     return {"buckets": buckets, "text": {"tokens": torch.cat(tok), "mask": torch.cat(mask), "pooled": torch.cat(pooled),
                                          "captions": order}}
+
+
+def training_times(b: int, nt: int, tokens: int, gen: torch.Generator, mean: float = 0.0) -> torch.Tensor:
+    """One time per clip (B, nt), the same for each of its frames: a logit-normal at `mean`, shifted for the
+    sequence length."""
+    return shift_time(logit_normal((b, 1), mean=mean, generator=gen), shift_for_tokens(tokens)).expand(b, nt).clone()
 
 
 def random_known(b: int, t: int, gen: torch.Generator, weights: tuple = DiTTrainConfig.mask_weights) -> torch.Tensor:
@@ -234,7 +245,7 @@ def train_dit(cfg: DiTTrainConfig, show_progress: bool = True) -> Path:
             cap = torch.where(torch.rand(cfg.batch, generator=gen) < cfg.caption_dropout, torch.zeros_like(cap), cap)
             b, _, nt, h, w = x0.shape
             tokens = nt * (h // 2) * (w // 2)
-            t = shift_time(logit_normal((b, 1), generator=gen), shift_for_tokens(tokens)).expand(b, nt).clone()
+            t = training_times(b, nt, tokens, gen, cfg.time_mean)
             known = random_known(b, nt, gen, cfg.mask_weights)
             t = t.masked_fill(known, 0.0).to(device)
             noise = torch.randn(x0.shape, generator=gen).to(device)
