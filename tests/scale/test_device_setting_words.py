@@ -40,3 +40,21 @@ def test_a_bad_device_is_refused_naming_the_field():
     with pytest.raises(ValidationError) as e:
         Settings(device="gpu")
     assert e.value.errors()[0]["loc"] == ("device",)
+
+
+@pytest.mark.parametrize(
+    "args", [["generate", "a red ball rolls right"], ["image", "a blue star"], ["extend", "clip.mp4"],
+             ["remix", "clip.mp4", "a green ball"], ["storyboard", "cards.toml"]],
+)  # fmt: skip
+def test_engine_commands_refuse_a_bad_device_before_torch_loads(args, tmp_path):
+    # Torch takes seconds to load: a setting the engine cannot use is said before that, and before the
+    # command looks at its input files.
+    probe = (
+        "import sys\nfrom zoetrope.cli import main\nsys.argv = ['zoetrope', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    print(e.code, 'torch' in sys.modules)\n"
+    )
+    env = {**os.environ, "ZOETROPE_DEVICE": "gpu", "ZOETROPE_DATA_DIR": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-c", probe, *args, "-o", str(tmp_path / "out.mp4")], env=env,
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert run.stdout.split() == ["2", "False"], run.stdout + run.stderr
+    assert "ZOETROPE_DEVICE" in run.stderr and "'gpu'" in run.stderr, run.stderr

@@ -158,6 +158,9 @@ DEFAULT_VIDEO = Path("out.mp4")
 
 def _generate(prompt: str, seconds: float, size: str, seed: int, steps: int | None, guidance: float,
               out: Path, task: str = "t2v") -> Path:
+    from zoetrope.settings import get_settings
+
+    get_settings()  # a setting the engine cannot take is refused at once, not after torch loads (seconds)
     import math
 
     from zoetrope.backends.base import GenerationRequest

@@ -88,6 +88,9 @@ def _typed(command: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(command)  # typer reads the wrapped signature: the options stay the command's
     def run(*args, **kwargs) -> None:
+        from zoetrope.settings import get_settings
+
+        get_settings()  # a setting the engine cannot take is refused at once, not after torch loads (seconds)
         try:
             command(*args, **kwargs)
         except ZoetropeError as e:
