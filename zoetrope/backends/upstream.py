@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zoetrope.backends.base import Cancelled, Capabilities, GenerationRequest, Progress, no_progress
-from zoetrope.backends.upstream_http import Connection, RequestCut
+from zoetrope.backends.upstream_http import Connection, RequestCut, open_client
 from zoetrope.errors import ConfigError, InvalidMedia, InvalidRequest, ModelUnavailable, UnsupportedByBackend
 
 CHUNK = 16  # frames per yielded chunk
@@ -281,8 +281,8 @@ class UpstreamBackend:
         self._check_destination()
         headers = {"authorization": f"Bearer {self._api_key()}"}
         deadline = time.monotonic() + self.options.timeout
-        with httpx.Client(
-            headers=headers, timeout=self.options.request_timeout, follow_redirects=False
+        with open_client(
+            request.stop, headers=headers, timeout=self.options.request_timeout, follow_redirects=False
         ) as client:
             data = self._run(Connection(client, deadline, request.stop, request.job_id), request, progress)
         from zoetrope.media import read_frames

@@ -5,6 +5,9 @@ httpx's timeouts bound each network operation (connect, one read, one write), no
 upstream that trickles its answer a byte at a time keeps one request going for as long as it likes. So each
 request here is watched by a thread that, at the request's deadline or when the job's stop event is set, shuts
 down the connection's sockets; the blocked read or write ends at once and the request raises RequestCut.
+Opening a connection has no socket to shut until it is open (an upstream whose address drops packets keeps
+a connect waiting for the whole request timeout), so connections are opened in a helper thread that a
+cancelled job stops waiting for.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import httpcore
 import httpx
 
 from zoetrope.backends.base import Cancelled
@@ -40,6 +44,54 @@ def _shut(sock: socket.socket) -> None:
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except OSError:  # already closed
         pass
+
+
+class _StoppableConnects(httpcore.SyncBackend):
+    """httpcore's own TCP connect, run in a helper thread: when `stop` is set before it is done, the request
+    stops waiting for it at once with a ConnectError, and the socket, should it still open, is closed."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        opened: list = []  # [stream] or [error], from the helper
+        given_up = False
+        lock = threading.Lock()
+        done = threading.Event()
+
+        def connect() -> None:
+            try:
+                result = super(_StoppableConnects, self).connect_tcp(host, port, timeout, local_address, socket_options)
+            except Exception as e:  # noqa: BLE001 - raised in the request's own thread below
+                result = e
+            with lock:
+                if given_up and not isinstance(result, Exception):
+                    result.close()
+                opened.append(result)
+            done.set()
+
+        threading.Thread(target=connect, name="upstream-connect", daemon=True).start()
+        while not done.wait(WATCH_EVERY):
+            if self.stop.is_set():
+                with lock:
+                    given_up = True
+                    if opened and not isinstance(opened[0], Exception):
+                        opened[0].close()
+                raise httpcore.ConnectError(f"the job was cancelled while connecting to {host}:{port}")
+        if isinstance(opened[0], Exception):
+            raise opened[0]
+        return opened[0]
+
+
+def open_client(stop: threading.Event | None, **kw) -> httpx.Client:
+    """An httpx.Client (`kw` as httpx takes them) whose direct connects a job's cancellation ends at once.
+    httpx takes no network backend, so its default transport's pool is given one; a client given a transport
+    would no longer use the proxies that the environment names, so the client is built as usual first."""
+    client = httpx.Client(**kw)
+    pool = getattr(getattr(client, "_transport", None), "_pool", None)
+    if stop is not None and type(getattr(pool, "_network_backend", None)) is httpcore.SyncBackend:
+        pool._network_backend = _StoppableConnects(stop)
+    return client
 
 
 @dataclass(frozen=True)
@@ -104,6 +156,8 @@ class Connection:
         try:
             return self.client.request(method, url, extensions={"trace": traced}, **kw)
         except httpx.HTTPError:
+            if not cut and stop is not None and stop.is_set():  # a connect given up before the watch cut
+                cut.append(True)
             if not cut:
                 raise
             raise RequestCut(cut[0], bool(answering)) from None
