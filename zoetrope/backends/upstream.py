@@ -282,7 +282,7 @@ class UpstreamBackend:
         headers = {"authorization": f"Bearer {self._api_key()}"}
         deadline = time.monotonic() + self.options.timeout
         with open_client(
-            request.stop, headers=headers, timeout=self.options.request_timeout, follow_redirects=False
+            headers=headers, timeout=self.options.request_timeout, follow_redirects=False
         ) as client:
             data = self._run(Connection(client, deadline, request.stop, request.job_id), request, progress)
         from zoetrope.media import read_frames

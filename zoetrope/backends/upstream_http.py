@@ -46,14 +46,18 @@ def _shut(sock: socket.socket) -> None:
         pass
 
 
-class _StoppableConnects(httpcore.SyncBackend):
-    """httpcore's own TCP connect, run in a helper thread: when `stop` is set before it is done, the request
-    stops waiting for it at once with a ConnectError, and the socket, should it still open, is closed."""
+_requesting = threading.local()  # .stop: the stop event of the stoppable request this thread is making
 
-    def __init__(self, stop: threading.Event) -> None:
-        self.stop = stop
+
+class _StoppableConnects(httpcore.SyncBackend):
+    """httpcore's own TCP connect, run in a helper thread while a stoppable request waits for it: once the
+    job's stop event is set the request stops waiting, with a ConnectError, and the socket, should it still
+    open, is closed. A request that is not stoppable (the clean-up delete) connects as httpcore does."""
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        stop = getattr(_requesting, "stop", None)
+        if stop is None:
+            return super().connect_tcp(host, port, timeout, local_address, socket_options)
         opened: list = []  # [stream] or [error], from the helper
         given_up = False
         lock = threading.Lock()
@@ -72,7 +76,7 @@ class _StoppableConnects(httpcore.SyncBackend):
 
         threading.Thread(target=connect, name="upstream-connect", daemon=True).start()
         while not done.wait(WATCH_EVERY):
-            if self.stop.is_set():
+            if stop.is_set():
                 with lock:
                     given_up = True
                     if opened and not isinstance(opened[0], Exception):
@@ -83,14 +87,14 @@ class _StoppableConnects(httpcore.SyncBackend):
         return opened[0]
 
 
-def open_client(stop: threading.Event | None, **kw) -> httpx.Client:
+def open_client(**kw) -> httpx.Client:
     """An httpx.Client (`kw` as httpx takes them) whose direct connects a job's cancellation ends at once.
     httpx takes no network backend, so its default transport's pool is given one; a client given a transport
     would no longer use the proxies that the environment names, so the client is built as usual first."""
     client = httpx.Client(**kw)
     pool = getattr(getattr(client, "_transport", None), "_pool", None)
-    if stop is not None and type(getattr(pool, "_network_backend", None)) is httpcore.SyncBackend:
-        pool._network_backend = _StoppableConnects(stop)
+    if type(getattr(pool, "_network_backend", None)) is httpcore.SyncBackend:
+        pool._network_backend = _StoppableConnects()
     return client
 
 
@@ -153,6 +157,7 @@ class Connection:
                     return
 
         threading.Thread(target=watch, name="upstream-request-watch", daemon=True).start()
+        _requesting.stop = stop
         try:
             return self.client.request(method, url, extensions={"trace": traced}, **kw)
         except httpx.HTTPError:
@@ -162,4 +167,5 @@ class Connection:
                 raise
             raise RequestCut(cut[0], bool(answering)) from None
         finally:
+            _requesting.stop = None
             done.set()
