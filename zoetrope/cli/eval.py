@@ -179,12 +179,12 @@ def eval_command(
         "0 is the VAE round trip, 1 generation from noise; a few levels show where each axis is lost",
     ),
 ) -> None:
-    """Score prompt adherence and temporal quality per axis (color, shape, count, direction, speed,
-    relation, consistency, flicker, motion), each in 0..1, and write them as JSON.
+    """Score the bundled model on world-bench's held-out scenes, each axis in 0..1, and write them as JSON.
 
-    With --tasks: first-frame fidelity of image->video, seams of extend/loop/blend, color and
-    direction kept by extend, remix changing the asked colour or motion and keeping the layout;
-    each against its target."""
+    Axes: color, shape, count, direction, speed, relation, consistency, flicker, motion.
+
+    With --tasks: the creative tasks (image->video, extend, loop, blend, remix), each against its target.
+    """
     from zoetrope.errors import InvalidRequest
     from zoetrope.world.scene import SPLITS
 

@@ -110,11 +110,28 @@ def _strict(param: Parameter, kind: type) -> None:
     param.process_value = process_value  # type: ignore[method-assign]
 
 
+# `zoetrope --help` lists the commands in these panels, in this order (a command not named here comes
+# last, under "Commands").
+HELP_PANELS = {
+    "Make video": ("generate", "image", "animate", "extend", "loop", "blend", "remix", "recut", "storyboard"),
+    "Run the service": ("serve", "worker", "mcp"),
+    "Accounts and billing": ("accounts", "keys", "usage", "webhooks"),
+    "Safety and provenance": ("moderate", "verify"),
+    "The model": ("eval", "train"),
+}
+_HELP_ORDER = [name for names in HELP_PANELS.values() for name in names]
+
+
 class ZoetropeGroup(typer.core.TyperGroup):
-    """The `zoetrope` command: every number its commands take is read strictly (`check_typed`)."""
+    """The `zoetrope` command: every number its commands take is read strictly (`check_typed`); its
+    help lists the commands in the panels of `HELP_PANELS`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for panel, names in HELP_PANELS.items():
+            for name in names:
+                if name in self.commands:
+                    self.commands[name].rich_help_panel = panel
         pending = list(self.commands.values())
         while pending:
             command = pending.pop()
@@ -126,3 +143,7 @@ class ZoetropeGroup(typer.core.TyperGroup):
                     kind = str  # an option given more than once: each of its texts
                 if kind in (int, float, str) and not getattr(param, "is_flag", False):
                     _strict(param, kind)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: _HELP_ORDER.index(n) if n in _HELP_ORDER else len(_HELP_ORDER))

@@ -1,0 +1,29 @@
+"""`zoetrope --help`: the commands that make video first, then the rest in panels by what they are for."""
+
+import re
+
+import typer.main
+from typer.testing import CliRunner
+
+from zoetrope.cli import app
+from zoetrope.cli.numbers import HELP_PANELS
+
+
+def _help() -> str:
+    result = CliRunner().invoke(app, ["--help"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_commands_are_listed_in_panels_in_order():
+    text = _help()
+    panels = re.findall(r"╭─ (.+?) ─", text)
+    assert panels == ["Options", *HELP_PANELS]
+    listed = re.findall(r"^│ ([a-z]+) ", text, flags=re.MULTILINE)
+    assert listed == [name for names in HELP_PANELS.values() for name in names]
+
+
+def test_every_command_has_a_panel():
+    # A new command is placed in HELP_PANELS, or it would be listed last under a bare "Commands".
+    placed = {name for names in HELP_PANELS.values() for name in names}
+    assert set(typer.main.get_command(app).commands) == placed
