@@ -13,6 +13,7 @@ through `check_text`, so it is refused naming the option instead of failing deep
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import TYPE_CHECKING, Any, get_args, get_origin
 
@@ -136,6 +137,10 @@ class ZoetropeGroup(typer.core.TyperGroup):
         while pending:
             command = pending.pop()
             pending.extend(getattr(command, "commands", {}).values())
+            if command.help:  # typer keeps a paragraph's line breaks after the first: the terminal wraps them
+                command.help = "\n\n".join(
+                    " ".join(p.split()) for p in inspect.cleandoc(command.help).split("\n\n")
+                )
             for param in command.params:
                 descriptor = getattr(param, "type_descriptor", None)
                 kind = getattr(descriptor, "annotation", None)
