@@ -78,11 +78,6 @@ def full_queue(monkeypatch):
     queue.close()
 
 
-@pytest.fixture
-def unanswered(full_queue):
-    return full_queue.base_url
-
-
 def _generate(base_url: str, stop: threading.Event | None, timeout: float) -> tuple[float, Exception]:
     backend = UpstreamBackend(base_url=base_url, api_key="k", sizes=["64x64"], fps=8, timeout=timeout,
                               request_timeout=60, retries=0)
@@ -93,18 +88,18 @@ def _generate(base_url: str, stop: threading.Event | None, timeout: float) -> tu
     return time.monotonic() - started, e.value
 
 
-def test_cancelling_the_job_ends_a_connect_that_waits(unanswered):
+def test_cancelling_the_job_ends_a_connect_that_waits(full_queue):
     stop = threading.Event()
     threading.Timer(0.5, stop.set).start()
-    took, error = _generate(unanswered, stop, timeout=600)
+    took, error = _generate(full_queue.base_url, stop, timeout=600)
     assert isinstance(error, Cancelled), error
     assert took < MARGIN, took  # not the 60 s the connect would wait
 
 
-def test_a_connect_that_waits_ends_at_the_jobs_timeout(unanswered):
-    took, error = _generate(unanswered, None, timeout=2)
+def test_a_connect_that_waits_ends_at_the_jobs_timeout(full_queue):
+    took, error = _generate(full_queue.base_url, None, timeout=2)
     assert isinstance(error, ModelUnavailable), error
-    assert "timeout" in error.message and unanswered in error.message, error.message
+    assert "timeout" in error.message and full_queue.base_url in error.message, error.message
     assert took < 2 + MARGIN, took
 
 
